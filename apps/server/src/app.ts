@@ -1,0 +1,45 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import websocket from "@fastify/websocket";
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify";
+import type { EventsRepo } from "./db/repositories/events.ts";
+import type { EventHub } from "./events/hub.ts";
+import { errorHandler } from "./plugins/error-handler.ts";
+import { openapi } from "./plugins/openapi.ts";
+import { webStatic } from "./plugins/web-static.ts";
+import { eventRoutes } from "./routes/events/index.ts";
+import { healthRoutes } from "./routes/health/index.ts";
+
+/** Everything the HTTP layer needs, built by the caller (server.ts or a test). */
+export interface AppDeps {
+  version: string;
+  sshNativeCrypto: boolean;
+  hub: EventHub;
+  events: Pick<EventsRepo, "listAfter">;
+  webDir?: string;
+}
+
+/** The whole app as one plugin: never listens, so tests drive it with inject() or a port of their own. */
+export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  await app.register(errorHandler);
+  await app.register(openapi);
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  const apiRoutes: FastifyPluginAsync = async (api) => {
+    await api.register(healthRoutes, { version: deps.version, sshNativeCrypto: deps.sshNativeCrypto });
+    await api.register(eventRoutes, { hub: deps.hub, events: deps.events });
+    api.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  };
+  await app.register(apiRoutes, { prefix: "/api" });
+
+  if (deps.webDir) await app.register(webStatic, { webDir: deps.webDir });
+}
+
+export async function buildApp(deps: AppDeps, opts: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...opts,
+    requestIdHeader: "x-request-id",
+    genReqId: () => crypto.randomUUID(),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  await appPlugin(app, deps);
+  return app;
+}

@@ -1,0 +1,88 @@
+import { resolve } from "node:path";
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  dbFile: string;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Built dashboard to serve; absent when not built (the API still runs). */
+  webDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`invalid configuration: ${setting}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Flag name -> environment variable. Flags win over the environment. */
+const SETTINGS = {
+  port: "BLOCKFERRY_PORT",
+  host: "BLOCKFERRY_HOST",
+  "data-dir": "BLOCKFERRY_DATA_DIR",
+  "log-level": "BLOCKFERRY_LOG_LEVEL",
+  "web-dir": "BLOCKFERRY_WEB_DIR",
+} as const;
+type Setting = keyof typeof SETTINGS;
+
+export const DEFAULT_PORT = 7878;
+
+/** Parses `--name value` / `--name=value` flags for the known settings; anything else is an error. */
+function parseFlags(argv: readonly string[]): Partial<Record<Setting, string>> {
+  const out: Partial<Record<Setting, string>> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    const name = m?.[1];
+    if (!m || !name || !(name in SETTINGS)) throw new ConfigError(arg, "unknown option");
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`--${name}`, "needs a value");
+    out[name as Setting] = value;
+  }
+  return out;
+}
+
+/** Validates configuration once, at boot. A bad value stops the boot with a message naming the setting. */
+export function loadConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Config {
+  const flags = parseFlags(argv);
+  const raw = (s: Setting): { value: string | undefined; name: string } =>
+    flags[s] !== undefined ? { value: flags[s], name: `--${s}` } : { value: env[SETTINGS[s]], name: SETTINGS[s] };
+
+  const port = raw("port");
+  let portNumber = DEFAULT_PORT;
+  if (port.value !== undefined) {
+    if (!/^\d+$/.test(port.value) || Number(port.value) > 65535)
+      throw new ConfigError(port.name, `"${port.value}" is not a port number (0-65535)`);
+    portNumber = Number(port.value);
+  }
+
+  const host = raw("host");
+  const hostValue = host.value ?? "127.0.0.1";
+  if (!/^[A-Za-z0-9.:-]+$/.test(hostValue)) throw new ConfigError(host.name, `"${hostValue}" is not an address`);
+
+  const logLevel = raw("log-level");
+  const level = (logLevel.value ?? "info") as Config["logLevel"];
+  if (!LOG_LEVELS.includes(level))
+    throw new ConfigError(logLevel.name, `"${logLevel.value}" is not one of ${LOG_LEVELS.join(", ")}`);
+
+  const dataDir = raw("data-dir");
+  if (dataDir.value === "") throw new ConfigError(dataDir.name, "must not be empty");
+  const dir = resolve(dataDir.value ?? ".data");
+
+  const webDir = raw("web-dir");
+  return {
+    port: portNumber,
+    host: hostValue,
+    dataDir: dir,
+    dbFile: resolve(dir, "blockferry.db"),
+    logLevel: level,
+    webDir: resolve(webDir.value ?? resolve(import.meta.dirname, "../../web/dist")),
+  };
+}

@@ -1,0 +1,143 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+const createdAt = () => text("created_at").notNull().default(now);
+const updatedAt = () => text("updated_at").notNull().default(now);
+
+/** Hypervisors we hold SSH access to. A host is usable only once its key fingerprint is pinned (trusted). */
+export const hosts = sqliteTable("hosts", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique(),
+  address: text("address").notNull(),
+  port: integer("port").notNull().default(22),
+  username: text("username").notNull().default("root"),
+  /** Pasted private key (PEM/OpenSSH). Never returned by the API, never logged. */
+  privateKey: text("private_key"),
+  /** Or a path to a key file readable by the server. */
+  privateKeyPath: text("private_key_path"),
+  /** Fingerprint the operator confirmed (`SHA256:...`); null until trusted. */
+  pinnedFingerprint: text("pinned_fingerprint"),
+  /** Fingerprint the host presented on the last contact. */
+  seenFingerprint: text("seen_fingerprint"),
+  status: text("status", { enum: ["untrusted", "trusted", "key_changed"] })
+    .notNull()
+    .default("untrusted"),
+  maxConcurrency: integer("max_concurrency").notNull().default(8),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const JOB_STATES = [
+  "queued",
+  "running",
+  "waiting_cutover",
+  "cancelling",
+  "succeeded",
+  "failed",
+  "cancelled",
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** A migration job. State changes are conditional updates guarded by the lease token. */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    state: text("state", { enum: JOB_STATES }).notNull().default("queued"),
+    phase: text("phase").notNull().default("prechecks"),
+    sourceHostId: integer("source_host_id")
+      .notNull()
+      .references(() => hosts.id),
+    sourceVg: text("source_vg").notNull(),
+    sourceLv: text("source_lv").notNull(),
+    targetHostId: integer("target_host_id")
+      .notNull()
+      .references(() => hosts.id),
+    targetVg: text("target_vg").notNull(),
+    targetLv: text("target_lv").notNull(),
+    targetThinPool: text("target_thin_pool"),
+    /** VM controller settings: {controller:"none"|"commands"|"libvirt", ...}. */
+    vm: text("vm", { mode: "json" }).notNull(),
+    cutover: text("cutover", { enum: ["manual", "auto"] })
+      .notNull()
+      .default("manual"),
+    options: text("options", { mode: "json" }).notNull(),
+    /** Per-phase durable progress (what a re-run of the phase needs to continue). */
+    phaseState: text("phase_state", { mode: "json" }).notNull().default(sql`'{}'`),
+    /** Lease: the runner that owns the job and until when; a stale runner cannot write. */
+    leaseOwner: text("lease_owner"),
+    leaseExpiresAt: integer("lease_expires_at"),
+    attempt: integer("attempt").notNull().default(0),
+    cancelRequested: integer("cancel_requested", { mode: "boolean" }).notNull().default(false),
+    cutoverRequested: integer("cutover_requested", { mode: "boolean" }).notNull().default(false),
+    error: text("error", { mode: "json" }),
+    bytesTotal: integer("bytes_total").notNull().default(0),
+    bytesDone: integer("bytes_done").notNull().default(0),
+    rangesTotal: integer("ranges_total").notNull().default(0),
+    rangesDone: integer("ranges_done").notNull().default(0),
+    outageMs: integer("outage_ms"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    startedAt: text("started_at"),
+    finishedAt: text("finished_at"),
+  },
+  (t) => [index("jobs_state_idx").on(t.state), index("jobs_created_idx").on(t.createdAt)],
+);
+
+/** Append-only event log. `id` is the global cursor; `seq` counts per job. */
+export const jobEvents = sqliteTable(
+  "job_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    jobId: integer("job_id").references(() => jobs.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    type: text("type").notNull(),
+    data: text("data", { mode: "json" }).notNull(),
+    at: text("at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("job_events_job_seq_idx").on(t.jobId, t.seq)],
+);
+
+/** Transfer journal: one row per range; a range is confirmed only after the destination hash matched. */
+export const transferRanges = sqliteTable(
+  "transfer_ranges",
+  {
+    jobId: integer("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    /** Which copy this range belongs to: "full", "catchup-1", "final", ... */
+    pass: text("pass").notNull(),
+    offset: integer("offset").notNull(),
+    length: integer("length").notNull(),
+    sha256: text("sha256"),
+    confirmedAt: text("confirmed_at"),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.pass, t.offset] })],
+);
+
+/** Everything Blockferry created on a host, so cancel, cleanup and startup reconciliation miss nothing. */
+export const jobObjects = sqliteTable("job_objects", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  jobId: integer("job_id")
+    .notNull()
+    .references(() => jobs.id, { onDelete: "cascade" }),
+  hostId: integer("host_id")
+    .notNull()
+    .references(() => hosts.id),
+  kind: text("kind", { enum: ["snapshot", "target_lv", "thin_metadata_snap"] }).notNull(),
+  vg: text("vg").notNull(),
+  lv: text("lv").notNull(),
+  createdAt: createdAt(),
+  removedAt: text("removed_at"),
+});
+
+/** Who did what: host trust decisions, key changes, cutovers, cancels. */
+export const auditLog = sqliteTable("audit_log", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  at: text("at").notNull().default(now),
+  actor: text("actor").notNull(),
+  action: text("action").notNull(),
+  subject: text("subject").notNull(),
+  details: text("details", { mode: "json" }),
+});

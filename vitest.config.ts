@@ -1,0 +1,36 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: fast pure/integration tests, and lab tests that share booted qemu hypervisors.
+export default defineConfig({
+  test: {
+    reporters: ["default", "./test-support/summary-reporter.ts"],
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["e2e/browser/**/*.test.ts"],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "lab",
+          include: ["e2e/lab/**/*.test.ts", "e2e/tests/**/*.test.ts"],
+          globalSetup: ["e2e/lab/global-setup.ts"],
+          // One fork: lab tests share the booted hosts and must not interleave on them.
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+        },
+      },
+    ],
+  },
+});
