@@ -1,0 +1,108 @@
+// `pnpm lab <command>`: qemu hypervisors with real LVM for tests and for trying Blockferry.
+import { spawn } from "node:child_process";
+import {
+  bootLab,
+  labExec,
+  labHost,
+  labHostNames,
+  labStatus,
+  rebootHost,
+  rekeyHost,
+  shutdownLab,
+} from "./harness.ts";
+import { defaultLabDir } from "./paths.ts";
+import { sshArgs } from "./ssh.ts";
+
+const usage = `usage: pnpm lab <command>
+  up [N]                    boot lab1..labN (default 2); running hosts are kept, disks persist
+  down [--wipe]             stop all hosts (--wipe also deletes disks and keys)
+  status                    hosts, ports, pids, host key fingerprints
+  ssh HOST [CMD...]         root shell or command on a host
+  reboot HOST               clean reboot (LVs and host key survive)
+  rekey HOST                new SSH host key, then reboot into it
+  workload HOST start DEVICE [KIB_PER_SEC] | stop | status
+                            the stand-in VM: random writes to an LV until stopped
+state: ${defaultLabDir()} (BLOCKFERRY_LAB_DIR overrides)`;
+
+const labDir = defaultLabDir();
+const say = (line: string) => process.stderr.write(`lab: ${line}\n`);
+
+async function hostArg(name: string | undefined) {
+  if (!name || !/^lab\d+$/.test(name)) throw new Error(`expected a host name like lab1, got ${name ?? "nothing"}`);
+  return labHost(labDir, name);
+}
+
+/** Quotes one word for the guest's shell. */
+const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "up": {
+      const count = Number(rest[0] ?? process.env.BLOCKFERRY_LAB_HOSTS ?? 2);
+      const started = Date.now();
+      const hosts = await bootLab(count, { dir: labDir, log: say });
+      say(`${hosts.length} host(s) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      for (const host of hosts) {
+        process.stdout.write(`${host.name}\troot@127.0.0.1 -p ${host.port}\t${host.hostKeyFingerprintSha256}\n`);
+      }
+      process.stdout.write(`private key: ${hosts[0]?.privateKeyPath}\n`);
+      return 0;
+    }
+    case "down":
+      await shutdownLab({ dir: labDir, wipe: rest.includes("--wipe") });
+      return 0;
+    case "status": {
+      const hosts = await labStatus(labDir);
+      if (hosts.length === 0) process.stdout.write("no lab hosts (pnpm lab up)\n");
+      for (const status of hosts) {
+        const host = await labHost(labDir, status.name);
+        const state = status.running ? `running pid ${status.pid}` : "stopped";
+        process.stdout.write(`${host.name}\t127.0.0.1:${host.port}\t${state}\t${host.hostKeyFingerprintSha256}\n`);
+      }
+      return 0;
+    }
+    case "ssh": {
+      const host = await hostArg(rest[0]);
+      const remote = rest.slice(1);
+      const args = [...sshArgs(host), ...(remote.length === 0 ? ["-t"] : [remote.join(" ")])];
+      const child = spawn("ssh", args, { stdio: "inherit" });
+      return new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
+    }
+    case "reboot": {
+      const started = Date.now();
+      const host = await rebootHost(await hostArg(rest[0]));
+      say(`${host.name} rebooted in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return 0;
+    }
+    case "rekey": {
+      const host = await rekeyHost(await hostArg(rest[0]));
+      process.stdout.write(`${host.name}\t${host.hostKeyFingerprintSha256}\n`);
+      return 0;
+    }
+    case "workload": {
+      const host = await hostArg(rest[0]);
+      const action = rest[1];
+      if (action !== "start" && action !== "stop" && action !== "status") throw new Error(usage);
+      const words = ["bf-workload", action, ...rest.slice(2)].map(quote).join(" ");
+      const result = await labExec(host, words, { allowFailure: true });
+      process.stdout.write(result.stdout);
+      process.stderr.write(result.stderr);
+      return result.code;
+    }
+    case "hosts":
+      process.stdout.write(`${(await labHostNames(labDir)).join("\n")}\n`);
+      return 0;
+    default:
+      process.stderr.write(`${usage}\n`);
+      return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`lab: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

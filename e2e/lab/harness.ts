@@ -1,0 +1,196 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { ensurePackages } from "./apt.ts";
+import {
+  clientKeyPath,
+  freePort,
+  hostDir,
+  hostKeyPath,
+  isHostProcess,
+  knownHostsPath,
+  prepareHost,
+  qemuArgv,
+  readHostRecord,
+  replaceHostKey,
+  startHost,
+  stopHost,
+} from "./host.ts";
+import { buildImage } from "./initramfs.ts";
+import { ensureKey, fingerprintSha256, readPublicKey } from "./keys.ts";
+import { cacheDir, defaultLabDir } from "./paths.ts";
+import type { RunResult } from "./run.ts";
+import { type ExecOptions, sshExec } from "./ssh.ts";
+
+export { LabExecError } from "./ssh.ts";
+export type { ExecOptions } from "./ssh.ts";
+
+/** A booted lab host, as tests and the product's host form need it. Plain data: it crosses Vitest's provide/inject. */
+export interface LabHost {
+  name: string;
+  address: "127.0.0.1";
+  port: number;
+  user: "root";
+  privateKeyPath: string;
+  privateKey: string;
+  /** "SHA256:..." exactly as `ssh-keygen -l` prints it. */
+  hostKeyFingerprintSha256: string;
+  /** "ssh-ed25519 AAAA..." */
+  hostPublicKey: string;
+  knownHostsPath: string;
+  /** The lab directory the host belongs to (reboot and rekey need it). */
+  labDir: string;
+  pid: number;
+}
+
+export interface BootOptions {
+  /** Lab state directory; default `<repo>/.lab` or BLOCKFERRY_LAB_DIR. */
+  dir?: string;
+  /** Start from empty PV disks (and stop any running hosts of this lab first). */
+  fresh?: boolean;
+  log?: (line: string) => void;
+}
+
+export const hostName = (index: number) => `lab${index}`;
+
+/** Boots lab1..labN in parallel; hosts already running in this lab are kept. Returns all N hosts. */
+export async function bootLab(count: number, options: BootOptions = {}): Promise<LabHost[]> {
+  if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error(`lab host count must be 1..16, not ${count}`);
+  const labDir = options.dir ?? defaultLabDir();
+  const log = options.log ?? (() => {});
+  await ensurePackages(log);
+  const image = await buildImage(cacheDir(), log);
+  await mkdir(labDir, { recursive: true });
+  await ensureKey(clientKeyPath(labDir), "blockferry-lab-client");
+  const names = Array.from({ length: count }, (_, i) => hostName(i + 1));
+  await Promise.all(
+    names.map(async (name) => {
+      if (options.fresh) await stopHost(labDir, name);
+      else if (isRunning(labDir, name)) return;
+      await prepareHost(labDir, name, options.fresh ?? false);
+      const started = Date.now();
+      await startWithFreePort(labDir, name, (port) => qemuArgv(labDir, name, image, port));
+      log(`${name} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }),
+  );
+  return Promise.all(names.map((name) => labHost(labDir, name)));
+}
+
+/** A port can be taken between picking and qemu binding it: try a few. */
+async function startWithFreePort(labDir: string, name: string, argvFor: (port: number) => string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      await startHost(labDir, name, argvFor(port), port);
+      return;
+    } catch (error) {
+      const portTaken = error instanceof Error && /host forwarding rule|Address already in use/i.test(error.message);
+      if (!portTaken || attempt >= 3) throw error;
+    }
+  }
+}
+
+function isRunning(labDir: string, name: string): boolean {
+  const record = readHostRecord(labDir, name);
+  return record !== undefined && isHostProcess(record.pid, hostDir(labDir, name));
+}
+
+/** Names of the hosts a lab directory knows, lab1 first. */
+export async function labHostNames(labDir: string = defaultLabDir()): Promise<string[]> {
+  if (!existsSync(labDir)) return [];
+  const names = (await readdir(labDir)).filter((name) => /^lab\d+$/.test(name) && readHostRecord(labDir, name));
+  return names.sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)));
+}
+
+export interface HostStatus {
+  name: string;
+  port: number;
+  pid: number;
+  running: boolean;
+}
+
+export async function labStatus(labDir: string = defaultLabDir()): Promise<HostStatus[]> {
+  return (await labHostNames(labDir)).map((name) => {
+    const record = readHostRecord(labDir, name);
+    if (!record) throw new Error(`${name}: no host record`);
+    return { name, port: record.port, pid: record.pid, running: isRunning(labDir, name) };
+  });
+}
+
+/** Host info for a host of a lab (running or not). */
+export async function labHost(labDir: string, name: string): Promise<LabHost> {
+  const record = readHostRecord(labDir, name);
+  if (!record) throw new Error(`${name} is not a host of the lab in ${labDir}`);
+  const hostPublicKey = await readPublicKey(`${hostKeyPath(labDir, name)}.pub`);
+  return {
+    name,
+    address: "127.0.0.1",
+    port: record.port,
+    user: "root",
+    privateKeyPath: clientKeyPath(labDir),
+    privateKey: readFileSync(clientKeyPath(labDir), "utf8"),
+    hostKeyFingerprintSha256: fingerprintSha256(hostPublicKey),
+    hostPublicKey,
+    knownHostsPath: knownHostsPath(labDir, name),
+    labDir,
+    pid: record.pid,
+  };
+}
+
+/** Stops every host of the lab; `wipe` also deletes its disks and keys. */
+export async function shutdownLab(options: { dir?: string; wipe?: boolean } = {}): Promise<void> {
+  const labDir = options.dir ?? defaultLabDir();
+  await Promise.all((await labHostNames(labDir)).map((name) => stopHost(labDir, name)));
+  if (options.wipe) await rm(labDir, { recursive: true, force: true });
+}
+
+/** Runs a shell command line as root on a lab host; throws LabExecError on a non-zero exit unless allowFailure. */
+export function labExec(host: LabHost, command: string, options?: ExecOptions): Promise<RunResult> {
+  return sshExec(host, command, options);
+}
+
+/**
+ * Restarts a host's qemu with the same disks, port and keys. A clean reboot syncs the guest first;
+ * `hard` pulls the plug (what the guest had not flushed to its disk is lost, as on a real power cut).
+ */
+export async function rebootHost(host: LabHost, options: { hard?: boolean } = {}): Promise<LabHost> {
+  const record = readHostRecord(host.labDir, host.name);
+  if (!record) throw new Error(`${host.name} is not a host of the lab in ${host.labDir}`);
+  if (!options.hard && isRunning(host.labDir, host.name)) {
+    await labExec(host, "sync", { timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
+  }
+  if (options.hard && isRunning(host.labDir, host.name)) process.kill(record.pid, "SIGKILL");
+  await stopHost(host.labDir, host.name);
+  await startHost(host.labDir, host.name, record.argv, record.port);
+  return labHost(host.labDir, host.name);
+}
+
+/** Gives the host a new SSH host key and reboots it into that key (for host-key pinning tests). */
+export async function rekeyHost(host: LabHost): Promise<LabHost> {
+  const before = host.hostPublicKey;
+  await replaceHostKey(host.labDir, host.name);
+  const after = await rebootHost({ ...host }, {});
+  if (after.hostPublicKey === before) throw new Error(`${host.name}: rekey produced the same host key`);
+  return after;
+}
+
+/**
+ * Kills the lab's qemu processes when process `ownerPid` dies, whatever the reason (SIGKILL included),
+ * then deletes the lab directory. Returns the watchdog's pid.
+ */
+export function startWatchdog(labDir: string, ownerPid: number): number {
+  const script = `
+    while kill -0 "$1" 2>/dev/null; do sleep 1; done
+    for f in "$2"/lab*/qemu.pid; do
+      [ -f "$f" ] || continue
+      p=$(cat "$f")
+      grep -q "$2" "/proc/$p/cmdline" 2>/dev/null && kill -9 "$p"
+    done
+    rm -rf "$2"`;
+  const child = spawn("sh", ["-c", script, "lab-watchdog", String(ownerPid), labDir], { detached: true, stdio: "ignore" });
+  child.unref();
+  if (child.pid === undefined) throw new Error("could not start the lab watchdog");
+  return child.pid;
+}
+
