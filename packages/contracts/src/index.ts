@@ -1,2 +1,4 @@
 export * from "./common.ts";
 export * from "./events.ts";
+export * from "./hosts.ts";
+export * from "./migrations.ts";

@@ -1,0 +1,65 @@
+import { type Static, Type } from "typebox";
+
+const Name = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" });
+
+export const HostStatus = Type.Union(
+  [Type.Literal("untrusted"), Type.Literal("trusted"), Type.Literal("key_changed")],
+  {
+    description: "untrusted: fingerprint not confirmed yet; key_changed: the host presented another key and is blocked",
+  },
+);
+
+/** A host as the API shows it: never with its private key. */
+export const Host = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    address: Type.String(),
+    port: Type.Integer(),
+    username: Type.String(),
+    keySource: Type.Union([Type.Literal("pasted"), Type.Literal("file")]),
+    privateKeyPath: Type.Union([Type.String(), Type.Null()]),
+    status: HostStatus,
+    pinnedFingerprint: Type.Union([Type.String(), Type.Null()]),
+    seenFingerprint: Type.Union([Type.String(), Type.Null()]),
+    maxConcurrency: Type.Integer(),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+  },
+  { $id: "Host" },
+);
+export type Host = Static<typeof Host>;
+
+export const CreateHost = Type.Object(
+  {
+    name: Name,
+    address: Type.String({ minLength: 1, maxLength: 253, pattern: "^[A-Za-z0-9.:-]+$" }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 22 })),
+    username: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 32, pattern: "^[a-z_][a-z0-9_-]*$", default: "root" }),
+    ),
+    privateKey: Type.Optional(Type.String({ minLength: 1, maxLength: 16384, description: "pasted OpenSSH/PEM key" })),
+    privateKeyPath: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 4096, description: "key file on the server" }),
+    ),
+    maxConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 8 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateHost = Static<typeof CreateHost>;
+
+export const TrustHost = Type.Object(
+  { fingerprint: Type.String({ pattern: "^SHA256:[A-Za-z0-9+/]{43}$" }) },
+  { additionalProperties: false },
+);
+export type TrustHost = Static<typeof TrustHost>;
+
+export const HostList = Type.Object({ hosts: Type.Array(Host) });
+export type HostList = Static<typeof HostList>;
+
+export const HostHealth = Type.Object({
+  reachable: Type.Boolean(),
+  latencyMs: Type.Union([Type.Number(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+export type HostHealth = Static<typeof HostHealth>;

@@ -1,0 +1,171 @@
+import { type Static, Type } from "typebox";
+
+const LvmName = Type.String({ minLength: 1, maxLength: 127, pattern: "^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$" });
+
+export const JobState = Type.Union(
+  [
+    Type.Literal("queued"),
+    Type.Literal("running"),
+    Type.Literal("waiting_cutover"),
+    Type.Literal("cancelling"),
+    Type.Literal("succeeded"),
+    Type.Literal("failed"),
+    Type.Literal("cancelled"),
+  ],
+  { $id: "JobState" },
+);
+export type JobState = Static<typeof JobState>;
+
+/** Phases in order; a job records the one it is in, and a retry re-enters the failed one. */
+export const PHASES = [
+  "prechecks",
+  "snapshot",
+  "prepare_target",
+  "full_copy",
+  "catch_up",
+  "wait_cutover",
+  "stop_vm",
+  "final_delta",
+  "verify",
+  "start_vm",
+  "cleanup",
+  "done",
+] as const;
+export type Phase = (typeof PHASES)[number];
+export const PhaseSchema = Type.Union(PHASES.map((p) => Type.Literal(p)));
+
+export const VmControl = Type.Union([
+  Type.Object({ controller: Type.Literal("none") }, { additionalProperties: false }),
+  Type.Object(
+    {
+      controller: Type.Literal("commands"),
+      stopSource: Type.String({ minLength: 1, maxLength: 4096 }),
+      startSource: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: "restart on cancel" })),
+      startTarget: Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: "{device} is replaced by the target path",
+      }),
+      timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: 120 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      controller: Type.Literal("libvirt"),
+      domain: Type.String({ minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.+-]+$" }),
+      shutdownTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: 120 })),
+      undefineSource: Type.Optional(Type.Boolean({ default: false })),
+    },
+    { additionalProperties: false },
+  ),
+]);
+export type VmControl = Static<typeof VmControl>;
+
+export const MigrationOptions = Type.Object(
+  {
+    snapshotSizeBytes: Type.Optional(Type.Integer({ minimum: 4 * 1024 * 1024 })),
+    snapshotChunkKiB: Type.Optional(
+      Type.Union(
+        [4, 8, 16, 32, 64, 128, 256, 512].map((n) => Type.Literal(n)),
+        { default: 64 },
+      ),
+    ),
+    catchUpPasses: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, default: 0 })),
+    bandwidthLimitBytesPerSecond: Type.Optional(Type.Integer({ minimum: 1 })),
+    reuseTarget: Type.Optional(
+      Type.Boolean({ default: false, description: "write into an existing LV of the same size" }),
+    ),
+    removeTargetOnCancel: Type.Optional(Type.Boolean({ default: true })),
+  },
+  { additionalProperties: false },
+);
+export type MigrationOptions = Static<typeof MigrationOptions>;
+
+export const CreateMigration = Type.Object(
+  {
+    source: Type.Object(
+      { hostId: Type.Integer({ minimum: 1 }), vg: LvmName, lv: LvmName },
+      { additionalProperties: false },
+    ),
+    target: Type.Object(
+      {
+        hostId: Type.Integer({ minimum: 1 }),
+        vg: LvmName,
+        lv: Type.Optional(LvmName),
+        thinPool: Type.Optional(LvmName),
+      },
+      { additionalProperties: false },
+    ),
+    vm: VmControl,
+    cutover: Type.Optional(Type.Union([Type.Literal("manual"), Type.Literal("auto")], { default: "manual" })),
+    options: Type.Optional(MigrationOptions),
+  },
+  { additionalProperties: false },
+);
+export type CreateMigration = Static<typeof CreateMigration>;
+
+export const Migration = Type.Object(
+  {
+    id: Type.Integer(),
+    state: JobState,
+    phase: PhaseSchema,
+    source: Type.Object({ hostId: Type.Integer(), vg: Type.String(), lv: Type.String() }),
+    target: Type.Object({
+      hostId: Type.Integer(),
+      vg: Type.String(),
+      lv: Type.String(),
+      thinPool: Type.Union([Type.String(), Type.Null()]),
+    }),
+    vm: VmControl,
+    cutover: Type.Union([Type.Literal("manual"), Type.Literal("auto")]),
+    options: MigrationOptions,
+    attempt: Type.Integer(),
+    bytesTotal: Type.Number(),
+    bytesDone: Type.Number(),
+    rangesTotal: Type.Number(),
+    rangesDone: Type.Number(),
+    outageMs: Type.Union([Type.Number(), Type.Null()]),
+    error: Type.Union([
+      Type.Object({ code: Type.String(), message: Type.String(), phase: Type.String() }),
+      Type.Null(),
+    ]),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+    startedAt: Type.Union([Type.String(), Type.Null()]),
+    finishedAt: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: "Migration" },
+);
+export type Migration = Static<typeof Migration>;
+
+export const MigrationListQuery = Type.Object({
+  state: Type.Optional(JobState),
+  hostId: Type.Optional(Type.Integer({ minimum: 1 })),
+  q: Type.Optional(Type.String({ maxLength: 200, description: "search in VG/LV names" })),
+  since: Type.Optional(Type.String({ format: "date-time" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+});
+export type MigrationListQuery = Static<typeof MigrationListQuery>;
+
+export const MigrationList = Type.Object({ migrations: Type.Array(Migration) });
+export type MigrationList = Static<typeof MigrationList>;
+
+export const PrecheckResult = Type.Object({
+  ok: Type.Boolean(),
+  checks: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      ok: Type.Boolean(),
+      message: Type.String({ description: "what is wrong and what the operator can do about it" }),
+    }),
+  ),
+  estimate: Type.Optional(
+    Type.Object({
+      bytes: Type.Number(),
+      fullCopySeconds: Type.Union([Type.Number(), Type.Null()]),
+      expectedOutageSeconds: Type.Union([Type.Number(), Type.Null()]),
+    }),
+  ),
+});
+export type PrecheckResult = Static<typeof PrecheckResult>;
