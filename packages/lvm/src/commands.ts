@@ -1,0 +1,241 @@
+// Command templates: validated values in, ONE command string out. Every argument is quoted, even the
+// constant ones, so no template depends on a value being "harmless".
+import { InvalidValueError } from "./errors.ts";
+import { BLOCKFERRY_TAG, type LvmTag, type LvName, type VgName } from "./names.ts";
+import { type ByteCount, uintText } from "./numbers.ts";
+import { dmName, type RemotePath } from "./paths.ts";
+import { shJoin, shQuote } from "./quote.ts";
+
+/** LVM warns on stderr about inherited descriptors (sshd leaves some open); the warning is noise here. */
+const LVM_ENV = "LVM_SUPPRESS_FD_WARNINGS=1";
+const REPORT_OPTS = ["--reportformat", "json", "--units", "b", "--nosuffix"];
+
+export const LV_REPORT_FIELDS = [
+  "lv_name", "vg_name", "lv_uuid", "lv_attr", "lv_size", "segtype", "origin", "pool_lv", "lv_tags",
+  "snap_percent", "data_percent", "metadata_percent", "chunk_size", "thin_id", "lv_kernel_major", "lv_kernel_minor",
+] as const;
+export const VG_REPORT_FIELDS = [
+  "vg_name", "vg_uuid", "vg_attr", "vg_size", "vg_free", "vg_extent_size", "vg_extent_count", "vg_free_count",
+  "pv_count", "lv_count", "vg_tags",
+] as const;
+export const PV_REPORT_FIELDS = ["pv_name", "vg_name", "pv_uuid", "pv_size", "pv_free", "dev_size"] as const;
+
+function lvm(tool: string, args: readonly string[]): string {
+  return `${LVM_ENV} ${shJoin([tool, ...args])}`;
+}
+
+/** Select what a report covers: everything, one VG, or LVs carrying a tag (`@tag`). */
+export type ReportScope = { vg?: VgName; lv?: LvName; tag?: LvmTag };
+function scopeArgs(scope: ReportScope): string[] {
+  if (scope.tag !== undefined) return [`@${scope.tag}`];
+  if (scope.vg !== undefined && scope.lv !== undefined) return [`${scope.vg}/${scope.lv}`];
+  if (scope.vg !== undefined) return [scope.vg];
+  return [];
+}
+
+export function lvsCommand(scope: ReportScope = {}): string {
+  return lvm("lvs", [...REPORT_OPTS, "-o", LV_REPORT_FIELDS.join(","), ...scopeArgs(scope)]);
+}
+export function vgsCommand(vg?: VgName): string {
+  return lvm("vgs", [...REPORT_OPTS, "-o", VG_REPORT_FIELDS.join(","), ...(vg ? [vg] : [])]);
+}
+export function pvsCommand(): string {
+  return lvm("pvs", [...REPORT_OPTS, "-o", PV_REPORT_FIELDS.join(",")]);
+}
+
+function bytesArg(kind: string, value: ByteCount, multipleOf = 512n): string {
+  return `${uintText(kind, value, { min: 1n, multipleOf })}b`;
+}
+function tagArgs(tags: readonly LvmTag[]): string[] {
+  const all = [BLOCKFERRY_TAG, ...tags.filter((t) => t !== BLOCKFERRY_TAG)];
+  return all.flatMap((t) => ["--addtag", t]);
+}
+
+/** Classic (COW) snapshot of VG/ORIGIN. chunk size: power of two, 4 KiB..512 KiB (lvcreate(8)). */
+export function lvcreateSnapshotCommand(o: {
+  vg: VgName; origin: LvName; name: LvName; sizeBytes: ByteCount; chunkSizeBytes?: ByteCount; tags?: readonly LvmTag[];
+}): string {
+  const args = ["--snapshot", "--name", o.name, "--size", bytesArg("snapshot size", o.sizeBytes)];
+  if (o.chunkSizeBytes !== undefined) {
+    const chunk = BigInt(uintText("chunk size", o.chunkSizeBytes, { min: 4096n, max: 524288n }));
+    if ((chunk & (chunk - 1n)) !== 0n)
+      throw new InvalidValueError("chunk size", "misaligned", String(o.chunkSizeBytes), "must be a power of two");
+    args.push("--chunksize", `${chunk}b`);
+  }
+  return lvm("lvcreate", [...args, ...tagArgs(o.tags ?? []), `${o.vg}/${o.origin}`]);
+}
+
+/** Thin snapshot of a thin LV (no size: it shares the pool). */
+export function lvcreateThinSnapshotCommand(o: { vg: VgName; origin: LvName; name: LvName; tags?: readonly LvmTag[] }): string {
+  return lvm("lvcreate", ["--snapshot", "--name", o.name, ...tagArgs(o.tags ?? []), `${o.vg}/${o.origin}`]);
+}
+
+/** Plain linear LV (a migration target). `--yes` answers the wipe-signature prompt. */
+export function lvcreateLinearCommand(o: { vg: VgName; name: LvName; sizeBytes: ByteCount; tags?: readonly LvmTag[] }): string {
+  return lvm("lvcreate", ["--yes", "--type", "linear", "--name", o.name, "--size", bytesArg("LV size", o.sizeBytes),
+    ...tagArgs(o.tags ?? []), o.vg]);
+}
+
+export function lvcreateThinPoolCommand(o: {
+  vg: VgName; name: LvName; sizeBytes: ByteCount; chunkSizeBytes?: ByteCount; tags?: readonly LvmTag[];
+}): string {
+  const args = ["--yes", "--type", "thin-pool", "--name", o.name, "--size", bytesArg("pool size", o.sizeBytes)];
+  if (o.chunkSizeBytes !== undefined)
+    args.push("--chunksize", bytesArg("pool chunk size", o.chunkSizeBytes, 65536n));
+  return lvm("lvcreate", [...args, ...tagArgs(o.tags ?? []), o.vg]);
+}
+
+export function lvcreateThinCommand(o: {
+  vg: VgName; pool: LvName; name: LvName; virtualSizeBytes: ByteCount; tags?: readonly LvmTag[];
+}): string {
+  return lvm("lvcreate", ["--yes", "--type", "thin", "--name", o.name, "--virtualsize",
+    bytesArg("virtual size", o.virtualSizeBytes), "--thinpool", o.pool, ...tagArgs(o.tags ?? []), o.vg]);
+}
+
+export function lvremoveCommand(o: { vg: VgName; lv: LvName }): string {
+  return lvm("lvremove", ["--yes", `${o.vg}/${o.lv}`]);
+}
+
+/** Grow VG/LV to an absolute size in bytes. */
+export function lvextendCommand(o: { vg: VgName; lv: LvName; sizeBytes: ByteCount }): string {
+  return lvm("lvextend", ["--size", bytesArg("LV size", o.sizeBytes), `${o.vg}/${o.lv}`]);
+}
+
+export function lvchangeCommand(o: {
+  vg: VgName; lv: LvName; activate?: boolean; ignoreActivationSkip?: boolean; permission?: "r" | "rw";
+  addTags?: readonly LvmTag[]; delTags?: readonly LvmTag[];
+}): string {
+  const args: string[] = [];
+  if (o.activate !== undefined) args.push("--activate", o.activate ? "y" : "n");
+  if (o.ignoreActivationSkip) args.push("--ignoreactivationskip");
+  if (o.permission) args.push("--permission", o.permission);
+  for (const t of o.addTags ?? []) args.push("--addtag", t);
+  for (const t of o.delTags ?? []) args.push("--deltag", t);
+  if (args.length === 0) throw new InvalidValueError("lvchange options", "empty", "", "nothing to change");
+  return lvm("lvchange", [...args, `${o.vg}/${o.lv}`]);
+}
+
+/** A device-mapper name as built by dmName (or read from `dmsetup info`): same character set plus nothing else. */
+const DM_NAME = /^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}$/;
+export function validateDmName(value: string): string {
+  if (!DM_NAME.test(value) || value === "." || value === "..")
+    throw new InvalidValueError("device-mapper name", "bad-character", value, "only A-Z a-z 0-9 + _ . - (no leading '-'), at most 127");
+  return value;
+}
+
+export function dmsetupStatusCommand(name?: string): string {
+  return shJoin(["dmsetup", "status", ...(name === undefined ? [] : [validateDmName(name)])]);
+}
+export function dmsetupTableCommand(name?: string): string {
+  return shJoin(["dmsetup", "table", ...(name === undefined ? [] : [validateDmName(name)])]);
+}
+export const DMSETUP_INFO_FIELDS = ["name", "major", "minor", "uuid", "open", "attr"] as const;
+export function dmsetupInfoCommand(name?: string): string {
+  return shJoin(["dmsetup", "info", "-c", "--noheadings", "--separator", "|", "-o", DMSETUP_INFO_FIELDS.join(","),
+    ...(name === undefined ? [] : [validateDmName(name)])]);
+}
+
+/** `dmsetup message VG-POOL-tpool 0 reserve_metadata_snap|release_metadata_snap` (release on every path!). */
+export function thinPoolMetadataSnapCommand(vg: VgName, pool: LvName, action: "reserve" | "release"): string {
+  return shJoin(["dmsetup", "message", `${dmName(vg, pool)}-tpool`, "0", `${action}_metadata_snap`]);
+}
+
+/** `thin_delta -m --snap1 A --snap2 B /dev/mapper/VG-POOL_tmeta` (needs a reserved metadata snapshot). */
+export function thinDeltaCommand(o: { vg: VgName; pool: LvName; snap1: number; snap2: number }): string {
+  const id = (k: string, v: number) => uintText(k, v, { max: 0xffffffn });
+  return shJoin(["thin_delta", "-m", "--snap1", id("thin id", o.snap1), "--snap2", id("thin id", o.snap2),
+    `/dev/mapper/${dmName(o.vg, o.pool)}_tmeta`]);
+}
+
+export function blockdevSizeCommand(path: RemotePath): string {
+  return shJoin(["blockdev", "--getsize64", path]);
+}
+export function blockdevFlushCommand(path: RemotePath): string {
+  return shJoin(["blockdev", "--flushbufs", path]);
+}
+
+const SECTOR = 512n;
+export type DdRange = { path: RemotePath; offset: ByteCount; length: ByteCount; blockSize?: number; direct?: boolean };
+
+function ddReadArgs(r: DdRange): string[] {
+  const direct = r.direct ?? true;
+  const align = direct ? SECTOR : 1n;
+  const bs = uintText("dd block size", r.blockSize ?? 1 << 20, { min: align, max: 64n << 20n, multipleOf: align });
+  const iflag = [...(direct ? ["direct"] : []), "skip_bytes", "count_bytes"].join(",");
+  return ["dd", `if=${r.path}`, `iflag=${iflag}`, `bs=${bs}`,
+    `skip=${uintText("offset", r.offset, { multipleOf: align })}`,
+    `count=${uintText("length", r.length, { min: 1n, multipleOf: align })}`, "status=none"];
+}
+
+/** Read a byte range to stdout. With `direct` (the default) offset and length must be sector aligned (O_DIRECT). */
+export function ddReadCommand(r: DdRange): string {
+  return shJoin(ddReadArgs(r));
+}
+
+/**
+ * Write stdin to a byte range. `iflag=fullblock` so a short pipe read never becomes a short (misaligned)
+ * O_DIRECT write; `conv=notrunc` so a file target keeps its length; `fsync` so the exit status means "on disk".
+ */
+export function ddWriteCommand(o: { path: RemotePath; offset: ByteCount; length?: ByteCount; blockSize?: number; direct?: boolean }): string {
+  const direct = o.direct ?? true;
+  const align = direct ? SECTOR : 1n;
+  const bs = uintText("dd block size", o.blockSize ?? 1 << 20, { min: align, max: 64n << 20n, multipleOf: align });
+  const oflag = [...(direct ? ["direct"] : []), "seek_bytes"].join(",");
+  const iflag = ["fullblock", ...(o.length !== undefined ? ["count_bytes"] : [])].join(",");
+  return shJoin(["dd", `of=${o.path}`, `oflag=${oflag}`, `iflag=${iflag}`, `bs=${bs}`,
+    `seek=${uintText("offset", o.offset, { multipleOf: align })}`,
+    ...(o.length !== undefined ? [`count=${uintText("length", o.length, { min: 1n, multipleOf: align })}`] : []),
+    "conv=notrunc,fsync", "status=none"]);
+}
+
+/**
+ * `a | b` whose exit status is non-zero if EITHER side failed: POSIX sh has no pipefail (dash), so the
+ * producer's status travels on fd 4 into a command substitution. The consumer's stdout stays on fd 3 = stdout.
+ */
+export function pipefail(producer: string, consumer: string): string {
+  return `{ bf_st=$( { { ${producer}; echo "$?" >&4; } | { ${consumer}; } >&3; echo "c$?" >&4; } 4>&1 ); } 3>&1; ` +
+    `case "$bf_st" in "0"?"c0") true;; *) false;; esac`;
+}
+
+/** sha256 (or blake2b) of a byte range: `dd ... | sha256sum`, failing if dd fails. Output: `<hex>  -`. */
+export function hashRangeCommand(r: DdRange & { algorithm?: "sha256" | "b2" }): string {
+  const tool = r.algorithm === "b2" ? "b2sum" : "sha256sum";
+  return pipefail(ddReadCommand(r), shJoin([tool]));
+}
+
+export function hashFileCommand(path: RemotePath, algorithm: "sha256" | "b2" = "sha256"): string {
+  return shJoin([algorithm === "b2" ? "b2sum" : "sha256sum", path]);
+}
+
+/** libvirt: every domain name, one per line (ends with an empty line). */
+export function virshListCommand(): string {
+  return shJoin(["virsh", "list", "--all", "--name"]);
+}
+export function validateDomainName(value: string): string {
+  // libvirt allows almost anything; we only refuse what cannot be a single line or a shell word.
+  if (value.length === 0 || value.length > 255 || /[\0\n\r]/.test(value))
+    throw new InvalidValueError("libvirt domain name", "bad-character", value, "must be 1..255 characters without NUL or newlines");
+  if (value.startsWith("-")) throw new InvalidValueError("libvirt domain name", "leading-hyphen", value, "must not start with '-'");
+  return value;
+}
+export function virshDomblklistCommand(domain: string): string {
+  return shJoin(["virsh", "domblklist", "--details", "--", validateDomainName(domain)]);
+}
+
+/** Send a signal to a whole remote process group (see `withProcessGroupReport`). */
+export function killProcessGroupCommand(pgid: number, signal: "TERM" | "KILL" = "TERM"): string {
+  const id = uintText("process group id", pgid, { min: 2n, max: 4194304n });
+  return `kill -s ${signal} -- ${shQuote(`-${id}`)} 2>/dev/null || kill -s ${signal} ${shQuote(id)} 2>/dev/null || true`;
+}
+
+/** Marker line a wrapped command writes first on stderr: `\x1ebf-pgid:<pgid>\n`. */
+export const PGID_MARKER = "\x1ebf-pgid:";
+
+/**
+ * Make a command announce its process group on stderr before it runs. sshd gives every exec request its own
+ * session (setsid), so the login shell's PID is the process group of everything the command starts; on
+ * cancel the caller kills that group over another channel, since closing a channel does not stop the process.
+ */
+export function withProcessGroupReport(command: string): string {
+  return `printf '\\036bf-pgid:%s\\n' "$$" >&2\n${command}`;
+}

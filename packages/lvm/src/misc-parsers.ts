@@ -1,0 +1,41 @@
+import { ParseError } from "./errors.ts";
+
+/** `virsh list --all --name`: one name per line, blank lines ignored. */
+export function parseVirshList(output: string): string[] {
+  return output.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+}
+
+export type DomainDisk = { type: string; device: string; target: string; source: string | null };
+
+/** `virsh domblklist --details DOMAIN`: header, dashes, then `Type Device Target Source` rows. */
+export function parseDomblklist(output: string): DomainDisk[] {
+  const lines = output.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const dash = lines.findIndex((l) => /^-+$/.test(l));
+  if (dash < 0) throw new ParseError("virsh domblklist", "no header separator");
+  return lines.slice(dash + 1).map((l) => {
+    const [type = "", device = "", target = "", ...source] = l.split(/\s+/);
+    const src = source.join(" ");
+    return { type, device, target, source: src === "" || src === "-" ? null : src };
+  });
+}
+
+/** `<hex>  -` or `<hex>  path` from sha256sum / b2sum. */
+export function parseHashOutput(output: string, algorithm: "sha256" | "b2" = "sha256"): string {
+  const hexLen = algorithm === "sha256" ? 64 : 128;
+  const m = output.match(new RegExp(`^([0-9a-f]{${hexLen}})\\s`));
+  if (!m?.[1]) throw new ParseError(`${algorithm} output`, JSON.stringify(output.slice(0, 200)));
+  return m[1];
+}
+
+/** First `x.y[.z]` in a tool's version banner, or null. */
+export function parseToolVersion(output: string): string | null {
+  return output.match(/\d+\.\d+(?:\.\d+)?/)?.[0] ?? null;
+}
+
+/** `blockdev --getsize64`: one integer. */
+export function parseSizeOutput(output: string): number {
+  const v = output.trim();
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new ParseError("size", JSON.stringify(v));
+  return n;
+}
