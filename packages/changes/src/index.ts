@@ -1,0 +1,11 @@
+export type { ByteSource, ClosableByteSource } from "./byte-source.ts";
+export { bufferByteSource, fileByteSource } from "./byte-source.ts";
+export * from "./cow-layout.ts";
+export type { CowHeader, CowStore, CowStoreOptions } from "./cow-store.ts";
+export { readCowHeader, readCowStore } from "./cow-store.ts";
+export * from "./errors.ts";
+export type { Run } from "./extent-map.ts";
+export { ExtentMap, ExtentMapBuilder, MAX_CHUNK_END } from "./extent-map.ts";
+export { decodeExtentMap, encodeExtentMap } from "./extent-map-codec.ts";
+export type { TextInput, ThinDelta } from "./thin-delta.ts";
+export { readThinDelta } from "./thin-delta.ts";
