@@ -1,0 +1,99 @@
+// The remote layer's front door: one HostConnection per registered host, addressed by the caller's host id.
+import { blockdevSizeCommand, parseSizeOutput, validateRemotePath } from "@blockferry/lvm";
+import { HostConnection, type ConnectionOptions, type ConnectionStats, type RemoteLogger } from "./connection.ts";
+import type { HostEndpoint } from "./endpoint.ts";
+import { sshCryptoBindingAvailable } from "./endpoint.ts";
+import { DomainError } from "../errors.ts";
+import { type ExecOptions, type ExecResult, execOn, execStreamOn, type RemoteStream } from "./exec.ts";
+import { type Inventory, readInventory } from "./inventory.ts";
+import { type ByteSource, byteSourceOf, openRemoteFile, type RemoteFile } from "./sftp.ts";
+
+export type HostId = string | number;
+
+export type HostHealth = { reachable: boolean; latencyMs: number | null; error: string | null };
+
+export class UnknownHostError extends DomainError {
+  constructor(id: HostId) {
+    super("HOST_NOT_REGISTERED", `host ${id} is not registered with the connection manager`);
+  }
+}
+
+export class RemoteHosts {
+  private readonly conns = new Map<string, HostConnection>();
+  /** ssh2's native crypto binding (faster AES-GCM); reported once at startup. */
+  readonly cryptoBindingAvailable: boolean;
+
+  constructor(private readonly defaults: ConnectionOptions & { logger?: RemoteLogger } = {}) {
+    this.cryptoBindingAvailable = sshCryptoBindingAvailable();
+    defaults.logger?.info({ cryptoBindingAvailable: this.cryptoBindingAvailable },
+      this.cryptoBindingAvailable ? "ssh2 native crypto binding loaded" : "ssh2 native crypto binding NOT available: slower ciphers");
+  }
+
+  /** Add or replace a host. Replacing (new key, new pinned fingerprint) drops the old connection. */
+  register(id: HostId, endpoint: HostEndpoint, options: ConnectionOptions = {}): void {
+    const existing = this.conns.get(String(id));
+    if (existing) existing.setEndpoint(endpoint);
+    else this.conns.set(String(id), new HostConnection(endpoint, { ...this.defaults, ...options }));
+  }
+
+  async unregister(id: HostId): Promise<void> {
+    const c = this.conns.get(String(id));
+    this.conns.delete(String(id));
+    await c?.close();
+  }
+
+  has(id: HostId): boolean {
+    return this.conns.has(String(id));
+  }
+
+  connection(id: HostId): HostConnection {
+    const c = this.conns.get(String(id));
+    if (!c) throw new UnknownHostError(id);
+    return c;
+  }
+
+  exec(id: HostId, command: string, opts?: ExecOptions): Promise<ExecResult> {
+    return execOn(this.connection(id), command, opts);
+  }
+
+  execStream(id: HostId, command: string, opts?: { signal?: AbortSignal }): Promise<RemoteStream> {
+    return execStreamOn(this.connection(id), command, opts);
+  }
+
+  openFile(id: HostId, path: string, mode: "r" | "r+" | "w" = "r"): Promise<RemoteFile> {
+    return openRemoteFile(this.connection(id), path, mode);
+  }
+
+  /** A ByteSource over a remote file or block device (its size from `blockdev --getsize64` when fstat says 0). */
+  async byteSource(id: HostId, path: string): Promise<ByteSource & { close(): Promise<void> }> {
+    const safePath = validateRemotePath(path);
+    const file = await this.openFile(id, safePath, "r");
+    const src = byteSourceOf(file, async () => parseSizeOutput((await this.exec(id, blockdevSizeCommand(safePath), { timeoutMs: 30_000 })).stdout));
+    return { ...src, close: () => file.close() };
+  }
+
+  inventory(id: HostId, opts: { timeoutMs?: number } = {}): Promise<Inventory> {
+    return readInventory((command) => this.exec(id, command, { timeoutMs: opts.timeoutMs ?? 30_000, maxOutputBytes: 256 << 20 }));
+  }
+
+  /** One round trip (`true`) on the pooled connection; connects first if needed. */
+  async health(id: HostId, timeoutMs = 10_000): Promise<HostHealth> {
+    const t0 = performance.now();
+    try {
+      await this.exec(id, "true", { timeoutMs });
+      return { reachable: true, latencyMs: Math.round((performance.now() - t0) * 10) / 10, error: null };
+    } catch (err) {
+      return { reachable: false, latencyMs: null, error: (err as Error).message };
+    }
+  }
+
+  stats(id: HostId): ConnectionStats {
+    return this.connection(id).stats();
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.conns.values()];
+    this.conns.clear();
+    await Promise.all(all.map((c) => c.close()));
+  }
+}

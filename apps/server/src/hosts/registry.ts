@@ -1,0 +1,192 @@
+import { readFileSync } from "node:fs";
+import type { CreateHost, Host, HostHealth } from "@blockferry/contracts";
+import ssh2 from "ssh2";
+import type { AuditRepo } from "../db/repositories/audit.ts";
+import type { HostRow, HostsRepo } from "../db/repositories/hosts.ts";
+import { toHost } from "../db/repositories/hosts.ts";
+import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.ts";
+import type { EventHub } from "../events/hub.ts";
+import { HostKeyMismatchError } from "./errors.ts";
+import { probeHostKey } from "./fingerprint.ts";
+import type { Inventory } from "./inventory.ts";
+import type { RemoteHosts } from "./manager.ts";
+
+export interface HostRegistryDeps {
+  hosts: HostsRepo;
+  audit: Pick<AuditRepo, "record">;
+  hub: Pick<EventHub, "append">;
+  remote: RemoteHosts;
+  /** Whether a host has jobs that still need it (removal is refused then). */
+  hasActiveJobs(hostId: number): boolean;
+  probeTimeoutMs?: number;
+}
+
+/** Reads and parses the key now, so a bad key is a clear 400 at add time rather than a failed job later. */
+function loadKey(row: Pick<HostRow, "privateKey" | "privateKeyPath">): string {
+  let text: string;
+  if (row.privateKey) text = row.privateKey;
+  else if (row.privateKeyPath) {
+    try {
+      text = readFileSync(row.privateKeyPath, "utf8");
+    } catch (err) {
+      throw new InvalidInputError(`cannot read key file ${row.privateKeyPath}: ${(err as NodeJS.ErrnoException).code}`);
+    }
+  } else throw new InvalidInputError("give either privateKey or privateKeyPath");
+  const parsed = ssh2.utils.parseKey(text);
+  if (parsed instanceof Error || (Array.isArray(parsed) && parsed.length === 0))
+    throw new InvalidInputError("the private key is not a usable OpenSSH/PEM private key (or it is encrypted)");
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key?.isPrivateKey()) throw new InvalidInputError("that is a public key; paste the private key");
+  return text;
+}
+
+/**
+ * The host inventory and its trust rules: a host is used only after the operator confirmed the fingerprint it
+ * presented; a host that later presents another key is blocked until trusted again.
+ */
+export function createHostRegistry(d: HostRegistryDeps) {
+  const load = (id: number) => {
+    const row = d.hosts.get(id);
+    if (!row) throw new NotFoundError("host", id);
+    return row;
+  };
+  const probe = async (row: HostRow) => {
+    try {
+      const p = await probeHostKey({ host: row.address, port: row.port, timeoutMs: d.probeTimeoutMs ?? 8000 });
+      return { fingerprint: p.fingerprint, error: null };
+    } catch (err) {
+      return { fingerprint: null, error: (err as Error).message };
+    }
+  };
+  const connect = (row: HostRow) => {
+    if (!row.pinnedFingerprint) return;
+    d.remote.register(row.id, {
+      host: row.address,
+      port: row.port,
+      username: row.username,
+      privateKey: loadKey(row),
+      hostKeyFingerprint: row.pinnedFingerprint,
+    });
+  };
+
+  const registry = {
+    list: (): Host[] => d.hosts.list().map(toHost),
+    get: (id: number): Host => toHost(load(id)),
+    row: load,
+
+    /** Registers every trusted host with the connection manager (at startup). */
+    connectTrusted(): void {
+      for (const row of d.hosts.list()) if (row.status === "trusted") connect(row);
+    },
+
+    async add(input: CreateHost, actor = "api"): Promise<{ host: Host; fingerprint: string | null; probeError: string | null }> {
+      if (Boolean(input.privateKey) === Boolean(input.privateKeyPath))
+        throw new InvalidInputError("give exactly one of privateKey (pasted) or privateKeyPath (a file on the server)");
+      loadKey({ privateKey: input.privateKey ?? null, privateKeyPath: input.privateKeyPath ?? null });
+      if (d.hosts.getByName(input.name)) throw new ConflictError(`a host named ${input.name} exists already`);
+      let row = d.hosts.insert({
+        name: input.name,
+        address: input.address,
+        port: input.port ?? 22,
+        username: input.username ?? "root",
+        privateKey: input.privateKey ?? null,
+        privateKeyPath: input.privateKeyPath ?? null,
+        maxConcurrency: input.maxConcurrency ?? 8,
+      });
+      const probed = await probe(row);
+      if (probed.fingerprint) row = d.hosts.update(row.id, { seenFingerprint: probed.fingerprint }) ?? row;
+      d.audit.record(actor, "host.add", `host:${row.id}`, { name: row.name, address: row.address, port: row.port });
+      d.hub.append(null, "host.added", { hostId: row.id, name: row.name, fingerprint: probed.fingerprint });
+      return { host: toHost(row), fingerprint: probed.fingerprint, probeError: probed.error };
+    },
+
+    async probe(id: number): Promise<{ fingerprint: string }> {
+      const row = load(id);
+      const probed = await probe(row);
+      if (!probed.fingerprint) throw new PreconditionError(`cannot reach ${row.name}: ${probed.error}`);
+      d.hosts.update(id, { seenFingerprint: probed.fingerprint });
+      return { fingerprint: probed.fingerprint };
+    },
+
+    /** Pins the fingerprint the operator confirmed; it must be the one the host presents right now. */
+    async trust(id: number, fingerprint: string, actor = "api"): Promise<Host> {
+      const row = load(id);
+      const probed = await probe(row);
+      if (!probed.fingerprint) throw new PreconditionError(`cannot reach ${row.name} to confirm its key: ${probed.error}`);
+      if (probed.fingerprint !== fingerprint)
+        throw new ConflictError(`${row.name} presents ${probed.fingerprint}, not the confirmed ${fingerprint}`, {
+          presented: probed.fingerprint,
+        });
+      const updated = d.hosts.update(id, { pinnedFingerprint: fingerprint, seenFingerprint: fingerprint, status: "trusted" });
+      if (!updated) throw new NotFoundError("host", id);
+      connect(updated);
+      d.audit.record(actor, "host.trust", `host:${id}`, { fingerprint, previous: row.pinnedFingerprint });
+      d.hub.append(null, "host.trusted", { hostId: id, name: row.name, fingerprint });
+      return toHost(updated);
+    },
+
+    /** Called when a connection saw another key than the pinned one: block the host, tell everyone. */
+    async keyChanged(id: number, presented: string): Promise<void> {
+      const row = d.hosts.get(id);
+      if (!row || row.status === "key_changed") return;
+      d.hosts.update(id, { status: "key_changed", seenFingerprint: presented });
+      await d.remote.unregister(id);
+      d.audit.record("system", "host.key_changed", `host:${id}`, { pinned: row.pinnedFingerprint, presented });
+      d.hub.append(null, "host.key_changed", {
+        hostId: id,
+        name: row.name,
+        expected: row.pinnedFingerprint,
+        presented,
+      });
+    },
+
+    async remove(id: number, actor = "api"): Promise<void> {
+      const row = load(id);
+      if (d.hasActiveJobs(id)) throw new ConflictError(`${row.name} has migrations in progress`);
+      await d.remote.unregister(id);
+      d.hosts.remove(id);
+      d.audit.record(actor, "host.remove", `host:${id}`, { name: row.name });
+    },
+
+    /** The connection manager for a trusted host, or a clear refusal. */
+    requireTrusted(id: number): HostRow {
+      const row = load(id);
+      if (row.status !== "trusted" || !d.remote.has(id))
+        throw new PreconditionError(
+          row.status === "key_changed"
+            ? `${row.name} presented a different host key: verify it and trust it again before using it`
+            : `${row.name} is not trusted yet: confirm its key fingerprint first`,
+        );
+      return row;
+    },
+
+    /** Runs `fn` against a trusted host; a host key mismatch seen on the way blocks the host. */
+    async withHost<T>(id: number, fn: () => Promise<T>): Promise<T> {
+      registry.requireTrusted(id);
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof HostKeyMismatchError) await registry.keyChanged(id, err.presentedFingerprint);
+        throw err;
+      }
+    },
+
+    health(id: number): Promise<HostHealth> {
+      registry.requireTrusted(id);
+      return d.remote.health(id).then(async (h) => {
+        const row = d.hosts.get(id);
+        if (!h.reachable && row && /host key of .* changed/.test(h.error ?? "")) {
+          const probed = await probe(row);
+          if (probed.fingerprint && probed.fingerprint !== row.pinnedFingerprint) await registry.keyChanged(id, probed.fingerprint);
+        }
+        return h;
+      });
+    },
+
+    inventory(id: number): Promise<Inventory> {
+      return registry.withHost(id, () => d.remote.inventory(id));
+    },
+  };
+  return registry;
+}
+export type HostRegistry = ReturnType<typeof createHostRegistry>;

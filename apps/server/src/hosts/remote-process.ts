@@ -1,0 +1,119 @@
+// A command on a host, with a handle to kill it for real. Closing an SSH channel does not stop the remote
+// process (OpenSSH just closes its pipes), so every command announces its process group first and cancel
+// kills that group over a second channel.
+import type { ClientChannel } from "ssh2";
+import { killProcessGroupCommand, PGID_MARKER, withProcessGroupReport } from "@blockferry/lvm";
+import type { HostConnection } from "./connection.ts";
+import { ConnectionLostError } from "./errors.ts";
+
+export const STDERR_TAIL_BYTES = 4096;
+
+export type ExitStatus = { code: number | null; signal: string | null };
+
+export type RemoteProcess = {
+  channel: ClientChannel;
+  /** Remote process group id, once announced (null if the channel ended first). */
+  pgid: Promise<number | null>;
+  /** Resolves when the channel closes; rejects with ConnectionLostError if the connection dropped first. */
+  exited: Promise<ExitStatus>;
+  /** stderr without our marker line, last STDERR_TAIL_BYTES bytes. */
+  stderrTail(): string;
+  /** Subscribe to stderr data (marker removed). */
+  onStderr(listener: (chunk: Buffer) => void): void;
+  /** SIGTERM the process group, SIGKILL after `graceMs` if the channel is still open, then close the channel. */
+  kill(graceMs?: number): Promise<void>;
+  isClosed(): boolean;
+};
+
+/** Open an exec channel for `command` (caller holds a slot on `conn`). */
+export async function startRemoteProcess(conn: HostConnection, command: string): Promise<RemoteProcess> {
+  const client = await conn.ready();
+  const channel = await new Promise<ClientChannel>((resolve, reject) => {
+    client.exec(withProcessGroupReport(command), (err, ch) => (err ? reject(err) : resolve(ch)));
+  }).catch((err: Error) => {
+    throw new ConnectionLostError(conn.name, `${command} (channel open failed: ${err.message})`);
+  });
+
+  let closed = false;
+  let status: ExitStatus | null = null;
+  let tail = Buffer.alloc(0);
+  let head: Buffer | null = Buffer.alloc(0); // bytes until the marker line is complete
+  const stderrListeners: Array<(chunk: Buffer) => void> = [];
+  let resolvePgid!: (v: number | null) => void;
+  const pgid = new Promise<number | null>((r) => {
+    resolvePgid = r;
+  });
+
+  const pushStderr = (chunk: Buffer) => {
+    if (chunk.length === 0) return;
+    tail = Buffer.concat([tail, chunk]);
+    if (tail.length > STDERR_TAIL_BYTES) tail = tail.subarray(tail.length - STDERR_TAIL_BYTES);
+    for (const l of stderrListeners) l(chunk);
+  };
+  channel.stderr.on("data", (chunk: Buffer) => {
+    if (head === null) return pushStderr(chunk);
+    head = Buffer.concat([head, chunk]);
+    const nl = head.indexOf(10);
+    if (nl < 0 && head.length < 64) return;
+    const line = head.subarray(0, nl < 0 ? head.length : nl).toString("latin1");
+    const rest = nl < 0 ? Buffer.alloc(0) : head.subarray(nl + 1);
+    head = null;
+    if (line.startsWith(PGID_MARKER)) {
+      const id = Number(line.slice(PGID_MARKER.length));
+      resolvePgid(Number.isInteger(id) && id > 1 ? id : null);
+      pushStderr(rest);
+    } else {
+      resolvePgid(null);
+      pushStderr(Buffer.concat([Buffer.from(line, "latin1"), nl < 0 ? Buffer.alloc(0) : Buffer.from("\n"), rest]));
+    }
+  });
+  channel.on("exit", (code: number | null, signal?: string) => {
+    status = { code: typeof code === "number" ? code : null, signal: signal ?? null };
+  });
+
+  const exited = new Promise<ExitStatus>((resolve, reject) => {
+    channel.on("close", () => {
+      closed = true;
+      resolvePgid(null);
+      if (status) resolve(status);
+      else reject(new ConnectionLostError(conn.name, command));
+    });
+  });
+  exited.catch(() => {}); // observed by callers; avoid an unhandled rejection if nobody awaits it
+
+  const killGroup = async (signal: "TERM" | "KILL") => {
+    const id = await Promise.race([pgid, exited.then(() => null, () => null)]);
+    if (id === null || closed) return;
+    await conn.withSlot(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.exec(killProcessGroupCommand(id, signal), (err, ch) => {
+            if (err) return resolve();
+            ch.resume();
+            ch.stderr.resume();
+            ch.on("close", () => resolve());
+          });
+        }),
+      { unlimited: true },
+    ).catch(() => {});
+  };
+
+  return {
+    channel,
+    pgid,
+    exited,
+    stderrTail: () => tail.toString("utf8"),
+    onStderr: (l) => stderrListeners.push(l),
+    isClosed: () => closed,
+    async kill(graceMs = 1000) {
+      if (closed) return;
+      await killGroup("TERM");
+      const done = await Promise.race([
+        exited.then(() => true, () => true),
+        new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref()),
+      ]);
+      if (!done) await killGroup("KILL");
+      if (!closed) channel.close();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { HostShell } from "../jobs/context.ts";
+import type { RemoteHosts } from "./manager.ts";
+import type { HostRegistry } from "./registry.ts";
+
+/** The narrow view job phases get of one trusted host. */
+export function hostShell(remote: RemoteHosts, registry: HostRegistry, hostId: number): HostShell {
+  const row = registry.requireTrusted(hostId);
+  return {
+    hostId,
+    name: row.name,
+    async run(command, opts = {}) {
+      const result = await registry.withHost(hostId, () =>
+        remote.exec(hostId, command, { timeoutMs: opts.timeoutMs ?? 120_000, signal: opts.signal, stdin: opts.stdin }),
+      );
+      return result.stdout;
+    },
+    openByteSource(path) {
+      return registry.withHost(hostId, () => remote.byteSource(hostId, path));
+    },
+  };
+}

@@ -1,0 +1,135 @@
+// exec / execStream against a real OpenSSH sshd on loopback.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  OutputLimitError, RemoteCancelledError, RemoteCommandError, RemoteHosts, RemoteTimeoutError,
+} from "../../src/hosts/index.ts";
+import { type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
+import { endpointOf, eventually, sleep } from "./sshd-fixture.ts";
+
+let sshd: LoopbackSshd;
+let hosts: RemoteHosts;
+beforeAll(async () => {
+  sshd = await startLoopbackSshd();
+  hosts = new RemoteHosts();
+  hosts.register("h", endpointOf(sshd));
+});
+afterAll(async () => {
+  await hosts?.close();
+  await sshd?.stop();
+});
+
+/** Whether a process whose command line matches `pattern` runs (the [x] trick keeps pgrep from seeing itself). */
+async function running(pattern: string): Promise<boolean> {
+  const r = await hosts.exec("h", `pgrep -f '${pattern}' >/dev/null && echo yes || echo no`);
+  return r.stdout.trim() === "yes";
+}
+
+describe("exec", () => {
+  it("returns stdout, stderr and the exit code, and feeds stdin", async () => {
+    expect(await hosts.exec("h", "echo out; echo err >&2")).toEqual({ stdout: "out\n", stderr: "err\n", code: 0 });
+    expect((await hosts.exec("h", "tr a-z A-Z", { stdin: "abc" })).stdout).toBe("ABC");
+    expect((await hosts.exec("h", "exit 2", { okExitCodes: [0, 2] })).code).toBe(2);
+  });
+
+  it("turns a non-zero exit into a typed RemoteCommandError with the stderr tail", async () => {
+    const err = await hosts.exec("h", "echo 'lvcreate: no space' >&2; exit 5").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteCommandError);
+    expect(err).toMatchObject({ host: `root@127.0.0.1:${sshd.port}`, exitCode: 5, signal: null, code: "REMOTE_COMMAND_FAILED" });
+    expect((err as RemoteCommandError).stderrTail).toBe("lvcreate: no space\n");
+    expect((err as RemoteCommandError).command).toBe("echo 'lvcreate: no space' >&2; exit 5");
+  });
+
+  it("a timeout kills the remote process", async () => {
+    const t0 = Date.now();
+    const err = await hosts.exec("h", "sleep 1001", { timeoutMs: 400 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteTimeoutError);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(await eventually(async () => !(await running("slee[p] 1001")), 3000)).toBe(true);
+  });
+
+  it("cancel kills the remote process (sleep) and is typed", async () => {
+    const ac = new AbortController();
+    const p = hosts.exec("h", "sleep 1002", { signal: ac.signal });
+    await eventually(() => running("slee[p] 1002"), 3000);
+    expect(await running("slee[p] 1002")).toBe(true);
+    ac.abort();
+    await expect(p).rejects.toBeInstanceOf(RemoteCancelledError);
+    expect(await eventually(async () => !(await running("slee[p] 1002")), 3000)).toBe(true);
+  });
+
+  it("cancel kills a whole dd pipeline streaming through execStream", async () => {
+    const ac = new AbortController();
+    const s = await hosts.execStream("h", "dd if=/dev/zero bs=65536 count=1000000007 status=none | cat | cat", { signal: ac.signal });
+    let bytes = 0;
+    s.stdout.on("data", (c: Buffer) => {
+      bytes += c.length;
+    });
+    await eventually(async () => bytes > 1 << 20, 5000, 20);
+    expect(await running("d[d] if=/dev/zero bs=65536 count=1000000007")).toBe(true);
+    ac.abort();
+    await expect(s.exit).rejects.toBeInstanceOf(RemoteCancelledError);
+    expect(await eventually(async () => !(await running("d[d] if=/dev/zero bs=65536 count=1000000007")), 3000)).toBe(true);
+  });
+
+  it("kills a command that prints more than maxOutputBytes", async () => {
+    const err = await hosts.exec("h", "yes blockferry-output-limit", { maxOutputBytes: 100_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutputLimitError);
+    expect(await eventually(async () => !(await running("ye[s] blockferry-output-limit")), 3000)).toBe(true);
+  });
+});
+
+describe("execStream", () => {
+  it("streams stdin to stdout byte for byte and resolves the exit", async () => {
+    const data = randomBytes(5 << 20);
+    const s = await hosts.execStream("h", "cat");
+    const chunks: Buffer[] = [];
+    s.stdout.on("data", (c: Buffer) => chunks.push(c));
+    s.stdin.end(data);
+    await expect(s.exit).resolves.toEqual({ code: 0 });
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+  });
+
+  it("rejects the exit promise with RemoteCommandError on failure", async () => {
+    const s = await hosts.execStream("h", "echo broken >&2; exit 3");
+    s.stdout.resume();
+    const err = await s.exit.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteCommandError);
+    expect(err).toMatchObject({ exitCode: 3, stderrTail: "broken\n" });
+  });
+});
+
+describe("concurrency and health", () => {
+  it("never runs more channels than the per-host limit", async () => {
+    const limited = new RemoteHosts();
+    limited.register("l", endpointOf(sshd), { maxChannels: 2 });
+    try {
+      const t0 = Date.now();
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => limited.exec("l", `sleep 0.3; echo ${i}`)));
+      const elapsed = Date.now() - t0;
+      expect(results.map((r) => r.stdout.trim())).toEqual(["0", "1", "2", "3", "4", "5"]);
+      expect(limited.stats("l").peakChannels).toBe(2);
+      expect(elapsed).toBeGreaterThanOrEqual(850); // 3 waves of 0.3 s
+      expect(limited.stats("l").connects).toBe(1); // one long-lived connection
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("reports health and measures round-trip latency on the warm connection", async () => {
+    const h = await hosts.health("h");
+    expect(h).toMatchObject({ reachable: true, error: null });
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t0 = performance.now();
+      await hosts.exec("h", "true");
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[15] ?? 0;
+    console.log(JSON.stringify({ measure: "exec round trip (loopback, warm)", n: 30, medianMs: Number(median.toFixed(2)),
+      p90Ms: Number((times[27] ?? 0).toFixed(2)), cryptoBinding: hosts.cryptoBindingAvailable }));
+    expect(median).toBeLessThan(200);
+    await sleep(0);
+  });
+});

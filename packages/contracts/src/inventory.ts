@@ -1,0 +1,129 @@
+import { type Static, Type } from "typebox";
+
+const Bytes = Type.Integer({ minimum: 0, description: "bytes" });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const LvKind = Type.Union([
+  Type.Literal("linear"), Type.Literal("thin"), Type.Literal("thin-pool"), Type.Literal("snapshot"),
+  Type.Literal("origin"), Type.Literal("other"),
+]);
+export type LvKind = Static<typeof LvKind>;
+
+export const InventoryVg = Type.Object({
+  name: Type.String(),
+  uuid: Type.String(),
+  sizeBytes: Bytes,
+  freeBytes: Bytes,
+  extentSizeBytes: Bytes,
+  extentCount: Type.Integer({ minimum: 0 }),
+  freeExtentCount: Type.Integer({ minimum: 0 }),
+  pvCount: Type.Integer({ minimum: 0 }),
+  lvCount: Type.Integer({ minimum: 0 }),
+  tags: Type.Array(Type.String()),
+});
+export type InventoryVg = Static<typeof InventoryVg>;
+
+export const InventoryLv = Type.Object({
+  vg: Type.String(),
+  name: Type.String(),
+  uuid: Type.String(),
+  /** `/dev/VG/LV` */
+  path: Type.String(),
+  /** device-mapper name (`-` doubled) */
+  dmName: Type.String(),
+  kind: LvKind,
+  segtype: Type.String(),
+  attr: Type.String(),
+  sizeBytes: Bytes,
+  active: Type.Boolean(),
+  open: Type.Boolean(),
+  tags: Type.Array(Type.String()),
+  /** origin LV of a snapshot (classic or thin) */
+  origin: Nullable(Type.String()),
+  /** thin pool of a thin LV */
+  pool: Nullable(Type.String()),
+  thinId: Nullable(Type.Integer({ minimum: 0 })),
+  chunkSizeBytes: Nullable(Bytes),
+});
+export type InventoryLv = Static<typeof InventoryLv>;
+
+export const SnapshotState = Type.Union([
+  Type.Literal("valid"), Type.Literal("invalid"), Type.Literal("overflow"), Type.Literal("merge-failed"),
+  Type.Literal("unknown"), Type.Literal("inactive"),
+]);
+
+export const InventorySnapshot = Type.Object({
+  vg: Type.String(),
+  name: Type.String(),
+  origin: Type.String(),
+  type: Type.Union([Type.Literal("cow"), Type.Literal("thin")]),
+  sizeBytes: Bytes,
+  chunkSizeBytes: Nullable(Bytes),
+  /** COW fill level from lvs snap_percent; null for thin snapshots */
+  fillPercent: Nullable(Type.Number()),
+  state: SnapshotState,
+  /** from `dmsetup status` (512-byte sectors); null when inactive or thin */
+  allocatedSectors: Nullable(Type.Integer({ minimum: 0 })),
+  totalSectors: Nullable(Type.Integer({ minimum: 0 })),
+  metadataSectors: Nullable(Type.Integer({ minimum: 0 })),
+  tags: Type.Array(Type.String()),
+});
+export type InventorySnapshot = Static<typeof InventorySnapshot>;
+
+export const InventoryThinPool = Type.Object({
+  vg: Type.String(),
+  name: Type.String(),
+  sizeBytes: Bytes,
+  chunkSizeBytes: Nullable(Bytes),
+  dataPercent: Nullable(Type.Number()),
+  metadataPercent: Nullable(Type.Number()),
+  transactionId: Nullable(Type.Integer({ minimum: 0 })),
+  /** non-null: a metadata snapshot is reserved (a forgotten `reserve_metadata_snap` blocks the next one) */
+  heldMetadataRoot: Nullable(Type.Integer({ minimum: 0 })),
+  mode: Nullable(Type.String()),
+  needsCheck: Type.Boolean(),
+  tags: Type.Array(Type.String()),
+});
+export type InventoryThinPool = Static<typeof InventoryThinPool>;
+
+export const InventoryDomainDisk = Type.Object({
+  type: Type.String(),
+  device: Type.String(),
+  target: Type.String(),
+  source: Nullable(Type.String()),
+});
+
+export const InventoryDomain = Type.Object({
+  name: Type.String(),
+  disks: Type.Array(InventoryDomainDisk),
+  /** why the disks could not be listed, if so */
+  error: Nullable(Type.String()),
+});
+export type InventoryDomain = Static<typeof InventoryDomain>;
+
+export const ToolVersions = Type.Object({
+  lvm: Nullable(Type.String()),
+  dmsetup: Nullable(Type.String()),
+  thinDelta: Nullable(Type.String()),
+  sha256sum: Nullable(Type.String()),
+  b2sum: Nullable(Type.String()),
+  virsh: Nullable(Type.String()),
+});
+export type ToolVersions = Static<typeof ToolVersions>;
+
+export const Inventory = Type.Object(
+  {
+    collectedAt: Type.String({ description: "ISO 8601" }),
+    tools: ToolVersions,
+    vgs: Type.Array(InventoryVg),
+    lvs: Type.Array(InventoryLv),
+    snapshots: Type.Array(InventorySnapshot),
+    thinPools: Type.Array(InventoryThinPool),
+    /** null when virsh is not installed */
+    domains: Nullable(Type.Array(InventoryDomain)),
+    /** non-fatal problems (dmsetup or virsh failing), human readable */
+    warnings: Type.Array(Type.String()),
+  },
+  { $id: "Inventory" },
+);
+export type Inventory = Static<typeof Inventory>;
