@@ -3,4 +3,3 @@ export * from "./events.ts";
 export * from "./hosts.ts";
 export * from "./migrations.ts";
 export * from "./inventory.ts";
-export * from "./inventory.ts";
