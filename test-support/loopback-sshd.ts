@@ -108,7 +108,12 @@ function comm(pid: number): string {
   }
 }
 
-export async function startLoopbackSshd(): Promise<LoopbackSshd> {
+export type LoopbackSshdOptions = {
+  /** PATH for every session (sshd `SetEnv`), e.g. to put stand-in tools first. */
+  path?: string;
+};
+
+export async function startLoopbackSshd(options: LoopbackSshdOptions = {}): Promise<LoopbackSshd> {
   const dir = mkdtempSync(join(tmpdir(), "bf-sshd-"));
   mkdirSync("/run/sshd", { recursive: true }); // privilege separation directory
   const hostKeyPath = join(dir, "host_ed25519");
@@ -135,6 +140,7 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd> {
     "PrintMotd no",
     "LogLevel ERROR",
     "Subsystem sftp internal-sftp",
+    ...(options.path ? [`SetEnv PATH=${options.path}`] : []),
     "",
   ].join("\n"));
 

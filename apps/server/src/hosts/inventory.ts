@@ -40,7 +40,7 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
     { key: "vgs", command: vgsCommand() },
     { key: "lvs", command: lvsCommand() },
     { key: "dmstatus", command: dmsetupStatusCommand() },
-    ...Object.entries(TOOL_SECTIONS).map(([key, command]) => ({ key: `v.${key}`, command: `command -v ${command.split(" ")[0]} >/dev/null && ${command}` })),
+    ...Object.entries(TOOL_SECTIONS).map(([key, command]) => ({ key: `v.${key.toLowerCase()}`, command: `command -v ${command.split(" ")[0]} >/dev/null && ${command}` })),
     { key: "domains", command: `command -v virsh >/dev/null && ${virshListCommand()}` },
   ]);
   const first = parseSections((await exec(script)).stdout, n1);
@@ -59,7 +59,7 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
   else warnings.push(`dmsetup status failed (${dm.exitCode}): ${dm.stderr.trim().slice(-300)}`);
 
   const tools = Object.fromEntries(Object.keys(TOOL_SECTIONS).map((key) => {
-    const s = need(first, `v.${key}`);
+    const s = need(first, `v.${key.toLowerCase()}`);
     return [key, s.exitCode === 0 ? parseToolVersion(s.stdout || s.stderr) : null];
   })) as Inventory["tools"];
 

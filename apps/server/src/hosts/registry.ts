@@ -79,7 +79,10 @@ export function createHostRegistry(d: HostRegistryDeps) {
       for (const row of d.hosts.list()) if (row.status === "trusted") connect(row);
     },
 
-    async add(input: CreateHost, actor = "api"): Promise<{ host: Host; fingerprint: string | null; probeError: string | null }> {
+    async add(
+      input: CreateHost,
+      actor = "api",
+    ): Promise<{ host: Host; fingerprint: string | null; probeError: string | null }> {
       if (Boolean(input.privateKey) === Boolean(input.privateKeyPath))
         throw new InvalidInputError("give exactly one of privateKey (pasted) or privateKeyPath (a file on the server)");
       loadKey({ privateKey: input.privateKey ?? null, privateKeyPath: input.privateKeyPath ?? null });
@@ -112,12 +115,17 @@ export function createHostRegistry(d: HostRegistryDeps) {
     async trust(id: number, fingerprint: string, actor = "api"): Promise<Host> {
       const row = load(id);
       const probed = await probe(row);
-      if (!probed.fingerprint) throw new PreconditionError(`cannot reach ${row.name} to confirm its key: ${probed.error}`);
+      if (!probed.fingerprint)
+        throw new PreconditionError(`cannot reach ${row.name} to confirm its key: ${probed.error}`);
       if (probed.fingerprint !== fingerprint)
         throw new ConflictError(`${row.name} presents ${probed.fingerprint}, not the confirmed ${fingerprint}`, {
           presented: probed.fingerprint,
         });
-      const updated = d.hosts.update(id, { pinnedFingerprint: fingerprint, seenFingerprint: fingerprint, status: "trusted" });
+      const updated = d.hosts.update(id, {
+        pinnedFingerprint: fingerprint,
+        seenFingerprint: fingerprint,
+        status: "trusted",
+      });
       if (!updated) throw new NotFoundError("host", id);
       connect(updated);
       d.audit.record(actor, "host.trust", `host:${id}`, { fingerprint, previous: row.pinnedFingerprint });
@@ -177,7 +185,8 @@ export function createHostRegistry(d: HostRegistryDeps) {
         const row = d.hosts.get(id);
         if (!h.reachable && row && /host key of .* changed/.test(h.error ?? "")) {
           const probed = await probe(row);
-          if (probed.fingerprint && probed.fingerprint !== row.pinnedFingerprint) await registry.keyChanged(id, probed.fingerprint);
+          if (probed.fingerprint && probed.fingerprint !== row.pinnedFingerprint)
+            await registry.keyChanged(id, probed.fingerprint);
         }
         return h;
       });
