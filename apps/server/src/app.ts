@@ -1,13 +1,18 @@
+import type { CreateMigration, PrecheckResult } from "@blockferry/contracts";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify";
 import type { EventsRepo } from "./db/repositories/events.ts";
 import type { EventHub } from "./events/hub.ts";
+import type { HostRegistry } from "./hosts/registry.ts";
+import type { MigrationService } from "./jobs/migration-service.ts";
 import { errorHandler } from "./plugins/error-handler.ts";
 import { openapi } from "./plugins/openapi.ts";
 import { webStatic } from "./plugins/web-static.ts";
 import { eventRoutes } from "./routes/events/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
+import { hostRoutes } from "./routes/hosts/index.ts";
+import { migrationRoutes } from "./routes/migrations/index.ts";
 
 /** Everything the HTTP layer needs, built by the caller (server.ts or a test). */
 export interface AppDeps {
@@ -15,6 +20,9 @@ export interface AppDeps {
   sshNativeCrypto: boolean;
   hub: EventHub;
   events: Pick<EventsRepo, "listAfter">;
+  registry: HostRegistry;
+  migrations: MigrationService;
+  prechecks(input: CreateMigration): Promise<PrecheckResult>;
   webDir?: string;
 }
 
@@ -27,6 +35,8 @@ export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<vo
   const apiRoutes: FastifyPluginAsync = async (api) => {
     await api.register(healthRoutes, { version: deps.version, sshNativeCrypto: deps.sshNativeCrypto });
     await api.register(eventRoutes, { hub: deps.hub, events: deps.events });
+    await api.register(hostRoutes, { registry: deps.registry });
+    await api.register(migrationRoutes, { migrations: deps.migrations, prechecks: deps.prechecks });
     api.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   };
   await app.register(apiRoutes, { prefix: "/api" });

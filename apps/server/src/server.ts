@@ -1,43 +1,46 @@
-import { createRequire } from "node:module";
 import type { FastifyInstance } from "fastify";
+import pino from "pino";
 import { buildApp } from "./app.ts";
 import type { Config } from "./config.ts";
-import { type Db, openDb } from "./db/open.ts";
-import { createEventsRepo } from "./db/repositories/events.ts";
-import { EventHub } from "./events/hub.ts";
+import { sshCryptoBindingAvailable } from "./hosts/index.ts";
+import { createRuntime, type Runtime, type RuntimeOptions } from "./runtime.ts";
 
 export const VERSION = "0.1.0";
 
-/** ssh2 falls back to slow pure-JS AES-GCM when its addon was not built; say so loudly at startup. */
-export function sshNativeCryptoAvailable(): boolean {
-  const require = createRequire(import.meta.url);
-  try {
-    return Boolean((require("ssh2/lib/protocol/crypto.js") as { bindingAvailable?: boolean }).bindingAvailable);
-  } catch {
-    return false;
-  }
-}
+// TEMPORARY until the transfer engine lands (issue 6): jobs fail at their first copy with this message.
+const defaultMover: RuntimeOptions["createMover"] = () => {
+  const missing = async () => {
+    throw new Error("transfer engine not wired yet");
+  };
+  return { copyFull: missing, copyExtents: missing };
+};
 
 export interface RunningServer {
   app: FastifyInstance;
-  db: Db;
+  runtime: Runtime;
   url: string;
   close(): Promise<void>;
 }
 
-/** Opens the database (migrating it), builds the app and listens. Process signals are the caller's business. */
-export async function startServer(config: Config): Promise<RunningServer> {
-  const db = openDb(config.dbFile);
-  const events = createEventsRepo(db);
-  const hub = new EventHub(events);
-  const sshNativeCrypto = sshNativeCryptoAvailable();
+/**
+ * Opens the database (migrating it), wires the runtime, builds the app, listens, then starts the job
+ * runner (which resumes any job a previous process left running). Signals are the caller's business.
+ */
+export async function startServer(
+  config: Config,
+  opts: Partial<Pick<RuntimeOptions, "runner" | "snapshotWatchMs" | "createMover">> = {},
+): Promise<RunningServer> {
+  const sshNativeCrypto = sshCryptoBindingAvailable();
+  // One logger for HTTP and the runtime; key material is redacted wherever it might appear.
+  const logger = pino({
+    level: config.logLevel,
+    redact: ["req.headers.authorization", "*.privateKey", "privateKey", "*.passphrase"],
+  });
+  const runtime = createRuntime(config, { createMover: defaultMover, ...opts, logger });
   const app = await buildApp(
-    { version: VERSION, sshNativeCrypto, hub, events, webDir: config.webDir },
+    { version: VERSION, sshNativeCrypto, webDir: config.webDir, ...runtime },
     {
-      logger: {
-        level: config.logLevel,
-        redact: ["req.headers.authorization", "*.privateKey", "privateKey"],
-      },
+      loggerInstance: logger,
       connectionTimeout: 30_000,
       requestTimeout: 60_000,
       forceCloseConnections: true,
@@ -45,19 +48,21 @@ export async function startServer(config: Config): Promise<RunningServer> {
   );
   if (!sshNativeCrypto) app.log.warn("ssh2 native crypto addon missing: transfers will be slow");
   await app.listen({ port: config.port, host: config.host });
+  runtime.runner.start();
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   let closed = false;
+  const server = app;
   return {
-    app,
-    db,
+    app: server,
+    runtime,
     url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`,
     async close() {
       if (closed) return;
       closed = true;
-      hub.close();
-      await app.close();
-      db.$client.close();
+      await runtime.runner.stop();
+      await server.close();
+      await runtime.close();
     },
   };
 }

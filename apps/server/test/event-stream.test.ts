@@ -100,7 +100,7 @@ describe("event stream over a real websocket", () => {
   });
 
   it("throttles progress to about ten messages a second per job and delivers the latest counters", async () => {
-    t = await testApp({ progressIntervalMs: 100 });
+    t = await testApp();
     const base = await t.app.listen({ port: 0, host: "127.0.0.1" });
     const job = makeJob(t);
     const c = await connect(base, `jobId=${job}`);

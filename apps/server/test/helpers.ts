@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
+import pino from "pino";
 import { buildApp } from "../src/app.ts";
 import { type Db, openDb } from "../src/db/open.ts";
-import { createEventsRepo } from "../src/db/repositories/events.ts";
-import { EventHub } from "../src/events/hub.ts";
+import type { EventHub } from "../src/events/hub.ts";
+import { createRuntime, type Runtime, type RuntimeOptions } from "../src/runtime.ts";
 
 /** A real SQLite file in a temp dir with the real migrations applied. */
 export function tempDb(): { db: Db; dir: string; cleanup(): void } {
@@ -25,25 +26,44 @@ export interface TestApp {
   app: FastifyInstance;
   db: Db;
   hub: EventHub;
+  runtime: Runtime;
   close(): Promise<void>;
 }
 
-export async function testApp(opts: { progressIntervalMs?: number; webDir?: string } = {}): Promise<TestApp> {
-  const t = tempDb();
-  const events = createEventsRepo(t.db);
-  const hub = new EventHub(events, { progressIntervalMs: opts.progressIntervalMs });
+/** The real runtime on a temp database; the runner is not started unless asked. */
+export async function testApp(
+  opts: { webDir?: string; startRunner?: boolean } & Partial<Pick<RuntimeOptions, "createMover" | "runner">> = {},
+): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), "blockferry-test-"));
+  const runtime = createRuntime(
+    { dbFile: join(dir, "test.db") },
+    {
+      logger: pino({ level: "silent" }),
+      createMover:
+        opts.createMover ??
+        (() => {
+          const refuse = async () => {
+            throw new Error("this test runs no transfers");
+          };
+          return { copyFull: refuse, copyExtents: refuse };
+        }),
+      runner: opts.runner,
+    },
+  );
   const app = await buildApp(
-    { version: "test", sshNativeCrypto: true, hub, events, webDir: opts.webDir },
+    { version: "test", sshNativeCrypto: true, webDir: opts.webDir, ...runtime },
     { logger: false },
   );
+  if (opts.startRunner) runtime.runner.start();
   return {
     app,
-    db: t.db,
-    hub,
+    db: runtime.db,
+    hub: runtime.hub,
+    runtime,
     async close() {
-      hub.close();
       await app.close();
-      t.cleanup();
+      await runtime.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,5 +1,5 @@
 export * from "./common.ts";
 export * from "./events.ts";
 export * from "./hosts.ts";
-export * from "./migrations.ts";
 export * from "./inventory.ts";
+export * from "./migrations.ts";

@@ -4,8 +4,12 @@ const Bytes = Type.Integer({ minimum: 0, description: "bytes" });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const LvKind = Type.Union([
-  Type.Literal("linear"), Type.Literal("thin"), Type.Literal("thin-pool"), Type.Literal("snapshot"),
-  Type.Literal("origin"), Type.Literal("other"),
+  Type.Literal("linear"),
+  Type.Literal("thin"),
+  Type.Literal("thin-pool"),
+  Type.Literal("snapshot"),
+  Type.Literal("origin"),
+  Type.Literal("other"),
 ]);
 export type LvKind = Static<typeof LvKind>;
 
@@ -48,8 +52,12 @@ export const InventoryLv = Type.Object({
 export type InventoryLv = Static<typeof InventoryLv>;
 
 export const SnapshotState = Type.Union([
-  Type.Literal("valid"), Type.Literal("invalid"), Type.Literal("overflow"), Type.Literal("merge-failed"),
-  Type.Literal("unknown"), Type.Literal("inactive"),
+  Type.Literal("valid"),
+  Type.Literal("invalid"),
+  Type.Literal("overflow"),
+  Type.Literal("merge-failed"),
+  Type.Literal("unknown"),
+  Type.Literal("inactive"),
 ]);
 
 export const InventorySnapshot = Type.Object({

@@ -32,7 +32,7 @@ export const PHASES = [
   "done",
 ] as const;
 export type Phase = (typeof PHASES)[number];
-export const PhaseSchema = Type.Union(PHASES.map((p) => Type.Literal(p)));
+export const PhaseSchema = Type.Unsafe<Phase>({ type: "string", enum: [...PHASES] });
 
 export const VmControl = Type.Union([
   Type.Object({ controller: Type.Literal("none") }, { additionalProperties: false }),
@@ -46,7 +46,7 @@ export const VmControl = Type.Union([
         maxLength: 4096,
         description: "{device} is replaced by the target path",
       }),
-      timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: 120 })),
+      timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: "default 120" })),
     },
     { additionalProperties: false },
   ),
@@ -54,8 +54,8 @@ export const VmControl = Type.Union([
     {
       controller: Type.Literal("libvirt"),
       domain: Type.String({ minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.+-]+$" }),
-      shutdownTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: 120 })),
-      undefineSource: Type.Optional(Type.Boolean({ default: false })),
+      shutdownTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: "default 120" })),
+      undefineSource: Type.Optional(Type.Boolean({ description: "default false" })),
     },
     { additionalProperties: false },
   ),
@@ -77,6 +77,12 @@ export const MigrationOptions = Type.Object(
       Type.Boolean({ default: false, description: "write into an existing LV of the same size" }),
     ),
     removeTargetOnCancel: Type.Optional(Type.Boolean({ default: true })),
+    verifyFull: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "hash both whole devices during the outage (longer outage); otherwise re-hash the final delta",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,54 @@
+import type { Host } from "@blockferry/contracts";
+import { asc, eq } from "drizzle-orm";
+import type { Db } from "../open.ts";
+import { hosts } from "../schema.ts";
+
+export type HostRow = typeof hosts.$inferSelect;
+
+/** The API view of a host: everything but the key material. */
+export const toHost = (r: HostRow): Host => ({
+  id: r.id,
+  name: r.name,
+  address: r.address,
+  port: r.port,
+  username: r.username,
+  keySource: r.privateKey ? "pasted" : "file",
+  privateKeyPath: r.privateKeyPath,
+  status: r.status,
+  pinnedFingerprint: r.pinnedFingerprint,
+  seenFingerprint: r.seenFingerprint,
+  maxConcurrency: r.maxConcurrency,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+});
+
+const stamp = () => new Date().toISOString();
+
+export function createHostsRepo(db: Db) {
+  return {
+    list(): HostRow[] {
+      return db.select().from(hosts).orderBy(asc(hosts.name)).all();
+    },
+    get(id: number): HostRow | undefined {
+      return db.select().from(hosts).where(eq(hosts.id, id)).get();
+    },
+    getByName(name: string): HostRow | undefined {
+      return db.select().from(hosts).where(eq(hosts.name, name)).get();
+    },
+    insert(values: typeof hosts.$inferInsert): HostRow {
+      return db.insert(hosts).values(values).returning().get();
+    },
+    update(id: number, values: Partial<typeof hosts.$inferInsert>): HostRow | undefined {
+      return db
+        .update(hosts)
+        .set({ ...values, updatedAt: stamp() })
+        .where(eq(hosts.id, id))
+        .returning()
+        .get();
+    },
+    remove(id: number): boolean {
+      return db.delete(hosts).where(eq(hosts.id, id)).run().changes > 0;
+    },
+  };
+}
+export type HostsRepo = ReturnType<typeof createHostsRepo>;

@@ -1,0 +1,128 @@
+import { and, desc, eq, gte, inArray, isNull, like, lt, or, type SQL } from "drizzle-orm";
+import type { Db } from "../open.ts";
+import { type JobState, jobs } from "../schema.ts";
+
+export type JobRow = typeof jobs.$inferSelect;
+export type NewJob = typeof jobs.$inferInsert;
+
+export interface JobFilter {
+  state?: JobState;
+  hostId?: number;
+  q?: string;
+  since?: string;
+  limit: number;
+}
+
+const stamp = () => new Date().toISOString();
+
+/**
+ * SQL for jobs. Writes by a runner are conditional on its lease token, so a worker that lost its lease
+ * (it stalled, or another process took over after a crash) can never overwrite the job.
+ */
+export function createJobsRepo(db: Db, clock: () => number = Date.now) {
+  return {
+    insert(values: NewJob): JobRow {
+      return db.insert(jobs).values(values).returning().get();
+    },
+    get(id: number): JobRow | undefined {
+      return db.select().from(jobs).where(eq(jobs.id, id)).get();
+    },
+    list(f: JobFilter): JobRow[] {
+      const where: SQL[] = [];
+      if (f.state) where.push(eq(jobs.state, f.state));
+      if (f.hostId) where.push(or(eq(jobs.sourceHostId, f.hostId), eq(jobs.targetHostId, f.hostId)) as SQL);
+      if (f.since) where.push(gte(jobs.createdAt, f.since));
+      if (f.q) {
+        const pattern = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        where.push(
+          or(
+            like(jobs.sourceLv, pattern),
+            like(jobs.sourceVg, pattern),
+            like(jobs.targetLv, pattern),
+            like(jobs.targetVg, pattern),
+          ) as SQL,
+        );
+      }
+      return db
+        .select()
+        .from(jobs)
+        .where(and(...where))
+        .orderBy(desc(jobs.id))
+        .limit(f.limit)
+        .all();
+    },
+    /** Jobs a runner may pick up: runnable states whose lease is free or expired. */
+    claimable(): JobRow[] {
+      const now = clock();
+      return db
+        .select()
+        .from(jobs)
+        .where(
+          and(
+            inArray(jobs.state, ["queued", "running", "waiting_cutover", "cancelling"]),
+            or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now)),
+          ),
+        )
+        .orderBy(jobs.id)
+        .all();
+    },
+    /** Takes the lease if it is still free or expired; false when another runner got there first. */
+    claim(id: number, owner: string, leaseMs: number): JobRow | undefined {
+      const now = clock();
+      return db
+        .update(jobs)
+        .set({ leaseOwner: owner, leaseExpiresAt: now + leaseMs, updatedAt: stamp() })
+        .where(
+          and(eq(jobs.id, id), or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now), eq(jobs.leaseOwner, owner))),
+        )
+        .returning()
+        .get();
+    },
+    renew(id: number, owner: string, leaseMs: number): JobRow | undefined {
+      return db
+        .update(jobs)
+        .set({ leaseExpiresAt: clock() + leaseMs })
+        .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))
+        .returning()
+        .get();
+    },
+    /** A runner's write: applied only while it still holds the lease. */
+    updateOwned(id: number, owner: string, values: Partial<NewJob>): boolean {
+      return (
+        db
+          .update(jobs)
+          .set({ ...values, updatedAt: stamp() })
+          .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))
+          .run().changes === 1
+      );
+    },
+    release(id: number, owner: string): void {
+      db.update(jobs)
+        .set({ leaseOwner: null, leaseExpiresAt: null })
+        .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))
+        .run();
+    },
+    /** An operator's write (cancel, cutover, retry): conditional on the states it is allowed from. */
+    updateIfState(id: number, from: readonly JobState[], values: Partial<NewJob>): JobRow | undefined {
+      return db
+        .update(jobs)
+        .set({ ...values, updatedAt: stamp() })
+        .where(and(eq(jobs.id, id), inArray(jobs.state, [...from])))
+        .returning()
+        .get();
+    },
+    activeOnHost(hostId: number): JobRow[] {
+      return db
+        .select()
+        .from(jobs)
+        .where(
+          and(
+            inArray(jobs.state, ["queued", "running", "waiting_cutover", "cancelling"]),
+            or(eq(jobs.sourceHostId, hostId), eq(jobs.targetHostId, hostId)),
+          ),
+        )
+        .all();
+    },
+  };
+}
+export type JobsRepo = ReturnType<typeof createJobsRepo>;

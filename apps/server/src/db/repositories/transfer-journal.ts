@@ -1,0 +1,172 @@
+import { and, asc, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import type { Db } from "../open.ts";
+import { jobs, transferRanges } from "../schema.ts";
+
+/** One journaled range of a transfer pass. `hash` is the BLAKE2b-512 proof (hex) the two hosts agreed on. */
+export interface JournalRange {
+  offset: number;
+  length: number;
+  hash: string | null;
+  confirmed: boolean;
+}
+
+export interface PassTotals {
+  bytesTotal: number;
+  bytesDone: number;
+  rangesTotal: number;
+  rangesDone: number;
+}
+
+/** The stored plan of a pass differs from the one asked for: resuming it would skip or resend ranges. */
+export class JournalPlanMismatchError extends Error {
+  override readonly name = "JournalPlanMismatchError";
+}
+
+/**
+ * The transfer journal: a pass is planned once (one row per range), and a range is confirmed only after the
+ * destination's read-back hash matched. Resume = the unconfirmed rows. The job's byte/range counters follow
+ * the pass being copied and are updated in the same transaction as the rows they count.
+ */
+export function createTransferJournal(db: Db) {
+  const rangesOf = (jobId: number, pass: string): JournalRange[] =>
+    db
+      .select()
+      .from(transferRanges)
+      .where(and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass)))
+      .orderBy(asc(transferRanges.offset))
+      .all()
+      .map((r) => ({ offset: r.offset, length: r.length, hash: r.sha256, confirmed: r.confirmedAt !== null }));
+
+  const totalsOf = (rows: readonly JournalRange[]): PassTotals => {
+    const t = { bytesTotal: 0, bytesDone: 0, rangesTotal: rows.length, rangesDone: 0 };
+    for (const r of rows) {
+      t.bytesTotal += r.length;
+      if (r.confirmed) {
+        t.bytesDone += r.length;
+        t.rangesDone++;
+      }
+    }
+    return t;
+  };
+
+  return {
+    /**
+     * Stores the ranges of a pass the first time; afterwards returns the stored rows, refusing a different plan
+     * (same offsets and lengths required), so a resumed copy works on exactly the ranges it started with.
+     */
+    plan(jobId: number, pass: string, ranges: readonly (readonly [offset: number, length: number])[]): JournalRange[] {
+      return db.transaction((tx) => {
+        const existing = tx
+          .select({ offset: transferRanges.offset, length: transferRanges.length })
+          .from(transferRanges)
+          .where(and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass)))
+          .orderBy(asc(transferRanges.offset))
+          .all();
+        if (existing.length === 0) {
+          for (let i = 0; i < ranges.length; i += 500) {
+            const slice = ranges.slice(i, i + 500).map(([offset, length]) => ({ jobId, pass, offset, length }));
+            if (slice.length) tx.insert(transferRanges).values(slice).run();
+          }
+        } else {
+          const same =
+            existing.length === ranges.length &&
+            existing.every((r, i) => r.offset === ranges[i]?.[0] && r.length === ranges[i]?.[1]);
+          if (!same)
+            throw new JournalPlanMismatchError(
+              `job ${jobId} pass ${pass}: stored plan has ${existing.length} ranges, asked for ${ranges.length} different ones`,
+            );
+        }
+        const rows = tx
+          .select()
+          .from(transferRanges)
+          .where(and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass)))
+          .orderBy(asc(transferRanges.offset))
+          .all()
+          .map((r) => ({ offset: r.offset, length: r.length, hash: r.sha256, confirmed: r.confirmedAt !== null }));
+        tx.update(jobs).set(totalsOf(rows)).where(eq(jobs.id, jobId)).run();
+        return rows;
+      });
+    },
+
+    /** Marks ranges confirmed with their proof hash; a range already confirmed is left as it was (counted once). */
+    confirm(jobId: number, pass: string, confirmed: readonly { offset: number; hash: string }[]): number {
+      return db.transaction((tx) => {
+        let bytes = 0;
+        let count = 0;
+        for (const c of confirmed) {
+          const row = tx
+            .update(transferRanges)
+            .set({ sha256: c.hash, confirmedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
+            .where(
+              and(
+                eq(transferRanges.jobId, jobId),
+                eq(transferRanges.pass, pass),
+                eq(transferRanges.offset, c.offset),
+                isNull(transferRanges.confirmedAt),
+              ),
+            )
+            .returning({ length: transferRanges.length })
+            .get();
+          if (row) {
+            bytes += row.length;
+            count++;
+          }
+        }
+        if (count)
+          tx.update(jobs)
+            .set({ bytesDone: sql`${jobs.bytesDone} + ${bytes}`, rangesDone: sql`${jobs.rangesDone} + ${count}` })
+            .where(eq(jobs.id, jobId))
+            .run();
+        return count;
+      });
+    },
+
+    /** Takes confirmation back (a later verify found the destination differs): the next copy resends them. */
+    unconfirm(jobId: number, pass: string, offsets: readonly number[]): number {
+      return db.transaction((tx) => {
+        let bytes = 0;
+        let count = 0;
+        for (const offset of offsets) {
+          const row = tx
+            .update(transferRanges)
+            .set({ sha256: null, confirmedAt: null })
+            .where(
+              and(
+                eq(transferRanges.jobId, jobId),
+                eq(transferRanges.pass, pass),
+                eq(transferRanges.offset, offset),
+                isNotNull(transferRanges.confirmedAt),
+              ),
+            )
+            .returning({ length: transferRanges.length })
+            .get();
+          if (row) {
+            bytes += row.length;
+            count++;
+          }
+        }
+        if (count)
+          tx.update(jobs)
+            .set({ bytesDone: sql`${jobs.bytesDone} - ${bytes}`, rangesDone: sql`${jobs.rangesDone} - ${count}` })
+            .where(eq(jobs.id, jobId))
+            .run();
+        return count;
+      });
+    },
+
+    ranges: rangesOf,
+
+    totals(jobId: number, pass: string): PassTotals {
+      return totalsOf(rangesOf(jobId, pass));
+    },
+
+    /** Forgets a pass (e.g. to copy it again from scratch). */
+    reset(jobId: number, pass: string): void {
+      db.delete(transferRanges)
+        .where(and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass)))
+        .run();
+    },
+  };
+}
+
+export type TransferJournal = ReturnType<typeof createTransferJournal>;

@@ -1,0 +1,96 @@
+import type { ExtentMap } from "@blockferry/changes";
+import type { ProgressMessage } from "@blockferry/contracts";
+import type { JobRow } from "../db/repositories/jobs.ts";
+
+/** Run a command on one host: what phases need from the SSH layer, and nothing more. */
+export interface HostShell {
+  readonly hostId: number;
+  readonly name: string;
+  /** Runs one command; a non-zero exit throws the SSH layer's typed error. */
+  run(command: string, opts?: { timeoutMs?: number; signal?: AbortSignal; stdin?: string }): Promise<string>;
+  /** Random-access reads of a remote file or device (SFTP), for COW metadata. */
+  openByteSource(
+    path: string,
+  ): Promise<{
+    size(): Promise<number>;
+    read(offset: number, length: number): Promise<Uint8Array>;
+    close(): Promise<void>;
+  }>;
+}
+
+/** What a phase stores to be re-runnable after a crash; everything else it recomputes. */
+export interface PhaseState {
+  sizeBytes?: number;
+  /** Generation of the current source snapshot; a new one after a rotation or an overflow. */
+  snapshotGen?: number;
+  snapshotLv?: string;
+  snapshotChunkBytes?: number;
+  /** Snapshots from earlier generations still to drop. */
+  staleSnapshots?: string[];
+  targetCreated?: boolean;
+  /** Completed catch-up passes. */
+  catchUpDone?: number;
+  /** Epoch ms: the VM was stopped (set before the stop command runs, so cancel restarts it). */
+  vmStoppedAt?: number;
+  vmStartedAt?: number;
+  fullCopyFallbacks?: number;
+  [key: string]: unknown;
+}
+
+export interface PhaseContext {
+  readonly job: JobRow;
+  readonly state: PhaseState;
+  readonly signal: AbortSignal;
+  readonly source: HostShell;
+  readonly target: HostShell;
+  /** Persists a phase-state patch (conditional on the lease). */
+  save(patch: Partial<PhaseState>): void;
+  /** Persists job columns such as counters or outage (conditional on the lease). */
+  saveJob(values: {
+    bytesTotal?: number;
+    bytesDone?: number;
+    rangesTotal?: number;
+    rangesDone?: number;
+    outageMs?: number;
+  }): void;
+  log(level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>): void;
+  event(type: string, data: Record<string, unknown>): void;
+  /** Shows the job as waiting for the operator's cutover (or running again). */
+  markWaiting(waiting: boolean): void;
+  progress(p: Omit<ProgressMessage, "jobId" | "phase">): void;
+  /** Re-reads the job row (cutover and cancel flags are set by the API). */
+  reload(): JobRow;
+}
+
+export type PhaseResult = { next: string };
+export type PhaseFn = (ctx: PhaseContext) => Promise<PhaseResult>;
+
+export interface TransferProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  rangesDone: number;
+  rangesTotal: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  /** Chunk runs (in map chunks) confirmed since the last report. */
+  doneRuns?: Array<[number, number]>;
+}
+
+export interface CopyRequest {
+  jobId: number;
+  /** Journal key of this copy: "full-g1", "catchup-2", "final". */
+  pass: string;
+  source: { hostId: number; device: string };
+  target: { hostId: number; device: string };
+  /** A fresh thin LV reads zeroes: all-zero ranges need not be written at all. */
+  targetReadsZero: boolean;
+  bandwidthBytesPerSecond?: number;
+  signal: AbortSignal;
+  onProgress(p: TransferProgress): void;
+}
+
+/** The transfer engine as phases see it: verified, journaled, resumable copies. */
+export interface Mover {
+  copyFull(o: CopyRequest & { bytes: number }): Promise<void>;
+  copyExtents(o: CopyRequest & { extents: ExtentMap; chunkBytes: number; deviceBytes: number }): Promise<void>;
+}

@@ -1,0 +1,118 @@
+import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
+import type { JobState } from "../db/schema.ts";
+import type { EventHub } from "../events/hub.ts";
+import type { HostShell, PhaseContext, PhaseFn, PhaseState } from "./context.ts";
+import { JobInterrupted, type Lease } from "./runner.ts";
+
+export interface ExecutorDeps {
+  jobs: Pick<JobsRepo, "get" | "updateOwned">;
+  hub: Pick<EventHub, "append" | "progress" | "flushProgress">;
+  phases: Record<string, PhaseFn>;
+  /** Undoes what the job did (snapshots, target LV, stopped VM); runs on cancel. */
+  compensate(ctx: PhaseContext): Promise<void>;
+  shellFor(hostId: number): Promise<HostShell>;
+}
+
+class LeaseLost extends Error {}
+
+const errorInfo = (err: unknown) => ({
+  code: (err as { code?: unknown })?.code ? String((err as { code: unknown }).code) : (err as Error)?.name || "ERROR",
+  message: err instanceof Error ? err.message : String(err),
+});
+
+/**
+ * Carries one claimed job through its phases. Each phase reads only the job row and its stored phase state,
+ * so running this again after a crash continues where the stored state says.
+ */
+export function createJobExecutor(d: ExecutorDeps) {
+  return async function executeJob(claimed: JobRow, lease: Lease): Promise<void> {
+    let job = claimed;
+    const write = (values: Parameters<typeof d.jobs.updateOwned>[2]) => {
+      if (!d.jobs.updateOwned(job.id, lease.owner, values)) throw new LeaseLost(`lease on job ${job.id} lost`);
+    };
+    const setState = (state: JobState, extra: Parameters<typeof d.jobs.updateOwned>[2] = {}) => {
+      write({ state, ...extra });
+      d.hub.append(job.id, "job.state", { state, phase: extra.phase ?? job.phase });
+    };
+
+    const [source, target] = await Promise.all([d.shellFor(job.sourceHostId), d.shellFor(job.targetHostId)]);
+    const state: PhaseState = { ...(job.phaseState as PhaseState) };
+    let phase = job.phase;
+    const ctx: PhaseContext = {
+      get job() {
+        return job;
+      },
+      state,
+      signal: lease.signal,
+      source,
+      target,
+      save(patch) {
+        Object.assign(state, patch);
+        write({ phaseState: state });
+      },
+      saveJob(values) {
+        write(values);
+      },
+      log(level, message, data) {
+        d.hub.append(job.id, "job.log", { level, message, phase, ...data });
+      },
+      event(type, data) {
+        d.hub.append(job.id, type, { phase, ...data });
+      },
+      markWaiting(waiting) {
+        const want = waiting ? "waiting_cutover" : "running";
+        if (job.state !== want) {
+          setState(want);
+          job = { ...job, state: want };
+        }
+      },
+      progress(p) {
+        d.hub.progress({ ...p, jobId: job.id, phase });
+      },
+      reload() {
+        const row = d.jobs.get(job.id);
+        if (!row) throw new LeaseLost(`job ${job.id} vanished`);
+        job = row;
+        return row;
+      },
+    };
+
+    const cancel = async () => {
+      setState("cancelling");
+      try {
+        await d.compensate({ ...ctx, signal: new AbortController().signal });
+      } catch (err) {
+        // Left failed (not cancelling) so the runner does not loop on it; cancelling again retries the clean-up.
+        const info = errorInfo(err);
+        ctx.log("error", `clean-up after cancel failed: ${info.message}`);
+        setState("failed", { error: { code: "CANCEL_CLEANUP_FAILED", message: info.message, phase } });
+        return;
+      }
+      setState("cancelled", { finishedAt: new Date().toISOString() });
+    };
+
+    try {
+      if (job.state === "cancelling" || (job.cancelRequested && lease.signal.aborted)) return await cancel();
+      if (job.state === "queued") setState("running", { startedAt: job.startedAt ?? new Date().toISOString() });
+      while (phase !== "done") {
+        const run = d.phases[phase];
+        if (!run) throw new Error(`unknown phase ${phase}`);
+        d.hub.append(job.id, "job.phase", { phase });
+        const { next } = await run(ctx);
+        lease.signal.throwIfAborted();
+        d.hub.flushProgress(job.id);
+        phase = next;
+        write({ phase: next, phaseState: state });
+        job = { ...job, phase: next };
+      }
+      setState("succeeded", { finishedAt: new Date().toISOString() });
+    } catch (err) {
+      const reason = lease.signal.reason instanceof JobInterrupted ? lease.signal.reason.reason : null;
+      if (err instanceof LeaseLost || reason === "lease_lost" || reason === "shutdown") return;
+      if (reason === "cancel") return await cancel();
+      const info = errorInfo(err);
+      ctx.log("error", `${phase} failed: ${info.message}`);
+      setState("failed", { error: { ...info, phase } });
+    }
+  };
+}

@@ -1,0 +1,171 @@
+import { type ExtentMap, readCowHeader, readCowStore, readThinDelta } from "@blockferry/changes";
+import {
+  dmDevicePath,
+  dmName,
+  dmsetupStatusCommand,
+  jobTag,
+  type LvName,
+  type LvRecord,
+  lvchangeCommand,
+  lvcreateLinearCommand,
+  lvcreateSnapshotCommand,
+  lvcreateThinCommand,
+  lvcreateThinSnapshotCommand,
+  lvDevicePath,
+  lvextendCommand,
+  lvremoveCommand,
+  lvsCommand,
+  parseLvsReport,
+  parseSnapshotStatus,
+  parseVgsReport,
+  type SnapshotStatus,
+  thinDeltaCommand,
+  thinPoolMetadataSnapCommand,
+  type VgName,
+  type VgRecord,
+  validateLvName,
+  validateVgName,
+  vgsCommand,
+} from "@blockferry/lvm";
+import type { HostShell } from "./context.ts";
+
+/** LVM operations on one host, built only from packages/lvm templates. */
+export const vgName = (v: string): VgName => validateVgName(v);
+export const lvName = (v: string): LvName => validateLvName(v);
+export const devicePath = (vg: string, lv: string) => lvDevicePath(vgName(vg), lvName(lv));
+
+export async function findLv(shell: HostShell, vg: string, lv: string, signal?: AbortSignal): Promise<LvRecord | null> {
+  const all = parseLvsReport(await shell.run(lvsCommand({ vg: vgName(vg) }), { signal }));
+  return all.find((r) => r.name === lv) ?? null;
+}
+
+export async function requireLv(shell: HostShell, vg: string, lv: string, signal?: AbortSignal): Promise<LvRecord> {
+  const rec = await findLv(shell, vg, lv, signal);
+  if (!rec) throw new Error(`${vg}/${lv} does not exist on ${shell.name}`);
+  return rec;
+}
+
+export async function findVg(shell: HostShell, vg: string, signal?: AbortSignal): Promise<VgRecord | null> {
+  try {
+    return parseVgsReport(await shell.run(vgsCommand(vgName(vg)), { signal }))[0] ?? null;
+  } catch (err) {
+    if (/not found|No such|does not exist/i.test(String((err as Error).message))) return null;
+    throw err;
+  }
+}
+
+export const tagsFor = (jobId: number) => [jobTag(jobId)];
+
+export async function createClassicSnapshot(
+  shell: HostShell,
+  o: { jobId: number; vg: string; origin: string; name: string; sizeBytes: number; chunkBytes: number },
+): Promise<void> {
+  await shell.run(
+    lvcreateSnapshotCommand({
+      vg: vgName(o.vg),
+      origin: lvName(o.origin),
+      name: lvName(o.name),
+      sizeBytes: o.sizeBytes,
+      chunkSizeBytes: o.chunkBytes,
+      tags: tagsFor(o.jobId),
+    }),
+  );
+}
+
+/** Thin snapshots skip activation by default; we read them, so activate explicitly. */
+export async function createThinSnapshot(
+  shell: HostShell,
+  o: { jobId: number; vg: string; origin: string; name: string },
+): Promise<void> {
+  const vg = vgName(o.vg);
+  const name = lvName(o.name);
+  await shell.run(lvcreateThinSnapshotCommand({ vg, origin: lvName(o.origin), name, tags: tagsFor(o.jobId) }));
+  await shell.run(lvchangeCommand({ vg, lv: name, activate: true, ignoreActivationSkip: true }));
+}
+
+export async function createTargetLv(
+  shell: HostShell,
+  o: { jobId: number; vg: string; name: string; sizeBytes: number; thinPool: string | null },
+): Promise<void> {
+  const vg = vgName(o.vg);
+  const name = lvName(o.name);
+  await shell.run(
+    o.thinPool
+      ? lvcreateThinCommand({
+          vg,
+          pool: lvName(o.thinPool),
+          name,
+          virtualSizeBytes: o.sizeBytes,
+          tags: tagsFor(o.jobId),
+        })
+      : lvcreateLinearCommand({ vg, name, sizeBytes: o.sizeBytes, tags: tagsFor(o.jobId) }),
+  );
+}
+
+/** Removes an LV we created; gone already is fine (clean-up must be re-runnable). */
+export async function removeLvIfPresent(shell: HostShell, vg: string, lv: string): Promise<boolean> {
+  const rec = await findLv(shell, vg, lv);
+  if (!rec) return false;
+  if (!rec.tags.includes("blockferry")) throw new Error(`refusing to remove ${vg}/${lv}: not created by Blockferry`);
+  await shell.run(lvremoveCommand({ vg: vgName(vg), lv: lvName(lv) }));
+  return true;
+}
+
+export async function snapshotStatus(shell: HostShell, vg: string, snap: string): Promise<SnapshotStatus> {
+  const out = await shell.run(dmsetupStatusCommand(dmName(vgName(vg), lvName(snap))));
+  return parseSnapshotStatus(out.trim());
+}
+
+export async function extendLv(shell: HostShell, vg: string, lv: string, sizeBytes: number): Promise<void> {
+  await shell.run(lvextendCommand({ vg: vgName(vg), lv: lvName(lv), sizeBytes }));
+}
+
+/**
+ * The origin chunks written since a classic snapshot was taken, from its COW metadata (read over SFTP,
+ * metadata areas only). With the origin quiet, the count must match the kernel's own figure.
+ */
+export async function classicSnapshotChanges(
+  shell: HostShell,
+  o: { vg: string; snap: string; originBytes: number; originQuiet: boolean },
+): Promise<{ chunkBytes: number; extents: ExtentMap }> {
+  const status = await snapshotStatus(shell, o.vg, o.snap);
+  if (status.state !== "valid") throw new SnapshotInvalidError(`${o.vg}/${o.snap}`, status.state);
+  const source = await shell.openByteSource(dmDevicePath(vgName(o.vg), lvName(o.snap), "-cow"));
+  try {
+    const header = await readCowHeader(source);
+    const chunkSectors = header.chunkBytes / 512;
+    const store = await readCowStore(source, {
+      originBytes: o.originBytes,
+      expectExceptions: o.originQuiet ? (status.allocatedSectors - status.metadataSectors) / chunkSectors : undefined,
+    });
+    return { chunkBytes: store.chunkBytes, extents: store.extents };
+  } finally {
+    await source.close();
+  }
+}
+
+/** Blocks that differ between two thin devices of one pool, under a reserved metadata snapshot. */
+export async function thinChanges(
+  shell: HostShell,
+  o: { vg: string; pool: string; fromThinId: number; toThinId: number },
+): Promise<{ chunkBytes: number; data: ExtentMap; discard: ExtentMap }> {
+  const vg = vgName(o.vg);
+  const pool = lvName(o.pool);
+  // A reservation left by a crashed run blocks a new one: release first, ignoring "not held".
+  await shell.run(thinPoolMetadataSnapCommand(vg, pool, "release")).catch(() => undefined);
+  await shell.run(thinPoolMetadataSnapCommand(vg, pool, "reserve"));
+  try {
+    const out = await shell.run(thinDeltaCommand({ vg, pool, snap1: o.fromThinId, snap2: o.toThinId }));
+    const delta = await readThinDelta(out);
+    return { chunkBytes: delta.blockBytes, data: delta.data, discard: delta.discard };
+  } finally {
+    await shell.run(thinPoolMetadataSnapCommand(vg, pool, "release"));
+  }
+}
+
+export class SnapshotInvalidError extends Error {
+  readonly code = "SNAPSHOT_INVALID";
+  constructor(snapshot: string, state: string) {
+    super(`snapshot ${snapshot} is ${state} (it overflowed or was dropped); its change list cannot be trusted`);
+  }
+}

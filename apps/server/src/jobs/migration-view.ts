@@ -1,0 +1,25 @@
+import type { Migration, MigrationOptions, Phase, VmControl } from "@blockferry/contracts";
+import type { JobRow } from "../db/repositories/jobs.ts";
+
+/** The API view of a job row. */
+export const toMigration = (j: JobRow): Migration => ({
+  id: j.id,
+  state: j.state,
+  phase: j.phase as Phase,
+  source: { hostId: j.sourceHostId, vg: j.sourceVg, lv: j.sourceLv },
+  target: { hostId: j.targetHostId, vg: j.targetVg, lv: j.targetLv, thinPool: j.targetThinPool },
+  vm: j.vm as VmControl,
+  cutover: j.cutover,
+  options: j.options as MigrationOptions,
+  attempt: j.attempt,
+  bytesTotal: j.bytesTotal,
+  bytesDone: j.bytesDone,
+  rangesTotal: j.rangesTotal,
+  rangesDone: j.rangesDone,
+  outageMs: j.outageMs,
+  error: (j.error as Migration["error"]) ?? null,
+  createdAt: j.createdAt,
+  updatedAt: j.updatedAt,
+  startedAt: j.startedAt,
+  finishedAt: j.finishedAt,
+});

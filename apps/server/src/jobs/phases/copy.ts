@@ -1,0 +1,207 @@
+import type { PhaseContext, PhaseFn } from "../context.ts";
+import {
+  classicSnapshotChanges,
+  devicePath,
+  extendLv,
+  findLv,
+  findVg,
+  removeLvIfPresent,
+  SnapshotInvalidError,
+  snapshotStatus,
+  thinChanges,
+} from "../lvm-ops.ts";
+import { dropStaleSnapshots, takeSnapshot } from "./prepare.ts";
+import { abortableSleep, copyRequest, options, type PhaseDeps, snapshotName } from "./shared.ts";
+
+/** Above this fill level a classic snapshot is grown (when its VG has room) before it can overflow. */
+const EXTEND_AT_PERCENT = 70;
+
+/**
+ * Watches the classic snapshot while the VM writes: grows it before it overflows, and aborts the copy
+ * the moment it turns invalid (its change list can then never be trusted).
+ */
+export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (err: Error) => void): () => void {
+  const { state, job } = ctx;
+  if (state.sourceThin || !state.snapshotLv) return () => undefined;
+  const snap = state.snapshotLv;
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const status = await snapshotStatus(ctx.source, job.sourceVg, snap);
+      if (status.state !== "valid") return onInvalid(new SnapshotInvalidError(`${job.sourceVg}/${snap}`, status.state));
+      ctx.event("job.snapshot", { snapshot: snap, fillPercent: Math.round(status.fillPercent * 10) / 10 });
+      if (status.fillPercent >= EXTEND_AT_PERCENT) {
+        const [vg, lv] = await Promise.all([findVg(ctx.source, job.sourceVg), findLv(ctx.source, job.sourceVg, snap)]);
+        const extent = vg?.extentSizeBytes ?? 4 * 1024 * 1024;
+        const lvSize = lv?.sizeBytes ?? 0;
+        const grow = Math.max(extent, Math.ceil(lvSize / 2 / extent) * extent);
+        if (vg && lv && vg.freeBytes >= grow) {
+          await extendLv(ctx.source, job.sourceVg, snap, lvSize + grow);
+          ctx.log("warn", `snapshot ${snap} was ${status.fillPercent.toFixed(1)}% full: grew it by ${grow} bytes`);
+        } else {
+          ctx.log(
+            "warn",
+            `snapshot ${snap} is ${status.fillPercent.toFixed(1)}% full and ${job.sourceVg} has no room to grow it`,
+          );
+        }
+      }
+    } catch (err) {
+      ctx.log("warn", `snapshot check failed: ${(err as Error).message}`);
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), deps.snapshotWatchMs ?? 2000);
+  return () => clearInterval(timer);
+}
+
+/** Runs `copy` under a signal that also fires when the snapshot turns invalid. */
+async function withSnapshotWatch(ctx: PhaseContext, deps: PhaseDeps, copy: (signal: AbortSignal) => Promise<void>) {
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(ctx.signal.reason);
+  ctx.signal.addEventListener("abort", onOuterAbort, { once: true });
+  let invalid: Error | null = null;
+  const stop = watchSnapshot(ctx, deps, (err) => {
+    invalid = err;
+    controller.abort(err);
+  });
+  try {
+    await copy(controller.signal);
+  } catch (err) {
+    if (invalid) throw invalid;
+    throw err;
+  } finally {
+    stop();
+    ctx.signal.removeEventListener("abort", onOuterAbort);
+  }
+  if (invalid) throw invalid;
+}
+
+/** A snapshot that overflowed: start over from a new snapshot and a full copy, and say so. */
+function fallBackToFullCopy(ctx: PhaseContext, err: Error) {
+  ctx.log("error", `${err.message}; falling back to a new snapshot and a full copy`);
+  ctx.save({
+    snapshotGen: (ctx.state.snapshotGen ?? 1) + 1,
+    fullCopyDone: false,
+    catchUpDone: 0,
+    fullCopyFallbacks: (ctx.state.fullCopyFallbacks ?? 0) + 1,
+  });
+  return { next: "snapshot" };
+}
+
+export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
+  return {
+    async full_copy(ctx) {
+      const { state, job } = ctx;
+      const snap = state.snapshotLv ?? snapshotName(job.id, state.snapshotGen ?? 1);
+      try {
+        await withSnapshotWatch(ctx, deps, (signal) =>
+          deps.mover.copyFull({
+            ...copyRequest(ctx, `full-g${state.snapshotGen ?? 1}`, devicePath(job.sourceVg, snap), signal),
+            targetReadsZero: Boolean(state.targetReadsZero),
+            bytes: state.sizeBytes ?? 0,
+          }),
+        );
+      } catch (err) {
+        if (err instanceof SnapshotInvalidError) return fallBackToFullCopy(ctx, err);
+        throw err;
+      }
+      ctx.save({ fullCopyDone: true });
+      return { next: "catch_up" };
+    },
+
+    /**
+     * Optional passes while the VM runs: take snapshot g+1, send what snapshot g recorded (read from g+1,
+     * a stable image), drop g. Creating g+1 suspends the origin, which commits every exception g holds for
+     * writes before that moment; later writes are g+1's to record. So the final outage covers one pass.
+     */
+    async catch_up(ctx) {
+      const passes = options(ctx).catchUpPasses ?? 0;
+      const { job } = ctx;
+      while ((ctx.state.catchUpDone ?? 0) < passes) {
+        const done = ctx.state.catchUpDone ?? 0;
+        const prevGen = ctx.state.snapshotGen ?? 1;
+        const prev = snapshotName(job.id, prevGen);
+        const prevThinId = ctx.state.snapshotThinId as number | null;
+        // Taking g+1 is idempotent (an existing LV of that name is adopted); dropping g happens after the copy.
+        ctx.save({ snapshotGen: prevGen + 1 });
+        const next = await takeSnapshotKeeping(ctx, deps, prev);
+        try {
+          const changes = ctx.state.sourceThin
+            ? await thinChanges(ctx.source, {
+                vg: job.sourceVg,
+                pool: String(ctx.state.sourcePool),
+                fromThinId: prevThinId ?? 0,
+                toThinId: ctx.state.snapshotThinId as number,
+              }).then((d) => ({ chunkBytes: d.chunkBytes, extents: d.data.union(d.discard) }))
+            : await classicSnapshotChanges(ctx.source, {
+                vg: job.sourceVg,
+                snap: prev,
+                originBytes: ctx.state.sizeBytes ?? 0,
+                originQuiet: false,
+              });
+          ctx.log(
+            "info",
+            `catch-up ${done + 1}/${passes}: ${changes.extents.byteCount(changes.chunkBytes)} bytes changed`,
+          );
+          await withSnapshotWatch(ctx, deps, (signal) =>
+            deps.mover.copyExtents({
+              ...copyRequest(ctx, `catchup-${done + 1}`, devicePath(job.sourceVg, next), signal),
+              targetReadsZero: false,
+              extents: changes.extents,
+              chunkBytes: changes.chunkBytes,
+              deviceBytes: ctx.state.sizeBytes ?? 0,
+            }),
+          );
+        } catch (err) {
+          if (err instanceof SnapshotInvalidError) return fallBackToFullCopy(ctx, err);
+          throw err;
+        }
+        await removeLvIfPresent(ctx.source, job.sourceVg, prev);
+        await dropStaleSnapshots(ctx, deps);
+        ctx.save({ catchUpDone: done + 1 });
+      }
+      return { next: "wait_cutover" };
+    },
+
+    async wait_cutover(ctx) {
+      if (ctx.job.cutover === "auto") return { next: "stop_vm" };
+      ctx.markWaiting(true);
+      ctx.log("info", "full copy done: waiting for the operator to confirm cutover");
+      const stop = watchSnapshot(ctx, deps, () => undefined);
+      try {
+        for (;;) {
+          const row = ctx.reload();
+          if (row.cutoverRequested) break;
+          const status =
+            ctx.state.sourceThin || !ctx.state.snapshotLv
+              ? null
+              : await snapshotStatus(ctx.source, ctx.job.sourceVg, ctx.state.snapshotLv);
+          if (status && status.state !== "valid") {
+            ctx.markWaiting(false);
+            return fallBackToFullCopy(
+              ctx,
+              new SnapshotInvalidError(`${ctx.job.sourceVg}/${ctx.state.snapshotLv}`, status.state),
+            );
+          }
+          await (deps.sleep ?? abortableSleep)(500, ctx.signal);
+        }
+      } finally {
+        stop();
+      }
+      ctx.markWaiting(false);
+      return { next: "stop_vm" };
+    },
+  };
+}
+
+/** takeSnapshot drops every snapshot but the current one; during a rotation the previous one must stay. */
+async function takeSnapshotKeeping(ctx: PhaseContext, deps: PhaseDeps, keep: string): Promise<string> {
+  const guarded: PhaseDeps = {
+    ...deps,
+    objects: { ...deps.objects, live: (jobId) => deps.objects.live(jobId).filter((o) => o.lv !== keep) },
+  };
+  return takeSnapshot(ctx, guarded);
+}

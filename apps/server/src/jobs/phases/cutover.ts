@@ -1,0 +1,186 @@
+import { ExtentMap } from "@blockferry/changes";
+import { blockdevFlushCommand, hashRangeCommand, parseHashOutput, validateDevicePath } from "@blockferry/lvm";
+import type { HostShell, PhaseContext, PhaseFn } from "../context.ts";
+import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
+import { vmControllerFor } from "../vm/controller.ts";
+import { copyRequest, type PhaseDeps, sourceDevice, targetDevice } from "./shared.ts";
+
+const HASH_BATCH = 64;
+
+/** Hashes byte ranges of a device on a host, many per round trip, in order. */
+export async function hashRanges(
+  shell: HostShell,
+  device: string,
+  ranges: ReadonlyArray<readonly [offset: number, length: number]>,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const path = validateDevicePath(device);
+  const out: string[] = [];
+  for (let i = 0; i < ranges.length; i += HASH_BATCH) {
+    const batch = ranges.slice(i, i + HASH_BATCH);
+    const script = batch
+      .map(([offset, length]) => `${hashRangeCommand({ path, offset, length, blockSize: 4 << 20 })} || exit 1`)
+      .join("\n");
+    const lines = (await shell.run(script, { signal })).split("\n").filter(Boolean);
+    if (lines.length !== batch.length)
+      throw new Error(`expected ${batch.length} hashes from ${shell.name}, got ${lines.length}`);
+    for (const l of lines) out.push(parseHashOutput(l));
+  }
+  return out;
+}
+
+/** Byte ranges of an extent map, split so no range exceeds `max` bytes. */
+export function byteRanges(extents: ExtentMap, chunkBytes: number, deviceBytes: number, max = 64 << 20) {
+  const ranges: Array<[number, number]> = [];
+  extents.forEachRun((first, count) => {
+    let offset = first * chunkBytes;
+    const end = Math.min((first + count) * chunkBytes, deviceBytes);
+    while (offset < end) {
+      const length = Math.min(max, end - offset);
+      ranges.push([offset, length]);
+      offset += length;
+    }
+  });
+  return ranges;
+}
+
+async function finalChanges(ctx: PhaseContext) {
+  const { job, state } = ctx;
+  if (state.sourceThin) {
+    const d = await thinChanges(ctx.source, {
+      vg: job.sourceVg,
+      pool: String(state.sourcePool),
+      fromThinId: state.snapshotThinId as number,
+      toThinId: state.originThinId as number,
+    });
+    // Discarded blocks read back as zeroes from the origin: copying them writes the zeroes.
+    return { chunkBytes: d.chunkBytes, extents: d.data.union(d.discard) };
+  }
+  return classicSnapshotChanges(ctx.source, {
+    vg: job.sourceVg,
+    snap: String(state.snapshotLv),
+    originBytes: state.sizeBytes ?? 0,
+    originQuiet: true,
+  });
+}
+
+export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
+  const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm as never, ctx.source, ctx.target, sourceDevice(ctx));
+
+  return {
+    async stop_vm(ctx) {
+      // Stored before the stop command: if anything fails from here on, cancel knows to restart the VM.
+      if (!ctx.state.vmStoppedAt) ctx.save({ vmStoppedAt: Date.now() });
+      await vm(ctx).stopSource(ctx.signal);
+      await ctx.source.run(blockdevFlushCommand(sourceDevice(ctx)), { signal: ctx.signal });
+      ctx.log("info", "VM stopped on the source; its volume is quiet");
+      return { next: "final_delta" };
+    },
+
+    async final_delta(ctx) {
+      let changes: { chunkBytes: number; extents: ExtentMap };
+      try {
+        changes = await finalChanges(ctx);
+      } catch (err) {
+        if (err instanceof SnapshotInvalidError) {
+          // The change list is lost with the VM already stopped: the only safe delta is everything.
+          ctx.log("error", `${err.message}; copying the whole volume during the outage`);
+          await deps.mover.copyFull({
+            ...copyRequest(ctx, "final-full", sourceDevice(ctx), ctx.signal),
+            targetReadsZero: false,
+            bytes: ctx.state.sizeBytes ?? 0,
+          });
+          ctx.save({ finalFull: true });
+          return { next: "verify" };
+        }
+        throw err;
+      }
+      const bytes = changes.extents.byteCount(changes.chunkBytes);
+      ctx.log("info", `final delta: ${bytes} bytes in ${changes.extents.runCount} runs`, { bytes });
+      ctx.save({ finalChunkBytes: changes.chunkBytes, finalExtents: changes.extents.toJSON() });
+      await deps.mover.copyExtents({
+        ...copyRequest(ctx, "final", sourceDevice(ctx), ctx.signal),
+        targetReadsZero: false,
+        extents: changes.extents,
+        chunkBytes: changes.chunkBytes,
+        deviceBytes: ctx.state.sizeBytes ?? 0,
+      });
+      return { next: "verify" };
+    },
+
+    /**
+     * An independent check on top of the transfer's per-range verification: the final delta re-hashed on
+     * both hosts (or, with verifyFull, both whole devices).
+     */
+    async verify(ctx) {
+      const size = ctx.state.sizeBytes ?? 0;
+      const full = Boolean((ctx.job.options as { verifyFull?: boolean }).verifyFull) || ctx.state.finalFull;
+      const ranges = full
+        ? byteRanges(ExtentMap.fromRuns([[0, Math.ceil(size / 4096)]]), 4096, size)
+        : byteRanges(
+            ExtentMap.fromJSON(ctx.state.finalExtents ?? []),
+            (ctx.state.finalChunkBytes as number | undefined) ?? 4096,
+            size,
+          );
+      const [a, b] = await Promise.all([
+        hashRanges(ctx.source, sourceDevice(ctx), ranges, ctx.signal),
+        hashRanges(ctx.target, targetDevice(ctx), ranges, ctx.signal),
+      ]);
+      const bad = ranges.filter((_, i) => a[i] !== b[i]);
+      if (bad.length)
+        throw Object.assign(new Error(`verification failed: ${bad.length} of ${ranges.length} ranges differ`), {
+          code: "VERIFY_FAILED",
+        });
+      ctx.log("info", `verified ${ranges.length} ranges (${full ? "whole volume" : "final delta"}) on both hosts`);
+      ctx.event("job.verified", { ranges: ranges.length, full });
+      return { next: "start_vm" };
+    },
+
+    async start_vm(ctx) {
+      await vm(ctx).startTarget(targetDevice(ctx), ctx.signal);
+      const startedAt = Date.now();
+      const outageMs = startedAt - (ctx.state.vmStoppedAt ?? startedAt);
+      ctx.save({ vmStartedAt: startedAt });
+      ctx.saveJob({ outageMs });
+      ctx.event("job.outage", { outageMs });
+      ctx.log("info", `VM started on the target; outage ${outageMs} ms`);
+      return { next: "cleanup" };
+    },
+
+    async cleanup(ctx) {
+      for (const o of deps.objects.live(ctx.job.id)) {
+        if (o.kind !== "snapshot") continue;
+        await removeLvIfPresent(ctx.source, o.vg, o.lv);
+        deps.objects.markRemoved(o.id);
+      }
+      ctx.log(
+        "info",
+        `snapshots dropped; ${ctx.job.sourceVg}/${ctx.job.sourceLv} kept on the source until an operator removes it`,
+      );
+      return { next: "done" };
+    },
+  };
+}
+
+/** Cancel: restart a VM we stopped, drop our snapshots, and the target LV we created unless told to keep it. */
+export function createCompensation(deps: PhaseDeps) {
+  return async function compensate(ctx: PhaseContext): Promise<void> {
+    const { job, state } = ctx;
+    if (state.vmStoppedAt && !state.vmStartedAt) {
+      await vmControllerFor(job.vm as never, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
+      ctx.log("info", "VM restarted on the source");
+    }
+    const removeTarget = (job.options as { removeTargetOnCancel?: boolean }).removeTargetOnCancel !== false;
+    for (const o of deps.objects.live(job.id)) {
+      const shell = o.hostId === job.sourceHostId && o.kind === "snapshot" ? ctx.source : ctx.target;
+      if (o.kind === "target_lv" && !removeTarget) {
+        ctx.log("info", `kept ${o.vg}/${o.lv} on the target as asked`);
+        deps.objects.markRemoved(o.id);
+        continue;
+      }
+      await removeLvIfPresent(shell, o.vg, o.lv);
+      deps.objects.markRemoved(o.id);
+      ctx.log("info", `removed ${o.vg}/${o.lv}`);
+    }
+  };
+}

@@ -1,0 +1,18 @@
+import type { PhaseFn } from "../context.ts";
+import { copyPhases } from "./copy.ts";
+import { createCompensation, cutoverPhases } from "./cutover.ts";
+import { preparePhases } from "./prepare.ts";
+import type { PhaseDeps } from "./shared.ts";
+
+export type { PhaseDeps } from "./shared.ts";
+
+/** Every phase by name, in the order a job normally passes them (see PHASES in contracts). */
+export function createPhases(deps: PhaseDeps): {
+  phases: Record<string, PhaseFn>;
+  compensate: ReturnType<typeof createCompensation>;
+} {
+  return {
+    phases: { ...preparePhases(deps), ...copyPhases(deps), ...cutoverPhases(deps) },
+    compensate: createCompensation(deps),
+  };
+}

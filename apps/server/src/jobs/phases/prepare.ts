@@ -1,0 +1,121 @@
+import type { PhaseContext, PhaseFn } from "../context.ts";
+import {
+  createClassicSnapshot,
+  createTargetLv,
+  createThinSnapshot,
+  findLv,
+  findVg,
+  removeLvIfPresent,
+  requireLv,
+} from "../lvm-ops.ts";
+import { defaultSnapshotBytes, runPrechecks } from "../prechecks.ts";
+import { options, type PhaseDeps, snapshotName } from "./shared.ts";
+
+export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
+  return {
+    async prechecks(ctx) {
+      const { job } = ctx;
+      const result = await runPrechecks(
+        {
+          source: { vg: job.sourceVg, lv: job.sourceLv },
+          target: { vg: job.targetVg, lv: job.targetLv, thinPool: job.targetThinPool },
+          options: options(ctx),
+        },
+        // On a retry the target may be ours from the first attempt: reuse is then expected.
+        { source: ctx.source, target: ctx.state.targetCreated ? null : ctx.target },
+        [],
+      );
+      for (const c of result.checks) ctx.log(c.ok ? "info" : "error", `precheck ${c.name}: ${c.message}`);
+      if (!result.ok) {
+        const failed = result.checks.filter((c) => !c.ok).map((c) => c.message);
+        throw Object.assign(new Error(`prechecks failed: ${failed.join("; ")}`), { code: "PRECHECK_FAILED" });
+      }
+      ctx.save({ sizeBytes: result.estimate?.bytes ?? 0 });
+      return { next: "snapshot" };
+    },
+
+    snapshot: (ctx) =>
+      takeSnapshot(ctx, deps).then(() => ({ next: ctx.state.fullCopyDone ? "catch_up" : "prepare_target" })),
+
+    async prepare_target(ctx) {
+      const { job, state } = ctx;
+      const size = state.sizeBytes ?? 0;
+      const existing = await findLv(ctx.target, job.targetVg, job.targetLv);
+      if (existing) {
+        const ours = existing.tags.includes(`bf-job-${job.id}`);
+        if (!ours && !options(ctx).reuseTarget)
+          throw new Error(`${job.targetVg}/${job.targetLv} appeared on ${ctx.target.name} and is not ours`);
+        if (existing.sizeBytes !== size)
+          throw new Error(`${job.targetVg}/${job.targetLv} has ${existing.sizeBytes} bytes, the source ${size}`);
+        ctx.save({ targetCreated: ours, targetReadsZero: false });
+      } else {
+        // Recorded before the command runs: a crash in between still leaves a record to clean up from.
+        deps.objects.record(job.id, job.targetHostId, "target_lv", job.targetVg, job.targetLv);
+        await createTargetLv(ctx.target, {
+          jobId: job.id,
+          vg: job.targetVg,
+          name: job.targetLv,
+          sizeBytes: size,
+          thinPool: job.targetThinPool,
+        });
+        ctx.log("info", `created ${job.targetVg}/${job.targetLv} on ${ctx.target.name}`);
+        // A new thin LV reads zeroes until written, so all-zero ranges need no write at all.
+        ctx.save({ targetCreated: true, targetReadsZero: Boolean(job.targetThinPool) });
+      }
+      return { next: "full_copy" };
+    },
+  };
+}
+
+/**
+ * Creates the current generation's snapshot (or adopts it after a crash), and drops stale generations.
+ * Classic snapshots are sized from the options or a quarter of the volume; thin ones share their pool.
+ */
+export async function takeSnapshot(ctx: PhaseContext, deps: PhaseDeps): Promise<string> {
+  const { job, state } = ctx;
+  const gen = state.snapshotGen ?? 1;
+  const name = snapshotName(job.id, gen);
+  const origin = await requireLv(ctx.source, job.sourceVg, job.sourceLv);
+  const thin = origin.kind === "thin" || origin.segtype === "thin";
+  if (!(await findLv(ctx.source, job.sourceVg, name))) {
+    deps.objects.record(job.id, job.sourceHostId, "snapshot", job.sourceVg, name);
+    if (thin) {
+      await createThinSnapshot(ctx.source, { jobId: job.id, vg: job.sourceVg, origin: job.sourceLv, name });
+    } else {
+      const vg = await findVg(ctx.source, job.sourceVg);
+      const size =
+        options(ctx).snapshotSizeBytes ??
+        defaultSnapshotBytes(origin.sizeBytes, vg?.freeBytes ?? 0, vg?.extentSizeBytes ?? 4 * 1024 * 1024);
+      await createClassicSnapshot(ctx.source, {
+        jobId: job.id,
+        vg: job.sourceVg,
+        origin: job.sourceLv,
+        name,
+        sizeBytes: size,
+        chunkBytes: (options(ctx).snapshotChunkKiB ?? 64) * 1024,
+      });
+    }
+    ctx.log("info", `snapshot ${job.sourceVg}/${name} taken`, { snapshot: name, thin });
+  }
+  const snap = await requireLv(ctx.source, job.sourceVg, name);
+  ctx.save({
+    snapshotGen: gen,
+    snapshotLv: name,
+    snapshotThinId: snap.thinId,
+    originThinId: origin.thinId,
+    sourcePool: origin.pool,
+    sourceThin: thin,
+  });
+  await dropStaleSnapshots(ctx, deps);
+  return name;
+}
+
+export async function dropStaleSnapshots(ctx: PhaseContext, deps: PhaseDeps): Promise<void> {
+  const current = ctx.state.snapshotLv;
+  for (const o of deps.objects.live(ctx.job.id)) {
+    if (o.kind !== "snapshot" || o.lv === current) continue;
+    await removeLvIfPresent(ctx.source, o.vg, o.lv);
+    deps.objects.markRemoved(o.id);
+    ctx.log("info", `dropped snapshot ${o.vg}/${o.lv}`);
+  }
+}

@@ -1,0 +1,57 @@
+import type { MigrationOptions } from "@blockferry/contracts";
+import type { JobObjectsRepo } from "../../db/repositories/job-objects.ts";
+import type { CopyRequest, Mover, PhaseContext, TransferProgress } from "../context.ts";
+import { devicePath } from "../lvm-ops.ts";
+
+export interface PhaseDeps {
+  mover: Mover;
+  objects: Pick<JobObjectsRepo, "record" | "live" | "markRemoved">;
+  /** Interval of snapshot fill checks while the VM runs. */
+  snapshotWatchMs?: number;
+  sleep?(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const options = (ctx: PhaseContext) => ctx.job.options as MigrationOptions;
+export const snapshotName = (jobId: number, gen: number) => `bf-${jobId}-s${gen}`;
+export const sourceDevice = (ctx: PhaseContext) => devicePath(ctx.job.sourceVg, ctx.job.sourceLv);
+export const targetDevice = (ctx: PhaseContext) => devicePath(ctx.job.targetVg, ctx.job.targetLv);
+
+export const abortableSleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+
+/** The common part of a copy request: job, hosts, bandwidth, progress forwarding. */
+export function copyRequest(
+  ctx: PhaseContext,
+  pass: string,
+  from: string,
+  signal: AbortSignal,
+): Omit<CopyRequest, "targetReadsZero"> {
+  return {
+    jobId: ctx.job.id,
+    pass,
+    source: { hostId: ctx.job.sourceHostId, device: from },
+    target: { hostId: ctx.job.targetHostId, device: targetDevice(ctx) },
+    bandwidthBytesPerSecond: options(ctx).bandwidthLimitBytesPerSecond,
+    signal,
+    onProgress(p: TransferProgress) {
+      ctx.progress(p);
+      ctx.saveJob({
+        bytesDone: p.bytesDone,
+        bytesTotal: p.bytesTotal,
+        rangesDone: p.rangesDone,
+        rangesTotal: p.rangesTotal,
+      });
+    },
+  };
+}

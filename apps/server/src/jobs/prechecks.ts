@@ -1,0 +1,150 @@
+import type { MigrationOptions, PrecheckResult } from "@blockferry/contracts";
+import { isValidLvName, isValidVgName } from "@blockferry/lvm";
+import type { HostShell } from "./context.ts";
+import { findLv, findVg } from "./lvm-ops.ts";
+
+export interface PlannedMigration {
+  source: { vg: string; lv: string };
+  target: { vg: string; lv: string; thinPool: string | null };
+  options: MigrationOptions;
+}
+
+/** Assumed rate for the estimate until a job has measured a real one. */
+const ASSUMED_BYTES_PER_SECOND = 100 * 1024 * 1024;
+export const MIN_SNAPSHOT_BYTES = 32 * 1024 * 1024;
+
+/** Default snapshot size: a quarter of the volume, at least 32 MiB, at most what the VG has free. */
+export function defaultSnapshotBytes(lvBytes: number, vgFreeBytes: number, extentBytes: number): number {
+  const want = Math.max(MIN_SNAPSHOT_BYTES, Math.ceil(lvBytes / 4));
+  const capped = Math.min(want, vgFreeBytes);
+  return Math.floor(capped / extentBytes) * extentBytes;
+}
+
+type Check = PrecheckResult["checks"][number];
+
+/**
+ * Everything that can be known before touching anything. Each failed check says what to do about it.
+ * Hosts that cannot be reached arrive as null shells with the reason in `hostProblems`.
+ */
+export async function runPrechecks(
+  plan: PlannedMigration,
+  shells: { source: HostShell | null; target: HostShell | null },
+  hostProblems: Check[],
+): Promise<PrecheckResult> {
+  const checks: Check[] = [...hostProblems];
+  const add = (name: string, ok: boolean, message: string) => checks.push({ name, ok, message });
+  let bytes = 0;
+
+  for (const [what, value, valid] of [
+    ["source VG", plan.source.vg, isValidVgName],
+    ["source LV", plan.source.lv, isValidLvName],
+    ["target VG", plan.target.vg, isValidVgName],
+    ["target LV", plan.target.lv, isValidLvName],
+  ] as const) {
+    if (!valid(value)) add(`${what} name`, false, `${what} name ${JSON.stringify(value)} is not a valid LVM name`);
+  }
+  if (checks.some((c) => !c.ok)) return { ok: false, checks };
+
+  const { source, target } = shells;
+  if (source) {
+    const lv = await findLv(source, plan.source.vg, plan.source.lv);
+    if (!lv) add("source volume", false, `${plan.source.vg}/${plan.source.lv} does not exist on ${source.name}`);
+    else if (lv.kind === "snapshot" || lv.origin)
+      add(
+        "source volume",
+        false,
+        `${plan.source.vg}/${plan.source.lv} is itself a snapshot: migrate its origin instead`,
+      );
+    else if (lv.kind === "thin-pool")
+      add("source volume", false, "a thin pool cannot be migrated; pick a volume in it");
+    else {
+      bytes = lv.sizeBytes;
+      add("source volume", true, `${plan.source.vg}/${plan.source.lv}: ${lv.sizeBytes} bytes, ${lv.kind}`);
+      if (lv.kind === "thin") {
+        add("snapshot space", true, "thin volume: the snapshot shares its pool");
+      } else {
+        const vg = await findVg(source, plan.source.vg);
+        const need = plan.options.snapshotSizeBytes ?? MIN_SNAPSHOT_BYTES;
+        const free = vg?.freeBytes ?? 0;
+        add(
+          "snapshot space",
+          free >= need,
+          free >= need
+            ? `${free} bytes free in ${plan.source.vg} for the snapshot`
+            : `${plan.source.vg} has ${free} bytes free; the snapshot needs ${need}: free space in the VG (pvresize, vgextend) or lower snapshotSizeBytes`,
+        );
+      }
+    }
+    const tools = await source.run("command -v lvcreate dmsetup dd >/dev/null && echo ok").catch(() => "");
+    add(
+      "source tools",
+      tools.trim() === "ok",
+      tools.trim() === "ok" ? "lvm2, dmsetup, dd present" : "source lacks lvm2, dmsetup or dd",
+    );
+  }
+
+  if (target) {
+    const vg = await findVg(target, plan.target.vg);
+    if (!vg) add("target VG", false, `volume group ${plan.target.vg} does not exist on ${target.name}`);
+    else {
+      const existing = await findLv(target, plan.target.vg, plan.target.lv);
+      if (existing) {
+        if (!plan.options.reuseTarget)
+          add(
+            "target name",
+            false,
+            `${plan.target.vg}/${plan.target.lv} already exists: choose another name, or reuse it (same size, not open)`,
+          );
+        else if (existing.sizeBytes !== bytes)
+          add(
+            "target name",
+            false,
+            `${plan.target.vg}/${plan.target.lv} has ${existing.sizeBytes} bytes, the source ${bytes}: sizes must match to reuse it`,
+          );
+        else if (existing.open)
+          add("target name", false, `${plan.target.vg}/${plan.target.lv} is open (in use): stop its user first`);
+        else add("target name", true, `reusing ${plan.target.vg}/${plan.target.lv}`);
+      } else {
+        add("target name", true, `${plan.target.vg}/${plan.target.lv} is free`);
+        if (plan.target.thinPool) {
+          const pool = await findLv(target, plan.target.vg, plan.target.thinPool);
+          const ok = pool?.kind === "thin-pool";
+          add(
+            "target room",
+            ok,
+            ok
+              ? `thin pool ${plan.target.thinPool} (${pool?.dataPercent ?? 0}% used)`
+              : `${plan.target.vg}/${plan.target.thinPool} is not a thin pool`,
+          );
+        } else {
+          const ok = vg.freeBytes >= bytes;
+          add(
+            "target room",
+            ok,
+            ok
+              ? `${vg.freeBytes} bytes free in ${plan.target.vg}`
+              : `${plan.target.vg} has ${vg.freeBytes} bytes free; the volume needs ${bytes}`,
+          );
+        }
+      }
+    }
+    const tools = await target.run("command -v dd sha256sum >/dev/null && echo ok").catch(() => "");
+    add(
+      "target tools",
+      tools.trim() === "ok",
+      tools.trim() === "ok" ? "dd and sha256sum present" : "target lacks dd or sha256sum (coreutils)",
+    );
+  }
+
+  const ok = checks.every((c) => c.ok);
+  return {
+    ok,
+    checks,
+    estimate: {
+      bytes,
+      fullCopySeconds: bytes ? Math.ceil(bytes / ASSUMED_BYTES_PER_SECOND) : null,
+      // The outage covers the chunks written during the last pass plus stop/start; unknown before a pass ran.
+      expectedOutageSeconds: null,
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from "node:crypto";
+import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
+
+/** Why a job's work was interrupted; the executor decides what each means. */
+export type StopReason = "cancel" | "lease_lost" | "shutdown";
+
+export class JobInterrupted extends Error {
+  constructor(readonly reason: StopReason) {
+    super(`job interrupted: ${reason}`);
+    this.name = "JobInterrupted";
+  }
+}
+
+/** What the runner hands the executor for one claimed job. */
+export interface Lease {
+  owner: string;
+  /** Aborted with a JobInterrupted reason on cancel request, lost lease or shutdown. */
+  signal: AbortSignal;
+}
+
+export type ExecuteJob = (job: JobRow, lease: Lease) => Promise<void>;
+
+export interface RunnerOptions {
+  leaseMs?: number;
+  pollMs?: number;
+  maxJobs?: number;
+  maxJobsPerHost?: number;
+}
+
+interface Running {
+  job: JobRow;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Claims runnable jobs from the database and executes them under a lease. It keeps no job state of its own:
+ * after a crash, the leases expire and any runner (this process restarted, or another) continues the jobs.
+ */
+export class JobRunner {
+  readonly owner = randomUUID();
+  private readonly running = new Map<number, Running>();
+  private timer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly maxJobs: number;
+  private readonly maxJobsPerHost: number;
+
+  constructor(
+    private readonly jobs: Pick<JobsRepo, "claimable" | "claim" | "renew" | "release">,
+    private readonly execute: ExecuteJob,
+    private readonly onError: (err: unknown, job: JobRow) => void,
+    opts: RunnerOptions = {},
+  ) {
+    this.leaseMs = opts.leaseMs ?? 10_000;
+    this.pollMs = opts.pollMs ?? 500;
+    this.maxJobs = opts.maxJobs ?? 8;
+    this.maxJobsPerHost = opts.maxJobsPerHost ?? 2;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.poll(), this.pollMs);
+    this.renewTimer = setInterval(() => this.renewAll(), Math.max(100, Math.floor(this.leaseMs / 3)));
+    this.poll();
+  }
+
+  /** Look for work now (after a job was created or retried). */
+  kick(): void {
+    if (!this.stopping) setImmediate(() => this.poll());
+  }
+
+  isRunning(jobId: number): boolean {
+    return this.running.has(jobId);
+  }
+
+  /** Stops claiming, interrupts running jobs and releases their leases so a successor can resume at once. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    for (const r of this.running.values()) r.controller.abort(new JobInterrupted("shutdown"));
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  private poll(): void {
+    if (this.stopping) return;
+    for (const job of this.jobs.claimable()) {
+      if (this.running.size >= this.maxJobs) return;
+      if (this.running.has(job.id) || !this.hostsHaveRoom(job)) continue;
+      const claimed = this.jobs.claim(job.id, this.owner, this.leaseMs);
+      if (claimed) this.launch(claimed);
+    }
+  }
+
+  private hostsHaveRoom(job: JobRow): boolean {
+    const busy = (hostId: number) =>
+      [...this.running.values()].filter((r) => r.job.sourceHostId === hostId || r.job.targetHostId === hostId).length;
+    return busy(job.sourceHostId) < this.maxJobsPerHost && busy(job.targetHostId) < this.maxJobsPerHost;
+  }
+
+  private launch(job: JobRow): void {
+    const controller = new AbortController();
+    if (job.cancelRequested && job.state !== "cancelling") controller.abort(new JobInterrupted("cancel"));
+    const entry: Running = { job, controller, done: Promise.resolve() };
+    entry.done = this.execute(job, { owner: this.owner, signal: controller.signal })
+      .catch((err: unknown) => this.onError(err, job))
+      .finally(() => {
+        this.running.delete(job.id);
+        this.jobs.release(job.id, this.owner);
+        this.kick();
+      });
+    this.running.set(job.id, entry);
+  }
+
+  private renewAll(): void {
+    for (const [id, r] of this.running) {
+      const row = this.jobs.renew(id, this.owner, this.leaseMs);
+      if (!row) r.controller.abort(new JobInterrupted("lease_lost"));
+      else if (row.cancelRequested && row.state !== "cancelling" && !r.controller.signal.aborted)
+        r.controller.abort(new JobInterrupted("cancel"));
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import {
+  CreateHost,
+  ErrorBody,
+  Host,
+  HostHealth,
+  HostList,
+  IdParams,
+  Inventory,
+  TrustHost,
+} from "@blockferry/contracts";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import type { HostRegistry } from "../../hosts/registry.ts";
+
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 500: ErrorBody };
+const Added = Type.Object({
+  host: Host,
+  fingerprint: Type.Union([Type.String(), Type.Null()]),
+  probeError: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const hostRoutes: FastifyPluginAsyncTypebox<{ registry: HostRegistry }> = async (app, { registry }) => {
+  app.get(
+    "/hosts",
+    { schema: { operationId: "listHosts", tags: ["hosts"], response: { 200: HostList, 500: ErrorBody } } },
+    async () => ({ hosts: registry.list() }),
+  );
+
+  app.post(
+    "/hosts",
+    { schema: { operationId: "addHost", tags: ["hosts"], body: CreateHost, response: { 201: Added, ...errors } } },
+    async (request, reply) => reply.status(201).send(await registry.add(request.body)),
+  );
+
+  app.get(
+    "/hosts/:id",
+    { schema: { operationId: "getHost", tags: ["hosts"], params: IdParams, response: { 200: Host, ...errors } } },
+    async (request) => registry.get(request.params.id),
+  );
+
+  app.delete(
+    "/hosts/:id",
+    {
+      schema: {
+        operationId: "removeHost",
+        tags: ["hosts"],
+        params: IdParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await registry.remove(request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    "/hosts/:id/probe",
+    {
+      schema: {
+        operationId: "probeHost",
+        tags: ["hosts"],
+        params: IdParams,
+        response: { 200: Type.Object({ fingerprint: Type.String() }), ...errors },
+      },
+    },
+    async (request) => registry.probe(request.params.id),
+  );
+
+  app.post(
+    "/hosts/:id/trust",
+    {
+      schema: {
+        operationId: "trustHost",
+        tags: ["hosts"],
+        params: IdParams,
+        body: TrustHost,
+        response: { 200: Host, ...errors },
+      },
+    },
+    async (request) => registry.trust(request.params.id, request.body.fingerprint),
+  );
+
+  app.get(
+    "/hosts/:id/health",
+    {
+      schema: {
+        operationId: "hostHealth",
+        tags: ["hosts"],
+        params: IdParams,
+        response: { 200: HostHealth, ...errors },
+      },
+    },
+    async (request) => registry.health(request.params.id),
+  );
+
+  app.get(
+    "/hosts/:id/inventory",
+    {
+      schema: {
+        operationId: "hostInventory",
+        tags: ["hosts"],
+        params: IdParams,
+        response: { 200: Inventory, ...errors },
+      },
+    },
+    async (request) => registry.inventory(request.params.id),
+  );
+};

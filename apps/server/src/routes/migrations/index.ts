@@ -1,0 +1,90 @@
+import {
+  CreateMigration,
+  ErrorBody,
+  IdParams,
+  Migration,
+  MigrationList,
+  MigrationListQuery,
+  PrecheckResult,
+} from "@blockferry/contracts";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { MigrationService } from "../../jobs/migration-service.ts";
+
+export interface MigrationRouteDeps {
+  migrations: MigrationService;
+  prechecks(input: CreateMigration): Promise<PrecheckResult>;
+}
+
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 500: ErrorBody };
+
+export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = async (
+  app,
+  { migrations, prechecks },
+) => {
+  app.post(
+    "/prechecks",
+    {
+      schema: {
+        operationId: "runPrechecks",
+        tags: ["migrations"],
+        body: CreateMigration,
+        response: { 200: PrecheckResult, ...errors },
+      },
+    },
+    async (request) => prechecks(request.body),
+  );
+
+  app.post(
+    "/migrations",
+    {
+      schema: {
+        operationId: "createMigration",
+        tags: ["migrations"],
+        body: CreateMigration,
+        response: { 201: Migration, ...errors },
+      },
+    },
+    async (request, reply) => reply.status(201).send(migrations.create(request.body)),
+  );
+
+  app.get(
+    "/migrations",
+    {
+      schema: {
+        operationId: "listMigrations",
+        tags: ["migrations"],
+        querystring: MigrationListQuery,
+        response: { 200: MigrationList, ...errors },
+      },
+    },
+    async (request) => ({ migrations: migrations.list(request.query) }),
+  );
+
+  app.get(
+    "/migrations/:id",
+    {
+      schema: {
+        operationId: "getMigration",
+        tags: ["migrations"],
+        params: IdParams,
+        response: { 200: Migration, ...errors },
+      },
+    },
+    async (request) => migrations.get(request.params.id),
+  );
+
+  for (const action of ["cutover", "cancel", "retry"] as const) {
+    app.post(
+      `/migrations/:id/${action}`,
+      {
+        schema: {
+          operationId: `${action}Migration`,
+          tags: ["migrations"],
+          params: IdParams,
+          response: { 200: Migration, ...errors },
+        },
+      },
+      async (request) => migrations[action](request.params.id),
+    );
+  }
+};
