@@ -7,5 +7,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const tsx = createRequire(import.meta.url).resolve("tsx/cli");
-const r = spawnSync(process.execPath, [tsx, join(here, "../src/main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
+const r = spawnSync(process.execPath, [tsx, join(here, "../src/main.ts"), ...process.argv.slice(2)], {
+  stdio: "inherit",
+});
 process.exit(r.status ?? 1);

@@ -4,6 +4,8 @@
 const commands: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
   serve: () => import("./commands/serve.ts"),
   changes: () => import("./commands/changes.ts"),
+  hosts: () => import("./commands/hosts.ts"),
+  migrate: () => import("./commands/migrate.ts"),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,94 @@
+import type { Host, HostList, Inventory } from "@blockferry/contracts";
+import { api, CliApiError, parseArgs, serverUrl } from "../lib/api-client.ts";
+
+const USAGE = `usage:
+  blockferry hosts list
+  blockferry hosts add NAME ADDRESS [--port 22] [--user root] (--key-file PATH | --key-stdin)
+  blockferry hosts trust ID FINGERPRINT
+  blockferry hosts inventory ID [--json]
+  blockferry hosts remove ID
+options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)`;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, ["json", "key-stdin"]);
+  const base = serverUrl(flags);
+  const [sub, ...args] = positional;
+  try {
+    switch (sub) {
+      case "list": {
+        const { hosts } = await api<HostList>(base, "GET", "/api/hosts");
+        if (!hosts.length) process.stdout.write("no hosts yet: blockferry hosts add NAME ADDRESS --key-file PATH\n");
+        for (const h of hosts)
+          process.stdout.write(
+            `${h.id}\t${h.name}\t${h.username}@${h.address}:${h.port}\t${h.status}\t${h.pinnedFingerprint ?? h.seenFingerprint ?? "-"}\n`,
+          );
+        return 0;
+      }
+      case "add": {
+        const [name, address] = args;
+        if (!name || !address) break;
+        const body = {
+          name,
+          address,
+          port: flags.has("port") ? Number(flags.get("port")) : undefined,
+          username: flags.get("user"),
+          privateKeyPath: flags.get("key-file"),
+          privateKey: flags.has("key-stdin") ? await readStdin() : undefined,
+        };
+        const r = await api<{ host: Host; fingerprint: string | null; probeError: string | null }>(
+          base,
+          "POST",
+          "/api/hosts",
+          body,
+        );
+        process.stdout.write(`added host ${r.host.id} (${r.host.name})\n`);
+        if (r.fingerprint)
+          process.stdout.write(
+            `it presents host key ${r.fingerprint}\ncheck it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then:\n  blockferry hosts trust ${r.host.id} ${r.fingerprint}\n`,
+          );
+        else process.stdout.write(`could not read its host key: ${r.probeError}\n`);
+        return 0;
+      }
+      case "trust": {
+        const [id, fingerprint] = args;
+        if (!id || !fingerprint) break;
+        const h = await api<Host>(base, "POST", `/api/hosts/${encodeURIComponent(id)}/trust`, { fingerprint });
+        process.stdout.write(`${h.name} trusted with ${h.pinnedFingerprint}\n`);
+        return 0;
+      }
+      case "inventory": {
+        const [id] = args;
+        if (!id) break;
+        const inv = await api<Inventory>(base, "GET", `/api/hosts/${encodeURIComponent(id)}/inventory`);
+        if (flags.has("json")) process.stdout.write(`${JSON.stringify(inv, null, 2)}\n`);
+        else {
+          for (const vg of inv.vgs) process.stdout.write(`VG ${vg.name}\tsize ${vg.sizeBytes}\tfree ${vg.freeBytes}\n`);
+          for (const lv of inv.lvs)
+            process.stdout.write(`LV ${lv.vg}/${lv.name}\t${lv.kind}\t${lv.sizeBytes}${lv.open ? "\topen" : ""}\n`);
+        }
+        return 0;
+      }
+      case "remove": {
+        const [id] = args;
+        if (!id) break;
+        await api(base, "DELETE", `/api/hosts/${encodeURIComponent(id)}`);
+        process.stdout.write(`host ${id} removed\n`);
+        return 0;
+      }
+    }
+  } catch (err) {
+    if (err instanceof CliApiError) {
+      process.stderr.write(`blockferry hosts: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
