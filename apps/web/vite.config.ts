@@ -6,5 +6,9 @@ export default defineConfig({
   server: {
     proxy: { "/api": { target: "http://127.0.0.1:7878", ws: true } },
   },
-  build: { outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 600 },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 600,
+  },
 });

@@ -1,0 +1,55 @@
+import { useState } from "react";
+import { ErrorState, Loading } from "../../components/QueryState.tsx";
+import { Link } from "../../lib/router.tsx";
+import { useHosts, useInventory } from "./api.ts";
+import { HostHealthCell, KeyChangedBanner } from "./HostsPage.tsx";
+import { InventoryView } from "./InventoryView.tsx";
+import { TrustDialog } from "./TrustDialog.tsx";
+
+export function HostDetailPage({ id }: { id: number }) {
+  const hosts = useHosts();
+  const host = hosts.data?.find((h) => h.id === id);
+  const inventory = useInventory(host?.status === "trusted" ? id : undefined);
+  const [trusting, setTrusting] = useState(false);
+  if (hosts.isPending) return <Loading what="host" />;
+  if (hosts.isError) return <ErrorState error={hosts.error} retry={() => void hosts.refetch()} />;
+  if (!host) return <ErrorState error={new Error(`There is no host #${id}.`)} />;
+  return (
+    <section aria-labelledby="host-title">
+      <p className="crumbs">
+        <Link href="/hosts">← Hosts</Link>
+      </p>
+      <div className="page-head">
+        <h2 id="host-title">{host.name}</h2>
+        <span>
+          {host.username}@{host.address}:{host.port} · <HostHealthCell host={host} />
+        </span>
+      </div>
+      <KeyChangedBanner hosts={[host]} />
+      {host.status !== "trusted" ? (
+        <div className="banner warning" role="status">
+          This host's key is not trusted, so Blockferry runs nothing on it.{" "}
+          {host.seenFingerprint ? (
+            <button type="button" className="primary" onClick={() => setTrusting(true)}>
+              Review key
+            </button>
+          ) : null}
+        </div>
+      ) : inventory.isPending ? (
+        <Loading what="inventory" />
+      ) : inventory.isError ? (
+        <ErrorState error={inventory.error} retry={() => void inventory.refetch()} />
+      ) : (
+        <>
+          <button type="button" onClick={() => void inventory.refetch()} disabled={inventory.isFetching}>
+            {inventory.isFetching ? "Refreshing…" : "Refresh inventory"}
+          </button>
+          <InventoryView inventory={inventory.data} />
+        </>
+      )}
+      {trusting && host.seenFingerprint ? (
+        <TrustDialog host={host} fingerprint={host.seenFingerprint} onClose={() => setTrusting(false)} />
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,74 @@
+import type { CreateHost, Host, HostHealth, HostList, Inventory } from "@blockferry/contracts";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { apiFetch } from "../../lib/api.ts";
+
+export interface AddHostResult {
+  host: Host;
+  /** The key the host presented when the server probed it on add; null when the probe failed. */
+  fingerprint: string | null;
+  probeError: string | null;
+}
+
+export const hostKeys = {
+  all: ["hosts"] as const,
+  list: () => [...hostKeys.all, "list"] as const,
+  detail: (id: number) => [...hostKeys.all, "detail", id] as const,
+  health: (id: number) => [...hostKeys.detail(id), "health"] as const,
+  inventory: (id: number) => [...hostKeys.detail(id), "inventory"] as const,
+};
+
+export const useHosts = () =>
+  useQuery({
+    queryKey: hostKeys.list(),
+    queryFn: ({ signal }) => apiFetch<HostList>("/api/hosts", { signal }).then((r) => r.hosts),
+  });
+
+export const useHostHealth = (id: number, enabled = true) =>
+  useQuery({
+    queryKey: hostKeys.health(id),
+    queryFn: ({ signal }) => apiFetch<HostHealth>(`/api/hosts/${id}/health`, { signal }),
+    enabled,
+    refetchInterval: 30_000,
+  });
+
+export const useInventory = (id: number | undefined) =>
+  useQuery({
+    queryKey: hostKeys.inventory(id ?? 0),
+    queryFn: ({ signal }) => apiFetch<Inventory>(`/api/hosts/${id}/inventory`, { signal }),
+    enabled: id !== undefined,
+    staleTime: 15_000,
+  });
+
+export function useAddHost() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: CreateHost) =>
+      apiFetch<AddHostResult>("/api/hosts", { method: "POST", body: JSON.stringify(body) }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: hostKeys.all }),
+  });
+}
+
+export function useTrustHost() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, fingerprint }: { id: number; fingerprint: string }) =>
+      apiFetch<Host>(`/api/hosts/${id}/trust`, { method: "POST", body: JSON.stringify({ fingerprint }) }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: hostKeys.all }),
+  });
+}
+
+export function useProbeHost() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: number) => apiFetch<{ fingerprint: string }>(`/api/hosts/${id}/probe`, { method: "POST" }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: hostKeys.all }),
+  });
+}
+
+export function useDeleteHost() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: number) => apiFetch<unknown>(`/api/hosts/${id}`, { method: "DELETE" }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: hostKeys.all }),
+  });
+}

@@ -1,0 +1,71 @@
+import type { Migration } from "@blockferry/contracts";
+import { useState } from "react";
+import { ConfirmDialog } from "../../components/ConfirmDialog.tsx";
+import { errorText } from "../../lib/api.ts";
+import { isActive, type JobAction, useJobAction } from "../jobs/api.ts";
+
+const COPY: Record<JobAction, { title: string; confirm: string; danger: boolean; body: (m: Migration) => string }> = {
+  cutover: {
+    title: "Cut over now?",
+    confirm: "Stop the VM and cut over",
+    danger: false,
+    body: (m) =>
+      `The VM on the source is stopped, the last changed chunks of ${m.source.vg}/${m.source.lv} are copied and verified, and the VM starts on the destination. It is down for the whole final delta.`,
+  },
+  cancel: {
+    title: "Cancel this migration?",
+    confirm: "Cancel migration",
+    danger: true,
+    body: (m) =>
+      `Blockferry stops the copy, removes the snapshots it made${m.options.removeTargetOnCancel === false ? "" : " and the destination LV it created"}, and restarts the source VM if it stopped it.`,
+  },
+  retry: {
+    title: "Retry this migration?",
+    confirm: "Retry",
+    danger: false,
+    body: (m) =>
+      `The job runs again from the ${m.error?.phase ?? m.phase.replace(/_/g, " ")} phase, keeping what is already copied.`,
+  },
+};
+
+export function JobActions({ job }: { job: Migration }) {
+  const action = useJobAction(job.id);
+  const [asking, setAsking] = useState<JobAction | null>(null);
+  const can: Record<JobAction, boolean> = {
+    cutover: job.state === "waiting_cutover",
+    cancel: isActive(job.state) && job.state !== "cancelling",
+    retry: job.state === "failed" || job.state === "cancelled",
+  };
+  const copy = asking ? COPY[asking] : null;
+  return (
+    <fieldset className="job-actions">
+      <legend className="sr-only">Job actions</legend>
+      <button type="button" className="primary" disabled={!can.cutover} onClick={() => setAsking("cutover")}>
+        Cut over…
+      </button>
+      <button type="button" disabled={!can.retry} onClick={() => setAsking("retry")}>
+        Retry…
+      </button>
+      <button type="button" className="danger" disabled={!can.cancel} onClick={() => setAsking("cancel")}>
+        Cancel…
+      </button>
+      {asking && copy ? (
+        <ConfirmDialog
+          open
+          title={copy.title}
+          confirmLabel={copy.confirm}
+          danger={copy.danger}
+          busy={action.isPending}
+          error={action.isError ? errorText(action.error) : null}
+          onCancel={() => {
+            action.reset();
+            setAsking(null);
+          }}
+          onConfirm={() => action.mutate(asking, { onSuccess: () => setAsking(null) })}
+        >
+          <p>{copy.body(job)}</p>
+        </ConfirmDialog>
+      ) : null}
+    </fieldset>
+  );
+}

@@ -1,0 +1,157 @@
+import type { Migration } from "@blockferry/contracts";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState, useSyncExternalStore } from "react";
+import { ErrorState, Loading } from "../../components/QueryState.tsx";
+import { ProgressBar, StateBadge } from "../../components/StateBadge.tsx";
+import { errorText } from "../../lib/api.ts";
+import {
+  formatBytes,
+  formatDuration,
+  formatMs,
+  formatRate,
+  formatTime,
+  percent,
+  phaseLabel,
+} from "../../lib/format.ts";
+import { Link } from "../../lib/router.tsx";
+import { useHosts } from "../hosts/api.ts";
+import { migrationKeys, useChunkMap, useMigration } from "../jobs/api.ts";
+import { ChunkMapCanvas } from "./ChunkMapCanvas.tsx";
+import { JobActions } from "./JobActions.tsx";
+import { JobStreamStore } from "./job-stream-store.ts";
+import { LogView } from "./LogView.tsx";
+import { PhaseTimeline } from "./PhaseTimeline.tsx";
+import { SnapshotGauge } from "./SnapshotGauge.tsx";
+import { ThroughputChart } from "./ThroughputChart.tsx";
+
+function useJobStream(jobId: number) {
+  const [store] = useState(() => new JobStreamStore(jobId));
+  useEffect(() => {
+    store.start();
+    return () => store.stop();
+  }, [store]);
+  return { store, live: useSyncExternalStore(store.subscribe, store.getSnapshot) };
+}
+
+export function JobDetailPage({ id }: { id: number }) {
+  const job = useMigration(id);
+  const { store, live } = useJobStream(id);
+  const qc = useQueryClient();
+  const hosts = useHosts();
+  const phase = live.progress?.phase ?? job.data?.phase;
+  const chunkMap = useChunkMap(id, (job.data?.bytesTotal ?? 0) > 0);
+
+  // A stored event means the job row changed: refetch it (and the chunk map when the phase moved on).
+  useEffect(() => {
+    if (live.jobVersion === 0) return;
+    void qc.invalidateQueries({ queryKey: migrationKeys.detail(id), exact: true });
+  }, [live.jobVersion, id, qc]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refetch the map when the phase changes.
+  useEffect(() => {
+    void qc.invalidateQueries({ queryKey: migrationKeys.chunkMap(id) });
+  }, [phase, id, qc]);
+
+  if (job.isPending) return <Loading what={`migration #${id}`} />;
+  if (job.isError) return <ErrorState error={job.error} retry={() => void job.refetch()} />;
+  const m: Migration = job.data;
+  const hostName = (hid: number) => hosts.data?.find((h) => h.id === hid)?.name ?? `host ${hid}`;
+  const p = live.progress;
+  const bytesDone = p?.bytesDone ?? m.bytesDone;
+  const bytesTotal = p?.bytesTotal || m.bytesTotal;
+  const outage = live.outageMs ?? m.outageMs;
+
+  return (
+    <section aria-labelledby="job-title" className="job-detail">
+      <p className="crumbs">
+        <Link href="/jobs">← All migrations</Link>
+      </p>
+      <header className="job-head">
+        <div>
+          <h2 id="job-title">
+            Migration #{m.id}: {m.source.vg}/{m.source.lv}
+          </h2>
+          <p className="muted">
+            {hostName(m.source.hostId)} {m.source.vg}/{m.source.lv} → {hostName(m.target.hostId)} {m.target.vg}/
+            {m.target.lv}
+            {m.target.thinPool ? ` (thin pool ${m.target.thinPool})` : ""} · VM control {m.vm.controller} · cutover{" "}
+            {m.cutover} · attempt {m.attempt}
+          </p>
+        </div>
+        <div className="head-right">
+          <StateBadge state={m.state} />
+          <span className={`conn conn-${live.status}`} role="status" aria-live="polite" title={live.statusDetail ?? ""}>
+            {live.status === "live" ? "live" : live.status}
+          </span>
+        </div>
+      </header>
+
+      {m.error ? (
+        <div className="banner danger" role="alert">
+          Failed in {phaseLabel(m.error.phase)}: {m.error.message} <code>{m.error.code}</code>
+        </div>
+      ) : null}
+      {m.state === "waiting_cutover" ? (
+        <div className="banner info" role="status">
+          The copy is in sync. Cut over when the VM may stop: the expected outage is the final delta.
+        </div>
+      ) : null}
+
+      <JobActions job={m} />
+
+      <PhaseTimeline phase={(phase ?? m.phase) as Migration["phase"]} state={m.state} phaseStarts={live.phaseStarts} />
+
+      <section className="stats" aria-label="Progress figures">
+        <div className="stat wide">
+          <span className="stat-label">Copied ({phaseLabel(phase ?? m.phase)})</span>
+          <ProgressBar value={percent(bytesDone, bytesTotal)} label="Copy progress" />
+          <span data-testid="bytes-progress">
+            {formatBytes(bytesDone)} of {formatBytes(bytesTotal)} ({percent(bytesDone, bytesTotal).toFixed(1)}%)
+          </span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">Throughput</span>
+          <span>{formatRate(p?.bytesPerSecond ?? null)}</span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">ETA</span>
+          <span data-testid="eta">{p ? formatDuration(p.etaSeconds) : "–"}</span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">Outage</span>
+          <span data-testid="outage">{formatMs(outage)}</span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">Started</span>
+          <span>{formatTime(m.startedAt)}</span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">Finished</span>
+          <span>{formatTime(m.finishedAt)}</span>
+        </div>
+      </section>
+
+      <div className="panels">
+        <div className="card">
+          <h3>Chunk map</h3>
+          {chunkMap.data ? (
+            <ChunkMapCanvas map={chunkMap.data} store={store} />
+          ) : chunkMap.isError ? (
+            <p className="muted">Chunk map unavailable: {errorText(chunkMap.error)}</p>
+          ) : (
+            <p className="muted">The map appears once the volume size is known.</p>
+          )}
+        </div>
+        <div className="card side">
+          <h3>Throughput</h3>
+          <ThroughputChart samples={store.throughput()} version={live.progress} />
+          <SnapshotGauge percent={live.snapshotFillPercent} />
+        </div>
+      </div>
+
+      <div className="card">
+        <h3>Log</h3>
+        <LogView store={store} version={live.logVersion} />
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,34 @@
+import type { JobState, Phase } from "@blockferry/contracts";
+import { phaseLabel } from "../../lib/format.ts";
+import { PHASE_ORDER as PHASES } from "../../lib/job-vocabulary.ts";
+
+type Step = "done" | "current" | "failed" | "pending";
+
+/** The phases in order: done ones ticked, the current one highlighted (red when the job failed in it). */
+export function PhaseTimeline(props: { phase: Phase; state: JobState; phaseStarts: Record<string, string> }) {
+  const current = (PHASES as readonly Phase[]).indexOf(props.phase);
+  const finished = props.state === "succeeded";
+  return (
+    <ol className="timeline" aria-label="Phases">
+      {PHASES.map((p, i) => {
+        const step: Step =
+          finished || i < current
+            ? "done"
+            : i === current
+              ? props.state === "failed" || props.state === "cancelled"
+                ? "failed"
+                : "current"
+              : "pending";
+        const at = props.phaseStarts[p];
+        return (
+          <li key={p} className={`step step-${step}`} aria-current={step === "current" ? "step" : undefined}>
+            <span className="dot" aria-hidden="true" />
+            <span className="step-name">{phaseLabel(p)}</span>
+            <span className="sr-only">({step})</span>
+            {at ? <time dateTime={at}>{new Date(at).toLocaleTimeString()}</time> : null}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}

@@ -1,0 +1,29 @@
+/** A half-circle gauge of how full the source snapshot is: when it overflows, the snapshot is lost. */
+export function SnapshotGauge({ percent }: { percent: number | null }) {
+  const v = percent === null ? 0 : Math.max(0, Math.min(100, percent));
+  const r = 44;
+  const arc = Math.PI * r;
+  const color = v >= 85 ? "#dc2626" : v >= 60 ? "#d97706" : "#16a34a";
+  return (
+    <div className="gauge">
+      {/* The drawing is for the eye; the meter beside it is what assistive technology reads. */}
+      <meter className="sr-only" min={0} max={100} value={v} aria-label="Snapshot fill">
+        {percent === null ? "no snapshot" : `${v.toFixed(1)}%`}
+      </meter>
+      <svg viewBox="0 0 110 62" width="132" height="74" aria-hidden="true">
+        <path d="M 11 55 A 44 44 0 0 1 99 55" fill="none" stroke="#e3e6eb" strokeWidth="10" />
+        <path
+          d="M 11 55 A 44 44 0 0 1 99 55"
+          fill="none"
+          stroke={color}
+          strokeWidth="10"
+          strokeDasharray={`${(v / 100) * arc} ${arc}`}
+        />
+        <text x="55" y="52" textAnchor="middle" fontSize="15" fill="#1b1f24">
+          {percent === null ? "–" : `${v.toFixed(0)}%`}
+        </text>
+      </svg>
+      <div className="muted small">snapshot fill</div>
+    </div>
+  );
+}

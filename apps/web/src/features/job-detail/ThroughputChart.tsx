@@ -1,0 +1,66 @@
+import { useEffect, useRef } from "react";
+import { formatRate } from "../../lib/format.ts";
+import type { ThroughputSample } from "./job-stream-store.ts";
+
+const W = 360;
+const H = 120;
+const SPAN_MS = 120_000;
+
+/** Throughput over the last two minutes, drawn by hand on a canvas (an area under a line, one y gridline). */
+export function ThroughputChart({ samples, version }: { samples: readonly ThroughputSample[]; version: unknown }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const latest = samples[samples.length - 1];
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` tells us the sample ring changed in place.
+  useEffect(() => {
+    const canvas = ref.current;
+    const ctx = canvas?.getContext("2d");
+    if (!canvas || !ctx) return;
+    const dpr = window.devicePixelRatio || 1;
+    if (canvas.width !== W * dpr) {
+      canvas.width = W * dpr;
+      canvas.height = H * dpr;
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, W, H);
+    const now = Date.now();
+    const visible = samples.filter((s) => now - s.t <= SPAN_MS);
+    const max = Math.max(1, ...visible.map((s) => s.bytesPerSecond)) * 1.15;
+    const x = (t: number) => W - ((now - t) / SPAN_MS) * W;
+    const y = (v: number) => H - 14 - (v / max) * (H - 24);
+    ctx.strokeStyle = "#e3e6eb";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(0, y(max / 1.15) + 0.5);
+    ctx.lineTo(W, y(max / 1.15) + 0.5);
+    ctx.stroke();
+    ctx.fillStyle = "#5b6573";
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillText(formatRate(max / 1.15), 4, y(max / 1.15) - 3);
+    ctx.fillText("2 min ago", 4, H - 2);
+    ctx.fillText("now", W - 24, H - 2);
+    if (visible.length < 2) return;
+    ctx.beginPath();
+    for (const [i, s] of visible.entries()) {
+      if (i === 0) ctx.moveTo(x(s.t), y(s.bytesPerSecond));
+      else ctx.lineTo(x(s.t), y(s.bytesPerSecond));
+    }
+    ctx.strokeStyle = "#2563eb";
+    ctx.lineWidth = 1.5;
+    ctx.stroke();
+    const first = visible[0] as ThroughputSample;
+    const last = visible[visible.length - 1] as ThroughputSample;
+    ctx.lineTo(x(last.t), y(0));
+    ctx.lineTo(x(first.t), y(0));
+    ctx.closePath();
+    ctx.fillStyle = "rgba(37, 99, 235, 0.12)";
+    ctx.fill();
+  }, [samples, version]);
+  return (
+    <canvas
+      ref={ref}
+      style={{ width: W, height: H }}
+      role="img"
+      aria-label={`Throughput over the last two minutes; now ${formatRate(latest?.bytesPerSecond ?? null)}`}
+    />
+  );
+}

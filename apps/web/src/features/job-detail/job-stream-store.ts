@@ -1,0 +1,180 @@
+import type { ProgressMessage, StoredEvent } from "@blockferry/contracts";
+import { EventStream, type SocketFactory, type StreamStatus } from "../../lib/event-stream.ts";
+
+export interface LogLine {
+  id: number;
+  at: string;
+  level: string;
+  message: string;
+}
+
+export interface ThroughputSample {
+  t: number;
+  bytesPerSecond: number;
+}
+
+export interface JobStreamSnapshot {
+  status: StreamStatus;
+  statusDetail: string | null;
+  progress: ProgressMessage | null;
+  /** When each phase was entered, from job.phase / job.state events. */
+  phaseStarts: Record<string, string>;
+  snapshotFillPercent: number | null;
+  outageMs: number | null;
+  /** Bumped on every stored event that changes the job row, so the page refetches it. */
+  jobVersion: number;
+  /** Bumped whenever the log window changes. */
+  logVersion: number;
+}
+
+type RunsListener = (runs: readonly (readonly [number, number])[], phase: string) => void;
+
+export const LOG_WINDOW = 2_000;
+const THROUGHPUT_WINDOW = 600;
+
+/**
+ * Everything the live job page shows, fed by one event stream. Logs sit in a fixed-size ring and throughput in a
+ * bounded array, never in one growing string or React state; React is told at most once per animation frame that
+ * something changed, however fast events arrive (a replay can deliver thousands at once).
+ */
+export class JobStreamStore {
+  private snapshot: JobStreamSnapshot = {
+    status: "connecting",
+    statusDetail: null,
+    progress: null,
+    phaseStarts: {},
+    snapshotFillPercent: null,
+    outageMs: null,
+    jobVersion: 0,
+    logVersion: 0,
+  };
+  private readonly log: LogLine[] = [];
+  private logStart = 0;
+  private droppedLines = 0;
+  private readonly samples: ThroughputSample[] = [];
+  private readonly listeners = new Set<() => void>();
+  private readonly runListeners = new Set<RunsListener>();
+  private frame: number | null = null;
+  private pending: Partial<JobStreamSnapshot> | null = null;
+  private stream: EventStream | null = null;
+
+  constructor(
+    readonly jobId: number,
+    private readonly connect?: SocketFactory,
+  ) {}
+
+  start(): void {
+    this.stream = new EventStream(
+      { url: "/api/events/stream", jobId: this.jobId, after: 0, ...(this.connect ? { connect: this.connect } : {}) },
+      {
+        event: (e) => this.onEvent(e),
+        progress: (p) => this.onProgress(p),
+        status: (status, detail) => this.update({ status, statusDetail: detail ?? null }),
+      },
+    ).start();
+  }
+
+  stop(): void {
+    this.stream?.close();
+    this.stream = null;
+    if (this.frame !== null) cancelAnimationFrame(this.frame);
+    this.frame = null;
+  }
+
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  };
+
+  getSnapshot = () => this.snapshot;
+
+  /** Chunk runs finished, delivered synchronously to the canvas (which batches its own drawing). */
+  onRuns(listener: RunsListener): () => void {
+    this.runListeners.add(listener);
+    return () => {
+      this.runListeners.delete(listener);
+    };
+  }
+
+  /** The log window in order, oldest first, and how many older lines fell out of it. */
+  logLines(): { lines: readonly LogLine[]; start: number; dropped: number } {
+    return { lines: this.log, start: this.logStart, dropped: this.droppedLines };
+  }
+
+  logLine(i: number): LogLine | undefined {
+    return this.log[(this.logStart + i) % LOG_WINDOW];
+  }
+
+  get logLength(): number {
+    return this.log.length;
+  }
+
+  throughput(): readonly ThroughputSample[] {
+    return this.samples;
+  }
+
+  private onEvent(e: StoredEvent): void {
+    const data = (e.data ?? {}) as Record<string, unknown>;
+    switch (e.type) {
+      case "job.log":
+        this.pushLog({ id: e.id, at: e.at, level: String(data.level ?? "info"), message: String(data.message ?? "") });
+        return;
+      case "job.phase":
+      case "job.state": {
+        const phase = typeof data.phase === "string" ? data.phase : null;
+        const starts = this.current().phaseStarts;
+        const phaseStarts = phase && !(phase in starts) ? { ...starts, [phase]: e.at } : starts;
+        this.update({ phaseStarts, jobVersion: this.current().jobVersion + 1 });
+        const note = e.type === "job.state" ? `state → ${String(data.state)}` : `phase → ${String(phase)}`;
+        this.pushLog({ id: e.id, at: e.at, level: "event", message: note });
+        return;
+      }
+      case "job.snapshot":
+        if (typeof data.fillPercent === "number") this.update({ snapshotFillPercent: data.fillPercent });
+        return;
+      case "job.outage":
+        if (typeof data.outageMs === "number")
+          this.update({ outageMs: data.outageMs, jobVersion: this.current().jobVersion + 1 });
+        return;
+      default:
+        this.update({ jobVersion: this.current().jobVersion + 1 });
+    }
+  }
+
+  private onProgress(p: ProgressMessage): void {
+    if (p.doneRuns && p.doneRuns.length > 0) for (const l of this.runListeners) l(p.doneRuns, p.phase);
+    this.samples.push({ t: Date.now(), bytesPerSecond: p.bytesPerSecond });
+    if (this.samples.length > THROUGHPUT_WINDOW) this.samples.splice(0, this.samples.length - THROUGHPUT_WINDOW);
+    const fill = p.extra?.snapshotFillPercent;
+    this.update({ progress: p, ...(typeof fill === "number" ? { snapshotFillPercent: fill } : {}) });
+  }
+
+  private pushLog(line: LogLine): void {
+    if (this.log.length < LOG_WINDOW) this.log.push(line);
+    else {
+      this.log[this.logStart] = line;
+      this.logStart = (this.logStart + 1) % LOG_WINDOW;
+      this.droppedLines++;
+    }
+    this.update({ logVersion: this.current().logVersion + 1 });
+  }
+
+  private current(): JobStreamSnapshot {
+    return this.pending ? { ...this.snapshot, ...this.pending } : this.snapshot;
+  }
+
+  /** Collects changes and publishes one new snapshot per animation frame. */
+  private update(patch: Partial<JobStreamSnapshot>): void {
+    this.pending = { ...this.pending, ...patch };
+    if (this.frame !== null) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      if (!this.pending) return;
+      this.snapshot = { ...this.snapshot, ...this.pending };
+      this.pending = null;
+      for (const l of this.listeners) l();
+    });
+  }
+}

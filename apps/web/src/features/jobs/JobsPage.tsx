@@ -1,0 +1,162 @@
+import type { JobState } from "@blockferry/contracts";
+import { useEffect, useState } from "react";
+import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
+import { ProgressBar, StateBadge } from "../../components/StateBadge.tsx";
+import { formatBytes, formatMs, formatTime, percent, phaseLabel } from "../../lib/format.ts";
+import { JOB_STATE_LABELS, JOB_STATES as STATES } from "../../lib/job-vocabulary.ts";
+import { Link, navigate, useLocation } from "../../lib/router.tsx";
+import { useHosts } from "../hosts/api.ts";
+import { type MigrationFilters, useMigrations } from "./api.ts";
+
+/** Filters live in the URL, so a filtered view can be bookmarked and Back works. */
+function useFilters(): [MigrationFilters, (patch: Record<string, string>) => void] {
+  const { search } = useLocation();
+  const filters: MigrationFilters = {};
+  const state = search.get("state");
+  if (state && (STATES as string[]).includes(state)) filters.state = state as JobState;
+  const hostId = Number(search.get("hostId"));
+  if (hostId > 0) filters.hostId = hostId;
+  const q = search.get("q");
+  if (q) filters.q = q;
+  const since = search.get("since");
+  if (since) filters.since = new Date(`${since}T00:00:00`).toISOString();
+  const set = (patch: Record<string, string>) => {
+    const next = new URLSearchParams(search);
+    for (const [k, v] of Object.entries(patch)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    const s = next.toString();
+    navigate(`/jobs${s ? `?${s}` : ""}`, { replace: true });
+  };
+  return [filters, set];
+}
+
+export function JobsPage() {
+  const { search } = useLocation();
+  const [filters, setFilters] = useFilters();
+  const jobs = useMigrations(filters);
+  const hosts = useHosts();
+  const [q, setQ] = useState(search.get("q") ?? "");
+  // Debounce typing into the search box: one request per pause, not per key.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only the typed text drives this.
+  useEffect(() => {
+    const t = setTimeout(() => {
+      if ((search.get("q") ?? "") !== q) setFilters({ q });
+    }, 250);
+    return () => clearTimeout(t);
+  }, [q]);
+  const hostName = (id: number) => hosts.data?.find((h) => h.id === id)?.name ?? `#${id}`;
+  const filtered = Boolean(filters.state || filters.hostId || filters.q || filters.since);
+
+  return (
+    <section aria-labelledby="jobs-title">
+      <div className="page-head">
+        <h2 id="jobs-title">Migrations</h2>
+        <Link className="button primary" href="/migrations/new">
+          New migration
+        </Link>
+      </div>
+      <form className="filters" aria-label="Filter migrations" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          State
+          <select value={filters.state ?? ""} onChange={(e) => setFilters({ state: e.target.value })}>
+            <option value="">any</option>
+            {STATES.map((s) => (
+              <option key={s} value={s}>
+                {JOB_STATE_LABELS[s]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Host
+          <select value={filters.hostId ?? ""} onChange={(e) => setFilters({ hostId: e.target.value })}>
+            <option value="">any</option>
+            {hosts.data?.map((h) => (
+              <option key={h.id} value={h.id}>
+                {h.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Since
+          <input
+            type="date"
+            value={search.get("since") ?? ""}
+            onChange={(e) => setFilters({ since: e.target.value })}
+          />
+        </label>
+        <label className="grow">
+          Search
+          <input type="search" value={q} placeholder="VG or LV name" onChange={(e) => setQ(e.target.value)} />
+        </label>
+      </form>
+      {jobs.isPending ? (
+        <Loading what="migrations" />
+      ) : jobs.isError ? (
+        <ErrorState error={jobs.error} retry={() => void jobs.refetch()} />
+      ) : jobs.data.length === 0 ? (
+        <Empty>
+          {filtered ? (
+            "No migration matches these filters."
+          ) : (
+            <>
+              No migrations yet. <Link href="/migrations/new">Start one</Link>: the wizard walks you through it.
+            </>
+          )}
+        </Empty>
+      ) : (
+        <table className="table jobs" aria-label="Migrations">
+          <thead>
+            <tr>
+              <th scope="col">#</th>
+              <th scope="col">Volume</th>
+              <th scope="col">State</th>
+              <th scope="col">Phase</th>
+              <th scope="col">Progress</th>
+              <th scope="col">Outage</th>
+              <th scope="col">Result</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {jobs.data.map((m) => (
+              <tr key={m.id} data-testid={`job-row-${m.id}`}>
+                <td>
+                  <Link href={`/jobs/${m.id}`} aria-label={`Migration ${m.id}`}>
+                    {m.id}
+                  </Link>
+                </td>
+                <td>
+                  <Link href={`/jobs/${m.id}`}>
+                    {hostName(m.source.hostId)}:{m.source.vg}/{m.source.lv}
+                  </Link>
+                  <div className="muted small">
+                    → {hostName(m.target.hostId)}:{m.target.vg}/{m.target.lv}
+                  </div>
+                </td>
+                <td>
+                  <StateBadge state={m.state} />
+                </td>
+                <td>{phaseLabel(m.phase)}</td>
+                <td className="progress-cell">
+                  <ProgressBar value={percent(m.bytesDone, m.bytesTotal)} label={`Migration ${m.id} progress`} />
+                  <span className="small muted">
+                    {formatBytes(m.bytesDone)} / {formatBytes(m.bytesTotal)}
+                  </span>
+                </td>
+                <td>{formatMs(m.outageMs)}</td>
+                <td className={m.error ? "bad" : m.state === "succeeded" ? "good" : ""}>
+                  {m.error ? m.error.message : m.state === "succeeded" ? "verified" : "–"}
+                </td>
+                <td>{formatTime(m.createdAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,99 @@
+import type { CreateMigration, JobState, Migration, MigrationList, PrecheckResult } from "@blockferry/contracts";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { apiFetch } from "../../lib/api.ts";
+
+export interface MigrationFilters {
+  state?: JobState;
+  hostId?: number;
+  q?: string;
+  since?: string;
+  limit?: number;
+}
+
+export type Run = [first: number, count: number];
+export interface ChunkMap {
+  chunkBytes: number;
+  totalChunks: number;
+  copied: Run[];
+  changed: Run[];
+  verified: Run[];
+}
+
+export const migrationKeys = {
+  all: ["migrations"] as const,
+  lists: () => [...migrationKeys.all, "list"] as const,
+  list: (f: MigrationFilters) => [...migrationKeys.lists(), f] as const,
+  detail: (id: number) => [...migrationKeys.all, "detail", id] as const,
+  chunkMap: (id: number) => [...migrationKeys.detail(id), "chunk-map"] as const,
+  precheck: (body: CreateMigration) => ["prechecks", body] as const,
+};
+
+export const ACTIVE_STATES: readonly JobState[] = ["queued", "running", "waiting_cutover", "cancelling"];
+export const isActive = (s: JobState) => ACTIVE_STATES.includes(s);
+
+function listQuery(f: MigrationFilters): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== "") q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+export const useMigrations = (f: MigrationFilters) =>
+  useQuery<Migration[], Error, Migration[], ReturnType<typeof migrationKeys.list>>({
+    queryKey: migrationKeys.list(f),
+    queryFn: ({ signal }) =>
+      apiFetch<MigrationList>(`/api/migrations${listQuery(f)}`, { signal }).then((r) => r.migrations),
+    placeholderData: keepPreviousData,
+    // Rows of running jobs move; a slow poll is enough for a list (the detail page is live).
+    refetchInterval: (query) => (query.state.data?.some((m) => isActive(m.state)) ? 2_000 : 15_000),
+  });
+
+export const useMigration = (id: number) =>
+  useQuery({
+    queryKey: migrationKeys.detail(id),
+    queryFn: ({ signal }) => apiFetch<Migration>(`/api/migrations/${id}`, { signal }),
+  });
+
+export const useChunkMap = (id: number, enabled: boolean) =>
+  useQuery({
+    queryKey: migrationKeys.chunkMap(id),
+    queryFn: ({ signal }) => apiFetch<ChunkMap>(`/api/migrations/${id}/chunk-map`, { signal }),
+    enabled,
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+
+/** Prechecks run against the live hosts; debounced by the caller, cached briefly per plan. */
+export const usePrechecks = (body: CreateMigration | null) =>
+  useQuery({
+    queryKey: migrationKeys.precheck(body ?? ({} as CreateMigration)),
+    queryFn: ({ signal }) =>
+      apiFetch<PrecheckResult>("/api/prechecks", { method: "POST", body: JSON.stringify(body), signal }),
+    enabled: body !== null,
+    staleTime: 5_000,
+    retry: false,
+  });
+
+export function useCreateMigration() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: CreateMigration) =>
+      apiFetch<Migration>("/api/migrations", { method: "POST", body: JSON.stringify(body) }),
+    onSuccess: (m) => {
+      qc.setQueryData(migrationKeys.detail(m.id), m);
+      return qc.invalidateQueries({ queryKey: migrationKeys.lists() });
+    },
+  });
+}
+
+export type JobAction = "cutover" | "cancel" | "retry";
+
+export function useJobAction(id: number) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (action: JobAction) => apiFetch<Migration>(`/api/migrations/${id}/${action}`, { method: "POST" }),
+    onSuccess: (m) => {
+      qc.setQueryData(migrationKeys.detail(id), m);
+      return qc.invalidateQueries({ queryKey: migrationKeys.all });
+    },
+  });
+}

@@ -1,0 +1,40 @@
+import type { ReactNode } from "react";
+
+export interface Choice {
+  key: string;
+  title: ReactNode;
+  detail?: ReactNode;
+  disabled?: boolean;
+}
+
+/** A radio group drawn as cards: one click anywhere on a card picks it; arrow keys move between cards. */
+export function ChoiceList(props: {
+  name: string;
+  legend: string;
+  choices: Choice[];
+  value: string | undefined;
+  onChange(key: string): void;
+}) {
+  return (
+    <fieldset className="choices">
+      <legend>{props.legend}</legend>
+      {props.choices.map((c) => (
+        <label
+          key={c.key}
+          className={`choice${c.key === props.value ? " chosen" : ""}${c.disabled ? " disabled" : ""}`}
+        >
+          <input
+            type="radio"
+            name={props.name}
+            value={c.key}
+            checked={c.key === props.value}
+            disabled={c.disabled}
+            onChange={() => props.onChange(c.key)}
+          />
+          <span className="choice-title">{c.title}</span>
+          {c.detail ? <span className="choice-detail">{c.detail}</span> : null}
+        </label>
+      ))}
+    </fieldset>
+  );
+}

@@ -1,0 +1,140 @@
+import type { CreateMigration, Inventory, InventoryLv, VmControl } from "@blockferry/contracts";
+
+/** What the wizard has collected so far; turned into a CreateMigration only when complete. */
+export interface Draft {
+  sourceHostId?: number;
+  source?: { vg: string; lv: string; sizeBytes: number; domain?: string };
+  targetHostId?: number;
+  target?: { vg: string; thinPool?: string };
+  targetLv: string;
+  controller: VmControl["controller"];
+  commands: { stopSource: string; startSource: string; startTarget: string };
+  libvirt: { domain: string; shutdownTimeoutSeconds: number; undefineSource: boolean };
+  cutover: "manual" | "auto";
+  bandwidthMiBps: string;
+  catchUpPasses: number;
+}
+
+export const emptyDraft = (): Draft => ({
+  targetLv: "",
+  controller: "none",
+  commands: { stopSource: "", startSource: "", startTarget: "" },
+  libvirt: { domain: "", shutdownTimeoutSeconds: 120, undefineSource: false },
+  cutover: "manual",
+  bandwidthMiBps: "",
+  catchUpPasses: 0,
+});
+
+export interface VolumeChoice {
+  key: string;
+  vg: string;
+  lv: string;
+  sizeBytes: number;
+  kind: InventoryLv["kind"];
+  open: boolean;
+  /** The VM and its disk target when a libvirt domain uses this LV. */
+  domain?: string;
+  disk?: string;
+}
+
+/** LVs that can be migrated (not snapshots or pools), each tied to the VM that uses it, if any. */
+export function volumeChoices(inv: Inventory): VolumeChoice[] {
+  const users = new Map<string, { domain: string; disk: string }>();
+  for (const d of inv.domains ?? []) {
+    for (const disk of d.disks) if (disk.source) users.set(disk.source, { domain: d.name, disk: disk.target });
+  }
+  return inv.lvs
+    .filter((lv) => lv.kind === "linear" || lv.kind === "thin" || lv.kind === "origin")
+    .map((lv) => {
+      const user = users.get(lv.path) ?? users.get(`/dev/mapper/${lv.dmName}`);
+      return {
+        key: `${lv.vg}/${lv.name}`,
+        vg: lv.vg,
+        lv: lv.name,
+        sizeBytes: lv.sizeBytes,
+        kind: lv.kind,
+        open: lv.open,
+        ...(user ? { domain: user.domain, disk: user.disk } : {}),
+      };
+    })
+    .sort((a, b) => Number(Boolean(b.domain)) - Number(Boolean(a.domain)) || a.key.localeCompare(b.key));
+}
+
+export interface TargetChoice {
+  key: string;
+  vg: string;
+  thinPool?: string;
+  /** Room for the volume: VG free bytes, or the pool's unused data. */
+  freeBytes: number;
+  label: string;
+}
+
+export function targetChoices(inv: Inventory): TargetChoice[] {
+  const vgs: TargetChoice[] = inv.vgs.map((vg) => ({
+    key: vg.name,
+    vg: vg.name,
+    freeBytes: vg.freeBytes,
+    label: `VG ${vg.name}`,
+  }));
+  const pools: TargetChoice[] = inv.thinPools.map((p) => ({
+    key: `${p.vg}/${p.name}`,
+    vg: p.vg,
+    thinPool: p.name,
+    freeBytes: Math.max(0, Math.floor(p.sizeBytes * (1 - (p.dataPercent ?? 0) / 100))),
+    label: `thin pool ${p.vg}/${p.name}`,
+  }));
+  return [...vgs, ...pools];
+}
+
+function vmControl(d: Draft): VmControl | null {
+  switch (d.controller) {
+    case "none":
+      return { controller: "none" };
+    case "commands": {
+      const { stopSource, startSource, startTarget } = d.commands;
+      if (!stopSource.trim() || !startTarget.trim()) return null;
+      return {
+        controller: "commands",
+        stopSource: stopSource.trim(),
+        startTarget: startTarget.trim(),
+        ...(startSource.trim() ? { startSource: startSource.trim() } : {}),
+      };
+    }
+    case "libvirt":
+      if (!/^[A-Za-z0-9_.+-]+$/.test(d.libvirt.domain)) return null;
+      return {
+        controller: "libvirt",
+        domain: d.libvirt.domain,
+        shutdownTimeoutSeconds: d.libvirt.shutdownTimeoutSeconds,
+        undefineSource: d.libvirt.undefineSource,
+      };
+  }
+}
+
+const LV_NAME = /^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$/;
+export const validLvName = (s: string) => s.length <= 127 && LV_NAME.test(s) && !/^(snapshot|pvmove)/.test(s);
+
+/** The request body, or null while something required is missing or invalid. */
+export function toCreateMigration(d: Draft): CreateMigration | null {
+  if (!d.sourceHostId || !d.source || !d.targetHostId || !d.target) return null;
+  const vm = vmControl(d);
+  const lv = d.targetLv.trim() || d.source.lv;
+  if (!vm || !validLvName(lv)) return null;
+  const mibps = Number(d.bandwidthMiBps);
+  const limit = d.bandwidthMiBps.trim() && mibps > 0 ? Math.round(mibps * 1024 * 1024) : undefined;
+  return {
+    source: { hostId: d.sourceHostId, vg: d.source.vg, lv: d.source.lv },
+    target: {
+      hostId: d.targetHostId,
+      vg: d.target.vg,
+      lv,
+      ...(d.target.thinPool ? { thinPool: d.target.thinPool } : {}),
+    },
+    vm,
+    cutover: d.cutover,
+    options: {
+      catchUpPasses: d.catchUpPasses,
+      ...(limit ? { bandwidthLimitBytesPerSecond: limit } : {}),
+    },
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * The chunk map's model, apart from the canvas so it can be tested and measured without a browser.
+ *
+ * Every chunk has a state. Chunks are grouped into buckets, one bucket per drawn cell (a cell is one pixel once a
+ * volume has more chunks than the canvas has pixels). Each bucket keeps counts per state, so marking a run of
+ * chunks touches only those chunks and repainting touches only the buckets that changed: a million-chunk map
+ * updates in a few milliseconds, and a frame never redraws the whole volume unless the whole volume changed.
+ */
+
+export const PENDING = 0;
+export const COPIED = 1;
+/** Written since it was copied: must be sent again in a catch-up pass or the final delta. */
+export const CHANGED = 2;
+export const VERIFIED = 3;
+export type ChunkState = typeof PENDING | typeof COPIED | typeof CHANGED | typeof VERIFIED;
+
+export type Run = readonly [first: number, count: number];
+
+export interface Layout {
+  /** Chunks per bucket (1 when every chunk gets a cell of its own). */
+  chunksPerBucket: number;
+  buckets: number;
+  cols: number;
+  rows: number;
+  /** Side of a bucket's square cell in pixels. */
+  cell: number;
+}
+
+/** Biggest square cells that fit all buckets into width x height. */
+export function layoutFor(totalChunks: number, width: number, height: number): Layout {
+  const pixels = width * height;
+  if (totalChunks <= 0) return { chunksPerBucket: 1, buckets: 0, cols: width, rows: 0, cell: 1 };
+  if (totalChunks > pixels) {
+    const chunksPerBucket = Math.ceil(totalChunks / pixels);
+    const buckets = Math.ceil(totalChunks / chunksPerBucket);
+    return { chunksPerBucket, buckets, cols: width, rows: Math.ceil(buckets / width), cell: 1 };
+  }
+  let cell = Math.max(1, Math.floor(Math.sqrt(pixels / totalChunks)));
+  for (; cell > 1; cell--) {
+    const cols = Math.floor(width / cell);
+    if (Math.ceil(totalChunks / cols) * cell <= height) break;
+  }
+  const cols = Math.floor(width / cell);
+  return { chunksPerBucket: 1, buckets: totalChunks, cols, rows: Math.ceil(totalChunks / cols), cell };
+}
+
+/** Colours as little-endian RGBA words, the layout of ImageData on every browser we target. */
+const rgba = (r: number, g: number, b: number) => ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
+export const COLORS = {
+  background: rgba(255, 255, 255),
+  pending: rgba(214, 219, 226),
+  copied: rgba(37, 99, 235),
+  changed: rgba(234, 88, 12),
+  verified: rgba(22, 163, 74),
+} as const;
+
+function channel(c: number, shift: number) {
+  return (c >>> shift) & 255;
+}
+function ramp(from: number, to: number): Uint32Array {
+  const out = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    const t = i / 255;
+    const mix = (s: number) => Math.round(channel(from, s) + (channel(to, s) - channel(from, s)) * t);
+    out[i] = rgba(mix(0), mix(8), mix(16));
+  }
+  return out;
+}
+const PENDING_TO_COPIED = ramp(COLORS.pending, COLORS.copied);
+const COPIED_TO_VERIFIED = ramp(COLORS.copied, COLORS.verified);
+
+export class ChunkMapModel {
+  readonly layout: Layout;
+  /** RGBA pixels, width * height, ready to wrap in an ImageData. */
+  readonly pixels: Uint32Array<ArrayBuffer>;
+  private readonly states: Uint8Array;
+  private readonly counts: Uint32Array;
+  private readonly dirtyFlags: Uint8Array;
+  private dirty: number[] = [];
+  private readonly totals = new Float64Array(4);
+
+  constructor(
+    readonly totalChunks: number,
+    readonly width: number,
+    readonly height: number,
+  ) {
+    this.layout = layoutFor(totalChunks, width, height);
+    this.pixels = new Uint32Array(width * height).fill(COLORS.background);
+    this.states = new Uint8Array(totalChunks);
+    this.counts = new Uint32Array(this.layout.buckets * 4);
+    this.dirtyFlags = new Uint8Array(this.layout.buckets);
+    const cpb = this.layout.chunksPerBucket;
+    for (let b = 0; b < this.layout.buckets; b++) {
+      this.counts[b * 4] = Math.min(cpb, totalChunks - b * cpb);
+      this.markDirty(b);
+    }
+    this.totals[PENDING] = totalChunks;
+  }
+
+  /** Chunks in each state: [pending, copied, changed, verified]. */
+  summary(): { pending: number; copied: number; changed: number; verified: number } {
+    const t = this.totals;
+    return { pending: t[PENDING] ?? 0, copied: t[COPIED] ?? 0, changed: t[CHANGED] ?? 0, verified: t[VERIFIED] ?? 0 };
+  }
+
+  stateOf(chunk: number): ChunkState {
+    return (this.states[chunk] ?? PENDING) as ChunkState;
+  }
+
+  /** Set every chunk in the runs to `state`. Runs beyond the volume are clipped. */
+  mark(runs: Iterable<Run>, state: ChunkState): void {
+    const { states, counts, totals } = this;
+    const cpb = this.layout.chunksPerBucket;
+    for (const [first, count] of runs) {
+      const start = Math.max(0, first);
+      const end = Math.min(this.totalChunks, first + count);
+      for (let i = start; i < end; i++) {
+        const old = states[i] as number;
+        if (old === state) continue;
+        states[i] = state;
+        const b = cpb === 1 ? i : (i / cpb) | 0;
+        (counts[b * 4 + old] as number)--;
+        (counts[b * 4 + state] as number)++;
+        (totals[old] as number)--;
+        (totals[state] as number)++;
+        if (this.dirtyFlags[b] === 0) this.markDirty(b);
+      }
+    }
+  }
+
+  get hasDirty(): boolean {
+    return this.dirty.length > 0;
+  }
+
+  /**
+   * Repaint the buckets changed since the last call. Returns the band of rows touched (in pixels), so the caller
+   * can put only that part of the image, or null when nothing changed.
+   */
+  paint(): { y: number; height: number } | null {
+    if (this.dirty.length === 0) return null;
+    const { cols, cell } = this.layout;
+    const { pixels, width, counts } = this;
+    let minRow = Number.POSITIVE_INFINITY;
+    let maxRow = -1;
+    for (const b of this.dirty) {
+      this.dirtyFlags[b] = 0;
+      const base = b * 4;
+      const pending = counts[base] as number;
+      const copied = counts[base + 1] as number;
+      const changed = counts[base + 2] as number;
+      const verified = counts[base + 3] as number;
+      const n = pending + copied + changed + verified;
+      let color: number;
+      if (changed > 0) color = COLORS.changed;
+      else if (pending > 0) color = PENDING_TO_COPIED[Math.floor(((copied + verified) / n) * 255)] as number;
+      else color = COPIED_TO_VERIFIED[Math.floor((verified / n) * 255)] as number;
+      const row = (b / cols) | 0;
+      const x0 = (b - row * cols) * cell;
+      const y0 = row * cell;
+      // Leave a one-pixel gap between big cells so single chunks read as squares.
+      const side = cell >= 4 ? cell - 1 : cell;
+      for (let y = y0; y < y0 + side; y++) pixels.fill(color, y * width + x0, y * width + x0 + side);
+      if (row < minRow) minRow = row;
+      if (row > maxRow) maxRow = row;
+    }
+    this.dirty = [];
+    return { y: minRow * cell, height: (maxRow - minRow + 1) * cell };
+  }
+
+  /** The chunk range under pixel (x, y), for tooltips; null outside the map. */
+  chunksAt(x: number, y: number): { first: number; count: number } | null {
+    const { cols, cell, chunksPerBucket, buckets } = this.layout;
+    const col = Math.floor(x / cell);
+    const row = Math.floor(y / cell);
+    if (col < 0 || col >= cols || row < 0) return null;
+    const b = row * cols + col;
+    if (b >= buckets) return null;
+    const first = b * chunksPerBucket;
+    return { first, count: Math.min(chunksPerBucket, this.totalChunks - first) };
+  }
+
+  private markDirty(b: number): void {
+    this.dirtyFlags[b] = 1;
+    this.dirty.push(b);
+  }
+}

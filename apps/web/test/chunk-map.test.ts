@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { CHANGED, ChunkMapModel, COLORS, COPIED, layoutFor, VERIFIED } from "../src/lib/chunk-map.ts";
+
+describe("layoutFor", () => {
+  it("gives small volumes big square cells that fit", () => {
+    const l = layoutFor(4096, 720, 180);
+    expect(l.chunksPerBucket).toBe(1);
+    expect(l.cell).toBeGreaterThan(1);
+    expect(l.rows * l.cell).toBeLessThanOrEqual(180);
+    expect(l.cols * l.cell).toBeLessThanOrEqual(720);
+    expect(l.cols * l.rows).toBeGreaterThanOrEqual(4096);
+  });
+
+  it("groups chunks into one-pixel buckets when there are more chunks than pixels", () => {
+    const l = layoutFor(1_000_000, 720, 180);
+    expect(l.cell).toBe(1);
+    expect(l.chunksPerBucket).toBe(8);
+    expect(l.rows).toBeLessThanOrEqual(180);
+    expect(l.buckets * l.chunksPerBucket).toBeGreaterThanOrEqual(1_000_000);
+  });
+});
+
+describe("ChunkMapModel", () => {
+  it("counts states exactly and clips runs past the end", () => {
+    const m = new ChunkMapModel(100, 50, 50);
+    m.mark(
+      [
+        [0, 10],
+        [95, 50],
+      ],
+      COPIED,
+    );
+    m.mark([[5, 2]], CHANGED);
+    expect(m.summary()).toEqual({ pending: 85, copied: 13, changed: 2, verified: 0 });
+    m.mark([[0, 100]], VERIFIED);
+    expect(m.summary()).toEqual({ pending: 0, copied: 0, changed: 0, verified: 100 });
+  });
+
+  it("repaints only the buckets a mark touched", () => {
+    const m = new ChunkMapModel(1_000_000, 720, 180);
+    m.paint();
+    expect(m.hasDirty).toBe(false);
+    m.mark([[800, 8]], COPIED); // exactly bucket 100 (8 chunks per bucket)
+    const band = m.paint();
+    expect(band).toEqual({ y: 0, height: 1 });
+    expect(m.pixels[100]).toBe(COLORS.copied);
+    expect(m.pixels[99]).toBe(COLORS.pending);
+    expect(m.pixels[101]).toBe(COLORS.pending);
+  });
+
+  it("shades a partly copied bucket between pending and copied, and shows a change over anything", () => {
+    const m = new ChunkMapModel(1_000_000, 720, 180);
+    m.mark([[0, 4]], COPIED); // half of bucket 0
+    m.paint();
+    const px = m.pixels[0] as number;
+    expect(px).not.toBe(COLORS.pending);
+    expect(px).not.toBe(COLORS.copied);
+    m.mark([[7, 1]], CHANGED);
+    m.paint();
+    expect(m.pixels[0]).toBe(COLORS.changed);
+  });
+
+  it("marks and paints a million chunks quickly", () => {
+    const m = new ChunkMapModel(1_000_000, 720, 180);
+    m.paint();
+    const t0 = performance.now();
+    // The live stream delivers many small runs: 10,000 runs of 100 chunks.
+    const runs: [number, number][] = [];
+    for (let i = 0; i < 10_000; i++) runs.push([i * 100, 100]);
+    m.mark(runs, COPIED);
+    m.paint();
+    const ms = performance.now() - t0;
+    expect(m.summary().copied).toBe(1_000_000);
+    expect(m.pixels.every((p, i) => i >= m.layout.buckets || p === COLORS.copied)).toBe(true);
+    expect(ms).toBeLessThan(500);
+  });
+});
