@@ -29,40 +29,66 @@ class RunWriter {
   private data: RunStore;
   private n = 0;
   private chunks = 0;
-  private end = -1;
+  private lastEnd = -1;
+  /** The data is shared with a finished map: copy before the first write. */
+  private shared = false;
 
-  constructor(
-    capacity: number,
-    private readonly maxEnd: number,
-  ) {
+  constructor(capacity: number, maxEnd: number) {
     this.data = allocRuns(Math.max(capacity, 4), maxEnd);
+  }
+
+  /** Continue appending after an existing map, without copying it until the first write. */
+  static after(map: ExtentMap): RunWriter {
+    const w = new RunWriter(0, 0);
+    w.data = map.runs;
+    w.n = map.runCount;
+    w.chunks = map.chunkCount;
+    w.lastEnd = map.runCount === 0 ? -1 : map.end;
+    w.shared = true;
+    return w;
+  }
+
+  get end(): number {
+    return this.lastEnd;
+  }
+
+  get runCount(): number {
+    return this.n;
   }
 
   push(first: number, count: number): void {
     if (count === 0) return;
+    const end = first + count;
+    if (this.shared || (end >= 2 ** 32 && this.data instanceof Uint32Array)) {
+      this.reallocate(Math.ceil(this.n * 1.5) + 4, end);
+    }
     const d = this.data;
-    if (first === this.end) {
+    if (first === this.lastEnd) {
       d[2 * this.n - 1] = (d[2 * this.n - 1] as number) + count;
     } else {
-      if (2 * this.n === d.length) this.grow();
+      if (2 * this.n === d.length) this.reallocate(Math.ceil(this.n * 1.5) + 4, end);
       this.data[2 * this.n] = first;
       this.data[2 * this.n + 1] = count;
       this.n++;
     }
-    this.end = first + count;
+    this.lastEnd = end;
     this.chunks += count;
   }
 
-  private grow(): void {
-    const next = allocRuns(Math.ceil((this.data.length / 2) * 1.5) + 4, this.maxEnd);
-    next.set(this.data);
+  private reallocate(runs: number, newEnd: number): void {
+    const wide = this.data instanceof Float64Array || newEnd >= 2 ** 32;
+    const next = wide ? new Float64Array(Math.max(runs, 4) * 2) : new Uint32Array(Math.max(runs, 4) * 2);
+    next.set(this.data.subarray(0, 2 * this.n));
     this.data = next;
+    this.shared = false;
   }
 
   finish(): ExtentMap {
     const used = 2 * this.n;
     // Trim slack so a long-lived map holds only its runs.
-    const data = this.data.length - used > 64 ? this.data.slice(0, used) : this.data;
+    const data = this.data.length - used > 64 + used / 16 ? this.data.slice(0, used) : this.data;
+    this.data = data;
+    this.shared = true; // the map now owns the array
     return new ExtentMap(data, this.n, this.chunks);
   }
 }
@@ -72,7 +98,8 @@ export class ExtentMap implements Iterable<Run> {
 
   /** Internal: callers build maps with ExtentMapBuilder, ExtentMap.fromRuns or ExtentMap.fromJSON. */
   constructor(
-    private readonly data: RunStore,
+    /** @internal interleaved [first, count] pairs; never mutated once a map owns them */
+    readonly runs: RunStore,
     /** Number of disjoint runs. */
     readonly runCount: number,
     /** Number of chunks in the set. */
@@ -111,19 +138,19 @@ export class ExtentMap implements Iterable<Run> {
 
   /** Bytes this map's run storage occupies. */
   get storageBytes(): number {
-    return this.data.byteLength;
+    return this.runs.byteLength;
   }
 
   firstOf(i: number): number {
-    return this.data[2 * i] as number;
+    return this.runs[2 * i] as number;
   }
 
   countOf(i: number): number {
-    return this.data[2 * i + 1] as number;
+    return this.runs[2 * i + 1] as number;
   }
 
   private endOf(i: number): number {
-    return (this.data[2 * i] as number) + (this.data[2 * i + 1] as number);
+    return (this.runs[2 * i] as number) + (this.runs[2 * i + 1] as number);
   }
 
   /** One past the highest chunk, 0 when empty. */
@@ -137,7 +164,7 @@ export class ExtentMap implements Iterable<Run> {
 
   /** Allocation-free iteration, in ascending order. */
   forEachRun(fn: (first: number, count: number) => void): void {
-    const d = this.data;
+    const d = this.runs;
     for (let i = 0; i < this.runCount; i++) fn(d[2 * i] as number, d[2 * i + 1] as number);
   }
 
@@ -166,7 +193,7 @@ export class ExtentMap implements Iterable<Run> {
 
   equals(other: ExtentMap): boolean {
     if (other.runCount !== this.runCount || other.chunkCount !== this.chunkCount) return false;
-    for (let i = 0; i < 2 * this.runCount; i++) if (this.data[i] !== other.data[i]) return false;
+    for (let i = 0; i < 2 * this.runCount; i++) if (this.runs[i] !== other.runs[i]) return false;
     return true;
   }
 
@@ -300,7 +327,8 @@ export class ExtentMapBuilder {
   private pendingSingles = true;
   private pendingLastFirst = -1;
   private pendingMaxEnd = 0;
-  private map = ExtentMap.EMPTY;
+  /** Everything flushed so far. Batches that start past its end are appended in place. */
+  private acc = new RunWriter(16, 0);
   private overlap: number | undefined;
 
   constructor(private readonly batchRuns = 65_536) {
@@ -330,7 +358,7 @@ export class ExtentMapBuilder {
 
   build(): ExtentMap {
     this.flush();
-    return this.map;
+    return this.acc.finish();
   }
 
   private flush(): void {
@@ -366,7 +394,12 @@ export class ExtentMapBuilder {
     }
     if (curE >= 0) w.push(curF, curE - curF);
     const batch = w.finish();
-    this.map = this.map.runCount === 0 ? batch : unionRuns(this.map, batch, (chunk) => this.noteOverlap(chunk));
+    if (this.acc.runCount === 0 || batch.firstOf(0) >= this.acc.end) {
+      batch.forEachRun((f, c) => this.acc.push(f, c)); // in order: the common case, no copy of what we hold
+    } else {
+      const merged = unionRuns(this.acc.finish(), batch, (chunk) => this.noteOverlap(chunk));
+      this.acc = RunWriter.after(merged);
+    }
     this.pending = 0;
     this.pendingSorted = true;
     this.pendingSingles = true;
