@@ -24,7 +24,12 @@ function device(path: string): string {
 function runArgs(runs: readonly ByteRun[], what: string, allowEmpty = false): string[] {
   if (runs.length === 0 && !allowEmpty) throw new InvalidValueError(what, "empty", "[]", "needs at least one run");
   if (runs.length > MAX_RUNS_PER_COMMAND)
-    throw new InvalidValueError(what, "too-long", `${runs.length} runs`, `at most ${MAX_RUNS_PER_COMMAND} runs per command`);
+    throw new InvalidValueError(
+      what,
+      "too-long",
+      `${runs.length} runs`,
+      `at most ${MAX_RUNS_PER_COMMAND} runs per command`,
+    );
   return runs.map(([offset, length]) => {
     const o = uintText(`${what} offset`, offset, { multipleOf: 512n });
     const l = uintText(`${what} length`, length, { min: 512n, multipleOf: 512n });
@@ -64,12 +69,13 @@ export type ReadBack =
   | { kind: "blocks"; runs: readonly ByteRun[]; blockBytes: number }
   | { kind: "none" };
 
-function readBackScript(dev: string, rb: ReadBack): string | undefined {
+function readBackScript(rb: ReadBack): string | undefined {
   if (rb.kind === "none" || rb.runs.length === 0) return undefined;
   const args = runArgs(rb.runs, "read-back run");
   if (rb.kind === "concat") return `{ ${chain("r", args)}; } | b2sum`;
   const block = uintText("hash block", rb.blockBytes, { min: 512n, multipleOf: 512n });
-  return args.map((a) => `r ${a} | split -b ${block} --filter=b2sum -`).join(" && ");
+  // split runs the filter with $SHELL: pin it to sh so a login shell's rc files do not run once per block.
+  return args.map((a) => `r ${a} | SHELL=/bin/sh split -b ${block} --filter=b2sum -`).join(" && ");
 }
 
 /**
@@ -91,7 +97,7 @@ export function writeRunsCommand(o: {
   if (writes.length) steps.push(chain("w", writes));
   if (zeros.length) steps.push(chain("z", zeros));
   steps.push(fsyncCmd(dev));
-  const rb = readBackScript(dev, o.readBack);
+  const rb = readBackScript(o.readBack);
   if (rb) steps.push(`{ ${rb}; }`);
   return `${readFn(dev)}; ${writeFn(dev)}; ${zeroFn(dev)}; ${steps.join(" && ")}`;
 }
@@ -99,7 +105,7 @@ export function writeRunsCommand(o: {
 /** Read-back alone (a verify pass, or the source-side scan): hash lines on stdout. */
 export function hashRunsCommand(o: { device: string; readBack: Exclude<ReadBack, { kind: "none" }> }): string {
   const dev = device(o.device);
-  const rb = readBackScript(dev, o.readBack);
+  const rb = readBackScript(o.readBack);
   if (!rb) throw new InvalidValueError("hash runs", "empty", "[]", "nothing to hash");
   return `${readFn(dev)}; ${rb}`;
 }

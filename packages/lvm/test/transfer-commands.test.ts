@@ -18,7 +18,11 @@ describe("transfer command templates under a real /bin/sh", () => {
   writeFileSync(src, data);
 
   it("reads runs in order and hashes exactly the bytes sent", () => {
-    const runs = [[4 * K, 8 * K], [100 * K, 512], [0, 4 * K]] as const;
+    const runs = [
+      [4 * K, 8 * K],
+      [100 * K, 512],
+      [0, 4 * K],
+    ] as const;
     const r = sh(readRunsCommand({ device: src, runs, hashToStderr: true }));
     expect(r.status).toBe(0);
     const want = Buffer.concat(runs.map(([o, l]) => data.subarray(o, o + l)));
@@ -29,15 +33,28 @@ describe("transfer command templates under a real /bin/sh", () => {
   it("writes stdin to runs, zeroes others without input, fsyncs, and reads back per block and concatenated", () => {
     const dst = join(dir, "dst.img");
     writeFileSync(dst, Buffer.alloc(512 * K, 0xaa));
-    const runs = [[0, 64 * K], [192 * K, 128 * K]] as const;
+    const runs = [
+      [0, 64 * K],
+      [192 * K, 128 * K],
+    ] as const;
     const zeroRuns = [[64 * K, 32 * K]] as const;
     const input = Buffer.concat(runs.map(([o, l]) => data.subarray(o, o + l)));
-    const r = sh(writeRunsCommand({ device: dst, runs, zeroRuns, readBack: { kind: "blocks", runs: [[0, 320 * K]], blockBytes: 128 * K } }), input);
+    const r = sh(
+      writeRunsCommand({
+        device: dst,
+        runs,
+        zeroRuns,
+        readBack: { kind: "blocks", runs: [[0, 320 * K]], blockBytes: 128 * K },
+      }),
+      input,
+    );
     expect(r.stderr.toString()).toBe("");
     expect(r.status).toBe(0);
     const out = readFileSync(dst);
     const lines = r.stdout.toString().trim().split("\n");
-    expect(lines).toEqual([0, 128 * K, 256 * K].map((o) => `${b2(out.subarray(o, Math.min(o + 128 * K, 320 * K)))}  -`));
+    expect(lines).toEqual(
+      [0, 128 * K, 256 * K].map((o) => `${b2(out.subarray(o, Math.min(o + 128 * K, 320 * K)))}  -`),
+    );
     expect(out.subarray(0, 64 * K).equals(data.subarray(0, 64 * K))).toBe(true);
     expect(out.subarray(64 * K, 96 * K).every((b) => b === 0)).toBe(true);
     expect(out.subarray(96 * K, 192 * K).every((b) => b === 0xaa)).toBe(true);
@@ -49,7 +66,10 @@ describe("transfer command templates under a real /bin/sh", () => {
 
   it("fails without output when the device is missing, and never creates it", () => {
     const missing = join(dir, "missing.img");
-    const r = sh(writeRunsCommand({ device: missing, runs: [[0, 512]], readBack: { kind: "concat", runs: [[0, 512]] } }), Buffer.alloc(512));
+    const r = sh(
+      writeRunsCommand({ device: missing, runs: [[0, 512]], readBack: { kind: "concat", runs: [[0, 512]] } }),
+      Buffer.alloc(512),
+    );
     expect(r.status).not.toBe(0);
     expect(r.stdout.length).toBe(0);
     expect(existsSync(missing)).toBe(false);
@@ -57,10 +77,22 @@ describe("transfer command templates under a real /bin/sh", () => {
 
   it("refuses hostile paths and misaligned or fractional numbers before any shell sees them", () => {
     const marker = join(dir, "pwned");
-    for (const device of [`/tmp/x;touch ${marker}`, "relative/path", `/tmp/$(touch ${marker})`, "/tmp/a b", "/tmp/-x/../y"]) {
+    for (const device of [
+      `/tmp/x;touch ${marker}`,
+      "relative/path",
+      `/tmp/$(touch ${marker})`,
+      "/tmp/a b",
+      "/tmp/-x/../y",
+    ]) {
       expect(() => readRunsCommand({ device, runs: [[0, 512]], hashToStderr: false })).toThrow(/invalid/);
     }
-    for (const run of [[1, 512], [0, 100], [0.5, 512], [-512, 512], [0, 0]] as const) {
+    for (const run of [
+      [1, 512],
+      [0, 100],
+      [0.5, 512],
+      [-512, 512],
+      [0, 0],
+    ] as const) {
       expect(() => readRunsCommand({ device: src, runs: [run], hashToStderr: false })).toThrow(/invalid/);
     }
     expect(() => readRunsCommand({ device: src, runs: [], hashToStderr: false })).toThrow(/invalid/);

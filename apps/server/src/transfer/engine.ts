@@ -1,0 +1,386 @@
+// The transfer engine: moves ranges from a source device to a target device through this server, one exec per
+// host per batch, and confirms a range only after the target read its bytes back from the device (direct I/O,
+// after fsync) and the hash matched what the source sent. See README in this folder for the design.
+import { createHash } from "node:crypto";
+// TODO(lvm index): import from "@blockferry/lvm" once packages/lvm/src/index.ts re-exports transfer-commands.
+import {
+  B2SUM_LINE,
+  hashRunsCommand,
+  MAX_RUNS_PER_COMMAND,
+  readRunsCommand,
+  writeRunsCommand,
+} from "../../../../packages/lvm/src/transfer-commands.ts";
+import type { JournalRange, TransferJournal } from "../db/repositories/transfer-journal.ts";
+import { RemoteOutputError, VerifyMismatchError } from "./errors.ts";
+import type { RemoteProcess, TransferHost } from "./host.ts";
+import { type ByteRun, batchRanges, type ChunkRuns, coalesce, extentRanges, fullRanges } from "./plan.ts";
+import { ProgressTracker, type TransferProgress } from "./progress.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+import { readAllText, relayExact } from "./relay.ts";
+
+const MiB = 1 << 20;
+
+export interface TransferEndpoint {
+  host: TransferHost;
+  /** Block device (or a file standing in for one); validated again by the command templates. */
+  device: string;
+}
+
+export interface CommonCopyOptions {
+  source: TransferEndpoint;
+  target: TransferEndpoint;
+  journal: Pick<TransferJournal, "plan" | "confirm">;
+  jobId: number;
+  /** Journal pass name: "full", "catchup-1", "final", ... */
+  pass: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: TransferProgress) => void;
+  /** Shared limiter; call `.set(bytesPerSecond | null)` on it at any time. */
+  bandwidth?: RateLimiter;
+  /** Batches in flight at once (each is one exec per host). Default 3. */
+  concurrency?: number;
+  /** Upper bound of one batch. Default 64 MiB. */
+  batchBytes?: number;
+  /** Attempts per batch when the read-back hash does not match. Default 2. */
+  maxAttempts?: number;
+}
+
+export interface FullCopyOptions extends CommonCopyOptions {
+  /** Device size in bytes (multiple of 512). */
+  bytes: number;
+  /** Journal granularity. Default 64 MiB; a multiple of blockBytes. */
+  rangeBytes?: number;
+  /**
+   * "detect" (default): the source hashes each block first (`split --filter=b2sum`); all-zero blocks are never
+   * sent: zeroed on the target from /dev/zero, or skipped when `targetReadsZero`. The block hashes are the
+   * source's proof. "send": everything is streamed and hashed as it is sent.
+   */
+  zeroes?: "detect" | "send";
+  /** Block size of zero detection and of the read-back hashes in "detect" mode. Default 4 MiB. */
+  blockBytes?: number;
+  /** The target reads zeroes where never written (fresh thin LV): zero blocks cost nothing at all. */
+  targetReadsZero?: boolean;
+  /** Unit of progress `doneRuns`. Default blockBytes. */
+  mapChunkBytes?: number;
+}
+
+export interface ExtentCopyOptions extends CommonCopyOptions {
+  extents: ChunkRuns;
+  chunkBytes: number;
+  /** Device size: a last chunk reaching past it is clamped. */
+  deviceBytes: number;
+  /** Longest journal range. Default 16 MiB. */
+  rangeBytes?: number;
+}
+
+export interface TransferResult {
+  rangesTotal: number;
+  /** Ranges already confirmed by an earlier run (resume): neither sent nor written again. */
+  rangesAlreadyDone: number;
+  rangesConfirmed: number;
+  /** Bytes that crossed the network (source to server to target), retries included. */
+  bytesSent: number;
+  /** Bytes written on the target from /dev/zero. */
+  bytesZeroed: number;
+  /** Zero bytes neither sent nor written (target known to read zeroes). */
+  bytesSkipped: number;
+  /** Batches sent again after a read-back mismatch. */
+  retries: number;
+  seconds: number;
+}
+
+interface Ctx extends CommonCopyOptions {
+  tracker: ProgressTracker;
+  result: TransferResult;
+}
+
+const zeroHashes = new Map<number, string>();
+/** `b2sum` of `length` zero bytes (BLAKE2b-512, as OpenSSL names it). */
+export function zeroBlockHash(length: number): string {
+  let h = zeroHashes.get(length);
+  if (!h) {
+    h = createHash("blake2b512").update(Buffer.alloc(length)).digest("hex");
+    zeroHashes.set(length, h);
+  }
+  return h;
+}
+
+function hashLines(text: string, expected: number, what: string): string[] {
+  const lines = text.split("\n").filter((l) => l.length > 0);
+  const hashes = lines.map((l) => B2SUM_LINE.exec(l)?.[1]);
+  if (lines.length !== expected || hashes.some((h) => h === undefined))
+    throw new RemoteOutputError(`${what}: expected ${expected} b2sum lines, got ${JSON.stringify(text.slice(0, 300))}`);
+  return hashes as string[];
+}
+
+/** The last b2sum line on stderr (anything before it is a tool's complaint). */
+function stderrHash(stderr: string, what: string): string {
+  const lines = stderr.trim().split("\n");
+  const h = B2SUM_LINE.exec(lines[lines.length - 1] ?? "")?.[1];
+  if (!h) throw new RemoteOutputError(`${what}: no hash on stderr: ${JSON.stringify(stderr.slice(-300))}`);
+  return h;
+}
+
+/** Runs `fn` for each batch with `concurrency` in flight; the first failure aborts the rest. */
+async function forEachBatch<T>(
+  batches: readonly T[],
+  concurrency: number,
+  signal: AbortSignal | undefined,
+  fn: (batch: T, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const stop = new AbortController();
+  const sig = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (!sig.aborted && next < batches.length) {
+      const batch = batches[next++] as T;
+      try {
+        await fn(batch, sig);
+      } catch (e) {
+        if (failure === undefined) failure = e;
+        stop.abort(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+  signal?.throwIfAborted();
+  if (failure !== undefined) throw failure;
+}
+
+/**
+ * Starts both processes, relays and collects; on any failure kills both (the per-batch abort) before
+ * rethrowing, so nothing of ours keeps running on either host.
+ */
+async function withProcesses<T>(
+  signal: AbortSignal,
+  body: (sig: AbortSignal, started: RemoteProcess[]) => Promise<T>,
+): Promise<T> {
+  const kill = new AbortController();
+  const sig = AbortSignal.any([signal, kill.signal]);
+  const started: RemoteProcess[] = [];
+  try {
+    return await body(sig, started);
+  } catch (e) {
+    kill.abort(e);
+    await Promise.allSettled(started.map((p) => p.done));
+    throw e;
+  }
+}
+
+function start(host: TransferHost, command: string, sig: AbortSignal, started: RemoteProcess[]): RemoteProcess {
+  const p = host.execStream(command, { signal: sig });
+  p.done.catch(() => undefined); // observed through Promise.all below; never an unhandled rejection
+  started.push(p);
+  return p;
+}
+
+/** Stream mode: the source hashes exactly what it sends; the target writes, fsyncs, reads back one hash. */
+async function streamBatch(ctx: Ctx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
+  const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
+  const expected = runs.reduce((a, [, l]) => a + l, 0);
+  return withProcesses(signal, async (sig, started) => {
+    const src = start(
+      ctx.source.host,
+      readRunsCommand({ device: ctx.source.device, runs, hashToStderr: true }),
+      sig,
+      started,
+    );
+    const dst = start(
+      ctx.target.host,
+      writeRunsCommand({ device: ctx.target.device, runs, readBack: { kind: "concat", runs } }),
+      sig,
+      started,
+    );
+    const [, srcDone, , out] = await Promise.all([
+      relayExact(ctx.source.host.name, src.stdout, dst.stdin, expected, ctx.bandwidth, sig),
+      src.done,
+      dst.done,
+      readAllText(dst.stdout),
+    ]);
+    ctx.result.bytesSent += expected;
+    const sent = stderrHash(srcDone.stderr, `${ctx.source.host.name} read`);
+    const [readBack] = hashLines(out, 1, `${ctx.target.host.name} read-back`);
+    return sent === readBack ? sent : null;
+  });
+}
+
+interface FullCtx extends Ctx {
+  blockBytes: number;
+  targetReadsZero: boolean;
+}
+
+function blocksOf([offset, length]: ByteRun, blockBytes: number): ByteRun[] {
+  const out: ByteRun[] = [];
+  for (let o = offset; o < offset + length; o += blockBytes) out.push([o, Math.min(blockBytes, offset + length - o)]);
+  return out;
+}
+
+/**
+ * Detect mode: the source hashes each block (one exec, `split --filter=b2sum`); zero blocks stay off the
+ * network; the target writes data blocks, zeroes the rest locally, fsyncs and returns per-block hashes.
+ */
+async function scannedBatch(ctx: FullCtx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
+  const span: ByteRun = [batch[0]?.offset ?? 0, batch.reduce((a, r) => a + r.length, 0)];
+  const blocks = blocksOf(span, ctx.blockBytes);
+  const scan = await withProcesses(signal, async (sig, started) => {
+    const p = start(
+      ctx.source.host,
+      hashRunsCommand({
+        device: ctx.source.device,
+        readBack: { kind: "blocks", runs: [span], blockBytes: ctx.blockBytes },
+      }),
+      sig,
+      started,
+    );
+    p.stdin.end();
+    const [out] = await Promise.all([readAllText(p.stdout), p.done]);
+    return hashLines(out, blocks.length, `${ctx.source.host.name} block scan`);
+  });
+  const expectedByOffset = new Map<number, string>();
+  const data: ByteRun[] = [];
+  const zero: ByteRun[] = [];
+  blocks.forEach((b, i) => {
+    const h = scan[i] as string;
+    expectedByOffset.set(b[0], h);
+    (h === zeroBlockHash(b[1]) ? zero : data).push(b);
+  });
+  const dataRuns = coalesce(data);
+  const zeroRuns = coalesce(zero);
+  const digest = createHash("sha256").update(scan.join("\n")).digest("hex");
+  if (dataRuns.length === 0 && ctx.targetReadsZero) {
+    ctx.result.bytesSkipped += span[1];
+    return digest;
+  }
+  const readBackRuns = ctx.targetReadsZero ? dataRuns : [span];
+  const readBackBlocks = readBackRuns.flatMap((r) => blocksOf(r, ctx.blockBytes));
+  const sendBytes = dataRuns.reduce((a, [, l]) => a + l, 0);
+  const got = await withProcesses(signal, async (sig, started) => {
+    const dst = start(
+      ctx.target.host,
+      writeRunsCommand({
+        device: ctx.target.device,
+        runs: dataRuns,
+        zeroRuns: ctx.targetReadsZero ? [] : zeroRuns,
+        readBack: { kind: "blocks", runs: readBackRuns, blockBytes: ctx.blockBytes },
+      }),
+      sig,
+      started,
+    );
+    const work: Promise<unknown>[] = [dst.done, readAllText(dst.stdout)];
+    if (dataRuns.length) {
+      const src = start(
+        ctx.source.host,
+        readRunsCommand({ device: ctx.source.device, runs: dataRuns, hashToStderr: false }),
+        sig,
+        started,
+      );
+      work.push(relayExact(ctx.source.host.name, src.stdout, dst.stdin, sendBytes, ctx.bandwidth, sig), src.done);
+    } else dst.stdin.end();
+    const [, out] = await Promise.all(work);
+    return hashLines(out as string, readBackBlocks.length, `${ctx.target.host.name} read-back`);
+  });
+  ctx.result.bytesSent += sendBytes;
+  if (ctx.targetReadsZero) ctx.result.bytesSkipped += span[1] - sendBytes;
+  else ctx.result.bytesZeroed += span[1] - sendBytes;
+  const ok = readBackBlocks.every((b, i) => got[i] === expectedByOffset.get(b[0]));
+  return ok ? digest : null;
+}
+
+async function runPass(
+  opts: CommonCopyOptions,
+  planned: readonly ByteRun[],
+  mapChunkBytes: number,
+  batchOf: (rows: JournalRange[]) => JournalRange[][],
+  copyBatch: (ctx: Ctx, batch: JournalRange[], signal: AbortSignal) => Promise<string | null>,
+  extend: (ctx: Ctx) => Ctx = (c) => c,
+): Promise<TransferResult> {
+  const t0 = performance.now();
+  opts.signal?.throwIfAborted();
+  const rows = opts.journal.plan(opts.jobId, opts.pass, planned);
+  const done = rows.filter((r) => r.confirmed);
+  const tracker = new ProgressTracker(
+    done.reduce((a, r) => a + r.length, 0),
+    rows.reduce((a, r) => a + r.length, 0),
+    done.length,
+    rows.length,
+    mapChunkBytes,
+  );
+  const result: TransferResult = {
+    rangesTotal: rows.length,
+    rangesAlreadyDone: done.length,
+    rangesConfirmed: 0,
+    bytesSent: 0,
+    bytesZeroed: 0,
+    bytesSkipped: 0,
+    retries: 0,
+    seconds: 0,
+  };
+  const ctx = extend({ ...opts, tracker, result });
+  opts.onProgress?.(tracker.snapshot());
+  const maxAttempts = opts.maxAttempts ?? 2;
+  await forEachBatch(batchOf(rows), opts.concurrency ?? 3, opts.signal, async (batch, signal) => {
+    for (let attempt = 1; ; attempt++) {
+      const hash = await copyBatch(ctx, batch, signal);
+      if (hash !== null) {
+        signal.throwIfAborted();
+        opts.journal.confirm(
+          opts.jobId,
+          opts.pass,
+          batch.map((r) => ({ offset: r.offset, hash })),
+        );
+        result.rangesConfirmed += batch.length;
+        opts.onProgress?.(tracker.confirmed(batch.map((r) => [r.offset, r.length] as const)));
+        return;
+      }
+      const first = batch[0] as JournalRange;
+      const last = batch[batch.length - 1] as JournalRange;
+      if (attempt >= maxAttempts)
+        throw new VerifyMismatchError(
+          first.offset,
+          last.offset + last.length - first.offset,
+          `target read-back differs from what the source sent, ${attempt} attempts`,
+        );
+      result.retries++;
+    }
+  });
+  result.seconds = (performance.now() - t0) / 1000;
+  return result;
+}
+
+function checkCommon(o: CommonCopyOptions): void {
+  if (o.concurrency !== undefined && !(Number.isInteger(o.concurrency) && o.concurrency >= 1))
+    throw new RangeError("concurrency must be a positive integer");
+}
+
+/** Full copy of a device (volume or snapshot), resumable from the journal. */
+export async function copyFull(o: FullCopyOptions): Promise<TransferResult> {
+  checkCommon(o);
+  const blockBytes = o.blockBytes ?? 4 * MiB;
+  const rangeBytes = o.rangeBytes ?? 64 * MiB;
+  if (rangeBytes % blockBytes !== 0) throw new RangeError("rangeBytes must be a multiple of blockBytes");
+  const detect = (o.zeroes ?? "detect") === "detect";
+  const batchBytes = Math.max(o.batchBytes ?? 64 * MiB, rangeBytes);
+  return runPass(
+    o,
+    fullRanges(o.bytes, rangeBytes),
+    o.mapChunkBytes ?? blockBytes,
+    // Detect mode scans exactly the unconfirmed ranges of one contiguous span per batch.
+    (rows) => batchRanges(rows, batchBytes, detect ? 1 : MAX_RUNS_PER_COMMAND),
+    detect ? (ctx, b, s) => scannedBatch(ctx as FullCtx, b, s) : streamBatch,
+    (ctx) => ({ ...ctx, blockBytes, targetReadsZero: o.targetReadsZero ?? false }) as FullCtx,
+  );
+}
+
+/** Copy of exactly the chunks of an extent map (changed chunks of a catch-up or final pass). */
+export async function copyExtents(o: ExtentCopyOptions): Promise<TransferResult> {
+  checkCommon(o);
+  const rangeBytes = o.rangeBytes ?? 16 * MiB;
+  return runPass(
+    o,
+    extentRanges(o.extents, o.chunkBytes, o.deviceBytes, rangeBytes),
+    o.chunkBytes,
+    (rows) => batchRanges(rows, o.batchBytes ?? 64 * MiB, 256),
+    streamBatch,
+  );
+}
