@@ -168,11 +168,29 @@ async function withProcesses<T>(
   }
 }
 
-function start(host: TransferHost, command: string, sig: AbortSignal, started: RemoteProcess[]): RemoteProcess {
-  const p = host.execStream(command, { signal: sig });
+async function start(
+  host: TransferHost,
+  command: string,
+  sig: AbortSignal,
+  started: RemoteProcess[],
+): Promise<RemoteProcess> {
+  const p = await host.execStream(command, { signal: sig });
   p.done.catch(() => undefined); // observed through Promise.all below; never an unhandled rejection
   started.push(p);
   return p;
+}
+
+/** Starts two commands at once (exec latency matters); both end up in `started` so a failure kills both. */
+async function startBoth(
+  sig: AbortSignal,
+  started: RemoteProcess[],
+  a: [TransferHost, string],
+  b: [TransferHost, string],
+): Promise<[RemoteProcess, RemoteProcess]> {
+  const [pa, pb] = await Promise.allSettled([start(a[0], a[1], sig, started), start(b[0], b[1], sig, started)]);
+  if (pa.status === "rejected") throw pa.reason;
+  if (pb.status === "rejected") throw pb.reason;
+  return [pa.value, pb.value];
 }
 
 /** Stream mode: the source hashes exactly what it sends; the target writes, fsyncs, reads back one hash. */
@@ -180,17 +198,11 @@ async function streamBatch(ctx: Ctx, batch: readonly JournalRange[], signal: Abo
   const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
   const expected = runs.reduce((a, [, l]) => a + l, 0);
   return withProcesses(signal, async (sig, started) => {
-    const src = start(
-      ctx.source.host,
-      readRunsCommand({ device: ctx.source.device, runs, hashToStderr: true }),
+    const [src, dst] = await startBoth(
       sig,
       started,
-    );
-    const dst = start(
-      ctx.target.host,
-      writeRunsCommand({ device: ctx.target.device, runs, readBack: { kind: "concat", runs } }),
-      sig,
-      started,
+      [ctx.source.host, readRunsCommand({ device: ctx.source.device, runs, hashToStderr: true })],
+      [ctx.target.host, writeRunsCommand({ device: ctx.target.device, runs, readBack: { kind: "concat", runs } })],
     );
     const [, srcDone, , out] = await Promise.all([
       relayExact(ctx.source.host.name, src.stdout, dst.stdin, expected, ctx.bandwidth, sig),
@@ -224,7 +236,7 @@ async function scannedBatch(ctx: FullCtx, batch: readonly JournalRange[], signal
   const span: ByteRun = [batch[0]?.offset ?? 0, batch.reduce((a, r) => a + r.length, 0)];
   const blocks = blocksOf(span, ctx.blockBytes);
   const scan = await withProcesses(signal, async (sig, started) => {
-    const p = start(
+    const p = await start(
       ctx.source.host,
       hashRunsCommand({
         device: ctx.source.device,
@@ -256,27 +268,27 @@ async function scannedBatch(ctx: FullCtx, batch: readonly JournalRange[], signal
   const readBackBlocks = readBackRuns.flatMap((r) => blocksOf(r, ctx.blockBytes));
   const sendBytes = dataRuns.reduce((a, [, l]) => a + l, 0);
   const got = await withProcesses(signal, async (sig, started) => {
-    const dst = start(
-      ctx.target.host,
-      writeRunsCommand({
-        device: ctx.target.device,
-        runs: dataRuns,
-        zeroRuns: ctx.targetReadsZero ? [] : zeroRuns,
-        readBack: { kind: "blocks", runs: readBackRuns, blockBytes: ctx.blockBytes },
-      }),
-      sig,
-      started,
-    );
-    const work: Promise<unknown>[] = [dst.done, readAllText(dst.stdout)];
+    const write = writeRunsCommand({
+      device: ctx.target.device,
+      runs: dataRuns,
+      zeroRuns: ctx.targetReadsZero ? [] : zeroRuns,
+      readBack: { kind: "blocks", runs: readBackRuns, blockBytes: ctx.blockBytes },
+    });
+    let work: Promise<unknown>[];
     if (dataRuns.length) {
-      const src = start(
-        ctx.source.host,
-        readRunsCommand({ device: ctx.source.device, runs: dataRuns, hashToStderr: false }),
-        sig,
-        started,
-      );
-      work.push(relayExact(ctx.source.host.name, src.stdout, dst.stdin, sendBytes, ctx.bandwidth, sig), src.done);
-    } else dst.stdin.end();
+      const read = readRunsCommand({ device: ctx.source.device, runs: dataRuns, hashToStderr: false });
+      const [src, dst] = await startBoth(sig, started, [ctx.source.host, read], [ctx.target.host, write]);
+      work = [
+        dst.done,
+        readAllText(dst.stdout),
+        relayExact(ctx.source.host.name, src.stdout, dst.stdin, sendBytes, ctx.bandwidth, sig),
+        src.done,
+      ];
+    } else {
+      const dst = await start(ctx.target.host, write, sig, started);
+      dst.stdin.end();
+      work = [dst.done, readAllText(dst.stdout)];
+    }
     const [, out] = await Promise.all(work);
     return hashLines(out as string, readBackBlocks.length, `${ctx.target.host.name} read-back`);
   });

@@ -1,23 +1,35 @@
 import type { Readable, Writable } from "node:stream";
+import { execStreamOn, type HostConnection } from "../hosts/index.ts";
 
 /**
- * The narrow slice of a host connection the transfer engine needs. apps/server/src/hosts provides it over
- * ssh2 with pinned host keys; the engine never opens SSH itself. Commands are complete shell command lines
- * built by packages/lvm (every value validated and quoted there).
+ * The narrow slice of a host connection the transfer engine needs (tests can hand it any real host).
+ * Commands are complete shell command lines built by packages/lvm (every value validated and quoted there).
  */
 export interface TransferHost {
   /** For messages only (never secrets). */
   readonly name: string;
   /**
-   * Start a command with streaming stdio. `done` resolves with the stderr text after exit status 0 and rejects
-   * (with the host, the command, the exit code or signal and the tail of stderr) otherwise. When `signal`
-   * aborts, the remote process and all its children are killed and `done` rejects.
+   * Start a command with streaming stdio. `done` resolves with (the tail of) stderr after exit status 0 and
+   * rejects otherwise (typed by the hosts layer). When `signal` aborts, the remote process group is killed.
    */
-  execStream(command: string, options?: { signal?: AbortSignal }): RemoteProcess;
+  execStream(command: string, options?: { signal?: AbortSignal }): Promise<RemoteProcess>;
 }
 
 export interface RemoteProcess {
   readonly stdout: Readable;
   readonly stdin: Writable;
   readonly done: Promise<{ stderr: string }>;
+}
+
+/** A hosts-layer connection as a TransferHost. */
+export function transferHostOf(conn: HostConnection): TransferHost {
+  return {
+    name: conn.name,
+    async execStream(command, options = {}) {
+      const s = await execStreamOn(conn, command, options);
+      const done = s.exit.then(() => ({ stderr: s.stderrTail() }));
+      done.catch(() => undefined);
+      return { stdout: s.stdout, stdin: s.stdin, done };
+    },
+  };
 }

@@ -3,13 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ExtentMap } from "../../../../packages/changes/src/extent-map.ts";
+import { type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
 import { createTransferJournal } from "../../src/db/repositories/transfer-journal.ts";
 import { copyExtents, copyFull } from "../../src/transfer/engine.ts";
 import type { TransferProgress } from "../../src/transfer/progress.ts";
 import { tempDb } from "../helpers.ts";
 import { insertJob, sha256File, writeAt } from "./support/fixture.ts";
-import { type LoopbackSshd, startLoopbackSshd } from "./support/loopback-sshd.ts";
-import { connectTestHost, type TestHost } from "./support/ssh2-host.ts";
+import { type TestHost, testHost } from "./support/hosts.ts";
 
 const MiB = 1 << 20;
 let sshd: LoopbackSshd;
@@ -22,12 +22,13 @@ const journal = createTransferJournal(t.db);
 
 beforeAll(async () => {
   sshd = await startLoopbackSshd();
-  [src, dst] = await Promise.all([connectTestHost(sshd, "src"), connectTestHost(sshd, "dst")]);
+  src = testHost(sshd);
+  dst = testHost(sshd);
   dir = mkdtempSync(join("/dev/shm", "bf-copy-"));
 });
 afterAll(async () => {
-  src?.close();
-  dst?.close();
+  await src?.close();
+  await dst?.close();
   await sshd?.stop();
   rmSync(dir, { recursive: true, force: true });
   t.cleanup();
