@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createJobsRepo, type JobRow } from "../src/db/repositories/jobs.ts";
+import { hosts } from "../src/db/schema.ts";
+import { JobInterrupted, JobRunner, type Lease } from "../src/jobs/runner.ts";
+import { tempDb } from "./helpers.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function seed(t: ReturnType<typeof tempDb>, n: number, hostIds?: [number, number]) {
+  const a = t.db
+    .insert(hosts)
+    .values({ name: `a${Math.random()}`, address: "127.0.0.1" })
+    .returning()
+    .get().id;
+  const b = t.db
+    .insert(hosts)
+    .values({ name: `b${Math.random()}`, address: "127.0.0.1" })
+    .returning()
+    .get().id;
+  const [src, dst] = hostIds ?? [a, b];
+  const repo = createJobsRepo(t.db);
+  return Array.from({ length: n }, () =>
+    repo.insert({
+      sourceHostId: src,
+      sourceVg: "vg",
+      sourceLv: "lv",
+      targetHostId: dst,
+      targetVg: "vg",
+      targetLv: "lv",
+      vm: { controller: "none" },
+      options: {},
+    }),
+  );
+}
+
+describe("JobRunner with leases in a real SQLite database", () => {
+  let t: ReturnType<typeof tempDb>;
+  const runners: JobRunner[] = [];
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((r) => r.stop()));
+    t.cleanup();
+  });
+
+  it("a stale runner cannot write after another took over its expired lease", async () => {
+    t = tempDb();
+    const [job] = seed(t, 1);
+    const repo = createJobsRepo(t.db);
+    let clock = 1_000_000;
+    const timed = createJobsRepo(t.db, () => clock);
+    const a = timed.claim(job?.id ?? 0, "runner-a", 10_000);
+    expect(a?.leaseOwner).toBe("runner-a");
+    expect(timed.claim(job?.id ?? 0, "runner-b", 10_000)).toBeUndefined();
+    clock += 10_001; // runner A stalled past its lease
+    expect(timed.claim(job?.id ?? 0, "runner-b", 10_000)?.leaseOwner).toBe("runner-b");
+    expect(timed.updateOwned(job?.id ?? 0, "runner-a", { phase: "full_copy" })).toBe(false);
+    expect(timed.updateOwned(job?.id ?? 0, "runner-b", { phase: "snapshot" })).toBe(true);
+    expect(repo.get(job?.id ?? 0)?.phase).toBe("snapshot");
+  });
+
+  it("resumes a job after its runner died without releasing it", async () => {
+    t = tempDb();
+    const [job] = seed(t, 1);
+    const repo = createJobsRepo(t.db);
+    const seen: Array<{ owner: string; job: number }> = [];
+    // Runner A "crashes": it claims the job and never finishes or releases it.
+    const crashed = new JobRunner(
+      repo,
+      async (j, lease) => {
+        seen.push({ owner: lease.owner, job: j.id });
+        await new Promise(() => undefined);
+      },
+      () => undefined,
+      { leaseMs: 300, pollMs: 50 },
+    );
+    crashed.start();
+    await sleep(100);
+    // Simulate the process dying: its timers stop, its lease is not renewed or released.
+    (crashed as unknown as { stopping: boolean }).stopping = true;
+    for (const k of ["timer", "renewTimer"] as const)
+      clearInterval((crashed as unknown as Record<string, NodeJS.Timeout>)[k]);
+
+    const done: number[] = [];
+    const b = new JobRunner(
+      repo,
+      async (j) => {
+        done.push(j.id);
+        repo.updateIfState(j.id, ["queued"], { state: "succeeded" });
+      },
+      () => undefined,
+      { leaseMs: 300, pollMs: 50 },
+    );
+    runners.push(b);
+    b.start();
+    await sleep(700);
+    expect(seen).toHaveLength(1);
+    expect(done).toEqual([job?.id]);
+    expect(repo.get(job?.id ?? 0)?.state).toBe("succeeded");
+  });
+
+  it("interrupts a running job when cancel is requested", async () => {
+    t = tempDb();
+    const [job] = seed(t, 1);
+    const repo = createJobsRepo(t.db);
+    let reason: unknown = null;
+    const r = new JobRunner(
+      repo,
+      async (_j: JobRow, lease: Lease) => {
+        if (!lease.signal.aborted)
+          await new Promise<void>((resolve) => lease.signal.addEventListener("abort", () => resolve()));
+        reason = lease.signal.reason;
+        repo.updateIfState(_j.id, ["queued"], { state: "cancelled" });
+      },
+      () => undefined,
+      { leaseMs: 300, pollMs: 50 },
+    );
+    runners.push(r);
+    r.start();
+    await sleep(100);
+    repo.updateIfState(job?.id ?? 0, ["queued"], { cancelRequested: true });
+    await sleep(300);
+    expect(reason).toBeInstanceOf(JobInterrupted);
+    expect((reason as JobInterrupted).reason).toBe("cancel");
+  });
+
+  it("limits concurrent jobs per host", async () => {
+    t = tempDb();
+    const jobs = seed(t, 4);
+    const repo = createJobsRepo(t.db);
+    let running = 0;
+    let peak = 0;
+    const r = new JobRunner(
+      repo,
+      async (j) => {
+        running++;
+        peak = Math.max(peak, running);
+        await sleep(150);
+        running--;
+        repo.updateIfState(j.id, ["queued"], { state: "succeeded" });
+      },
+      () => undefined,
+      { leaseMs: 1000, pollMs: 20, maxJobsPerHost: 2 },
+    );
+    runners.push(r);
+    r.start();
+    await sleep(700);
+    expect(peak).toBe(2);
+    expect(jobs.map((j) => repo.get(j.id)?.state)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
+  });
+});
