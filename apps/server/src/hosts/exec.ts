@@ -25,7 +25,7 @@ export type ExecResult = { stdout: string; stderr: string; code: number };
 export async function execOn(conn: HostConnection, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxOutput = opts.maxOutputBytes ?? 64 << 20;
-  opts.signal?.throwIfAborted();
+  if (opts.signal?.aborted) throw new RemoteCancelledError(conn.name, command);
   return conn.withSlot(async () => {
     const proc = await startRemoteProcess(conn, command);
     const out: Buffer[] = [];
@@ -72,7 +72,12 @@ export async function execOn(conn: HostConnection, command: string, opts: ExecOp
     if (status.code === null || !(opts.okExitCodes ?? [0]).includes(status.code))
       throw new RemoteCommandError(conn.name, command, status.code, status.signal, proc.stderrTail());
     return { stdout, stderr, code: status.code };
-  }, { signal: opts.signal });
+  }, { signal: opts.signal }).catch((e: unknown) => {
+    // Aborted while still queued for a channel slot: same typed error as a cancel while running.
+    if (opts.signal?.aborted && !(e instanceof RemoteCancelledError) && (e as Error)?.name === "AbortError")
+      throw new RemoteCancelledError(conn.name, command);
+    throw e;
+  });
 }
 
 export type RemoteStream = {
@@ -89,8 +94,10 @@ export type RemoteStream = {
 
 /** Start a long-running command (dd for the transfer engine). The channel slot is held until it closes. */
 export async function execStreamOn(conn: HostConnection, command: string, opts: { signal?: AbortSignal } = {}): Promise<RemoteStream> {
-  opts.signal?.throwIfAborted();
-  const release = await conn.acquireSlot(opts.signal);
+  if (opts.signal?.aborted) throw new RemoteCancelledError(conn.name, command);
+  const release = await conn.acquireSlot(opts.signal).catch(() => {
+    throw new RemoteCancelledError(conn.name, command);
+  });
   let proc: Awaited<ReturnType<typeof startRemoteProcess>>;
   try {
     proc = await startRemoteProcess(conn, command);
