@@ -15,12 +15,12 @@ export const labPackages = [
   "util-linux",
   "bash",
   "tar",
-  "gzip",
   "cpio",
 ] as const;
 
 /** Returns the packages from `names` that dpkg does not list as installed. */
 export async function missingPackages(names: readonly string[]): Promise<string[]> {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query format, not a template
   const { stdout } = await run("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\\n", ...names], {
     allowFailure: true,
   });
@@ -48,6 +48,7 @@ export async function ensurePackages(log: (line: string) => void = () => {}): Pr
 
 /** Versions of installed packages, for cache keys: "name=version" lines. */
 export async function packageVersions(names: readonly string[]): Promise<string> {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query format, not a template
   const { stdout } = await run("dpkg-query", ["-W", "-f=${Package}=${Version}\\n", ...names], { allowFailure: true });
   return stdout;
 }

@@ -1,15 +1,6 @@
 // `pnpm lab <command>`: qemu hypervisors with real LVM for tests and for trying Blockferry.
 import { spawn } from "node:child_process";
-import {
-  bootLab,
-  labExec,
-  labHost,
-  labHostNames,
-  labStatus,
-  rebootHost,
-  rekeyHost,
-  shutdownLab,
-} from "./harness.ts";
+import { bootLab, labExec, labHost, labHostNames, labStatus, rebootHost, rekeyHost, shutdownLab } from "./harness.ts";
 import { defaultLabDir } from "./paths.ts";
 import { sshArgs } from "./ssh.ts";
 

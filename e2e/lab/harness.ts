@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+
 import { ensurePackages } from "./apt.ts";
 import {
   clientKeyPath,
@@ -21,10 +21,10 @@ import { buildImage } from "./initramfs.ts";
 import { ensureKey, fingerprintSha256, readPublicKey } from "./keys.ts";
 import { cacheDir, defaultLabDir } from "./paths.ts";
 import type { RunResult } from "./run.ts";
-import { type ExecOptions, sshExec } from "./ssh.ts";
+import { closeConnection, type ExecOptions, sshExec } from "./ssh.ts";
 
-export { LabExecError } from "./ssh.ts";
 export type { ExecOptions } from "./ssh.ts";
+export { LabExecError } from "./ssh.ts";
 
 /** A booted lab host, as tests and the product's host form need it. Plain data: it crosses Vitest's provide/inject. */
 export interface LabHost {
@@ -56,7 +56,8 @@ export const hostName = (index: number) => `lab${index}`;
 
 /** Boots lab1..labN in parallel; hosts already running in this lab are kept. Returns all N hosts. */
 export async function bootLab(count: number, options: BootOptions = {}): Promise<LabHost[]> {
-  if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error(`lab host count must be 1..16, not ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > 16)
+    throw new Error(`lab host count must be 1..16, not ${count}`);
   const labDir = options.dir ?? defaultLabDir();
   const log = options.log ?? (() => {});
   await ensurePackages(log);
@@ -141,7 +142,12 @@ export async function labHost(labDir: string, name: string): Promise<LabHost> {
 /** Stops every host of the lab; `wipe` also deletes its disks and keys. */
 export async function shutdownLab(options: { dir?: string; wipe?: boolean } = {}): Promise<void> {
   const labDir = options.dir ?? defaultLabDir();
-  await Promise.all((await labHostNames(labDir)).map((name) => stopHost(labDir, name)));
+  await Promise.all(
+    (await labHostNames(labDir)).map(async (name) => {
+      await closeConnection(await labHost(labDir, name));
+      await stopHost(labDir, name);
+    }),
+  );
   if (options.wipe) await rm(labDir, { recursive: true, force: true });
 }
 
@@ -160,6 +166,7 @@ export async function rebootHost(host: LabHost, options: { hard?: boolean } = {}
   if (!options.hard && isRunning(host.labDir, host.name)) {
     await labExec(host, "sync", { timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
   }
+  await closeConnection(host);
   if (options.hard && isRunning(host.labDir, host.name)) process.kill(record.pid, "SIGKILL");
   await stopHost(host.labDir, host.name);
   await startHost(host.labDir, host.name, record.argv, record.port);
@@ -188,9 +195,11 @@ export function startWatchdog(labDir: string, ownerPid: number): number {
       grep -q "$2" "/proc/$p/cmdline" 2>/dev/null && kill -9 "$p"
     done
     rm -rf "$2"`;
-  const child = spawn("sh", ["-c", script, "lab-watchdog", String(ownerPid), labDir], { detached: true, stdio: "ignore" });
+  const child = spawn("sh", ["-c", script, "lab-watchdog", String(ownerPid), labDir], {
+    detached: true,
+    stdio: "ignore",
+  });
   child.unref();
   if (child.pid === undefined) throw new Error("could not start the lab watchdog");
   return child.pid;
 }
-

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
@@ -51,7 +51,9 @@ export async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -90,7 +92,17 @@ async function writeConfigDisk(labDir: string, name: string): Promise<void> {
     await copyFile(`${hostKeyPath(labDir, name)}.pub`, join(staging, "etc/ssh/ssh_host_ed25519_key.pub"));
     await copyFile(`${clientKeyPath(labDir)}.pub`, join(staging, "root/.ssh/authorized_keys"));
     await chmod(join(staging, "root/.ssh/authorized_keys"), 0o600);
-    await run("tar", ["-cf", join(dir, "config.tar"), "--owner=0", "--group=0", "--numeric-owner", "-C", staging, "etc", "root"]);
+    await run("tar", [
+      "-cf",
+      join(dir, "config.tar"),
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "-C",
+      staging,
+      "etc",
+      "root",
+    ]);
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
@@ -108,27 +120,48 @@ async function pinHostKey(labDir: string, name: string): Promise<void> {
 export function qemuArgv(labDir: string, name: string, image: LabImage, port: number): string[] {
   const dir = hostDir(labDir, name);
   return [
-    "-name", name,
-    "-accel", "tcg", // KVM hangs on these machines: TCG only
-    "-m", "768",
-    "-smp", "1",
-    "-display", "none",
-    "-monitor", "none",
-    "-serial", `file:${join(dir, "console.log")}`,
+    "-name",
+    name,
+    "-accel",
+    "tcg", // KVM hangs on these machines: TCG only
+    "-m",
+    "768",
+    "-smp",
+    "1",
+    "-display",
+    "none",
+    "-monitor",
+    "none",
+    "-serial",
+    `file:${join(dir, "console.log")}`,
     "-no-reboot",
-    "-kernel", image.vmlinuz,
-    "-initrd", image.initrd,
-    "-append", "console=ttyS0 quiet panic=-1",
-    "-drive", `file=${join(dir, "pv.img")},if=virtio,format=raw,cache=unsafe`,
-    "-drive", `file=${join(dir, "config.tar")},if=virtio,format=raw,readonly=on`,
-    "-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
-    "-device", "virtio-net-pci,netdev=n0",
-    "-device", "virtio-rng-pci",
+    "-kernel",
+    image.vmlinuz,
+    "-initrd",
+    image.initrd,
+    "-append",
+    "console=ttyS0 quiet panic=-1",
+    "-drive",
+    `file=${join(dir, "pv.img")},if=virtio,format=raw,cache=unsafe`,
+    "-drive",
+    `file=${join(dir, "config.tar")},if=virtio,format=raw,readonly=on`,
+    "-netdev",
+    `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+    "-device",
+    "virtio-net-pci,netdev=n0",
+    "-device",
+    "virtio-rng-pci",
   ];
 }
 
 /** Starts qemu detached (it outlives `pnpm lab up`) and waits until sshd answers. */
-export async function startHost(labDir: string, name: string, argv: string[], port: number, timeoutMs = 120_000): Promise<HostRecord> {
+export async function startHost(
+  labDir: string,
+  name: string,
+  argv: string[],
+  port: number,
+  timeoutMs = 120_000,
+): Promise<HostRecord> {
   const dir = hostDir(labDir, name);
   const logFile = join(dir, "qemu.log");
   const log = openSync(logFile, "w");
@@ -155,7 +188,7 @@ export async function startHost(labDir: string, name: string, argv: string[], po
       await stopHost(labDir, name);
       throw new Error(`${name}: no sshd on 127.0.0.1:${port} after ${timeoutMs} ms (see ${join(dir, "console.log")})`);
     }
-    await sleep(150);
+    await sleep(250);
   }
   return record;
 }
@@ -190,7 +223,8 @@ function sshBannerAt(port: number): Promise<boolean> {
       socket.destroy();
       resolve(ok);
     };
-    socket.setTimeout(1000, () => done(false));
+    // Under TCG on a busy machine sshd may need seconds to answer: hanging up early only spawns more work for it.
+    socket.setTimeout(15_000, () => done(false));
     socket.once("data", (data: Buffer) => done(data.toString("latin1").startsWith("SSH-")));
     socket.once("error", () => done(false));
     socket.once("close", () => done(false));

@@ -1,6 +1,20 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { packageVersions } from "./apt.ts";
 import { fetchKernel } from "./kernel.ts";
@@ -62,14 +76,33 @@ export async function buildImage(cache: string, log: (line: string) => void = ()
       const staging = join(work, "root");
       await stageRoot(staging, kernel.modulesDir, kernel.version);
       await mkdir(join(work, "out"));
-      await run("sh", ["-c", 'cd "$1" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1 > "$2"', "sh", staging, join(work, "out", "initrd.img")]);
+      await run("sh", [
+        "-c",
+        'cd "$1" && find . | cpio -o -H newc -R 0:0 --quiet > "$2"',
+        "sh",
+        staging,
+        join(work, "out", "initrd.img"),
+      ]);
       await rm(imageDir, { recursive: true, force: true });
       await rename(join(work, "out"), imageDir);
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+    await pruneImages(dirname(imageDir), key);
   }
   return { kernelVersion: kernel.version, vmlinuz: kernel.vmlinuz, initrd };
+}
+
+/** Older images (other builder inputs) are 50 MB each; keep only the newest few. */
+async function pruneImages(imagesDir: string, keep: string): Promise<void> {
+  const entries = await readdir(imagesDir, { withFileTypes: true });
+  const old = entries.filter((entry) => entry.isDirectory() && entry.name !== keep && !entry.name.startsWith("."));
+  const dated = await Promise.all(
+    old.map(async (entry) => ({ name: entry.name, mtime: (await stat(join(imagesDir, entry.name))).mtimeMs })),
+  );
+  for (const { name } of dated.sort((a, b) => b.mtime - a.mtime).slice(2)) {
+    await rm(join(imagesDir, name), { recursive: true, force: true });
+  }
 }
 
 async function stageRoot(root: string, modulesDir: string, kernelVersion: string): Promise<void> {
@@ -78,7 +111,20 @@ async function stageRoot(root: string, modulesDir: string, kernelVersion: string
     await mkdir(join(root, dir), { recursive: true });
   }
   for (const top of ["bin", "sbin", "lib", "lib64"]) await symlink(`usr/${top}`, join(root, top));
-  for (const dir of ["proc", "sys", "dev", "run", "tmp", "root", "etc/ssh", "etc/lvm", "etc/lab", "etc/init.d", "var/log", "mnt"]) {
+  for (const dir of [
+    "proc",
+    "sys",
+    "dev",
+    "run",
+    "tmp",
+    "root",
+    "etc/ssh",
+    "etc/lvm",
+    "etc/lab",
+    "etc/init.d",
+    "var/log",
+    "mnt",
+  ]) {
     await mkdir(join(root, dir), { recursive: true });
   }
 
@@ -140,7 +186,10 @@ async function stageBusybox(root: string): Promise<void> {
     // A link named busybox would replace the binary with a link to itself (the kernel then fails /init with -40).
     if (applet.endsWith("/busybox") || applet === "linuxrc") continue;
     const target = join(root, applet);
-    const exists = await lstat(target).then(() => true, () => false);
+    const exists = await lstat(target).then(
+      () => true,
+      () => false,
+    );
     if (exists) continue;
     await mkdir(dirname(target), { recursive: true });
     await symlink("/usr/bin/busybox", target);
@@ -176,7 +225,10 @@ async function stageGuestFiles(root: string): Promise<void> {
     await chmod(join(root, to), mode);
   }
   // Root logs in by key only: "*" is no usable password, yet (unlike "!") not a locked account for sshd.
-  await writeFile(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/bash\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n");
+  await writeFile(
+    join(root, "etc/passwd"),
+    "root:x:0:0:root:/root:/bin/bash\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n",
+  );
   await writeFile(join(root, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
   await writeFile(join(root, "etc/shadow"), "root:*:19000:0:99999:7:::\nsshd:*:19000:0:99999:7:::\n", { mode: 0o600 });
   await writeFile(join(root, "etc/shells"), "/bin/sh\n/bin/bash\n");

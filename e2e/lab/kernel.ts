@@ -31,7 +31,10 @@ async function resolveKernelPackage(): Promise<string> {
 /** Newest kernel already unpacked in the cache, for machines where apt cannot answer. */
 async function cachedKernelPackage(kernelsDir: string): Promise<string | undefined> {
   if (!existsSync(kernelsDir)) return undefined;
-  return (await readdir(kernelsDir)).filter((name) => name.startsWith("linux-image-")).sort().at(-1);
+  return (await readdir(kernelsDir))
+    .filter((name) => name.startsWith("linux-image-"))
+    .sort()
+    .at(-1);
 }
 
 /** Downloads (once) and unpacks Debian's cloud kernel; modules.dep is generated with depmod. */

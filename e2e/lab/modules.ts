@@ -12,7 +12,8 @@ export const labModules = [
   "dm-delay",
 ] as const;
 
-const moduleName = (path: string) => (path.split("/").at(-1) ?? path).replace(/\.ko(\.[a-z]+)?$/, "").replaceAll("-", "_");
+const moduleName = (path: string) =>
+  (path.split("/").at(-1) ?? path).replace(/\.ko(\.[a-z]+)?$/, "").replaceAll("-", "_");
 
 /**
  * Reads a modules.dep and returns the module paths to insmod, dependencies first.

@@ -1,3 +1,6 @@
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { type RunResult, run } from "./run.ts";
 
 /** Enough of a lab host to reach it with OpenSSH. */
@@ -8,19 +11,48 @@ export interface SshTarget {
   knownHostsPath: string;
 }
 
+/**
+ * One multiplexed connection per host: a TCG guest needs ~2 s for each SSH handshake, a reused one ~0.1 s.
+ * Socket paths must stay short (about 100 bytes), hence the fallback to a hashed name in the temp dir.
+ */
+export function controlPath(target: SshTarget): string {
+  const beside = join(dirname(target.knownHostsPath), "ssh.sock");
+  if (beside.length < 100) return beside;
+  const id = createHash("sha256").update(beside).digest("hex").slice(0, 16);
+  return join(tmpdir(), `bf-lab-${id}.sock`);
+}
+
 /** OpenSSH client options: the lab key only, the pinned host key only, no user config, no prompts. */
 export function sshArgs(target: SshTarget): string[] {
   return [
-    "-F", "/dev/null",
-    "-i", target.privateKeyPath,
-    "-o", "IdentitiesOnly=yes",
-    "-o", `UserKnownHostsFile=${target.knownHostsPath}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", "BatchMode=yes",
-    "-o", "LogLevel=ERROR",
-    "-o", "ConnectTimeout=20",
-    "-p", String(target.port),
+    "-F",
+    "/dev/null",
+    "-i",
+    target.privateKeyPath,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    `UserKnownHostsFile=${target.knownHostsPath}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "ConnectTimeout=20",
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    `ControlPath=${controlPath(target)}`,
+    "-o",
+    "ControlPersist=60",
+    "-o",
+    "ServerAliveInterval=5",
+    "-p",
+    String(target.port),
     "root@127.0.0.1",
   ];
 }
@@ -52,6 +84,15 @@ export async function sshExec(target: SshTarget, command: string, options: ExecO
     timeoutMs: options.timeoutMs ?? 120_000,
     allowFailure: true,
   });
-  if (result.code !== 0 && !options.allowFailure) throw new LabExecError(target.name, command, result.code, result.stderr);
+  if (result.code !== 0 && !options.allowFailure)
+    throw new LabExecError(target.name, command, result.code, result.stderr);
   return result;
+}
+
+/** Ends the host's multiplexed connection (before a reboot, and at shutdown: nothing may linger). */
+export async function closeConnection(target: SshTarget): Promise<void> {
+  await run("ssh", ["-o", `ControlPath=${controlPath(target)}`, "-O", "exit", "lab"], {
+    allowFailure: true,
+    timeoutMs: 5000,
+  }).catch(() => undefined);
 }

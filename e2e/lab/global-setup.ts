@@ -1,0 +1,101 @@
+// Vitest globalSetup for the "lab" project: boots the lab hosts once for all lab test files.
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { bootLab, type LabHost, labExec, shutdownLab, startWatchdog } from "./harness.ts";
+import { hostDir, isHostProcess } from "./host.ts";
+import { repoRoot } from "./paths.ts";
+
+/** What lab tests get from `inject("lab")`. Every host has an empty volume group `vg0` on /dev/vda. */
+export interface LabContext {
+  hosts: LabHost[];
+  dir: string;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    lab: LabContext;
+  }
+}
+
+const runsDir = join(repoRoot, ".lab");
+const runPrefix = "run-";
+
+function ownerAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Kills this run's qemu processes at once; safe to call from an `exit` handler (synchronous). */
+function killHostsNow(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir).filter((entry) => /^lab\d+$/.test(entry))) {
+    const pidFile = join(hostDir(dir, name), "qemu.pid");
+    if (!existsSync(pidFile)) continue;
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    if (isHostProcess(pid, hostDir(dir, name))) process.kill(pid, "SIGKILL");
+  }
+}
+
+/** Labs of earlier runs whose Vitest died without teardown (their watchdog normally cleans up). */
+function reapAbandonedRuns(): void {
+  if (!existsSync(runsDir)) return;
+  for (const entry of readdirSync(runsDir).filter((name) => name.startsWith(runPrefix))) {
+    const owner = Number(entry.slice(runPrefix.length));
+    if (Number.isInteger(owner) && ownerAlive(owner)) continue;
+    killHostsNow(join(runsDir, entry));
+    rmSync(join(runsDir, entry), { recursive: true, force: true });
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const count = Number(process.env.BLOCKFERRY_LAB_HOSTS ?? 2);
+  // One directory per Vitest process: engineers sharing a work tree can run lab tests at the same time.
+  const dir = join(runsDir, `${runPrefix}${process.pid}`);
+  reapAbandonedRuns();
+  const watchdog = startWatchdog(dir, process.pid);
+  const onExit = () => killHostsNow(dir);
+  const onSignal = (signal: NodeJS.Signals) => {
+    killHostsNow(dir);
+    // Our listener replaced Node's default: if nobody else handles the signal, exit as the default would.
+    if (process.listenerCount(signal) === 1) process.exit(130);
+  };
+  process.on("exit", onExit);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const teardown = async () => {
+    try {
+      await shutdownLab({ dir, wipe: true });
+    } finally {
+      killHostsNow(dir);
+      rmSync(dir, { recursive: true, force: true });
+      process.off("exit", onExit);
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      try {
+        process.kill(watchdog, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  };
+
+  try {
+    const started = Date.now();
+    const hosts = await bootLab(count, { dir, fresh: true, log: (line) => process.stderr.write(`lab: ${line}\n`) });
+    await Promise.all(hosts.map((host) => labExec(host, "pvcreate -q /dev/vda && vgcreate -q vg0 /dev/vda")));
+    process.stderr.write(
+      `lab: ${hosts.length} hosts with vg0 ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+    project.provide("lab", { hosts, dir });
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  return teardown;
+}
