@@ -23,13 +23,20 @@ export const useHosts = () =>
     queryFn: ({ signal }) => apiFetch<HostList>("/api/hosts", { signal }).then((r) => r.hosts),
   });
 
-export const useHostHealth = (id: number, enabled = true) =>
-  useQuery({
+export function useHostHealth(id: number, enabled = true) {
+  const qc = useQueryClient();
+  return useQuery({
     queryKey: hostKeys.health(id),
-    queryFn: ({ signal }) => apiFetch<HostHealth>(`/api/hosts/${id}/health`, { signal }),
+    queryFn: async ({ signal }) => {
+      const health = await apiFetch<HostHealth>(`/api/hosts/${id}/health`, { signal });
+      // A failed check may have found a changed host key: the server has blocked the host, so reload the list.
+      if (!health.reachable) void qc.invalidateQueries({ queryKey: hostKeys.list() });
+      return health;
+    },
     enabled,
     refetchInterval: 30_000,
   });
+}
 
 export const useInventory = (id: number | undefined) =>
   useQuery({

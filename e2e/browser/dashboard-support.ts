@@ -1,0 +1,207 @@
+// Shared by the dashboard browser tests: a real server, headless Debian Chromium at laptop size, and a host
+// "fleet" that is one real OpenSSH sshd on 127.0.0.1 whose PATH starts with stand-in LVM and virsh tools printing
+// what the real tools print (LVM 2.03 JSON). Real LVM runs only in the lab (e2e/tests/dashboard-flow.test.ts).
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Host } from "@blockferry/contracts";
+import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { type LoopbackSshd, startLoopbackSshd } from "../../test-support/loopback-sshd.ts";
+
+export const ARTIFACTS = resolve(import.meta.dirname, "../../test-results");
+export const LAPTOP = { width: 1366, height: 768 };
+
+export async function startDashboardServer(name: string): Promise<RunningServer & { dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), `bf-${name}-`));
+  const server = await startServer(
+    loadConfig(["--port", "0", "--data-dir", dataDir], { BLOCKFERRY_LOG_LEVEL: "warn" }),
+  );
+  return Object.assign(server, { dataDir });
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+  });
+}
+
+/** A laptop-sized page that records uncaught errors, so a test can assert the app never threw. */
+export async function laptopPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: LAPTOP });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  return { page, errors };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+type Row = Record<string, string>;
+const lvRow = (o: Row): Row => ({
+  lv_name: "x",
+  vg_name: "vg0",
+  lv_uuid: `uuid-${o.vg_name ?? "vg0"}-${o.lv_name}`,
+  lv_attr: "-wi-a-----",
+  lv_size: String(64 << 20),
+  segtype: "linear",
+  origin: "",
+  pool_lv: "",
+  lv_tags: "",
+  snap_percent: "",
+  data_percent: "",
+  metadata_percent: "",
+  chunk_size: "0",
+  thin_id: "",
+  lv_kernel_major: "253",
+  lv_kernel_minor: "0",
+  ...o,
+});
+const vgRow = (name: string, freeBytes: number): Row => ({
+  vg_name: name,
+  vg_uuid: `vgu-${name}`,
+  vg_attr: "wz--n-",
+  vg_size: String(8 * 2 ** 30),
+  vg_free: String(freeBytes),
+  vg_extent_size: String(4 << 20),
+  vg_extent_count: "2048",
+  vg_free_count: String(Math.floor(freeBytes / (4 << 20))),
+  pv_count: "1",
+  lv_count: "3",
+  vg_tags: "",
+});
+
+/** What the stand-in tools report: vg0 holds a VM disk and a data LV, vg1 a thin pool and free room. */
+export const FLEET = {
+  lvs: [
+    lvRow({ lv_name: "web1-disk", lv_attr: "-wi-ao----", lv_size: String(256 << 20) }),
+    lvRow({ lv_name: "data-1", lv_size: String(64 << 20) }),
+    lvRow({
+      vg_name: "vg1",
+      lv_name: "pool1",
+      lv_attr: "twi-aotz--",
+      segtype: "thin-pool",
+      data_percent: "12.50",
+      metadata_percent: "3.10",
+      chunk_size: "65536",
+      lv_size: String(2 ** 30),
+    }),
+    lvRow({ vg_name: "vg1", lv_name: "scratch", lv_size: String(32 << 20) }),
+  ],
+  vgs: [vgRow("vg0", 2 * 2 ** 30), vgRow("vg1", 4 * 2 ** 30)],
+};
+
+function tool(dir: string, name: string, body: string): void {
+  writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+  chmodSync(join(dir, name), 0o755);
+}
+
+/**
+ * Stand-in lvs/vgs/dmsetup/virsh honouring the VG scope argument the server passes, plus lvcreate that refuses
+ * (so a started job fails for real in its snapshot phase) and the real dd/sha256sum/cat.
+ */
+export function writeStandInTools(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const report = (key: "lv" | "vg", rows: Row[]) => JSON.stringify({ report: [{ [key]: rows }] });
+  writeFileSync(join(dir, "lvs-all.json"), report("lv", FLEET.lvs));
+  writeFileSync(join(dir, "vgs-all.json"), report("vg", FLEET.vgs));
+  for (const vg of FLEET.vgs) {
+    const name = vg.vg_name as string;
+    writeFileSync(
+      join(dir, `lvs-${name}.json`),
+      report(
+        "lv",
+        FLEET.lvs.filter((l) => l.vg_name === name),
+      ),
+    );
+    writeFileSync(join(dir, `vgs-${name}.json`), report("vg", [vg]));
+  }
+  const scoped = (what: string) =>
+    [
+      `last=; for a in "$@"; do last=$a; done`,
+      `case "$last" in`,
+      `  vg0|vg1) cat '${dir}/${what}-'"$last"'.json';;`,
+      `  vg0/*|vg1/*) cat '${dir}/${what}-'"\${last%%/*}"'.json';;`,
+      `  -*|*,*|'') cat '${dir}/${what}-all.json';;`,
+      `  *) echo "  Volume group \\"$last\\" not found" >&2; exit 5;;`,
+      `esac`,
+    ].join("\n");
+  tool(dir, "lvs", scoped("lvs"));
+  tool(dir, "vgs", scoped("vgs"));
+  tool(dir, "lvm", `printf '  LVM version:     2.03.16(2) (2022-05-18)\\n'`);
+  tool(
+    dir,
+    "dmsetup",
+    `case "$1" in --version) printf 'Library version:   1.02.185\\nDriver version:    4.47.0\\n';; *) exit 0;; esac`,
+  );
+  tool(dir, "thin_delta", "echo 0.9.0");
+  tool(dir, "lvcreate", `echo "  stand-in lvcreate: no device-mapper on this test host" >&2; exit 5`);
+  tool(
+    dir,
+    "virsh",
+    [
+      `case "$1" in`,
+      `--version) echo 9.0.0;;`,
+      `list) printf 'web1\\n\\n';;`,
+      `domblklist) printf ' Type   Device   Target   Source\\n------------------------\\n block  disk  vda  /dev/vg0/web1-disk\\n\\n';;`,
+      `esac`,
+    ].join("\n"),
+  );
+  for (const real of ["/bin/cat", "/bin/dd", "/usr/bin/sha256sum", "/bin/sh", "/usr/bin/head", "/usr/bin/printf"]) {
+    try {
+      symlinkSync(real, join(dir, real.split("/").pop() as string));
+    } catch {
+      // already there
+    }
+  }
+}
+
+export interface Fleet {
+  sshd: LoopbackSshd;
+  toolsDir: string;
+  close(): Promise<void>;
+}
+
+export async function startFleet(): Promise<Fleet> {
+  const toolsDir = mkdtempSync(join(tmpdir(), "bf-tools-"));
+  writeStandInTools(toolsDir);
+  const sshd = await startLoopbackSshd({ path: `${toolsDir}:/usr/bin:/bin` });
+  return {
+    sshd,
+    toolsDir,
+    async close() {
+      await sshd.stop();
+      rmSync(toolsDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Adds and trusts a host through the API (for tests whose subject is not the add-host flow). */
+export async function addTrustedHost(baseUrl: string, sshd: LoopbackSshd, name: string): Promise<Host> {
+  const res = await fetch(`${baseUrl}/api/hosts`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      name,
+      address: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      privateKey: sshd.privateKey,
+    }),
+  });
+  if (res.status !== 201) throw new Error(`add host: ${res.status} ${await res.text()}`);
+  const added = (await res.json()) as { host: Host; fingerprint: string | null };
+  if (added.fingerprint !== sshd.hostKeyFingerprint) throw new Error(`unexpected fingerprint ${added.fingerprint}`);
+  const trust = await fetch(`${baseUrl}/api/hosts/${added.host.id}/trust`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ fingerprint: added.fingerprint }),
+  });
+  if (!trust.ok) throw new Error(`trust host: ${trust.status} ${await trust.text()}`);
+  return (await trust.json()) as Host;
+}
