@@ -62,7 +62,8 @@ export interface CowStore {
 
 /** Reads and checks chunk 0. Throws on anything but a usable or invalidated version-1 header. */
 export async function readCowHeader(source: ByteSource, opts: { chunkBytes?: number } = {}): Promise<CowHeader> {
-  const bytes = await source.read(0, HEADER_BYTES);
+  // A whole sector: devices opened with O_DIRECT refuse reads smaller than that.
+  const bytes = await source.read(0, SECTOR_BYTES);
   if (bytes.length < HEADER_BYTES) {
     throw new CowTruncatedError(`COW store is ${bytes.length} bytes: too short for a header`);
   }
