@@ -92,10 +92,11 @@ function descendants(pid: number): number[] {
   const queue = [pid];
   while (queue.length) {
     const p = queue.shift() as number;
-    for (const [child, pp] of parent) if (pp === p) {
-      out.push(child);
-      queue.push(child);
-    }
+    for (const [child, pp] of parent)
+      if (pp === p) {
+        out.push(child);
+        queue.push(child);
+      }
   }
   return out;
 }
@@ -123,26 +124,29 @@ export async function startLoopbackSshd(options: LoopbackSshdOptions = {}): Prom
   writeFileSync(join(dir, "authorized_keys"), readFileSync(`${clientKeyPath}.pub`));
   const port = await freePort();
   const config = join(dir, "sshd_config");
-  writeFileSync(config, [
-    `Port ${port}`,
-    "ListenAddress 127.0.0.1",
-    `HostKey ${hostKeyPath}`,
-    `PidFile ${join(dir, "sshd.pid")}`,
-    `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-    "PermitRootLogin prohibit-password",
-    "PubkeyAuthentication yes",
-    "PasswordAuthentication no",
-    "KbdInteractiveAuthentication no",
-    "UsePAM no",
-    "StrictModes no",
-    "MaxSessions 32",
-    "MaxStartups 64",
-    "PrintMotd no",
-    "LogLevel ERROR",
-    "Subsystem sftp internal-sftp",
-    ...(options.path ? [`SetEnv PATH=${options.path}`] : []),
-    "",
-  ].join("\n"));
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${hostKeyPath}`,
+      `PidFile ${join(dir, "sshd.pid")}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PubkeyAuthentication yes",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      "MaxSessions 32",
+      "MaxStartups 64",
+      "PrintMotd no",
+      "LogLevel ERROR",
+      "Subsystem sftp internal-sftp",
+      ...(options.path ? [`SetEnv PATH=${options.path}`] : []),
+      "",
+    ].join("\n"),
+  );
 
   let child: ChildProcess | null = null;
   let log = "";

@@ -1,14 +1,25 @@
 // The remote layer against a real LVM hypervisor (qemu lab): pinned key, inventory equal to what lvs/vgs and
 // dmsetup say (read independently through the lab's own ssh, in the plain text format), thin-pool metadata
 // snapshot reserve/release, and cancel killing the remote process.
-import {
-  jobTag, lvcreateLinearCommand, lvcreateSnapshotCommand, lvcreateThinCommand, lvcreateThinPoolCommand,
-  lvcreateThinSnapshotCommand, lvremoveCommand, thinDeltaCommand, thinPoolMetadataSnapCommand, validateLvName,
-  validateVgName, ddWriteCommand, lvDevicePath,
-} from "../../packages/lvm/src/index.ts";
+
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type LabHost, labExec } from "../lab/harness.ts";
 import { probeHostKey, RemoteCancelledError, RemoteHosts } from "../../apps/server/src/hosts/index.ts";
+import {
+  ddWriteCommand,
+  jobTag,
+  lvcreateLinearCommand,
+  lvcreateSnapshotCommand,
+  lvcreateThinCommand,
+  lvcreateThinPoolCommand,
+  lvcreateThinSnapshotCommand,
+  lvDevicePath,
+  lvremoveCommand,
+  thinDeltaCommand,
+  thinPoolMetadataSnapCommand,
+  validateLvName,
+  validateVgName,
+} from "../../packages/lvm/src/index.ts";
+import { type LabHost, labExec } from "../lab/harness.ts";
 
 const { hosts: labHosts } = inject("lab");
 const lab = labHosts[0] as LabHost;
@@ -25,7 +36,10 @@ const truth = async (command: string) => (await labExec(lab, command)).stdout;
 
 beforeAll(async () => {
   remote.register("lab", {
-    host: lab.address, port: lab.port, username: lab.user, privateKey: lab.privateKey,
+    host: lab.address,
+    port: lab.port,
+    username: lab.user,
+    privateKey: lab.privateKey,
     hostKeyFingerprint: lab.hostKeyFingerprintSha256,
   });
   for (const cmd of [
@@ -36,7 +50,8 @@ beforeAll(async () => {
     lvcreateThinPoolCommand({ vg, name: pool, sizeBytes: 32 << 20, tags: [tag] }),
     lvcreateThinCommand({ vg, pool, name: thin, virtualSizeBytes: 64 << 20, tags: [tag] }),
     lvcreateThinSnapshotCommand({ vg, origin: thin, name: thinSnap, tags: [tag] }),
-  ]) await remote.exec("lab", cmd, { timeoutMs: 60_000 });
+  ])
+    await remote.exec("lab", cmd, { timeoutMs: 60_000 });
 }, 180_000);
 
 afterAll(async () => {
@@ -52,11 +67,25 @@ describe("remote layer on a real LVM host", () => {
 
   it("inventory equals lvs/vgs/dmsetup on the host", async () => {
     const inv = await remote.inventory("lab");
-    const lvLines = (await truth("lvs --noheadings --units b --nosuffix --separator '|' -o vg_name,lv_name,lv_size,lv_attr,lv_uuid,origin,pool_lv,lv_tags"))
-      .split("\n").map((l) => l.trim()).filter(Boolean).map((l) => l.split("|"));
-    expect(inv.lvs.map((l) => [l.vg, l.name, String(l.sizeBytes), l.attr, l.uuid, l.origin ?? "", l.pool ?? "", l.tags.join(",")]).sort())
-      .toEqual(lvLines.sort());
-    const vgLine = (await truth("vgs --noheadings --units b --nosuffix --separator '|' -o vg_name,vg_size,vg_free,vg_extent_size vg0")).trim().split("|");
+    const lvLines = (
+      await truth(
+        "lvs --noheadings --units b --nosuffix --separator '|' -o vg_name,lv_name,lv_size,lv_attr,lv_uuid,origin,pool_lv,lv_tags",
+      )
+    )
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .map((l) => l.split("|"));
+    expect(
+      inv.lvs
+        .map((l) => [l.vg, l.name, String(l.sizeBytes), l.attr, l.uuid, l.origin ?? "", l.pool ?? "", l.tags.join(",")])
+        .sort(),
+    ).toEqual(lvLines.sort());
+    const vgLine = (
+      await truth("vgs --noheadings --units b --nosuffix --separator '|' -o vg_name,vg_size,vg_free,vg_extent_size vg0")
+    )
+      .trim()
+      .split("|");
     const v = inv.vgs.find((x) => x.name === "vg0");
     expect([v?.name, String(v?.sizeBytes), String(v?.freeBytes), String(v?.extentSizeBytes)]).toEqual(vgLine);
 
@@ -65,7 +94,11 @@ describe("remote layer on a real LVM host", () => {
     const m = dm.match(/snapshot (\d+)\/(\d+) (\d+)/);
     expect(s).toMatchObject({ origin, type: "cow", state: "valid", chunkSizeBytes: 65536 });
     expect(s?.tags.slice().sort()).toEqual([tag, "blockferry"].sort()); // LVM lists tags sorted
-    expect([s?.allocatedSectors, s?.totalSectors, s?.metadataSectors]).toEqual([Number(m?.[1]), Number(m?.[2]), Number(m?.[3])]);
+    expect([s?.allocatedSectors, s?.totalSectors, s?.metadataSectors]).toEqual([
+      Number(m?.[1]),
+      Number(m?.[2]),
+      Number(m?.[3]),
+    ]);
     expect(s?.allocatedSectors).toBeGreaterThan(2048); // the 1 MiB we wrote went through the COW
     expect(inv.snapshots.find((x) => x.name === thinSnap)).toMatchObject({ type: "thin", origin: thin });
     expect(inv.lvs.find((x) => x.name === origin)).toMatchObject({ kind: "origin", path: `/dev/vg0/${origin}` });
@@ -77,7 +110,10 @@ describe("remote layer on a real LVM host", () => {
   });
 
   it("reserve_metadata_snap shows in the inventory, thin_delta runs, release clears it", async () => {
-    const ids = (await truth(`lvs --noheadings -o thin_id vg0/${thin} vg0/${thinSnap}`)).split("\n").map((x) => Number(x.trim())).filter((x) => x > 0);
+    const ids = (await truth(`lvs --noheadings -o thin_id vg0/${thin} vg0/${thinSnap}`))
+      .split("\n")
+      .map((x) => Number(x.trim()))
+      .filter((x) => x > 0);
     await remote.exec("lab", thinPoolMetadataSnapCommand(vg, pool, "reserve"));
     try {
       const held = (await remote.inventory("lab")).thinPools.find((x) => x.name === pool);

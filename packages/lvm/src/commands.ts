@@ -11,12 +11,35 @@ const LVM_ENV = "LVM_SUPPRESS_FD_WARNINGS=1";
 const REPORT_OPTS = ["--reportformat", "json", "--units", "b", "--nosuffix"];
 
 export const LV_REPORT_FIELDS = [
-  "lv_name", "vg_name", "lv_uuid", "lv_attr", "lv_size", "segtype", "origin", "pool_lv", "lv_tags",
-  "snap_percent", "data_percent", "metadata_percent", "chunk_size", "thin_id", "lv_kernel_major", "lv_kernel_minor",
+  "lv_name",
+  "vg_name",
+  "lv_uuid",
+  "lv_attr",
+  "lv_size",
+  "segtype",
+  "origin",
+  "pool_lv",
+  "lv_tags",
+  "snap_percent",
+  "data_percent",
+  "metadata_percent",
+  "chunk_size",
+  "thin_id",
+  "lv_kernel_major",
+  "lv_kernel_minor",
 ] as const;
 export const VG_REPORT_FIELDS = [
-  "vg_name", "vg_uuid", "vg_attr", "vg_size", "vg_free", "vg_extent_size", "vg_extent_count", "vg_free_count",
-  "pv_count", "lv_count", "vg_tags",
+  "vg_name",
+  "vg_uuid",
+  "vg_attr",
+  "vg_size",
+  "vg_free",
+  "vg_extent_size",
+  "vg_extent_count",
+  "vg_free_count",
+  "pv_count",
+  "lv_count",
+  "vg_tags",
 ] as const;
 export const PV_REPORT_FIELDS = ["pv_name", "vg_name", "pv_uuid", "pv_size", "pv_free", "dev_size"] as const;
 
@@ -53,7 +76,12 @@ function tagArgs(tags: readonly LvmTag[]): string[] {
 
 /** Classic (COW) snapshot of VG/ORIGIN. chunk size: power of two, 4 KiB..512 KiB (lvcreate(8)). */
 export function lvcreateSnapshotCommand(o: {
-  vg: VgName; origin: LvName; name: LvName; sizeBytes: ByteCount; chunkSizeBytes?: ByteCount; tags?: readonly LvmTag[];
+  vg: VgName;
+  origin: LvName;
+  name: LvName;
+  sizeBytes: ByteCount;
+  chunkSizeBytes?: ByteCount;
+  tags?: readonly LvmTag[];
 }): string {
   const args = ["--snapshot", "--name", o.name, "--size", bytesArg("snapshot size", o.sizeBytes)];
   if (o.chunkSizeBytes !== undefined) {
@@ -66,30 +94,67 @@ export function lvcreateSnapshotCommand(o: {
 }
 
 /** Thin snapshot of a thin LV (no size: it shares the pool). */
-export function lvcreateThinSnapshotCommand(o: { vg: VgName; origin: LvName; name: LvName; tags?: readonly LvmTag[] }): string {
+export function lvcreateThinSnapshotCommand(o: {
+  vg: VgName;
+  origin: LvName;
+  name: LvName;
+  tags?: readonly LvmTag[];
+}): string {
   return lvm("lvcreate", ["--snapshot", "--name", o.name, ...tagArgs(o.tags ?? []), `${o.vg}/${o.origin}`]);
 }
 
 /** Plain linear LV (a migration target). `--yes` answers the wipe-signature prompt. */
-export function lvcreateLinearCommand(o: { vg: VgName; name: LvName; sizeBytes: ByteCount; tags?: readonly LvmTag[] }): string {
-  return lvm("lvcreate", ["--yes", "--type", "linear", "--name", o.name, "--size", bytesArg("LV size", o.sizeBytes),
-    ...tagArgs(o.tags ?? []), o.vg]);
+export function lvcreateLinearCommand(o: {
+  vg: VgName;
+  name: LvName;
+  sizeBytes: ByteCount;
+  tags?: readonly LvmTag[];
+}): string {
+  return lvm("lvcreate", [
+    "--yes",
+    "--type",
+    "linear",
+    "--name",
+    o.name,
+    "--size",
+    bytesArg("LV size", o.sizeBytes),
+    ...tagArgs(o.tags ?? []),
+    o.vg,
+  ]);
 }
 
 export function lvcreateThinPoolCommand(o: {
-  vg: VgName; name: LvName; sizeBytes: ByteCount; chunkSizeBytes?: ByteCount; tags?: readonly LvmTag[];
+  vg: VgName;
+  name: LvName;
+  sizeBytes: ByteCount;
+  chunkSizeBytes?: ByteCount;
+  tags?: readonly LvmTag[];
 }): string {
   const args = ["--yes", "--type", "thin-pool", "--name", o.name, "--size", bytesArg("pool size", o.sizeBytes)];
-  if (o.chunkSizeBytes !== undefined)
-    args.push("--chunksize", bytesArg("pool chunk size", o.chunkSizeBytes, 65536n));
+  if (o.chunkSizeBytes !== undefined) args.push("--chunksize", bytesArg("pool chunk size", o.chunkSizeBytes, 65536n));
   return lvm("lvcreate", [...args, ...tagArgs(o.tags ?? []), o.vg]);
 }
 
 export function lvcreateThinCommand(o: {
-  vg: VgName; pool: LvName; name: LvName; virtualSizeBytes: ByteCount; tags?: readonly LvmTag[];
+  vg: VgName;
+  pool: LvName;
+  name: LvName;
+  virtualSizeBytes: ByteCount;
+  tags?: readonly LvmTag[];
 }): string {
-  return lvm("lvcreate", ["--yes", "--type", "thin", "--name", o.name, "--virtualsize",
-    bytesArg("virtual size", o.virtualSizeBytes), "--thinpool", o.pool, ...tagArgs(o.tags ?? []), o.vg]);
+  return lvm("lvcreate", [
+    "--yes",
+    "--type",
+    "thin",
+    "--name",
+    o.name,
+    "--virtualsize",
+    bytesArg("virtual size", o.virtualSizeBytes),
+    "--thinpool",
+    o.pool,
+    ...tagArgs(o.tags ?? []),
+    o.vg,
+  ]);
 }
 
 export function lvremoveCommand(o: { vg: VgName; lv: LvName }): string {
@@ -102,8 +167,13 @@ export function lvextendCommand(o: { vg: VgName; lv: LvName; sizeBytes: ByteCoun
 }
 
 export function lvchangeCommand(o: {
-  vg: VgName; lv: LvName; activate?: boolean; ignoreActivationSkip?: boolean; permission?: "r" | "rw";
-  addTags?: readonly LvmTag[]; delTags?: readonly LvmTag[];
+  vg: VgName;
+  lv: LvName;
+  activate?: boolean;
+  ignoreActivationSkip?: boolean;
+  permission?: "r" | "rw";
+  addTags?: readonly LvmTag[];
+  delTags?: readonly LvmTag[];
 }): string {
   const args: string[] = [];
   if (o.activate !== undefined) args.push("--activate", o.activate ? "y" : "n");
@@ -119,7 +189,12 @@ export function lvchangeCommand(o: {
 const DM_NAME = /^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}$/;
 export function validateDmName(value: string): string {
   if (!DM_NAME.test(value) || value === "." || value === "..")
-    throw new InvalidValueError("device-mapper name", "bad-character", value, "only A-Z a-z 0-9 + _ . - (no leading '-'), at most 127");
+    throw new InvalidValueError(
+      "device-mapper name",
+      "bad-character",
+      value,
+      "only A-Z a-z 0-9 + _ . - (no leading '-'), at most 127",
+    );
   return value;
 }
 
@@ -131,8 +206,17 @@ export function dmsetupTableCommand(name?: string): string {
 }
 export const DMSETUP_INFO_FIELDS = ["name", "major", "minor", "uuid", "open", "attr"] as const;
 export function dmsetupInfoCommand(name?: string): string {
-  return shJoin(["dmsetup", "info", "-c", "--noheadings", "--separator", "|", "-o", DMSETUP_INFO_FIELDS.join(","),
-    ...(name === undefined ? [] : [validateDmName(name)])]);
+  return shJoin([
+    "dmsetup",
+    "info",
+    "-c",
+    "--noheadings",
+    "--separator",
+    "|",
+    "-o",
+    DMSETUP_INFO_FIELDS.join(","),
+    ...(name === undefined ? [] : [validateDmName(name)]),
+  ]);
 }
 
 /** `dmsetup message VG-POOL-tpool 0 reserve_metadata_snap|release_metadata_snap` (release on every path!). */
@@ -143,8 +227,15 @@ export function thinPoolMetadataSnapCommand(vg: VgName, pool: LvName, action: "r
 /** `thin_delta -m --snap1 A --snap2 B /dev/mapper/VG-POOL_tmeta` (needs a reserved metadata snapshot). */
 export function thinDeltaCommand(o: { vg: VgName; pool: LvName; snap1: number; snap2: number }): string {
   const id = (k: string, v: number) => uintText(k, v, { max: 0xffffffn });
-  return shJoin(["thin_delta", "-m", "--snap1", id("thin id", o.snap1), "--snap2", id("thin id", o.snap2),
-    `/dev/mapper/${dmName(o.vg, o.pool)}_tmeta`]);
+  return shJoin([
+    "thin_delta",
+    "-m",
+    "--snap1",
+    id("thin id", o.snap1),
+    "--snap2",
+    id("thin id", o.snap2),
+    `/dev/mapper/${dmName(o.vg, o.pool)}_tmeta`,
+  ]);
 }
 
 export function blockdevSizeCommand(path: RemotePath): string {
@@ -162,9 +253,15 @@ function ddReadArgs(r: DdRange): string[] {
   const align = direct ? SECTOR : 1n;
   const bs = uintText("dd block size", r.blockSize ?? 1 << 20, { min: align, max: 64n << 20n, multipleOf: align });
   const iflag = [...(direct ? ["direct"] : []), "skip_bytes", "count_bytes"].join(",");
-  return ["dd", `if=${r.path}`, `iflag=${iflag}`, `bs=${bs}`,
+  return [
+    "dd",
+    `if=${r.path}`,
+    `iflag=${iflag}`,
+    `bs=${bs}`,
     `skip=${uintText("offset", r.offset, { multipleOf: align })}`,
-    `count=${uintText("length", r.length, { min: 1n, multipleOf: align })}`, "status=none"];
+    `count=${uintText("length", r.length, { min: 1n, multipleOf: align })}`,
+    "status=none",
+  ];
 }
 
 /** Read a byte range to stdout. With `direct` (the default) offset and length must be sector aligned (O_DIRECT). */
@@ -176,16 +273,29 @@ export function ddReadCommand(r: DdRange): string {
  * Write stdin to a byte range. `iflag=fullblock` so a short pipe read never becomes a short (misaligned)
  * O_DIRECT write; `conv=notrunc` so a file target keeps its length; `fsync` so the exit status means "on disk".
  */
-export function ddWriteCommand(o: { path: RemotePath; offset: ByteCount; length?: ByteCount; blockSize?: number; direct?: boolean }): string {
+export function ddWriteCommand(o: {
+  path: RemotePath;
+  offset: ByteCount;
+  length?: ByteCount;
+  blockSize?: number;
+  direct?: boolean;
+}): string {
   const direct = o.direct ?? true;
   const align = direct ? SECTOR : 1n;
   const bs = uintText("dd block size", o.blockSize ?? 1 << 20, { min: align, max: 64n << 20n, multipleOf: align });
   const oflag = [...(direct ? ["direct"] : []), "seek_bytes"].join(",");
   const iflag = ["fullblock", ...(o.length !== undefined ? ["count_bytes"] : [])].join(",");
-  return shJoin(["dd", `of=${o.path}`, `oflag=${oflag}`, `iflag=${iflag}`, `bs=${bs}`,
+  return shJoin([
+    "dd",
+    `of=${o.path}`,
+    `oflag=${oflag}`,
+    `iflag=${iflag}`,
+    `bs=${bs}`,
     `seek=${uintText("offset", o.offset, { multipleOf: align })}`,
     ...(o.length !== undefined ? [`count=${uintText("length", o.length, { min: 1n, multipleOf: align })}`] : []),
-    "conv=notrunc,fsync", "status=none"]);
+    "conv=notrunc,fsync",
+    "status=none",
+  ]);
 }
 
 /**
@@ -193,8 +303,10 @@ export function ddWriteCommand(o: { path: RemotePath; offset: ByteCount; length?
  * producer's status travels on fd 4 into a command substitution. The consumer's stdout stays on fd 3 = stdout.
  */
 export function pipefail(producer: string, consumer: string): string {
-  return `{ bf_st=$( { { ${producer}; echo "$?" >&4; } | { ${consumer}; } >&3; echo "c$?" >&4; } 4>&1 ); } 3>&1; ` +
-    `case "$bf_st" in "0"?"c0") true;; *) false;; esac`;
+  return (
+    `{ bf_st=$( { { ${producer}; echo "$?" >&4; } | { ${consumer}; } >&3; echo "c$?" >&4; } 4>&1 ); } 3>&1; ` +
+    `case "$bf_st" in "0"?"c0") true;; *) false;; esac`
+  );
 }
 
 /** sha256 (or blake2b) of a byte range: `dd ... | sha256sum`, failing if dd fails. Output: `<hex>  -`. */
@@ -214,8 +326,14 @@ export function virshListCommand(): string {
 export function validateDomainName(value: string): string {
   // libvirt allows almost anything; we only refuse what cannot be a single line or a shell word.
   if (value.length === 0 || value.length > 255 || /[\0\n\r]/.test(value))
-    throw new InvalidValueError("libvirt domain name", "bad-character", value, "must be 1..255 characters without NUL or newlines");
-  if (value.startsWith("-")) throw new InvalidValueError("libvirt domain name", "leading-hyphen", value, "must not start with '-'");
+    throw new InvalidValueError(
+      "libvirt domain name",
+      "bad-character",
+      value,
+      "must be 1..255 characters without NUL or newlines",
+    );
+  if (value.startsWith("-"))
+    throw new InvalidValueError("libvirt domain name", "leading-hyphen", value, "must not start with '-'");
   return value;
 }
 export function virshDomblklistCommand(domain: string): string {

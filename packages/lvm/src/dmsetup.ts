@@ -4,7 +4,8 @@ import { ParseError } from "./errors.ts";
 export type DmTargetLine = { name: string | null; start: number; length: number; target: string; args: string[] };
 
 function sectors(v: string | undefined, what: string): number {
-  if (v === undefined || !/^\d+$/.test(v)) throw new ParseError(what, `expected a sector count, got ${JSON.stringify(v)}`);
+  if (v === undefined || !/^\d+$/.test(v))
+    throw new ParseError(what, `expected a sector count, got ${JSON.stringify(v)}`);
   const n = Number(v);
   if (!Number.isSafeInteger(n)) throw new ParseError(what, `sector count too large: ${v}`);
   return n;
@@ -21,7 +22,13 @@ export function parseDmTargetLine(line: string, what = "dmsetup line"): DmTarget
   }
   const parts = rest.split(/\s+/);
   if (parts.length < 3) throw new ParseError(what, `too few fields in ${JSON.stringify(line)}`);
-  return { name, start: sectors(parts[0], what), length: sectors(parts[1], what), target: parts[2] ?? "", args: parts.slice(3) };
+  return {
+    name,
+    start: sectors(parts[0], what),
+    length: sectors(parts[1], what),
+    target: parts[2] ?? "",
+    args: parts.slice(3),
+  };
 }
 
 /** Every target line of `dmsetup status` or `dmsetup table` run without a device name, grouped by device. */
@@ -69,16 +76,23 @@ export function parseSnapshotStatus(line: string): SnapshotStatus {
   const allocatedSectors = sectors(m[1], what);
   const totalSectors = sectors(m[2], what);
   const metadataSectors = sectors(second, what);
-  return { state: "valid", allocatedSectors, totalSectors, metadataSectors,
-    fillPercent: totalSectors === 0 ? 0 : (allocatedSectors / totalSectors) * 100 };
+  return {
+    state: "valid",
+    allocatedSectors,
+    totalSectors,
+    metadataSectors,
+    fillPercent: totalSectors === 0 ? 0 : (allocatedSectors / totalSectors) * 100,
+  };
 }
 
 export type ThinPoolStatus =
   | {
       state: "ok";
       transactionId: number;
-      usedMetadataBlocks: number; totalMetadataBlocks: number;
-      usedDataBlocks: number; totalDataBlocks: number;
+      usedMetadataBlocks: number;
+      totalMetadataBlocks: number;
+      usedDataBlocks: number;
+      totalDataBlocks: number;
       /** Root of a reserved metadata snapshot, or null: a non-null value left over means a forgotten reservation. */
       heldMetadataRoot: number | null;
       mode: "rw" | "ro" | "out_of_data_space";
@@ -102,12 +116,18 @@ export function parseThinPoolStatus(line: string): ThinPoolStatus {
   const [um, tm] = ratio(a[1]);
   const [ud, td] = ratio(a[2]);
   const mode = a[4];
-  if (mode !== "rw" && mode !== "ro" && mode !== "out_of_data_space") throw new ParseError(what, `unknown mode ${mode}`);
+  if (mode !== "rw" && mode !== "ro" && mode !== "out_of_data_space")
+    throw new ParseError(what, `unknown mode ${mode}`);
   return {
-    state: "ok", transactionId: sectors(a[0], what),
-    usedMetadataBlocks: um, totalMetadataBlocks: tm, usedDataBlocks: ud, totalDataBlocks: td,
+    state: "ok",
+    transactionId: sectors(a[0], what),
+    usedMetadataBlocks: um,
+    totalMetadataBlocks: tm,
+    usedDataBlocks: ud,
+    totalDataBlocks: td,
     heldMetadataRoot: a[3] === "-" ? null : sectors(a[3], what),
-    mode, needsCheck: a.includes("needs_check"),
+    mode,
+    needsCheck: a.includes("needs_check"),
   };
 }
 
@@ -123,7 +143,8 @@ export type SnapshotTable = {
 export function parseSnapshotTable(line: string): SnapshotTable {
   const what = "snapshot table";
   const t = parseDmTargetLine(line, what);
-  if (t.target !== "snapshot" && t.target !== "snapshot-merge") throw new ParseError(what, `target is ${t.target}, not snapshot`);
+  if (t.target !== "snapshot" && t.target !== "snapshot-merge")
+    throw new ParseError(what, `target is ${t.target}, not snapshot`);
   const dev = (v: string | undefined) => {
     const m = v?.match(/^(\d+):(\d+)$/);
     if (!m) throw new ParseError(what, `expected MAJOR:MINOR, got ${JSON.stringify(v)}`);
@@ -131,7 +152,13 @@ export function parseSnapshotTable(line: string): SnapshotTable {
   };
   const [o, c, p, chunk] = t.args;
   if (p === undefined || !/^[PN]O?$/.test(p)) throw new ParseError(what, `unexpected store type ${JSON.stringify(p)}`);
-  return { lengthSectors: t.length, origin: dev(o), cow: dev(c), persistent: p.startsWith("P"), chunkSectors: sectors(chunk, what) };
+  return {
+    lengthSectors: t.length,
+    origin: dev(o),
+    cow: dev(c),
+    persistent: p.startsWith("P"),
+    chunkSectors: sectors(chunk, what),
+  };
 }
 
 export type DmInfoRow = { name: string; major: number; minor: number; uuid: string; openCount: number; attr: string };
@@ -139,10 +166,19 @@ export type DmInfoRow = { name: string; major: number; minor: number; uuid: stri
 /** `dmsetup info -c --noheadings --separator '|' -o name,major,minor,uuid,open,attr` */
 export function parseDmsetupInfo(output: string): DmInfoRow[] {
   const what = "dmsetup info";
-  return output.split("\n").filter((l) => l.trim() !== "" && l.trim() !== "No devices found").map((l) => {
-    const f = l.split("|");
-    if (f.length !== 6) throw new ParseError(what, `expected 6 fields in ${JSON.stringify(l)}`);
-    return { name: f[0] ?? "", major: sectors(f[1], what), minor: sectors(f[2], what), uuid: f[3] ?? "",
-      openCount: sectors(f[4], what), attr: f[5] ?? "" };
-  });
+  return output
+    .split("\n")
+    .filter((l) => l.trim() !== "" && l.trim() !== "No devices found")
+    .map((l) => {
+      const f = l.split("|");
+      if (f.length !== 6) throw new ParseError(what, `expected 6 fields in ${JSON.stringify(l)}`);
+      return {
+        name: f[0] ?? "",
+        major: sectors(f[1], what),
+        minor: sectors(f[2], what),
+        uuid: f[3] ?? "",
+        openCount: sectors(f[4], what),
+        attr: f[5] ?? "",
+      };
+    });
 }

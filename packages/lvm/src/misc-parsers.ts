@@ -2,14 +2,20 @@ import { ParseError } from "./errors.ts";
 
 /** `virsh list --all --name`: one name per line, blank lines ignored. */
 export function parseVirshList(output: string): string[] {
-  return output.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
 }
 
 export type DomainDisk = { type: string; device: string; target: string; source: string | null };
 
 /** `virsh domblklist --details DOMAIN`: header, dashes, then `Type Device Target Source` rows. */
 export function parseDomblklist(output: string): DomainDisk[] {
-  const lines = output.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const lines = output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   const dash = lines.findIndex((l) => /^-+$/.test(l));
   if (dash < 0) throw new ParseError("virsh domblklist", "no header separator");
   return lines.slice(dash + 1).map((l) => {

@@ -18,8 +18,23 @@ const TAG_CHARS = /^[A-Za-z0-9+_.\-/=:]+$/;
 
 export const LV_RESERVED_PREFIXES = ["snapshot", "pvmove"] as const;
 export const LV_RESERVED_SUBSTRINGS = [
-  "_cdata", "_cmeta", "_corig", "_cpool", "_cvol", "_imeta", "_iorig", "_mimage", "_mlog", "_pmspare",
-  "_rimage", "_rmeta", "_tdata", "_tmeta", "_vdata", "_vorigin", "_wcorig",
+  "_cdata",
+  "_cmeta",
+  "_corig",
+  "_cpool",
+  "_cvol",
+  "_imeta",
+  "_iorig",
+  "_mimage",
+  "_mlog",
+  "_pmspare",
+  "_rimage",
+  "_rmeta",
+  "_tdata",
+  "_tmeta",
+  "_vdata",
+  "_vorigin",
+  "_wcorig",
 ] as const;
 
 /** The rules lvm-string.c `_validate_name` applies to VG and LV names alike. */
@@ -29,11 +44,16 @@ function checkCommonName(kind: string, value: string): void {
     throw new InvalidValueError(kind, "too-long", value, `${value.length} characters, at most ${LVM_NAME_MAX}`);
   if (!NAME_CHARS.test(value)) {
     const bad = [...value].find((c) => !NAME_CHARS.test(c)) ?? "";
-    throw new InvalidValueError(kind, "bad-character", value,
-      `character ${JSON.stringify(bad)} not allowed (only a-z A-Z 0-9 + _ . -)`);
+    throw new InvalidValueError(
+      kind,
+      "bad-character",
+      value,
+      `character ${JSON.stringify(bad)} not allowed (only a-z A-Z 0-9 + _ . -)`,
+    );
   }
   if (value.startsWith("-")) throw new InvalidValueError(kind, "leading-hyphen", value, "must not start with '-'");
-  if (value === "." || value === "..") throw new InvalidValueError(kind, "dot-name", value, "'.' and '..' are reserved");
+  if (value === "." || value === "..")
+    throw new InvalidValueError(kind, "dot-name", value, "'.' and '..' are reserved");
 }
 
 export function validateVgName(value: string): VgName {

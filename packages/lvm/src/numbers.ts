@@ -3,7 +3,11 @@ import { InvalidValueError } from "./errors.ts";
 export type ByteCount = number | bigint;
 
 /** A non-negative integer (number or bigint) rendered as decimal digits; refuses NaN, fractions, negatives. */
-export function uintText(kind: string, value: ByteCount, opts: { min?: bigint; max?: bigint; multipleOf?: bigint } = {}): string {
+export function uintText(
+  kind: string,
+  value: ByteCount,
+  opts: { min?: bigint; max?: bigint; multipleOf?: bigint } = {},
+): string {
   let big: bigint;
   if (typeof value === "bigint") big = value;
   else if (Number.isSafeInteger(value)) big = BigInt(value);

@@ -21,12 +21,14 @@ export function validateRemotePath(value: string, kind = "remote path"): RemoteP
   const segments = value.slice(1).split("/");
   for (const seg of segments) {
     if (seg === "") throw new InvalidValueError(kind, "bad-segment", value, "empty segment ('//' or trailing '/')");
-    if (seg === "." || seg === "..") throw new InvalidValueError(kind, "dot-name", value, "'.' and '..' segments are not allowed");
+    if (seg === "." || seg === "..")
+      throw new InvalidValueError(kind, "dot-name", value, "'.' and '..' segments are not allowed");
     if (!SEGMENT.test(seg)) {
       const bad = [...seg].find((c) => !SEGMENT.test(c)) ?? "";
       throw new InvalidValueError(kind, "bad-character", value, `character ${JSON.stringify(bad)} not allowed`);
     }
-    if (seg.startsWith("-")) throw new InvalidValueError(kind, "leading-hyphen", value, "a segment must not start with '-'");
+    if (seg.startsWith("-"))
+      throw new InvalidValueError(kind, "leading-hyphen", value, "a segment must not start with '-'");
   }
   return value as RemotePath;
 }

@@ -20,14 +20,31 @@ export function decodeLvAttr(attr: string): LvAttr {
   if (attr.length < 6) throw new ParseError("lv_attr", `too short: ${JSON.stringify(attr)}`);
   const t = attr[0];
   const kind: LvKind =
-    t === "-" ? "linear" : t === "V" ? "thin" : t === "t" ? "thin-pool" : t === "s" || t === "S" ? "snapshot"
-      : t === "o" || t === "O" ? "origin" : "other";
+    t === "-"
+      ? "linear"
+      : t === "V"
+        ? "thin"
+        : t === "t"
+          ? "thin-pool"
+          : t === "s" || t === "S"
+            ? "snapshot"
+            : t === "o" || t === "O"
+              ? "origin"
+              : "other";
   const p = attr[1];
   const state = attr[4];
   return {
     kind,
     permission: p === "w" || p === "r" || p === "R" ? p : "-",
-    active: state === "a" || state === "s" || state === "I" || state === "S" || state === "m" || state === "M" || state === "c" || state === "C",
+    active:
+      state === "a" ||
+      state === "s" ||
+      state === "I" ||
+      state === "S" ||
+      state === "m" ||
+      state === "M" ||
+      state === "c" ||
+      state === "C",
     invalidSnapshot: state === "I" || state === "S",
     suspended: state === "s" || state === "S" || state === "M" || state === "C",
     open: attr[5] === "o",
@@ -69,7 +86,14 @@ export type VgRecord = {
   tags: string[];
 };
 
-export type PvRecord = { name: string; vg: string | null; uuid: string; sizeBytes: number; freeBytes: number; devSizeBytes: number };
+export type PvRecord = {
+  name: string;
+  vg: string | null;
+  uuid: string;
+  sizeBytes: number;
+  freeBytes: number;
+  devSizeBytes: number;
+};
 
 type Row = Record<string, unknown>;
 

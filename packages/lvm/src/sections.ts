@@ -9,7 +9,8 @@ const KEY = /^[a-z0-9_.-]{1,64}$/;
 const NONCE = /^[0-9a-f]{16,64}$/;
 
 function check(nonce: string, sections: readonly Section[]): void {
-  if (!NONCE.test(nonce)) throw new InvalidValueError("section nonce", "bad-character", nonce, "16..64 lowercase hex digits");
+  if (!NONCE.test(nonce))
+    throw new InvalidValueError("section nonce", "bad-character", nonce, "16..64 lowercase hex digits");
   for (const s of sections)
     if (!KEY.test(s.key)) throw new InvalidValueError("section key", "bad-character", s.key, "1..64 of a-z 0-9 _ . -");
 }
@@ -22,10 +23,12 @@ export function sectionedCommand(nonce: string, sections: readonly Section[]): s
   check(nonce, sections);
   const m = `@@bf:${nonce}`;
   return sections
-    .map(({ key, command }) =>
-      `printf '%s\\n' '${m}:out:${key}'; ` +
-      `{ bf_err=$( { ( ${command}\n) </dev/null 2>&1 1>&3; } ); bf_rc=$?; } 3>&1; ` +
-      `printf '\\n%s:%s\\n' '${m}:err:${key}' "$bf_rc"; printf '%s' "$bf_err"; printf '\\n%s\\n' '${m}:end:${key}'`)
+    .map(
+      ({ key, command }) =>
+        `printf '%s\\n' '${m}:out:${key}'; ` +
+        `{ bf_err=$( { ( ${command}\n) </dev/null 2>&1 1>&3; } ); bf_rc=$?; } 3>&1; ` +
+        `printf '\\n%s:%s\\n' '${m}:err:${key}' "$bf_rc"; printf '%s' "$bf_err"; printf '\\n%s\\n' '${m}:end:${key}'`,
+    )
     .join("\n");
 }
 

@@ -1,12 +1,38 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  ddReadCommand, ddWriteCommand, dmsetupStatusCommand, hashRangeCommand, InvalidValueError, jobTag,
-  killProcessGroupCommand, lvchangeCommand, lvcreateLinearCommand, lvcreateSnapshotCommand, lvcreateThinCommand,
-  lvcreateThinPoolCommand, lvcreateThinSnapshotCommand, lvextendCommand, lvremoveCommand, lvsCommand, parseSections,
-  pipefail, sectionedCommand, shQuote, thinDeltaCommand, thinPoolMetadataSnapCommand, validateLvName,
-  validateRemotePath, validateTag, validateVgName, vgsCommand, virshDomblklistCommand, withProcessGroupReport,
-  blockdevSizeCommand, LV_REPORT_FIELDS,
+  blockdevSizeCommand,
+  ddReadCommand,
+  ddWriteCommand,
+  dmsetupStatusCommand,
+  hashRangeCommand,
+  InvalidValueError,
+  jobTag,
+  killProcessGroupCommand,
+  LV_REPORT_FIELDS,
+  lvchangeCommand,
+  lvcreateLinearCommand,
+  lvcreateSnapshotCommand,
+  lvcreateThinCommand,
+  lvcreateThinPoolCommand,
+  lvcreateThinSnapshotCommand,
+  lvextendCommand,
+  lvremoveCommand,
+  lvsCommand,
+  PGID_MARKER,
+  parseSections,
+  pipefail,
+  sectionedCommand,
+  shQuote,
+  thinDeltaCommand,
+  thinPoolMetadataSnapCommand,
+  validateLvName,
+  validateRemotePath,
+  validateTag,
+  validateVgName,
+  vgsCommand,
+  virshDomblklistCommand,
+  withProcessGroupReport,
 } from "../src/index.ts";
 import { makeStubShell } from "./stub-tools.ts";
 
@@ -19,19 +45,52 @@ const snap = validateLvName("vm1-bf-snap");
 describe("command templates run under the real /bin/sh", () => {
   it("lvs/vgs ask for JSON in bytes without suffix", () => {
     const r = sh.run(lvsCommand({ vg }));
-    expect(r.calls).toEqual([["lvs", "--reportformat", "json", "--units", "b", "--nosuffix", "-o", LV_REPORT_FIELDS.join(","), "vg-0"]]);
+    expect(r.calls).toEqual([
+      ["lvs", "--reportformat", "json", "--units", "b", "--nosuffix", "-o", LV_REPORT_FIELDS.join(","), "vg-0"],
+    ]);
     expect(sh.run(lvsCommand({ tag: validateTag("blockferry") })).calls[0]?.at(-1)).toBe("@blockferry");
-    expect(sh.run(vgsCommand()).calls[0]?.slice(0, 6)).toEqual(["vgs", "--reportformat", "json", "--units", "b", "--nosuffix"]);
+    expect(sh.run(vgsCommand()).calls[0]?.slice(0, 6)).toEqual([
+      "vgs",
+      "--reportformat",
+      "json",
+      "--units",
+      "b",
+      "--nosuffix",
+    ]);
   });
 
   it("lvcreate snapshot carries size, chunk size and the blockferry tags", () => {
-    const cmd = lvcreateSnapshotCommand({ vg, origin: lv, name: snap, sizeBytes: 1n << 30n, chunkSizeBytes: 65536, tags: [jobTag(12)] });
-    expect(sh.run(cmd).calls).toEqual([[
-      "lvcreate", "--snapshot", "--name", "vm1-bf-snap", "--size", "1073741824b", "--chunksize", "65536b",
-      "--addtag", "blockferry", "--addtag", "bf-job-12", "vg-0/vm1",
-    ]]);
-    expect(() => lvcreateSnapshotCommand({ vg, origin: lv, name: snap, sizeBytes: 4096, chunkSizeBytes: 12288 })).toThrow(/power of two/);
-    expect(() => lvcreateSnapshotCommand({ vg, origin: lv, name: snap, sizeBytes: 4096, chunkSizeBytes: 2048 })).toThrow(/at least 4096/);
+    const cmd = lvcreateSnapshotCommand({
+      vg,
+      origin: lv,
+      name: snap,
+      sizeBytes: 1n << 30n,
+      chunkSizeBytes: 65536,
+      tags: [jobTag(12)],
+    });
+    expect(sh.run(cmd).calls).toEqual([
+      [
+        "lvcreate",
+        "--snapshot",
+        "--name",
+        "vm1-bf-snap",
+        "--size",
+        "1073741824b",
+        "--chunksize",
+        "65536b",
+        "--addtag",
+        "blockferry",
+        "--addtag",
+        "bf-job-12",
+        "vg-0/vm1",
+      ],
+    ]);
+    expect(() =>
+      lvcreateSnapshotCommand({ vg, origin: lv, name: snap, sizeBytes: 4096, chunkSizeBytes: 12288 }),
+    ).toThrow(/power of two/);
+    expect(() =>
+      lvcreateSnapshotCommand({ vg, origin: lv, name: snap, sizeBytes: 4096, chunkSizeBytes: 2048 }),
+    ).toThrow(/at least 4096/);
     expect(() => lvcreateSnapshotCommand({ vg, origin: lv, name: snap, sizeBytes: 1.5 })).toThrow(InvalidValueError);
     expect(() => lvcreateSnapshotCommand({ vg, origin: lv, name: snap, sizeBytes: -512 })).toThrow(InvalidValueError);
     expect(() => lvcreateSnapshotCommand({ vg, origin: lv, name: snap, sizeBytes: 1000 })).toThrow(/multiple of 512/);
@@ -39,19 +98,61 @@ describe("command templates run under the real /bin/sh", () => {
 
   it("lvcreate linear / thin pool / thin / thin snapshot, lvremove, lvextend, lvchange", () => {
     const pool = validateLvName("pool");
-    const calls = sh.run([
-      lvcreateLinearCommand({ vg, name: lv, sizeBytes: 8 << 20 }),
-      lvcreateThinPoolCommand({ vg, name: pool, sizeBytes: 64 << 20, chunkSizeBytes: 65536 }),
-      lvcreateThinCommand({ vg, pool, name: lv, virtualSizeBytes: 1 << 30 }),
-      lvcreateThinSnapshotCommand({ vg, origin: lv, name: snap }),
-      lvremoveCommand({ vg, lv: snap }),
-      lvextendCommand({ vg, lv, sizeBytes: 16 << 20 }),
-      lvchangeCommand({ vg, lv: snap, activate: true, ignoreActivationSkip: true, addTags: [jobTag("a")] }),
-    ].join("; ")).calls;
+    const calls = sh.run(
+      [
+        lvcreateLinearCommand({ vg, name: lv, sizeBytes: 8 << 20 }),
+        lvcreateThinPoolCommand({ vg, name: pool, sizeBytes: 64 << 20, chunkSizeBytes: 65536 }),
+        lvcreateThinCommand({ vg, pool, name: lv, virtualSizeBytes: 1 << 30 }),
+        lvcreateThinSnapshotCommand({ vg, origin: lv, name: snap }),
+        lvremoveCommand({ vg, lv: snap }),
+        lvextendCommand({ vg, lv, sizeBytes: 16 << 20 }),
+        lvchangeCommand({ vg, lv: snap, activate: true, ignoreActivationSkip: true, addTags: [jobTag("a")] }),
+      ].join("; "),
+    ).calls;
     expect(calls).toEqual([
-      ["lvcreate", "--yes", "--type", "linear", "--name", "vm1", "--size", "8388608b", "--addtag", "blockferry", "vg-0"],
-      ["lvcreate", "--yes", "--type", "thin-pool", "--name", "pool", "--size", "67108864b", "--chunksize", "65536b", "--addtag", "blockferry", "vg-0"],
-      ["lvcreate", "--yes", "--type", "thin", "--name", "vm1", "--virtualsize", "1073741824b", "--thinpool", "pool", "--addtag", "blockferry", "vg-0"],
+      [
+        "lvcreate",
+        "--yes",
+        "--type",
+        "linear",
+        "--name",
+        "vm1",
+        "--size",
+        "8388608b",
+        "--addtag",
+        "blockferry",
+        "vg-0",
+      ],
+      [
+        "lvcreate",
+        "--yes",
+        "--type",
+        "thin-pool",
+        "--name",
+        "pool",
+        "--size",
+        "67108864b",
+        "--chunksize",
+        "65536b",
+        "--addtag",
+        "blockferry",
+        "vg-0",
+      ],
+      [
+        "lvcreate",
+        "--yes",
+        "--type",
+        "thin",
+        "--name",
+        "vm1",
+        "--virtualsize",
+        "1073741824b",
+        "--thinpool",
+        "pool",
+        "--addtag",
+        "blockferry",
+        "vg-0",
+      ],
       ["lvcreate", "--snapshot", "--name", "vm1-bf-snap", "--addtag", "blockferry", "vg-0/vm1"],
       ["lvremove", "--yes", "vg-0/vm1-bf-snap"],
       ["lvextend", "--size", "16777216b", "vg-0/vm1"],
@@ -61,12 +162,14 @@ describe("command templates run under the real /bin/sh", () => {
 
   it("dmsetup and thin_delta use device-mapper names", () => {
     const pool = validateLvName("thin-pool");
-    const calls = sh.run([
-      dmsetupStatusCommand("vg--0-vm1--bf--snap"),
-      thinPoolMetadataSnapCommand(vg, pool, "reserve"),
-      thinDeltaCommand({ vg, pool, snap1: 1, snap2: 2 }),
-      thinPoolMetadataSnapCommand(vg, pool, "release"),
-    ].join("; ")).calls;
+    const calls = sh.run(
+      [
+        dmsetupStatusCommand("vg--0-vm1--bf--snap"),
+        thinPoolMetadataSnapCommand(vg, pool, "reserve"),
+        thinDeltaCommand({ vg, pool, snap1: 1, snap2: 2 }),
+        thinPoolMetadataSnapCommand(vg, pool, "release"),
+      ].join("; "),
+    ).calls;
     expect(calls).toEqual([
       ["dmsetup", "status", "vg--0-vm1--bf--snap"],
       ["dmsetup", "message", "vg--0-thin--pool-tpool", "0", "reserve_metadata_snap"],
@@ -79,14 +182,34 @@ describe("command templates run under the real /bin/sh", () => {
 
   it("dd ranges use byte offsets and O_DIRECT, aligned", () => {
     const path = validateRemotePath("/dev/vg-0/vm1");
-    const calls = sh.run([
-      ddReadCommand({ path, offset: 1048576, length: 4096 }),
-      ddWriteCommand({ path, offset: 512, length: 1024, blockSize: 65536 }),
-      blockdevSizeCommand(path),
-    ].join("; ")).calls;
+    const calls = sh.run(
+      [
+        ddReadCommand({ path, offset: 1048576, length: 4096 }),
+        ddWriteCommand({ path, offset: 512, length: 1024, blockSize: 65536 }),
+        blockdevSizeCommand(path),
+      ].join("; "),
+    ).calls;
     expect(calls).toEqual([
-      ["dd", "if=/dev/vg-0/vm1", "iflag=direct,skip_bytes,count_bytes", "bs=1048576", "skip=1048576", "count=4096", "status=none"],
-      ["dd", "of=/dev/vg-0/vm1", "oflag=direct,seek_bytes", "iflag=fullblock,count_bytes", "bs=65536", "seek=512", "count=1024", "conv=notrunc,fsync", "status=none"],
+      [
+        "dd",
+        "if=/dev/vg-0/vm1",
+        "iflag=direct,skip_bytes,count_bytes",
+        "bs=1048576",
+        "skip=1048576",
+        "count=4096",
+        "status=none",
+      ],
+      [
+        "dd",
+        "of=/dev/vg-0/vm1",
+        "oflag=direct,seek_bytes",
+        "iflag=fullblock,count_bytes",
+        "bs=65536",
+        "seek=512",
+        "count=1024",
+        "conv=notrunc,fsync",
+        "status=none",
+      ],
       ["blockdev", "--getsize64", "/dev/vg-0/vm1"],
     ]);
     expect(() => ddReadCommand({ path, offset: 100, length: 4096 })).toThrow(/multiple of 512/);
@@ -94,7 +217,9 @@ describe("command templates run under the real /bin/sh", () => {
   });
 
   it("virsh domain names are quoted after --", () => {
-    expect(sh.run(virshDomblklistCommand("web 1 'prod'")).calls).toEqual([["virsh", "domblklist", "--details", "--", "web 1 'prod'"]]);
+    expect(sh.run(virshDomblklistCommand("web 1 'prod'")).calls).toEqual([
+      ["virsh", "domblklist", "--details", "--", "web 1 'prod'"],
+    ]);
   });
 });
 
@@ -114,10 +239,16 @@ describe("pipefail", () => {
   it("hashes a real byte range of a real file with GNU dd and sha256sum", () => {
     const path = validateRemotePath("/etc/os-release");
     const r = run(hashRangeCommand({ path, offset: 3, length: 10, direct: false, blockSize: 4 }));
-    const expected = spawnSync("/bin/sh", ["-c", "tail -c +4 /etc/os-release | head -c 10 | sha256sum"]).stdout.toString();
+    const expected = spawnSync("/bin/sh", [
+      "-c",
+      "tail -c +4 /etc/os-release | head -c 10 | sha256sum",
+    ]).stdout.toString();
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toBe(expected);
-    expect(run(hashRangeCommand({ path: validateRemotePath("/nonexistent/x"), offset: 0, length: 512, direct: false })).status).not.toBe(0);
+    expect(
+      run(hashRangeCommand({ path: validateRemotePath("/nonexistent/x"), offset: 0, length: 512, direct: false }))
+        .status,
+    ).not.toBe(0);
   });
 });
 
@@ -128,7 +259,7 @@ describe("sections: several commands in one round trip", () => {
       { key: "a", command: "printf 'one\\ntwo'" },
       { key: "b", command: "echo out; echo err >&2; exit 3" },
       { key: "c", command: "printf '@@bf:fake:end:c\\n\\n'" },
-      { key: "d", command: "cat; read x; echo \"[$x]\"" },
+      { key: "d", command: 'cat; read x; echo "[$x]"' },
     ]);
     const r = spawnSync("/bin/sh", ["-c", cmd], { input: "stdin must not reach sections\n" });
     const s = parseSections(r.stdout.toString(), nonce);
@@ -146,10 +277,13 @@ describe("sections: several commands in one round trip", () => {
 describe("process group report and kill", () => {
   it("announces the shell's PID as the process group, and the kill command quotes the negative id", () => {
     const r = spawnSync("setsid", ["/bin/sh", "-c", withProcessGroupReport("echo hi")]);
-    const m = r.stderr.toString().match(/^\x1ebf-pgid:(\d+)\n$/);
-    expect(m).not.toBeNull();
+    const err = r.stderr.toString();
+    expect(err.startsWith(PGID_MARKER)).toBe(true);
+    expect(err.slice(PGID_MARKER.length)).toMatch(/^\d+\n$/);
     expect(r.stdout.toString()).toBe("hi\n");
-    expect(killProcessGroupCommand(1234)).toBe(`kill -s TERM -- '-1234' 2>/dev/null || kill -s TERM '1234' 2>/dev/null || true`);
+    expect(killProcessGroupCommand(1234)).toBe(
+      `kill -s TERM -- '-1234' 2>/dev/null || kill -s TERM '1234' 2>/dev/null || true`,
+    );
     expect(() => killProcessGroupCommand(1)).toThrow(InvalidValueError);
   });
   it("shQuote survives every quote character", () => {

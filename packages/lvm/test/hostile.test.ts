@@ -6,8 +6,18 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  blockdevSizeCommand, InvalidValueError, lvcreateSnapshotCommand, lvsCommand, shQuote, validateDevicePath,
-  validateLvName, validateRemotePath, validateDomainName, validateTag, validateVgName, virshDomblklistCommand,
+  blockdevSizeCommand,
+  InvalidValueError,
+  lvcreateSnapshotCommand,
+  lvsCommand,
+  shQuote,
+  validateDevicePath,
+  validateDomainName,
+  validateLvName,
+  validateRemotePath,
+  validateTag,
+  validateVgName,
+  virshDomblklistCommand,
 } from "../src/index.ts";
 import { makeStubShell } from "./stub-tools.ts";
 
@@ -17,19 +27,83 @@ const CANARY = join(sh.dir, "CANARY");
 
 // Pieces that break out of naive quoting, each one trying to create the canary.
 const ATTACKS = [
-  `'`, `"`, "`", "$", "\\", ";", "&", "|", "\n", "\r", "\t", " ", "*", "?", "[", "]", "{", "}", "(", ")", "<", ">",
-  "#", "~", "!", "=", "%", "^", "-", "--", "..", ".", "/", "\0", "\u00e9", "\u202e", "\u{1f4a3}", "\uff07", "\u2028",
-  `$(touch ${CANARY})`, `\`touch ${CANARY}\``, `'; touch ${CANARY}; '`, `"; touch ${CANARY}; "`, `\n touch ${CANARY}\n`,
-  `'$(touch ${CANARY})'`, `\\'; touch ${CANARY} #`, `$((1+1))`, `\${IFS}`, `-rf`, `--help`, `../../etc/passwd`,
-  `/dev/vg/../../etc`, `&& touch ${CANARY}`, `| touch ${CANARY}`, `> ${CANARY}`, `*`, `/*`, `~root`, `{a,b}`,
+  `'`,
+  `"`,
+  "`",
+  "$",
+  "\\",
+  ";",
+  "&",
+  "|",
+  "\n",
+  "\r",
+  "\t",
+  " ",
+  "*",
+  "?",
+  "[",
+  "]",
+  "{",
+  "}",
+  "(",
+  ")",
+  "<",
+  ">",
+  "#",
+  "~",
+  "!",
+  "=",
+  "%",
+  "^",
+  "-",
+  "--",
+  "..",
+  ".",
+  "/",
+  "\0",
+  "\u00e9",
+  "\u202e",
+  "\u{1f4a3}",
+  "\uff07",
+  "\u2028",
+  `$(touch ${CANARY})`,
+  `\`touch ${CANARY}\``,
+  `'; touch ${CANARY}; '`,
+  `"; touch ${CANARY}; "`,
+  `\n touch ${CANARY}\n`,
+  `'$(touch ${CANARY})'`,
+  `\\'; touch ${CANARY} #`,
+  `$((1+1))`,
+  `\${IFS}`,
+  `-rf`,
+  `--help`,
+  `../../etc/passwd`,
+  `/dev/vg/../../etc`,
+  `&& touch ${CANARY}`,
+  `| touch ${CANARY}`,
+  `> ${CANARY}`,
+  `*`,
+  `/*`,
+  `~root`,
+  `{a,b}`,
 ];
 const hostile = fc.oneof(
-  { weight: 3, arbitrary: fc.array(fc.constantFrom(...ATTACKS, "vg", "lv", "a", "0", "_", "+"), { minLength: 1, maxLength: 6 }).map((a) => a.join("")) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .array(fc.constantFrom(...ATTACKS, "vg", "lv", "a", "0", "_", "+"), { minLength: 1, maxLength: 6 })
+      .map((a) => a.join("")),
+  },
   { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(..."ab-_.+/'\"$`;\n "), minLength: 0, maxLength: 200 }) },
   { weight: 1, arbitrary: fc.integer({ min: 120, max: 5000 }).map((n) => "a".repeat(n)) },
   { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9+_.-]{1,130}$/) },
-  { weight: 1, arbitrary: fc.array(fc.stringMatching(/^[A-Za-z0-9+_.:@$;'-]{0,12}$/), { maxLength: 4 }).map((s) => `/dev/${s.join("/")}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .array(fc.stringMatching(/^[A-Za-z0-9+_.:@$;'-]{0,12}$/), { maxLength: 4 })
+      .map((s) => `/dev/${s.join("/")}`),
+  },
 );
 const SAMPLES = fc.sample(hostile, { numRuns: 400, seed: 20261126 });
 
@@ -73,13 +147,16 @@ describe("hostile input", () => {
       const dev = accepted(() => validateDevicePath(value));
       const path = accepted(() => validateRemotePath(value));
       // Nothing a shell treats specially may survive any validator.
-      for (const v of [vg, lv, tag, dev, path]) if (v !== undefined) expect(v).not.toMatch(/['"`$;&|<>()\s\\*?[\]{}~\0]/);
+      for (const v of [vg, lv, tag, dev, path])
+        if (v !== undefined) expect(v).not.toMatch(/['"`$;&|<>()\s\\*?[\]{}~\0]/);
       if (vg) {
         acceptedCount++;
         expect(sh.run(lvsCommand({ vg })).calls[0]?.at(-1)).toBe(value);
       }
       if (lv && vg) {
-        const r = sh.run(lvcreateSnapshotCommand({ vg, origin: lv, name: lv, sizeBytes: 4096, tags: [tag ?? validateTag("x")] }));
+        const r = sh.run(
+          lvcreateSnapshotCommand({ vg, origin: lv, name: lv, sizeBytes: 4096, tags: [tag ?? validateTag("x")] }),
+        );
         expect(r.calls).toHaveLength(1);
         expect(r.calls[0]?.[3]).toBe(value);
         expect(r.calls[0]?.at(-1)).toBe(`${value}/${value}`);
@@ -89,7 +166,9 @@ describe("hostile input", () => {
         expect(sh.run(blockdevSizeCommand(path)).calls).toEqual([["blockdev", "--getsize64", value]]);
       }
       if (accepted(() => validateDomainName(value)) !== undefined) {
-        expect(sh.run(virshDomblklistCommand(value)).calls).toEqual([["virsh", "domblklist", "--details", "--", value]]);
+        expect(sh.run(virshDomblklistCommand(value)).calls).toEqual([
+          ["virsh", "domblklist", "--details", "--", value],
+        ]);
       }
     }
     expect(acceptedCount).toBeGreaterThan(20);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
-  InvalidValueError, jobTag, LV_RESERVED_SUBSTRINGS, validateLvName, validateTag, validateVgName,
+  InvalidValueError,
+  jobTag,
+  LV_RESERVED_SUBSTRINGS,
+  validateLvName,
+  validateTag,
+  validateVgName,
 } from "../src/index.ts";
 
 function reasonOf(fn: () => unknown): string {

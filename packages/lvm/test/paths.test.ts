@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
-  dmDevicePath, dmName, InvalidValueError, lvDevicePath, validateDevicePath, validateLvName, validateRemotePath,
+  dmDevicePath,
+  dmName,
+  InvalidValueError,
+  lvDevicePath,
+  validateDevicePath,
+  validateLvName,
+  validateRemotePath,
   validateVgName,
 } from "../src/index.ts";
 

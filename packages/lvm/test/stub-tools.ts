@@ -1,13 +1,25 @@
 // A directory of stand-in tools (lvcreate, dmsetup, dd, ...) that record their argv, NUL-separated, so a
 // generated command can be run by the real /bin/sh and its argument vector checked exactly.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const STUBBED = [
-  "lvs", "vgs", "pvs", "lvcreate", "lvremove", "lvextend", "lvchange", "dmsetup", "thin_delta", "blockdev", "dd",
-  "virsh", "sha256sum", "b2sum",
+  "lvs",
+  "vgs",
+  "pvs",
+  "lvcreate",
+  "lvremove",
+  "lvextend",
+  "lvchange",
+  "dmsetup",
+  "thin_delta",
+  "blockdev",
+  "dd",
+  "virsh",
+  "sha256sum",
+  "b2sum",
 ] as const;
 
 export type StubShell = {

@@ -1,11 +1,9 @@
 // One long-lived SSH connection to one host: pinned host key, keepalive, reconnect with backoff, and a cap
 // on concurrent channels (OpenSSH's MaxSessions defaults to 10 per connection).
-import { connect as tcpConnect, type Socket } from "node:net";
+import { type Socket, connect as tcpConnect } from "node:net";
 import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
 import { describeEndpoint, type HostEndpoint, SSH_ALGORITHMS } from "./endpoint.ts";
-import {
-  AuthenticationError, ConnectionClosedError, HostKeyMismatchError, HostUnreachableError,
-} from "./errors.ts";
+import { AuthenticationError, ConnectionClosedError, HostKeyMismatchError, HostUnreachableError } from "./errors.ts";
 import { fingerprintOf } from "./fingerprint.ts";
 import { Semaphore } from "./semaphore.ts";
 
@@ -84,9 +82,14 @@ export class HostConnection {
 
   /** New key, address or pinned fingerprint: drop the old connection, forget permanent failures. */
   setEndpoint(endpoint: HostEndpoint): void {
-    this.endpoint = endpoint;
     this.permanentError = null;
     this.failures = 0;
+    // Same endpoint again (e.g. the operator fixed authorized_keys): allow a retry, keep a working connection.
+    if (sameEndpoint(this.endpoint, endpoint)) {
+      if (this.state === "failed") this.state = "idle";
+      return;
+    }
+    this.endpoint = endpoint;
     this.dropClient();
     if (this.state !== "closed") this.state = "idle";
   }
@@ -113,7 +116,10 @@ export class HostConnection {
   }
 
   /** Run `fn` holding one of the host's channel slots (unless `unlimited`, used for kill commands). */
-  async withSlot<T>(fn: (client: Client) => Promise<T>, opts: { signal?: AbortSignal; unlimited?: boolean } = {}): Promise<T> {
+  async withSlot<T>(
+    fn: (client: Client) => Promise<T>,
+    opts: { signal?: AbortSignal; unlimited?: boolean } = {},
+  ): Promise<T> {
     const release = opts.unlimited ? () => {} : await this.slots.acquire(opts.signal);
     try {
       const client = await this.ready();
@@ -130,20 +136,23 @@ export class HostConnection {
 
   /** The connection's SFTP session, opened once per connection. */
   sftp(): Promise<SFTPWrapper> {
-    this.sftpSession ??= this.ready().then((client) =>
-      new Promise<SFTPWrapper>((resolve, reject) => {
-        client.sftp((err, sftp) => {
-          if (err) return reject(new HostUnreachableError(this.name, `sftp subsystem: ${err.message}`));
-          sftp.on("close", () => {
-            this.sftpSession = null;
-          });
-          resolve(sftp);
-        });
-      }),
-    ).catch((err) => {
-      this.sftpSession = null;
-      throw err;
-    });
+    this.sftpSession ??= this.ready()
+      .then(
+        (client) =>
+          new Promise<SFTPWrapper>((resolve, reject) => {
+            client.sftp((err, sftp) => {
+              if (err) return reject(new HostUnreachableError(this.name, `sftp subsystem: ${err.message}`));
+              sftp.on("close", () => {
+                this.sftpSession = null;
+              });
+              resolve(sftp);
+            });
+          }),
+      )
+      .catch((err) => {
+        this.sftpSession = null;
+        throw err;
+      });
     return this.sftpSession;
   }
 
@@ -203,8 +212,10 @@ export class HostConnection {
         reject(err);
       };
       // One deadline for TCP connect + handshake + auth; ssh2's readyTimeout only starts after the TCP connect.
-      const timer = setTimeout(() => fail(new HostUnreachableError(this.name, `not ready after ${this.opts.readyTimeoutMs} ms`)),
-        this.opts.readyTimeoutMs);
+      const timer = setTimeout(
+        () => fail(new HostUnreachableError(this.name, `not ready after ${this.opts.readyTimeoutMs} ms`)),
+        this.opts.readyTimeoutMs,
+      );
       const socket: Socket = tcpConnect({ host: endpoint.host, port: endpoint.port });
       socket.setNoDelay(true);
       socket.once("error", (err) => fail(new HostUnreachableError(this.name, err.message)));
@@ -219,6 +230,8 @@ export class HostConnection {
         });
         client.once("ready", () => {
           if (settled) return;
+          if (this.endpoint !== endpoint)
+            return fail(new HostUnreachableError(this.name, "endpoint changed while connecting"));
           settled = true;
           clearTimeout(timer);
           client.removeAllListeners("error");
@@ -287,3 +300,14 @@ export class HostConnection {
 }
 
 export type { ClientChannel };
+
+function sameEndpoint(a: HostEndpoint, b: HostEndpoint): boolean {
+  return (
+    a.host === b.host &&
+    a.port === b.port &&
+    a.username === b.username &&
+    a.hostKeyFingerprint === b.hostKeyFingerprint &&
+    a.passphrase === b.passphrase &&
+    Buffer.from(a.privateKey).equals(Buffer.from(b.privateKey))
+  );
+}

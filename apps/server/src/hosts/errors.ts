@@ -8,9 +8,11 @@ export class HostKeyMismatchError extends DomainError {
     readonly expectedFingerprint: string,
     readonly presentedFingerprint: string,
   ) {
-    super("HOST_KEY_MISMATCH",
+    super(
+      "HOST_KEY_MISMATCH",
       `host key of ${host} changed: pinned ${expectedFingerprint}, presented ${presentedFingerprint}; refusing to connect`,
-      { host, expectedFingerprint, presentedFingerprint });
+      { host, expectedFingerprint, presentedFingerprint },
+    );
   }
 }
 
@@ -36,7 +38,10 @@ export class ConnectionLostError extends DomainError {
     readonly host: string,
     readonly command: string,
   ) {
-    super("HOST_CONNECTION_LOST", `connection to ${host} lost while running: ${clip(command)}`, { host, command: clip(command) });
+    super("HOST_CONNECTION_LOST", `connection to ${host} lost while running: ${clip(command)}`, {
+      host,
+      command: clip(command),
+    });
   }
 }
 
@@ -49,10 +54,12 @@ export class RemoteCommandError extends DomainError {
     readonly signal: string | null,
     readonly stderrTail: string,
   ) {
-    super("REMOTE_COMMAND_FAILED",
+    super(
+      "REMOTE_COMMAND_FAILED",
       `${clip(command)} on ${host} ${exitCode !== null ? `exited with ${exitCode}` : `was killed by ${signal}`}` +
         (stderrTail ? `: ${stderrTail.trim().split("\n").slice(-3).join(" | ")}` : ""),
-      { host, command: clip(command), exitCode, signal, stderrTail });
+      { host, command: clip(command), exitCode, signal, stderrTail },
+    );
   }
 }
 
@@ -63,8 +70,11 @@ export class RemoteTimeoutError extends DomainError {
     readonly command: string,
     readonly timeoutMs: number,
   ) {
-    super("REMOTE_COMMAND_TIMEOUT", `${clip(command)} on ${host} timed out after ${timeoutMs} ms (remote process killed)`,
-      { host, command: clip(command), timeoutMs });
+    super(
+      "REMOTE_COMMAND_TIMEOUT",
+      `${clip(command)} on ${host} timed out after ${timeoutMs} ms (remote process killed)`,
+      { host, command: clip(command), timeoutMs },
+    );
   }
 }
 
@@ -74,8 +84,10 @@ export class RemoteCancelledError extends DomainError {
     readonly host: string,
     readonly command: string,
   ) {
-    super("REMOTE_COMMAND_CANCELLED", `${clip(command)} on ${host} was cancelled (remote process killed)`,
-      { host, command: clip(command) });
+    super("REMOTE_COMMAND_CANCELLED", `${clip(command)} on ${host} was cancelled (remote process killed)`, {
+      host,
+      command: clip(command),
+    });
   }
 }
 
@@ -86,8 +98,11 @@ export class OutputLimitError extends DomainError {
     readonly command: string,
     readonly maxOutputBytes: number,
   ) {
-    super("REMOTE_OUTPUT_TOO_LARGE", `${clip(command)} on ${host} printed more than ${maxOutputBytes} bytes (killed)`,
-      { host, command: clip(command), maxOutputBytes });
+    super("REMOTE_OUTPUT_TOO_LARGE", `${clip(command)} on ${host} printed more than ${maxOutputBytes} bytes (killed)`, {
+      host,
+      command: clip(command),
+      maxOutputBytes,
+    });
   }
 }
 

@@ -1,7 +1,11 @@
 import type { Readable, Writable } from "node:stream";
 import type { HostConnection } from "./connection.ts";
 import {
-  ConnectionLostError, OutputLimitError, RemoteCancelledError, RemoteCommandError, RemoteTimeoutError,
+  ConnectionLostError,
+  OutputLimitError,
+  RemoteCancelledError,
+  RemoteCommandError,
+  RemoteTimeoutError,
 } from "./errors.ts";
 import { type ExitStatus, startRemoteProcess } from "./remote-process.ts";
 
@@ -26,58 +30,63 @@ export async function execOn(conn: HostConnection, command: string, opts: ExecOp
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxOutput = opts.maxOutputBytes ?? 64 << 20;
   if (opts.signal?.aborted) throw new RemoteCancelledError(conn.name, command);
-  return conn.withSlot(async () => {
-    const proc = await startRemoteProcess(conn, command);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let bytes = 0;
-    let stopReason: Error | null = null;
-    const stop = (reason: Error) => {
-      if (stopReason) return;
-      stopReason = reason;
-      void proc.kill();
-    };
-    const count = (n: number) => {
-      bytes += n;
-      if (bytes > maxOutput) stop(new OutputLimitError(conn.name, command, maxOutput));
-    };
-    proc.channel.on("data", (chunk: Buffer) => {
-      if (stopReason) return;
-      out.push(chunk);
-      count(chunk.length);
-    });
-    proc.onStderr((chunk) => {
-      if (stopReason) return;
-      err.push(chunk);
-      count(chunk.length);
-    });
-    const timer = setTimeout(() => stop(new RemoteTimeoutError(conn.name, command, timeoutMs)), timeoutMs);
-    const onAbort = () => stop(new RemoteCancelledError(conn.name, command));
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    if (opts.stdin !== undefined) proc.channel.end(opts.stdin);
-    else proc.channel.end();
-    let status: ExitStatus;
-    try {
-      status = await proc.exited;
-    } catch (e) {
-      if (stopReason) throw stopReason;
+  return conn
+    .withSlot(
+      async () => {
+        const proc = await startRemoteProcess(conn, command);
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        let bytes = 0;
+        let stopReason: Error | null = null;
+        const stop = (reason: Error) => {
+          if (stopReason) return;
+          stopReason = reason;
+          void proc.kill();
+        };
+        const count = (n: number) => {
+          bytes += n;
+          if (bytes > maxOutput) stop(new OutputLimitError(conn.name, command, maxOutput));
+        };
+        proc.channel.on("data", (chunk: Buffer) => {
+          if (stopReason) return;
+          out.push(chunk);
+          count(chunk.length);
+        });
+        proc.onStderr((chunk) => {
+          if (stopReason) return;
+          err.push(chunk);
+          count(chunk.length);
+        });
+        const timer = setTimeout(() => stop(new RemoteTimeoutError(conn.name, command, timeoutMs)), timeoutMs);
+        const onAbort = () => stop(new RemoteCancelledError(conn.name, command));
+        opts.signal?.addEventListener("abort", onAbort, { once: true });
+        if (opts.stdin !== undefined) proc.channel.end(opts.stdin);
+        else proc.channel.end();
+        let status: ExitStatus;
+        try {
+          status = await proc.exited;
+        } catch (e) {
+          if (stopReason) throw stopReason;
+          throw e;
+        } finally {
+          clearTimeout(timer);
+          opts.signal?.removeEventListener("abort", onAbort);
+        }
+        if (stopReason) throw stopReason;
+        const stdout = Buffer.concat(out).toString("utf8");
+        const stderr = Buffer.concat(err).toString("utf8");
+        if (status.code === null || !(opts.okExitCodes ?? [0]).includes(status.code))
+          throw new RemoteCommandError(conn.name, command, status.code, status.signal, proc.stderrTail());
+        return { stdout, stderr, code: status.code };
+      },
+      { signal: opts.signal },
+    )
+    .catch((e: unknown) => {
+      // Aborted while still queued for a channel slot: same typed error as a cancel while running.
+      if (opts.signal?.aborted && !(e instanceof RemoteCancelledError) && (e as Error)?.name === "AbortError")
+        throw new RemoteCancelledError(conn.name, command);
       throw e;
-    } finally {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onAbort);
-    }
-    if (stopReason) throw stopReason;
-    const stdout = Buffer.concat(out).toString("utf8");
-    const stderr = Buffer.concat(err).toString("utf8");
-    if (status.code === null || !(opts.okExitCodes ?? [0]).includes(status.code))
-      throw new RemoteCommandError(conn.name, command, status.code, status.signal, proc.stderrTail());
-    return { stdout, stderr, code: status.code };
-  }, { signal: opts.signal }).catch((e: unknown) => {
-    // Aborted while still queued for a channel slot: same typed error as a cancel while running.
-    if (opts.signal?.aborted && !(e instanceof RemoteCancelledError) && (e as Error)?.name === "AbortError")
-      throw new RemoteCancelledError(conn.name, command);
-    throw e;
-  });
+    });
 }
 
 export type RemoteStream = {
@@ -93,7 +102,11 @@ export type RemoteStream = {
 };
 
 /** Start a long-running command (dd for the transfer engine). The channel slot is held until it closes. */
-export async function execStreamOn(conn: HostConnection, command: string, opts: { signal?: AbortSignal } = {}): Promise<RemoteStream> {
+export async function execStreamOn(
+  conn: HostConnection,
+  command: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<RemoteStream> {
   if (opts.signal?.aborted) throw new RemoteCancelledError(conn.name, command);
   const release = await conn.acquireSlot(opts.signal).catch(() => {
     throw new RemoteCancelledError(conn.name, command);
@@ -112,20 +125,23 @@ export async function execStreamOn(conn: HostConnection, command: string, opts: 
   };
   const onAbort = () => void cancel();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
-  const exit = proc.exited.then(
-    (status) => {
-      if (cancelled) throw new RemoteCancelledError(conn.name, command);
-      if (status.code !== 0) throw new RemoteCommandError(conn.name, command, status.code, status.signal, proc.stderrTail());
-      return { code: 0 };
-    },
-    (e: unknown) => {
-      if (cancelled) throw new RemoteCancelledError(conn.name, command);
-      throw e instanceof ConnectionLostError ? e : new ConnectionLostError(conn.name, command);
-    },
-  ).finally(() => {
-    release();
-    opts.signal?.removeEventListener("abort", onAbort);
-  });
+  const exit = proc.exited
+    .then(
+      (status) => {
+        if (cancelled) throw new RemoteCancelledError(conn.name, command);
+        if (status.code !== 0)
+          throw new RemoteCommandError(conn.name, command, status.code, status.signal, proc.stderrTail());
+        return { code: 0 };
+      },
+      (e: unknown) => {
+        if (cancelled) throw new RemoteCancelledError(conn.name, command);
+        throw e instanceof ConnectionLostError ? e : new ConnectionLostError(conn.name, command);
+      },
+    )
+    .finally(() => {
+      release();
+      opts.signal?.removeEventListener("abort", onAbort);
+    });
   exit.catch(() => {});
   return { stdout: proc.channel, stdin: proc.channel, exit, cancel, stderrTail: proc.stderrTail };
 }

@@ -1,11 +1,33 @@
 // What a hypervisor has: VGs, LVs, snapshots, thin pools, libvirt domains and tool versions, in at most two
 // round trips (one sectioned script, then one for every domain's disks), using only packages/lvm templates.
 import { randomBytes } from "node:crypto";
-import type { Inventory, InventoryDomain, InventoryLv, InventorySnapshot, InventoryThinPool } from "@blockferry/contracts";
+import type {
+  Inventory,
+  InventoryDomain,
+  InventoryLv,
+  InventorySnapshot,
+  InventoryThinPool,
+} from "@blockferry/contracts";
 import {
-  dmName, dmsetupStatusCommand, type DmTargetLine, lvsCommand, parseDmsetupAll, parseDomblklist, parseLvsReport,
-  parseSections, parseSnapshotStatus, parseThinPoolStatus, parseToolVersion, parseVgsReport, parseVirshList,
-  sectionedCommand, type SectionResult, type VgName, vgsCommand, virshDomblklistCommand, virshListCommand,
+  type DmTargetLine,
+  dmName,
+  dmsetupStatusCommand,
+  lvsCommand,
+  parseDmsetupAll,
+  parseDomblklist,
+  parseLvsReport,
+  parseSections,
+  parseSnapshotStatus,
+  parseThinPoolStatus,
+  parseToolVersion,
+  parseVgsReport,
+  parseVirshList,
+  type SectionResult,
+  sectionedCommand,
+  type VgName,
+  vgsCommand,
+  virshDomblklistCommand,
+  virshListCommand,
 } from "@blockferry/lvm";
 
 export type { Inventory };
@@ -40,7 +62,10 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
     { key: "vgs", command: vgsCommand() },
     { key: "lvs", command: lvsCommand() },
     { key: "dmstatus", command: dmsetupStatusCommand() },
-    ...Object.entries(TOOL_SECTIONS).map(([key, command]) => ({ key: `v.${key.toLowerCase()}`, command: `command -v ${command.split(" ")[0]} >/dev/null && ${command}` })),
+    ...Object.entries(TOOL_SECTIONS).map(([key, command]) => ({
+      key: `v.${key.toLowerCase()}`,
+      command: `command -v ${command.split(" ")[0]} >/dev/null && ${command}`,
+    })),
     { key: "domains", command: `command -v virsh >/dev/null && ${virshListCommand()}` },
   ]);
   const first = parseSections((await exec(script)).stdout, n1);
@@ -48,7 +73,10 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
 
   const vgsOut = need(first, "vgs");
   const lvsOut = need(first, "lvs");
-  for (const [what, s] of [["vgs", vgsOut], ["lvs", lvsOut]] as const)
+  for (const [what, s] of [
+    ["vgs", vgsOut],
+    ["lvs", lvsOut],
+  ] as const)
     if (s.exitCode !== 0) throw new InventoryError(`${what} failed with ${s.exitCode}: ${s.stderr.trim().slice(-500)}`);
   const vgRecords = parseVgsReport(vgsOut.stdout);
   const lvRecords = parseLvsReport(lvsOut.stdout);
@@ -58,15 +86,30 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
   if (dm.exitCode === 0) status = parseDmsetupAll(dm.stdout, "dmsetup status");
   else warnings.push(`dmsetup status failed (${dm.exitCode}): ${dm.stderr.trim().slice(-300)}`);
 
-  const tools = Object.fromEntries(Object.keys(TOOL_SECTIONS).map((key) => {
-    const s = need(first, `v.${key.toLowerCase()}`);
-    return [key, s.exitCode === 0 ? parseToolVersion(s.stdout || s.stderr) : null];
-  })) as Inventory["tools"];
+  const tools = Object.fromEntries(
+    Object.keys(TOOL_SECTIONS).map((key) => {
+      const s = need(first, `v.${key.toLowerCase()}`);
+      return [key, s.exitCode === 0 ? parseToolVersion(s.stdout || s.stderr) : null];
+    }),
+  ) as Inventory["tools"];
 
   const lvs: InventoryLv[] = lvRecords.map((r) => ({
-    vg: r.vg, name: r.name, uuid: r.uuid, path: `/dev/${r.vg}/${r.name}`, dmName: dmName(r.vg as VgName, r.name),
-    kind: r.kind, segtype: r.segtype, attr: r.attr, sizeBytes: r.sizeBytes, active: r.active, open: r.open, tags: r.tags,
-    origin: r.origin, pool: r.pool, thinId: r.thinId, chunkSizeBytes: r.chunkSizeBytes,
+    vg: r.vg,
+    name: r.name,
+    uuid: r.uuid,
+    path: `/dev/${r.vg}/${r.name}`,
+    dmName: dmName(r.vg as VgName, r.name),
+    kind: r.kind,
+    segtype: r.segtype,
+    attr: r.attr,
+    sizeBytes: r.sizeBytes,
+    active: r.active,
+    open: r.open,
+    tags: r.tags,
+    origin: r.origin,
+    pool: r.pool,
+    thinId: r.thinId,
+    chunkSizeBytes: r.chunkSizeBytes,
   }));
 
   const snapshots: InventorySnapshot[] = [];
@@ -75,10 +118,19 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
     const line = status.get(dmName(r.vg as VgName, r.name))?.[0];
     const lineText = line ? `${line.start} ${line.length} ${line.target} ${line.args.join(" ")}` : null;
     if (r.kind === "snapshot") {
-      const st = lineText && (line?.target === "snapshot" || line?.target === "snapshot-merge") ? parseSnapshotStatus(lineText) : null;
+      const st =
+        lineText && (line?.target === "snapshot" || line?.target === "snapshot-merge")
+          ? parseSnapshotStatus(lineText)
+          : null;
       snapshots.push({
-        vg: r.vg, name: r.name, origin: r.origin ?? "", type: "cow", sizeBytes: r.sizeBytes, chunkSizeBytes: r.chunkSizeBytes,
-        fillPercent: r.snapPercent, state: st ? st.state : r.invalidSnapshot ? "invalid" : "inactive",
+        vg: r.vg,
+        name: r.name,
+        origin: r.origin ?? "",
+        type: "cow",
+        sizeBytes: r.sizeBytes,
+        chunkSizeBytes: r.chunkSizeBytes,
+        fillPercent: r.snapPercent,
+        state: st ? st.state : r.invalidSnapshot ? "invalid" : "inactive",
         allocatedSectors: st?.state === "valid" ? st.allocatedSectors : null,
         totalSectors: st?.state === "valid" ? st.totalSectors : null,
         metadataSectors: st?.state === "valid" ? st.metadataSectors : null,
@@ -86,17 +138,32 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
       });
     } else if (r.kind === "thin" && r.origin !== null) {
       snapshots.push({
-        vg: r.vg, name: r.name, origin: r.origin, type: "thin", sizeBytes: r.sizeBytes, chunkSizeBytes: null, fillPercent: null,
-        state: "valid", allocatedSectors: null, totalSectors: null, metadataSectors: null, tags: r.tags,
+        vg: r.vg,
+        name: r.name,
+        origin: r.origin,
+        type: "thin",
+        sizeBytes: r.sizeBytes,
+        chunkSizeBytes: null,
+        fillPercent: null,
+        state: "valid",
+        allocatedSectors: null,
+        totalSectors: null,
+        metadataSectors: null,
+        tags: r.tags,
       });
     } else if (r.kind === "thin-pool") {
       // The pool's status lives on its `-tpool` device when thin LVs exist, on the pool device itself otherwise.
       const tp = [`${dmName(r.vg as VgName, r.name)}-tpool`, dmName(r.vg as VgName, r.name)]
-        .map((n) => status.get(n)?.[0]).find((t) => t?.target === "thin-pool");
+        .map((n) => status.get(n)?.[0])
+        .find((t) => t?.target === "thin-pool");
       const st = tp ? parseThinPoolStatus(`${tp.start} ${tp.length} ${tp.target} ${tp.args.join(" ")}`) : null;
       thinPools.push({
-        vg: r.vg, name: r.name, sizeBytes: r.sizeBytes, chunkSizeBytes: r.chunkSizeBytes,
-        dataPercent: r.dataPercent, metadataPercent: r.metadataPercent,
+        vg: r.vg,
+        name: r.name,
+        sizeBytes: r.sizeBytes,
+        chunkSizeBytes: r.chunkSizeBytes,
+        dataPercent: r.dataPercent,
+        metadataPercent: r.metadataPercent,
         transactionId: st?.state === "ok" ? st.transactionId : null,
         heldMetadataRoot: st?.state === "ok" ? st.heldMetadataRoot : null,
         mode: st ? (st.state === "ok" ? st.mode : st.state) : null,
@@ -118,8 +185,16 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
     collectedAt: new Date().toISOString(),
     tools,
     vgs: vgRecords.map((v) => ({
-      name: v.name, uuid: v.uuid, sizeBytes: v.sizeBytes, freeBytes: v.freeBytes, extentSizeBytes: v.extentSizeBytes,
-      extentCount: v.extentCount, freeExtentCount: v.freeExtentCount, pvCount: v.pvCount, lvCount: v.lvCount, tags: v.tags,
+      name: v.name,
+      uuid: v.uuid,
+      sizeBytes: v.sizeBytes,
+      freeBytes: v.freeBytes,
+      extentSizeBytes: v.extentSizeBytes,
+      extentCount: v.extentCount,
+      freeExtentCount: v.freeExtentCount,
+      pvCount: v.pvCount,
+      lvCount: v.lvCount,
+      tags: v.tags,
     })),
     lvs,
     snapshots,
@@ -140,11 +215,26 @@ async function readDomainDisks(exec: InventoryExec, names: string[]): Promise<In
     }
   });
   const runnable = valid.map((d, i) => ({ ...d, key: `d${i}` })).filter((d) => d.command !== null);
-  const out = parseSections((await exec(sectionedCommand(n, runnable.map((d) => ({ key: d.key, command: d.command as string }))))).stdout, n);
+  const out = parseSections(
+    (
+      await exec(
+        sectionedCommand(
+          n,
+          runnable.map((d) => ({ key: d.key, command: d.command as string })),
+        ),
+      )
+    ).stdout,
+    n,
+  );
   return valid.map((d, i) => {
     if (d.command === null) return { name: d.name, disks: [], error: d.error };
     const s = out.get(`d${i}`);
-    if (!s || s.exitCode !== 0) return { name: d.name, disks: [], error: `virsh domblklist failed: ${s?.stderr.trim().slice(-300) ?? "no answer"}` };
+    if (s?.exitCode !== 0)
+      return {
+        name: d.name,
+        disks: [],
+        error: `virsh domblklist failed: ${s?.stderr.trim().slice(-300) ?? "no answer"}`,
+      };
     return { name: d.name, disks: parseDomblklist(s.stdout), error: null };
   });
 }

@@ -1,9 +1,9 @@
 // The remote layer's front door: one HostConnection per registered host, addressed by the caller's host id.
 import { blockdevSizeCommand, parseSizeOutput, validateRemotePath } from "@blockferry/lvm";
-import { HostConnection, type ConnectionOptions, type ConnectionStats, type RemoteLogger } from "./connection.ts";
+import { DomainError } from "../errors.ts";
+import { type ConnectionOptions, type ConnectionStats, HostConnection, type RemoteLogger } from "./connection.ts";
 import type { HostEndpoint } from "./endpoint.ts";
 import { sshCryptoBindingAvailable } from "./endpoint.ts";
-import { DomainError } from "../errors.ts";
 import { type ExecOptions, type ExecResult, execOn, execStreamOn, type RemoteStream } from "./exec.ts";
 import { type Inventory, readInventory } from "./inventory.ts";
 import { type ByteSource, byteSourceOf, openRemoteFile, type RemoteFile } from "./sftp.ts";
@@ -25,11 +25,19 @@ export class RemoteHosts {
 
   constructor(private readonly defaults: ConnectionOptions & { logger?: RemoteLogger } = {}) {
     this.cryptoBindingAvailable = sshCryptoBindingAvailable();
-    defaults.logger?.info({ cryptoBindingAvailable: this.cryptoBindingAvailable },
-      this.cryptoBindingAvailable ? "ssh2 native crypto binding loaded" : "ssh2 native crypto binding NOT available: slower ciphers");
+    defaults.logger?.info(
+      { cryptoBindingAvailable: this.cryptoBindingAvailable },
+      this.cryptoBindingAvailable
+        ? "ssh2 native crypto binding loaded"
+        : "ssh2 native crypto binding NOT available: slower ciphers",
+    );
   }
 
-  /** Add or replace a host. Replacing (new key, new pinned fingerprint) drops the old connection. */
+  /**
+   * Add or update a host. A changed endpoint (key, address, pinned fingerprint) drops the old connection; the
+   * same endpoint again only clears a refused state so the next call retries. `options` apply on first
+   * registration only (unregister to change them).
+   */
   register(id: HostId, endpoint: HostEndpoint, options: ConnectionOptions = {}): void {
     const existing = this.conns.get(String(id));
     if (existing) existing.setEndpoint(endpoint);
@@ -68,12 +76,16 @@ export class RemoteHosts {
   async byteSource(id: HostId, path: string): Promise<ByteSource & { close(): Promise<void> }> {
     const safePath = validateRemotePath(path);
     const file = await this.openFile(id, safePath, "r");
-    const src = byteSourceOf(file, async () => parseSizeOutput((await this.exec(id, blockdevSizeCommand(safePath), { timeoutMs: 30_000 })).stdout));
+    const src = byteSourceOf(file, async () =>
+      parseSizeOutput((await this.exec(id, blockdevSizeCommand(safePath), { timeoutMs: 30_000 })).stdout),
+    );
     return { ...src, close: () => file.close() };
   }
 
   inventory(id: HostId, opts: { timeoutMs?: number } = {}): Promise<Inventory> {
-    return readInventory((command) => this.exec(id, command, { timeoutMs: opts.timeoutMs ?? 30_000, maxOutputBytes: 256 << 20 }));
+    return readInventory((command) =>
+      this.exec(id, command, { timeoutMs: opts.timeoutMs ?? 30_000, maxOutputBytes: 256 << 20 }),
+    );
   }
 
   /** One round trip (`true`) on the pooled connection; connects first if needed. */

@@ -1,8 +1,9 @@
 // A command on a host, with a handle to kill it for real. Closing an SSH channel does not stop the remote
 // process (OpenSSH just closes its pipes), so every command announces its process group first and cancel
 // kills that group over a second channel.
-import type { ClientChannel } from "ssh2";
+
 import { killProcessGroupCommand, PGID_MARKER, withProcessGroupReport } from "@blockferry/lvm";
+import type { ClientChannel } from "ssh2";
 import type { HostConnection } from "./connection.ts";
 import { ConnectionLostError } from "./errors.ts";
 
@@ -82,20 +83,28 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
   exited.catch(() => {}); // observed by callers; avoid an unhandled rejection if nobody awaits it
 
   const killGroup = async (signal: "TERM" | "KILL") => {
-    const id = await Promise.race([pgid, exited.then(() => null, () => null)]);
+    const id = await Promise.race([
+      pgid,
+      exited.then(
+        () => null,
+        () => null,
+      ),
+    ]);
     if (id === null || closed) return;
-    await conn.withSlot(
-      (c) =>
-        new Promise<void>((resolve) => {
-          c.exec(killProcessGroupCommand(id, signal), (err, ch) => {
-            if (err) return resolve();
-            ch.resume();
-            ch.stderr.resume();
-            ch.on("close", () => resolve());
-          });
-        }),
-      { unlimited: true },
-    ).catch(() => {});
+    await conn
+      .withSlot(
+        (c) =>
+          new Promise<void>((resolve) => {
+            c.exec(killProcessGroupCommand(id, signal), (err, ch) => {
+              if (err) return resolve();
+              ch.resume();
+              ch.stderr.resume();
+              ch.on("close", () => resolve());
+            });
+          }),
+        { unlimited: true },
+      )
+      .catch(() => {});
   };
 
   return {
@@ -109,7 +118,10 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
       if (closed) return;
       await killGroup("TERM");
       const done = await Promise.race([
-        exited.then(() => true, () => true),
+        exited.then(
+          () => true,
+          () => true,
+        ),
         new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref()),
       ]);
       if (!done) await killGroup("KILL");

@@ -25,7 +25,11 @@ export type RemoteFile = {
 };
 
 /** Open a remote file or device: "r" to read, "r+" to read and write an existing one, "w" to create/truncate. */
-export async function openRemoteFile(conn: HostConnection, path: string, mode: "r" | "r+" | "w" = "r"): Promise<RemoteFile> {
+export async function openRemoteFile(
+  conn: HostConnection,
+  path: string,
+  mode: "r" | "r+" | "w" = "r",
+): Promise<RemoteFile> {
   const sftp = await conn.sftp();
   const fail = (op: string) => (err: Error) => new SftpError(conn.name, path, op, err.message);
   const handle = await new Promise<Buffer>((resolve, reject) =>
@@ -35,13 +39,17 @@ export async function openRemoteFile(conn: HostConnection, path: string, mode: "
   return {
     path,
     statSize: () =>
-      new Promise((resolve, reject) => sftp.fstat(handle, (err, st) => (err ? reject(fail("fstat")(err)) : resolve(st.size)))),
-    read: (offset, length, opts) => readRange(sftp, handle, offset, length, opts).catch((e: Error) => {
-      throw e instanceof SftpError ? e : fail("read")(e);
-    }),
-    write: (offset, data, opts) => writeRange(sftp, handle, offset, data, opts).catch((e: Error) => {
-      throw e instanceof SftpError ? e : fail("write")(e);
-    }),
+      new Promise((resolve, reject) =>
+        sftp.fstat(handle, (err, st) => (err ? reject(fail("fstat")(err)) : resolve(st.size))),
+      ),
+    read: (offset, length, opts) =>
+      readRange(sftp, handle, offset, length, opts).catch((e: Error) => {
+        throw e instanceof SftpError ? e : fail("read")(e);
+      }),
+    write: (offset, data, opts) =>
+      writeRange(sftp, handle, offset, data, opts).catch((e: Error) => {
+        throw e instanceof SftpError ? e : fail("write")(e);
+      }),
     close: () =>
       new Promise<void>((resolve, reject) => {
         if (closed) return resolve();
@@ -61,7 +69,12 @@ function pieces(offset: number, length: number, requestBytes: number): Piece[] {
 }
 
 /** Run `work` over `items` with at most `limit` in flight; the first failure stops issuing new work. */
-async function pool<T>(items: T[], limit: number, signal: AbortSignal | undefined, work: (item: T) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed: unknown = null;
   const lane = async () => {
@@ -79,7 +92,14 @@ async function pool<T>(items: T[], limit: number, signal: AbortSignal | undefine
   if (failed !== null) throw failed;
 }
 
-function readOnce(sftp: SFTPWrapper, handle: Buffer, buf: Buffer, at: number, len: number, pos: number): Promise<number> {
+function readOnce(
+  sftp: SFTPWrapper,
+  handle: Buffer,
+  buf: Buffer,
+  at: number,
+  len: number,
+  pos: number,
+): Promise<number> {
   return new Promise((resolve, reject) =>
     sftp.read(handle, buf, at, len, pos, (err, n) => {
       // ssh2 reports EOF as an error with code 1 (SSH_FX_EOF)
@@ -89,29 +109,50 @@ function readOnce(sftp: SFTPWrapper, handle: Buffer, buf: Buffer, at: number, le
   );
 }
 
-export async function readRange(sftp: SFTPWrapper, handle: Buffer, offset: number, length: number, opts: RangeOptions = {}): Promise<Buffer> {
+export async function readRange(
+  sftp: SFTPWrapper,
+  handle: Buffer,
+  offset: number,
+  length: number,
+  opts: RangeOptions = {},
+): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let end = length; // shrinks to the end of file if a read hits EOF
-  await pool(pieces(offset, length, opts.requestBytes ?? SFTP_REQUEST_BYTES), opts.inFlight ?? SFTP_IN_FLIGHT, opts.signal, async (p) => {
-    let done = 0;
-    while (done < p.length) {
-      const n = await readOnce(sftp, handle, buf, p.at + done, p.length - done, p.offset + done);
-      if (n === 0) {
-        end = Math.min(end, p.at + done);
-        return;
+  await pool(
+    pieces(offset, length, opts.requestBytes ?? SFTP_REQUEST_BYTES),
+    opts.inFlight ?? SFTP_IN_FLIGHT,
+    opts.signal,
+    async (p) => {
+      let done = 0;
+      while (done < p.length) {
+        const n = await readOnce(sftp, handle, buf, p.at + done, p.length - done, p.offset + done);
+        if (n === 0) {
+          end = Math.min(end, p.at + done);
+          return;
+        }
+        done += n; // a server may answer short: ask again for the rest
       }
-      done += n; // a server may answer short: ask again for the rest
-    }
-  });
+    },
+  );
   return end === length ? buf : buf.subarray(0, end);
 }
 
-export async function writeRange(sftp: SFTPWrapper, handle: Buffer, offset: number, data: Uint8Array, opts: RangeOptions = {}): Promise<void> {
+export async function writeRange(
+  sftp: SFTPWrapper,
+  handle: Buffer,
+  offset: number,
+  data: Uint8Array,
+  opts: RangeOptions = {},
+): Promise<void> {
   const src = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  await pool(pieces(offset, src.length, opts.requestBytes ?? SFTP_REQUEST_BYTES), opts.inFlight ?? SFTP_IN_FLIGHT, opts.signal, (p) =>
-    new Promise<void>((resolve, reject) =>
-      sftp.write(handle, src, p.at, p.length, p.offset, (err) => (err ? reject(err) : resolve())),
-    ),
+  await pool(
+    pieces(offset, src.length, opts.requestBytes ?? SFTP_REQUEST_BYTES),
+    opts.inFlight ?? SFTP_IN_FLIGHT,
+    opts.signal,
+    (p) =>
+      new Promise<void>((resolve, reject) =>
+        sftp.write(handle, src, p.at, p.length, p.offset, (err) => (err ? reject(err) : resolve())),
+      ),
   );
 }
 

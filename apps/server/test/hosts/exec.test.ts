@@ -1,10 +1,14 @@
 // exec / execStream against a real OpenSSH sshd on loopback.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  OutputLimitError, RemoteCancelledError, RemoteCommandError, RemoteHosts, RemoteTimeoutError,
-} from "../../src/hosts/index.ts";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
+import {
+  OutputLimitError,
+  RemoteCancelledError,
+  RemoteCommandError,
+  RemoteHosts,
+  RemoteTimeoutError,
+} from "../../src/hosts/index.ts";
 import { endpointOf, eventually, sleep } from "./sshd-fixture.ts";
 
 let sshd: LoopbackSshd;
@@ -35,7 +39,12 @@ describe("exec", () => {
   it("turns a non-zero exit into a typed RemoteCommandError with the stderr tail", async () => {
     const err = await hosts.exec("h", "echo 'lvcreate: no space' >&2; exit 5").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteCommandError);
-    expect(err).toMatchObject({ host: `root@127.0.0.1:${sshd.port}`, exitCode: 5, signal: null, code: "REMOTE_COMMAND_FAILED" });
+    expect(err).toMatchObject({
+      host: `root@127.0.0.1:${sshd.port}`,
+      exitCode: 5,
+      signal: null,
+      code: "REMOTE_COMMAND_FAILED",
+    });
     expect((err as RemoteCommandError).stderrTail).toBe("lvcreate: no space\n");
     expect((err as RemoteCommandError).command).toBe("echo 'lvcreate: no space' >&2; exit 5");
   });
@@ -60,7 +69,9 @@ describe("exec", () => {
 
   it("cancel kills a whole dd pipeline streaming through execStream", async () => {
     const ac = new AbortController();
-    const s = await hosts.execStream("h", "dd if=/dev/zero bs=65536 count=1000000007 status=none | cat | cat", { signal: ac.signal });
+    const s = await hosts.execStream("h", "dd if=/dev/zero bs=65536 count=1000000007 status=none | cat | cat", {
+      signal: ac.signal,
+    });
     let bytes = 0;
     s.stdout.on("data", (c: Buffer) => {
       bytes += c.length;
@@ -69,11 +80,15 @@ describe("exec", () => {
     expect(await running("d[d] if=/dev/zero bs=65536 count=1000000007")).toBe(true);
     ac.abort();
     await expect(s.exit).rejects.toBeInstanceOf(RemoteCancelledError);
-    expect(await eventually(async () => !(await running("d[d] if=/dev/zero bs=65536 count=1000000007")), 3000)).toBe(true);
+    expect(await eventually(async () => !(await running("d[d] if=/dev/zero bs=65536 count=1000000007")), 3000)).toBe(
+      true,
+    );
   });
 
   it("kills a command that prints more than maxOutputBytes", async () => {
-    const err = await hosts.exec("h", "yes blockferry-output-limit", { maxOutputBytes: 100_000 }).catch((e: unknown) => e);
+    const err = await hosts
+      .exec("h", "yes blockferry-output-limit", { maxOutputBytes: 100_000 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputLimitError);
     expect(await eventually(async () => !(await running("ye[s] blockferry-output-limit")), 3000)).toBe(true);
   });
@@ -146,8 +161,15 @@ describe("concurrency and health", () => {
     }
     times.sort((a, b) => a - b);
     const median = times[15] ?? 0;
-    console.log(JSON.stringify({ measure: "exec round trip (loopback, warm)", n: 30, medianMs: Number(median.toFixed(2)),
-      p90Ms: Number((times[27] ?? 0).toFixed(2)), cryptoBinding: hosts.cryptoBindingAvailable }));
+    console.log(
+      JSON.stringify({
+        measure: "exec round trip (loopback, warm)",
+        n: 30,
+        medianMs: Number(median.toFixed(2)),
+        p90Ms: Number((times[27] ?? 0).toFixed(2)),
+        cryptoBinding: hosts.cryptoBindingAvailable,
+      }),
+    );
     expect(median).toBeLessThan(2000); // sanity bound only: the machine is shared; the figure is logged
     await sleep(0);
   });

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { Inventory } from "@blockferry/contracts";
 import { Value } from "typebox/value";
 import { afterAll, describe, expect, it } from "vitest";
-import { readInventory, RemoteHosts } from "../../src/hosts/index.ts";
 import { startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
+import { RemoteHosts, readInventory } from "../../src/hosts/index.ts";
 import { endpointOf } from "./sshd-fixture.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bf-inv-"));
@@ -17,24 +17,71 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function lv(o: Record<string, string>): Record<string, string> {
   return {
-    lv_name: "x", vg_name: "vg0", lv_uuid: "uuid", lv_attr: "-wi-a-----", lv_size: "67108864", segtype: "linear",
-    origin: "", pool_lv: "", lv_tags: "", snap_percent: "", data_percent: "", metadata_percent: "", chunk_size: "0",
-    thin_id: "", lv_kernel_major: "253", lv_kernel_minor: "0", ...o,
+    lv_name: "x",
+    vg_name: "vg0",
+    lv_uuid: "uuid",
+    lv_attr: "-wi-a-----",
+    lv_size: "67108864",
+    segtype: "linear",
+    origin: "",
+    pool_lv: "",
+    lv_tags: "",
+    snap_percent: "",
+    data_percent: "",
+    metadata_percent: "",
+    chunk_size: "0",
+    thin_id: "",
+    lv_kernel_major: "253",
+    lv_kernel_minor: "0",
+    ...o,
   };
 }
 const special = [
   lv({ lv_name: "vm-1", lv_attr: "owi-aos---" }),
-  lv({ lv_name: "vm-1-bf", lv_attr: "swi-a-s---", origin: "vm-1", snap_percent: "1.56", chunk_size: "4096", lv_tags: "blockferry,bf-job-9", lv_size: "16777216" }),
+  lv({
+    lv_name: "vm-1-bf",
+    lv_attr: "swi-a-s---",
+    origin: "vm-1",
+    snap_percent: "1.56",
+    chunk_size: "4096",
+    lv_tags: "blockferry,bf-job-9",
+    lv_size: "16777216",
+  }),
   lv({ lv_name: "vm-1-old", lv_attr: "swi-I-s---", origin: "vm-1", snap_percent: "100.00", chunk_size: "4096" }),
-  lv({ lv_name: "pool", lv_attr: "twi-aotz--", segtype: "thin-pool", data_percent: "2.00", metadata_percent: "10.50", chunk_size: "65536" }),
+  lv({
+    lv_name: "pool",
+    lv_attr: "twi-aotz--",
+    segtype: "thin-pool",
+    data_percent: "2.00",
+    metadata_percent: "10.50",
+    chunk_size: "65536",
+  }),
   lv({ lv_name: "thin1", lv_attr: "Vwi-a-tz--", segtype: "thin", pool_lv: "pool", data_percent: "4.00", thin_id: "1" }),
   lv({ lv_name: "thin1-s", lv_attr: "Vwi---tz-k", segtype: "thin", pool_lv: "pool", origin: "thin1", thin_id: "2" }),
 ];
 const filler = Array.from({ length: 494 }, (_, i) => lv({ lv_name: `vm-${100 + i}-disk-0`, lv_uuid: `u${i}` }));
 const lvsJson = JSON.stringify({ report: [{ lv: [...special, ...filler] }] }, null, 2);
-const vgsJson = JSON.stringify({ report: [{ vg: [{ vg_name: "vg0", vg_uuid: "vgu", vg_attr: "wz--n-", vg_size: "107374182400",
-  vg_free: "1073741824", vg_extent_size: "4194304", vg_extent_count: "25600", vg_free_count: "256", pv_count: "1",
-  lv_count: "500", vg_tags: "" }] }] });
+const vgsJson = JSON.stringify({
+  report: [
+    {
+      vg: [
+        {
+          vg_name: "vg0",
+          vg_uuid: "vgu",
+          vg_attr: "wz--n-",
+          vg_size: "107374182400",
+          vg_free: "1073741824",
+          vg_extent_size: "4194304",
+          vg_extent_count: "25600",
+          vg_free_count: "256",
+          pv_count: "1",
+          lv_count: "500",
+          vg_tags: "",
+        },
+      ],
+    },
+  ],
+});
 const dmStatus = [
   "vg0-vm--1: 0 131072 snapshot-origin ",
   "vg0-vm--1-real: 0 131072 linear ",
@@ -57,15 +104,21 @@ writeFileSync(join(dir, "dm.txt"), `${dmStatus}\n`);
 tool("lvs", `cat '${dir}/lvs.json'`);
 tool("vgs", `cat '${dir}/vgs.json'`);
 tool("lvm", `printf '  LVM version:     2.03.16(2) (2022-05-18)\\n  Library version: 1.02.185 (2022-05-18)\\n'`);
-tool("dmsetup", `case "$1" in --version) printf 'Library version:   1.02.185\\nDriver version:    4.47.0\\n';; status) cat '${dir}/dm.txt';; *) exit 1;; esac`);
+tool(
+  "dmsetup",
+  `case "$1" in --version) printf 'Library version:   1.02.185\\nDriver version:    4.47.0\\n';; status) cat '${dir}/dm.txt';; *) exit 1;; esac`,
+);
 tool("thin_delta", `echo 0.9.0`);
-tool("virsh", [
-  `case "$1" in`,
-  `--version) echo 9.0.0;;`,
-  `list) printf 'web1\\nweird '"'"'name\\n\\n';;`,
-  `domblklist) if [ "$4" = web1 ]; then printf ' Type   Device   Target   Source\\n------------------------\\n block  disk  vda  /dev/vg0/vm-1\\n\\n'; else echo "error: failed to get domain '$4'" >&2; exit 1; fi;;`,
-  `esac`,
-].join("\n"));
+tool(
+  "virsh",
+  [
+    `case "$1" in`,
+    `--version) echo 9.0.0;;`,
+    `list) printf 'web1\\nweird '"'"'name\\n\\n';;`,
+    `domblklist) if [ "$4" = web1 ]; then printf ' Type   Device   Target   Source\\n------------------------\\n block  disk  vda  /dev/vg0/vm-1\\n\\n'; else echo "error: failed to get domain '$4'" >&2; exit 1; fi;;`,
+    `esac`,
+  ].join("\n"),
+);
 
 symlinkSync("/bin/cat", join(dir, "cat"));
 symlinkSync("/usr/bin/sha256sum", join(dir, "sha256sum"));
@@ -86,22 +139,95 @@ describe("readInventory", () => {
     });
     expect(commands).toHaveLength(2);
     expect(Value.Check(Inventory, inv)).toBe(true);
-    expect(inv.vgs).toEqual([{ name: "vg0", uuid: "vgu", sizeBytes: 107374182400, freeBytes: 1073741824, extentSizeBytes: 4194304,
-      extentCount: 25600, freeExtentCount: 256, pvCount: 1, lvCount: 500, tags: [] }]);
-    expect(inv.lvs).toHaveLength(500);
-    expect(inv.lvs[1]).toMatchObject({ name: "vm-1-bf", path: "/dev/vg0/vm-1-bf", dmName: "vg0-vm--1--bf", kind: "snapshot",
-      tags: ["blockferry", "bf-job-9"] });
-    expect(inv.snapshots).toEqual([
-      { vg: "vg0", name: "vm-1-bf", origin: "vm-1", type: "cow", sizeBytes: 16777216, chunkSizeBytes: 4096, fillPercent: 1.56,
-        state: "valid", allocatedSectors: 528, totalSectors: 32768, metadataSectors: 16, tags: ["blockferry", "bf-job-9"] },
-      { vg: "vg0", name: "vm-1-old", origin: "vm-1", type: "cow", sizeBytes: 67108864, chunkSizeBytes: 4096, fillPercent: 100,
-        state: "invalid", allocatedSectors: null, totalSectors: null, metadataSectors: null, tags: [] },
-      { vg: "vg0", name: "thin1-s", origin: "thin1", type: "thin", sizeBytes: 67108864, chunkSizeBytes: null, fillPercent: null,
-        state: "valid", allocatedSectors: null, totalSectors: null, metadataSectors: null, tags: [] },
+    expect(inv.vgs).toEqual([
+      {
+        name: "vg0",
+        uuid: "vgu",
+        sizeBytes: 107374182400,
+        freeBytes: 1073741824,
+        extentSizeBytes: 4194304,
+        extentCount: 25600,
+        freeExtentCount: 256,
+        pvCount: 1,
+        lvCount: 500,
+        tags: [],
+      },
     ]);
-    expect(inv.thinPools).toEqual([{ vg: "vg0", name: "pool", sizeBytes: 67108864, chunkSizeBytes: 65536, dataPercent: 2,
-      metadataPercent: 10.5, transactionId: 2, heldMetadataRoot: 77, mode: "rw", needsCheck: false, tags: [] }]);
-    expect(inv.tools).toEqual({ lvm: "2.03.16", dmsetup: "1.02.185", thinDelta: "0.9.0", sha256sum: expect.any(String), b2sum: null, virsh: "9.0.0" });
+    expect(inv.lvs).toHaveLength(500);
+    expect(inv.lvs[1]).toMatchObject({
+      name: "vm-1-bf",
+      path: "/dev/vg0/vm-1-bf",
+      dmName: "vg0-vm--1--bf",
+      kind: "snapshot",
+      tags: ["blockferry", "bf-job-9"],
+    });
+    expect(inv.snapshots).toEqual([
+      {
+        vg: "vg0",
+        name: "vm-1-bf",
+        origin: "vm-1",
+        type: "cow",
+        sizeBytes: 16777216,
+        chunkSizeBytes: 4096,
+        fillPercent: 1.56,
+        state: "valid",
+        allocatedSectors: 528,
+        totalSectors: 32768,
+        metadataSectors: 16,
+        tags: ["blockferry", "bf-job-9"],
+      },
+      {
+        vg: "vg0",
+        name: "vm-1-old",
+        origin: "vm-1",
+        type: "cow",
+        sizeBytes: 67108864,
+        chunkSizeBytes: 4096,
+        fillPercent: 100,
+        state: "invalid",
+        allocatedSectors: null,
+        totalSectors: null,
+        metadataSectors: null,
+        tags: [],
+      },
+      {
+        vg: "vg0",
+        name: "thin1-s",
+        origin: "thin1",
+        type: "thin",
+        sizeBytes: 67108864,
+        chunkSizeBytes: null,
+        fillPercent: null,
+        state: "valid",
+        allocatedSectors: null,
+        totalSectors: null,
+        metadataSectors: null,
+        tags: [],
+      },
+    ]);
+    expect(inv.thinPools).toEqual([
+      {
+        vg: "vg0",
+        name: "pool",
+        sizeBytes: 67108864,
+        chunkSizeBytes: 65536,
+        dataPercent: 2,
+        metadataPercent: 10.5,
+        transactionId: 2,
+        heldMetadataRoot: 77,
+        mode: "rw",
+        needsCheck: false,
+        tags: [],
+      },
+    ]);
+    expect(inv.tools).toEqual({
+      lvm: "2.03.16",
+      dmsetup: "1.02.185",
+      thinDelta: "0.9.0",
+      sha256sum: expect.any(String),
+      b2sum: null,
+      virsh: "9.0.0",
+    });
     expect(inv.domains).toEqual([
       { name: "web1", disks: [{ type: "block", device: "disk", target: "vda", source: "/dev/vg0/vm-1" }], error: null },
       { name: "weird 'name", disks: [], error: "virsh domblklist failed: error: failed to get domain 'weird 'name'" },
@@ -113,12 +239,16 @@ describe("readInventory", () => {
     const t0 = performance.now();
     for (let i = 0; i < 5; i++) await readInventory(localExec);
     const whole = (performance.now() - t0) / 5;
-    console.log(JSON.stringify({ measure: "readInventory 500 LVs via local sh (2 round trips, no ssh)", ms: Math.round(whole) }));
+    console.log(
+      JSON.stringify({ measure: "readInventory 500 LVs via local sh (2 round trips, no ssh)", ms: Math.round(whole) }),
+    );
     expect(whole).toBeLessThan(3000); // sanity bound; the figure is logged
   });
 
   it("fails loudly when lvs itself fails", async () => {
-    await expect(readInventory(async (c) => localExec(c.replace(/LVM_SUPPRESS_FD_WARNINGS=1 'lvs'/, "false")))).rejects.toThrow(/lvs failed/);
+    await expect(
+      readInventory(async (c) => localExec(c.replace(/LVM_SUPPRESS_FD_WARNINGS=1 'lvs'/, "false"))),
+    ).rejects.toThrow(/lvs failed/);
   });
 });
 
@@ -139,7 +269,13 @@ describe("readInventory over a real sshd", () => {
       expect(inv?.lvs).toHaveLength(500);
       expect(inv?.domains?.map((d) => d.name)).toEqual(["web1", "weird 'name"]);
       const best = Math.min(...times);
-      console.log(JSON.stringify({ measure: "inventory 500 LVs over loopback ssh (warm)", ms: times.map(Math.round), bestMs: Math.round(best) }));
+      console.log(
+        JSON.stringify({
+          measure: "inventory 500 LVs over loopback ssh (warm)",
+          ms: times.map(Math.round),
+          bestMs: Math.round(best),
+        }),
+      );
       expect(best).toBeLessThan(3000); // sanity bound (shared CI machine); the figure is logged
     } finally {
       await hosts.close();

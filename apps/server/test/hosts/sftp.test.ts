@@ -4,8 +4,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hashRangeCommand, parseHashOutput, validateRemotePath } from "@blockferry/lvm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RemoteHosts, SFTP_REQUEST_BYTES, SftpError } from "../../src/hosts/index.ts";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
+import { RemoteHosts, SFTP_REQUEST_BYTES, SftpError } from "../../src/hosts/index.ts";
 import { endpointOf } from "./sshd-fixture.ts";
 
 let sshd: LoopbackSshd;
@@ -32,7 +32,12 @@ describe("SFTP ranges", () => {
     const f = await hosts.openFile("h", path);
     try {
       expect(await f.statSize()).toBe(data.length);
-      for (const [off, len] of [[0, 1], [12345, SFTP_REQUEST_BYTES * 3 + 17], [data.length - 4096, 4096], [1 << 20, 20 << 20]] as const) {
+      for (const [off, len] of [
+        [0, 1],
+        [12345, SFTP_REQUEST_BYTES * 3 + 17],
+        [data.length - 4096, 4096],
+        [1 << 20, 20 << 20],
+      ] as const) {
         const got = await f.read(off, len);
         expect(sha(got)).toBe(sha(data.subarray(off, off + len)));
       }
@@ -40,8 +45,14 @@ describe("SFTP ranges", () => {
       const all = await f.read(0, data.length);
       const ms = performance.now() - t0;
       expect(sha(all)).toBe(sha(data));
-      console.log(JSON.stringify({ measure: "sftp read (loopback)", bytes: data.length, ms: Math.round(ms),
-        MBps: Math.round(data.length / 1e6 / (ms / 1000)) }));
+      console.log(
+        JSON.stringify({
+          measure: "sftp read (loopback)",
+          bytes: data.length,
+          ms: Math.round(ms),
+          MBps: Math.round(data.length / 1e6 / (ms / 1000)),
+        }),
+      );
       // Past the end: short, never padded.
       expect((await f.read(data.length - 10, 100)).length).toBe(10);
     } finally {
@@ -60,7 +71,16 @@ describe("SFTP ranges", () => {
     }
     patch.copy(data, off);
     expect(sha(readFileSync(path))).toBe(sha(data));
-    const remote = await hosts.exec("h", hashRangeCommand({ path: validateRemotePath(path), offset: off, length: patch.length, direct: false, blockSize: 4096 }));
+    const remote = await hosts.exec(
+      "h",
+      hashRangeCommand({
+        path: validateRemotePath(path),
+        offset: off,
+        length: patch.length,
+        direct: false,
+        blockSize: 4096,
+      }),
+    );
     expect(parseHashOutput(remote.stdout)).toBe(sha(patch));
   });
 

@@ -1,10 +1,14 @@
-import type { HostEndpoint } from "../../src/hosts/index.ts";
 import type { LoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
+import type { HostEndpoint } from "../../src/hosts/index.ts";
 
 export function endpointOf(sshd: LoopbackSshd, over: Partial<HostEndpoint> = {}): HostEndpoint {
   return {
-    host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey,
-    hostKeyFingerprint: sshd.hostKeyFingerprint, ...over,
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    privateKey: sshd.privateKey,
+    hostKeyFingerprint: sshd.hostKeyFingerprint,
+    ...over,
   };
 }
 
