@@ -1,6 +1,7 @@
 // THE hostile-input test: hundreds of generated hostile names and paths go through validation; every value
 // validation lets through, and every value at all through the quote function, is run by the real /bin/sh inside
 // a generated command, and must come out byte for byte while a canary file is never created.
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -137,6 +138,20 @@ describe("hostile input", () => {
     expect(ran).toBeGreaterThan(350);
     expect(existsSync(CANARY)).toBe(false);
   });
+
+  // sshd runs commands with the login shell: bash on most hypervisors, busybox ash in our lab.
+  for (const shell of ["/bin/bash", "/bin/busybox"].filter((p) => existsSync(p))) {
+    it(`quoted strings also survive ${shell}, all in one script`, () => {
+      const values = [...SAMPLES, ...ATTACKS].filter((v) => !v.includes("\0"));
+      const script = values.map((v) => `printf '%s\\0' ${shQuote(v)}`).join("\n");
+      // The script is fed on stdin: one -c argument of this size would pass MAX_ARG_STRLEN (128 KiB).
+      const argv = shell.endsWith("busybox") ? ["sh", "-s"] : ["-s"];
+      const r = spawnSync(shell, argv, { cwd: sh.dir, input: script, maxBuffer: 1 << 26 });
+      expect(r.status, r.stderr.toString()).toBe(0);
+      expect(r.stdout.equals(Buffer.from(values.map((v) => `${v}\0`).join(""), "utf8"))).toBe(true);
+      expect(existsSync(CANARY)).toBe(false);
+    });
+  }
 
   it("validators refuse every unsafe string, and what they accept reaches the tool as one exact argument", () => {
     let acceptedCount = 0;
