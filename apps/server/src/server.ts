@@ -2,18 +2,15 @@ import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { buildApp } from "./app.ts";
 import type { Config } from "./config.ts";
+import { createTransferJournal } from "./db/repositories/transfer-journal.ts";
 import { sshCryptoBindingAvailable } from "./hosts/index.ts";
+import { createTransferMover } from "./jobs/transfer-mover.ts";
 import { createRuntime, type Runtime, type RuntimeOptions } from "./runtime.ts";
 
 export const VERSION = "0.1.0";
 
-// TEMPORARY until the transfer engine lands (issue 6): jobs fail at their first copy with this message.
-const defaultMover: RuntimeOptions["createMover"] = () => {
-  const missing = async () => {
-    throw new Error("transfer engine not wired yet");
-  };
-  return { copyFull: missing, copyExtents: missing };
-};
+const defaultMover: RuntimeOptions["createMover"] = (remote, db) =>
+  createTransferMover(remote, createTransferJournal(db));
 
 export interface RunningServer {
   app: FastifyInstance;

@@ -9,9 +9,7 @@ export interface HostShell {
   /** Runs one command; a non-zero exit throws the SSH layer's typed error. */
   run(command: string, opts?: { timeoutMs?: number; signal?: AbortSignal; stdin?: string }): Promise<string>;
   /** Random-access reads of a remote file or device (SFTP), for COW metadata. */
-  openByteSource(
-    path: string,
-  ): Promise<{
+  openByteSource(path: string): Promise<{
     size(): Promise<number>;
     read(offset: number, length: number): Promise<Uint8Array>;
     close(): Promise<void>;
@@ -85,6 +83,8 @@ export interface CopyRequest {
   /** A fresh thin LV reads zeroes: all-zero ranges need not be written at all. */
   targetReadsZero: boolean;
   bandwidthBytesPerSecond?: number;
+  /** Unit of `doneRuns` in progress reports: the job's chunk-map cell. */
+  mapChunkBytes: number;
   signal: AbortSignal;
   onProgress(p: TransferProgress): void;
 }

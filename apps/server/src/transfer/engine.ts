@@ -396,3 +396,63 @@ export async function copyExtents(o: ExtentCopyOptions): Promise<TransferResult>
     streamBatch,
   );
 }
+
+export interface VerifyOptions {
+  source: TransferEndpoint;
+  target: TransferEndpoint;
+  journal: Pick<TransferJournal, "ranges" | "unconfirm">;
+  jobId: number;
+  pass: string;
+  signal?: AbortSignal;
+  concurrency?: number;
+  batchBytes?: number;
+}
+
+export interface VerifyResult {
+  rangesChecked: number;
+  bytesChecked: number;
+  /** Confirmed ranges whose bytes now differ; their confirmation was taken back, so the next copy resends them. */
+  mismatched: ByteRun[];
+  seconds: number;
+}
+
+/**
+ * Re-proves a finished pass: both hosts read the confirmed ranges back (direct I/O) and hash them with b2sum,
+ * one exec per batch on each side. A differing batch is unconfirmed in the journal.
+ */
+export async function verifyPass(o: VerifyOptions): Promise<VerifyResult> {
+  const t0 = performance.now();
+  const confirmed = o.journal.ranges(o.jobId, o.pass).filter((r) => r.confirmed);
+  // batchRanges groups the not-yet-confirmed: flip the flag to group the confirmed ones.
+  const batches = batchRanges(
+    confirmed.map((r) => ({ ...r, confirmed: false })),
+    o.batchBytes ?? 256 * MiB,
+    256,
+  );
+  const result: VerifyResult = { rangesChecked: 0, bytesChecked: 0, mismatched: [], seconds: 0 };
+  await forEachBatch(batches, o.concurrency ?? 2, o.signal, async (batch, signal) => {
+    const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
+    const readBack = { kind: "concat" as const, runs };
+    const [a, b] = await withProcesses(signal, async (sig, started) => {
+      const [src, dst] = await startBoth(
+        sig,
+        started,
+        [o.source.host, hashRunsCommand({ device: o.source.device, readBack })],
+        [o.target.host, hashRunsCommand({ device: o.target.device, readBack })],
+      );
+      src.stdin.end();
+      dst.stdin.end();
+      const [sa, da] = await Promise.all([readAllText(src.stdout), readAllText(dst.stdout), src.done, dst.done]);
+      return [hashLines(sa, 1, `${o.source.host.name} verify`)[0], hashLines(da, 1, `${o.target.host.name} verify`)[0]];
+    });
+    result.rangesChecked += batch.length;
+    result.bytesChecked += batch.reduce((s, r) => s + r.length, 0);
+    if (a !== b) {
+      o.journal.unconfirm(o.jobId, o.pass, batch.map((r) => r.offset));
+      result.mismatched.push(...batch.map((r) => [r.offset, r.length] as const));
+    }
+  });
+  result.mismatched.sort((x, y) => x[0] - y[0]);
+  result.seconds = (performance.now() - t0) / 1000;
+  return result;
+}

@@ -5,13 +5,29 @@ import {
   extendLv,
   findLv,
   findVg,
-  removeLvIfPresent,
   SnapshotInvalidError,
   snapshotStatus,
   thinChanges,
 } from "../lvm-ops.ts";
 import { dropStaleSnapshots, takeSnapshot } from "./prepare.ts";
-import { abortableSleep, copyRequest, options, type PhaseDeps, snapshotName } from "./shared.ts";
+import {
+  abortableSleep,
+  copyRequest,
+  loadChanges,
+  options,
+  type PhaseDeps,
+  type StoredChanges,
+  snapshotName,
+  storeChanges,
+} from "./shared.ts";
+
+/** One snapshot rotation of a catch-up pass: send what `from` recorded, read from generation `toGen`. */
+interface Rotation {
+  pass: string;
+  from: string;
+  fromThinId: number | null;
+  toGen: number;
+}
 
 /** Above this fill level a classic snapshot is grown (when its VG has room) before it can overflow. */
 const EXTEND_AT_PERCENT = 70;
@@ -122,33 +138,48 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
       const { job } = ctx;
       while ((ctx.state.catchUpDone ?? 0) < passes) {
         const done = ctx.state.catchUpDone ?? 0;
-        const prevGen = ctx.state.snapshotGen ?? 1;
-        const prev = snapshotName(job.id, prevGen);
-        const prevThinId = ctx.state.snapshotThinId as number | null;
-        // Taking g+1 is idempotent (an existing LV of that name is adopted); dropping g happens after the copy.
-        ctx.save({ snapshotGen: prevGen + 1 });
-        const next = await takeSnapshotKeeping(ctx, deps, prev);
+        const pass = `catchup-${done + 1}`;
+        // The rotation is stored before anything happens, so a re-run after a crash resumes the same one.
+        let rotation = ctx.state.rotation as Rotation | undefined;
+        if (rotation?.pass !== pass) {
+          const gen = ctx.state.snapshotGen ?? 1;
+          rotation = {
+            pass,
+            from: snapshotName(job.id, gen),
+            fromThinId: (ctx.state.snapshotThinId as number | null) ?? null,
+            toGen: gen + 1,
+          };
+          ctx.save({ rotation, snapshotGen: rotation.toGen });
+        }
+        const from = rotation.from;
+        const next = await takeSnapshotKeeping(ctx, deps, from);
         try {
-          const changes = ctx.state.sourceThin
-            ? await thinChanges(ctx.source, {
-                vg: job.sourceVg,
-                pool: String(ctx.state.sourcePool),
-                fromThinId: prevThinId ?? 0,
-                toThinId: ctx.state.snapshotThinId as number,
-              }).then((d) => ({ chunkBytes: d.chunkBytes, extents: d.data.union(d.discard) }))
-            : await classicSnapshotChanges(ctx.source, {
-                vg: job.sourceVg,
-                snap: prev,
-                originBytes: ctx.state.sizeBytes ?? 0,
-                originQuiet: false,
-              });
+          let stored = ctx.state.pendingChanges as StoredChanges | undefined;
+          if (stored?.pass !== pass) {
+            const found = ctx.state.sourceThin
+              ? await thinChanges(ctx.source, {
+                  vg: job.sourceVg,
+                  pool: String(ctx.state.sourcePool),
+                  fromThinId: rotation.fromThinId ?? 0,
+                  toThinId: ctx.state.snapshotThinId as number,
+                }).then((d) => ({ chunkBytes: d.chunkBytes, extents: d.data.union(d.discard) }))
+              : await classicSnapshotChanges(ctx.source, {
+                  vg: job.sourceVg,
+                  snap: from,
+                  originBytes: ctx.state.sizeBytes ?? 0,
+                  originQuiet: false,
+                });
+            stored = storeChanges(pass, found.chunkBytes, found.extents);
+            ctx.save({ pendingChanges: stored });
+          }
+          const changes = loadChanges(stored);
           ctx.log(
             "info",
             `catch-up ${done + 1}/${passes}: ${changes.extents.byteCount(changes.chunkBytes)} bytes changed`,
           );
           await withSnapshotWatch(ctx, deps, (signal) =>
             deps.mover.copyExtents({
-              ...copyRequest(ctx, `catchup-${done + 1}`, devicePath(job.sourceVg, next), signal),
+              ...copyRequest(ctx, pass, devicePath(job.sourceVg, next), signal),
               targetReadsZero: false,
               extents: changes.extents,
               chunkBytes: changes.chunkBytes,
@@ -159,7 +190,6 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
           if (err instanceof SnapshotInvalidError) return fallBackToFullCopy(ctx, err);
           throw err;
         }
-        await removeLvIfPresent(ctx.source, job.sourceVg, prev);
         await dropStaleSnapshots(ctx, deps);
         ctx.save({ catchUpDone: done + 1 });
       }

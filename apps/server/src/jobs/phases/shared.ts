@@ -1,3 +1,4 @@
+import { decodeExtentMap, type ExtentMap, encodeExtentMap } from "@blockferry/changes";
 import type { MigrationOptions } from "@blockferry/contracts";
 import type { JobObjectsRepo } from "../../db/repositories/job-objects.ts";
 import type { CopyRequest, Mover, PhaseContext, TransferProgress } from "../context.ts";
@@ -9,6 +10,13 @@ export interface PhaseDeps {
   /** Interval of snapshot fill checks while the VM runs. */
   snapshotWatchMs?: number;
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** The dashboard's chunk map has at most ~1M cells: a power of two of at least 64 KiB each. */
+export function mapChunkBytes(deviceBytes: number): number {
+  let cell = 64 * 1024;
+  while (deviceBytes / cell > 1 << 20) cell *= 2;
+  return cell;
 }
 
 export const options = (ctx: PhaseContext) => ctx.job.options as MigrationOptions;
@@ -43,6 +51,7 @@ export function copyRequest(
     source: { hostId: ctx.job.sourceHostId, device: from },
     target: { hostId: ctx.job.targetHostId, device: targetDevice(ctx) },
     bandwidthBytesPerSecond: options(ctx).bandwidthLimitBytesPerSecond,
+    mapChunkBytes: mapChunkBytes(ctx.state.sizeBytes ?? 0),
     signal,
     onProgress(p: TransferProgress) {
       ctx.progress(p);
@@ -55,3 +64,22 @@ export function copyRequest(
     },
   };
 }
+
+/**
+ * A pass's change list, stored before its copy starts: a re-run after a crash must copy exactly the ranges
+ * its journal planned, even though the snapshot has recorded more since.
+ */
+export interface StoredChanges {
+  pass: string;
+  chunkBytes: number;
+  extents: string;
+}
+export const storeChanges = (pass: string, chunkBytes: number, extents: ExtentMap): StoredChanges => ({
+  pass,
+  chunkBytes,
+  extents: Buffer.from(encodeExtentMap(extents)).toString("base64"),
+});
+export const loadChanges = (s: StoredChanges) => ({
+  chunkBytes: s.chunkBytes,
+  extents: decodeExtentMap(Buffer.from(s.extents, "base64")),
+});

@@ -1,0 +1,67 @@
+import type { TransferJournal } from "../db/repositories/transfer-journal.ts";
+import type { RemoteHosts } from "../hosts/index.ts";
+import { copyExtents, copyFull } from "../transfer/engine.ts";
+import { transferHostOf } from "../transfer/host.ts";
+import { RateLimiter } from "../transfer/rate-limiter.ts";
+import type { CopyRequest, Mover } from "./context.ts";
+
+/**
+ * The transfer engine behind the phases' Mover: host connections from the connection manager, the SQLite
+ * journal, and one rate limiter per job so a bandwidth change applies to the copy already running.
+ */
+export function createTransferMover(remote: RemoteHosts, journal: TransferJournal) {
+  const limiters = new Map<number, RateLimiter>();
+  const limiterFor = (jobId: number, bytesPerSecond: number | undefined) => {
+    let l = limiters.get(jobId);
+    if (!l) {
+      l = new RateLimiter(bytesPerSecond ?? null);
+      limiters.set(jobId, l);
+    }
+    return l;
+  };
+  const common = (o: CopyRequest) => ({
+    source: { host: transferHostOf(remote.connection(o.source.hostId)), device: o.source.device },
+    target: { host: transferHostOf(remote.connection(o.target.hostId)), device: o.target.device },
+    journal,
+    jobId: o.jobId,
+    pass: o.pass,
+    signal: o.signal,
+    onProgress: o.onProgress,
+    bandwidth: limiterFor(o.jobId, o.bandwidthBytesPerSecond),
+  });
+
+  const mover: Mover & { setBandwidth(jobId: number, bytesPerSecond: number | null): void } = {
+    async copyFull(o) {
+      await copyFull({
+        ...common(o),
+        bytes: o.bytes,
+        targetReadsZero: o.targetReadsZero,
+        mapChunkBytes: o.mapChunkBytes,
+      });
+    },
+    async copyExtents(o) {
+      await copyExtents({
+        ...common(o),
+        extents: o.extents,
+        chunkBytes: o.chunkBytes,
+        deviceBytes: o.deviceBytes,
+        // The engine reports runs in extent chunks; the dashboard's map has its own cell size.
+        onProgress: (p) =>
+          o.onProgress({ ...p, doneRuns: p.doneRuns && toMapRuns(p.doneRuns, o.chunkBytes, o.mapChunkBytes) }),
+      });
+    },
+    setBandwidth(jobId, bytesPerSecond) {
+      limiterFor(jobId, undefined).set(bytesPerSecond);
+    },
+  };
+  return mover;
+}
+
+/** Chunk runs in one unit as runs of (covering) cells of another. */
+export function toMapRuns(runs: ReadonlyArray<readonly [number, number]>, fromBytes: number, toBytes: number) {
+  return runs.map(([first, count]): [number, number] => {
+    const start = Math.floor((first * fromBytes) / toBytes);
+    const end = Math.ceil(((first + count) * fromBytes) / toBytes);
+    return [start, end - start];
+  });
+}
