@@ -10,7 +10,7 @@ const usage = `usage: pnpm lab <command>
   status                    hosts, ports, pids, host key fingerprints
   ssh HOST [CMD...]         root shell or command on a host
   reboot HOST               clean reboot (LVs and host key survive)
-  rekey HOST                new SSH host key, then reboot into it
+  rekey [--reboot] HOST     new SSH host key: sshd restarts with it (or the host reboots into it)
   workload HOST start DEVICE [KIB_PER_SEC] | stop | status
                             the stand-in VM: random writes to an LV until stopped
 state: ${defaultLabDir()} (BLOCKFERRY_LAB_DIR overrides)`;
@@ -67,7 +67,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "rekey": {
-      const host = await rekeyHost(await hostArg(rest[0]));
+      const host = await rekeyHost(await hostArg(rest.find((arg) => !arg.startsWith("--"))), {
+        reboot: rest.includes("--reboot"),
+      });
       process.stdout.write(`${host.name}\t${host.hostKeyFingerprintSha256}\n`);
       return 0;
     }

@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 import { ensurePackages } from "./apt.ts";
 import {
@@ -173,13 +175,42 @@ export async function rebootHost(host: LabHost, options: { hard?: boolean } = {}
   return labHost(host.labDir, host.name);
 }
 
-/** Gives the host a new SSH host key and reboots it into that key (for host-key pinning tests). */
-export async function rekeyHost(host: LabHost): Promise<LabHost> {
-  const before = host.hostPublicKey;
-  await replaceHostKey(host.labDir, host.name);
-  const after = await rebootHost({ ...host }, {});
-  if (after.hostPublicKey === before) throw new Error(`${host.name}: rekey produced the same host key`);
-  return after;
+/**
+ * Gives the host a new SSH host key (for host-key pinning tests) and re-pins the lab's known_hosts to it.
+ * By default the key is installed live and sshd restarted (a few seconds); `reboot` boots into it instead.
+ * Either way the new key is on the config disk, so it survives later reboots.
+ */
+export async function rekeyHost(host: LabHost, options: { reboot?: boolean } = {}): Promise<LabHost> {
+  const oldPin = await mkdtemp(join(tmpdir(), "bf-lab-rekey-"));
+  try {
+    const oldKnownHosts = join(oldPin, "known_hosts");
+    await copyFile(host.knownHostsPath, oldKnownHosts);
+    await replaceHostKey(host.labDir, host.name);
+    const fresh = await labHost(host.labDir, host.name);
+    if (fresh.hostPublicKey === host.hostPublicKey) throw new Error(`${host.name}: rekey produced the same host key`);
+    if (options.reboot) return await rebootHost(fresh);
+
+    // Install over a connection still pinned to the old key, then restart sshd (init respawns it).
+    const install = [
+      "umask 077",
+      "cat >/etc/ssh/ssh_host_ed25519_key.new",
+      "mv /etc/ssh/ssh_host_ed25519_key.new /etc/ssh/ssh_host_ed25519_key",
+      `echo '${fresh.hostPublicKey}' >/etc/ssh/ssh_host_ed25519_key.pub`,
+      "kill $(cat /run/sshd.pid)",
+    ].join(" && ");
+    const privateKey = await readFile(hostKeyPath(host.labDir, host.name));
+    await sshExec({ ...host, knownHostsPath: oldKnownHosts }, install, { input: privateKey, multiplex: false });
+    await closeConnection(host);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const probe = await sshExec(fresh, "true", { allowFailure: true, multiplex: false }).catch(() => undefined);
+      if (probe?.code === 0) return fresh;
+      if (Date.now() > deadline) throw new Error(`${host.name}: sshd did not come back with the new host key`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await rm(oldPin, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -23,37 +23,24 @@ export function controlPath(target: SshTarget): string {
 }
 
 /** OpenSSH client options: the lab key only, the pinned host key only, no user config, no prompts. */
-export function sshArgs(target: SshTarget): string[] {
-  return [
-    "-F",
-    "/dev/null",
-    "-i",
-    target.privateKeyPath,
-    "-o",
+export function sshArgs(target: SshTarget, multiplex = true): string[] {
+  const options = [
     "IdentitiesOnly=yes",
-    "-o",
     `UserKnownHostsFile=${target.knownHostsPath}`,
-    "-o",
     "GlobalKnownHostsFile=/dev/null",
-    "-o",
     "StrictHostKeyChecking=yes",
-    "-o",
     "BatchMode=yes",
-    "-o",
     "LogLevel=ERROR",
-    "-o",
     "ConnectTimeout=20",
-    "-o",
-    "ControlMaster=auto",
-    "-o",
-    `ControlPath=${controlPath(target)}`,
-    "-o",
-    "ControlPersist=60",
-    "-o",
     "ServerAliveInterval=5",
-    "-p",
-    String(target.port),
-    "root@127.0.0.1",
+    ...(multiplex
+      ? ["ControlMaster=auto", `ControlPath=${controlPath(target)}`, "ControlPersist=60"]
+      : ["ControlMaster=no", "ControlPath=none"]),
+  ];
+  return [
+    ...["-F", "/dev/null", "-i", target.privateKeyPath],
+    ...options.flatMap((option) => ["-o", option]),
+    ...["-p", String(target.port), "root@127.0.0.1"],
   ];
 }
 
@@ -75,11 +62,13 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Resolve with the exit code instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
+  /** false: a connection of its own, with a fresh handshake (checks the host key now). Default true. */
+  multiplex?: boolean;
 }
 
 /** Runs a shell command line as root on a lab host (lab administration only; the product has its own SSH layer). */
 export async function sshExec(target: SshTarget, command: string, options: ExecOptions = {}): Promise<RunResult> {
-  const result = await run("ssh", [...sshArgs(target), command], {
+  const result = await run("ssh", [...sshArgs(target, options.multiplex ?? true), command], {
     input: options.input,
     timeoutMs: options.timeoutMs ?? 120_000,
     allowFailure: true,
