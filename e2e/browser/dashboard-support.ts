@@ -140,7 +140,13 @@ export function writeStandInTools(dir: string): void {
     `case "$1" in --version) printf 'Library version:   1.02.185\\nDriver version:    4.47.0\\n';; *) exit 0;; esac`,
   );
   tool(dir, "thin_delta", "echo 0.9.0");
-  tool(dir, "lvcreate", `echo "  stand-in lvcreate: no device-mapper on this test host" >&2; exit 5`);
+  // Fails like lvcreate on a host without device-mapper, after `lvcreate-delay` seconds (a test can hold a job there).
+  writeFileSync(join(dir, "lvcreate-delay"), "0\n");
+  tool(
+    dir,
+    "lvcreate",
+    `sleep "$(cat '${dir}/lvcreate-delay')"; echo "  stand-in lvcreate: no device-mapper on this test host" >&2; exit 5`,
+  );
   tool(
     dir,
     "virsh",
@@ -152,7 +158,15 @@ export function writeStandInTools(dir: string): void {
       `esac`,
     ].join("\n"),
   );
-  for (const real of ["/bin/cat", "/bin/dd", "/usr/bin/sha256sum", "/bin/sh", "/usr/bin/head", "/usr/bin/printf"]) {
+  for (const real of [
+    "/bin/cat",
+    "/bin/dd",
+    "/usr/bin/sha256sum",
+    "/bin/sh",
+    "/usr/bin/head",
+    "/usr/bin/printf",
+    "/bin/sleep",
+  ]) {
     try {
       symlinkSync(real, join(dir, real.split("/").pop() as string));
     } catch {

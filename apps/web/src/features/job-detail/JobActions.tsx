@@ -33,8 +33,9 @@ export function JobActions({ job }: { job: Migration }) {
   const [asking, setAsking] = useState<JobAction | null>(null);
   const can: Record<JobAction, boolean> = {
     cutover: job.state === "waiting_cutover",
-    cancel: isActive(job.state) && job.state !== "cancelling",
-    retry: job.state === "failed" || job.state === "cancelled",
+    // A failed job can still be cancelled: that cleans up what it created instead of retrying.
+    cancel: (isActive(job.state) && job.state !== "cancelling") || job.state === "failed",
+    retry: job.state === "failed",
   };
   const copy = asking ? COPY[asking] : null;
   return (

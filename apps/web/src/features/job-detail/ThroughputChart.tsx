@@ -27,6 +27,12 @@ export function ThroughputChart({ samples, version }: { samples: readonly Throug
     const max = Math.max(1, ...visible.map((s) => s.bytesPerSecond)) * 1.15;
     const x = (t: number) => W - ((now - t) / SPAN_MS) * W;
     const y = (v: number) => H - 14 - (v / max) * (H - 24);
+    if (visible.length < 2) {
+      ctx.fillStyle = "#5b6573";
+      ctx.font = "12px system-ui, sans-serif";
+      ctx.fillText("no transfer running", W / 2 - 52, H / 2);
+      return;
+    }
     ctx.strokeStyle = "#e3e6eb";
     ctx.lineWidth = 1;
     ctx.beginPath();
@@ -38,7 +44,7 @@ export function ThroughputChart({ samples, version }: { samples: readonly Throug
     ctx.fillText(formatRate(max / 1.15), 4, y(max / 1.15) - 3);
     ctx.fillText("2 min ago", 4, H - 2);
     ctx.fillText("now", W - 24, H - 2);
-    if (visible.length < 2) return;
+
     ctx.beginPath();
     for (const [i, s] of visible.entries()) {
       if (i === 0) ctx.moveTo(x(s.t), y(s.bytesPerSecond));

@@ -1,0 +1,172 @@
+// The wizard by clicking, then the job it starts, against a real server and real sshd (stand-in LVM tools, so
+// the job fails for real in its snapshot phase: this host has no device-mapper). Also retry and cancel from the
+// job page, and the jobs list's filters and search. The full successful flow on real LVM is in
+// e2e/tests/dashboard-flow.test.ts (lab).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Host, Migration } from "@blockferry/contracts";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  addTrustedHost,
+  type Fleet,
+  laptopPage,
+  launchChromium,
+  screenshot,
+  startDashboardServer,
+  startFleet,
+} from "./dashboard-support.ts";
+
+describe("dashboard: wizard and jobs", () => {
+  let server: Awaited<ReturnType<typeof startDashboardServer>>;
+  let fleet: Fleet;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  let src: Host;
+  let dst: Host;
+  let firstJobId = 0;
+
+  const getJob = async (id: number) => (await (await fetch(`${server.url}/api/migrations/${id}`)).json()) as Migration;
+
+  beforeAll(async () => {
+    [server, fleet, browser] = await Promise.all([startDashboardServer("jobs"), startFleet(), launchChromium()]);
+    src = await addTrustedHost(server.url, fleet.sshd, "hv-src");
+    dst = await addTrustedHost(server.url, fleet.sshd, "hv-dst");
+    ({ page, errors } = await laptopPage(browser));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await fleet?.close();
+  });
+
+  it("walks the wizard by clicking: host, VM disk, destination, thin pool or VG, options, live prechecks", async () => {
+    await page.goto(`${server.url}/jobs`);
+    await page.getByText("No migrations yet").waitFor();
+    await page.getByRole("link", { name: "New migration" }).first().click();
+    await page.getByRole("heading", { name: "New migration" }).waitFor();
+    const next = () => page.getByRole("button", { name: /^Next:/ }).click();
+
+    expect(await page.getByRole("button", { name: /^Next:/ }).isDisabled()).toBe(true);
+    await page.getByRole("radio", { name: /hv-src/ }).check();
+    await next();
+    // The volume step lists the VM's disk first, from the source host's inventory.
+    await page.getByRole("radio", { name: /VM web1 · vda/ }).check();
+    await next();
+    await page.getByRole("radio", { name: /hv-dst/ }).check();
+    await next();
+    // vg0 has 2 GiB free, vg1 4 GiB and a thin pool: all fit a 256 MiB disk.
+    await page.getByRole("radio", { name: /thin pool vg1\/pool1/ }).waitFor();
+    await page.getByRole("radio", { name: /^VG vg1/ }).check();
+    expect(await page.getByLabel("Name of the new LV").inputValue()).toBe("web1-disk");
+    await screenshot(page, "dashboard-wizard-destination");
+    await next();
+    // Picking a VM disk chose libvirt control for that domain.
+    expect(await page.getByRole("radio", { name: /libvirt/ }).isChecked()).toBe(true);
+    expect(await page.getByLabel("Domain").inputValue()).toBe("web1");
+    await page.getByRole("radio", { name: /None/ }).check();
+    await page.getByLabel(/Bandwidth limit/).fill("50");
+    await page.getByLabel("Catch-up passes before cutover").fill("1");
+    await next();
+
+    const checks = page.getByRole("list", { name: "Precheck results" });
+    await checks.waitFor({ timeout: 20_000 });
+    const text = await checks.textContent();
+    expect(text).toContain("source volume");
+    expect(text).toContain("target room");
+    expect(await checks.locator("li.bad").count()).toBe(0);
+    expect(await page.getByTestId("estimate-copy").textContent()).toBe("3.0 s"); // 256 MiB at the assumed 100 MiB/s
+    expect(await page.locator(".review").textContent()).toContain("50.0 MiB/s");
+    await screenshot(page, "dashboard-wizard-review");
+
+    await page.getByRole("button", { name: "Start migration" }).click();
+    await page.waitForURL(/\/jobs\/\d+$/);
+    firstJobId = Number(page.url().split("/").pop());
+    const job = await getJob(firstJobId);
+    expect(job.source).toEqual({ hostId: src.id, vg: "vg0", lv: "web1-disk" });
+    expect(job.target).toMatchObject({ hostId: dst.id, vg: "vg1", lv: "web1-disk", thinPool: null });
+    expect(job.options).toMatchObject({ catchUpPasses: 1, bandwidthLimitBytesPerSecond: 50 * 1024 * 1024 });
+  });
+
+  it("follows the job live: phases, log and the failure with its message", async () => {
+    const alert = page.getByRole("alert").filter({ hasText: "Failed in" });
+    await alert.waitFor({ timeout: 30_000 });
+    expect(await alert.textContent()).toContain("lvcreate");
+    expect(await page.locator(".badge").first().textContent()).toBe("failed");
+    // The log came through the event stream.
+    const log = page.getByRole("log", { name: "Job log" });
+    await expect.poll(() => log.locator("li").count()).toBeGreaterThan(1);
+    expect(await log.textContent()).toContain("state → failed");
+    expect(await page.locator(".step-done").count()).toBeGreaterThan(0);
+    expect(await page.locator(".step-failed").count()).toBe(1);
+    expect(await page.getByRole("button", { name: "Cut over…" }).isDisabled()).toBe(true);
+    expect(await page.getByRole("button", { name: "Retry…" }).isEnabled()).toBe(true);
+    await screenshot(page, "dashboard-job-failed");
+  });
+
+  it("retries the failed job from the browser after confirmation", async () => {
+    const before = (await getJob(firstJobId)).attempt;
+    await page.getByRole("button", { name: "Retry…" }).click();
+    const dialog = page.getByRole("dialog", { name: "Retry this migration?" });
+    await dialog.waitFor();
+    await dialog.getByRole("button", { name: "Retry" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await expect.poll(async () => (await getJob(firstJobId)).attempt, { timeout: 30_000 }).toBe(before + 1);
+    await expect
+      .poll(() => page.locator(".job-head").textContent(), { timeout: 30_000 })
+      .toContain(`attempt ${before + 1}`);
+    await expect.poll(async () => (await getJob(firstJobId)).state, { timeout: 30_000 }).toBe("failed");
+  });
+
+  it("cancels a running job from the browser after confirmation", async () => {
+    writeFileSync(join(fleet.toolsDir, "lvcreate-delay"), "8\n");
+    const res = await fetch(`${server.url}/api/migrations`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        source: { hostId: src.id, vg: "vg0", lv: "data-1" },
+        target: { hostId: dst.id, vg: "vg1", lv: "data-1-copy" },
+        vm: { controller: "none" },
+      }),
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as Migration;
+    await page.goto(`${server.url}/jobs/${id}`);
+    const cancel = page.getByRole("button", { name: "Cancel…" });
+    await expect.poll(() => cancel.isEnabled(), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => page.locator(".conn").textContent()).toBe("live");
+    await cancel.click();
+    const dialog = page.getByRole("dialog", { name: "Cancel this migration?" });
+    await dialog.waitFor();
+    await screenshot(page, "dashboard-job-cancel-dialog");
+    await dialog.getByRole("button", { name: "Cancel migration" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await expect.poll(async () => (await getJob(id)).state, { timeout: 40_000 }).toBe("cancelled");
+    await expect.poll(() => page.locator(".badge").first().textContent(), { timeout: 10_000 }).toBe("cancelled");
+    writeFileSync(join(fleet.toolsDir, "lvcreate-delay"), "0\n");
+  });
+
+  it("lists jobs with phase, progress and result, and filters them by state, host and search", async () => {
+    await page.getByRole("link", { name: "Migrations", exact: true }).click();
+    const table = page.getByRole("table", { name: "Migrations" });
+    await table.waitFor();
+    await expect.poll(() => table.locator("tbody tr").count()).toBe(2);
+    expect(await page.getByTestId(`job-row-${firstJobId}`).textContent()).toContain("lvcreate");
+    await page.getByLabel("State").selectOption("cancelled");
+    await expect.poll(() => table.locator("tbody tr").count()).toBe(1);
+    expect(page.url()).toContain("state=cancelled");
+    await page.getByLabel("State").selectOption("");
+    await page.getByLabel("Search").fill("web1");
+    await expect.poll(() => page.url()).toContain("q=web1");
+    await expect.poll(() => table.locator("tbody tr").count()).toBe(1);
+    expect(await table.textContent()).toContain("web1-disk");
+    await page.getByLabel("Search").fill("");
+    await page.getByLabel("Host").selectOption({ label: "hv-src" });
+    await expect.poll(() => table.locator("tbody tr").count()).toBe(2);
+    await screenshot(page, "dashboard-jobs-list");
+    await page.getByLabel("Search").fill("no-such-volume");
+    await page.getByText("No migration matches these filters.").waitFor();
+    expect(errors).toEqual([]);
+  });
+});
