@@ -10,6 +10,8 @@ export const MAX_CHUNK_END = Number.MAX_SAFE_INTEGER;
 
 export type Run = [first: number, count: number];
 
+const MAX_BATCH_RUNS = 1 << 20;
+
 type RunStore = Uint32Array | Float64Array;
 
 function allocRuns(runs: number, maxEnd: number): RunStore {
@@ -286,25 +288,29 @@ function assertPositive(n: number): void {
 /** Union of two maps; reports the first chunk present in both through onOverlap. */
 function unionRuns(a: ExtentMap, b: ExtentMap, onOverlap: ((chunk: number) => void) | undefined): ExtentMap {
   const w = new RunWriter(a.runCount + b.runCount, Math.max(a.end, b.end));
+  const ad = a.runs;
+  const bd = b.runs;
+  const an = 2 * a.runCount;
+  const bn = 2 * b.runCount;
   let i = 0;
   let j = 0;
   let curF = 0;
   let curE = -1;
-  while (i < a.runCount || j < b.runCount) {
+  while (i < an || j < bn) {
     let f: number;
     let c: number;
-    if (j >= b.runCount || (i < a.runCount && a.firstOf(i) <= b.firstOf(j))) {
-      f = a.firstOf(i);
-      c = a.countOf(i);
-      i++;
+    if (j >= bn || (i < an && (ad[i] as number) <= (bd[j] as number))) {
+      f = ad[i] as number;
+      c = ad[i + 1] as number;
+      i += 2;
     } else {
-      f = b.firstOf(j);
-      c = b.countOf(j);
-      j++;
+      f = bd[j] as number;
+      c = bd[j + 1] as number;
+      j += 2;
     }
     if (curE >= f) {
       if (f < curE && onOverlap) onOverlap(f);
-      curE = Math.max(curE, f + c);
+      if (f + c > curE) curE = f + c;
     } else {
       if (curE >= 0) w.push(curF, curE - curF);
       curF = f;
@@ -320,8 +326,8 @@ function unionRuns(a: ExtentMap, b: ExtentMap, onOverlap: ((chunk: number) => vo
  * number of resulting runs (plus one fixed batch), not the number of add() calls.
  */
 export class ExtentMapBuilder {
-  private readonly pendingFirst: Float64Array;
-  private readonly pendingCount: Float64Array;
+  private pendingFirst: Float64Array;
+  private pendingCount: Float64Array;
   private pending = 0;
   private pendingSorted = true;
   private pendingSingles = true;
@@ -331,7 +337,7 @@ export class ExtentMapBuilder {
   private acc = new RunWriter(16, 0);
   private overlap: number | undefined;
 
-  constructor(private readonly batchRuns = 65_536) {
+  constructor(private batchRuns = 65_536) {
     this.pendingFirst = new Float64Array(batchRuns);
     this.pendingCount = new Float64Array(batchRuns);
   }
@@ -399,6 +405,14 @@ export class ExtentMapBuilder {
     } else {
       const merged = unionRuns(this.acc.finish(), batch, (chunk) => this.noteOverlap(chunk));
       this.acc = RunWriter.after(merged);
+      // Out-of-order input: grow batches with the map (up to 1M runs), so each merge pass over the map
+      // is paid for by as many new runs and the total stays O(n log n) instead of O(n^2 / batch).
+      const want = Math.min(MAX_BATCH_RUNS, merged.runCount);
+      if (want > this.batchRuns) {
+        this.batchRuns = want;
+        this.pendingFirst = new Float64Array(want);
+        this.pendingCount = new Float64Array(want);
+      }
     }
     this.pending = 0;
     this.pendingSorted = true;
