@@ -1,14 +1,16 @@
 // The dashboard's websocket client (apps/web/src/lib/event-stream.ts) against the real server: it replays, follows
 // live events, and after a dropped connection or a whole server restart it reconnects by itself and resumes after
 // the last event it delivered, with no gap and no duplicate. Node runs the client with the `ws` package.
+import { createRequire } from "node:module";
 import type { StoredEvent } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { EventStream, type SocketLike, type StreamStatus } from "../../apps/web/src/lib/event-stream.ts";
 import { startDashboardServer } from "./dashboard-support.ts";
 
-const connect = (url: string) => new WebSocket(url) as unknown as SocketLike;
+// Loaded untyped: e2e has `ws` but not @types/ws, and the client only needs the SocketLike surface.
+const WebSocket = createRequire(import.meta.url)("ws") as new (url: string) => SocketLike;
+const connect = (url: string) => new WebSocket(url);
 
 describe("dashboard event stream client", () => {
   let server: RunningServer;
