@@ -146,9 +146,9 @@ describe("lab hosts", () => {
 
   it("run the workload until stopped, then leave the LV quiet", async () => {
     await lvcreate("-L 16m vg0", "t_vm", lab2);
-    expect(await sh("bf-workload start /dev/vg0/t_vm 1024", lab2)).toMatch(/^started/);
+    expect(await sh("bf-workload start /dev/vg0/t_vm 256", lab2)).toMatch(/^started/);
     await new Promise((r) => setTimeout(r, 2000));
-    expect(await sh("bf-workload status", lab2)).toMatch(/^running \/dev\/vg0\/t_vm 1024KiB\/s writes=[1-9]/);
+    expect(await sh("bf-workload status", lab2)).toMatch(/^running \/dev\/vg0\/t_vm 256KiB\/s writes=[1-9]/);
     expect(await sh("bf-workload stop", lab2)).toBe("stopped");
     const status = await labExec(lab2, "bf-workload status", { allowFailure: true });
     expect([status.code, status.stdout.trim()]).toEqual([3, "stopped"]);
