@@ -137,14 +137,14 @@ export async function readCowStore(source: ByteSource, opts: CowStoreOptions = {
       if (bytes.length < chunkBytes) {
         throw new CowTruncatedError(`metadata area ${area} (chunk ${location}): short read of ${bytes.length} bytes`);
       }
-      const dv = new DataView(bytes.buffer, bytes.byteOffset, chunkBytes);
+      const w = littleEndianWords(bytes, chunkBytes);
       let full = true;
       for (let i = 0; i < perArea; i++) {
-        const o = i * RECORD_BYTES;
-        const newLo = dv.getUint32(o + 8, true);
-        const newHi = dv.getUint32(o + 12, true);
-        const oldLo = dv.getUint32(o, true);
-        const oldHi = dv.getUint32(o + 4, true);
+        const o = 4 * i;
+        const newLo = w[o + 2] as number;
+        const newHi = w[o + 3] as number;
+        const oldLo = w[o] as number;
+        const oldHi = w[o + 1] as number;
         if (newLo === 0 && newHi === 0) {
           checkTerminator(bytes, i, area, oldLo, oldHi);
           full = false;
@@ -215,6 +215,18 @@ function checkTerminator(bytes: Uint8Array, index: number, area: number, oldLo: 
       );
     }
   }
+}
+
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The area as little-endian u32 words: a view when the host allows it (fast), else a converted copy. */
+function littleEndianWords(bytes: Uint8Array, length: number): Uint32Array {
+  if (HOST_IS_LITTLE_ENDIAN && bytes.byteOffset % 4 === 0)
+    return new Uint32Array(bytes.buffer, bytes.byteOffset, length / 4);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, length);
+  const out = new Uint32Array(length / 4);
+  for (let k = 0; k < out.length; k++) out[k] = dv.getUint32(4 * k, true);
+  return out;
 }
 
 function fmtU64(hi: number, lo: number): string {

@@ -99,6 +99,23 @@ describe("readCowStore on kernel-layout stores", () => {
     expect(r.exceptionCount).toBe(n);
   });
 
+  it("reads areas handed over at unaligned memory offsets (as a network source may)", async () => {
+    const s = buildCowStore({ chunkBytes: 4 * K, oldChunks: [9, 1, 2, 400] });
+    const unaligned: ByteSource = {
+      size: async () => s.bytes.length,
+      read: async (o, l) => {
+        const copy = new Uint8Array(l + 1);
+        copy.set(s.bytes.subarray(o, o + l), 1);
+        return copy.subarray(1, 1 + Math.min(l, s.bytes.length - o));
+      },
+    };
+    expect((await readCowStore(unaligned)).extents.toJSON()).toEqual([
+      [1, 2],
+      [9, 1],
+      [400, 1],
+    ]);
+  });
+
   it("checks old chunks against the origin size when given", async () => {
     const s = buildCowStore({ chunkBytes: 4 * K, oldChunks: [0, 9] });
     await expect(readCowStore(src(s.bytes), { originBytes: 10 * 4096 })).resolves.toBeDefined();
