@@ -11,6 +11,7 @@ import {
   hostDir,
   hostKeyPath,
   isHostProcess,
+  isPortFree,
   knownHostsPath,
   prepareHost,
   qemuArgv,
@@ -80,10 +81,14 @@ export async function bootLab(count: number, options: BootOptions = {}): Promise
   return Promise.all(names.map((name) => labHost(labDir, name)));
 }
 
-/** A port can be taken between picking and qemu binding it: try a few. */
+/**
+ * Keeps the host's previous port when it is still free (users add lab hosts to Blockferry by port), else picks one.
+ * A port can be taken between picking and qemu binding it: try a few.
+ */
 async function startWithFreePort(labDir: string, name: string, argvFor: (port: number) => string[]): Promise<void> {
+  const previous = readHostRecord(labDir, name)?.port;
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = attempt === 1 && previous && (await isPortFree(previous)) ? previous : await freePort();
     try {
       await startHost(labDir, name, argvFor(port), port);
       return;
