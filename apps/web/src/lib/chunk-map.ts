@@ -77,6 +77,8 @@ export class ChunkMapModel {
   private readonly counts: Uint32Array;
   private readonly dirtyFlags: Uint8Array;
   private dirty: number[] = [];
+  /** Every bucket needs painting (at first, or after most of the volume changed): skip the per-bucket list. */
+  private allDirty = true;
   private readonly totals = new Float64Array(4);
 
   constructor(
@@ -90,10 +92,7 @@ export class ChunkMapModel {
     this.counts = new Uint32Array(this.layout.buckets * 4);
     this.dirtyFlags = new Uint8Array(this.layout.buckets);
     const cpb = this.layout.chunksPerBucket;
-    for (let b = 0; b < this.layout.buckets; b++) {
-      this.counts[b * 4] = Math.min(cpb, totalChunks - b * cpb);
-      this.markDirty(b);
-    }
+    for (let b = 0; b < this.layout.buckets; b++) this.counts[b * 4] = Math.min(cpb, totalChunks - b * cpb);
     this.totals[PENDING] = totalChunks;
   }
 
@@ -109,8 +108,10 @@ export class ChunkMapModel {
 
   /** Set every chunk in the runs to `state`. Runs beyond the volume are clipped. */
   mark(runs: Iterable<Run>, state: ChunkState): void {
-    const { states, counts, totals } = this;
+    const { states, counts, totals, dirtyFlags } = this;
     const cpb = this.layout.chunksPerBucket;
+    let moved = 0;
+    const movedFrom = [0, 0, 0, 0];
     for (const [first, count] of runs) {
       const start = Math.max(0, first);
       const end = Math.min(this.totalChunks, first + count);
@@ -121,15 +122,17 @@ export class ChunkMapModel {
         const b = cpb === 1 ? i : (i / cpb) | 0;
         (counts[b * 4 + old] as number)--;
         (counts[b * 4 + state] as number)++;
-        (totals[old] as number)--;
-        (totals[state] as number)++;
-        if (this.dirtyFlags[b] === 0) this.markDirty(b);
+        (movedFrom[old] as number)++;
+        moved++;
+        if (dirtyFlags[b] === 0 && !this.allDirty) this.markDirty(b);
       }
     }
+    for (let s = 0; s < 4; s++) (totals[s] as number) -= movedFrom[s] as number;
+    (totals[state] as number) += moved;
   }
 
   get hasDirty(): boolean {
-    return this.dirty.length > 0;
+    return this.allDirty || this.dirty.length > 0;
   }
 
   /**
@@ -137,34 +140,51 @@ export class ChunkMapModel {
    * can put only that part of the image, or null when nothing changed.
    */
   paint(): { y: number; height: number } | null {
+    if (this.allDirty) {
+      this.allDirty = false;
+      this.dirty = [];
+      this.dirtyFlags.fill(0);
+      for (let b = 0; b < this.layout.buckets; b++) this.paintBucket(b);
+      return { y: 0, height: this.layout.rows * this.layout.cell };
+    }
     if (this.dirty.length === 0) return null;
-    const { cols, cell } = this.layout;
-    const { pixels, width, counts } = this;
     let minRow = Number.POSITIVE_INFINITY;
     let maxRow = -1;
+    const { cols } = this.layout;
     for (const b of this.dirty) {
       this.dirtyFlags[b] = 0;
-      const base = b * 4;
-      const pending = counts[base] as number;
-      const copied = counts[base + 1] as number;
-      const changed = counts[base + 2] as number;
-      const verified = counts[base + 3] as number;
-      const n = pending + copied + changed + verified;
-      let color: number;
-      if (changed > 0) color = COLORS.changed;
-      else if (pending > 0) color = PENDING_TO_COPIED[Math.floor(((copied + verified) / n) * 255)] as number;
-      else color = COPIED_TO_VERIFIED[Math.floor((verified / n) * 255)] as number;
+      this.paintBucket(b);
       const row = (b / cols) | 0;
-      const x0 = (b - row * cols) * cell;
-      const y0 = row * cell;
-      // Leave a one-pixel gap between big cells so single chunks read as squares.
-      const side = cell >= 4 ? cell - 1 : cell;
-      for (let y = y0; y < y0 + side; y++) pixels.fill(color, y * width + x0, y * width + x0 + side);
       if (row < minRow) minRow = row;
       if (row > maxRow) maxRow = row;
     }
     this.dirty = [];
-    return { y: minRow * cell, height: (maxRow - minRow + 1) * cell };
+    return { y: minRow * this.layout.cell, height: (maxRow - minRow + 1) * this.layout.cell };
+  }
+
+  private paintBucket(b: number): void {
+    const { cols, cell } = this.layout;
+    const { pixels, width, counts } = this;
+    const base = b * 4;
+    const pending = counts[base] as number;
+    const copied = counts[base + 1] as number;
+    const changed = counts[base + 2] as number;
+    const verified = counts[base + 3] as number;
+    const n = pending + copied + changed + verified;
+    let color: number;
+    if (changed > 0) color = COLORS.changed;
+    else if (pending > 0) color = PENDING_TO_COPIED[Math.floor(((copied + verified) / n) * 255)] as number;
+    else color = COPIED_TO_VERIFIED[Math.floor((verified / n) * 255)] as number;
+    const row = (b / cols) | 0;
+    const x0 = (b - row * cols) * cell;
+    const y0 = row * cell;
+    if (cell === 1) {
+      pixels[y0 * width + x0] = color;
+      return;
+    }
+    // Leave a one-pixel gap between big cells so single chunks read as squares.
+    const side = cell >= 4 ? cell - 1 : cell;
+    for (let y = y0; y < y0 + side; y++) pixels.fill(color, y * width + x0, y * width + x0 + side);
   }
 
   /** The chunk range under pixel (x, y), for tooltips; null outside the map. */
@@ -182,5 +202,10 @@ export class ChunkMapModel {
   private markDirty(b: number): void {
     this.dirtyFlags[b] = 1;
     this.dirty.push(b);
+    // When most of the map changed (a pass finished), one full repaint beats a long list of buckets.
+    if (this.dirty.length > this.layout.buckets / 4) {
+      this.allDirty = true;
+      this.dirty = [];
+    }
   }
 }
