@@ -114,6 +114,29 @@ describe("ExtentMap", () => {
     expect(encodeExtentMap(m).length).toBeLessThanOrEqual(2 * 10_000 + 4);
   });
 
+  it("large unordered input (radix-sorted batches, growing batches) equals the set", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 32 - 1 }), fc.integer(), (range, seed) => {
+        let x = seed | 1;
+        const chunks = new Set<number>();
+        const b = new ExtentMapBuilder(1000);
+        for (let i = 0; i < 20_000; i++) {
+          x ^= x << 13;
+          x ^= x >>> 17;
+          x ^= x << 5;
+          const c = (x >>> 0) % range;
+          b.add(c);
+          chunks.add(c);
+        }
+        const m = b.build();
+        expect(m.chunkCount).toBe(chunks.size);
+        expect([...m.chunks()]).toEqual(sorted(chunks));
+        expect(b.firstOverlap !== undefined).toBe(chunks.size < 20_000);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   it("reports chunks added twice", () => {
     const b = new ExtentMapBuilder(4); // tiny batches: overlaps found both inside a batch and across batches
     for (const c of [1, 2, 3, 4, 5, 6]) b.add(c);
