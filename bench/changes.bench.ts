@@ -27,7 +27,9 @@ function held(): number {
 }
 
 /** Runs fn, sampling RSS every 5 ms; returns its value, seconds, and the RSS peak above the start. */
-async function measure<T>(fn: () => Promise<T> | T): Promise<{ value: T; seconds: number; peakRssDelta: number }> {
+async function measure<T>(
+  fn: () => Promise<T> | T,
+): Promise<{ value: T; seconds: number; cpuSeconds: number; peakRssDelta: number }> {
   gc();
   const rss0 = process.memoryUsage().rss;
   let peak = rss0;
@@ -35,11 +37,14 @@ async function measure<T>(fn: () => Promise<T> | T): Promise<{ value: T; seconds
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 5);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const value = await fn();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().rss);
-  return { value, seconds, peakRssDelta: peak - rss0 };
+  return { value, seconds, cpuSeconds, peakRssDelta: peak - rss0 };
 }
 
 async function best<T>(runs: number, fn: () => Promise<T> | T) {
@@ -177,6 +182,10 @@ try {
       baseline_s: r3(naive.seconds),
       ratio: r3(ours.seconds / naive.seconds),
       baseline: "naive BigInt + array-of-objects parser",
+      // CPU seconds of this process: wall time on a shared machine swings with the load average
+      ours_cpu_s: r3(ours.cpuSeconds),
+      baseline_cpu_s: r3(naive.cpuSeconds),
+      load_average_1m: r3((await import("node:os")).loadavg()[0] ?? 0),
       io_floor_s: r3(io.seconds),
       ratio_to_io_floor: r3(ours.seconds / io.seconds),
       target_s: 0.5,
@@ -220,6 +229,8 @@ for (const [shape, chunkAt] of [
     baseline_s: r3(set.seconds),
     ratio: r3(ours.seconds / set.seconds),
     baseline: "Set<number> of the chunks",
+    ours_cpu_s: r3(ours.cpuSeconds),
+    baseline_cpu_s: r3(set.cpuSeconds),
     chunks: map.chunkCount,
     runs: map.runCount,
     ours_storage_mib: mb(map.storageBytes),
