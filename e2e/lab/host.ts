@@ -148,7 +148,7 @@ export function qemuArgv(labDir: string, name: string, image: LabImage, port: nu
     "-initrd",
     image.initrd,
     "-append",
-    "console=ttyS0 quiet panic=-1",
+    "console=ttyS0 quiet panic=-1 acpi=noirq pci=nomsi",
     "-drive",
     `file=${join(dir, "pv.img")},if=virtio,format=raw,cache=unsafe`,
     "-drive",
