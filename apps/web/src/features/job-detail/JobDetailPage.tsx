@@ -39,7 +39,8 @@ export function JobDetailPage({ id }: { id: number }) {
   const qc = useQueryClient();
   const hosts = useHosts();
   const phase = live.progress?.phase ?? job.data?.phase;
-  const chunkMap = useChunkMap(id, (job.data?.bytesTotal ?? 0) > 0);
+  // The map needs the volume size: from the job row, or from the first progress message of a running copy.
+  const chunkMap = useChunkMap(id, Math.max(job.data?.bytesTotal ?? 0, live.progress?.bytesTotal ?? 0) > 0);
 
   // A stored event means the job row changed: refetch it (and the chunk map when the phase moved on).
   useEffect(() => {

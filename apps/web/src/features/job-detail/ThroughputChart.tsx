@@ -5,6 +5,7 @@ import type { ThroughputSample } from "./job-stream-store.ts";
 const W = 360;
 const H = 120;
 const SPAN_MS = 120_000;
+const MIN_SPAN_MS = 10_000;
 
 /** Throughput over the last two minutes, drawn by hand on a canvas (an area under a line, one y gridline). */
 export function ThroughputChart({ samples, version }: { samples: readonly ThroughputSample[]; version: unknown }) {
@@ -23,9 +24,12 @@ export function ThroughputChart({ samples, version }: { samples: readonly Throug
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
     const now = Date.now();
-    const visible = samples.filter((s) => now - s.t <= SPAN_MS);
+    // Two minutes at most; a copy that began a few seconds ago fills the chart instead of hugging its edge.
+    const oldest = samples.find((s) => now - s.t <= SPAN_MS);
+    const span = Math.max(MIN_SPAN_MS, oldest ? now - oldest.t : 0);
+    const visible = samples.filter((s) => now - s.t <= span);
     const max = Math.max(1, ...visible.map((s) => s.bytesPerSecond)) * 1.15;
-    const x = (t: number) => W - ((now - t) / SPAN_MS) * W;
+    const x = (t: number) => W - ((now - t) / span) * W;
     const y = (v: number) => H - 14 - (v / max) * (H - 24);
     if (visible.length < 2) {
       ctx.fillStyle = "#5b6573";
@@ -42,7 +46,7 @@ export function ThroughputChart({ samples, version }: { samples: readonly Throug
     ctx.fillStyle = "#5b6573";
     ctx.font = "11px system-ui, sans-serif";
     ctx.fillText(formatRate(max / 1.15), 4, y(max / 1.15) - 3);
-    ctx.fillText("2 min ago", 4, H - 2);
+    ctx.fillText(span >= SPAN_MS ? "2 min ago" : `${Math.round(span / 1000)} s ago`, 4, H - 2);
     ctx.fillText("now", W - 24, H - 2);
 
     ctx.beginPath();
@@ -66,7 +70,7 @@ export function ThroughputChart({ samples, version }: { samples: readonly Throug
       ref={ref}
       style={{ width: W, height: H }}
       role="img"
-      aria-label={`Throughput over the last two minutes; now ${formatRate(latest?.bytesPerSecond ?? null)}`}
+      aria-label={`Throughput over the last minutes; now ${formatRate(latest?.bytesPerSecond ?? null)}`}
     />
   );
 }
