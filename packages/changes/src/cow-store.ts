@@ -158,6 +158,9 @@ export async function readCowStore(source: ByteSource, opts: CowStoreOptions = {
             `${where}: new_chunk ${fmtU64(newHi, newLo)} is past the COW device end (${deviceChunks} chunks)`,
           );
         }
+        // Not checked: that new_chunk lies in this area's own data region. The kernel allocates COW chunks
+        // in order (persistent_prepare_exception) but appends records in completion order
+        // (persistent_commit_exception), so a record can name a chunk of a neighbouring area's region.
         if (isMetadataChunk(newChunk, perArea)) {
           throw new CowRecordOutOfRangeError(`${where}: new_chunk ${newChunk} is a metadata chunk, not a data chunk`);
         }
