@@ -143,7 +143,9 @@ export async function startLoopbackSshd(options: LoopbackSshdOptions = {}): Prom
       "PrintMotd no",
       "LogLevel ERROR",
       "Subsystem sftp internal-sftp",
-      ...(options.path ? [`SetEnv PATH=${options.path}`] : []),
+      // bash sources ~/.bashrc for every sshd command; on dev machines that can be slow and even serialise
+      // sessions (pyenv's rehash lock). A HOME of our own keeps the tests about the code, not root's dotfiles.
+      `SetEnv HOME=${dir}${options.path ? ` PATH=${options.path}` : ""}`,
       "",
     ].join("\n"),
   );

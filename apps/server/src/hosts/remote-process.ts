@@ -2,10 +2,11 @@
 // process (OpenSSH just closes its pipes), so every command announces its process group first and cancel
 // kills that group over a second channel.
 
-import { killProcessGroupCommand, PGID_MARKER, withProcessGroupReport } from "@blockferry/lvm";
+import { killProcessGroupCommand, withProcessGroupReport } from "@blockferry/lvm";
 import type { ClientChannel } from "ssh2";
 import type { HostConnection } from "./connection.ts";
 import { ConnectionLostError } from "./errors.ts";
+import { PgidScanner } from "./pgid-scanner.ts";
 
 export const STDERR_TAIL_BYTES = 4096;
 
@@ -38,7 +39,6 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
   let closed = false;
   let status: ExitStatus | null = null;
   let tail = Buffer.alloc(0);
-  let head: Buffer | null = Buffer.alloc(0); // bytes until the marker line is complete
   const stderrListeners: Array<(chunk: Buffer) => void> = [];
   let resolvePgid!: (v: number | null) => void;
   const pgid = new Promise<number | null>((r) => {
@@ -51,23 +51,9 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
     if (tail.length > STDERR_TAIL_BYTES) tail = tail.subarray(tail.length - STDERR_TAIL_BYTES);
     for (const l of stderrListeners) l(chunk);
   };
-  channel.stderr.on("data", (chunk: Buffer) => {
-    if (head === null) return pushStderr(chunk);
-    head = Buffer.concat([head, chunk]);
-    const nl = head.indexOf(10);
-    if (nl < 0 && head.length < 64) return;
-    const line = head.subarray(0, nl < 0 ? head.length : nl).toString("latin1");
-    const rest = nl < 0 ? Buffer.alloc(0) : head.subarray(nl + 1);
-    head = null;
-    if (line.startsWith(PGID_MARKER)) {
-      const id = Number(line.slice(PGID_MARKER.length));
-      resolvePgid(Number.isInteger(id) && id > 1 ? id : null);
-      pushStderr(rest);
-    } else {
-      resolvePgid(null);
-      pushStderr(Buffer.concat([Buffer.from(line, "latin1"), nl < 0 ? Buffer.alloc(0) : Buffer.from("\n"), rest]));
-    }
-  });
+  const scanner = new PgidScanner(resolvePgid, pushStderr);
+  channel.stderr.on("data", (chunk: Buffer) => scanner.push(chunk));
+  channel.stderr.on("end", () => scanner.end());
   channel.on("exit", (code: number | null, signal?: string) => {
     status = { code: typeof code === "number" ? code : null, signal: signal ?? null };
   });
@@ -75,7 +61,7 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
   const exited = new Promise<ExitStatus>((resolve, reject) => {
     channel.on("close", () => {
       closed = true;
-      resolvePgid(null);
+      scanner.end();
       if (status) resolve(status);
       else reject(new ConnectionLostError(conn.name, command));
     });
