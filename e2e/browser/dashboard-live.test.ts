@@ -69,20 +69,13 @@ describe("dashboard: live job page", () => {
     await server?.close();
   }, 30_000);
 
+  // Page-side code is passed as strings: this file is typed for Node, without the DOM library.
   const rgbAt = (fx: number, fy: number) =>
-    page.evaluate(
-      ([x, y]) => {
-        const c = document.querySelector(".chunk-map canvas") as HTMLCanvasElement;
-        const d = (c.getContext("2d") as CanvasRenderingContext2D).getImageData(
-          Math.floor(x * c.width),
-          Math.floor(y * c.height),
-          1,
-          1,
-        ).data;
-        return [d[0], d[1], d[2]];
-      },
-      [fx, fy] as const,
-    );
+    page.evaluate(`(() => {
+      const c = document.querySelector(".chunk-map canvas");
+      const d = c.getContext("2d").getImageData(Math.floor(${fx} * c.width), Math.floor(${fy} * c.height), 1, 1).data;
+      return [d[0], d[1], d[2]];
+    })()`) as Promise<number[]>;
 
   it("draws a million-chunk map and keeps drawing frames while progress pours in", async () => {
     await page.goto(`${server.url}/jobs/${job.id}`);
@@ -113,18 +106,17 @@ describe("dashboard: live job page", () => {
 
     // Measure frame gaps in the page while 40 progress messages (10 per second) each finish 20,000 chunks
     // in 200 small runs, as a copy engine reports them.
-    await page.evaluate(() => {
-      const w = window as unknown as { __gaps: number[]; __stop: boolean };
-      w.__gaps = [];
-      w.__stop = false;
+    await page.evaluate(`(() => {
+      window.__gaps = [];
+      window.__stop = false;
       let last = performance.now();
-      const tick = (t: number) => {
-        w.__gaps.push(t - last);
+      const tick = (t) => {
+        window.__gaps.push(t - last);
         last = t;
-        if (!w.__stop) requestAnimationFrame(tick);
+        if (!window.__stop) requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
-    });
+    })()`);
     let next = 200_000;
     for (let m = 0; m < 40; m++) {
       const runs: [number, number][] = [];
@@ -135,11 +127,10 @@ describe("dashboard: live job page", () => {
     }
     hub.append(job.id, "job.snapshot", { phase: "full_copy", fillPercent: 42.5 });
     await expect.poll(() => page.getByTestId("bytes-progress").textContent()).toContain("(100.0%)");
-    const gaps = await page.evaluate(() => {
-      const w = window as unknown as { __gaps: number[]; __stop: boolean };
-      w.__stop = true;
-      return w.__gaps;
-    });
+    const gaps = (await page.evaluate(`(() => {
+      window.__stop = true;
+      return window.__gaps;
+    })()`)) as number[];
     const sorted = [...gaps].sort((x, y) => x - y);
     const p95 = sorted[Math.floor(sorted.length * 0.95)] as number;
     console.log(
@@ -171,9 +162,7 @@ describe("dashboard: live job page", () => {
     expect(await log.locator("li").count()).toBeLessThan(60);
     expect(await page.getByText(/older lines not shown/).textContent()).toMatch(/^\d+ older lines not shown$/);
     // Scrolling to the top shows the oldest line kept in the window, not line 0.
-    await log.evaluate((el) => {
-      el.scrollTop = 0;
-    });
+    await log.evaluate(`(el) => { el.scrollTop = 0; }`);
     await expect.poll(() => log.locator("li").first().textContent()).not.toContain("line 0 ");
     await screenshot(page, "dashboard-job-live-log");
     expect(errors).toEqual([]);
