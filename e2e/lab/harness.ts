@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -155,7 +155,12 @@ export async function shutdownLab(options: { dir?: string; wipe?: boolean } = {}
       await stopHost(labDir, name);
     }),
   );
-  if (options.wipe) await rm(labDir, { recursive: true, force: true });
+  if (options.wipe) {
+    // Only this lab's own files: `.lab/` also holds the directories of Vitest runs going on right now.
+    for (const name of await labHostNames(labDir)) await rm(hostDir(labDir, name), { recursive: true, force: true });
+    for (const file of [clientKeyPath(labDir), `${clientKeyPath(labDir)}.pub`]) await rm(file, { force: true });
+    await rmdir(labDir).catch(() => undefined); // when nothing else is left
+  }
 }
 
 /** Runs a shell command line as root on a lab host; throws LabExecError on a non-zero exit unless allowFailure. */
