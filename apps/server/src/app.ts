@@ -49,6 +49,8 @@ export async function buildApp(deps: AppDeps, opts: FastifyServerOptions = {}): 
     ...opts,
     requestIdHeader: "x-request-id",
     genReqId: () => crypto.randomUUID(),
+    // Reject unknown properties instead of silently dropping them; dropping also breaks anyOf unions.
+    ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   await appPlugin(app, deps);
   return app;

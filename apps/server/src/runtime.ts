@@ -2,6 +2,7 @@ import type { CreateMigration, PrecheckResult } from "@blockferry/contracts";
 import type { Config } from "./config.ts";
 import { type Db, openDb } from "./db/open.ts";
 import { createAuditRepo } from "./db/repositories/audit.ts";
+import { createChunkMapRepo } from "./db/repositories/chunk-map.ts";
 import { createEventsRepo } from "./db/repositories/events.ts";
 import { createHostsRepo } from "./db/repositories/hosts.ts";
 import { createJobObjectsRepo } from "./db/repositories/job-objects.ts";
@@ -71,7 +72,14 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     (err, job) => opts.logger.error({ err, jobId: job.id }, "job executor crashed"),
     opts.runner,
   );
-  const migrations = createMigrationService({ jobs, hosts: hostsRepo, audit, hub, kick: () => runner.kick() });
+  const migrations = createMigrationService({
+    chunkMaps: createChunkMapRepo(db),
+    jobs,
+    hosts: hostsRepo,
+    audit,
+    hub,
+    kick: () => runner.kick(),
+  });
 
   const prechecks = async (input: CreateMigration): Promise<PrecheckResult> => {
     const problems: PrecheckResult["checks"] = [];

@@ -67,8 +67,17 @@ export const MigrationOptions = Type.Object(
     snapshotSizeBytes: Type.Optional(Type.Integer({ minimum: 4 * 1024 * 1024 })),
     snapshotChunkKiB: Type.Optional(
       Type.Union(
-        [4, 8, 16, 32, 64, 128, 256, 512].map((n) => Type.Literal(n)),
-        { default: 64 },
+        [
+          Type.Literal(4),
+          Type.Literal(8),
+          Type.Literal(16),
+          Type.Literal(32),
+          Type.Literal(64),
+          Type.Literal(128),
+          Type.Literal(256),
+          Type.Literal(512),
+        ],
+        { description: "classic snapshot chunk size; default 64" },
       ),
     ),
     catchUpPasses: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, default: 0 })),
@@ -175,3 +184,18 @@ export const PrecheckResult = Type.Object({
   ),
 });
 export type PrecheckResult = Static<typeof PrecheckResult>;
+
+const Runs = Type.Array(Type.Tuple([Type.Number(), Type.Number()]), { description: "[firstCell, cellCount] runs" });
+
+/** The job's volume as cells of `chunkBytes`: what was copied, what changed since, what is verified. */
+export const ChunkMap = Type.Object(
+  {
+    chunkBytes: Type.Number(),
+    totalChunks: Type.Number(),
+    copied: Runs,
+    changed: Runs,
+    verified: Runs,
+  },
+  { $id: "ChunkMap" },
+);
+export type ChunkMap = Static<typeof ChunkMap>;

@@ -1,8 +1,10 @@
-import { type ExtentMap, readCowHeader, readCowStore, readThinDelta } from "@blockferry/changes";
+import { type ExtentMap, readCowStore, readThinDelta } from "@blockferry/changes";
 import {
+  blockdevFlushCommand,
   dmDevicePath,
   dmName,
   dmsetupStatusCommand,
+  dmsetupTableCommand,
   jobTag,
   type LvName,
   type LvRecord,
@@ -17,6 +19,7 @@ import {
   lvsCommand,
   parseLvsReport,
   parseSnapshotStatus,
+  parseSnapshotTable,
   parseVgsReport,
   type SnapshotStatus,
   thinDeltaCommand,
@@ -130,11 +133,16 @@ export async function classicSnapshotChanges(
 ): Promise<{ chunkBytes: number; extents: ExtentMap }> {
   const status = await snapshotStatus(shell, o.vg, o.snap);
   if (status.state !== "valid") throw new SnapshotInvalidError(`${o.vg}/${o.snap}`, status.state);
-  const source = await shell.openByteSource(dmDevicePath(vgName(o.vg), lvName(o.snap), "-cow"));
+  // The kernel's own word on the chunk size: a header damaged into another size is then caught.
+  const table = parseSnapshotTable((await shell.run(dmsetupTableCommand(dmName(vgName(o.vg), lvName(o.snap))))).trim());
+  const cowPath = dmDevicePath(vgName(o.vg), lvName(o.snap), "-cow");
+  // The kernel writes the COW store below the page cache: drop any cached pages of it before reading.
+  await shell.run(blockdevFlushCommand(cowPath));
+  const source = await shell.openByteSource(cowPath);
   try {
-    const header = await readCowHeader(source);
-    const chunkSectors = header.chunkBytes / 512;
+    const chunkSectors = table.chunkSectors;
     const store = await readCowStore(source, {
+      chunkBytes: chunkSectors * 512,
       originBytes: o.originBytes,
       expectExceptions: o.originQuiet ? (status.allocatedSectors - status.metadataSectors) / chunkSectors : undefined,
     });

@@ -1,15 +1,18 @@
-import type { CreateMigration, Migration, MigrationListQuery } from "@blockferry/contracts";
+import type { ChunkMap, CreateMigration, Migration, MigrationListQuery } from "@blockferry/contracts";
 import type { AuditRepo } from "../db/repositories/audit.ts";
+import type { ChunkMapRepo } from "../db/repositories/chunk-map.ts";
 import type { HostsRepo } from "../db/repositories/hosts.ts";
 import type { JobsRepo } from "../db/repositories/jobs.ts";
 import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.ts";
 import type { EventHub } from "../events/hub.ts";
+import { buildChunkMap } from "./chunk-map.ts";
 import { toMigration } from "./migration-view.ts";
 
 /** Phases after which the VM may already run on the destination: cancelling then would lose writes. */
 const POINT_OF_NO_RETURN = new Set(["start_vm", "cleanup", "done"]);
 
 export interface MigrationServiceDeps {
+  chunkMaps: Pick<ChunkMapRepo, "rangesOf">;
   jobs: Pick<JobsRepo, "insert" | "get" | "list" | "updateIfState">;
   hosts: Pick<HostsRepo, "get">;
   audit: Pick<AuditRepo, "record">;
@@ -71,6 +74,12 @@ export function createMigrationService(d: MigrationServiceDeps) {
       return d.jobs
         .list({ state: q.state, hostId: q.hostId, q: q.q, since: q.since, limit: q.limit ?? 100 })
         .map(toMigration);
+    },
+
+    chunkMap(id: number): ChunkMap {
+      const job = load(id);
+      const size = (job.phaseState as { sizeBytes?: number }).sizeBytes ?? 0;
+      return buildChunkMap(d.chunkMaps.rangesOf(id), size, job.phase);
     },
 
     /** Confirms a manual cutover; the runner sees the flag in its wait_cutover phase. */

@@ -1,4 +1,5 @@
 import {
+  ChunkMap,
   CreateMigration,
   ErrorBody,
   IdParams,
@@ -71,6 +72,19 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
       },
     },
     async (request) => migrations.get(request.params.id),
+  );
+
+  app.get(
+    "/migrations/:id/chunk-map",
+    {
+      schema: {
+        operationId: "getChunkMap",
+        tags: ["migrations"],
+        params: IdParams,
+        response: { 200: ChunkMap, ...errors },
+      },
+    },
+    async (request) => migrations.chunkMap(request.params.id),
   );
 
   for (const action of ["cutover", "cancel", "retry"] as const) {
