@@ -38,7 +38,7 @@ export function JobDetailPage({ id }: { id: number }) {
   const { store, live } = useJobStream(id);
   const qc = useQueryClient();
   const hosts = useHosts();
-  const phase = live.progress?.phase ?? job.data?.phase;
+  const phase = live.phase ?? job.data?.phase;
   // The map needs the volume size: from the job row, or from the first progress message of a running copy.
   const chunkMap = useChunkMap(id, Math.max(job.data?.bytesTotal ?? 0, live.progress?.bytesTotal ?? 0) > 0);
 

@@ -17,6 +17,8 @@ export interface JobStreamSnapshot {
   status: StreamStatus;
   statusDetail: string | null;
   progress: ProgressMessage | null;
+  /** The newest phase heard of, from events or progress, whichever came last. */
+  phase: string | null;
   /** When each phase was entered, from job.phase / job.state events. */
   phaseStarts: Record<string, string>;
   snapshotFillPercent: number | null;
@@ -42,6 +44,7 @@ export class JobStreamStore {
     status: "connecting",
     statusDetail: null,
     progress: null,
+    phase: null,
     phaseStarts: {},
     snapshotFillPercent: null,
     outageMs: null,
@@ -126,7 +129,7 @@ export class JobStreamStore {
         const phase = typeof data.phase === "string" ? data.phase : null;
         const starts = this.current().phaseStarts;
         const phaseStarts = phase && !(phase in starts) ? { ...starts, [phase]: e.at } : starts;
-        this.update({ phaseStarts, jobVersion: this.current().jobVersion + 1 });
+        this.update({ phaseStarts, jobVersion: this.current().jobVersion + 1, ...(phase ? { phase } : {}) });
         const note = e.type === "job.state" ? `state → ${String(data.state)}` : `phase → ${String(phase)}`;
         this.pushLog({ id: e.id, at: e.at, level: "event", message: note });
         return;
@@ -148,7 +151,7 @@ export class JobStreamStore {
     this.samples.push({ t: Date.now(), bytesPerSecond: p.bytesPerSecond });
     if (this.samples.length > THROUGHPUT_WINDOW) this.samples.splice(0, this.samples.length - THROUGHPUT_WINDOW);
     const fill = p.extra?.snapshotFillPercent;
-    this.update({ progress: p, ...(typeof fill === "number" ? { snapshotFillPercent: fill } : {}) });
+    this.update({ progress: p, phase: p.phase, ...(typeof fill === "number" ? { snapshotFillPercent: fill } : {}) });
   }
 
   private pushLog(line: LogLine): void {

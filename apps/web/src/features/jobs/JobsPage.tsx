@@ -148,8 +148,13 @@ export function JobsPage() {
                   </span>
                 </td>
                 <td>{formatMs(m.outageMs)}</td>
-                <td className={m.error ? "bad" : m.state === "succeeded" ? "good" : ""}>
-                  {m.error ? m.error.message : m.state === "succeeded" ? "verified" : "–"}
+                <td
+                  className={`result-cell ${m.error ? "bad" : m.state === "succeeded" ? "good" : ""}`}
+                  title={m.error?.message}
+                >
+                  <div className="clamp-2">
+                    {m.error ? m.error.message : m.state === "succeeded" ? "verified" : "–"}
+                  </div>
                 </td>
                 <td>{formatTime(m.createdAt)}</td>
               </tr>
