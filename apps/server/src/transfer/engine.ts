@@ -11,7 +11,8 @@ import {
   writeRunsCommand,
 } from "../../../../packages/lvm/src/transfer-commands.ts";
 import type { JournalRange, TransferJournal } from "../db/repositories/transfer-journal.ts";
-import { RemoteOutputError, VerifyMismatchError } from "./errors.ts";
+import { ConnectionLostError, HostUnreachableError } from "../hosts/index.ts";
+import { RemoteOutputError, TruncatedStreamError, VerifyMismatchError } from "./errors.ts";
 import type { RemoteProcess, TransferHost } from "./host.ts";
 import { type ByteRun, batchRanges, type ChunkRuns, coalesce, extentRanges, fullRanges } from "./plan.ts";
 import { ProgressTracker, type TransferProgress } from "./progress.ts";
@@ -39,10 +40,12 @@ export interface CommonCopyOptions {
   bandwidth?: RateLimiter;
   /** Batches in flight at once (each is one exec per host). Default 3. */
   concurrency?: number;
-  /** Upper bound of one batch. Default 64 MiB. */
+  /** Upper bound of one batch (one exec per host). Default: full copy one range, extents 64 MiB. */
   batchBytes?: number;
   /** Attempts per batch when the read-back hash does not match. Default 2. */
   maxAttempts?: number;
+  /** Extra attempts per batch after a lost channel or connection. Default 1. */
+  transientRetries?: number;
 }
 
 export interface FullCopyOptions extends CommonCopyOptions {
@@ -148,6 +151,18 @@ async function forEachBatch<T>(
   if (failure !== undefined) throw failure;
 }
 
+/** Failures worth one more try: the transport, not the data or our own commands. */
+function isTransient(e: unknown): boolean {
+  return e instanceof ConnectionLostError || e instanceof HostUnreachableError || e instanceof TruncatedStreamError;
+}
+
+/** Waits for `p` to settle, at most `ms`; never throws. */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /**
  * Starts both processes, relays and collects; on any failure kills both (the per-batch abort) before
  * rethrowing, so nothing of ours keeps running on either host.
@@ -163,7 +178,16 @@ async function withProcesses<T>(
     return await body(sig, started);
   } catch (e) {
     kill.abort(e);
-    await Promise.allSettled(started.map((p) => p.done));
+    // Kill first (by process group, over another channel), then destroy our end: ssh2 reports a channel
+    // closed only after its stdout was read to the end, and nobody reads a failed batch's stdout any more.
+    // Both waits are bounded: a cancel that hangs in the hosts layer must not hang the copy's failure.
+    await Promise.allSettled(
+      started.map(async (p) => {
+        await settleWithin(p.cancel(), 3000);
+        p.stdout.destroy();
+        await settleWithin(p.done, 3000);
+      }),
+    );
     throw e;
   }
 }
@@ -332,8 +356,20 @@ async function runPass(
   opts.onProgress?.(tracker.snapshot());
   const maxAttempts = opts.maxAttempts ?? 2;
   await forEachBatch(batchOf(rows), opts.concurrency ?? 3, opts.signal, async (batch, signal) => {
+    let transient = 0;
     for (let attempt = 1; ; attempt++) {
-      const hash = await copyBatch(ctx, batch, signal);
+      let hash: string | null;
+      try {
+        hash = await copyBatch(ctx, batch, signal);
+      } catch (e) {
+        // A dropped channel or connection: try the batch again (the hosts layer reconnects); a second
+        // failure ends the run, and the journal lets the next run resume.
+        if (signal.aborted || transient >= (opts.transientRetries ?? 1) || !isTransient(e)) throw e;
+        transient++;
+        result.retries++;
+        attempt--;
+        continue;
+      }
       if (hash !== null) {
         signal.throwIfAborted();
         opts.journal.confirm(
@@ -372,7 +408,7 @@ export async function copyFull(o: FullCopyOptions): Promise<TransferResult> {
   const rangeBytes = o.rangeBytes ?? 64 * MiB;
   if (rangeBytes % blockBytes !== 0) throw new RangeError("rangeBytes must be a multiple of blockBytes");
   const detect = (o.zeroes ?? "detect") === "detect";
-  const batchBytes = Math.max(o.batchBytes ?? 64 * MiB, rangeBytes);
+  const batchBytes = Math.max(o.batchBytes ?? rangeBytes, rangeBytes);
   return runPass(
     o,
     fullRanges(o.bytes, rangeBytes),
@@ -448,7 +484,11 @@ export async function verifyPass(o: VerifyOptions): Promise<VerifyResult> {
     result.rangesChecked += batch.length;
     result.bytesChecked += batch.reduce((s, r) => s + r.length, 0);
     if (a !== b) {
-      o.journal.unconfirm(o.jobId, o.pass, batch.map((r) => r.offset));
+      o.journal.unconfirm(
+        o.jobId,
+        o.pass,
+        batch.map((r) => r.offset),
+      );
       result.mismatched.push(...batch.map((r) => [r.offset, r.length] as const));
     }
   });

@@ -19,6 +19,8 @@ export interface RemoteProcess {
   readonly stdout: Readable;
   readonly stdin: Writable;
   readonly done: Promise<{ stderr: string }>;
+  /** Kill the remote process group now (idempotent); `done` then rejects. */
+  cancel(): Promise<void>;
 }
 
 /** A hosts-layer connection as a TransferHost. */
@@ -29,7 +31,9 @@ export function transferHostOf(conn: HostConnection): TransferHost {
       const s = await execStreamOn(conn, command, options);
       const done = s.exit.then(() => ({ stderr: s.stderrTail() }));
       done.catch(() => undefined);
-      return { stdout: s.stdout, stdin: s.stdin, done };
+      // execStreamOn listens for `signal` only once the channel is open: an abort during the open is caught here.
+      if (options.signal?.aborted) void s.cancel();
+      return { stdout: s.stdout, stdin: s.stdin, done, cancel: () => s.cancel() };
     },
   };
 }

@@ -1,6 +1,15 @@
 export {
-  type CommonCopyOptions, copyExtents, copyFull, type ExtentCopyOptions, type FullCopyOptions, type TransferEndpoint,
-  type TransferResult, type VerifyOptions, type VerifyResult, verifyPass, zeroBlockHash,
+  type CommonCopyOptions,
+  copyExtents,
+  copyFull,
+  type ExtentCopyOptions,
+  type FullCopyOptions,
+  type TransferEndpoint,
+  type TransferResult,
+  type VerifyOptions,
+  type VerifyResult,
+  verifyPass,
+  zeroBlockHash,
 } from "./engine.ts";
 export { RemoteOutputError, TruncatedStreamError, VerifyMismatchError } from "./errors.ts";
 export { type RemoteProcess, type TransferHost, transferHostOf } from "./host.ts";

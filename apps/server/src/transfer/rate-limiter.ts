@@ -46,15 +46,13 @@ export class RateLimiter {
       }
       const waitMs = Math.min(250, Math.max(1, (-this.tokens / this.rate) * 1000));
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, waitMs);
-        signal?.addEventListener(
-          "abort",
-          () => {
-            clearTimeout(t);
-            resolve();
-          },
-          { once: true },
-        );
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, waitMs);
+        signal?.addEventListener("abort", done, { once: true });
       });
     }
   }

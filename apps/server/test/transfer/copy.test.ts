@@ -9,7 +9,7 @@ import { copyExtents, copyFull } from "../../src/transfer/engine.ts";
 import type { TransferProgress } from "../../src/transfer/progress.ts";
 import { tempDb } from "../helpers.ts";
 import { insertJob, sha256File, writeAt } from "./support/fixture.ts";
-import { type TestHost, testHost } from "./support/hosts.ts";
+import { QUIET_SHELL, type TestHost, testHost } from "./support/hosts.ts";
 
 const MiB = 1 << 20;
 let sshd: LoopbackSshd;
@@ -21,7 +21,7 @@ vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 const journal = createTransferJournal(t.db);
 
 beforeAll(async () => {
-  sshd = await startLoopbackSshd();
+  sshd = await startLoopbackSshd(QUIET_SHELL);
   src = testHost(sshd);
   dst = testHost(sshd);
   dir = mkdtempSync(join("/dev/shm", "bf-copy-"));

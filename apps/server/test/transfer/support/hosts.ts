@@ -27,3 +27,11 @@ export function testHost(sshd: LoopbackSshd, maxChannels = 12): TestHost {
     close: () => conn.close(),
   };
 }
+
+/**
+ * Bash sources ~/.bashrc for commands run by sshd when SHLVL < 2; this machine's root .bashrc runs
+ * `pyenv init` (a rehash behind a lock file), which costs ~0.4 s per exec and stalls concurrent sessions for
+ * up to a minute. Hypervisors have no such rc file; SHLVL=1 gives the sessions that behaviour here.
+ * (Rides on the fixture's SetEnv PATH line, which accepts several NAME=VALUE words.)
+ */
+export const QUIET_SHELL = { path: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SHLVL=1" };
