@@ -8,3 +8,4 @@ export * from "./sections.ts";
 export * from "./report.ts";
 export * from "./dmsetup.ts";
 export * from "./misc-parsers.ts";
+export * from "./transfer-commands.ts";

@@ -1,0 +1,156 @@
+// Issue 7 end to end against real LVM hypervisors: a VM's disk moves while its workload keeps writing,
+// and after cutover the target holds exactly the source's bytes.
+import type { Host, StoredEvent } from "@blockferry/contracts";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { LabHost } from "../lab/harness.ts";
+import { apiClient } from "./support/api.ts";
+import { leftovers, sh, sha256 } from "./support/lvm.ts";
+import { startTestServer } from "./support/server.ts";
+
+const { hosts } = inject("lab");
+const [lab1, lab2] = hosts as [LabHost, LabHost];
+
+describe("migration jobs on lab hosts", () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let api: ReturnType<typeof apiClient>;
+  let src: Host;
+  let dst: Host;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    api = apiClient(server.url);
+    src = await api.addTrustedHost(lab1);
+    dst = await api.addTrustedHost(lab2);
+  });
+  afterAll(async () => {
+    await sh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
+    await server?.close();
+  });
+
+  const phaseTimes = async (id: number) => {
+    const { events } = await api.call<{ events: StoredEvent[] }>("GET", `/api/jobs/${id}/events?limit=1000`);
+    const at = (phase: string) =>
+      Date.parse(events.find((e) => e.type === "job.phase" && (e.data as { phase: string }).phase === phase)?.at ?? "");
+    return { events, at };
+  };
+
+  it("moves a 256 MiB LV while its workload writes, with a manual cutover and a short outage", async () => {
+    await sh(
+      lab1,
+      "lvcreate -q -y -L 256M -n vm1 vg0 && dd if=/dev/urandom of=/dev/vg0/vm1 bs=1M count=96 oflag=direct status=none",
+    );
+    await sh(lab1, "bf-workload start /dev/vg0/vm1 1024");
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "vm1" },
+      target: { hostId: dst.id, vg: "vg0" },
+      vm: {
+        controller: "commands",
+        stopSource: "bf-workload stop",
+        startSource: "bf-workload start /dev/vg0/vm1 1024",
+        startTarget: "echo {device} > /run/vm-started-on-target",
+      },
+      cutover: "manual",
+      options: { snapshotChunkKiB: 64 },
+    });
+    await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
+    // The VM is still running on the source while we wait: its writes land in the snapshot's COW store.
+    expect((await sh(lab1, "bf-workload status")).startsWith("running")).toBe(true);
+    await new Promise<void>((r) => setTimeout(r, 2000));
+    await api.cutover(job.id);
+    const done = await api.waitFor(job.id, (m) => m.state === "succeeded");
+
+    expect(await sha256(lab2, "/dev/vg0/vm1")).toBe(await sha256(lab1, "/dev/vg0/vm1"));
+    expect((await sh(lab2, "cat /run/vm-started-on-target")).trim()).toBe("/dev/vg0/vm1");
+    const { at, events } = await phaseTimes(job.id);
+    const fullCopyMs = at("catch_up") - at("full_copy");
+    expect(done.outageMs).not.toBeNull();
+    expect(done.outageMs ?? Infinity).toBeLessThan(fullCopyMs);
+    const finalDelta = events.find(
+      (e) => e.type === "job.log" && String((e.data as { message: string }).message).startsWith("final delta"),
+    );
+    expect((finalDelta?.data as { bytes: number }).bytes).toBeGreaterThan(0);
+    process.stderr.write(
+      `classic: full copy ${fullCopyMs} ms, outage ${done.outageMs} ms, ${(finalDelta?.data as { message: string }).message}\n`,
+    );
+    expect(await leftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
+    expect(await leftovers(lab2, "vg0")).toEqual({ lvs: [], processes: [] });
+    // The source LV stays until an operator removes it.
+    expect(await sh(lab1, "lvs --noheadings -o lv_name vg0/vm1")).toContain("vm1");
+  }, 600_000);
+  it("moves a thin LV into a thin pool with an automatic cutover", async () => {
+    await sh(
+      lab1,
+      "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0 && lvcreate -q -y -V 128M -T vg0/pool0 -n tvm",
+    );
+    await sh(lab1, "dd if=/dev/urandom of=/dev/vg0/tvm bs=1M count=48 oflag=direct status=none");
+    await sh(lab2, "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0");
+    await sh(lab1, "bf-workload start /dev/vg0/tvm 1024");
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "tvm" },
+      target: { hostId: dst.id, vg: "vg0", thinPool: "pool0" },
+      vm: { controller: "commands", stopSource: "bf-workload stop", startTarget: "true" },
+      cutover: "auto",
+      options: { catchUpPasses: 1 },
+    });
+    const done = await api.waitFor(job.id, (m) => m.state === "succeeded");
+    expect(await sha256(lab2, "/dev/vg0/tvm")).toBe(await sha256(lab1, "/dev/vg0/tvm"));
+    expect(await sh(lab2, "lvs --noheadings -o segtype vg0/tvm")).toContain("thin");
+    expect(done.outageMs).not.toBeNull();
+    expect(await leftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
+    // The thin pool's metadata snapshot was released on every path.
+    expect(await sh(lab1, "dmsetup status vg0-pool0-tpool")).toMatch(/ - (rw|ro)/);
+  }, 600_000);
+
+  it.each(["full_copy", "wait_cutover"] as const)("cancel during %s removes everything it created", async (phase) => {
+    const lv = `c-${phase.replace("_", "")}`;
+    await sh(
+      lab1,
+      `lvcreate -q -y -L 64M -n ${lv} vg0 && dd if=/dev/urandom of=/dev/vg0/${lv} bs=1M count=16 oflag=direct status=none`,
+    );
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv },
+      target: { hostId: dst.id, vg: "vg0" },
+      vm: { controller: "none" },
+      cutover: "manual",
+      // Slow enough to catch the full copy in the act.
+      options: phase === "full_copy" ? { bandwidthLimitBytesPerSecond: 2 * 1024 * 1024 } : {},
+    });
+    await api.waitFor(job.id, (m) => m.phase === phase && m.state !== "queued");
+    await api.cancel(job.id);
+    const end = await api.waitFor(job.id, (m) => m.state === "cancelled");
+    expect(end.state).toBe("cancelled");
+    expect(await leftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
+    expect(await leftovers(lab2, "vg0")).toEqual({ lvs: [], processes: [] });
+    expect(await sh(lab2, `lvs --noheadings -o lv_name vg0 | grep -c ' ${lv}$' || true`)).toBe("0\n");
+  });
+
+  it("catches an overflowing snapshot and falls back to a new snapshot and a full copy", async () => {
+    // No room left in the VG to grow the snapshot: a busy workload overflows it.
+    await sh(
+      lab1,
+      "lvcreate -q -y -L 64M -n ovf vg0 && dd if=/dev/urandom of=/dev/vg0/ovf bs=1M count=8 oflag=direct status=none",
+    );
+    const free = Number((await sh(lab1, "vgs --noheadings --units b --nosuffix -o vg_free vg0")).trim());
+    await sh(lab1, `lvcreate -q -y -L ${free - 8 * 1024 * 1024}b -n filler vg0`);
+    await sh(lab1, "BF_WORKLOAD_BLOCK_KIB=256 bf-workload start /dev/vg0/ovf 4096");
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "ovf" },
+      target: { hostId: dst.id, vg: "vg0" },
+      vm: { controller: "commands", stopSource: "bf-workload stop", startTarget: "true" },
+      cutover: "manual",
+      options: { snapshotSizeBytes: 4 * 1024 * 1024, bandwidthLimitBytesPerSecond: 4 * 1024 * 1024 },
+    });
+    const fellBack = async () => {
+      const { events } = await api.call<{ events: StoredEvent[] }>("GET", `/api/jobs/${job.id}/events?limit=1000`);
+      return events.some((e) => String((e.data as { message?: string }).message ?? "").includes("falling back"));
+    };
+    await expect.poll(fellBack, { timeout: 180_000, interval: 1000 }).toBe(true);
+    // The writer calms down (as after a burst): the new snapshot now survives.
+    await sh(lab1, "bf-workload stop && bf-workload start /dev/vg0/ovf 64");
+    await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
+    await api.cutover(job.id);
+    await api.waitFor(job.id, (m) => m.state === "succeeded");
+    expect(await sha256(lab2, "/dev/vg0/ovf")).toBe(await sha256(lab1, "/dev/vg0/ovf"));
+    await sh(lab1, "lvremove -q -y vg0/filler");
+  }, 600_000);
+});

@@ -1,0 +1,22 @@
+import { type LabHost, labExec } from "../../lab/harness.ts";
+
+/** Lab-side helpers: plain commands a hypervisor admin would type (test fixtures, not product code). */
+export async function sh(host: LabHost, command: string): Promise<string> {
+  return (await labExec(host, command, { timeoutMs: 300_000 })).stdout;
+}
+
+export async function sha256(host: LabHost, device: string): Promise<string> {
+  return (await sh(host, `dd if=${device} bs=4M iflag=direct status=none | sha256sum`)).split(" ")[0] ?? "";
+}
+
+/** LVs, snapshots and our processes a test must not leave behind. */
+export async function leftovers(host: LabHost, vg: string): Promise<{ lvs: string[]; processes: string[] }> {
+  const lvs = (await sh(host, `lvs --noheadings -o lv_name,lv_tags ${vg} 2>/dev/null || true`))
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.includes("blockferry") && /bf-\d+-s\d+/.test(l));
+  const processes = (await sh(host, "ps -eo args | grep -E '^(dd|split|b2sum|sha256sum) ' || true"))
+    .split("\n")
+    .filter(Boolean);
+  return { lvs, processes };
+}

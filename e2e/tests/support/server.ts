@@ -1,0 +1,19 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
+
+/** A real Blockferry server in this process, on a fresh SQLite file, with quick polling for tests. */
+export async function startTestServer(): Promise<RunningServer & { dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), "bf-e2e-"));
+  const config = loadConfig(["--port", "0", "--data-dir", dataDir], { BLOCKFERRY_LOG_LEVEL: "warn" });
+  const server = await startServer(config, { runner: { pollMs: 200, leaseMs: 5000 }, snapshotWatchMs: 1000 });
+  return {
+    ...server,
+    dataDir,
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
