@@ -88,6 +88,8 @@ export function writeRunsCommand(o: {
   runs: readonly ByteRun[];
   zeroRuns?: readonly ByteRun[];
   readBack: ReadBack;
+  /** After the read-back hashes: one line per run, `z` when it reads back as all zero, `x` otherwise. */
+  zeroCheck?: readonly ByteRun[];
 }): string {
   const dev = device(o.device);
   const steps: string[] = [];
@@ -99,7 +101,31 @@ export function writeRunsCommand(o: {
   steps.push(fsyncCmd(dev));
   const rb = readBackScript(o.readBack);
   if (rb) steps.push(`{ ${rb}; }`);
+  const zc = zeroCheckScript(o.zeroCheck ?? []);
+  if (zc) steps.push(`{ ${zc}; }`);
   return `${readFn(dev)}; ${writeFn(dev)}; ${zeroFn(dev)}; ${steps.join(" && ")}`;
+}
+
+/**
+ * `cmp -n LEN - /dev/zero` compares at memory speed and stops at the first non-zero byte; a short read is
+ * "not zero" too. Much cheaper than hashing zeroes.
+ */
+function zeroCheckScript(runs: readonly ByteRun[]): string | undefined {
+  if (runs.length === 0) return undefined;
+  return runArgs(runs, "zero-check run")
+    .map((a) => `{ r ${a} | cmp -s -n ${a.split(" ")[1]} - /dev/zero && echo z || echo x; }`)
+    .join("; ");
+}
+
+/**
+ * Which `blockBytes` blocks of a span are all zero, one line per block in order: `z` (zero) or `d` (data).
+ * A last block shorter than blockBytes always reports `d` (it is then simply sent), as does a failed read.
+ */
+export function zeroScanCommand(o: { device: string; span: ByteRun; blockBytes: number }): string {
+  const dev = device(o.device);
+  const [arg] = runArgs([o.span], "scan span");
+  const block = uintText("scan block", o.blockBytes, { min: 512n, multipleOf: 512n });
+  return `${readFn(dev)}; r ${arg} | SHELL=/bin/sh split -b ${block} --filter=${shQuote(`cmp -s -n ${block} - /dev/zero && echo z || echo d`)} -`;
 }
 
 /** Read-back alone (a verify pass, or the source-side scan): hash lines on stdout. */

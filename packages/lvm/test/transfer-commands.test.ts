@@ -100,3 +100,30 @@ describe("transfer command templates under a real /bin/sh", () => {
     expect(existsSync(marker)).toBe(false);
   });
 });
+
+describe("zero detection templates", () => {
+  it("flags all-zero blocks, treats a short last block as data, and checks zero runs after writing", async () => {
+    const { zeroScanCommand } = await import("../src/transfer-commands.ts");
+    const f = join(dir, "zscan.img");
+    const buf = Buffer.alloc(5 * 64 * K + 512);
+    buf[64 * K + 7] = 1; // block 1 has one non-zero byte
+    buf.fill(9, 4 * 64 * K, 4 * 64 * K + 100); // block 4
+    writeFileSync(f, buf);
+    const r = sh(zeroScanCommand({ device: f, span: [0, buf.length], blockBytes: 64 * K }));
+    expect(r.stdout.toString().trim().split("\n")).toEqual(["z", "d", "z", "z", "d", "d"]);
+    const w = sh(
+      writeRunsCommand({
+        device: f,
+        runs: [],
+        zeroRuns: [[64 * K, 64 * K]],
+        readBack: { kind: "none" },
+        zeroCheck: [
+          [0, 128 * K],
+          [4 * 64 * K, 512],
+        ],
+      }),
+    );
+    expect(w.status).toBe(0);
+    expect(w.stdout.toString()).toBe("z\nx\n");
+  });
+});

@@ -9,6 +9,7 @@ import {
   MAX_RUNS_PER_COMMAND,
   readRunsCommand,
   writeRunsCommand,
+  zeroScanCommand,
 } from "../../../../packages/lvm/src/transfer-commands.ts";
 import type { JournalRange, TransferJournal } from "../db/repositories/transfer-journal.ts";
 import { ConnectionLostError, HostUnreachableError } from "../hosts/index.ts";
@@ -54,12 +55,12 @@ export interface FullCopyOptions extends CommonCopyOptions {
   /** Journal granularity. Default 64 MiB; a multiple of blockBytes. */
   rangeBytes?: number;
   /**
-   * "detect" (default): the source hashes each block first (`split --filter=b2sum`); all-zero blocks are never
-   * sent: zeroed on the target from /dev/zero, or skipped when `targetReadsZero`. The block hashes are the
-   * source's proof. "send": everything is streamed and hashed as it is sent.
+   * "detect" (default): the source first reports which blocks are all zero (`cmp` against /dev/zero, one
+   * exec per range); zero blocks never cross the network: written from /dev/zero on the target (checked
+   * back with cmp), or skipped when `targetReadsZero`. "send": everything is streamed.
    */
   zeroes?: "detect" | "send";
-  /** Block size of zero detection and of the read-back hashes in "detect" mode. Default 4 MiB. */
+  /** Block size of zero detection in "detect" mode. Default 4 MiB. */
   blockBytes?: number;
   /** The target reads zeroes where never written (fresh thin LV): zero blocks cost nothing at all. */
   targetReadsZero?: boolean;
@@ -253,74 +254,74 @@ function blocksOf([offset, length]: ByteRun, blockBytes: number): ByteRun[] {
 }
 
 /**
- * Detect mode: the source hashes each block (one exec, `split --filter=b2sum`); zero blocks stay off the
- * network; the target writes data blocks, zeroes the rest locally, fsyncs and returns per-block hashes.
+ * Detect mode: the source first says which blocks are all zero (`cmp` against /dev/zero: memory speed, stops at
+ * the first non-zero byte). Zero blocks stay off the network: the target writes them from /dev/zero (or skips
+ * them when it already reads zeroes). Data blocks are streamed and hashed as sent, like stream mode; the
+ * target proves the data runs with one b2sum and the zero runs with cmp.
  */
 async function scannedBatch(ctx: FullCtx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
   const span: ByteRun = [batch[0]?.offset ?? 0, batch.reduce((a, r) => a + r.length, 0)];
   const blocks = blocksOf(span, ctx.blockBytes);
-  const scan = await withProcesses(signal, async (sig, started) => {
+  const flags = await withProcesses(signal, async (sig, started) => {
     const p = await start(
       ctx.source.host,
-      hashRunsCommand({
-        device: ctx.source.device,
-        readBack: { kind: "blocks", runs: [span], blockBytes: ctx.blockBytes },
-      }),
+      zeroScanCommand({ device: ctx.source.device, span, blockBytes: ctx.blockBytes }),
       sig,
       started,
     );
     p.stdin.end();
     const [out] = await Promise.all([readAllText(p.stdout), p.done]);
-    return hashLines(out, blocks.length, `${ctx.source.host.name} block scan`);
+    const lines = out.split("\n").filter((l) => l.length > 0);
+    if (lines.length !== blocks.length || lines.some((l) => l !== "z" && l !== "d"))
+      throw new RemoteOutputError(
+        `${ctx.source.host.name} zero scan: expected ${blocks.length} z/d lines, got ${JSON.stringify(out.slice(0, 200))}`,
+      );
+    return lines;
   });
-  const expectedByOffset = new Map<number, string>();
-  const data: ByteRun[] = [];
-  const zero: ByteRun[] = [];
-  blocks.forEach((b, i) => {
-    const h = scan[i] as string;
-    expectedByOffset.set(b[0], h);
-    (h === zeroBlockHash(b[1]) ? zero : data).push(b);
-  });
-  const dataRuns = coalesce(data);
-  const zeroRuns = coalesce(zero);
-  const digest = createHash("sha256").update(scan.join("\n")).digest("hex");
+  const dataRuns = coalesce(blocks.filter((_, i) => flags[i] === "d"));
+  const zeroRuns = coalesce(blocks.filter((_, i) => flags[i] === "z"));
+  const sendBytes = dataRuns.reduce((a, [, l]) => a + l, 0);
   if (dataRuns.length === 0 && ctx.targetReadsZero) {
     ctx.result.bytesSkipped += span[1];
-    return digest;
+    return zeroBlockHash(0);
   }
-  const readBackRuns = ctx.targetReadsZero ? dataRuns : [span];
-  const readBackBlocks = readBackRuns.flatMap((r) => blocksOf(r, ctx.blockBytes));
-  const sendBytes = dataRuns.reduce((a, [, l]) => a + l, 0);
-  const got = await withProcesses(signal, async (sig, started) => {
-    const write = writeRunsCommand({
-      device: ctx.target.device,
-      runs: dataRuns,
-      zeroRuns: ctx.targetReadsZero ? [] : zeroRuns,
-      readBack: { kind: "blocks", runs: readBackRuns, blockBytes: ctx.blockBytes },
-    });
-    let work: Promise<unknown>[];
-    if (dataRuns.length) {
-      const read = readRunsCommand({ device: ctx.source.device, runs: dataRuns, hashToStderr: false });
-      const [src, dst] = await startBoth(sig, started, [ctx.source.host, read], [ctx.target.host, write]);
-      work = [
-        dst.done,
-        readAllText(dst.stdout),
-        relayExact(ctx.source.host.name, src.stdout, dst.stdin, sendBytes, ctx.bandwidth, sig),
-        src.done,
-      ];
-    } else {
+  const zeroCheck = ctx.targetReadsZero ? [] : zeroRuns;
+  const write = writeRunsCommand({
+    device: ctx.target.device,
+    runs: dataRuns,
+    zeroRuns: zeroCheck,
+    readBack: dataRuns.length ? { kind: "concat", runs: dataRuns } : { kind: "none" },
+    zeroCheck,
+  });
+  const [sentHash, lines] = await withProcesses(signal, async (sig, started) => {
+    if (dataRuns.length === 0) {
       const dst = await start(ctx.target.host, write, sig, started);
       dst.stdin.end();
-      work = [dst.done, readAllText(dst.stdout)];
+      const [out] = await Promise.all([readAllText(dst.stdout), dst.done]);
+      return [null, out] as const;
     }
-    const [, out] = await Promise.all(work);
-    return hashLines(out as string, readBackBlocks.length, `${ctx.target.host.name} read-back`);
+    const read = readRunsCommand({ device: ctx.source.device, runs: dataRuns, hashToStderr: true });
+    const [src, dst] = await startBoth(sig, started, [ctx.source.host, read], [ctx.target.host, write]);
+    const [, srcDone, , out] = await Promise.all([
+      relayExact(ctx.source.host.name, src.stdout, dst.stdin, sendBytes, ctx.bandwidth, sig),
+      src.done,
+      dst.done,
+      readAllText(dst.stdout),
+    ]);
+    return [stderrHash(srcDone.stderr, `${ctx.source.host.name} read`), out] as const;
   });
   ctx.result.bytesSent += sendBytes;
   if (ctx.targetReadsZero) ctx.result.bytesSkipped += span[1] - sendBytes;
   else ctx.result.bytesZeroed += span[1] - sendBytes;
-  const ok = readBackBlocks.every((b, i) => got[i] === expectedByOffset.get(b[0]));
-  return ok ? digest : null;
+  const got = lines.split("\n").filter((l) => l.length > 0);
+  const want = (sentHash ? 1 : 0) + zeroCheck.length;
+  if (got.length !== want)
+    throw new RemoteOutputError(
+      `${ctx.target.host.name} read-back: expected ${want} lines, got ${JSON.stringify(lines.slice(0, 300))}`,
+    );
+  const hashOk = sentHash === null || B2SUM_LINE.exec(got[0] ?? "")?.[1] === sentHash;
+  const zerosOk = got.slice(sentHash ? 1 : 0).every((l) => l === "z");
+  return hashOk && zerosOk ? (sentHash ?? zeroBlockHash(0)) : null;
 }
 
 async function runPass(
