@@ -1,3 +1,4 @@
+import { type ExtentMap, ExtentMapBuilder } from "@blockferry/changes";
 import type { TransferJournal } from "../db/repositories/transfer-journal.ts";
 import type { RemoteHosts } from "../hosts/index.ts";
 import { copyExtents, copyFull } from "../transfer/engine.ts";
@@ -42,7 +43,7 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
     async copyExtents(o) {
       await copyExtents({
         ...common(o),
-        extents: o.extents,
+        extents: closeGaps(o.extents, Math.floor(GAP_BYTES / o.chunkBytes)),
         chunkBytes: o.chunkBytes,
         deviceBytes: o.deviceBytes,
         // The engine reports runs in extent chunks; the dashboard's map has its own cell size.
@@ -55,6 +56,29 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
     },
   };
   return mover;
+}
+
+/**
+ * Unchanged chunks between two changed runs hold the same bytes on both sides, so sending them again is harmless;
+ * below this gap one longer read costs less than another dd process on each host and another command run.
+ */
+const GAP_BYTES = 1 << 20;
+
+export function closeGaps(extents: ExtentMap, maxGapChunks: number): ExtentMap {
+  if (maxGapChunks <= 0) return extents;
+  const b = new ExtentMapBuilder();
+  let start = -1;
+  let end = -1;
+  extents.forEachRun((first, count) => {
+    if (start >= 0 && first - end <= maxGapChunks) end = first + count;
+    else {
+      if (start >= 0) b.add(start, end - start);
+      start = first;
+      end = first + count;
+    }
+  });
+  if (start >= 0) b.add(start, end - start);
+  return b.build();
 }
 
 /** Chunk runs in one unit as runs of (covering) cells of another. */
