@@ -75,6 +75,8 @@ export interface ExtentCopyOptions extends CommonCopyOptions {
   deviceBytes: number;
   /** Longest journal range. Default 16 MiB. */
   rangeBytes?: number;
+  /** Most separate runs in one batch (one dd per run on each host). Default 64. */
+  batchRuns?: number;
 }
 
 export interface TransferResult {
@@ -429,7 +431,8 @@ export async function copyExtents(o: ExtentCopyOptions): Promise<TransferResult>
     o,
     extentRanges(o.extents, o.chunkBytes, o.deviceBytes, rangeBytes),
     o.chunkBytes,
-    (rows) => batchRanges(rows, o.batchBytes ?? 64 * MiB, 256),
+    // Few runs per batch: scattered chunks cost a dd per run on each host, so spread them over the concurrency.
+    (rows) => batchRanges(rows, o.batchBytes ?? 64 * MiB, o.batchRuns ?? 64),
     streamBatch,
   );
 }
