@@ -1,0 +1,51 @@
+import { eq } from "drizzle-orm";
+import { afterAll, describe, expect, it } from "vitest";
+import { createTransferJournal, JournalPlanMismatchError } from "../../src/db/repositories/transfer-journal.ts";
+import { jobs } from "../../src/db/schema.ts";
+import { tempDb } from "../helpers.ts";
+import { insertJob } from "./support/fixture.ts";
+
+const t = tempDb();
+afterAll(() => t.cleanup());
+const journal = createTransferJournal(t.db);
+const counters = (id: number) =>
+  t.db
+    .select({ b: jobs.bytesTotal, bd: jobs.bytesDone, r: jobs.rangesTotal, rd: jobs.rangesDone })
+    .from(jobs)
+    .where(eq(jobs.id, id))
+    .get();
+
+describe("transfer journal", () => {
+  it("plans once, refuses a different plan, confirms each range once, and takes confirmation back", () => {
+    const job = insertJob(t.db);
+    const plan = [
+      [0, 100],
+      [100, 100],
+      [200, 50],
+    ] as const;
+    expect(journal.plan(job, "full", plan).map((r) => r.confirmed)).toEqual([false, false, false]);
+    expect(counters(job)).toEqual({ b: 250, bd: 0, r: 3, rd: 0 });
+    expect(journal.confirm(job, "full", [{ offset: 100, hash: "h1" }])).toBe(1);
+    expect(
+      journal.confirm(job, "full", [
+        { offset: 100, hash: "h2" },
+        { offset: 0, hash: "h0" },
+      ]),
+    ).toBe(1);
+    expect(journal.ranges(job, "full")).toEqual([
+      { offset: 0, length: 100, hash: "h0", confirmed: true },
+      { offset: 100, length: 100, hash: "h1", confirmed: true },
+      { offset: 200, length: 50, hash: null, confirmed: false },
+    ]);
+    expect(counters(job)).toEqual({ b: 250, bd: 200, r: 3, rd: 2 });
+    // The same plan again (a resume) keeps the confirmations; another plan is refused.
+    expect(journal.plan(job, "full", plan).filter((r) => r.confirmed)).toHaveLength(2);
+    expect(() => journal.plan(job, "full", [[0, 250]])).toThrow(JournalPlanMismatchError);
+    expect(journal.unconfirm(job, "full", [100, 200])).toBe(1);
+    expect(journal.totals(job, "full")).toEqual({ bytesTotal: 250, bytesDone: 100, rangesTotal: 3, rangesDone: 1 });
+    expect(counters(job)).toEqual({ b: 250, bd: 100, r: 3, rd: 1 });
+    // Passes are separate.
+    expect(journal.plan(job, "final", [[0, 10]])).toHaveLength(1);
+    expect(journal.totals(job, "full").rangesTotal).toBe(3);
+  });
+});
