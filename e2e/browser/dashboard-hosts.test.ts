@@ -30,7 +30,7 @@ describe("dashboard: hosts", () => {
 
   it("adds a host with a pasted key, shows the presented fingerprint and trusts it after confirmation", async () => {
     await page.goto(`${server.url}/hosts`);
-    await expect.poll(() => page.getByText("No hosts yet").count()).toBe(1);
+    await expect.poll(() => page.getByText("No hosts yet").count(), { timeout: 15_000 }).toBe(1);
     const form = page.getByRole("form", { name: "Add host" });
     await form.getByLabel("Name").fill("hv-a");
     await form.getByLabel("Address").fill(fleet.sshd.host);
@@ -47,9 +47,9 @@ describe("dashboard: hosts", () => {
     await dialog.waitFor({ state: "detached" });
 
     const row = page.getByTestId("host-row-hv-a");
-    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain("trusted");
+    await expect.poll(() => row.textContent(), { timeout: 30_000 }).toContain("trusted");
     expect(await row.textContent()).toContain(fleet.sshd.hostKeyFingerprint);
-    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toMatch(/reachable, \d+ ms/);
+    await expect.poll(() => row.textContent(), { timeout: 30_000 }).toMatch(/reachable, \d+ ms/);
     await screenshot(page, "dashboard-hosts-trusted");
   });
 
@@ -62,7 +62,7 @@ describe("dashboard: hosts", () => {
     const lvs = page.getByRole("table", { name: "Logical volumes" });
     expect(await lvs.textContent()).toContain("vg0/web1-disk");
     await page.getByLabel("Kind").selectOption("thin-pool");
-    await expect.poll(() => lvs.getByRole("row").count()).toBe(2);
+    await expect.poll(() => lvs.getByRole("row").count(), { timeout: 15_000 }).toBe(2);
     expect(await lvs.textContent()).toContain("vg1/pool1");
     expect(await page.getByRole("table", { name: "Thin pools" }).textContent()).toContain("12.5%");
     expect(await page.getByRole("table", { name: "Virtual machines" }).textContent()).toContain("/dev/vg0/web1-disk");

@@ -2,8 +2,8 @@
 // one-million-chunk map, snapshot fill, outage and thousands of log lines. Checks the canvas shows what was
 // reported, the page keeps drawing frames while updates pour in, and the log DOM stays a small window.
 // The progress and events are injected through the server's own event hub (the copy engine is not needed for
-// what is tested here). GET /chunk-map is answered by the server when it has the route; until then this test
-// supplies the initial map for that one request.
+// what is tested here), and the initial GET /chunk-map is answered by the test with a million-chunk map (the
+// stand-in job has copied nothing). The real map on real LVM is checked in e2e/tests/dashboard-flow.test.ts.
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -48,9 +48,8 @@ describe("dashboard: live job page", () => {
     });
     job = (await res.json()) as Migration;
     ({ page, errors } = await laptopPage(browser));
-    await page.route(`**/api/migrations/${job.id}/chunk-map`, async (route) => {
-      const real = await route.fetch();
-      if (real.status() !== 404) return route.fulfill({ response: real });
+    // The stand-in job never copies, so its real map is empty: hand the page a million-chunk map instead.
+    await page.route(`**/api/migrations/${job.id}/chunk-map`, (route) => {
       return route.fulfill({
         json: {
           chunkBytes: CHUNK,
@@ -98,7 +97,7 @@ describe("dashboard: live job page", () => {
     const canvas = page.locator(".chunk-map canvas");
     await canvas.waitFor({ timeout: 15_000 });
     // Rows are filled left to right: the top-left is copied (blue), the bottom-right pending (grey).
-    await expect.poll(() => rgbAt(0.01, 0.01)).toEqual([37, 99, 235]);
+    await expect.poll(() => rgbAt(0.01, 0.01), { timeout: 15_000 }).toEqual([37, 99, 235]);
     expect(await rgbAt(0.99, 0.9)).toEqual([214, 219, 226]);
     const caption = page.locator(".chunk-map figcaption");
     expect(await caption.textContent()).toContain("changed 1000");
@@ -126,7 +125,9 @@ describe("dashboard: live job page", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     hub.append(job.id, "job.snapshot", { phase: "full_copy", fillPercent: 42.5 });
-    await expect.poll(() => page.getByTestId("bytes-progress").textContent()).toContain("(100.0%)");
+    await expect
+      .poll(() => page.getByTestId("bytes-progress").textContent(), { timeout: 15_000 })
+      .toContain("(100.0%)");
     const gaps = (await page.evaluate(`(() => {
       window.__stop = true;
       return window.__gaps;
@@ -146,7 +147,7 @@ describe("dashboard: live job page", () => {
     expect(p95).toBeLessThan(250);
 
     // Everything is now copied, the changed chunks too (the runs covered them again).
-    await expect.poll(() => rgbAt(0.99, 0.9)).toEqual([37, 99, 235]);
+    await expect.poll(() => rgbAt(0.99, 0.9), { timeout: 15_000 }).toEqual([37, 99, 235]);
     expect(await caption.textContent()).toContain("copied 100.0%");
     expect(await caption.textContent()).toContain("changed 0");
     expect(await page.getByRole("meter", { name: "Snapshot fill" }).getAttribute("value")).toBe("42.5");
@@ -163,7 +164,7 @@ describe("dashboard: live job page", () => {
     expect(await page.getByText(/older lines not shown/).textContent()).toMatch(/^\d+ older lines not shown$/);
     // Scrolling to the top shows the oldest line kept in the window, not line 0.
     await log.evaluate(`(el) => { el.scrollTop = 0; }`);
-    await expect.poll(() => log.locator("li").first().textContent()).not.toContain("line 0 ");
+    await expect.poll(() => log.locator("li").first().textContent(), { timeout: 15_000 }).not.toContain("line 0 ");
     await screenshot(page, "dashboard-job-live-log");
     expect(errors).toEqual([]);
   });

@@ -44,10 +44,10 @@ describe("dashboard event stream client", () => {
       { event: (e) => got.push(e), status: (s) => statuses.push(s) },
     ).start();
     try {
-      await expect.poll(() => got.length).toBe(5);
-      await expect.poll(() => statuses.at(-1)).toBe("live");
+      await expect.poll(() => got.length, { timeout: 15_000 }).toBe(5);
+      await expect.poll(() => statuses.at(-1), { timeout: 15_000 }).toBe("live");
       append(3, "live");
-      await expect.poll(() => got.length).toBe(8);
+      await expect.poll(() => got.length, { timeout: 15_000 }).toBe(8);
 
       // Drop every socket on the server side, then store events while the client is away.
       for (const client of server.app.websocketServer.clients) client.terminate();
@@ -64,7 +64,7 @@ describe("dashboard event stream client", () => {
       );
       append(2, "after-restart");
       await expect.poll(() => got.length, { timeout: 10_000 }).toBe(14);
-      await expect.poll(() => statuses.at(-1)).toBe("live");
+      await expect.poll(() => statuses.at(-1), { timeout: 15_000 }).toBe("live");
 
       const ids = got.map((e) => e.id);
       expect(ids).toEqual(await storedIds());
@@ -91,7 +91,7 @@ describe("dashboard event stream client", () => {
       { event: (e) => got.push(e.id) },
     ).start();
     try {
-      await expect.poll(() => got).toEqual(ids.slice(-2));
+      await expect.poll(() => got, { timeout: 15_000 }).toEqual(ids.slice(-2));
     } finally {
       stream.close();
     }

@@ -136,6 +136,7 @@ describe("dashboard on lab hosts", () => {
         { timeout: 120_000, interval: 200 },
       )
       .toBeGreaterThanOrEqual(3);
+    await page.locator(".chunk-map canvas").waitFor({ timeout: 60_000 });
     await shot("dashboard-flow-copying");
 
     await expect.poll(badge, { timeout: 240_000, interval: 500 }).toBe("waiting for cutover");
@@ -147,6 +148,10 @@ describe("dashboard on lab hosts", () => {
     await expect.poll(badge, { timeout: 240_000, interval: 500 }).toBe("succeeded");
     expect(await page.getByTestId("outage").textContent()).not.toBe("–");
     expect(await page.locator(".step-done").count()).toBe(12);
+    // The chunk map shows the whole volume verified.
+    await expect
+      .poll(() => page.locator(".chunk-map figcaption").textContent(), { timeout: 10_000 })
+      .toContain("verified 100.0%");
     await shot("dashboard-flow-succeeded");
 
     expect(await sha256(lab2, "/dev/vg0/web")).toBe(await sha256(lab1, "/dev/vg0/web"));

@@ -1,7 +1,7 @@
+import type { ChunkMap } from "@blockferry/contracts";
 import { useEffect, useRef, useState } from "react";
-import { CHANGED, ChunkMapModel, type ChunkState, COLORS, COPIED, type Run, VERIFIED } from "../../lib/chunk-map.ts";
+import { CHANGED, ChunkMapModel, type ChunkState, COLORS, COPIED, VERIFIED } from "../../lib/chunk-map.ts";
 import { formatBytes } from "../../lib/format.ts";
-import type { ChunkMap } from "../jobs/api.ts";
 import type { JobStreamStore } from "./job-stream-store.ts";
 
 const WIDTH = 720;
@@ -28,9 +28,9 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
     if (!canvas || !ctx) return;
     const model = new ChunkMapModel(map.totalChunks, WIDTH, HEIGHT);
     modelRef.current = model;
-    model.mark(map.copied as Run[], COPIED);
-    model.mark(map.changed as Run[], CHANGED);
-    model.mark(map.verified as Run[], VERIFIED);
+    model.mark(map.copied, COPIED);
+    model.mark(map.changed, CHANGED);
+    model.mark(map.verified, VERIFIED);
     const image = new ImageData(new Uint8ClampedArray(model.pixels.buffer), WIDTH, HEIGHT);
     let frame: number | null = null;
     const draw = () => {

@@ -1,4 +1,11 @@
-import type { CreateMigration, JobState, Migration, MigrationList, PrecheckResult } from "@blockferry/contracts";
+import type {
+  ChunkMap,
+  CreateMigration,
+  JobState,
+  Migration,
+  MigrationList,
+  PrecheckResult,
+} from "@blockferry/contracts";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiFetch } from "../../lib/api.ts";
 
@@ -8,15 +15,6 @@ export interface MigrationFilters {
   q?: string;
   since?: string;
   limit?: number;
-}
-
-export type Run = [first: number, count: number];
-export interface ChunkMap {
-  chunkBytes: number;
-  totalChunks: number;
-  copied: Run[];
-  changed: Run[];
-  verified: Run[];
 }
 
 export const migrationKeys = {
