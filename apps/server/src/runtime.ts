@@ -16,6 +16,7 @@ import { createJobExecutor } from "./jobs/execute-job.ts";
 import { createMigrationService, type MigrationService } from "./jobs/migration-service.ts";
 import { createPhases } from "./jobs/phases/index.ts";
 import { runPrechecks } from "./jobs/prechecks.ts";
+import { reconcileSnapshots } from "./jobs/reconcile.ts";
 import { JobRunner, type RunnerOptions } from "./jobs/runner.ts";
 
 export interface RuntimeOptions {
@@ -36,6 +37,7 @@ export interface Runtime {
   migrations: MigrationService;
   runner: JobRunner;
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
+  reconcile(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     audit,
     hub,
     kick: () => runner.kick(),
+    setBandwidth: (jobId, bps) => mover.setBandwidth?.(jobId, bps),
   });
 
   const prechecks = async (input: CreateMigration): Promise<PrecheckResult> => {
@@ -118,6 +121,18 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     );
   };
 
+  /** Drops snapshots orphaned by a crash; hosts that cannot be reached now are skipped (and tried next start). */
+  const reconcile = async (): Promise<void> => {
+    const shells: HostShell[] = [];
+    for (const h of registry.list()) {
+      if (h.status !== "trusted") continue;
+      const shell = hostShell(remote, registry, h.id);
+      if ((await registry.health(h.id)).reachable) shells.push(shell);
+    }
+    const removed = await reconcileSnapshots(shells, { jobs, objects, hub });
+    if (removed) opts.logger.warn({ removed }, "removed leftover snapshots");
+  };
+
   let closed = false;
   return {
     db,
@@ -128,6 +143,7 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     migrations,
     runner,
     prechecks,
+    reconcile,
     async close() {
       if (closed) return;
       closed = true;

@@ -46,6 +46,7 @@ export async function startServer(
   if (!sshNativeCrypto) app.log.warn("ssh2 native crypto addon missing: transfers will be slow");
   await app.listen({ port: config.port, host: config.host });
   runtime.runner.start();
+  runtime.reconcile().catch((err: unknown) => app.log.warn({ err }, "startup reconciliation failed"));
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   let closed = false;

@@ -93,4 +93,6 @@ export interface CopyRequest {
 export interface Mover {
   copyFull(o: CopyRequest & { bytes: number }): Promise<void>;
   copyExtents(o: CopyRequest & { extents: ExtentMap; chunkBytes: number; deviceBytes: number }): Promise<void>;
+  /** Changes the limit of a job's running copy (bytes per second; null: unlimited). */
+  setBandwidth?(jobId: number, bytesPerSecond: number | null): void;
 }

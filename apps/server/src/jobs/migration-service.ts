@@ -1,4 +1,4 @@
-import type { ChunkMap, CreateMigration, Migration, MigrationListQuery } from "@blockferry/contracts";
+import type { ChunkMap, CreateMigration, Migration, MigrationListQuery, MigrationOptions } from "@blockferry/contracts";
 import type { AuditRepo } from "../db/repositories/audit.ts";
 import type { ChunkMapRepo } from "../db/repositories/chunk-map.ts";
 import type { HostsRepo } from "../db/repositories/hosts.ts";
@@ -19,6 +19,8 @@ export interface MigrationServiceDeps {
   hub: Pick<EventHub, "append">;
   /** Wakes the runner after a job becomes runnable. */
   kick(): void;
+  /** Applies a new bandwidth limit to a copy already running. */
+  setBandwidth(jobId: number, bytesPerSecond: number | null): void;
 }
 
 export function createMigrationService(d: MigrationServiceDeps) {
@@ -80,6 +82,20 @@ export function createMigrationService(d: MigrationServiceDeps) {
       const job = load(id);
       const size = (job.phaseState as { sizeBytes?: number }).sizeBytes ?? 0;
       return buildChunkMap(d.chunkMaps.rangesOf(id), size, job.phase);
+    },
+
+    /** Changes the bandwidth limit, also of a copy that is running now; null removes the limit. */
+    setBandwidth(id: number, bytesPerSecond: number | null, actor = "api"): Migration {
+      const job = load(id);
+      const options = { ...(job.options as MigrationOptions) };
+      if (bytesPerSecond === null) delete options.bandwidthLimitBytesPerSecond;
+      else options.bandwidthLimitBytesPerSecond = bytesPerSecond;
+      const row = d.jobs.updateIfState(id, ["queued", "running", "waiting_cutover", "failed"], { options });
+      if (!row) throw new ConflictError(`migration ${id} is ${job.state}: nothing to limit`);
+      d.setBandwidth(id, bytesPerSecond);
+      d.hub.append(id, "job.log", { level: "info", message: `bandwidth limit ${bytesPerSecond ?? "removed"}` });
+      d.audit.record(actor, "migration.bandwidth", `job:${id}`, { bytesPerSecond });
+      return toMigration(row);
     },
 
     /** Confirms a manual cutover; the runner sees the flag in its wait_cutover phase. */

@@ -9,6 +9,7 @@ import {
   PrecheckResult,
 } from "@blockferry/contracts";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
 import type { MigrationService } from "../../jobs/migration-service.ts";
 
 export interface MigrationRouteDeps {
@@ -85,6 +86,23 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
       },
     },
     async (request) => migrations.chunkMap(request.params.id),
+  );
+
+  app.put(
+    "/migrations/:id/bandwidth",
+    {
+      schema: {
+        operationId: "setMigrationBandwidth",
+        tags: ["migrations"],
+        params: IdParams,
+        body: Type.Object(
+          { bytesPerSecond: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Migration, ...errors },
+      },
+    },
+    async (request) => migrations.setBandwidth(request.params.id, request.body.bytesPerSecond),
   );
 
   for (const action of ["cutover", "cancel", "retry"] as const) {

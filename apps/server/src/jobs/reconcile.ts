@@ -1,0 +1,47 @@
+import { BLOCKFERRY_TAG, jobTag, lvsCommand, parseLvsReport } from "@blockferry/lvm";
+import type { JobObjectsRepo } from "../db/repositories/job-objects.ts";
+import type { JobsRepo } from "../db/repositories/jobs.ts";
+import type { EventHub } from "../events/hub.ts";
+import type { HostShell } from "./context.ts";
+import { removeLvIfPresent } from "./lvm-ops.ts";
+
+const SNAPSHOT_NAME = /^bf-(\d+)-s\d+$/;
+const ACTIVE = new Set(["queued", "running", "waiting_cutover", "cancelling"]);
+
+/**
+ * At startup: snapshots we created for jobs that are over (or that this database does not know) are dropped,
+ * so a crash between "job finished" and "snapshot removed" orphans nothing. Only LVs that carry our tag AND our
+ * snapshot naming are touched; target LVs are data and are never removed here.
+ */
+export async function reconcileSnapshots(
+  shells: HostShell[],
+  deps: {
+    jobs: Pick<JobsRepo, "get">;
+    objects: Pick<JobObjectsRepo, "allLive" | "markRemoved">;
+    hub: Pick<EventHub, "append">;
+  },
+): Promise<number> {
+  let removed = 0;
+  for (const shell of shells) {
+    const lvs = parseLvsReport(await shell.run(lvsCommand({ tag: BLOCKFERRY_TAG })));
+    for (const lv of lvs) {
+      const m = SNAPSHOT_NAME.exec(lv.name);
+      if (!m || (lv.kind !== "snapshot" && !lv.origin)) continue;
+      const jobId = Number(m[1]);
+      if (!lv.tags.includes(jobTag(jobId))) continue;
+      const job = deps.jobs.get(jobId);
+      if (job && ACTIVE.has(job.state)) continue;
+      await removeLvIfPresent(shell, lv.vg, lv.name);
+      removed++;
+      deps.hub.append(job ? jobId : null, "job.log", {
+        level: "warn",
+        message: `removed leftover snapshot ${lv.vg}/${lv.name} on ${shell.name}`,
+      });
+    }
+  }
+  for (const o of deps.objects.allLive()) {
+    const job = deps.jobs.get(o.jobId);
+    if (o.kind === "snapshot" && job && !ACTIVE.has(job.state)) deps.objects.markRemoved(o.id);
+  }
+  return removed;
+}

@@ -1,0 +1,101 @@
+import type { Migration } from "@blockferry/contracts";
+import { afterEach, describe, expect, it } from "vitest";
+import { hosts, jobs } from "../src/db/schema.ts";
+import { type TestApp, testApp } from "./helpers.ts";
+
+/** The migrations API over a real migrated SQLite database (the runner is not started: no hosts to reach). */
+describe("migrations API", () => {
+  let t: TestApp;
+  afterEach(async () => t.close());
+
+  const seedHosts = (status: "trusted" | "untrusted") => {
+    const a = t.db.insert(hosts).values({ name: "a", address: "127.0.0.1", status }).returning().get();
+    const b = t.db.insert(hosts).values({ name: "b", address: "127.0.0.1", status }).returning().get();
+    return [a.id, b.id] as const;
+  };
+  const body = (src: number, dst: number) => ({
+    source: { hostId: src, vg: "vg0", lv: "vm1" },
+    target: { hostId: dst, vg: "vg0" },
+    vm: { controller: "commands", stopSource: "virsh shutdown vm1", startTarget: "start {device}" },
+  });
+
+  it("refuses untrusted hosts and bad bodies with clear errors", async () => {
+    t = await testApp();
+    const [a, b] = seedHosts("untrusted");
+    const res = await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ error: { message: expect.stringContaining("not trusted") } });
+    const bad = await t.app.inject({
+      method: "POST",
+      url: "/api/migrations",
+      payload: { ...body(a, b), vm: { controller: "commands", stopSource: "x", startTarget: "y", extra: 1 } },
+    });
+    expect(bad.statusCode).toBe(400);
+    const badName = await t.app.inject({
+      method: "POST",
+      url: "/api/migrations",
+      payload: { ...body(a, b), source: { hostId: a, vg: "vg0", lv: "$(reboot)" } },
+    });
+    expect(badName.statusCode).toBe(400);
+  });
+
+  it("creates, lists, filters, and records an event for a job", async () => {
+    t = await testApp();
+    const [a, b] = seedHosts("trusted");
+    const created = await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) });
+    expect(created.statusCode).toBe(201);
+    const m = created.json() as Migration;
+    expect(m).toMatchObject({ state: "queued", phase: "prechecks", target: { lv: "vm1" }, cutover: "manual" });
+    const list = (await t.app.inject({ method: "GET", url: "/api/migrations?state=queued&q=vm" })).json() as {
+      migrations: Migration[];
+    };
+    expect(list.migrations.map((x) => x.id)).toEqual([m.id]);
+    const none = (await t.app.inject({ method: "GET", url: "/api/migrations?state=failed" })).json() as {
+      migrations: Migration[];
+    };
+    expect(none.migrations).toEqual([]);
+    const events = (await t.app.inject({ method: "GET", url: `/api/jobs/${m.id}/events` })).json() as {
+      events: Array<{ type: string }>;
+    };
+    expect(events.events.map((e) => e.type)).toEqual(["job.created"]);
+  });
+
+  it("retries only failed jobs, from the phase they failed in", async () => {
+    t = await testApp();
+    const [a, b] = seedHosts("trusted");
+    const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
+    const early = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/retry` });
+    expect(early.statusCode).toBe(409);
+    t.db.$client
+      .prepare("update jobs set state='failed', phase='full_copy', error=? where id=?")
+      .run(JSON.stringify({ code: "X", message: "boom", phase: "full_copy" }), m.id);
+    const retried = (await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/retry` })).json() as Migration;
+    expect(retried).toMatchObject({ state: "queued", phase: "full_copy", attempt: 1, error: null });
+  });
+
+  it("refuses to cancel once the VM may run on the target, and sets the cancel flag before that", async () => {
+    t = await testApp();
+    const [a, b] = seedHosts("trusted");
+    const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
+    const ok = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
+    expect(ok.statusCode).toBe(200);
+    expect(t.db.select().from(jobs).get()?.cancelRequested).toBe(true);
+    t.db.$client.prepare("update jobs set state='running', phase='start_vm' where id=?").run(m.id);
+    const late = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
+    expect(late.statusCode).toBe(409);
+  });
+
+  it("changes the bandwidth limit of a job", async () => {
+    t = await testApp();
+    const [a, b] = seedHosts("trusted");
+    const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
+    const res = await t.app.inject({
+      method: "PUT",
+      url: `/api/migrations/${m.id}/bandwidth`,
+      payload: { bytesPerSecond: 1048576 },
+    });
+    expect(res.json()).toMatchObject({ options: { bandwidthLimitBytesPerSecond: 1048576 } });
+    const chunkMap = await t.app.inject({ method: "GET", url: `/api/migrations/${m.id}/chunk-map` });
+    expect(chunkMap.json()).toEqual({ chunkBytes: 65536, totalChunks: 0, copied: [], changed: [], verified: [] });
+  });
+});
