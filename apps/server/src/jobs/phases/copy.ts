@@ -99,6 +99,9 @@ async function withSnapshotWatch(ctx: PhaseContext, deps: PhaseDeps, copy: (sign
 function fallBackToFullCopy(ctx: PhaseContext, err: Error) {
   ctx.log("error", `${err.message}; falling back to a new snapshot and a full copy`);
   ctx.save({
+    // Forgetting the current snapshot lets the next take drop it first: an overflowed one is useless and its
+    // space is what the new one needs.
+    snapshotLv: undefined,
     snapshotGen: (ctx.state.snapshotGen ?? 1) + 1,
     fullCopyDone: false,
     catchUpDone: 0,

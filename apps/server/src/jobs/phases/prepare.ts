@@ -77,6 +77,7 @@ export async function takeSnapshot(ctx: PhaseContext, deps: PhaseDeps): Promise<
   const name = snapshotName(job.id, gen);
   const origin = await requireLv(ctx.source, job.sourceVg, job.sourceLv);
   const thin = origin.kind === "thin" || origin.segtype === "thin";
+  await dropStaleSnapshots(ctx, deps);
   if (!(await findLv(ctx.source, job.sourceVg, name))) {
     deps.objects.record(job.id, job.sourceHostId, "snapshot", job.sourceVg, name);
     if (thin) {
