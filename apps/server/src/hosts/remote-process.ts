@@ -30,12 +30,6 @@ export type RemoteProcess = {
 /** Open an exec channel for `command` (caller holds a slot on `conn`). */
 export async function startRemoteProcess(conn: HostConnection, command: string): Promise<RemoteProcess> {
   const client = await conn.ready();
-  const channel = await new Promise<ClientChannel>((resolve, reject) => {
-    client.exec(withProcessGroupReport(command), (err, ch) => (err ? reject(err) : resolve(ch)));
-  }).catch((err: Error) => {
-    throw new ConnectionLostError(conn.name, `${command} (channel open failed: ${err.message})`);
-  });
-
   let closed = false;
   let status: ExitStatus | null = null;
   let tail = Buffer.alloc(0);
@@ -44,7 +38,6 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
   const pgid = new Promise<number | null>((r) => {
     resolvePgid = r;
   });
-
   const pushStderr = (chunk: Buffer) => {
     if (chunk.length === 0) return;
     tail = Buffer.concat([tail, chunk]);
@@ -52,21 +45,33 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
     for (const l of stderrListeners) l(chunk);
   };
   const scanner = new PgidScanner(resolvePgid, pushStderr);
-  channel.stderr.on("data", (chunk: Buffer) => scanner.push(chunk));
-  channel.stderr.on("end", () => scanner.end());
-  channel.on("exit", (code: number | null, signal?: string) => {
-    status = { code: typeof code === "number" ? code : null, signal: signal ?? null };
-  });
-
+  let settleExit!: { resolve(s: ExitStatus): void; reject(e: Error): void };
   const exited = new Promise<ExitStatus>((resolve, reject) => {
-    channel.on("close", () => {
-      closed = true;
-      scanner.end();
-      if (status) resolve(status);
-      else reject(new ConnectionLostError(conn.name, command));
-    });
+    settleExit = { resolve, reject };
   });
   exited.catch(() => {}); // observed by callers; avoid an unhandled rejection if nobody awaits it
+
+  // Listeners go on inside the exec callback itself: ssh2 can deliver the open confirmation, the exit status and
+  // the close of a fast command from one TCP read, before any promise continuation would run.
+  const channel = await new Promise<ClientChannel>((resolve, reject) => {
+    client.exec(withProcessGroupReport(command), (err, ch) => {
+      if (err) return reject(err);
+      ch.stderr.on("data", (chunk: Buffer) => scanner.push(chunk));
+      ch.stderr.on("end", () => scanner.end());
+      ch.on("exit", (code: number | null, signal?: string) => {
+        status = { code: typeof code === "number" ? code : null, signal: signal ?? null };
+      });
+      ch.on("close", () => {
+        closed = true;
+        scanner.end();
+        if (status) settleExit.resolve(status);
+        else settleExit.reject(new ConnectionLostError(conn.name, command));
+      });
+      resolve(ch);
+    });
+  }).catch((err: Error) => {
+    throw new ConnectionLostError(conn.name, `${command} (channel open failed: ${err.message})`);
+  });
 
   const killGroup = async (signal: "TERM" | "KILL") => {
     const id = await Promise.race([
