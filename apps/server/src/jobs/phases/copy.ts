@@ -41,13 +41,18 @@ export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (er
   if (state.sourceThin || !state.snapshotLv) return () => undefined;
   const snap = state.snapshotLv;
   let busy = false;
+  let lastPercent = -1;
   const tick = async () => {
     if (busy) return;
     busy = true;
     try {
       const status = await snapshotStatus(ctx.source, job.sourceVg, snap);
       if (status.state !== "valid") return onInvalid(new SnapshotInvalidError(`${job.sourceVg}/${snap}`, status.state));
-      ctx.event("job.snapshot", { snapshot: snap, fillPercent: Math.round(status.fillPercent * 10) / 10 });
+      // Stored events are forever: record the fill level when it moved by a whole percent, not every tick.
+      if (Math.floor(status.fillPercent) !== lastPercent) {
+        lastPercent = Math.floor(status.fillPercent);
+        ctx.event("job.snapshot", { snapshot: snap, fillPercent: Math.round(status.fillPercent * 10) / 10 });
+      }
       if (status.fillPercent >= EXTEND_AT_PERCENT) {
         const [vg, lv] = await Promise.all([findVg(ctx.source, job.sourceVg), findLv(ctx.source, job.sourceVg, snap)]);
         const extent = vg?.extentSizeBytes ?? 4 * 1024 * 1024;
