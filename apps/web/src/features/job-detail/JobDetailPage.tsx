@@ -60,6 +60,8 @@ export function JobDetailPage({ id }: { id: number }) {
   const bytesDone = p?.bytesDone ?? m.bytesDone;
   const bytesTotal = p?.bytesTotal || m.bytesTotal;
   const outage = live.outageMs ?? m.outageMs;
+  // Rate and ETA describe a copy in progress: once the job stops moving they would only be stale.
+  const moving = m.state === "running" && p !== null;
 
   return (
     <section aria-labelledby="job-title" className="job-detail">
@@ -111,11 +113,11 @@ export function JobDetailPage({ id }: { id: number }) {
         </div>
         <div className="stat">
           <span className="stat-label">Throughput</span>
-          <span>{formatRate(p?.bytesPerSecond ?? null)}</span>
+          <span>{moving ? formatRate(p.bytesPerSecond) : "–"}</span>
         </div>
         <div className="stat">
           <span className="stat-label">ETA</span>
-          <span data-testid="eta">{p ? formatDuration(p.etaSeconds) : "–"}</span>
+          <span data-testid="eta">{moving ? formatDuration(p.etaSeconds) : "–"}</span>
         </div>
         <div className="stat">
           <span className="stat-label">Outage</span>
