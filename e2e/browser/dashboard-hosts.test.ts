@@ -71,6 +71,22 @@ describe("dashboard: hosts", () => {
     await screenshot(page, "dashboard-host-inventory");
   });
 
+  it("works from the keyboard: skip link, main navigation, and the wizard's radio cards", async () => {
+    await page.goto(`${server.url}/jobs`);
+    await page.getByRole("heading", { name: "Migrations" }).waitFor();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement.textContent")).toBe("Skip to content");
+    await page.keyboard.press("Tab"); // Migrations
+    await page.keyboard.press("Tab"); // New migration
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "New migration" }).waitFor();
+    // Into the host cards: Space picks the focused one, and Next becomes available.
+    await page.getByRole("radio", { name: /hv-a/ }).focus();
+    await page.keyboard.press("Space");
+    expect(await page.getByRole("radio", { name: /hv-a/ }).isChecked()).toBe(true);
+    expect(await page.getByRole("button", { name: /^Next:/ }).isEnabled()).toBe(true);
+  });
+
   it("blocks a host whose key changed and says so in a banner; the new key can be reviewed", async () => {
     await fleet.sshd.restart({ newHostKey: true });
     // The next health check meets the new key.
