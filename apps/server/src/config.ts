@@ -1,4 +1,5 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { installRoot } from "./paths.ts";
 
 export interface Config {
   port: number;
@@ -83,6 +84,6 @@ export function loadConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv 
     dataDir: dir,
     dbFile: resolve(dir, "blockferry.db"),
     logLevel: level,
-    webDir: resolve(webDir.value ?? resolve(import.meta.dirname, "../../web/dist")),
+    webDir: resolve(webDir.value ?? join(installRoot(), "apps/web/dist")),
   };
 }
