@@ -31,15 +31,15 @@ describe("crash recovery", () => {
     const dst = await api.addTrustedHost(lab2);
     await sh(
       lab1,
-      "lvcreate -q -y -L 64M -n crash1 vg0 && dd if=/dev/urandom of=/dev/vg0/crash1 bs=1M count=48 oflag=direct status=none",
+      "lvcreate -q -y -L 64M -n crash1 vg0 && dd if=/dev/urandom of=/dev/vg0/crash1 bs=1M count=16 oflag=direct status=none",
     );
-    await sh(lab1, "bf-workload start /dev/vg0/crash1 512");
+    await sh(lab1, "bf-workload start /dev/vg0/crash1 256");
     const job = await api.createMigration({
       source: { hostId: src.id, vg: "vg0", lv: "crash1" },
       target: { hostId: dst.id, vg: "vg0" },
       vm: { controller: "commands", stopSource: "bf-workload stop", startTarget: "true" },
       cutover: "manual",
-      options: { bandwidthLimitBytesPerSecond: 1024 * 1024, snapshotChunkKiB: 64 },
+      options: { bandwidthLimitBytesPerSecond: 2 * 1024 * 1024, snapshotChunkKiB: 64 },
     });
 
     await api.waitFor(job.id, (m) => m.phase === "full_copy" && m.state === "running");

@@ -37,7 +37,7 @@ describe("migration jobs on lab hosts", () => {
   it("moves a 256 MiB LV while its workload writes, with a manual cutover and a short outage", async () => {
     await sh(
       lab1,
-      "lvcreate -q -y -L 256M -n vm1 vg0 && dd if=/dev/urandom of=/dev/vg0/vm1 bs=1M count=96 oflag=direct status=none",
+      "lvcreate -q -y -L 256M -n vm1 vg0 && dd if=/dev/urandom of=/dev/vg0/vm1 bs=1M count=32 oflag=direct status=none",
     );
     await sh(lab1, "bf-workload start /dev/vg0/vm1 1024");
     const job = await api.createMigration({
@@ -82,7 +82,7 @@ describe("migration jobs on lab hosts", () => {
       lab1,
       "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0 && lvcreate -q -y -V 128M -T vg0/pool0 -n tvm",
     );
-    await sh(lab1, "dd if=/dev/urandom of=/dev/vg0/tvm bs=1M count=48 oflag=direct status=none");
+    await sh(lab1, "dd if=/dev/urandom of=/dev/vg0/tvm bs=1M count=24 oflag=direct status=none");
     await sh(lab2, "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0");
     await sh(lab1, "bf-workload start /dev/vg0/tvm 1024");
     const job = await api.createMigration({
@@ -140,9 +140,13 @@ describe("migration jobs on lab hosts", () => {
       cutover: "manual",
       options: { snapshotSizeBytes: 4 * 1024 * 1024, bandwidthLimitBytesPerSecond: 4 * 1024 * 1024 },
     });
+    let seen = 0;
     const fellBack = async () => {
       const { events } = await api.call<{ events: StoredEvent[] }>("GET", `/api/jobs/${job.id}/events?limit=1000`);
-      return events.some((e) => String((e.data as { message?: string }).message ?? "").includes("falling back"));
+      const messages = events.map((e) => `${e.type} ${JSON.stringify(e.data).slice(0, 160)}`);
+      if (messages.length !== seen) process.stderr.write(`overflow job: ${messages.at(-1)}\n`);
+      seen = messages.length;
+      return messages.some((m) => m.includes("falling back"));
     };
     await expect.poll(fellBack, { timeout: 180_000, interval: 1000 }).toBe(true);
     // The writer calms down (as after a burst): the new snapshot now survives.
