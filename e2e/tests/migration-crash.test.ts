@@ -8,11 +8,12 @@ import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
 import { apiClient } from "./support/api.ts";
-import { sh, sha256 } from "./support/lvm.ts";
+import { currentLabHosts, sh, sha256 } from "./support/lvm.ts";
 import { freePort, killHard, spawnServer } from "./support/server-process.ts";
 
 const { hosts } = inject("lab");
-const [lab1, lab2] = hosts as [LabHost, LabHost];
+// Re-read: an earlier lab test may have rotated a host key.
+const [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
 
 describe("crash recovery", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "bf-crash-"));

@@ -3,11 +3,12 @@ import type { Host, PrecheckResult } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
 import { apiClient } from "./support/api.ts";
-import { sh } from "./support/lvm.ts";
+import { currentLabHosts, sh } from "./support/lvm.ts";
 import { startTestServer } from "./support/server.ts";
 
 const { hosts } = inject("lab");
-const [lab1, lab2] = hosts as [LabHost, LabHost];
+// Re-read: an earlier lab test may have rotated a host key.
+const [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
 
 describe("prechecks", () => {
   let server: Awaited<ReturnType<typeof startTestServer>>;

@@ -1,4 +1,4 @@
-import { type LabHost, labExec } from "../../lab/harness.ts";
+import { type LabHost, labExec, labHost } from "../../lab/harness.ts";
 
 /** Lab-side helpers: plain commands a hypervisor admin would type (test fixtures, not product code). */
 export async function sh(host: LabHost, command: string): Promise<string> {
@@ -19,4 +19,9 @@ export async function leftovers(host: LabHost, vg: string): Promise<{ lvs: strin
     .split("\n")
     .filter(Boolean);
   return { lvs, processes };
+}
+
+/** The hosts as they are now: an earlier lab test may have rotated a host key (rekey) since the lab booted. */
+export function currentLabHosts(hosts: readonly LabHost[]): Promise<LabHost[]> {
+  return Promise.all(hosts.map((h) => labHost(h.labDir, h.name)));
 }
