@@ -39,8 +39,15 @@ describe("hosts API with a real sshd", () => {
   it("rejects bad keys and duplicate names with clear errors", async () => {
     const bad = await post("/api/hosts", { name: "x", address: "127.0.0.1", privateKey: "not a key" });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toMatchObject({ error: { code: "INVALID_INPUT", message: expect.stringContaining("private key") } });
-    const both = await post("/api/hosts", { name: "y", address: "127.0.0.1", privateKey: sshd.privateKey, privateKeyPath: "/x" });
+    expect(bad.json()).toMatchObject({
+      error: { code: "INVALID_INPUT", message: expect.stringContaining("private key") },
+    });
+    const both = await post("/api/hosts", {
+      name: "y",
+      address: "127.0.0.1",
+      privateKey: sshd.privateKey,
+      privateKeyPath: "/x",
+    });
     expect(both.statusCode).toBe(400);
     const dup = await post("/api/hosts", { name: "hv1", address: "127.0.0.1", privateKey: sshd.privateKey });
     expect(dup.statusCode).toBe(409);
@@ -69,7 +76,11 @@ describe("hosts API with a real sshd", () => {
     const health = await t.app.inject({ method: "GET", url: `/api/hosts/${id}/health` });
     expect(health.json()).toMatchObject({ reachable: false });
     const host = (await t.app.inject({ method: "GET", url: `/api/hosts/${id}` })).json() as Host;
-    expect(host).toMatchObject({ status: "key_changed", pinnedFingerprint: before, seenFingerprint: sshd.hostKeyFingerprint });
+    expect(host).toMatchObject({
+      status: "key_changed",
+      pinnedFingerprint: before,
+      seenFingerprint: sshd.hostKeyFingerprint,
+    });
     const events = (await t.app.inject({ method: "GET", url: "/api/events" })).json() as { events: StoredEvent[] };
     expect(events.events.find((e) => e.type === "host.key_changed")?.data).toMatchObject({
       hostId: id,
