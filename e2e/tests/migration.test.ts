@@ -132,29 +132,35 @@ describe("migration jobs on lab hosts", () => {
     );
     const free = Number((await sh(lab1, "vgs --noheadings --units b --nosuffix -o vg_free vg0")).trim());
     await sh(lab1, `lvcreate -q -y -L ${free - 8 * 1024 * 1024}b -n filler vg0`);
-    await sh(lab1, "BF_WORKLOAD_BLOCK_KIB=256 bf-workload start /dev/vg0/ovf 4096");
-    const job = await api.createMigration({
-      source: { hostId: src.id, vg: "vg0", lv: "ovf" },
-      target: { hostId: dst.id, vg: "vg0" },
-      vm: { controller: "commands", stopSource: "bf-workload stop", startTarget: "true" },
-      cutover: "manual",
-      options: { snapshotSizeBytes: 4 * 1024 * 1024, bandwidthLimitBytesPerSecond: 4 * 1024 * 1024 },
-    });
-    let seen = 0;
-    const fellBack = async () => {
-      const { events } = await api.call<{ events: StoredEvent[] }>("GET", `/api/jobs/${job.id}/events?limit=1000`);
-      const messages = events.map((e) => `${e.type} ${JSON.stringify(e.data).slice(0, 160)}`);
-      if (messages.length !== seen) process.stderr.write(`overflow job: ${messages.at(-1)}\n`);
-      seen = messages.length;
-      return messages.some((m) => m.includes("falling back"));
-    };
-    await expect.poll(fellBack, { timeout: 180_000, interval: 1000 }).toBe(true);
-    // The writer calms down (as after a burst): the new snapshot now survives.
-    await sh(lab1, "bf-workload stop && bf-workload start /dev/vg0/ovf 64");
-    await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
-    await api.cutover(job.id);
-    await api.waitFor(job.id, (m) => m.state === "succeeded");
-    expect(await sha256(lab2, "/dev/vg0/ovf")).toBe(await sha256(lab1, "/dev/vg0/ovf"));
-    await sh(lab1, "lvremove -q -y vg0/filler");
+    try {
+      await sh(lab1, "BF_WORKLOAD_BLOCK_KIB=256 bf-workload start /dev/vg0/ovf 4096");
+      const job = await api.createMigration({
+        source: { hostId: src.id, vg: "vg0", lv: "ovf" },
+        target: { hostId: dst.id, vg: "vg0" },
+        vm: { controller: "commands", stopSource: "bf-workload stop", startTarget: "true" },
+        cutover: "manual",
+        options: { snapshotSizeBytes: 4 * 1024 * 1024, bandwidthLimitBytesPerSecond: 4 * 1024 * 1024 },
+      });
+      let seen = 0;
+      const fellBack = async () => {
+        const { events } = await api.call<{ events: StoredEvent[] }>("GET", `/api/jobs/${job.id}/events?limit=1000`);
+        const messages = events.map((e) => `${e.type} ${JSON.stringify(e.data).slice(0, 160)}`);
+        if (messages.length !== seen) process.stderr.write(`overflow job: ${messages.at(-1)}\n`);
+        seen = messages.length;
+        const failed = messages.find((m) => m.startsWith("job.state") && m.includes('"failed"'));
+        if (failed) throw new Error(`the job failed instead of falling back: ${messages.slice(-3).join(" | ")}`);
+        return messages.some((m) => m.includes("falling back"));
+      };
+      await expect.poll(fellBack, { timeout: 180_000, interval: 1000 }).toBe(true);
+      // The writer calms down (as after a burst): the new snapshot now survives.
+      await sh(lab1, "bf-workload stop && bf-workload start /dev/vg0/ovf 64");
+      await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
+      await api.cutover(job.id);
+      await api.waitFor(job.id, (m) => m.state === "succeeded");
+      expect(await sha256(lab2, "/dev/vg0/ovf")).toBe(await sha256(lab1, "/dev/vg0/ovf"));
+    } finally {
+      // The filler must go whatever happened: later tests need the VG's space.
+      await sh(lab1, "bf-workload stop >/dev/null 2>&1 || true; lvremove -q -y vg0/filler || true");
+    }
   }, 600_000);
 });

@@ -92,6 +92,13 @@ async function withSnapshotWatch(ctx: PhaseContext, deps: PhaseDeps, copy: (sign
     await copy(controller.signal);
   } catch (err) {
     if (invalid) throw invalid;
+    // Reads of an overflowed snapshot fail with EIO, often before the watcher's next look: ask now.
+    const snap = ctx.state.snapshotLv;
+    if (!ctx.state.sourceThin && snap && !ctx.signal.aborted) {
+      const status = await snapshotStatus(ctx.source, ctx.job.sourceVg, snap).catch(() => null);
+      if (status && status.state !== "valid")
+        throw new SnapshotInvalidError(`${ctx.job.sourceVg}/${snap}`, status.state);
+    }
     throw err;
   } finally {
     stop();
