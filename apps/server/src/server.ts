@@ -3,7 +3,6 @@ import pino from "pino";
 import { buildApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { createTransferJournal } from "./db/repositories/transfer-journal.ts";
-import { sshCryptoBindingAvailable } from "./hosts/index.ts";
 import { createTransferMover } from "./jobs/transfer-mover.ts";
 import { createRuntime, type Runtime, type RuntimeOptions } from "./runtime.ts";
 
@@ -27,7 +26,6 @@ export async function startServer(
   config: Config,
   opts: Partial<Pick<RuntimeOptions, "runner" | "snapshotWatchMs" | "createMover">> = {},
 ): Promise<RunningServer> {
-  const sshNativeCrypto = sshCryptoBindingAvailable();
   // One logger for HTTP and the runtime; key material is redacted wherever it might appear.
   const logger = pino({
     level: config.logLevel,
@@ -35,7 +33,7 @@ export async function startServer(
   });
   const runtime = createRuntime(config, { createMover: defaultMover, ...opts, logger });
   const app = await buildApp(
-    { version: VERSION, sshNativeCrypto, webDir: config.webDir, ...runtime },
+    { version: VERSION, sshNativeCrypto: runtime.remote.cryptoBindingAvailable, webDir: config.webDir, ...runtime },
     {
       loggerInstance: logger,
       connectionTimeout: 30_000,
@@ -43,7 +41,6 @@ export async function startServer(
       forceCloseConnections: true,
     },
   );
-  if (!sshNativeCrypto) app.log.warn("ssh2 native crypto addon missing: transfers will be slow");
   await app.listen({ port: config.port, host: config.host });
   runtime.runner.start();
   runtime.reconcile().catch((err: unknown) => app.log.warn({ err }, "startup reconciliation failed"));

@@ -1,19 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { repoRoot } from "../../lab/paths.ts";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../../../test-support/loopback-sshd.ts";
 
 /** `blockferry serve` as its own process, so a test can kill -9 it like a crash and start it again. */
 export async function spawnServer(dataDir: string, port: number): Promise<ChildProcess & { url: string }> {

@@ -38,6 +38,13 @@ export const JOB_STATES = [
   "cancelled",
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
+/** States in which a job still needs its hosts and the objects it created. */
+export const ACTIVE_JOB_STATES = [
+  "queued",
+  "running",
+  "waiting_cutover",
+  "cancelling",
+] as const satisfies readonly JobState[];
 
 /** A migration job. State changes are conditional updates guarded by the lease token. */
 export const jobs = sqliteTable(

@@ -1,12 +1,13 @@
 import { BLOCKFERRY_TAG, jobTag, lvsCommand, parseLvsReport } from "@blockferry/lvm";
 import type { JobObjectsRepo } from "../db/repositories/job-objects.ts";
 import type { JobsRepo } from "../db/repositories/jobs.ts";
+import { ACTIVE_JOB_STATES } from "../db/schema.ts";
 import type { EventHub } from "../events/hub.ts";
 import type { HostShell } from "./context.ts";
 import { removeLvIfPresent } from "./lvm-ops.ts";
 
 const SNAPSHOT_NAME = /^bf-(\d+)-s\d+$/;
-const ACTIVE = new Set(["queued", "running", "waiting_cutover", "cancelling"]);
+const ACTIVE = new Set<string>(ACTIVE_JOB_STATES);
 
 /**
  * At startup: snapshots we created for jobs that are over (or that this database does not know) are dropped,

@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, inArray, isNull, like, lt, or, type SQL } from "drizzle-orm";
 import type { Db } from "../open.ts";
-import { type JobState, jobs } from "../schema.ts";
+import { ACTIVE_JOB_STATES, type JobState, jobs } from "../schema.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
@@ -58,10 +58,7 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         .select()
         .from(jobs)
         .where(
-          and(
-            inArray(jobs.state, ["queued", "running", "waiting_cutover", "cancelling"]),
-            or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now)),
-          ),
+          and(inArray(jobs.state, [...ACTIVE_JOB_STATES]), or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now))),
         )
         .orderBy(jobs.id)
         .all();
@@ -117,7 +114,7 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         .from(jobs)
         .where(
           and(
-            inArray(jobs.state, ["queued", "running", "waiting_cutover", "cancelling"]),
+            inArray(jobs.state, [...ACTIVE_JOB_STATES]),
             or(eq(jobs.sourceHostId, hostId), eq(jobs.targetHostId, hostId)),
           ),
         )

@@ -167,7 +167,7 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
           ctx.save({ rotation, snapshotGen: rotation.toGen });
         }
         const from = rotation.from;
-        const next = await takeSnapshotKeeping(ctx, deps, from);
+        const next = await takeSnapshot(ctx, deps);
         try {
           let stored = ctx.state.pendingChanges as StoredChanges | undefined;
           if (stored?.pass !== pass) {
@@ -205,7 +205,7 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
           if (err instanceof SnapshotInvalidError) return fallBackToFullCopy(ctx, err);
           throw err;
         }
-        await dropStaleSnapshots(ctx, deps);
+        await dropStaleSnapshots(ctx, deps, [next]);
         ctx.save({ catchUpDone: done + 1 });
       }
       return { next: "wait_cutover" };
@@ -215,22 +215,18 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
       if (ctx.job.cutover === "auto") return { next: "stop_vm" };
       ctx.markWaiting(true);
       ctx.log("info", "full copy done: waiting for the operator to confirm cutover");
-      const stop = watchSnapshot(ctx, deps, () => undefined);
+      // The watcher already reads the snapshot's status on its interval; the loop only reacts to what it saw.
+      let invalid: Error | null = null;
+      const stop = watchSnapshot(ctx, deps, (err) => {
+        invalid = err;
+      });
       try {
         for (;;) {
-          const row = ctx.reload();
-          if (row.cutoverRequested) break;
-          const status =
-            ctx.state.sourceThin || !ctx.state.snapshotLv
-              ? null
-              : await snapshotStatus(ctx.source, ctx.job.sourceVg, ctx.state.snapshotLv);
-          if (status && status.state !== "valid") {
+          if (invalid) {
             ctx.markWaiting(false);
-            return fallBackToFullCopy(
-              ctx,
-              new SnapshotInvalidError(`${ctx.job.sourceVg}/${ctx.state.snapshotLv}`, status.state),
-            );
+            return fallBackToFullCopy(ctx, invalid);
           }
+          if (ctx.reload().cutoverRequested) break;
           await (deps.sleep ?? abortableSleep)(500, ctx.signal);
         }
       } finally {
@@ -240,13 +236,4 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
       return { next: "stop_vm" };
     },
   };
-}
-
-/** takeSnapshot drops every snapshot but the current one; during a rotation the previous one must stay. */
-async function takeSnapshotKeeping(ctx: PhaseContext, deps: PhaseDeps, keep: string): Promise<string> {
-  const guarded: PhaseDeps = {
-    ...deps,
-    objects: { ...deps.objects, live: (jobId) => deps.objects.live(jobId).filter((o) => o.lv !== keep) },
-  };
-  return takeSnapshot(ctx, guarded);
 }

@@ -77,7 +77,9 @@ export async function takeSnapshot(ctx: PhaseContext, deps: PhaseDeps): Promise<
   const name = snapshotName(job.id, gen);
   const origin = await requireLv(ctx.source, job.sourceVg, job.sourceLv);
   const thin = origin.kind === "thin" || origin.segtype === "thin";
-  await dropStaleSnapshots(ctx, deps);
+  // Keep the current generation (a rotation still reads its changes) and this one (adopted after a crash);
+  // anything else, an overflowed snapshot included, goes first: its space may be what the new one needs.
+  await dropStaleSnapshots(ctx, deps, [ctx.state.snapshotLv, name]);
   if (!(await findLv(ctx.source, job.sourceVg, name))) {
     deps.objects.record(job.id, job.sourceHostId, "snapshot", job.sourceVg, name);
     if (thin) {
@@ -107,14 +109,17 @@ export async function takeSnapshot(ctx: PhaseContext, deps: PhaseDeps): Promise<
     sourcePool: origin.pool,
     sourceThin: thin,
   });
-  await dropStaleSnapshots(ctx, deps);
   return name;
 }
 
-export async function dropStaleSnapshots(ctx: PhaseContext, deps: PhaseDeps): Promise<void> {
-  const current = ctx.state.snapshotLv;
+/** Removes every snapshot this job created except those named in `keep`. */
+export async function dropStaleSnapshots(
+  ctx: PhaseContext,
+  deps: PhaseDeps,
+  keep: ReadonlyArray<string | undefined>,
+): Promise<void> {
   for (const o of deps.objects.live(ctx.job.id)) {
-    if (o.kind !== "snapshot" || o.lv === current) continue;
+    if (o.kind !== "snapshot" || keep.includes(o.lv)) continue;
     await removeLvIfPresent(ctx.source, o.vg, o.lv);
     deps.objects.markRemoved(o.id);
     ctx.log("info", `dropped snapshot ${o.vg}/${o.lv}`);
