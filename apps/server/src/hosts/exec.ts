@@ -18,7 +18,17 @@ export type ExecOptions = {
   maxOutputBytes?: number;
   /** Exit codes that count as success (default [0]). */
   okExitCodes?: readonly number[];
+  /**
+   * How timeout and abort stop the command. "kill" (default): SIGTERM to its process group, SIGKILL a second
+   * later. "term": SIGTERM only, then up to TERM_GRACE_MS for it to exit before the channel is closed with the
+   * command left running. For LVM commands: they give up a lock wait on SIGTERM but defer signals while they
+   * change metadata and devices, where a SIGKILL leaves half-made LVs and stray `-real` devices behind.
+   */
+  stop?: "kill" | "term";
 };
+
+/** How long a command stopped with `stop: "term"` gets to finish what it does not interrupt. */
+export const TERM_GRACE_MS = 30_000;
 
 export type ExecResult = { stdout: string; stderr: string; code: number };
 
@@ -41,7 +51,7 @@ export async function execOn(conn: HostConnection, command: string, opts: ExecOp
         const stop = (reason: Error) => {
           if (stopReason) return;
           stopReason = reason;
-          void proc.kill();
+          void (opts.stop === "term" ? proc.kill(TERM_GRACE_MS, false) : proc.kill());
         };
         const count = (n: number) => {
           bytes += n;

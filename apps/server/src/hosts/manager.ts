@@ -4,6 +4,7 @@ import { DomainError } from "../errors.ts";
 import { type ConnectionOptions, type ConnectionStats, HostConnection, type RemoteLogger } from "./connection.ts";
 import type { HostEndpoint } from "./endpoint.ts";
 import { sshCryptoBindingAvailable } from "./endpoint.ts";
+import { RemoteCancelledError } from "./errors.ts";
 import { type ExecOptions, type ExecResult, execOn, execStreamOn, type RemoteStream } from "./exec.ts";
 import { type Inventory, readInventory } from "./inventory.ts";
 import { type ByteSource, byteSourceOf, openRemoteFile, type RemoteFile } from "./sftp.ts";
@@ -72,14 +73,34 @@ export class RemoteHosts {
     return openRemoteFile(this.connection(id), path, mode);
   }
 
-  /** A ByteSource over a remote file or block device (its size from `blockdev --getsize64` when fstat says 0). */
-  async byteSource(id: HostId, path: string): Promise<ByteSource & { close(): Promise<void> }> {
+  /**
+   * A ByteSource over a remote file or block device (its size from `blockdev --getsize64` when fstat says 0).
+   * After `signal` aborts, reads reject with RemoteCancelledError and `close` no longer waits for the server.
+   */
+  async byteSource(
+    id: HostId,
+    path: string,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<ByteSource & { close(): Promise<void> }> {
     const safePath = validateRemotePath(path);
+    const { signal } = opts;
+    const conn = this.connection(id);
+    if (signal?.aborted) throw new RemoteCancelledError(conn.name, `sftp open ${safePath}`);
     const file = await this.openFile(id, safePath, "r");
-    const src = byteSourceOf(file, async () =>
-      parseSizeOutput((await this.exec(id, blockdevSizeCommand(safePath), { timeoutMs: 30_000 })).stdout),
+    const src = byteSourceOf(
+      file,
+      async () =>
+        parseSizeOutput((await this.exec(id, blockdevSizeCommand(safePath), { timeoutMs: 30_000, signal })).stdout),
+      { signal, cancelled: () => new RemoteCancelledError(conn.name, `sftp read ${safePath}`) },
     );
-    return { ...src, close: () => file.close() };
+    return {
+      ...src,
+      // sftp-server answers in order: behind a read stuck on a hung device, a close would wait as long.
+      async close() {
+        if (!signal?.aborted) return file.close();
+        void file.close().catch(() => {});
+      },
+    };
   }
 
   inventory(id: HostId, opts: { timeoutMs?: number } = {}): Promise<Inventory> {

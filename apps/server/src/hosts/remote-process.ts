@@ -22,8 +22,11 @@ export type RemoteProcess = {
   stderrTail(): string;
   /** Subscribe to stderr data (marker removed). */
   onStderr(listener: (chunk: Buffer) => void): void;
-  /** SIGTERM the process group, SIGKILL after `graceMs` if the channel is still open, then close the channel. */
-  kill(graceMs?: number): Promise<void>;
+  /**
+   * SIGTERM the process group, SIGKILL after `graceMs` if the channel is still open (unless `escalate` is false:
+   * then the command is left to finish), then close the channel.
+   */
+  kill(graceMs?: number, escalate?: boolean): Promise<void>;
   isClosed(): boolean;
 };
 
@@ -105,7 +108,7 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
     stderrTail: () => tail.toString("utf8"),
     onStderr: (l) => stderrListeners.push(l),
     isClosed: () => closed,
-    async kill(graceMs = 1000) {
+    async kill(graceMs = 1000, escalate = true) {
       if (closed) return;
       await killGroup("TERM");
       const done = await Promise.race([
@@ -115,7 +118,7 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
         ),
         new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref()),
       ]);
-      if (!done) await killGroup("KILL");
+      if (!done && escalate) await killGroup("KILL");
       if (!closed) channel.close();
     },
   };

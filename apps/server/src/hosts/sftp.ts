@@ -158,19 +158,38 @@ export async function writeRange(
 
 /**
  * A ByteSource over an open remote file. `sizeOf` supplies the size where fstat cannot (block devices report 0):
- * pass e.g. `() => blockdevSize(host, path)`.
+ * pass e.g. `() => blockdevSize(host, path)`. After `signal` aborts, reads reject at once with `cancelled()`:
+ * an SFTP request cannot be withdrawn, and one stuck on a hung device must not hold its caller.
  */
-export function byteSourceOf(file: RemoteFile, sizeOf?: () => Promise<number>): ByteSource {
+export function byteSourceOf(
+  file: RemoteFile,
+  sizeOf?: () => Promise<number>,
+  o: { signal?: AbortSignal; cancelled?: () => Error } = {},
+): ByteSource {
   let cached: Promise<number> | null = null;
+  const cancelled = o.cancelled ?? (() => new Error(`read of ${file.path} cancelled`));
+  const abortable = <T>(work: Promise<T>): Promise<T> => {
+    const signal = o.signal;
+    if (!signal) return work;
+    if (signal.aborted) {
+      work.catch(() => {});
+      return Promise.reject(cancelled());
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(cancelled());
+      signal.addEventListener("abort", onAbort, { once: true });
+      work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
+  };
   return {
     size: () => {
       cached ??= (async () => {
         const st = await file.statSize();
         return st === 0 && sizeOf ? sizeOf() : st;
       })();
-      return cached;
+      return abortable(cached);
     },
     // Fewer bytes than asked only past the end of the file; the reader decides what that means.
-    read: (offset, length) => file.read(offset, length),
+    read: (offset, length) => abortable(file.read(offset, length, { signal: o.signal })),
   };
 }

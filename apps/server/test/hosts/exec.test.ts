@@ -1,5 +1,7 @@
 // exec / execStream against a real OpenSSH sshd on loopback.
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
 import {
@@ -91,6 +93,25 @@ describe("exec", () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputLimitError);
     expect(await eventually(async () => !(await running("ye[s] blockferry-output-limit")), 3000)).toBe(true);
+  });
+
+  it('stop: "term" lets a command finish what it defers SIGTERM for (LVM mid-change); the default SIGKILLs it', async () => {
+    // `trap '' TERM` stands in for LVM, which blocks signals while it holds a VG lock.
+    const deferring = (file: string) => `trap '' TERM; sleep 2.5; echo finished > ${join(sshd.dir, file)}`;
+    const abortSoon = () => {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 300);
+      return ac.signal;
+    };
+    const killed = hosts.exec("h", deferring("killed"), { signal: abortSoon() });
+    await expect(killed).rejects.toBeInstanceOf(RemoteCancelledError);
+    const t0 = Date.now();
+    const termed = hosts.exec("h", deferring("termed"), { signal: abortSoon(), stop: "term" });
+    await expect(termed).rejects.toBeInstanceOf(RemoteCancelledError);
+    // It was waited for: the cancel reports once the command is really over.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2300);
+    expect(existsSync(join(sshd.dir, "termed"))).toBe(true);
+    expect(existsSync(join(sshd.dir, "killed"))).toBe(false);
   });
 });
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { hashRangeCommand, parseHashOutput, validateRemotePath } from "@blockferry/lvm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
-import { RemoteHosts, SFTP_REQUEST_BYTES, SftpError } from "../../src/hosts/index.ts";
+import { byteSourceOf, type RemoteFile, RemoteHosts, SFTP_REQUEST_BYTES, SftpError } from "../../src/hosts/index.ts";
 import { endpointOf } from "./sshd-fixture.ts";
 
 let sshd: LoopbackSshd;
@@ -93,6 +93,25 @@ describe("SFTP ranges", () => {
     } finally {
       await src.close();
     }
+  });
+
+  it("a read stuck on the host rejects as soon as the caller aborts", async () => {
+    // SFTP cannot withdraw a request: a read on a hung device would hold its caller until the device answers.
+    const stuck: RemoteFile = {
+      path: "/dev/mapper/vg0-snap-cow",
+      statSize: async () => 4096,
+      read: () => new Promise<Buffer>(() => {}),
+      write: async () => {},
+      close: async () => {},
+    };
+    const ac = new AbortController();
+    const src = byteSourceOf(stuck, undefined, { signal: ac.signal, cancelled: () => new Error("cancelled") });
+    const read = src.read(0, 16);
+    setTimeout(() => ac.abort(), 50);
+    await expect(read).rejects.toThrow("cancelled");
+    await expect(src.read(0, 16)).rejects.toThrow("cancelled");
+    // Without a signal nothing changes.
+    expect(await byteSourceOf({ ...stuck, read: async () => Buffer.alloc(16, 1) }).read(0, 16)).toHaveLength(16);
   });
 
   it("a missing file is a typed SftpError", async () => {
