@@ -10,12 +10,17 @@ export function hostShell(remote: RemoteHosts, registry: HostRegistry, hostId: n
     name: row.name,
     async run(command, opts = {}) {
       const result = await registry.withHost(hostId, () =>
-        remote.exec(hostId, command, { timeoutMs: opts.timeoutMs ?? 120_000, signal: opts.signal, stdin: opts.stdin }),
+        remote.exec(hostId, command, {
+          timeoutMs: opts.timeoutMs ?? 120_000,
+          signal: opts.signal,
+          stdin: opts.stdin,
+          stop: opts.stop,
+        }),
       );
       return result.stdout;
     },
-    openByteSource(path) {
-      return registry.withHost(hostId, () => remote.byteSource(hostId, path));
+    openByteSource(path, opts = {}) {
+      return registry.withHost(hostId, () => remote.byteSource(hostId, path, opts));
     },
   };
 }

@@ -6,10 +6,19 @@ import type { JobRow } from "../db/repositories/jobs.ts";
 export interface HostShell {
   readonly hostId: number;
   readonly name: string;
-  /** Runs one command; a non-zero exit throws the SSH layer's typed error. */
-  run(command: string, opts?: { timeoutMs?: number; signal?: AbortSignal; stdin?: string }): Promise<string>;
-  /** Random-access reads of a remote file or device (SFTP), for COW metadata. */
-  openByteSource(path: string): Promise<{
+  /**
+   * Runs one command; a non-zero exit throws the SSH layer's typed error. Abort (and timeout) kill its process
+   * group; `stop: "term"` only sends SIGTERM and lets it finish what it defers (LVM changes: see ExecOptions).
+   */
+  run(
+    command: string,
+    opts?: { timeoutMs?: number; signal?: AbortSignal; stdin?: string; stop?: "kill" | "term" },
+  ): Promise<string>;
+  /** Random-access reads of a remote file or device (SFTP), for COW metadata; reads reject once `signal` aborts. */
+  openByteSource(
+    path: string,
+    opts?: { signal?: AbortSignal },
+  ): Promise<{
     size(): Promise<number>;
     read(offset: number, length: number): Promise<Uint8Array>;
     close(): Promise<void>;

@@ -32,7 +32,14 @@ import {
 } from "@blockferry/lvm";
 import type { HostShell } from "./context.ts";
 
-/** LVM operations on one host, built only from packages/lvm templates. */
+/**
+ * LVM operations on one host, built only from packages/lvm templates. Every one takes the job's abort signal, so
+ * a cancel never waits for a command blocked on a VG lock or a hung device. Commands that change LVM metadata or
+ * devices are stopped with SIGTERM alone (`lvmChange`): LVM then gives up a lock wait, or finishes the change it
+ * is in the middle of (it defers signals there); a SIGKILL would leave half-made LVs behind.
+ */
+const lvmChange = (signal?: AbortSignal) => ({ signal, stop: "term" as const });
+
 export const vgName = (v: string): VgName => validateVgName(v);
 export const lvName = (v: string): LvName => validateLvName(v);
 export const devicePath = (vg: string, lv: string) => lvDevicePath(vgName(vg), lvName(lv));
@@ -62,6 +69,7 @@ export const tagsFor = (jobId: number) => [jobTag(jobId)];
 export async function createClassicSnapshot(
   shell: HostShell,
   o: { jobId: number; vg: string; origin: string; name: string; sizeBytes: number; chunkBytes: number },
+  signal?: AbortSignal,
 ): Promise<void> {
   await shell.run(
     lvcreateSnapshotCommand({
@@ -72,6 +80,7 @@ export async function createClassicSnapshot(
       chunkSizeBytes: o.chunkBytes,
       tags: tagsFor(o.jobId),
     }),
+    lvmChange(signal),
   );
 }
 
@@ -79,16 +88,21 @@ export async function createClassicSnapshot(
 export async function createThinSnapshot(
   shell: HostShell,
   o: { jobId: number; vg: string; origin: string; name: string },
+  signal?: AbortSignal,
 ): Promise<void> {
   const vg = vgName(o.vg);
   const name = lvName(o.name);
-  await shell.run(lvcreateThinSnapshotCommand({ vg, origin: lvName(o.origin), name, tags: tagsFor(o.jobId) }));
-  await shell.run(lvchangeCommand({ vg, lv: name, activate: true, ignoreActivationSkip: true }));
+  await shell.run(
+    lvcreateThinSnapshotCommand({ vg, origin: lvName(o.origin), name, tags: tagsFor(o.jobId) }),
+    lvmChange(signal),
+  );
+  await shell.run(lvchangeCommand({ vg, lv: name, activate: true, ignoreActivationSkip: true }), lvmChange(signal));
 }
 
 export async function createTargetLv(
   shell: HostShell,
   o: { jobId: number; vg: string; name: string; sizeBytes: number; thinPool: string | null },
+  signal?: AbortSignal,
 ): Promise<void> {
   const vg = vgName(o.vg);
   const name = lvName(o.name);
@@ -102,25 +116,42 @@ export async function createTargetLv(
           tags: tagsFor(o.jobId),
         })
       : lvcreateLinearCommand({ vg, name, sizeBytes: o.sizeBytes, tags: tagsFor(o.jobId) }),
+    lvmChange(signal),
   );
 }
 
 /** Removes an LV we created; gone already is fine (clean-up must be re-runnable). */
-export async function removeLvIfPresent(shell: HostShell, vg: string, lv: string): Promise<boolean> {
-  const rec = await findLv(shell, vg, lv);
+export async function removeLvIfPresent(
+  shell: HostShell,
+  vg: string,
+  lv: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const rec = await findLv(shell, vg, lv, signal);
   if (!rec) return false;
   if (!rec.tags.includes("blockferry")) throw new Error(`refusing to remove ${vg}/${lv}: not created by Blockferry`);
-  await shell.run(lvremoveCommand({ vg: vgName(vg), lv: lvName(lv) }));
+  await shell.run(lvremoveCommand({ vg: vgName(vg), lv: lvName(lv) }), lvmChange(signal));
   return true;
 }
 
-export async function snapshotStatus(shell: HostShell, vg: string, snap: string): Promise<SnapshotStatus> {
-  const out = await shell.run(dmsetupStatusCommand(dmName(vgName(vg), lvName(snap))));
+export async function snapshotStatus(
+  shell: HostShell,
+  vg: string,
+  snap: string,
+  signal?: AbortSignal,
+): Promise<SnapshotStatus> {
+  const out = await shell.run(dmsetupStatusCommand(dmName(vgName(vg), lvName(snap))), { signal });
   return parseSnapshotStatus(out.trim());
 }
 
-export async function extendLv(shell: HostShell, vg: string, lv: string, sizeBytes: number): Promise<void> {
-  await shell.run(lvextendCommand({ vg: vgName(vg), lv: lvName(lv), sizeBytes }));
+export async function extendLv(
+  shell: HostShell,
+  vg: string,
+  lv: string,
+  sizeBytes: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  await shell.run(lvextendCommand({ vg: vgName(vg), lv: lvName(lv), sizeBytes }), lvmChange(signal));
 }
 
 /**
@@ -130,15 +161,18 @@ export async function extendLv(shell: HostShell, vg: string, lv: string, sizeByt
 export async function classicSnapshotChanges(
   shell: HostShell,
   o: { vg: string; snap: string; originBytes: number; originQuiet: boolean },
+  signal?: AbortSignal,
 ): Promise<{ chunkBytes: number; extents: ExtentMap }> {
-  const status = await snapshotStatus(shell, o.vg, o.snap);
+  const status = await snapshotStatus(shell, o.vg, o.snap, signal);
   if (status.state !== "valid") throw new SnapshotInvalidError(`${o.vg}/${o.snap}`, status.state);
   // The kernel's own word on the chunk size: a header damaged into another size is then caught.
-  const table = parseSnapshotTable((await shell.run(dmsetupTableCommand(dmName(vgName(o.vg), lvName(o.snap))))).trim());
+  const table = parseSnapshotTable(
+    (await shell.run(dmsetupTableCommand(dmName(vgName(o.vg), lvName(o.snap))), { signal })).trim(),
+  );
   const cowPath = dmDevicePath(vgName(o.vg), lvName(o.snap), "-cow");
   // The kernel writes the COW store below the page cache: drop any cached pages of it before reading.
-  await shell.run(blockdevFlushCommand(cowPath));
-  const source = await shell.openByteSource(cowPath);
+  await shell.run(blockdevFlushCommand(cowPath), { signal });
+  const source = await shell.openByteSource(cowPath, { signal });
   try {
     const chunkSectors = table.chunkSectors;
     const store = await readCowStore(source, {
@@ -156,18 +190,26 @@ export async function classicSnapshotChanges(
 export async function thinChanges(
   shell: HostShell,
   o: { vg: string; pool: string; fromThinId: number; toThinId: number },
+  signal?: AbortSignal,
 ): Promise<{ chunkBytes: number; data: ExtentMap; discard: ExtentMap }> {
   const vg = vgName(o.vg);
   const pool = lvName(o.pool);
   // A reservation left by a crashed run blocks a new one: release first, ignoring "not held".
-  await shell.run(thinPoolMetadataSnapCommand(vg, pool, "release")).catch(() => undefined);
-  await shell.run(thinPoolMetadataSnapCommand(vg, pool, "reserve"));
+  await shell.run(thinPoolMetadataSnapCommand(vg, pool, "release"), { signal }).catch(() => undefined);
+  let done = false;
   try {
-    const out = await shell.run(thinDeltaCommand({ vg, pool, snap1: o.fromThinId, snap2: o.toThinId }));
+    // Inside the try: a reserve interrupted by a cancel may still have happened.
+    await shell.run(thinPoolMetadataSnapCommand(vg, pool, "reserve"), { signal });
+    const out = await shell.run(thinDeltaCommand({ vg, pool, snap1: o.fromThinId, snap2: o.toThinId }), { signal });
     const delta = await readThinDelta(out);
+    done = true;
     return { chunkBytes: delta.blockBytes, data: delta.data, discard: delta.discard };
   } finally {
-    await shell.run(thinPoolMetadataSnapCommand(vg, pool, "release"));
+    // Not under the signal: a reservation left held blocks the pool's next one after a cancel. After a failure it
+    // may not be held at all ("not held" then is no news).
+    const release = shell.run(thinPoolMetadataSnapCommand(vg, pool, "release"), { timeoutMs: 30_000 });
+    if (done) await release;
+    else await release.catch(() => undefined);
   }
 }
 

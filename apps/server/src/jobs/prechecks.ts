@@ -30,6 +30,7 @@ export async function runPrechecks(
   plan: PlannedMigration,
   shells: { source: HostShell | null; target: HostShell | null },
   hostProblems: Check[],
+  signal?: AbortSignal,
 ): Promise<PrecheckResult> {
   const checks: Check[] = [...hostProblems];
   const add = (name: string, ok: boolean, message: string) => checks.push({ name, ok, message });
@@ -47,7 +48,7 @@ export async function runPrechecks(
 
   const { source, target } = shells;
   if (source) {
-    const lv = await findLv(source, plan.source.vg, plan.source.lv);
+    const lv = await findLv(source, plan.source.vg, plan.source.lv, signal);
     if (!lv) add("source volume", false, `${plan.source.vg}/${plan.source.lv} does not exist on ${source.name}`);
     else if (lv.kind === "snapshot" || lv.origin)
       add(
@@ -63,7 +64,7 @@ export async function runPrechecks(
       if (lv.kind === "thin") {
         add("snapshot space", true, "thin volume: the snapshot shares its pool");
       } else {
-        const vg = await findVg(source, plan.source.vg);
+        const vg = await findVg(source, plan.source.vg, signal);
         const need = plan.options.snapshotSizeBytes ?? MIN_SNAPSHOT_BYTES;
         const free = vg?.freeBytes ?? 0;
         add(
@@ -75,7 +76,7 @@ export async function runPrechecks(
         );
       }
     }
-    const tools = await source.run("command -v lvcreate dmsetup dd >/dev/null && echo ok").catch(() => "");
+    const tools = await source.run("command -v lvcreate dmsetup dd >/dev/null && echo ok", { signal }).catch(() => "");
     add(
       "source tools",
       tools.trim() === "ok",
@@ -84,10 +85,10 @@ export async function runPrechecks(
   }
 
   if (target) {
-    const vg = await findVg(target, plan.target.vg);
+    const vg = await findVg(target, plan.target.vg, signal);
     if (!vg) add("target VG", false, `volume group ${plan.target.vg} does not exist on ${target.name}`);
     else {
-      const existing = await findLv(target, plan.target.vg, plan.target.lv);
+      const existing = await findLv(target, plan.target.vg, plan.target.lv, signal);
       if (existing) {
         if (!plan.options.reuseTarget)
           add(
@@ -107,7 +108,7 @@ export async function runPrechecks(
       } else {
         add("target name", true, `${plan.target.vg}/${plan.target.lv} is free`);
         if (plan.target.thinPool) {
-          const pool = await findLv(target, plan.target.vg, plan.target.thinPool);
+          const pool = await findLv(target, plan.target.vg, plan.target.thinPool, signal);
           const ok = pool?.kind === "thin-pool";
           add(
             "target room",
@@ -128,7 +129,7 @@ export async function runPrechecks(
         }
       }
     }
-    const tools = await target.run("command -v dd sha256sum >/dev/null && echo ok").catch(() => "");
+    const tools = await target.run("command -v dd sha256sum >/dev/null && echo ok", { signal }).catch(() => "");
     add(
       "target tools",
       tools.trim() === "ok",
@@ -136,6 +137,8 @@ export async function runPrechecks(
     );
   }
 
+  // The tool probes swallow errors: a cancel must not read as missing tools.
+  signal?.throwIfAborted();
   const ok = checks.every((c) => c.ok);
   return {
     ok,

@@ -34,19 +34,22 @@ const EXTEND_AT_PERCENT = 70;
 
 /**
  * Watches the classic snapshot while the VM writes: grows it before it overflows, and aborts the copy
- * the moment it turns invalid (its change list can then never be trusted).
+ * the moment it turns invalid (its change list can then never be trusted). Stopping it (or the job's signal)
+ * also stops a check in flight.
  */
 export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (err: Error) => void): () => void {
   const { state, job } = ctx;
   if (state.sourceThin || !state.snapshotLv) return () => undefined;
   const snap = state.snapshotLv;
+  const stopped = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stopped.signal]);
   let busy = false;
   let lastPercent = -1;
   const tick = async () => {
-    if (busy) return;
+    if (busy || signal.aborted) return;
     busy = true;
     try {
-      const status = await snapshotStatus(ctx.source, job.sourceVg, snap);
+      const status = await snapshotStatus(ctx.source, job.sourceVg, snap, signal);
       if (status.state !== "valid") return onInvalid(new SnapshotInvalidError(`${job.sourceVg}/${snap}`, status.state));
       // Stored events are forever: record the fill level when it moved by a whole percent, not every tick.
       if (Math.floor(status.fillPercent) !== lastPercent) {
@@ -54,12 +57,15 @@ export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (er
         ctx.event("job.snapshot", { snapshot: snap, fillPercent: Math.round(status.fillPercent * 10) / 10 });
       }
       if (status.fillPercent >= EXTEND_AT_PERCENT) {
-        const [vg, lv] = await Promise.all([findVg(ctx.source, job.sourceVg), findLv(ctx.source, job.sourceVg, snap)]);
+        const [vg, lv] = await Promise.all([
+          findVg(ctx.source, job.sourceVg, signal),
+          findLv(ctx.source, job.sourceVg, snap, signal),
+        ]);
         const extent = vg?.extentSizeBytes ?? 4 * 1024 * 1024;
         const lvSize = lv?.sizeBytes ?? 0;
         const grow = Math.max(extent, Math.ceil(lvSize / 2 / extent) * extent);
         if (vg && lv && vg.freeBytes >= grow) {
-          await extendLv(ctx.source, job.sourceVg, snap, lvSize + grow);
+          await extendLv(ctx.source, job.sourceVg, snap, lvSize + grow, signal);
           ctx.log("warn", `snapshot ${snap} was ${status.fillPercent.toFixed(1)}% full: grew it by ${grow} bytes`);
         } else {
           ctx.log(
@@ -69,13 +75,16 @@ export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (er
         }
       }
     } catch (err) {
-      ctx.log("warn", `snapshot check failed: ${(err as Error).message}`);
+      if (!signal.aborted) ctx.log("warn", `snapshot check failed: ${(err as Error).message}`);
     } finally {
       busy = false;
     }
   };
   const timer = setInterval(() => void tick(), deps.snapshotWatchMs ?? 2000);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    stopped.abort();
+  };
 }
 
 /** Runs `copy` under a signal that also fires when the snapshot turns invalid. */
@@ -95,7 +104,7 @@ async function withSnapshotWatch(ctx: PhaseContext, deps: PhaseDeps, copy: (sign
     // Reads of an overflowed snapshot fail with EIO, often before the watcher's next look: ask now.
     const snap = ctx.state.snapshotLv;
     if (!ctx.state.sourceThin && snap && !ctx.signal.aborted) {
-      const status = await snapshotStatus(ctx.source, ctx.job.sourceVg, snap).catch(() => null);
+      const status = await snapshotStatus(ctx.source, ctx.job.sourceVg, snap, ctx.signal).catch(() => null);
       if (status && status.state !== "valid")
         throw new SnapshotInvalidError(`${ctx.job.sourceVg}/${snap}`, status.state);
     }
@@ -172,18 +181,21 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
           let stored = ctx.state.pendingChanges as StoredChanges | undefined;
           if (stored?.pass !== pass) {
             const found = ctx.state.sourceThin
-              ? await thinChanges(ctx.source, {
-                  vg: job.sourceVg,
-                  pool: String(ctx.state.sourcePool),
-                  fromThinId: rotation.fromThinId ?? 0,
-                  toThinId: ctx.state.snapshotThinId as number,
-                }).then((d) => ({ chunkBytes: d.chunkBytes, extents: d.data.union(d.discard) }))
-              : await classicSnapshotChanges(ctx.source, {
-                  vg: job.sourceVg,
-                  snap: from,
-                  originBytes: ctx.state.sizeBytes ?? 0,
-                  originQuiet: false,
-                });
+              ? await thinChanges(
+                  ctx.source,
+                  {
+                    vg: job.sourceVg,
+                    pool: String(ctx.state.sourcePool),
+                    fromThinId: rotation.fromThinId ?? 0,
+                    toThinId: ctx.state.snapshotThinId as number,
+                  },
+                  ctx.signal,
+                ).then((d) => ({ chunkBytes: d.chunkBytes, extents: d.data.union(d.discard) }))
+              : await classicSnapshotChanges(
+                  ctx.source,
+                  { vg: job.sourceVg, snap: from, originBytes: ctx.state.sizeBytes ?? 0, originQuiet: false },
+                  ctx.signal,
+                );
             stored = storeChanges(pass, found.chunkBytes, found.extents);
             ctx.save({ pendingChanges: stored });
           }

@@ -44,21 +44,24 @@ export function byteRanges(extents: ExtentMap, chunkBytes: number, deviceBytes: 
 async function finalChanges(ctx: PhaseContext) {
   const { job, state } = ctx;
   if (state.sourceThin) {
-    const d = await thinChanges(ctx.source, {
-      vg: job.sourceVg,
-      pool: String(state.sourcePool),
-      fromThinId: state.snapshotThinId as number,
-      toThinId: state.originThinId as number,
-    });
+    const d = await thinChanges(
+      ctx.source,
+      {
+        vg: job.sourceVg,
+        pool: String(state.sourcePool),
+        fromThinId: state.snapshotThinId as number,
+        toThinId: state.originThinId as number,
+      },
+      ctx.signal,
+    );
     // Discarded blocks read back as zeroes from the origin: copying them writes the zeroes.
     return { chunkBytes: d.chunkBytes, extents: d.data.union(d.discard) };
   }
-  return classicSnapshotChanges(ctx.source, {
-    vg: job.sourceVg,
-    snap: String(state.snapshotLv),
-    originBytes: state.sizeBytes ?? 0,
-    originQuiet: true,
-  });
+  return classicSnapshotChanges(
+    ctx.source,
+    { vg: job.sourceVg, snap: String(state.snapshotLv), originBytes: state.sizeBytes ?? 0, originQuiet: true },
+    ctx.signal,
+  );
 }
 
 export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
@@ -147,7 +150,7 @@ export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
     async cleanup(ctx) {
       for (const o of deps.objects.live(ctx.job.id)) {
         if (o.kind !== "snapshot") continue;
-        await removeLvIfPresent(ctx.source, o.vg, o.lv);
+        await removeLvIfPresent(ctx.source, o.vg, o.lv, ctx.signal);
         deps.objects.markRemoved(o.id);
       }
       ctx.log(

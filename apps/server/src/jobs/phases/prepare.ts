@@ -24,6 +24,7 @@ export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
         // On a retry the target may be ours from the first attempt: reuse is then expected.
         { source: ctx.source, target: ctx.state.targetCreated ? null : ctx.target },
         [],
+        ctx.signal,
       );
       for (const c of result.checks) ctx.log(c.ok ? "info" : "error", `precheck ${c.name}: ${c.message}`);
       if (!result.ok) {
@@ -40,7 +41,7 @@ export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
     async prepare_target(ctx) {
       const { job, state } = ctx;
       const size = state.sizeBytes ?? 0;
-      const existing = await findLv(ctx.target, job.targetVg, job.targetLv);
+      const existing = await findLv(ctx.target, job.targetVg, job.targetLv, ctx.signal);
       if (existing) {
         const ours = existing.tags.includes(`bf-job-${job.id}`);
         if (!ours && !options(ctx).reuseTarget)
@@ -51,13 +52,11 @@ export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
       } else {
         // Recorded before the command runs: a crash in between still leaves a record to clean up from.
         deps.objects.record(job.id, job.targetHostId, "target_lv", job.targetVg, job.targetLv);
-        await createTargetLv(ctx.target, {
-          jobId: job.id,
-          vg: job.targetVg,
-          name: job.targetLv,
-          sizeBytes: size,
-          thinPool: job.targetThinPool,
-        });
+        await createTargetLv(
+          ctx.target,
+          { jobId: job.id, vg: job.targetVg, name: job.targetLv, sizeBytes: size, thinPool: job.targetThinPool },
+          ctx.signal,
+        );
         ctx.log("info", `created ${job.targetVg}/${job.targetLv} on ${ctx.target.name}`);
         // A new thin LV reads zeroes until written, so all-zero ranges need no write at all.
         ctx.save({ targetCreated: true, targetReadsZero: Boolean(job.targetThinPool) });
@@ -72,35 +71,39 @@ export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
  * Classic snapshots are sized from the options or a quarter of the volume; thin ones share their pool.
  */
 export async function takeSnapshot(ctx: PhaseContext, deps: PhaseDeps): Promise<string> {
-  const { job, state } = ctx;
+  const { job, state, signal } = ctx;
   const gen = state.snapshotGen ?? 1;
   const name = snapshotName(job.id, gen);
-  const origin = await requireLv(ctx.source, job.sourceVg, job.sourceLv);
+  const origin = await requireLv(ctx.source, job.sourceVg, job.sourceLv, signal);
   const thin = origin.kind === "thin" || origin.segtype === "thin";
   // Keep the current generation (a rotation still reads its changes) and this one (adopted after a crash);
   // anything else, an overflowed snapshot included, goes first: its space may be what the new one needs.
   await dropStaleSnapshots(ctx, deps, [ctx.state.snapshotLv, name]);
-  if (!(await findLv(ctx.source, job.sourceVg, name))) {
+  if (!(await findLv(ctx.source, job.sourceVg, name, signal))) {
     deps.objects.record(job.id, job.sourceHostId, "snapshot", job.sourceVg, name);
     if (thin) {
-      await createThinSnapshot(ctx.source, { jobId: job.id, vg: job.sourceVg, origin: job.sourceLv, name });
+      await createThinSnapshot(ctx.source, { jobId: job.id, vg: job.sourceVg, origin: job.sourceLv, name }, signal);
     } else {
-      const vg = await findVg(ctx.source, job.sourceVg);
+      const vg = await findVg(ctx.source, job.sourceVg, signal);
       const size =
         options(ctx).snapshotSizeBytes ??
         defaultSnapshotBytes(origin.sizeBytes, vg?.freeBytes ?? 0, vg?.extentSizeBytes ?? 4 * 1024 * 1024);
-      await createClassicSnapshot(ctx.source, {
-        jobId: job.id,
-        vg: job.sourceVg,
-        origin: job.sourceLv,
-        name,
-        sizeBytes: size,
-        chunkBytes: (options(ctx).snapshotChunkKiB ?? 64) * 1024,
-      });
+      await createClassicSnapshot(
+        ctx.source,
+        {
+          jobId: job.id,
+          vg: job.sourceVg,
+          origin: job.sourceLv,
+          name,
+          sizeBytes: size,
+          chunkBytes: (options(ctx).snapshotChunkKiB ?? 64) * 1024,
+        },
+        signal,
+      );
     }
     ctx.log("info", `snapshot ${job.sourceVg}/${name} taken`, { snapshot: name, thin });
   }
-  const snap = await requireLv(ctx.source, job.sourceVg, name);
+  const snap = await requireLv(ctx.source, job.sourceVg, name, signal);
   ctx.save({
     snapshotGen: gen,
     snapshotLv: name,
@@ -120,7 +123,7 @@ export async function dropStaleSnapshots(
 ): Promise<void> {
   for (const o of deps.objects.live(ctx.job.id)) {
     if (o.kind !== "snapshot" || keep.includes(o.lv)) continue;
-    await removeLvIfPresent(ctx.source, o.vg, o.lv);
+    await removeLvIfPresent(ctx.source, o.vg, o.lv, ctx.signal);
     deps.objects.markRemoved(o.id);
     ctx.log("info", `dropped snapshot ${o.vg}/${o.lv}`);
   }

@@ -1,6 +1,7 @@
 import type { VmControl } from "@blockferry/contracts";
 import { shJoin, validateDevicePath } from "@blockferry/lvm";
 import type { HostShell } from "../context.ts";
+import { abortableSleep } from "../phases/shared.ts";
 import type { VmController } from "./controller.ts";
 
 type LibvirtVm = Extract<VmControl, { controller: "libvirt" }>;
@@ -21,15 +22,6 @@ export function rewriteDiskPaths(xml: string, from: string, to: string): string 
   return out;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    });
-  });
-
 /** libvirt: graceful shutdown with a timeout then destroy; the XML moves with its disk paths rewritten. */
 export function libvirtController(
   vm: LibvirtVm,
@@ -39,15 +31,16 @@ export function libvirtController(
 ): VmController {
   if (!DOMAIN.test(vm.domain)) throw new Error(`invalid libvirt domain name ${JSON.stringify(vm.domain)}`);
   const domain = vm.domain;
-  const state = async (shell: HostShell) => (await shell.run(virsh("domstate", domain))).trim();
+  const state = async (shell: HostShell, signal: AbortSignal) =>
+    (await shell.run(virsh("domstate", domain), { signal })).trim();
   return {
     async stopSource(signal) {
-      if ((await state(source)) === "shut off") return;
+      if ((await state(source, signal)) === "shut off") return;
       await source.run(virsh("shutdown", domain), { signal });
       const deadline = Date.now() + (vm.shutdownTimeoutSeconds ?? 120) * 1000;
       while (Date.now() < deadline) {
-        if ((await state(source)) === "shut off") return;
-        await sleep(1000, signal);
+        if ((await state(source, signal)) === "shut off") return;
+        await abortableSleep(1000, signal);
       }
       await source.run(virsh("destroy", domain), { signal });
     },
@@ -62,7 +55,7 @@ export function libvirtController(
       if (vm.undefineSource) await source.run(virsh("undefine", domain), { signal });
     },
     async restartSource(signal) {
-      if ((await state(source)) !== "running") await source.run(virsh("start", domain), { signal });
+      if ((await state(source, signal)) !== "running") await source.run(virsh("start", domain), { signal });
     },
   };
 }
