@@ -81,6 +81,7 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     audit,
     hub,
     kick: () => runner.kick(),
+    interrupt: (id) => runner.interrupt(id),
     setBandwidth: (jobId, bps) => mover.setBandwidth?.(jobId, bps),
   });
 

@@ -122,6 +122,29 @@ describe("JobRunner with leases in a real SQLite database", () => {
     expect((reason as JobInterrupted).reason).toBe("cancel");
   });
 
+  it("interrupt() stops a job it runs at once, without waiting for the next lease renewal", async () => {
+    t = tempDb();
+    const [job] = seed(t, 1);
+    const repo = createJobsRepo(t.db);
+    let reason: unknown = null;
+    const r = new JobRunner(
+      repo,
+      async (_j: JobRow, lease: Lease) => {
+        await new Promise<void>((resolve) => lease.signal.addEventListener("abort", () => resolve()));
+        reason = lease.signal.reason;
+      },
+      () => undefined,
+      { leaseMs: 60_000, pollMs: 50 },
+    );
+    runners.push(r);
+    r.start();
+    await sleep(100);
+    expect(r.isRunning(job?.id ?? 0)).toBe(true);
+    r.interrupt(job?.id ?? 0);
+    await sleep(20);
+    expect((reason as JobInterrupted).reason).toBe("cancel");
+  });
+
   it("limits concurrent jobs per host", async () => {
     t = tempDb();
     const jobs = seed(t, 4);

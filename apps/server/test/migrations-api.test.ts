@@ -83,6 +83,24 @@ describe("migrations API", () => {
     t.db.$client.prepare("update jobs set state='running', phase='start_vm' where id=?").run(m.id);
     const late = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
     expect(late.statusCode).toBe(409);
+    expect(late.json()).toMatchObject({
+      error: {
+        code: "CONFLICT",
+        message: expect.stringMatching(/past the point of no return.*lose everything it wrote on the target/),
+        details: { phase: "start_vm", reason: "past_point_of_no_return" },
+      },
+    });
+    // A start that failed before the VM came up can still roll back...
+    t.db.$client.prepare("update jobs set state='failed', phase='start_vm', phase_state='{}' where id=?").run(m.id);
+    const failedStart = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
+    expect(failedStart.json()).toMatchObject({ state: "cancelling" });
+    // ...but not once the VM started on the target: only a retry (which finishes the clean-up) is left.
+    t.db.$client
+      .prepare("update jobs set state='failed', phase='cleanup', phase_state=? where id=?")
+      .run(JSON.stringify({ vmStoppedAt: 1, vmStartedAt: 2 }), m.id);
+    const failedCleanup = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
+    expect(failedCleanup.statusCode).toBe(409);
+    expect(failedCleanup.json().error.message).toMatch(/Retry the migration/);
   });
 
   it("changes the bandwidth limit of a job", async () => {

@@ -25,6 +25,14 @@ export interface HostShell {
   }>;
 }
 
+/**
+ * Phases from the point of no return on: start_vm may already have started the VM on the target, so rolling back
+ * would throw away what it wrote there. A cancel is accepted only before the job enters start_vm; the service
+ * and the executor decide that with conditional updates, so exactly one of them wins a race.
+ */
+export const NO_RETURN_PHASES = ["start_vm", "cleanup", "done"] as const;
+export const isPastNoReturn = (phase: string) => (NO_RETURN_PHASES as readonly string[]).includes(phase);
+
 /** What a phase stores to be re-runnable after a crash; everything else it recomputes. */
 export interface PhaseState {
   sizeBytes?: number;

@@ -1,7 +1,7 @@
 import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
 import type { JobState } from "../db/schema.ts";
 import type { EventHub } from "../events/hub.ts";
-import type { HostShell, PhaseContext, PhaseFn, PhaseState } from "./context.ts";
+import { type HostShell, isPastNoReturn, type PhaseContext, type PhaseFn, type PhaseState } from "./context.ts";
 import { JobInterrupted, type Lease } from "./runner.ts";
 
 export interface ExecutorDeps {
@@ -77,6 +77,18 @@ export function createJobExecutor(d: ExecutorDeps) {
       },
     };
 
+    /**
+     * Stores the next phase. Passing the point of no return is conditional on no cancel request, which the service
+     * in turn accepts only before it: false when a cancel got there first.
+     */
+    const enterPhase = (next: string): boolean => {
+      const gate = isPastNoReturn(next) && !isPastNoReturn(phase);
+      const values = { phase: next, phaseState: state };
+      if (d.jobs.updateOwned(job.id, lease.owner, values, { unlessCancelRequested: gate })) return true;
+      if (!gate || d.jobs.get(job.id)?.leaseOwner !== lease.owner) throw new LeaseLost(`lease on job ${job.id} lost`);
+      return false;
+    };
+
     const cancel = async () => {
       setState("cancelling");
       try {
@@ -101,8 +113,9 @@ export function createJobExecutor(d: ExecutorDeps) {
         const { next } = await run(ctx);
         lease.signal.throwIfAborted();
         d.hub.flushProgress(job.id);
+        // A cancel that won the race against passing the point of no return (its interrupt not here yet) rolls back.
+        if (!enterPhase(next)) return await cancel();
         phase = next;
-        write({ phase: next, phaseState: state });
         job = { ...job, phase: next };
       }
       setState("succeeded", { finishedAt: new Date().toISOString() });

@@ -2,14 +2,28 @@ import type { ChunkMap, CreateMigration, Migration, MigrationListQuery, Migratio
 import type { AuditRepo } from "../db/repositories/audit.ts";
 import type { ChunkMapRepo } from "../db/repositories/chunk-map.ts";
 import type { HostsRepo } from "../db/repositories/hosts.ts";
-import type { JobsRepo } from "../db/repositories/jobs.ts";
+import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
 import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.ts";
 import type { EventHub } from "../events/hub.ts";
 import { buildChunkMap } from "./chunk-map.ts";
+import { isPastNoReturn, NO_RETURN_PHASES, type PhaseState } from "./context.ts";
 import { toMigration } from "./migration-view.ts";
 
-/** Phases after which the VM may already run on the destination: cancelling then would lose writes. */
-const POINT_OF_NO_RETURN = new Set(["start_vm", "cleanup", "done"]);
+/**
+ * Why a cancel is refused from start_vm on: the operator reads this in the dashboard, the CLI and the API's 409.
+ */
+function pastNoReturn(job: JobRow, failed: boolean): ConflictError {
+  const where = `${job.targetVg}/${job.targetLv} on the target`;
+  const message = failed
+    ? `migration ${job.id} cannot be cancelled: it failed in ${job.phase}, after the VM was started from ${where}. ` +
+      "Rolling back would restart the VM on the source and lose everything it wrote on the target since. " +
+      "Retry the migration: what is left is dropping its snapshots on the source."
+    : `migration ${job.id} cannot be cancelled: it is in ${job.phase}, past the point of no return. The VM is ` +
+      `${job.phase === "start_vm" ? "being started" : "running"} from ${where}; rolling back would restart it on ` +
+      "the source and lose everything it wrote on the target since. The migration finishes on its own (only " +
+      "snapshots are left to drop); should starting the VM fail, the failed migration can then be cancelled.";
+  return new ConflictError(message, { phase: job.phase, reason: "past_point_of_no_return" });
+}
 
 export interface MigrationServiceDeps {
   chunkMaps: Pick<ChunkMapRepo, "rangesOf">;
@@ -19,6 +33,8 @@ export interface MigrationServiceDeps {
   hub: Pick<EventHub, "append">;
   /** Wakes the runner after a job becomes runnable. */
   kick(): void;
+  /** Interrupts a job this process runs, after its cancel flag was set. */
+  interrupt(jobId: number): void;
   /** Applies a new bandwidth limit to a copy already running. */
   setBandwidth(jobId: number, bytesPerSecond: number | null): void;
 }
@@ -110,18 +126,36 @@ export function createMigrationService(d: MigrationServiceDeps) {
       return toMigration(row);
     },
 
+    /**
+     * Cancel rolls a migration back (VM restarted on the source if we stopped it, snapshots dropped, the target LV
+     * dropped unless kept by removeTargetOnCancel: false) in every phase before start_vm. From start_vm on it is
+     * refused with a 409 saying why; a migration that failed in start_vm before the VM started can still be.
+     */
     cancel(id: number, actor = "api"): Migration {
       const job = load(id);
-      if (POINT_OF_NO_RETURN.has(job.phase) && job.state !== "failed")
-        throw new ConflictError(`migration ${id} is past cutover (${job.phase}); it can no longer be cancelled`);
-      // A failed job has no runner: cancelling it queues the clean-up as a cancelling job.
-      const row =
-        job.state === "failed"
-          ? d.jobs.updateIfState(id, ["failed"], { state: "cancelling", cancelRequested: true })
-          : d.jobs.updateIfState(id, ["queued", "running", "waiting_cutover"], { cancelRequested: true });
-      if (!row) throw new ConflictError(`migration ${id} is ${job.state}: it cannot be cancelled`);
+      const started = Boolean((job.phaseState as PhaseState).vmStartedAt);
+      let row: JobRow | undefined;
+      if (job.state === "failed") {
+        if (started || (isPastNoReturn(job.phase) && job.phase !== "start_vm")) throw pastNoReturn(job, true);
+        // A failed job has no runner: cancelling it queues the clean-up as a cancelling job.
+        row = d.jobs.updateIfState(id, ["failed"], { state: "cancelling", cancelRequested: true });
+      } else {
+        if (isPastNoReturn(job.phase)) throw pastNoReturn(job, false);
+        // Conditional on the phase too: the runner may pass the point of no return between the read and this write.
+        row = d.jobs.updateIfState(
+          id,
+          ["queued", "running", "waiting_cutover"],
+          { cancelRequested: true },
+          { phaseNotIn: NO_RETURN_PHASES },
+        );
+        const now = row ? null : d.jobs.get(id);
+        if (now && isPastNoReturn(now.phase) && now.state !== "failed") throw pastNoReturn(now, false);
+      }
+      if (!row)
+        throw new ConflictError(`migration ${id} is ${d.jobs.get(id)?.state ?? job.state}: it cannot be cancelled`);
       d.hub.append(id, "job.log", { level: "warn", message: "cancel requested by operator" });
-      d.audit.record(actor, "migration.cancel", `job:${id}`);
+      d.audit.record(actor, "migration.cancel", `job:${id}`, { phase: row.phase });
+      d.interrupt(id);
       d.kick();
       return toMigration(row);
     },

@@ -71,6 +71,15 @@ export class JobRunner {
     if (!this.stopping) setImmediate(() => this.poll());
   }
 
+  /**
+   * An operator cancelled a job: if this runner executes it, interrupt it now rather than at the next lease
+   * renewal (a runner in another process sees the flag then).
+   */
+  interrupt(jobId: number): void {
+    const r = this.running.get(jobId);
+    if (r && !r.controller.signal.aborted) r.controller.abort(new JobInterrupted("cancel"));
+  }
+
   isRunning(jobId: number): boolean {
     return this.running.has(jobId);
   }

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, isNull, like, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNull, like, lt, notInArray, or, type SQL } from "drizzle-orm";
 import type { Db } from "../open.ts";
 import { ACTIVE_JOB_STATES, type JobState, jobs } from "../schema.ts";
 
@@ -83,13 +83,27 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         .returning()
         .get();
     },
-    /** A runner's write: applied only while it still holds the lease. */
-    updateOwned(id: number, owner: string, values: Partial<NewJob>): boolean {
+    /**
+     * A runner's write: applied only while it still holds the lease (and, with `unlessCancelRequested`, only while
+     * no operator has asked to cancel: how a job passes the point of no return).
+     */
+    updateOwned(
+      id: number,
+      owner: string,
+      values: Partial<NewJob>,
+      opts: { unlessCancelRequested?: boolean } = {},
+    ): boolean {
       return (
         db
           .update(jobs)
           .set({ ...values, updatedAt: stamp() })
-          .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))
+          .where(
+            and(
+              eq(jobs.id, id),
+              eq(jobs.leaseOwner, owner),
+              opts.unlessCancelRequested ? eq(jobs.cancelRequested, false) : undefined,
+            ),
+          )
           .run().changes === 1
       );
     },
@@ -99,12 +113,26 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))
         .run();
     },
-    /** An operator's write (cancel, cutover, retry): conditional on the states it is allowed from. */
-    updateIfState(id: number, from: readonly JobState[], values: Partial<NewJob>): JobRow | undefined {
+    /**
+     * An operator's write (cancel, cutover, retry): conditional on the states it is allowed from, and on the phase
+     * not being one of `phaseNotIn`.
+     */
+    updateIfState(
+      id: number,
+      from: readonly JobState[],
+      values: Partial<NewJob>,
+      opts: { phaseNotIn?: readonly string[] } = {},
+    ): JobRow | undefined {
       return db
         .update(jobs)
         .set({ ...values, updatedAt: stamp() })
-        .where(and(eq(jobs.id, id), inArray(jobs.state, [...from])))
+        .where(
+          and(
+            eq(jobs.id, id),
+            inArray(jobs.state, [...from]),
+            opts.phaseNotIn?.length ? notInArray(jobs.phase, [...opts.phaseNotIn]) : undefined,
+          ),
+        )
         .returning()
         .get();
     },

@@ -1,4 +1,5 @@
 import { ExtentMap } from "@blockferry/changes";
+import type { MigrationOptions, VmControl } from "@blockferry/contracts";
 import { B2SUM_LINE, blockdevFlushCommand, hashRunsCommand, MAX_RUNS_PER_COMMAND } from "@blockferry/lvm";
 import type { HostShell, PhaseContext, PhaseFn } from "../context.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
@@ -162,25 +163,48 @@ export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
   };
 }
 
-/** Cancel: restart a VM we stopped, drop our snapshots, and the target LV we created unless told to keep it. */
+/**
+ * Cancel, before the VM started on the target: restart the source VM if we stopped it, drop our snapshots, and
+ * drop the target LV we created unless the operator asked to keep it (removeTargetOnCancel: false). Every step
+ * is tried even when an earlier one fails (a VM that will not restart must not leave snapshots filling up behind
+ * it); what failed is reported together, and cancelling again retries only that.
+ */
 export function createCompensation(deps: PhaseDeps) {
   return async function compensate(ctx: PhaseContext): Promise<void> {
     const { job, state } = ctx;
+    const failures: string[] = [];
+    const attempt = async (what: string, step: () => Promise<void>) => {
+      try {
+        await step();
+      } catch (err) {
+        failures.push(`${what}: ${(err as Error).message}`);
+        ctx.log("error", `cancel: ${what} failed: ${(err as Error).message}`);
+      }
+    };
     if (state.vmStoppedAt && !state.vmStartedAt) {
-      await vmControllerFor(job.vm as never, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
-      ctx.log("info", "VM restarted on the source");
+      const vmControl = job.vm as VmControl;
+      await attempt("restarting the VM on the source", async () => {
+        await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
+        if (vmControl.controller === "commands" && !vmControl.startSource)
+          ctx.log("warn", "no start command for the source was given: the VM stays stopped, start it yourself");
+        else if (vmControl.controller !== "none") ctx.log("info", "VM restarted on the source");
+      });
     }
-    const removeTarget = (job.options as { removeTargetOnCancel?: boolean }).removeTargetOnCancel !== false;
+    const removeTarget = (job.options as MigrationOptions).removeTargetOnCancel !== false;
     for (const o of deps.objects.live(job.id)) {
-      const shell = o.hostId === job.sourceHostId && o.kind === "snapshot" ? ctx.source : ctx.target;
-      if (o.kind === "target_lv" && !removeTarget) {
-        ctx.log("info", `kept ${o.vg}/${o.lv} on the target as asked`);
+      if (o.kind === "target_lv" && (!removeTarget || state.vmStartedAt)) {
+        // Never once the VM may run from it; otherwise only with the operator's consent.
+        ctx.log("info", `kept ${o.vg}/${o.lv} on ${ctx.target.name}${removeTarget ? "" : " as asked"}`);
         deps.objects.markRemoved(o.id);
         continue;
       }
-      await removeLvIfPresent(shell, o.vg, o.lv);
-      deps.objects.markRemoved(o.id);
-      ctx.log("info", `removed ${o.vg}/${o.lv}`);
+      const shell = o.hostId === job.sourceHostId && o.kind === "snapshot" ? ctx.source : ctx.target;
+      await attempt(`removing ${o.vg}/${o.lv} on ${shell.name}`, async () => {
+        const removed = await removeLvIfPresent(shell, o.vg, o.lv, ctx.signal);
+        deps.objects.markRemoved(o.id);
+        if (removed) ctx.log("info", `removed ${o.vg}/${o.lv} on ${shell.name}`);
+      });
     }
+    if (failures.length) throw new Error(failures.join("; "));
   };
 }
