@@ -170,7 +170,7 @@ try {
     baseline_s: r3(base1),
     ratio: r3(base1 / full.secs),
     target: ">= 1.0",
-    mode: "zeroes=detect (default)",
+    mode: "zeroes=detect (default: the server drops zero blocks)",
     mb_s: Math.round(SIZE / MiB / full.secs),
   });
   out({
@@ -192,8 +192,20 @@ try {
     baseline_s: r3(base2),
     ratio: r3(base2 / hz.secs),
     target: ">= 2.0",
+    mode: "zeroes=detect (default)",
+    bytes_read: hz.r.bytesRead,
     bytes_sent: hz.r.bytesSent,
     bytes_zeroed: hz.r.bytesZeroed,
+  });
+  const hzScan = await oursFull(half, d1, { zeroes: "scan" });
+  out({
+    name: "full_copy_half_zero_source_scan",
+    ours_s: r3(hzScan.secs),
+    baseline_s: r3(base2),
+    ratio: r3(base2 / hzScan.secs),
+    target: ">= 2.0",
+    mode: "zeroes=scan (zero blocks never leave the source)",
+    bytes_read: hzScan.r.bytesRead,
   });
   const hzThin = await oursFull(half, d1, { targetReadsZero: true });
   out({

@@ -49,72 +49,50 @@ const fsyncCmd = (dev: string) => `dd if=/dev/null of=${dev} conv=notrunc,nocrea
 const chain = (fn: string, args: string[]) => args.map((a) => `${fn} ${a}`).join(" && ");
 
 /**
- * The runs of `device`, in order, on stdout. With `hashToStderr` the BLAKE2b-512 of exactly the bytes sent
- * goes to stderr as a `b2sum` line (tee copies the stream to the hasher and to the channel). A failing read
- * ends the stream early: the caller counts bytes, so that is an error, never a short success.
+ * The runs of `device`, in order, on stdout (the server hashes what arrives). A failing read ends the stream
+ * early: the caller counts bytes, so that is an error, never a short success.
  */
-export function readRunsCommand(o: { device: string; runs: readonly ByteRun[]; hashToStderr: boolean }): string {
-  const dev = device(o.device);
-  const reads = `{ ${chain("r", runArgs(o.runs, "read run"))}; }`;
-  if (!o.hashToStderr) return `${readFn(dev)}; ${reads}`;
-  // tee opens /dev/fd/3, which Linux refuses for a socket (sshd may hand us a socketpair): `| cat` makes it a pipe.
-  return `${readFn(dev)}; { ${reads} | tee /dev/fd/3 | b2sum >&2; } 3>&1 | cat`;
+export function readRunsCommand(o: { device: string; runs: readonly ByteRun[] }): string {
+  return `${readFn(device(o.device))}; ${chain("r", runArgs(o.runs, "read run"))}`;
 }
 
-/** How the destination proves what it wrote, after fsync, reading the device itself with direct I/O. */
-export type ReadBack =
-  /** One hash line over the runs concatenated in order. */
-  | { kind: "concat"; runs: readonly ByteRun[] }
-  /** One hash line per `blockBytes` block of each run (the last block of a run may be shorter). */
-  | { kind: "blocks"; runs: readonly ByteRun[]; blockBytes: number }
-  | { kind: "none" };
+/** How a device proves what it holds: one hash line over the runs concatenated in order. */
+export type ReadBack = { kind: "concat"; runs: readonly ByteRun[] };
 
 function readBackScript(rb: ReadBack): string | undefined {
-  if (rb.kind === "none" || rb.runs.length === 0) return undefined;
-  const args = runArgs(rb.runs, "read-back run");
-  if (rb.kind === "concat") return `{ ${chain("r", args)}; } | b2sum`;
-  const block = uintText("hash block", rb.blockBytes, { min: 512n, multipleOf: 512n });
-  // split runs the filter with $SHELL: pin it to sh so a login shell's rc files do not run once per block.
-  return args.map((a) => `r ${a} | SHELL=/bin/sh split -b ${block} --filter=b2sum -`).join(" && ");
+  if (rb.runs.length === 0) return undefined;
+  return `{ ${chain("r", runArgs(rb.runs, "read-back run"))}; } | b2sum`;
 }
 
+/** Record kinds of the stream `receiveRecordsCommand` reads. */
+export const RECORD = { data: "d", zero: "z", end: "e" } as const;
+
 /**
- * Destination side of a batch: stdin is written to `runs` in order (direct I/O), `zeroRuns` are written from
- * /dev/zero without crossing the network, the device is fsynced, then the read-back hashes go to stdout.
- * Any failing step fails the whole command (no read-back output).
+ * Destination side of a batch, driven by records on stdin so the server decides per block what crosses the
+ * network: `d OFFSET LENGTH\n` followed by exactly LENGTH bytes (written with direct I/O), `z OFFSET LENGTH\n`
+ * (LENGTH zero bytes written from /dev/zero: nothing sent), and `e\n` to end. A stream that ends without its
+ * end record fails. Then fsync, then the proof, read from the device itself with direct I/O: one b2sum line
+ * over the data records concatenated in order (when there were any), then one line per zero record, `z` when
+ * it reads back as all zero and `x` otherwise. Offsets and lengths are checked as digits before use; the
+ * device path is validated and quoted here.
  */
-export function writeRunsCommand(o: {
-  device: string;
-  runs: readonly ByteRun[];
-  zeroRuns?: readonly ByteRun[];
-  readBack: ReadBack;
-  /** After the read-back hashes: one line per run, `z` when it reads back as all zero, `x` otherwise. */
-  zeroCheck?: readonly ByteRun[];
-}): string {
+export function receiveRecordsCommand(o: { device: string }): string {
   const dev = device(o.device);
-  const steps: string[] = [];
-  const writes = runArgs(o.runs, "write run", true);
-  const zeros = runArgs(o.zeroRuns ?? [], "zero run", true);
-  if (writes.length + zeros.length === 0) throw new InvalidValueError("write runs", "empty", "[]", "nothing to write");
-  if (writes.length) steps.push(chain("w", writes));
-  if (zeros.length) steps.push(chain("z", zeros));
-  steps.push(fsyncCmd(dev));
-  const rb = readBackScript(o.readBack);
-  if (rb) steps.push(`{ ${rb}; }`);
-  const zc = zeroCheckScript(o.zeroCheck ?? []);
-  if (zc) steps.push(`{ ${zc}; }`);
-  return `${readFn(dev)}; ${writeFn(dev)}; ${zeroFn(dev)}; ${steps.join(" && ")}`;
-}
-
-/**
- * `cmp -n LEN - /dev/zero` compares at memory speed and stops at the first non-zero byte; a short read is
- * "not zero" too. Much cheaper than hashing zeroes.
- */
-function zeroCheckScript(runs: readonly ByteRun[]): string | undefined {
-  if (runs.length === 0) return undefined;
-  return runArgs(runs, "zero-check run")
-    .map((a) => `{ r ${a} | cmp -s -n ${a.split(" ")[1]} - /dev/zero && echo z || echo x; }`)
-    .join("; ");
+  const bad = `{ echo "blockferry: bad record: $k $o $l" >&2; exit 65; }`;
+  const loop = [
+    "D=; Z=; k=",
+    "while read -r k o l; do",
+    `  case $k in e) break ;; d|z) ;; *) ${bad} ;; esac`,
+    `  case $o in ''|*[!0-9]*) ${bad} ;; esac`,
+    `  case $l in ''|0|*[!0-9]*) ${bad} ;; esac`,
+    `  if [ "$k" = d ]; then w "$o" "$l" || exit 1; D="$D $o:$l"; else z "$o" "$l" || exit 1; Z="$Z $o:$l"; fi`,
+    "done",
+    `[ "$k" = e ] || { echo "blockferry: stream ended before its end record" >&2; exit 66; }`,
+    `${fsyncCmd(dev)} || exit 1`,
+    `if [ -n "$D" ]; then for x in $D; do r "\${x%:*}" "\${x#*:}" || exit 1; done | b2sum || exit 1; fi`,
+    `for x in $Z; do r "\${x%:*}" "\${x#*:}" | cmp -s -n "\${x#*:}" - /dev/zero && echo z || echo x; done`,
+  ];
+  return `${readFn(dev)}; ${writeFn(dev)}; ${zeroFn(dev)}; ${loop.join("\n")}`;
 }
 
 /**
@@ -129,7 +107,7 @@ export function zeroScanCommand(o: { device: string; span: ByteRun; blockBytes: 
 }
 
 /** Read-back alone (a verify pass, or the source-side scan): hash lines on stdout. */
-export function hashRunsCommand(o: { device: string; readBack: Exclude<ReadBack, { kind: "none" }> }): string {
+export function hashRunsCommand(o: { device: string; readBack: ReadBack }): string {
   const dev = device(o.device);
   const rb = readBackScript(o.readBack);
   if (!rb) throw new InvalidValueError("hash runs", "empty", "[]", "nothing to hash");

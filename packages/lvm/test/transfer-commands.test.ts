@@ -4,72 +4,83 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { hashRunsCommand, readRunsCommand, writeRunsCommand } from "../src/transfer-commands.ts";
+import { hashRunsCommand, readRunsCommand, receiveRecordsCommand } from "../src/transfer-commands.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bf-tcmd-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const b2 = (b: Buffer) => createHash("blake2b512").update(b).digest("hex");
 const sh = (cmd: string, input?: Buffer) => spawnSync("/bin/sh", ["-c", cmd], { input, maxBuffer: 1 << 26 });
 const K = 1024;
+const records = (...parts: (string | Buffer)[]) => Buffer.concat(parts.map((p) => Buffer.from(p)));
 
 describe("transfer command templates under a real /bin/sh", () => {
   const src = join(dir, "src.img");
   const data = randomBytes(512 * K);
   writeFileSync(src, data);
 
-  it("reads runs in order and hashes exactly the bytes sent", () => {
+  it("reads runs in order", () => {
     const runs = [
       [4 * K, 8 * K],
       [100 * K, 512],
       [0, 4 * K],
     ] as const;
-    const r = sh(readRunsCommand({ device: src, runs, hashToStderr: true }));
+    const r = sh(readRunsCommand({ device: src, runs }));
     expect(r.status).toBe(0);
-    const want = Buffer.concat(runs.map(([o, l]) => data.subarray(o, o + l)));
-    expect(r.stdout.equals(want)).toBe(true);
-    expect(r.stderr.toString()).toBe(`${b2(want)}  -\n`);
+    expect(r.stdout.equals(Buffer.concat(runs.map(([o, l]) => data.subarray(o, o + l))))).toBe(true);
   });
 
-  it("writes stdin to runs, zeroes others without input, fsyncs, and reads back per block and concatenated", () => {
+  it("writes data records, zero records from /dev/zero, fsyncs, and proves both by reading the device back", () => {
     const dst = join(dir, "dst.img");
     writeFileSync(dst, Buffer.alloc(512 * K, 0xaa));
-    const runs = [
-      [0, 64 * K],
-      [192 * K, 128 * K],
-    ] as const;
-    const zeroRuns = [[64 * K, 32 * K]] as const;
-    const input = Buffer.concat(runs.map(([o, l]) => data.subarray(o, o + l)));
+    const a = data.subarray(0, 64 * K);
+    const b = data.subarray(192 * K, 320 * K);
     const r = sh(
-      writeRunsCommand({
-        device: dst,
-        runs,
-        zeroRuns,
-        readBack: { kind: "blocks", runs: [[0, 320 * K]], blockBytes: 128 * K },
-      }),
-      input,
+      receiveRecordsCommand({ device: dst }),
+      records(`d 0 ${64 * K}\n`, a, `z ${64 * K} ${32 * K}\n`, `d ${192 * K} ${128 * K}\n`, b, "e\n"),
     );
     expect(r.stderr.toString()).toBe("");
     expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toBe(`${b2(Buffer.concat([a, b]))}  -\nz\n`);
     const out = readFileSync(dst);
-    const lines = r.stdout.toString().trim().split("\n");
-    expect(lines).toEqual(
-      [0, 128 * K, 256 * K].map((o) => `${b2(out.subarray(o, Math.min(o + 128 * K, 320 * K)))}  -`),
-    );
-    expect(out.subarray(0, 64 * K).equals(data.subarray(0, 64 * K))).toBe(true);
-    expect(out.subarray(64 * K, 96 * K).every((b) => b === 0)).toBe(true);
-    expect(out.subarray(96 * K, 192 * K).every((b) => b === 0xaa)).toBe(true);
-    expect(out.subarray(192 * K, 320 * K).equals(data.subarray(192 * K, 320 * K))).toBe(true);
+    expect(out.subarray(0, 64 * K).equals(a)).toBe(true);
+    expect(out.subarray(64 * K, 96 * K).every((x) => x === 0)).toBe(true);
+    expect(out.subarray(96 * K, 192 * K).every((x) => x === 0xaa)).toBe(true);
+    expect(out.subarray(192 * K, 320 * K).equals(b)).toBe(true);
     expect(out.length).toBe(512 * K); // notrunc
-    const c = sh(hashRunsCommand({ device: dst, readBack: { kind: "concat", runs } }));
-    expect(c.stdout.toString()).toBe(`${b2(input)}  -\n`);
+    const c = sh(
+      hashRunsCommand({
+        device: dst,
+        readBack: {
+          kind: "concat",
+          runs: [
+            [0, 64 * K],
+            [192 * K, 128 * K],
+          ],
+        },
+      }),
+    );
+    expect(c.stdout.toString()).toBe(`${b2(Buffer.concat([a, b]))}  -\n`);
+  });
+
+  it("fails without a proof when the stream ends before its end record or a record is malformed", () => {
+    const dst = join(dir, "dst2.img");
+    writeFileSync(dst, Buffer.alloc(64 * K));
+    for (const input of [
+      records(`d 0 ${4 * K}\n`, data.subarray(0, 4 * K)),
+      records(`d 0 ${4 * K}\n`, data.subarray(0, 2 * K)),
+      records("d 0 $(touch /tmp/x)\n", "e\n"),
+      records("q 0 512\n", "e\n"),
+      records("d 0 0\n", "e\n"),
+    ]) {
+      const r = sh(receiveRecordsCommand({ device: dst }), input);
+      expect(r.status).not.toBe(0);
+      expect(r.stdout.length).toBe(0);
+    }
   });
 
   it("fails without output when the device is missing, and never creates it", () => {
     const missing = join(dir, "missing.img");
-    const r = sh(
-      writeRunsCommand({ device: missing, runs: [[0, 512]], readBack: { kind: "concat", runs: [[0, 512]] } }),
-      Buffer.alloc(512),
-    );
+    const r = sh(receiveRecordsCommand({ device: missing }), records("d 0 512\n", Buffer.alloc(512), "e\n"));
     expect(r.status).not.toBe(0);
     expect(r.stdout.length).toBe(0);
     expect(existsSync(missing)).toBe(false);
@@ -84,7 +95,7 @@ describe("transfer command templates under a real /bin/sh", () => {
       "/tmp/a b",
       "/tmp/-x/../y",
     ]) {
-      expect(() => readRunsCommand({ device, runs: [[0, 512]], hashToStderr: false })).toThrow(/invalid/);
+      expect(() => readRunsCommand({ device, runs: [[0, 512]] })).toThrow(/invalid/);
     }
     for (const run of [
       [1, 512],
@@ -93,16 +104,16 @@ describe("transfer command templates under a real /bin/sh", () => {
       [-512, 512],
       [0, 0],
     ] as const) {
-      expect(() => readRunsCommand({ device: src, runs: [run], hashToStderr: false })).toThrow(/invalid/);
+      expect(() => readRunsCommand({ device: src, runs: [run] })).toThrow(/invalid/);
     }
-    expect(() => readRunsCommand({ device: src, runs: [], hashToStderr: false })).toThrow(/invalid/);
+    expect(() => readRunsCommand({ device: src, runs: [] })).toThrow(/invalid/);
     execFileSync("/bin/sh", ["-c", "true"]);
     expect(existsSync(marker)).toBe(false);
   });
 });
 
 describe("zero detection templates", () => {
-  it("flags all-zero blocks, treats a short last block as data, and checks zero runs after writing", async () => {
+  it("flags all-zero blocks, treats a short last block as data; zero records write zeroes", async () => {
     const { zeroScanCommand } = await import("../src/transfer-commands.ts");
     const f = join(dir, "zscan.img");
     const buf = Buffer.alloc(5 * 64 * K + 512);
@@ -111,19 +122,13 @@ describe("zero detection templates", () => {
     writeFileSync(f, buf);
     const r = sh(zeroScanCommand({ device: f, span: [0, buf.length], blockBytes: 64 * K }));
     expect(r.stdout.toString().trim().split("\n")).toEqual(["z", "d", "z", "z", "d", "d"]);
-    const w = sh(
-      writeRunsCommand({
-        device: f,
-        runs: [],
-        zeroRuns: [[64 * K, 64 * K]],
-        readBack: { kind: "none" },
-        zeroCheck: [
-          [0, 128 * K],
-          [4 * 64 * K, 512],
-        ],
-      }),
-    );
+    const w = sh(receiveRecordsCommand({ device: f }), records(`z ${64 * K} ${64 * K}\n`, "e\n"));
     expect(w.status).toBe(0);
-    expect(w.stdout.toString()).toBe("z\nx\n");
+    expect(w.stdout.toString()).toBe("z\n");
+    expect(
+      readFileSync(f)
+        .subarray(64 * K, 128 * K)
+        .every((x) => x === 0),
+    ).toBe(true);
   });
 });

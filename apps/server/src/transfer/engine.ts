@@ -2,15 +2,14 @@
 // host per batch, and confirms a range only after the target read its bytes back from the device (direct I/O,
 // after fsync) and the hash matched what the source sent. See README in this folder for the design.
 import { createHash } from "node:crypto";
-// TODO(lvm index): import from "@blockferry/lvm" once packages/lvm/src/index.ts re-exports transfer-commands.
 import {
   B2SUM_LINE,
   hashRunsCommand,
   MAX_RUNS_PER_COMMAND,
   readRunsCommand,
-  writeRunsCommand,
+  receiveRecordsCommand,
   zeroScanCommand,
-} from "../../../../packages/lvm/src/transfer-commands.ts";
+} from "@blockferry/lvm";
 import type { JournalRange, TransferJournal } from "../db/repositories/transfer-journal.ts";
 import { ConnectionLostError, HostUnreachableError } from "../hosts/index.ts";
 import { RemoteOutputError, TruncatedStreamError, VerifyMismatchError } from "./errors.ts";
@@ -18,7 +17,8 @@ import type { RemoteProcess, TransferHost } from "./host.ts";
 import { type ByteRun, batchRanges, type ChunkRuns, coalesce, extentRanges, fullRanges } from "./plan.ts";
 import { ProgressTracker, type TransferProgress } from "./progress.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
-import { readAllText, relayExact } from "./relay.ts";
+import { pumpRecords, type Segment } from "./records.ts";
+import { readAllText } from "./relay.ts";
 
 const MiB = 1 << 20;
 
@@ -55,12 +55,13 @@ export interface FullCopyOptions extends CommonCopyOptions {
   /** Journal granularity. Default 64 MiB; a multiple of blockBytes. */
   rangeBytes?: number;
   /**
-   * "detect" (default): the source first reports which blocks are all zero (`cmp` against /dev/zero, one
-   * exec per range); zero blocks never cross the network: written from /dev/zero on the target (checked
-   * back with cmp), or skipped when `targetReadsZero`. "send": everything is streamed.
+   * "detect" (default): the server checks each block it receives and sends all-zero blocks as zero records
+   * (written from /dev/zero on the target, or skipped when `targetReadsZero`): they never reach the target.
+   * "scan": the source first reports which blocks are all zero (`cmp` against /dev/zero, one process per
+   * block) and never sends them at all: for a slow source link. "send": every byte is streamed.
    */
-  zeroes?: "detect" | "send";
-  /** Block size of zero detection in "detect" mode. Default 4 MiB. */
+  zeroes?: "detect" | "scan" | "send";
+  /** Block size of zero detection. Default 4 MiB. */
   blockBytes?: number;
   /** The target reads zeroes where never written (fresh thin LV): zero blocks cost nothing at all. */
   targetReadsZero?: boolean;
@@ -84,7 +85,9 @@ export interface TransferResult {
   /** Ranges already confirmed by an earlier run (resume): neither sent nor written again. */
   rangesAlreadyDone: number;
   rangesConfirmed: number;
-  /** Bytes that crossed the network (source to server to target), retries included. */
+  /** Bytes read from the source (source to server), retries included. */
+  bytesRead: number;
+  /** Data bytes sent on to the target (server to target), retries included. */
   bytesSent: number;
   /** Bytes written on the target from /dev/zero. */
   bytesZeroed: number;
@@ -117,14 +120,6 @@ function hashLines(text: string, expected: number, what: string): string[] {
   if (lines.length !== expected || hashes.some((h) => h === undefined))
     throw new RemoteOutputError(`${what}: expected ${expected} b2sum lines, got ${JSON.stringify(text.slice(0, 300))}`);
   return hashes as string[];
-}
-
-/** The last b2sum line on stderr (anything before it is a tool's complaint). */
-function stderrHash(stderr: string, what: string): string {
-  const lines = stderr.trim().split("\n");
-  const h = B2SUM_LINE.exec(lines[lines.length - 1] ?? "")?.[1];
-  if (!h) throw new RemoteOutputError(`${what}: no hash on stderr: ${JSON.stringify(stderr.slice(-300))}`);
-  return h;
 }
 
 /** Runs `fn` for each batch with `concurrency` in flight; the first failure aborts the rest. */
@@ -220,33 +215,74 @@ async function startBoth(
   return [pa.value, pb.value];
 }
 
-/** Stream mode: the source hashes exactly what it sends; the target writes, fsyncs, reads back one hash. */
-async function streamBatch(ctx: Ctx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
-  const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
-  const expected = runs.reduce((a, [, l]) => a + l, 0);
-  return withProcesses(signal, async (sig, started) => {
-    const [src, dst] = await startBoth(
-      sig,
-      started,
-      [ctx.source.host, readRunsCommand({ device: ctx.source.device, runs, hashToStderr: true })],
-      [ctx.target.host, writeRunsCommand({ device: ctx.target.device, runs, readBack: { kind: "concat", runs } })],
-    );
-    const [, srcDone, , out] = await Promise.all([
-      relayExact(ctx.source.host.name, src.stdout, dst.stdin, expected, ctx.bandwidth, sig),
-      src.done,
+/** Longest data record: one dd on the target per record, and the server holds at most one record. */
+const MAX_RECORD_BYTES = 8 * MiB;
+
+interface BatchPlan {
+  segments: Segment[];
+  detectZeroes: boolean;
+  skipZeroes: boolean;
+  blockBytes: number;
+}
+
+/**
+ * One batch, one exec per host: the source streams the segments to read, the server hashes what arrives and
+ * turns it into records, the target writes them, fsyncs, and reads back with direct I/O: one b2sum line over
+ * the data (must equal the server's hash) and a `z` line per zero record. Returns the hash to journal, or null
+ * when the read-back differs.
+ */
+async function recordBatch(ctx: Ctx, plan: BatchPlan, signal: AbortSignal): Promise<string | null> {
+  const reads = coalesce(plan.segments.filter((s) => s.source === "read").map((s) => [s.offset, s.length] as const));
+  const sent = await withProcesses(signal, async (sig, started) => {
+    const receive: [TransferHost, string] = [ctx.target.host, receiveRecordsCommand({ device: ctx.target.device })];
+    let src: RemoteProcess | null = null;
+    let dst: RemoteProcess;
+    if (reads.length) {
+      [src, dst] = await startBoth(
+        sig,
+        started,
+        [ctx.source.host, readRunsCommand({ device: ctx.source.device, runs: reads })],
+        receive,
+      );
+      src.stdin.end();
+    } else dst = await start(receive[0], receive[1], sig, started);
+    const [result, , , out] = await Promise.all([
+      pumpRecords(
+        ctx.source.host.name,
+        src?.stdout ?? null,
+        dst.stdin,
+        plan.segments,
+        { ...plan, maxRecordBytes: MAX_RECORD_BYTES },
+        ctx.bandwidth,
+        sig,
+      ),
+      src?.done,
       dst.done,
       readAllText(dst.stdout),
     ]);
-    ctx.result.bytesSent += expected;
-    const sent = stderrHash(srcDone.stderr, `${ctx.source.host.name} read`);
-    const [readBack] = hashLines(out, 1, `${ctx.target.host.name} read-back`);
-    return sent === readBack ? sent : null;
+    return { result, out };
   });
+  const { result, out } = sent;
+  const r = ctx.result;
+  r.bytesSent += result.bytesSent;
+  r.bytesRead += result.bytesRead;
+  r.bytesZeroed += result.bytesZeroed;
+  r.bytesSkipped += result.bytesSkipped;
+  const lines = out.split("\n").filter((l) => l.length > 0);
+  const want = (result.hash ? 1 : 0) + result.zeroRuns.length;
+  if (lines.length !== want || (result.hash && !B2SUM_LINE.test(lines[0] ?? "")))
+    throw new RemoteOutputError(
+      `${ctx.target.host.name} read-back: expected ${want} lines, got ${JSON.stringify(out.slice(0, 300))}`,
+    );
+  const hashOk = result.hash === null || B2SUM_LINE.exec(lines[0] ?? "")?.[1] === result.hash;
+  const zerosOk = lines.slice(result.hash ? 1 : 0).every((l) => l === "z");
+  return hashOk && zerosOk ? (result.hash ?? zeroBlockHash(0)) : null;
 }
 
 interface FullCtx extends Ctx {
   blockBytes: number;
   targetReadsZero: boolean;
+  zeroes: "detect" | "scan" | "send";
 }
 
 function blocksOf([offset, length]: ByteRun, blockBytes: number): ByteRun[] {
@@ -255,14 +291,8 @@ function blocksOf([offset, length]: ByteRun, blockBytes: number): ByteRun[] {
   return out;
 }
 
-/**
- * Detect mode: the source first says which blocks are all zero (`cmp` against /dev/zero: memory speed, stops at
- * the first non-zero byte). Zero blocks stay off the network: the target writes them from /dev/zero (or skips
- * them when it already reads zeroes). Data blocks are streamed and hashed as sent, like stream mode; the
- * target proves the data runs with one b2sum and the zero runs with cmp.
- */
-async function scannedBatch(ctx: FullCtx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
-  const span: ByteRun = [batch[0]?.offset ?? 0, batch.reduce((a, r) => a + r.length, 0)];
+/** The source's zero scan of a span: one `z`/`d` line per block; zero blocks become segments not to read. */
+async function scanSegments(ctx: FullCtx, span: ByteRun, signal: AbortSignal): Promise<Segment[]> {
   const blocks = blocksOf(span, ctx.blockBytes);
   const flags = await withProcesses(signal, async (sig, started) => {
     const p = await start(
@@ -280,50 +310,35 @@ async function scannedBatch(ctx: FullCtx, batch: readonly JournalRange[], signal
       );
     return lines;
   });
-  const dataRuns = coalesce(blocks.filter((_, i) => flags[i] === "d"));
-  const zeroRuns = coalesce(blocks.filter((_, i) => flags[i] === "z"));
-  const sendBytes = dataRuns.reduce((a, [, l]) => a + l, 0);
-  if (dataRuns.length === 0 && ctx.targetReadsZero) {
-    ctx.result.bytesSkipped += span[1];
-    return zeroBlockHash(0);
-  }
-  const zeroCheck = ctx.targetReadsZero ? [] : zeroRuns;
-  const write = writeRunsCommand({
-    device: ctx.target.device,
-    runs: dataRuns,
-    zeroRuns: zeroCheck,
-    readBack: dataRuns.length ? { kind: "concat", runs: dataRuns } : { kind: "none" },
-    zeroCheck,
+  const segments: Segment[] = [];
+  blocks.forEach(([offset, length], i) => {
+    const source = flags[i] === "z" ? "zero" : "read";
+    const last = segments[segments.length - 1];
+    if (last && last.source === source && last.offset + last.length === offset) last.length += length;
+    else segments.push({ offset, length, source });
   });
-  const [sentHash, lines] = await withProcesses(signal, async (sig, started) => {
-    if (dataRuns.length === 0) {
-      const dst = await start(ctx.target.host, write, sig, started);
-      dst.stdin.end();
-      const [out] = await Promise.all([readAllText(dst.stdout), dst.done]);
-      return [null, out] as const;
-    }
-    const read = readRunsCommand({ device: ctx.source.device, runs: dataRuns, hashToStderr: true });
-    const [src, dst] = await startBoth(sig, started, [ctx.source.host, read], [ctx.target.host, write]);
-    const [, srcDone, , out] = await Promise.all([
-      relayExact(ctx.source.host.name, src.stdout, dst.stdin, sendBytes, ctx.bandwidth, sig),
-      src.done,
-      dst.done,
-      readAllText(dst.stdout),
-    ]);
-    return [stderrHash(srcDone.stderr, `${ctx.source.host.name} read`), out] as const;
-  });
-  ctx.result.bytesSent += sendBytes;
-  if (ctx.targetReadsZero) ctx.result.bytesSkipped += span[1] - sendBytes;
-  else ctx.result.bytesZeroed += span[1] - sendBytes;
-  const got = lines.split("\n").filter((l) => l.length > 0);
-  const want = (sentHash ? 1 : 0) + zeroCheck.length;
-  if (got.length !== want)
-    throw new RemoteOutputError(
-      `${ctx.target.host.name} read-back: expected ${want} lines, got ${JSON.stringify(lines.slice(0, 300))}`,
-    );
-  const hashOk = sentHash === null || B2SUM_LINE.exec(got[0] ?? "")?.[1] === sentHash;
-  const zerosOk = got.slice(sentHash ? 1 : 0).every((l) => l === "z");
-  return hashOk && zerosOk ? (sentHash ?? zeroBlockHash(0)) : null;
+  return segments;
+}
+
+async function fullBatch(ctx: FullCtx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
+  const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
+  const segments: Segment[] =
+    ctx.zeroes === "scan" && runs.length === 1
+      ? await scanSegments(ctx, runs[0] as ByteRun, signal)
+      : runs.map(([offset, length]) => ({ offset, length, source: "read" }));
+  return recordBatch(
+    ctx,
+    { segments, detectZeroes: ctx.zeroes !== "send", skipZeroes: ctx.targetReadsZero, blockBytes: ctx.blockBytes },
+    signal,
+  );
+}
+
+/** Changed runs: read and sent as they are; a chunk that became all zero is written from /dev/zero instead. */
+function extentBatch(ctx: Ctx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
+  const segments = coalesce(batch.map((r) => [r.offset, r.length] as const)).map(
+    ([offset, length]): Segment => ({ offset, length, source: "read" }),
+  );
+  return recordBatch(ctx, { segments, detectZeroes: true, skipZeroes: false, blockBytes: 4 * MiB }, signal);
 }
 
 async function runPass(
@@ -349,6 +364,7 @@ async function runPass(
     rangesTotal: rows.length,
     rangesAlreadyDone: done.length,
     rangesConfirmed: 0,
+    bytesRead: 0,
     bytesSent: 0,
     bytesZeroed: 0,
     bytesSkipped: 0,
@@ -410,16 +426,16 @@ export async function copyFull(o: FullCopyOptions): Promise<TransferResult> {
   const blockBytes = o.blockBytes ?? 4 * MiB;
   const rangeBytes = o.rangeBytes ?? 64 * MiB;
   if (rangeBytes % blockBytes !== 0) throw new RangeError("rangeBytes must be a multiple of blockBytes");
-  const detect = (o.zeroes ?? "detect") === "detect";
+  const zeroes = o.zeroes ?? "detect";
   const batchBytes = Math.max(o.batchBytes ?? rangeBytes, rangeBytes);
   return runPass(
     o,
     fullRanges(o.bytes, rangeBytes),
     o.mapChunkBytes ?? blockBytes,
-    // Detect mode scans exactly the unconfirmed ranges of one contiguous span per batch.
-    (rows) => batchRanges(rows, batchBytes, detect ? 1 : MAX_RUNS_PER_COMMAND),
-    detect ? (ctx, b, s) => scannedBatch(ctx as FullCtx, b, s) : streamBatch,
-    (ctx) => ({ ...ctx, blockBytes, targetReadsZero: o.targetReadsZero ?? false }) as FullCtx,
+    // Scan mode scans exactly the unconfirmed ranges of one contiguous span per batch.
+    (rows) => batchRanges(rows, batchBytes, zeroes === "scan" ? 1 : MAX_RUNS_PER_COMMAND),
+    (ctx, b, s) => fullBatch(ctx as FullCtx, b, s),
+    (ctx) => ({ ...ctx, blockBytes, zeroes, targetReadsZero: o.targetReadsZero ?? false }) as FullCtx,
   );
 }
 
@@ -433,7 +449,7 @@ export async function copyExtents(o: ExtentCopyOptions): Promise<TransferResult>
     o.chunkBytes,
     // Few runs per batch: scattered chunks cost a dd per run on each host, so spread them over the concurrency.
     (rows) => batchRanges(rows, o.batchBytes ?? 64 * MiB, o.batchRuns ?? 64),
-    streamBatch,
+    extentBatch,
   );
 }
 

@@ -20,8 +20,8 @@ export function sentRuns(commands: readonly string[]): [number, number][] {
 }
 
 /**
- * Flips one byte in what the target receives on stdin (for the first `times` write commands): the target then
- * writes something other than what the source sent, as a failing disk or a bug would.
+ * Flips one byte of data in what the target receives on stdin (for the first `times` record streams): the
+ * target then writes something other than what the source sent, as a failing disk or a bug would.
  */
 export function corruptingTarget(inner: TransferHost, times: number): TransferHost & { corrupted(): number } {
   let done = 0;
@@ -30,7 +30,7 @@ export function corruptingTarget(inner: TransferHost, times: number): TransferHo
     corrupted: () => done,
     async execStream(command, options) {
       const p = await inner.execStream(command, options);
-      if (!command.includes("w(){") || !/&& w |; w /.test(command) || done >= times) return p;
+      if (!command.includes("while read") || done >= times) return p;
       done++;
       let flipped = false;
       const flip = new Transform({
