@@ -82,6 +82,12 @@ export const MigrationOptions = Type.Object(
     ),
     catchUpPasses: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, default: 0 })),
     bandwidthLimitBytesPerSecond: Type.Optional(Type.Integer({ minimum: 1 })),
+    compress: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "gzip -1 on the source host: pays off on a source link slower than ~50 MB/s",
+      }),
+    ),
     reuseTarget: Type.Optional(
       Type.Boolean({ default: false, description: "write into an existing LV of the same size" }),
     ),

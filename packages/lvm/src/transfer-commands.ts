@@ -49,11 +49,13 @@ const fsyncCmd = (dev: string) => `dd if=/dev/null of=${dev} conv=notrunc,nocrea
 const chain = (fn: string, args: string[]) => args.map((a) => `${fn} ${a}`).join(" && ");
 
 /**
- * The runs of `device`, in order, on stdout (the server hashes what arrives). A failing read ends the stream
- * early: the caller counts bytes, so that is an error, never a short success.
+ * The runs of `device`, in order, on stdout (the server hashes what arrives), gzip-compressed (fastest level)
+ * when asked. A failing read ends the stream early: the caller counts the bytes, so that is an error, never a
+ * short success.
  */
-export function readRunsCommand(o: { device: string; runs: readonly ByteRun[] }): string {
-  return `${readFn(device(o.device))}; ${chain("r", runArgs(o.runs, "read run"))}`;
+export function readRunsCommand(o: { device: string; runs: readonly ByteRun[]; gzip?: boolean }): string {
+  const reads = chain("r", runArgs(o.runs, "read run"));
+  return `${readFn(device(o.device))}; ${o.gzip ? `{ ${reads}; } | gzip -1 -c` : reads}`;
 }
 
 /** How a device proves what it holds: one hash line over the runs concatenated in order. */

@@ -100,6 +100,8 @@ export interface CopyRequest {
   /** A fresh thin LV reads zeroes: all-zero ranges need not be written at all. */
   targetReadsZero: boolean;
   bandwidthBytesPerSecond?: number;
+  /** gzip on the source (job option). */
+  compress?: boolean;
   /** Unit of `doneRuns` in progress reports: the job's chunk-map cell. */
   mapChunkBytes: number;
   signal: AbortSignal;

@@ -29,6 +29,7 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
     signal: o.signal,
     onProgress: o.onProgress,
     bandwidth: limiterFor(o.jobId, o.bandwidthBytesPerSecond),
+    compress: o.compress,
   });
 
   const mover: Mover & { setBandwidth(jobId: number, bytesPerSecond: number | null): void } = {

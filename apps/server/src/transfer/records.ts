@@ -9,7 +9,6 @@ import { RECORD } from "@blockferry/lvm";
 import { TruncatedStreamError } from "./errors.ts";
 import { type OffThreadHash, offThreadBlake2b } from "./hash-worker.ts";
 import type { ByteRun } from "./plan.ts";
-import type { RateLimiter } from "./rate-limiter.ts";
 
 /** A piece of the batch in device order: bytes to read from the source, or bytes known to be zero there. */
 export type Segment = { offset: number; length: number; source: "read" | "zero" };
@@ -143,7 +142,6 @@ export async function pumpRecords(
   to: Writable,
   segments: readonly Segment[],
   opts: RecordOptions,
-  limiter: RateLimiter | undefined,
   signal: AbortSignal,
 ): Promise<RecordResult> {
   const w = new RecordWriter(to, opts, signal);
@@ -187,7 +185,6 @@ export async function pumpRecords(
       for await (const chunk of from as AsyncIterable<Buffer>) {
         w.result.bytesRead += chunk.length;
         if (w.result.bytesRead > expected) throw new TruncatedStreamError(host, expected, w.result.bytesRead);
-        if (limiter) await limiter.take(chunk.length, signal);
         let rest = chunk;
         while (rest.length > 0) {
           const s = segments[si] as Segment;

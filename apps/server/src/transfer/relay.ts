@@ -1,32 +1,31 @@
-import { once } from "node:events";
-import type { Readable, Writable } from "node:stream";
-import { TruncatedStreamError } from "./errors.ts";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
 import type { RateLimiter } from "./rate-limiter.ts";
 
 /**
- * Moves exactly `expected` bytes from the source's stdout to the destination's stdin, honouring the rate
- * limit and backpressure. The destination's stdin is ended only after the exact count arrived: a short or
- * long stream throws and leaves the destination without EOF, for the caller to kill.
+ * What the source's stdout carries, as the bytes it stands for: the rate limit counts bytes on the wire (before
+ * decompression); a gzip stream is inflated here. Errors of either stage surface on the returned stream.
  */
-export async function relayExact(
-  host: string,
-  from: Readable,
-  to: Writable,
-  expected: number,
-  limiter: RateLimiter | undefined,
-  signal: AbortSignal,
-): Promise<number> {
-  let received = 0;
-  for await (const chunk of from as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > expected) throw new TruncatedStreamError(host, expected, received);
-    if (limiter) await limiter.take(chunk.length, signal);
-    if (!to.write(chunk)) await once(to, "drain", { signal });
-  }
-  signal.throwIfAborted();
-  if (received !== expected) throw new TruncatedStreamError(host, expected, received);
-  to.end();
-  return received;
+export function incoming(
+  stdout: Readable,
+  o: { limiter?: RateLimiter; gzip: boolean; signal: AbortSignal; onWire(bytes: number): void },
+): Readable {
+  const { limiter, signal } = o;
+  const wire = Readable.from(
+    (async function* () {
+      for await (const chunk of stdout as AsyncIterable<Buffer>) {
+        o.onWire(chunk.length);
+        if (limiter) await limiter.take(chunk.length, signal);
+        yield chunk;
+      }
+    })(),
+    { objectMode: false },
+  );
+  if (!o.gzip) return wire;
+  const inflate = createGunzip();
+  pipeline(wire, inflate).catch((e: unknown) => inflate.destroy(e as Error));
+  return inflate;
 }
 
 /** All of a small stdout (hash lines) as text. */

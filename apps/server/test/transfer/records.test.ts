@@ -45,7 +45,6 @@ async function run(input: Buffer, segments: Segment[], opts: Partial<RecordOptio
     to,
     segments,
     { blockBytes: 16 * K, detectZeroes: true, skipZeroes: false, maxRecordBytes: 64 * K, ...opts },
-    undefined,
     signal,
   );
   return { result, records: parseRecords(Buffer.concat(received)) };
@@ -113,7 +112,6 @@ describe("record stream", () => {
         to,
         [{ offset: 0, length: 32 * K, source: "read" }],
         { blockBytes: 16 * K, detectZeroes: true, skipZeroes: false, maxRecordBytes: 64 * K },
-        undefined,
         signal,
       );
       await expect(p).rejects.toBeInstanceOf(TruncatedStreamError);

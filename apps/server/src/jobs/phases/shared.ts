@@ -51,6 +51,7 @@ export function copyRequest(
     source: { hostId: ctx.job.sourceHostId, device: from },
     target: { hostId: ctx.job.targetHostId, device: targetDevice(ctx) },
     bandwidthBytesPerSecond: options(ctx).bandwidthLimitBytesPerSecond,
+    compress: options(ctx).compress,
     mapChunkBytes: mapChunkBytes(ctx.state.sizeBytes ?? 0),
     signal,
     onProgress(p: TransferProgress) {
