@@ -1,7 +1,14 @@
 // Writes dm-snapshot persistent stores byte for byte the way drivers/md/dm-snap-persistent.c does:
 // header in chunk 0, metadata area n at chunk 1 + (perArea + 1) * n, COW chunks handed out in order while
 // skipping metadata chunks, records appended in commit order, the next area zeroed when one fills.
-import { areaChunk, RECORD_BYTES, recordsPerArea, SECTOR_BYTES, SNAP_MAGIC } from "../../src/cow-layout.ts";
+import {
+  areaChunk,
+  isMetadataChunk,
+  RECORD_BYTES,
+  recordsPerArea,
+  SECTOR_BYTES,
+  SNAP_MAGIC,
+} from "../../src/cow-layout.ts";
 
 export interface StoreSpec {
   chunkBytes: number;
@@ -74,6 +81,11 @@ export function recordOffset(store: BuiltStore, chunkBytes: number, k: number): 
 /**
  * The kernel's reading (read_header + read_exceptions + insert_exceptions) with none of our extra checks:
  * the set of origin chunks a kernel loading these bytes would remap, or "error" where it refuses to load.
+ * insert_exceptions checks nothing but new_chunk == 0 (the end of the list); it only raises next_free to
+ * max(new_chunk) + 1. One simplification: dm_add_exception keeps the record's new_chunk as is, and the
+ * kernel reads its top 8 bits as a count of consecutive chunks (DM_CHUNK_NUMBER_BITS = 56), so such a
+ * record would remap more origin chunks than this model says. Such a new_chunk lies past the end of any
+ * COW device, which the reader rejects, so the model is never compared with an answer there.
  */
 export function kernelView(bytes: Uint8Array): Set<bigint> | "error" | "invalid" {
   if (bytes.length < 16) return "error";
@@ -95,6 +107,57 @@ export function kernelView(bytes: Uint8Array): Set<bigint> | "error" | "invalid"
       const newChunk = dv.getBigUint64(off + 8, true);
       if (newChunk === 0n) return out;
       out.add(dv.getBigUint64(off, true));
+    }
+  }
+}
+
+/**
+ * Why no kernel could have written these bytes (the first reason found), or undefined when one could.
+ * Damage that leaves a store the kernel could have written is undetectable: the format has no checksums,
+ * so to any reader (the kernel included) it is simply a different store. The invariants the kernel's
+ * writer keeps (drivers/md/dm-snap-persistent.c):
+ * - the header: magic, valid 1, version 1, the snapshot's chunk size (write_header);
+ * - every record before the end of the list names a data chunk of the COW device, each at most once:
+ *   persistent_prepare_exception hands out next_free only while it fits the device, skip_metadata steps
+ *   over metadata chunks, and next_free only grows;
+ * - no origin chunk has two records: it is copied once, later writes to it find its exception;
+ * - the list ends at an all-zero record and the rest of that area is zero: an area is zeroed before use
+ *   (zero_disk_area; area 0 of a new snapshot), records fill it in slot order, merges clear records to 0.
+ * Not invariants: which data chunks are in use. Records are appended in completion order and a full area
+ * is written while copies are still in flight, so after a crash (and after merges, which clear records
+ * from the end) the used COW chunks can have holes; new_chunk need not be the lowest free chunk nor lie
+ * in its own area's data region. Nor is old_chunk bounded: the origin size is not in the store.
+ */
+export function implausibility(bytes: Uint8Array, chunkBytes: number): string | undefined {
+  if (bytes.length < chunkBytes) return "no whole header chunk";
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(0, true) !== SNAP_MAGIC) return "header magic";
+  if (dv.getUint32(4, true) !== 1) return "header valid flag";
+  if (dv.getUint32(8, true) !== 1) return "header version";
+  if (dv.getUint32(12, true) * SECTOR_BYTES !== chunkBytes) return "header chunk size";
+  const perArea = recordsPerArea(chunkBytes);
+  const deviceChunks = Math.floor(bytes.length / chunkBytes);
+  const olds = new Set<bigint>();
+  const news = new Set<bigint>();
+  for (let area = 0; ; area++) {
+    const loc = areaChunk(area, perArea);
+    if (loc >= deviceChunks) return `metadata area ${area} past the device end`;
+    for (let i = 0; i < perArea; i++) {
+      const off = loc * chunkBytes + i * RECORD_BYTES;
+      const oldChunk = dv.getBigUint64(off, true);
+      const newChunk = dv.getBigUint64(off + 8, true);
+      const where = `area ${area} record ${i}`;
+      if (newChunk === 0n) {
+        const end = (loc + 1) * chunkBytes;
+        for (let b = off; b < end; b++) if (bytes[b] !== 0) return `${where}: end of list not zero to the area end`;
+        return undefined;
+      }
+      if (newChunk >= BigInt(deviceChunks)) return `${where}: new_chunk ${newChunk} past the device end`;
+      if (isMetadataChunk(Number(newChunk), perArea)) return `${where}: new_chunk ${newChunk} is a metadata chunk`;
+      if (news.has(newChunk)) return `${where}: COW chunk ${newChunk} used twice`;
+      if (olds.has(oldChunk)) return `${where}: origin chunk ${oldChunk} has two exceptions`;
+      news.add(newChunk);
+      olds.add(oldChunk);
     }
   }
 }
