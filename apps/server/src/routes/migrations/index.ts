@@ -112,6 +112,12 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
         schema: {
           operationId: `${action}Migration`,
           tags: ["migrations"],
+          ...(action === "cancel" && {
+            description:
+              "Rolls the migration back in any phase before start_vm: stops the running step, restarts the source VM " +
+              "if it was stopped, drops the snapshots and the target LV it created (unless removeTargetOnCancel is " +
+              "false). From start_vm on the VM may run on the target: 409, with the reason in the error message.",
+          }),
           params: IdParams,
           response: { 200: Migration, ...errors },
         },
