@@ -8,19 +8,21 @@ import type { CopyRequest, Mover } from "./context.ts";
 
 /**
  * The transfer engine behind the phases' Mover: host connections from the connection manager, the SQLite
- * journal, and one rate limiter per job so a bandwidth change applies to the copy already running.
+ * journal, and a rate limiter per running copy so a bandwidth change applies to the copy already running.
  */
 export function createTransferMover(remote: RemoteHosts, journal: TransferJournal) {
+  // One limiter per running copy of a job; a bandwidth change while none runs is in the job's options already.
   const limiters = new Map<number, RateLimiter>();
-  const limiterFor = (jobId: number, bytesPerSecond: number | undefined) => {
-    let l = limiters.get(jobId);
-    if (!l) {
-      l = new RateLimiter(bytesPerSecond ?? null);
-      limiters.set(jobId, l);
+  const withLimiter = async (o: CopyRequest, copy: (limiter: RateLimiter) => Promise<unknown>) => {
+    const limiter = new RateLimiter(o.bandwidthBytesPerSecond ?? null);
+    limiters.set(o.jobId, limiter);
+    try {
+      await copy(limiter);
+    } finally {
+      if (limiters.get(o.jobId) === limiter) limiters.delete(o.jobId);
     }
-    return l;
   };
-  const common = (o: CopyRequest) => ({
+  const common = (o: CopyRequest, bandwidth: RateLimiter) => ({
     source: { host: transferHostOf(remote.connection(o.source.hostId)), device: o.source.device },
     target: { host: transferHostOf(remote.connection(o.target.hostId)), device: o.target.device },
     journal,
@@ -28,32 +30,36 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
     pass: o.pass,
     signal: o.signal,
     onProgress: o.onProgress,
-    bandwidth: limiterFor(o.jobId, o.bandwidthBytesPerSecond),
+    bandwidth,
     compress: o.compress,
   });
 
   const mover: Mover & { setBandwidth(jobId: number, bytesPerSecond: number | null): void } = {
     async copyFull(o) {
-      await copyFull({
-        ...common(o),
-        bytes: o.bytes,
-        targetReadsZero: o.targetReadsZero,
-        mapChunkBytes: o.mapChunkBytes,
-      });
+      await withLimiter(o, (limiter) =>
+        copyFull({
+          ...common(o, limiter),
+          bytes: o.bytes,
+          targetReadsZero: o.targetReadsZero,
+          mapChunkBytes: o.mapChunkBytes,
+        }),
+      );
     },
     async copyExtents(o) {
-      await copyExtents({
-        ...common(o),
-        extents: closeGaps(o.extents, Math.floor(GAP_BYTES / o.chunkBytes)),
-        chunkBytes: o.chunkBytes,
-        deviceBytes: o.deviceBytes,
-        // The engine reports runs in extent chunks; the dashboard's map has its own cell size.
-        onProgress: (p) =>
-          o.onProgress({ ...p, doneRuns: p.doneRuns && toMapRuns(p.doneRuns, o.chunkBytes, o.mapChunkBytes) }),
-      });
+      await withLimiter(o, (limiter) =>
+        copyExtents({
+          ...common(o, limiter),
+          extents: closeGaps(o.extents, Math.floor(GAP_BYTES / o.chunkBytes)),
+          chunkBytes: o.chunkBytes,
+          deviceBytes: o.deviceBytes,
+          // The engine reports runs in extent chunks; the dashboard's map has its own cell size.
+          onProgress: (p) =>
+            o.onProgress({ ...p, doneRuns: p.doneRuns && toMapRuns(p.doneRuns, o.chunkBytes, o.mapChunkBytes) }),
+        }),
+      );
     },
     setBandwidth(jobId, bytesPerSecond) {
-      limiterFor(jobId, undefined).set(bytesPerSecond);
+      limiters.get(jobId)?.set(bytesPerSecond);
     },
   };
   return mover;
