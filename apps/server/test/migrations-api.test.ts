@@ -1,4 +1,4 @@
-import type { Migration } from "@blockferry/contracts";
+import { type JobState, type Migration, PHASES } from "@blockferry/contracts";
 import { afterEach, describe, expect, it } from "vitest";
 import { hosts, jobs } from "../src/db/schema.ts";
 import { type TestApp, testApp } from "./helpers.ts";
@@ -101,6 +101,75 @@ describe("migrations API", () => {
     const failedCleanup = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
     expect(failedCleanup.statusCode).toBe(409);
     expect(failedCleanup.json().error.message).toMatch(/Retry the migration/);
+  });
+
+  it("shows the volume size once the job measured it, apart from the bytes of the last pass", async () => {
+    t = await testApp();
+    const [a, b] = seedHosts("trusted");
+    const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
+    expect(m.sizeBytes).toBeNull();
+    const view = async () => {
+      const one = (await t.app.inject({ method: "GET", url: `/api/migrations/${m.id}` })).json() as Migration;
+      const list = (await t.app.inject({ method: "GET", url: "/api/migrations" })).json() as {
+        migrations: Migration[];
+      };
+      expect(list.migrations.find((x) => x.id === m.id)).toEqual(one);
+      return one;
+    };
+    // Prechecks without an estimate store 0: still unknown.
+    t.db.$client.prepare("update jobs set phase_state=? where id=?").run(JSON.stringify({ sizeBytes: 0 }), m.id);
+    expect((await view()).sizeBytes).toBeNull();
+    // A catch-up pass: the counters are that pass's bytes, the size stays the volume's.
+    t.db.$client
+      .prepare("update jobs set phase='catch_up', phase_state=?, bytes_total=?, bytes_done=? where id=?")
+      .run(JSON.stringify({ sizeBytes: 64 * 2 ** 20, snapshotGen: 2 }), 3 * 2 ** 20, 2 ** 20, m.id);
+    expect(await view()).toMatchObject({ sizeBytes: 64 * 2 ** 20, bytesTotal: 3 * 2 ** 20, bytesDone: 2 ** 20 });
+  });
+
+  it("says a job is cancellable exactly when the cancel endpoint would accept it", async () => {
+    t = await testApp();
+    const [a, b] = seedHosts("trusted");
+    const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
+    expect(m.cancellable).toBe(true);
+    const states: JobState[] = [
+      "queued",
+      "running",
+      "waiting_cutover",
+      "cancelling",
+      "succeeded",
+      "failed",
+      "cancelled",
+    ];
+    const seen = { yes: [] as string[], no: [] as string[] };
+    for (const state of states)
+      for (const phase of PHASES)
+        for (const started of [false, true]) {
+          const phaseState = started ? { sizeBytes: 2 ** 20, vmStoppedAt: 1, vmStartedAt: 2 } : { sizeBytes: 2 ** 20 };
+          t.db.$client
+            .prepare("update jobs set state=?, phase=?, phase_state=?, cancel_requested=0 where id=?")
+            .run(state, phase, JSON.stringify(phaseState), m.id);
+          const shown = (await t.app.inject({ method: "GET", url: `/api/migrations/${m.id}` })).json() as Migration;
+          const res = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
+          const label = `${state}/${phase}${started ? "/vm started" : ""}`;
+          expect([label, res.statusCode]).toEqual([label, shown.cancellable ? 200 : 409]);
+          seen[shown.cancellable ? "yes" : "no"].push(label);
+        }
+    // Spot checks of the rule itself, so a view and service that agree on something wrong still fail.
+    expect(seen.yes).toEqual(
+      expect.arrayContaining(["running/verify", "waiting_cutover/wait_cutover", "failed/start_vm"]),
+    );
+    expect(seen.no).toEqual(
+      expect.arrayContaining([
+        "running/start_vm",
+        "running/cleanup",
+        "queued/start_vm",
+        "failed/start_vm/vm started",
+        "failed/cleanup",
+        "cancelling/full_copy",
+        "succeeded/done",
+        "cancelled/prechecks",
+      ]),
+    );
   });
 
   it("changes the bandwidth limit of a job", async () => {

@@ -142,11 +142,19 @@ export const Migration = Type.Object(
     cutover: Type.Union([Type.Literal("manual"), Type.Literal("auto")]),
     options: MigrationOptions,
     attempt: Type.Integer(),
-    bytesTotal: Type.Number(),
+    sizeBytes: Type.Union([Type.Number(), Type.Null()], {
+      description: "size of the volume; null until the job has measured it",
+    }),
+    bytesTotal: Type.Number({ description: "bytes of the current or last copy pass (bytesDone counts them)" }),
     bytesDone: Type.Number(),
     rangesTotal: Type.Number(),
     rangesDone: Type.Number(),
     outageMs: Type.Union([Type.Number(), Type.Null()]),
+    cancellable: Type.Boolean({
+      description:
+        "whether POST /cancel would be accepted now: false once cancelling or finished, from start_vm on, and for a " +
+        "failed job after the VM was started from the target",
+    }),
     error: Type.Union([
       Type.Object({ code: Type.String(), message: Type.String(), phase: Type.String() }),
       Type.Null(),

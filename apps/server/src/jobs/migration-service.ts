@@ -5,8 +5,9 @@ import type { HostsRepo } from "../db/repositories/hosts.ts";
 import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
 import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.ts";
 import type { EventHub } from "../events/hub.ts";
+import { CANCEL_FLAG_STATES, cancelRefusal } from "./cancel-rule.ts";
 import { buildChunkMap } from "./chunk-map.ts";
-import { isPastNoReturn, NO_RETURN_PHASES, type PhaseState } from "./context.ts";
+import { isPastNoReturn, NO_RETURN_PHASES } from "./context.ts";
 import { toMigration } from "./migration-view.ts";
 
 /**
@@ -133,21 +134,16 @@ export function createMigrationService(d: MigrationServiceDeps) {
      */
     cancel(id: number, actor = "api"): Migration {
       const job = load(id);
-      const started = Boolean((job.phaseState as PhaseState).vmStartedAt);
+      const refusal = cancelRefusal(job);
+      if (refusal === "vm_started") throw pastNoReturn(job, true);
+      if (refusal === "past_no_return") throw pastNoReturn(job, false);
       let row: JobRow | undefined;
       if (job.state === "failed") {
-        if (started || (isPastNoReturn(job.phase) && job.phase !== "start_vm")) throw pastNoReturn(job, true);
         // A failed job has no runner: cancelling it queues the clean-up as a cancelling job.
         row = d.jobs.updateIfState(id, ["failed"], { state: "cancelling", cancelRequested: true });
       } else {
-        if (isPastNoReturn(job.phase)) throw pastNoReturn(job, false);
         // Conditional on the phase too: the runner may pass the point of no return between the read and this write.
-        row = d.jobs.updateIfState(
-          id,
-          ["queued", "running", "waiting_cutover"],
-          { cancelRequested: true },
-          { phaseNotIn: NO_RETURN_PHASES },
-        );
+        row = d.jobs.updateIfState(id, CANCEL_FLAG_STATES, { cancelRequested: true }, { phaseNotIn: NO_RETURN_PHASES });
         const now = row ? null : d.jobs.get(id);
         if (now && isPastNoReturn(now.phase) && now.state !== "failed") throw pastNoReturn(now, false);
       }

@@ -1,5 +1,11 @@
 import type { Migration, MigrationOptions, Phase, VmControl } from "@blockferry/contracts";
 import type { JobRow } from "../db/repositories/jobs.ts";
+import { cancelRefusal } from "./cancel-rule.ts";
+import type { PhaseState } from "./context.ts";
+
+/** The volume size the job measured (prechecks store 0 when they had no estimate: not known either). */
+const sizeOf = (state: PhaseState): number | null =>
+  typeof state.sizeBytes === "number" && state.sizeBytes > 0 ? state.sizeBytes : null;
 
 /** The API view of a job row. */
 export const toMigration = (j: JobRow): Migration => ({
@@ -12,11 +18,13 @@ export const toMigration = (j: JobRow): Migration => ({
   cutover: j.cutover,
   options: j.options as MigrationOptions,
   attempt: j.attempt,
+  sizeBytes: sizeOf(j.phaseState as PhaseState),
   bytesTotal: j.bytesTotal,
   bytesDone: j.bytesDone,
   rangesTotal: j.rangesTotal,
   rangesDone: j.rangesDone,
   outageMs: j.outageMs,
+  cancellable: cancelRefusal(j) === null,
   error: (j.error as Migration["error"]) ?? null,
   createdAt: j.createdAt,
   updatedAt: j.updatedAt,
