@@ -28,13 +28,37 @@ const COPY: Record<JobAction, { title: string; confirm: string; danger: boolean;
   },
 };
 
+/**
+ * Why Cancel is disabled. The server decides whether a cancel would be accepted (`cancellable`, the rule its cancel
+ * endpoint enforces); the state tells which of its reasons applies. `note` is shown beside the buttons, the rest only
+ * as the button's tooltip.
+ */
+function cancelBlocked(job: Migration): { reason: string; note: boolean } | null {
+  if (job.cancellable) return null;
+  if (job.state === "failed")
+    return {
+      reason:
+        "Cancel is not possible: the VM was started from the destination, and rolling back would lose what it wrote there. Retry to finish the clean-up.",
+      note: true,
+    };
+  if (job.state === "cancelling") return { reason: "The migration is already being cancelled.", note: false };
+  if (isActive(job.state))
+    return {
+      reason:
+        "Past the point of no return: the VM is being started, or runs, from the destination, and rolling back would lose what it wrote there. The migration finishes on its own.",
+      note: true,
+    };
+  return { reason: "The migration has ended: there is nothing to cancel.", note: false };
+}
+
 export function JobActions({ job }: { job: Migration }) {
   const action = useJobAction(job.id);
   const [asking, setAsking] = useState<JobAction | null>(null);
+  const blocked = cancelBlocked(job);
   const can: Record<JobAction, boolean> = {
     cutover: job.state === "waiting_cutover",
-    // A failed job can still be cancelled: that cleans up what it created instead of retrying.
-    cancel: (isActive(job.state) && job.state !== "cancelling") || job.state === "failed",
+    // A failed job can often still be cancelled (that cleans up what it created); the server says when.
+    cancel: blocked === null,
     retry: job.state === "failed",
   };
   const copy = asking ? COPY[asking] : null;
@@ -47,9 +71,21 @@ export function JobActions({ job }: { job: Migration }) {
       <button type="button" disabled={!can.retry} onClick={() => setAsking("retry")}>
         Retry…
       </button>
-      <button type="button" className="danger" disabled={!can.cancel} onClick={() => setAsking("cancel")}>
+      <button
+        type="button"
+        className="danger"
+        disabled={!can.cancel}
+        title={blocked?.reason}
+        aria-describedby={blocked?.note ? "cancel-blocked" : undefined}
+        onClick={() => setAsking("cancel")}
+      >
         Cancel…
       </button>
+      {blocked?.note ? (
+        <p id="cancel-blocked" className="action-note muted small">
+          {blocked.reason}
+        </p>
+      ) : null}
       {asking && copy ? (
         <ConfirmDialog
           open

@@ -112,6 +112,15 @@ export function JobDetailPage({ id }: { id: number }) {
           </span>
         </div>
         <div className="stat">
+          <span className="stat-label">Volume size</span>
+          <span
+            data-testid="volume-size"
+            title={m.sizeBytes === null ? "known once the prechecks have measured it" : undefined}
+          >
+            {formatBytes(m.sizeBytes)}
+          </span>
+        </div>
+        <div className="stat">
           <span className="stat-label">Throughput</span>
           <span>{moving ? formatRate(p.bytesPerSecond) : "–"}</span>
         </div>

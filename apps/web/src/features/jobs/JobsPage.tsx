@@ -113,6 +113,7 @@ export function JobsPage() {
             <tr>
               <th scope="col">#</th>
               <th scope="col">Volume</th>
+              <th scope="col">Size</th>
               <th scope="col">State</th>
               <th scope="col">Phase</th>
               <th scope="col">Progress</th>
@@ -137,13 +138,16 @@ export function JobsPage() {
                     → {hostName(m.target.hostId)}:{m.target.vg}/{m.target.lv}
                   </div>
                 </td>
+                <td className="size-cell" data-testid={`job-size-${m.id}`}>
+                  {formatBytes(m.sizeBytes)}
+                </td>
                 <td>
                   <StateBadge state={m.state} />
                 </td>
                 <td>{phaseLabel(m.phase)}</td>
                 <td className="progress-cell">
                   <ProgressBar value={percent(m.bytesDone, m.bytesTotal)} label={`Migration ${m.id} progress`} />
-                  <span className="small muted">
+                  <span className="small muted" title="the current or last copy pass">
                     {formatBytes(m.bytesDone)} / {formatBytes(m.bytesTotal)}
                   </span>
                 </td>
