@@ -68,6 +68,7 @@ class OrderedHash {
 
   /** Resolves once this piece's predecessors and (when its turn came) the piece went to the hashing thread. */
   add(index: number, data: Buffer): Promise<void> {
+    if (!this.open) return Promise.resolve(); // a lane still running after its batch gave up
     this.early.set(index, data);
     for (let d = this.early.get(this.next); d; d = this.early.get(this.next)) {
       const piece = d;
@@ -86,8 +87,11 @@ class OrderedHash {
 
   /** Forget an unfinished hash (failed batch): the hashing thread keeps the process alive while one is open. */
   discard(): void {
-    if (this.open) this.hash.discard();
+    if (!this.open) return;
     this.open = false;
+    // After the updates already chained: dropped before them, the hashing thread would keep a hash nobody ends.
+    const drop = () => this.hash.discard();
+    void this.fed.then(drop, drop);
   }
 }
 
