@@ -108,6 +108,18 @@ export function zeroScanCommand(o: { device: string; span: ByteRun; blockBytes: 
   return `${readFn(dev)}; r ${arg} | SHELL=/bin/sh split -b ${block} --filter=${shQuote(`cmp -s -n ${block} - /dev/zero && echo z || echo d`)} -`;
 }
 
+/**
+ * Drops the device's page cache (whole device: `count=0` with `iflag=nocache` is coreutils' "only drop the
+ * cache", posix_fadvise DONTNEED over the whole file; dd exits non-zero if the kernel refuses). The SFTP
+ * write path runs it once per batch after fsync, so its read-back misses the cache and comes from the device.
+ * `fsyncFirst` fsyncs the device first, for servers without fsync@openssh.com (dirty pages cannot be dropped).
+ */
+export function dropCacheCommand(o: { device: string; fsyncFirst?: boolean }): string {
+  const dev = device(o.device);
+  const drop = `dd if=${dev} iflag=nocache count=0 status=none`;
+  return o.fsyncFirst ? `${fsyncCmd(dev)} && ${drop}` : drop;
+}
+
 /** Read-back alone (a verify pass, or the source-side scan): hash lines on stdout. */
 export function hashRunsCommand(o: { device: string; readBack: ReadBack }): string {
   const dev = device(o.device);

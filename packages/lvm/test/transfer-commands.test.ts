@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { hashRunsCommand, readRunsCommand, receiveRecordsCommand } from "../src/transfer-commands.ts";
+import { dropCacheCommand, hashRunsCommand, readRunsCommand, receiveRecordsCommand } from "../src/transfer-commands.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bf-tcmd-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -131,4 +131,71 @@ describe("zero detection templates", () => {
         .every((x) => x === 0),
     ).toBe(true);
   });
+});
+
+/** A loop device over a temp file (root only), to see reads reach a real block device; null where unavailable. */
+function loopDevice(): { dev: string; stat: string; detach(): void } | null {
+  if (process.getuid?.() !== 0 || !existsSync("/dev/loop-control")) return null;
+  const file = join(dir, "loop.img");
+  writeFileSync(file, randomBytes(4 << 20));
+  const r = spawnSync("losetup", ["-f", "--show", file]);
+  const dev = r.stdout?.toString().trim();
+  if (r.status !== 0 || !dev?.startsWith("/dev/loop")) return null;
+  return {
+    dev,
+    stat: `/sys/block/${dev.slice("/dev/".length)}/stat`,
+    detach: () => spawnSync("losetup", ["-d", dev]),
+  };
+}
+
+describe("page-cache drop", () => {
+  it("runs on a file (fsyncing first when asked), fails on a missing device without creating it", () => {
+    const f = join(dir, "drop.img");
+    writeFileSync(f, randomBytes(64 * K));
+    expect(sh(dropCacheCommand({ device: f })).status).toBe(0);
+    const withSync = dropCacheCommand({ device: f, fsyncFirst: true });
+    expect(withSync).toContain("conv=notrunc,nocreat,fsync");
+    expect(sh(withSync).status).toBe(0);
+    const missing = join(dir, "missing-drop.img");
+    const r = sh(dropCacheCommand({ device: missing, fsyncFirst: true }));
+    expect(r.status).not.toBe(0);
+    expect(existsSync(missing)).toBe(false);
+    for (const device of ["/tmp/x;reboot", "rel/path", "/tmp/$(id)"])
+      expect(() => dropCacheCommand({ device })).toThrow(/invalid/);
+  });
+
+  const loop = loopDevice();
+  afterAll(() => loop?.detach());
+  it.skipIf(!loop)(
+    "on a block device kept open elsewhere (as the SFTP handle keeps it), the next read comes from the device",
+    () => {
+      if (!loop) return;
+      const read = `dd if=${loop.dev} bs=64k skip=10 count=1 of=/dev/null status=none`;
+      const sectors = `awk '{print $3}' ${loop.stat}`;
+      // fd 9 holds the device open: the kernel drops a block device's cache on its last close anyway.
+      const script = [
+        `exec 9<${loop.dev}`,
+        read,
+        `a=$(${sectors})`,
+        read,
+        `b=$(${sectors})`,
+        dropCacheCommand({ device: loop.dev }),
+        read,
+        `c=$(${sectors})`,
+        `printf 'new data' | dd of=${loop.dev} bs=8 seek=4096 conv=notrunc status=none`, // buffered write
+        dropCacheCommand({ device: loop.dev, fsyncFirst: true }),
+        `d=$(${sectors})`,
+        `got=$(dd if=${loop.dev} bs=8 skip=4096 count=1 status=none)`,
+        `e=$(${sectors})`,
+        'echo "$a $b $c $d $e $got"',
+      ].join("\n");
+      const r = sh(script);
+      expect(r.stderr.toString()).toBe("");
+      const [a, b, c, d, e, ...got] = r.stdout.toString().trim().split(" ");
+      expect(b).toBe(a); // the second read came from the cache
+      expect(Number(c)).toBeGreaterThan(Number(b)); // after the drop, from the device
+      expect(Number(e)).toBeGreaterThan(Number(d)); // the written bytes too, once fsynced and dropped
+      expect(got.join(" ")).toBe("new data");
+    },
+  );
 });

@@ -3,7 +3,7 @@
 // and createReadStream to one request at a time, both far too slow for disks.
 import type { SFTPWrapper } from "ssh2";
 import type { HostConnection } from "./connection.ts";
-import { SftpError } from "./errors.ts";
+import { ConnectionLostError, SftpError } from "./errors.ts";
 
 export const SFTP_REQUEST_BYTES = 261_120;
 export const SFTP_IN_FLIGHT = 64;
@@ -21,41 +21,99 @@ export type RemoteFile = {
   read(offset: number, length: number, opts?: RangeOptions): Promise<Buffer>;
   /** Write all of `data` at `offset`. */
   write(offset: number, data: Uint8Array, opts?: RangeOptions): Promise<void>;
+  /**
+   * fsync(2) of the server's own descriptor (fsync@openssh.com, OpenSSH 6.5+): true once done, false when the
+   * server does not offer it (then nothing was done).
+   */
+  fsync(): Promise<boolean>;
   close(): Promise<void>;
 };
 
-/** Open a remote file or device: "r" to read, "r+" to read and write an existing one, "w" to create/truncate. */
+/** ssh2 fails every request still waiting for an answer with this when the SFTP channel or connection ends. */
+const NO_RESPONSE = "No response from server";
+
+type Requests = Pick<SFTPWrapper, "read" | "write">;
+
+/**
+ * Open a remote file or device: "r" to read, "r+" to read and write an existing one, "w" to create/truncate.
+ * Once the SFTP session ends (connection lost), every request of this file fails at once with
+ * ConnectionLostError: ssh2 itself would leave a request made on an ended session unanswered forever.
+ */
 export async function openRemoteFile(
   conn: HostConnection,
   path: string,
   mode: "r" | "r+" | "w" = "r",
 ): Promise<RemoteFile> {
   const sftp = await conn.sftp();
-  const fail = (op: string) => (err: Error) => new SftpError(conn.name, path, op, err.message);
-  const handle = await new Promise<Buffer>((resolve, reject) =>
-    sftp.open(path, mode, (err, h) => (err ? reject(fail("open")(err)) : resolve(h))),
-  );
+  // Requests in flight, each with its reject: failed together when the session ends.
+  const pending = new Set<(e: Error) => void>();
+  let ended = (sftp as { readable?: boolean }).readable === false;
+  const lost = (op: string) => new ConnectionLostError(conn.name, `sftp ${op} ${path}`);
+  const onEnd = () => {
+    ended = true;
+    for (const reject of pending) reject(lost("request"));
+    pending.clear();
+  };
+  sftp.once("end", onEnd);
+  sftp.once("close", onEnd);
+  const fail = (op: string) => (err: Error) =>
+    ended || err.message === NO_RESPONSE ? lost(op) : new SftpError(conn.name, path, op, err.message);
+  /** One request: typed failure, and never left hanging by an ended session. */
+  const request = <T>(op: string, send: (cb: (err: Error | null | undefined, value: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => {
+      if (ended) return reject(lost(op));
+      const rejectNow = (e: Error) => reject(e);
+      pending.add(rejectNow);
+      send((err, value) => {
+        pending.delete(rejectNow);
+        err ? reject(fail(op)(err)) : resolve(value);
+      });
+    });
+  const guarded: Requests = {
+    read: (h, buf, off, len, pos, cb) =>
+      request<number>("read", (done) =>
+        sftp.read(h, buf, off, len, pos, (err, n) => {
+          // ssh2 reports EOF as an error with code 1 (SSH_FX_EOF)
+          if (err && (err as { code?: number }).code === 1) return done(undefined, 0);
+          done(err, n);
+        }),
+      ).then(
+        (n) => cb(undefined, n, buf, pos),
+        (e: Error) => cb(e, 0, buf, pos),
+      ),
+    write: (h, buf, off, len, pos, cb) =>
+      request<void>("write", (done) => sftp.write(h, buf, off, len, pos, (err) => done(err, undefined))).then(
+        () => cb(undefined),
+        (e: Error) => cb(e),
+      ),
+  };
+  const handle = await request<Buffer>("open", (done) => sftp.open(path, mode, done));
   let closed = false;
+  const typed = (op: string) => (e: Error) => {
+    throw e instanceof SftpError || e instanceof ConnectionLostError ? e : fail(op)(e);
+  };
   return {
     path,
-    statSize: () =>
-      new Promise((resolve, reject) =>
-        sftp.fstat(handle, (err, st) => (err ? reject(fail("fstat")(err)) : resolve(st.size))),
-      ),
-    read: (offset, length, opts) =>
-      readRange(sftp, handle, offset, length, opts).catch((e: Error) => {
-        throw e instanceof SftpError ? e : fail("read")(e);
+    statSize: () => request<{ size: number }>("fstat", (done) => sftp.fstat(handle, done)).then((st) => st.size),
+    read: (offset, length, opts) => readRange(guarded, handle, offset, length, opts).catch(typed("read")),
+    write: (offset, data, opts) => writeRange(guarded, handle, offset, data, opts).catch(typed("write")),
+    fsync: () =>
+      request<boolean>("fsync", (done) => {
+        try {
+          sftp.ext_openssh_fsync(handle, (err) => done(err, true));
+        } catch {
+          // Thrown at once when the server did not advertise fsync@openssh.com: nothing was sent.
+          done(undefined, false);
+        }
       }),
-    write: (offset, data, opts) =>
-      writeRange(sftp, handle, offset, data, opts).catch((e: Error) => {
-        throw e instanceof SftpError ? e : fail("write")(e);
-      }),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        if (closed) return resolve();
-        closed = true;
-        sftp.close(handle, (err) => (err ? reject(fail("close")(err)) : resolve()));
-      }),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      sftp.removeListener("end", onEnd);
+      sftp.removeListener("close", onEnd);
+      if (ended) return; // the server process and its descriptors are gone with the session
+      await request<void>("close", (done) => sftp.close(handle, (err) => done(err, undefined)));
+    },
   };
 }
 
@@ -92,14 +150,7 @@ async function pool<T>(
   if (failed !== null) throw failed;
 }
 
-function readOnce(
-  sftp: SFTPWrapper,
-  handle: Buffer,
-  buf: Buffer,
-  at: number,
-  len: number,
-  pos: number,
-): Promise<number> {
+function readOnce(sftp: Requests, handle: Buffer, buf: Buffer, at: number, len: number, pos: number): Promise<number> {
   return new Promise((resolve, reject) =>
     sftp.read(handle, buf, at, len, pos, (err, n) => {
       // ssh2 reports EOF as an error with code 1 (SSH_FX_EOF)
@@ -110,7 +161,7 @@ function readOnce(
 }
 
 export async function readRange(
-  sftp: SFTPWrapper,
+  sftp: Requests,
   handle: Buffer,
   offset: number,
   length: number,
@@ -138,7 +189,7 @@ export async function readRange(
 }
 
 export async function writeRange(
-  sftp: SFTPWrapper,
+  sftp: Requests,
   handle: Buffer,
   offset: number,
   data: Uint8Array,

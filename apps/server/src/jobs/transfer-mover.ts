@@ -66,10 +66,13 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
 }
 
 /**
- * Unchanged chunks between two changed runs hold the same bytes on both sides, so sending them again is harmless;
- * below this gap one longer read costs less than another dd process on each host and another command run.
+ * Unchanged chunks between two changed runs hold the same bytes on both sides, so sending them again is harmless.
+ * Small runs go over SFTP at the cost of a request each, and a gap closed there costs its bytes three times (read,
+ * write, read-back), so only gaps of about one chunk are worth closing: between two long (dd) runs they still save
+ * the processes of a run. Loopback, 10% of 64 KiB chunks of 1 GiB changed: 1.2-1.6 s with 64 KiB, 5.6-6.0 s with
+ * 1 MiB (600 MB sent instead of 107, in runs long enough for dd).
  */
-const GAP_BYTES = 1 << 20;
+const GAP_BYTES = 64 << 10;
 
 export function closeGaps(extents: ExtentMap, maxGapChunks: number): ExtentMap {
   if (maxGapChunks <= 0) return extents;

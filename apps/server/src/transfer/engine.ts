@@ -19,6 +19,7 @@ import { ProgressTracker, type TransferProgress } from "./progress.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { pumpRecords, type Segment } from "./records.ts";
 import { incoming, readAllText } from "./relay.ts";
+import { copyRunsOverSftp, extentBatches, meanRunBytes, SFTP_BATCH_BYTES, SFTP_RUN_BYTES } from "./sftp-batch.ts";
 
 const MiB = 1 << 20;
 
@@ -83,6 +84,13 @@ export interface ExtentCopyOptions extends CommonCopyOptions {
   rangeBytes?: number;
   /** Most separate runs in one batch (one dd per run on each host). Default 64. */
   batchRuns?: number;
+  /**
+   * Runs shorter than this go over SFTP, many per batch and no process per run (see sftp-batch.ts); longer runs
+   * are streamed through dd. Default 1 MiB; 0 sends everything through dd.
+   */
+  sftpRunBytes?: number;
+  /** Upper bound of one SFTP batch. Default 16 MiB, less to keep `concurrency` batches busy. */
+  sftpBatchBytes?: number;
 }
 
 export interface TransferResult {
@@ -454,17 +462,35 @@ export async function copyFull(o: FullCopyOptions): Promise<TransferResult> {
   );
 }
 
+/** SFTP mode: a batch of small runs without a process per run (sftp-batch.ts); the same proof as records. */
+async function sftpBatch(ctx: Ctx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
+  const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
+  const r = await copyRunsOverSftp({ source: ctx.source, target: ctx.target, runs, bandwidth: ctx.bandwidth, signal });
+  ctx.result.bytesRead += r.bytes;
+  ctx.result.bytesOnWire += r.bytes;
+  ctx.result.bytesSent += r.bytes;
+  return r.sent === r.readBack ? r.sent : null;
+}
+
 /** Copy of exactly the chunks of an extent map (changed chunks of a catch-up or final pass). */
 export async function copyExtents(o: ExtentCopyOptions): Promise<TransferResult> {
   checkCommon(o);
   const rangeBytes = o.rangeBytes ?? 16 * MiB;
+  const sftpRunBytes = o.sftpRunBytes ?? SFTP_RUN_BYTES;
   return runPass(
     o,
     extentRanges(o.extents, o.chunkBytes, o.deviceBytes, rangeBytes),
     o.chunkBytes,
-    // Few runs per batch: scattered chunks cost a dd per run on each host, so spread them over the concurrency.
-    (rows) => batchRanges(rows, o.batchBytes ?? 64 * MiB, o.batchRuns ?? 64),
-    extentBatch,
+    (rows) =>
+      extentBatches(rows, {
+        sftpRunBytes,
+        sftpBatchBytes: o.sftpBatchBytes ?? SFTP_BATCH_BYTES,
+        concurrency: o.concurrency ?? 3,
+        batchBytes: o.batchBytes ?? 64 * MiB,
+        batchRuns: o.batchRuns ?? 64,
+      }),
+    (ctx, batch, signal) =>
+      meanRunBytes(batch) < sftpRunBytes ? sftpBatch(ctx, batch, signal) : extentBatch(ctx, batch, signal),
   );
 }
 

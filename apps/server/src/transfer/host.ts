@@ -1,5 +1,5 @@
 import type { Readable, Writable } from "node:stream";
-import { execStreamOn, type HostConnection } from "../hosts/index.ts";
+import { execStreamOn, type HostConnection, openRemoteFile, type RemoteFile } from "../hosts/index.ts";
 
 /**
  * The narrow slice of a host connection the transfer engine needs (tests can hand it any real host).
@@ -13,6 +13,11 @@ export interface TransferHost {
    * rejects otherwise (typed by the hosts layer). When `signal` aborts, the remote process group is killed.
    */
   execStream(command: string, options?: { signal?: AbortSignal }): Promise<RemoteProcess>;
+  /**
+   * Open a file or device over the connection's SFTP session (no process): "r" read-only, "r+" read and write
+   * an existing one (never created or truncated). The path must already be validated.
+   */
+  openFile(path: string, mode: "r" | "r+"): Promise<RemoteFile>;
 }
 
 export interface RemoteProcess {
@@ -35,5 +40,6 @@ export function transferHostOf(conn: HostConnection): TransferHost {
       if (options.signal?.aborted) void s.cancel();
       return { stdout: s.stdout, stdin: s.stdin, done, cancel: () => s.cancel() };
     },
+    openFile: (path, mode) => openRemoteFile(conn, path, mode),
   };
 }

@@ -1,11 +1,18 @@
 // SFTP range reads and writes against a real sshd (internal-sftp); the loopback host's files are local files.
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hashRangeCommand, parseHashOutput, validateRemotePath } from "@blockferry/lvm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
-import { byteSourceOf, type RemoteFile, RemoteHosts, SFTP_REQUEST_BYTES, SftpError } from "../../src/hosts/index.ts";
+import {
+  byteSourceOf,
+  ConnectionLostError,
+  type RemoteFile,
+  RemoteHosts,
+  SFTP_REQUEST_BYTES,
+  SftpError,
+} from "../../src/hosts/index.ts";
 import { endpointOf } from "./sshd-fixture.ts";
 
 let sshd: LoopbackSshd;
@@ -102,6 +109,7 @@ describe("SFTP ranges", () => {
       statSize: async () => 4096,
       read: () => new Promise<Buffer>(() => {}),
       write: async () => {},
+      fsync: async () => true,
       close: async () => {},
     };
     const ac = new AbortController();
@@ -114,7 +122,40 @@ describe("SFTP ranges", () => {
     expect(await byteSourceOf({ ...stuck, read: async () => Buffer.alloc(16, 1) }).read(0, 16)).toHaveLength(16);
   });
 
-  it("a missing file is a typed SftpError", async () => {
+  it("a missing file is a typed SftpError, and r+ never creates one", async () => {
     await expect(hosts.openFile("h", join(sshd.dir, "nope"))).rejects.toBeInstanceOf(SftpError);
+    await expect(hosts.openFile("h", join(sshd.dir, "nope"), "r+")).rejects.toBeInstanceOf(SftpError);
+    expect(existsSync(join(sshd.dir, "nope"))).toBe(false);
+  });
+
+  it("fsyncs through fsync@openssh.com", async () => {
+    const f = await hosts.openFile("h", path, "r+");
+    try {
+      await f.write(0, data.subarray(0, 4096));
+      expect(await f.fsync()).toBe(true);
+    } finally {
+      await f.close();
+    }
+  });
+
+  // Last: it restarts the sshd.
+  it("a lost session fails requests in flight and later ones at once (ConnectionLostError), never hangs", async () => {
+    const f = await hosts.openFile("h", path);
+    const big = f.read(0, data.length, { inFlight: 1, requestBytes: 4096 }).catch((e: unknown) => e);
+    await sshd.restart();
+    expect(await big).toBeInstanceOf(ConnectionLostError);
+    // ssh2 would leave a request on the ended session unanswered forever: ours fail at once.
+    const t0 = performance.now();
+    await expect(f.read(0, 16)).rejects.toBeInstanceOf(ConnectionLostError);
+    await expect(f.fsync()).rejects.toBeInstanceOf(ConnectionLostError);
+    await f.close();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // A new open gets a new session on a new connection.
+    const g = await hosts.openFile("h", path);
+    try {
+      expect((await g.read(4096, 16)).equals(data.subarray(4096, 4112))).toBe(true);
+    } finally {
+      await g.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { Transform } from "node:stream";
 import type { TransferHost } from "../../../src/transfer/host.ts";
 
-/** Records every command line a host was asked to run. */
+/** Records every command line a host was asked to run, and every SFTP read as `sftp-read OFFSET LENGTH`. */
 export function recording(inner: TransferHost, log: string[]): TransferHost {
   return {
     name: inner.name,
@@ -9,15 +9,37 @@ export function recording(inner: TransferHost, log: string[]): TransferHost {
       log.push(command);
       return inner.execStream(command, options);
     },
+    async openFile(path, mode) {
+      const f = await inner.openFile(path, mode);
+      return {
+        ...f,
+        read(offset, length, opts) {
+          log.push(`sftp-read ${offset} ${length}`);
+          return f.read(offset, length, opts);
+        },
+      };
+    },
   };
 }
 
-/** Byte runs a data-read command sent (`r OFFSET LENGTH` of commands that are not block scans). */
+/**
+ * Byte runs the source sent: `r OFFSET LENGTH` of data-read commands (not block scans nor target scripts), and
+ * SFTP reads.
+ */
 export function sentRuns(commands: readonly string[]): [number, number][] {
-  return commands
-    .filter((c) => !c.includes("split") && !c.includes("w(){"))
-    .flatMap((c) => [...c.matchAll(/\br (\d+) (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as [number, number]));
+  const runs = (c: string, re: RegExp) =>
+    [...c.matchAll(re)].map((m) => [Number(m[1]), Number(m[2])] as [number, number]);
+  return commands.flatMap((c) =>
+    c.startsWith("sftp-read ")
+      ? runs(c, /^sftp-read (\d+) (\d+)$/g)
+      : c.includes("split") || c.includes("w(){")
+        ? []
+        : runs(c, /\br (\d+) (\d+)/g),
+  );
 }
+
+/** Whether a log from `recording` shows SFTP reads / dd data reads. */
+export const usedSftp = (log: readonly string[]) => log.some((c) => c.startsWith("sftp-read "));
 
 /**
  * Flips one byte of data in what the target receives on stdin (for the first `times` record streams): the
@@ -28,6 +50,7 @@ export function corruptingTarget(inner: TransferHost, times: number): TransferHo
   return {
     name: inner.name,
     corrupted: () => done,
+    openFile: (path, mode) => inner.openFile(path, mode),
     async execStream(command, options) {
       const p = await inner.execStream(command, options);
       if (!command.includes("while read") || done >= times) return p;
@@ -46,6 +69,41 @@ export function corruptingTarget(inner: TransferHost, times: number): TransferHo
       });
       flip.pipe(p.stdin);
       return { stdout: p.stdout, stdin: flip, done: p.done, cancel: p.cancel };
+    },
+  };
+}
+
+/**
+ * For the first `times` SFTP batches: after the batch was written and fsynced, just before its page-cache drop
+ * (the one command of a batch with `iflag=nocache`), `flip(offset)` changes the byte at the last offset the
+ * batch wrote, as a failing disk would. The test flips it over a second, real connection.
+ */
+export function flippingTarget(
+  inner: TransferHost,
+  times: number,
+  flip: (offset: number) => Promise<void>,
+): TransferHost & { flipped(): number } {
+  let done = 0;
+  let lastWrite = -1;
+  return {
+    name: inner.name,
+    flipped: () => done,
+    async openFile(path, mode) {
+      const f = await inner.openFile(path, mode);
+      return {
+        ...f,
+        async write(offset, data, opts) {
+          await f.write(offset, data, opts);
+          lastWrite = offset;
+        },
+      };
+    },
+    async execStream(command, options) {
+      if (command.includes("iflag=nocache") && done < times && lastWrite >= 0) {
+        done++;
+        await flip(lastWrite);
+      }
+      return inner.execStream(command, options);
     },
   };
 }

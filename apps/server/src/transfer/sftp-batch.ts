@@ -1,0 +1,286 @@
+// A batch of small scattered runs over the hosts' SFTP sessions: no process per run. The source's runs are read
+// (read-only handle) and hashed here as received (BLAKE2b-512 on the hashing thread, as the dd path does), then
+// written to the target ("r+": never created or truncated), fsynced, the target's page cache is dropped (one exec
+// per batch), and the runs are read back from the device and hashed here. See README in this folder for why that
+// equals the dd path's read-back, and when each path is used.
+import { dropCacheCommand, validateRemotePath } from "@blockferry/lvm";
+import type { JournalRange } from "../db/repositories/transfer-journal.ts";
+import { type RemoteFile, SFTP_REQUEST_BYTES } from "../hosts/index.ts";
+import { TruncatedStreamError } from "./errors.ts";
+import { offThreadBlake2b } from "./hash-worker.ts";
+import type { TransferHost } from "./host.ts";
+import { type ByteRun, batchRanges } from "./plan.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+import { readAllText } from "./relay.ts";
+
+const MiB = 1 << 20;
+
+/** Runs (coalesced) shorter than this go over SFTP by default; longer ones are streamed through dd. */
+export const SFTP_RUN_BYTES = MiB;
+/** Default upper bound of one SFTP batch (one page-cache drop on the target). */
+export const SFTP_BATCH_BYTES = 16 * MiB;
+/** SFTP requests of one batch in flight on each host. */
+const IN_FLIGHT = 32;
+/** How long a failed or aborted batch waits for its requests and handles to settle. */
+const GRACE_MS = 3000;
+
+export interface SftpEndpoint {
+  host: TransferHost;
+  device: string;
+}
+
+export interface SftpRunsOptions {
+  source: SftpEndpoint;
+  target: SftpEndpoint;
+  /** Disjoint runs in ascending order, multiples of 512 bytes. */
+  runs: readonly ByteRun[];
+  bandwidth?: RateLimiter;
+  signal: AbortSignal;
+}
+
+export interface SftpRunsResult {
+  /** BLAKE2b-512 (as b2sum, and as the dd path journals) of the runs concatenated, as the source gave them. */
+  sent: string;
+  /** The same over the target's read-back after fsync and the cache drop. */
+  readBack: string;
+  /** Bytes moved from source to target. */
+  bytes: number;
+}
+
+type Piece = { offset: number; length: number };
+
+/** Runs cut into single SFTP requests (never across a run). */
+function piecesOf(runs: readonly ByteRun[]): Piece[] {
+  const out: Piece[] = [];
+  for (const [offset, length] of runs)
+    for (let at = 0; at < length; at += SFTP_REQUEST_BYTES)
+      out.push({ offset: offset + at, length: Math.min(SFTP_REQUEST_BYTES, length - at) });
+  return out;
+}
+
+/** BLAKE2b-512 of pieces in their order, whatever order they arrive in, on the hashing thread. */
+class OrderedHash {
+  private readonly hash = offThreadBlake2b();
+  private readonly early = new Map<number, Buffer>();
+  private next = 0;
+  private fed: Promise<void> = Promise.resolve();
+  private open = true;
+
+  /** Resolves once this piece's predecessors and (when its turn came) the piece went to the hashing thread. */
+  add(index: number, data: Buffer): Promise<void> {
+    if (!this.open) return Promise.resolve(); // a lane still running after its batch gave up
+    this.early.set(index, data);
+    for (let d = this.early.get(this.next); d; d = this.early.get(this.next)) {
+      const piece = d;
+      this.early.delete(this.next++);
+      this.fed = this.fed.then(() => this.hash.update(piece));
+    }
+    return this.fed;
+  }
+
+  async digest(count: number): Promise<string> {
+    if (this.next !== count) throw new Error(`hashed ${this.next} of ${count} pieces`);
+    await this.fed;
+    this.open = false;
+    return this.hash.digest();
+  }
+
+  /** Forget an unfinished hash (failed batch): the hashing thread keeps the process alive while one is open. */
+  discard(): void {
+    if (!this.open) return;
+    this.open = false;
+    // After the updates already chained: dropped before them, the hashing thread would keep a hash nobody ends.
+    const drop = () => this.hash.discard();
+    void this.fed.then(drop, drop);
+  }
+}
+
+/** Resolves `ms` after `signal` aborts (never if it does not). */
+function graceAfterAbort(signal: AbortSignal, ms: number): { promise: Promise<void>; dispose(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    timer = setTimeout(resolve, ms);
+  };
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return {
+    promise,
+    dispose: () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+/**
+ * `work` for every piece with `limit` in flight. The first failure or an abort stops issuing; the requests
+ * already sent are waited for (on abort at most GRACE_MS), so none of ours is still running afterwards.
+ */
+async function eachPiece(
+  pieces: readonly Piece[],
+  limit: number,
+  signal: AbortSignal,
+  work: (piece: Piece, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const lane = async () => {
+    while (failure === undefined && !signal.aborted && next < pieces.length) {
+      const i = next++;
+      try {
+        await work(pieces[i] as Piece, i);
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+  };
+  const grace = graceAfterAbort(signal, GRACE_MS);
+  try {
+    await Promise.race([Promise.all(Array.from({ length: Math.min(limit, pieces.length) }, lane)), grace.promise]);
+  } finally {
+    grace.dispose();
+  }
+  signal.throwIfAborted();
+  if (failure !== undefined) throw failure;
+}
+
+/** Waits for `p` to settle, at most `ms`; never throws. */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+/** One short command on the target; on failure or abort its process group is killed before this rejects. */
+async function runOnce(host: TransferHost, command: string, signal: AbortSignal): Promise<void> {
+  const p = await host.execStream(command, { signal });
+  p.done.catch(() => undefined); // observed below; never an unhandled rejection
+  try {
+    p.stdin.end();
+    await Promise.all([readAllText(p.stdout), p.done]);
+  } catch (e) {
+    await settleWithin(p.cancel(), GRACE_MS);
+    p.stdout.destroy();
+    await settleWithin(p.done, GRACE_MS);
+    throw e;
+  }
+}
+
+/**
+ * Copies `runs` from source to target over SFTP and proves them: the result's `sent` and `readBack` hashes are
+ * equal only if the target's device returned, after fsync and a cache drop, exactly the bytes the source gave.
+ * Lost connections are ConnectionLostError (hosts layer), a source shorter than a run TruncatedStreamError.
+ * Every handle is closed (and the drop command ended) before this settles.
+ */
+export async function copyRunsOverSftp(o: SftpRunsOptions): Promise<SftpRunsResult> {
+  const srcPath = validateRemotePath(o.source.device, "transfer device");
+  const dstPath = validateRemotePath(o.target.device, "transfer device");
+  const pieces = piecesOf(o.runs);
+  const bytes = pieces.reduce((a, p) => a + p.length, 0);
+  const opened: Promise<RemoteFile>[] = [];
+  const sent = new OrderedHash();
+  const back = new OrderedHash();
+  try {
+    o.signal.throwIfAborted();
+    const srcFile = o.source.host.openFile(srcPath, "r");
+    const dstFile = o.target.host.openFile(dstPath, "r+");
+    opened.push(srcFile, dstFile);
+    const [src, dst] = await Promise.all([srcFile, dstFile]);
+
+    // The limiter is asked by one lane at a time, in piece order (and keeps one abort listener, not 32).
+    let turn: Promise<void> = Promise.resolve();
+    const take = (n: number) => {
+      const bandwidth = o.bandwidth;
+      if (bandwidth) turn = turn.then(() => bandwidth.take(n, o.signal));
+      return turn;
+    };
+    await eachPiece(pieces, IN_FLIGHT, o.signal, async (p, i) => {
+      await take(p.length);
+      const data = await src.read(p.offset, p.length);
+      if (data.length !== p.length) throw new TruncatedStreamError(o.source.host.name, p.length, data.length);
+      await Promise.all([sent.add(i, data), dst.write(p.offset, data)]);
+    });
+    const sentHash = await sent.digest(pieces.length);
+
+    // Durable first (dirty pages cannot be dropped), then one exec drops the device's cache: the reads below
+    // miss it and come from the device, as dd's iflag=direct read-back does.
+    const fsynced = await dst.fsync();
+    await runOnce(o.target.host, dropCacheCommand({ device: dstPath, fsyncFirst: !fsynced }), o.signal);
+
+    await eachPiece(pieces, IN_FLIGHT, o.signal, async (p, i) => {
+      // A short read hashes fewer bytes: a mismatch, never a success.
+      await back.add(i, await dst.read(p.offset, p.length));
+    });
+    return { sent: sentHash, readBack: await back.digest(pieces.length), bytes };
+  } finally {
+    sent.discard();
+    back.discard();
+    await Promise.allSettled(
+      opened.map(async (f) => {
+        const file = await f;
+        await settleWithin(file.close(), GRACE_MS);
+      }),
+    );
+  }
+}
+
+/** Mean length of a batch's runs (adjacent ranges joined): below the threshold the batch goes over SFTP. */
+export function meanRunBytes(batch: readonly JournalRange[]): number {
+  let runs = 0;
+  let bytes = 0;
+  let end = -1;
+  for (const r of batch) {
+    if (r.offset !== end) runs++;
+    bytes += r.length;
+    end = r.offset + r.length;
+  }
+  return runs === 0 ? 0 : bytes / runs;
+}
+
+export interface ExtentBatching {
+  /** Runs shorter than this go over SFTP. */
+  sftpRunBytes: number;
+  sftpBatchBytes: number;
+  /** Batches in flight: the SFTP share is spread over this many batches when it is small. */
+  concurrency: number;
+  /** Bounds of a dd batch (one dd per run on each host). */
+  batchBytes: number;
+  batchRuns: number;
+}
+
+/**
+ * Unconfirmed ranges (offset order, as the journal returns them) into batches. Each run (adjacent ranges joined)
+ * shorter than `sftpRunBytes` goes to SFTP batches: as many runs as fit, since a run there costs one request,
+ * not a process; spread over the concurrency when they are few. Longer runs go to dd batches as before.
+ */
+export function extentBatches(rows: readonly JournalRange[], o: ExtentBatching): JournalRange[][] {
+  const small: JournalRange[] = [];
+  const large: JournalRange[] = [];
+  let run: JournalRange[] = [];
+  let runLength = 0;
+  const flush = () => {
+    (runLength < o.sftpRunBytes ? small : large).push(...run);
+    run = [];
+    runLength = 0;
+  };
+  for (const r of rows) {
+    if (r.confirmed) continue;
+    const last = run[run.length - 1];
+    if (last && last.offset + last.length !== r.offset) flush();
+    run.push(r);
+    runLength += r.length;
+  }
+  flush();
+  const smallBytes = small.reduce((a, r) => a + r.length, 0);
+  const longest = small.reduce((a, r) => Math.max(a, r.length), 0);
+  // Greedy filling closes a batch past `share`, so `share + longest` gives at most `concurrency` batches.
+  const share = Math.ceil(smallBytes / o.concurrency) + longest;
+  return [
+    ...batchRanges(small, Math.min(o.sftpBatchBytes, share), Number.MAX_SAFE_INTEGER),
+    ...batchRanges(large, o.batchBytes, o.batchRuns),
+  ];
+}
