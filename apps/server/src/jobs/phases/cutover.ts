@@ -1,30 +1,82 @@
+import { createHash } from "node:crypto";
 import { ExtentMap } from "@blockferry/changes";
 import type { MigrationOptions, VmControl } from "@blockferry/contracts";
-import { B2SUM_LINE, blockdevFlushCommand, hashRunsCommand, MAX_RUNS_PER_COMMAND } from "@blockferry/lvm";
+import {
+  B2SUM_LINE,
+  blockdevFlushCommand,
+  dropCacheCommand,
+  hashRunsCommand,
+  MAX_RUNS_PER_COMMAND,
+} from "@blockferry/lvm";
 import type { HostShell, PhaseContext, PhaseFn } from "../context.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
 import { vmControllerFor } from "../vm/controller.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, targetDevice } from "./shared.ts";
 
+type Ranges = ReadonlyArray<readonly [offset: number, length: number]>;
+
 /**
- * One BLAKE2b hash per batch of byte ranges (read with direct I/O, concatenated in order): a whole final delta
- * costs one round trip and one hash process per host, which keeps the verify step short inside the outage.
+ * One hash per batch of MAX_RUNS_PER_COMMAND byte ranges (concatenated in order), read from the device itself on
+ * the host. Long ranges: dd with direct I/O into b2sum, one command per batch. Short scattered ranges (a typical
+ * final delta) would cost a dd process each, so they are read over SFTP after the device's page cache is dropped
+ * (reads come from the device) and hashed here, many requests in flight. Both hosts of a verify take the same
+ * path, so their hashes compare.
  */
-export async function hashRanges(
-  shell: HostShell,
-  device: string,
-  ranges: ReadonlyArray<readonly [offset: number, length: number]>,
-  signal: AbortSignal,
-): Promise<string[]> {
+export async function hashRanges(shell: HostShell, device: string, ranges: Ranges, signal: AbortSignal) {
+  const batches: Ranges[] = [];
+  for (let i = 0; i < ranges.length; i += MAX_RUNS_PER_COMMAND) batches.push(ranges.slice(i, i + MAX_RUNS_PER_COMMAND));
+  const bytes = ranges.reduce((a, [, l]) => a + l, 0);
+  if (ranges.length > 0 && bytes / ranges.length < SFTP_MEAN_RANGE_BYTES)
+    return hashRangesOverSftp(shell, device, batches, signal);
   const out: string[] = [];
-  for (let i = 0; i < ranges.length; i += MAX_RUNS_PER_COMMAND) {
-    const runs = ranges.slice(i, i + MAX_RUNS_PER_COMMAND);
+  for (const runs of batches) {
     const line = (await shell.run(hashRunsCommand({ device, readBack: { kind: "concat", runs } }), { signal })).trim();
     const m = B2SUM_LINE.exec(line);
     if (!m?.[1]) throw new Error(`unexpected hash output from ${shell.name}: ${JSON.stringify(line.slice(0, 200))}`);
     out.push(m[1]);
   }
   return out;
+}
+
+/** Below this mean range length a verify reads over SFTP (a request per range, not a process). */
+const SFTP_MEAN_RANGE_BYTES = 1 << 20;
+const SFTP_READS_IN_FLIGHT = 32;
+
+async function hashRangesOverSftp(shell: HostShell, device: string, batches: Ranges[], signal: AbortSignal) {
+  await shell.run(dropCacheCommand({ device }), { signal });
+  const file = await shell.openByteSource(device, { signal });
+  try {
+    const out: string[] = [];
+    for (const runs of batches) {
+      const hash = createHash("sha256");
+      const early = new Map<number, Uint8Array>();
+      let next = 0; // next range to hash
+      let issued = 0;
+      let failed = false;
+      const lane = async () => {
+        while (!failed && issued < runs.length) {
+          const i = issued++;
+          const [offset, length] = runs[i] as readonly [number, number];
+          const data = await file.read(offset, length).catch((e: unknown) => {
+            failed = true;
+            throw e;
+          });
+          if (data.length !== length)
+            throw new Error(`${shell.name}: short read of ${device} at ${offset}: ${data.length} of ${length} bytes`);
+          early.set(i, data);
+          for (let d = early.get(next); d; d = early.get(next)) {
+            hash.update(d);
+            early.delete(next++);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(SFTP_READS_IN_FLIGHT, runs.length) }, lane));
+      out.push(hash.digest("hex"));
+    }
+    return out;
+  } finally {
+    await file.close();
+  }
 }
 
 /** Byte ranges of an extent map, split so no range exceeds `max` bytes. */
