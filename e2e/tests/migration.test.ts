@@ -65,13 +65,19 @@ describe("migration jobs on lab hosts", () => {
     const { at, events } = await phaseTimes(job.id);
     const fullCopyMs = at("catch_up") - at("full_copy");
     expect(done.outageMs).not.toBeNull();
-    expect(done.outageMs ?? Infinity).toBeLessThan(fullCopyMs);
+    // Far below: the outage carries only the last delta (measured ~15 s against a ~70 s full copy under TCG).
+    expect(done.outageMs ?? Infinity).toBeLessThan(fullCopyMs / 2);
     const finalDelta = events.find(
       (e) => e.type === "job.log" && String((e.data as { message: string }).message).startsWith("final delta"),
     );
     const delta = finalDelta?.data as { bytes: number; message: string } | undefined;
     expect(delta?.bytes).toBeGreaterThan(0);
-    process.stderr.write(`classic: full copy ${fullCopyMs} ms, outage ${done.outageMs} ms, ${delta?.message}\n`);
+    const outagePhases = ["stop_vm", "final_delta", "verify", "start_vm", "cleanup"]
+      .slice(0, -1)
+      .map((p, i, all) => `${p} ${(i + 1 < all.length ? at(all[i + 1] as string) : at("cleanup")) - at(p)} ms`);
+    process.stderr.write(
+      `classic: full copy ${fullCopyMs} ms, outage ${done.outageMs} ms (${outagePhases.join(", ")}), ${delta?.message}\n`,
+    );
     expect(await leftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
     expect(await leftovers(lab2, "vg0")).toEqual({ lvs: [], processes: [] });
     // The source LV stays until an operator removes it.
