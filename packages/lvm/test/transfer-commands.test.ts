@@ -4,7 +4,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { dropCacheCommand, hashRunsCommand, readRunsCommand, receiveRecordsCommand } from "../src/transfer-commands.ts";
+import {
+  dropCacheCommand,
+  HASH_TOOL_PROBE_COMMAND,
+  HASH_TOOLS,
+  hashRunsCommand,
+  readRunsCommand,
+  receiveRecordsCommand,
+} from "../src/transfer-commands.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bf-tcmd-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,6 +67,19 @@ describe("transfer command templates under a real /bin/sh", () => {
       }),
     );
     expect(c.stdout.toString()).toBe(`${b2(Buffer.concat([a, b]))}  -\n`);
+  });
+
+  it("proves with openssl's SHA-256 where the host has it, and the probe says so", () => {
+    const dst = join(dir, "dst-sha.img");
+    writeFileSync(dst, Buffer.alloc(64 * K));
+    const a = data.subarray(0, 8 * K);
+    const r = sh(receiveRecordsCommand({ device: dst, hash: "openssl-sha256" }), records(`d 0 ${8 * K}\n`, a, "e\n"));
+    expect(r.status).toBe(0);
+    const line = r.stdout.toString().trim();
+    expect(HASH_TOOLS["openssl-sha256"].line.exec(line)?.[1]).toBe(createHash("sha256").update(a).digest("hex"));
+    // This machine has openssl (the lab guests do not: they take b2sum).
+    expect(sh(HASH_TOOL_PROBE_COMMAND).stdout.toString()).toBe("openssl-sha256\n");
+    expect(sh(`PATH=/nonexistent; ${HASH_TOOL_PROBE_COMMAND}`).stdout.toString()).toBe("b2sum\n");
   });
 
   it("fails without a proof when the stream ends before its end record or a record is malformed", () => {

@@ -4,6 +4,9 @@
 import { createHash } from "node:crypto";
 import {
   B2SUM_LINE,
+  HASH_TOOL_PROBE_COMMAND,
+  HASH_TOOLS,
+  type HashTool,
   hashRunsCommand,
   MAX_RUNS_PER_COMMAND,
   readRunsCommand,
@@ -116,6 +119,16 @@ export interface TransferResult {
 interface Ctx extends CommonCopyOptions {
   tracker: ProgressTracker;
   result: TransferResult;
+  /** The target's read-back hash, probed once per copy by the first record batch (SFTP batches need none). */
+  hashTool(): Promise<HashTool>;
+}
+
+/** Which hash tool the target has (see HASH_TOOLS); b2sum (coreutils) when the probe says nothing else. */
+async function probeHashTool(host: TransferHost, signal?: AbortSignal): Promise<HashTool> {
+  const p = await host.execStream(HASH_TOOL_PROBE_COMMAND, { signal });
+  p.stdin.end();
+  const [out] = await Promise.all([readAllText(p.stdout), p.done]);
+  return out.trim() === "openssl-sha256" ? "openssl-sha256" : "b2sum";
 }
 
 const zeroHashes = new Map<number, string>();
@@ -247,9 +260,17 @@ interface BatchPlan {
  * when the read-back differs.
  */
 async function recordBatch(ctx: Ctx, plan: BatchPlan, signal: AbortSignal): Promise<string | null> {
+  const toolName = await ctx.hashTool();
+  const tool = HASH_TOOLS[toolName];
   const reads = coalesce(plan.segments.filter((s) => s.source === "read").map((s) => [s.offset, s.length] as const));
   const sent = await withProcesses(signal, async (sig, started) => {
-    const receive: [TransferHost, string] = [ctx.target.host, receiveRecordsCommand({ device: ctx.target.device })];
+    const receive: [TransferHost, string] = [
+      ctx.target.host,
+      receiveRecordsCommand({
+        device: ctx.target.device,
+        hash: tool === HASH_TOOLS.b2sum ? "b2sum" : "openssl-sha256",
+      }),
+    ];
     let src: RemoteProcess | null = null;
     let dst: RemoteProcess;
     if (reads.length) {
@@ -275,7 +296,7 @@ async function recordBatch(ctx: Ctx, plan: BatchPlan, signal: AbortSignal): Prom
           }),
         dst.stdin,
         plan.segments,
-        { ...plan, maxRecordBytes: MAX_RECORD_BYTES },
+        { ...plan, maxRecordBytes: MAX_RECORD_BYTES, hashAlgorithm: tool.node },
         sig,
       ),
       src?.done,
@@ -292,11 +313,11 @@ async function recordBatch(ctx: Ctx, plan: BatchPlan, signal: AbortSignal): Prom
   r.bytesSkipped += result.bytesSkipped;
   const lines = out.split("\n").filter((l) => l.length > 0);
   const want = (result.hash ? 1 : 0) + result.zeroRuns.length;
-  if (lines.length !== want || (result.hash && !B2SUM_LINE.test(lines[0] ?? "")))
+  if (lines.length !== want || (result.hash && !tool.line.test(lines[0] ?? "")))
     throw new RemoteOutputError(
       `${ctx.target.host.name} read-back: expected ${want} lines, got ${JSON.stringify(out.slice(0, 300))}`,
     );
-  const hashOk = result.hash === null || B2SUM_LINE.exec(lines[0] ?? "")?.[1] === result.hash;
+  const hashOk = result.hash === null || tool.line.exec(lines[0] ?? "")?.[1] === result.hash;
   const zerosOk = lines.slice(result.hash ? 1 : 0).every((l) => l === "z");
   return hashOk && zerosOk ? (result.hash ?? zeroBlockHash(0)) : null;
 }
@@ -394,7 +415,15 @@ async function runPass(
     retries: 0,
     seconds: 0,
   };
-  const ctx = extend({ ...opts, tracker, result });
+  let probe: Promise<HashTool> | null = null;
+  const hashTool = () => {
+    probe ??= probeHashTool(opts.target.host, opts.signal).catch((e: unknown) => {
+      probe = null; // a lost connection: the batch's retry probes again
+      throw e;
+    });
+    return probe;
+  };
+  const ctx = extend({ ...opts, tracker, result, hashTool });
   opts.onProgress?.(tracker.snapshot());
   const maxAttempts = opts.maxAttempts ?? 2;
   await forEachBatch(batchOf(rows), opts.concurrency ?? 3, opts.signal, async (batch, signal) => {

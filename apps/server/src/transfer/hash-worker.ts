@@ -112,8 +112,11 @@ export class OffThreadHash {
 
 let shared: HashWorker | null = null;
 
-/** A BLAKE2b-512 (what `b2sum` prints) computed off the calling thread. */
-export function offThreadBlake2b(): OffThreadHash {
+/** A hash computed off the calling thread: "blake2b512" (what `b2sum` prints) or "sha256". */
+export function offThreadHash(algorithm: "blake2b512" | "sha256"): OffThreadHash {
   shared ??= new HashWorker();
-  return shared.open("blake2b512");
+  return shared.open(algorithm);
 }
+
+/** A BLAKE2b-512 computed off the calling thread. */
+export const offThreadBlake2b = () => offThreadHash("blake2b512");

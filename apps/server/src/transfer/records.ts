@@ -7,7 +7,7 @@ import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
 import { RECORD } from "@blockferry/lvm";
 import { TruncatedStreamError } from "./errors.ts";
-import { type OffThreadHash, offThreadBlake2b } from "./hash-worker.ts";
+import { type OffThreadHash, offThreadHash } from "./hash-worker.ts";
 import type { ByteRun } from "./plan.ts";
 
 /** A piece of the batch in device order: bytes to read from the source, or bytes known to be zero there. */
@@ -22,10 +22,12 @@ export interface RecordOptions {
   skipZeroes: boolean;
   /** Longest data record. */
   maxRecordBytes: number;
+  /** The hash the target's read-back line carries. */
+  hashAlgorithm: "blake2b512" | "sha256";
 }
 
 export interface RecordResult {
-  /** BLAKE2b-512 of the data records' bytes in order (what `b2sum` of the target's read-back must print). */
+  /** Hash of the data records' bytes in order (what the target's read-back must print). */
   hash: string | null;
   dataRuns: ByteRun[];
   /** Zero records written on the target (each answered by a `z`/`x` read-back line). */
@@ -103,7 +105,7 @@ class RecordWriter {
       r.bytesZeroed += p.length;
       return;
     }
-    this.hasher ??= offThreadBlake2b();
+    this.hasher ??= offThreadHash(this.opts.hashAlgorithm);
     for (const part of p.parts) {
       await this.hasher.update(part);
       await this.write(part);

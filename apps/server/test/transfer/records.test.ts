@@ -44,7 +44,14 @@ async function run(input: Buffer, segments: Segment[], opts: Partial<RecordOptio
     from,
     to,
     segments,
-    { blockBytes: 16 * K, detectZeroes: true, skipZeroes: false, maxRecordBytes: 64 * K, ...opts },
+    {
+      blockBytes: 16 * K,
+      detectZeroes: true,
+      skipZeroes: false,
+      maxRecordBytes: 64 * K,
+      hashAlgorithm: "blake2b512",
+      ...opts,
+    },
     signal,
   );
   return { result, records: parseRecords(Buffer.concat(received)) };
@@ -111,7 +118,7 @@ describe("record stream", () => {
         Readable.from([input]),
         to,
         [{ offset: 0, length: 32 * K, source: "read" }],
-        { blockBytes: 16 * K, detectZeroes: true, skipZeroes: false, maxRecordBytes: 64 * K },
+        { blockBytes: 16 * K, detectZeroes: true, skipZeroes: false, maxRecordBytes: 64 * K, hashAlgorithm: "sha256" },
         signal,
       );
       await expect(p).rejects.toBeInstanceOf(TruncatedStreamError);
