@@ -97,15 +97,19 @@ export function receiveRecordsCommand(o: { device: string; hash?: HashTool }): s
   const dev = device(o.device);
   const hash = HASH_TOOLS[o.hash ?? "b2sum"].command;
   const bad = `{ echo "blockferry: bad record: $k $o $l" >&2; exit 65; }`;
+  // Adjacent data records (one per block) are read back as one run: one dd per run, not per record.
   const loop = [
-    "D=; Z=; k=",
+    "D=; Z=; k=; po=; pl=0",
     "while read -r k o l; do",
     `  case $k in e) break ;; d|z) ;; *) ${bad} ;; esac`,
     `  case $o in ''|*[!0-9]*) ${bad} ;; esac`,
     `  case $l in ''|0|*[!0-9]*) ${bad} ;; esac`,
-    `  if [ "$k" = d ]; then w "$o" "$l" || exit 1; D="$D $o:$l"; else z "$o" "$l" || exit 1; Z="$Z $o:$l"; fi`,
+    `  if [ "$k" = z ]; then z "$o" "$l" || exit 1; Z="$Z $o:$l"; continue; fi`,
+    `  w "$o" "$l" || exit 1`,
+    `  if [ -n "$po" ] && [ $((po + pl)) -eq "$o" ]; then pl=$((pl + l)); else { [ -z "$po" ] || D="$D $po:$pl"; }; po=$o; pl=$l; fi`,
     "done",
     `[ "$k" = e ] || { echo "blockferry: stream ended before its end record" >&2; exit 66; }`,
+    `[ -z "$po" ] || D="$D $po:$pl"`,
     `${fsyncCmd(dev)} || exit 1`,
     `if [ -n "$D" ]; then for x in $D; do r "\${x%:*}" "\${x#*:}" || exit 1; done | ${hash} || exit 1; fi`,
     `for x in $Z; do r "\${x%:*}" "\${x#*:}" | cmp -s -n "\${x#*:}" - /dev/zero && echo z || echo x; done`,

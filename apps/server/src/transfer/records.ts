@@ -1,8 +1,9 @@
 // The server side of the record stream that `receiveRecordsCommand` (packages/lvm) reads on the target: the
 // source's bytes arrive here, are hashed as they arrive (the hash the target's read-back must equal), and
-// leave as `d` records; all-zero blocks leave as `z` records (the target writes them from /dev/zero) or not at
-// all (a target that already reads zeroes). Records need their length up front, and few large records mean
-// few dd processes on the target, so data is held: one record being written, one filling, plus one block.
+// leave as `d` records, one per block; all-zero blocks leave as `z` records (the target writes them from
+// /dev/zero) or not at all (a target that already reads zeroes). A block is known to be data at its first
+// non-zero byte: its record starts then and the rest streams through, so nothing is held but a count of the
+// zero bytes that began it (held buffers get promoted and make garbage collection the relay's main cost).
 import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
 import { RECORD } from "@blockferry/lvm";
@@ -14,13 +15,13 @@ import type { ByteRun } from "./plan.ts";
 export type Segment = { offset: number; length: number; source: "read" | "zero" };
 
 export interface RecordOptions {
-  /** Blocks (aligned to device offsets) the bytes read are checked and buffered in. */
+  /** Blocks (aligned to device offsets) the bytes read are checked in: one record each. */
   blockBytes: number;
   /** All-zero blocks become zero records; otherwise every byte read is sent. */
   detectZeroes: boolean;
   /** The target already reads zeroes (a fresh thin LV): zero blocks are not written at all. */
   skipZeroes: boolean;
-  /** Longest data record. */
+  /** Longest data record when zeroes are not detected (blocks are then only record boundaries). */
   maxRecordBytes: number;
   /** The hash the target's read-back line carries. */
   hashAlgorithm: "blake2b512" | "sha256";
@@ -49,9 +50,8 @@ export function isAllZero(buf: Buffer): boolean {
 }
 
 class RecordWriter {
-  private pending: { zero: boolean; offset: number; length: number; parts: Buffer[] } | null = null;
+  private pendingZero: { offset: number; length: number } | null = null;
   private hasher: OffThreadHash | null = null;
-  private writing: Promise<void> = Promise.resolve();
   readonly result: RecordResult = {
     hash: null,
     dataRuns: [],
@@ -68,55 +68,35 @@ class RecordWriter {
     private readonly signal: AbortSignal,
   ) {}
 
-  async add(zero: boolean, offset: number, length: number, parts: Buffer[]): Promise<void> {
-    const p = this.pending;
-    const fits = zero || (p !== null && p.length + length <= this.opts.maxRecordBytes);
-    if (p && p.zero === zero && p.offset + p.length === offset && fits) {
-      p.length += length;
-      p.parts.push(...parts);
-      return;
+  /** Zero bytes at `offset`: joined to the zero record being gathered (nothing is sent yet). */
+  async zero(offset: number, length: number): Promise<void> {
+    const z = this.pendingZero;
+    if (z && z.offset + z.length === offset) z.length += length;
+    else {
+      await this.flushZero();
+      this.pendingZero = { offset, length };
     }
-    await this.flush();
-    this.pending = { zero, offset, length, parts: [...parts] };
   }
 
-  /**
-   * Hands the pending record to the writer and returns once the record before it is written: one record goes
-   * out to the target while the next one fills from the source, so both links stay busy.
-   */
-  async flush(): Promise<void> {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = null;
-    await this.writing;
-    this.writing = this.writeRecord(p);
-    this.writing.catch(() => undefined); // awaited by the next flush or end()
+  /** Starts a data record of `length` bytes at `offset`; its bytes follow through `data`. */
+  async startData(offset: number, length: number): Promise<void> {
+    await this.flushZero();
+    await this.write(Buffer.from(`${RECORD.data} ${offset} ${length}\n`));
+    const runs = this.result.dataRuns;
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[1] === offset) runs[runs.length - 1] = [last[0], last[1] + length];
+    else runs.push([offset, length]);
+    this.result.bytesSent += length;
   }
 
-  private async writeRecord(p: { zero: boolean; offset: number; length: number; parts: Buffer[] }): Promise<void> {
-    const r = this.result;
-    if (p.zero && this.opts.skipZeroes) {
-      r.bytesSkipped += p.length;
-      return;
-    }
-    await this.write(Buffer.from(`${p.zero ? RECORD.zero : RECORD.data} ${p.offset} ${p.length}\n`));
-    if (p.zero) {
-      r.zeroRuns.push([p.offset, p.length]);
-      r.bytesZeroed += p.length;
-      return;
-    }
+  async data(buf: Buffer): Promise<void> {
     this.hasher ??= offThreadHash(this.opts.hashAlgorithm);
-    for (const part of p.parts) {
-      await this.hasher.update(part);
-      await this.write(part);
-    }
-    r.dataRuns.push([p.offset, p.length]);
-    r.bytesSent += p.length;
+    await this.hasher.update(buf);
+    await this.write(buf);
   }
 
   async end(): Promise<RecordResult> {
-    await this.flush();
-    await this.writing;
+    await this.flushZero();
     await this.write(Buffer.from(`${RECORD.end}\n`));
     this.to.end();
     this.result.hash = (await this.hasher?.digest()) ?? null;
@@ -126,6 +106,19 @@ class RecordWriter {
   /** A failed batch: its hash will never be finished. */
   discard(): void {
     this.hasher?.discard();
+  }
+
+  private async flushZero(): Promise<void> {
+    const z = this.pendingZero;
+    if (!z) return;
+    this.pendingZero = null;
+    if (this.opts.skipZeroes) {
+      this.result.bytesSkipped += z.length;
+      return;
+    }
+    await this.write(Buffer.from(`${RECORD.zero} ${z.offset} ${z.length}\n`));
+    this.result.zeroRuns.push([z.offset, z.length]);
+    this.result.bytesZeroed += z.length;
   }
 
   private async write(buf: Buffer): Promise<void> {
@@ -148,54 +141,66 @@ export async function pumpRecords(
 ): Promise<RecordResult> {
   const w = new RecordWriter(to, opts, signal);
   const expected = segments.reduce((a, s) => a + (s.source === "read" ? s.length : 0), 0);
+  const unit = opts.detectZeroes ? opts.blockBytes : opts.maxRecordBytes;
   let si = 0; // current segment
-  let pos = 0; // bytes of it done
-  let block: Buffer[] = [];
-  let blockBytes = 0;
+  let pos = 0; // bytes of it done, up to the current block's start
+  let got = 0; // bytes of the current block received
+  let zeroes = 0; // the block's bytes so far are zero and not yet sent (kind still open)
+  let isData = false;
 
-  // Emits leading zero segments, and the block under construction once complete.
-  const blockEnd = (s: Segment) => {
-    const at = s.offset + pos;
-    return Math.min(opts.blockBytes - (at % opts.blockBytes), s.length - pos);
-  };
-  const advance = async () => {
+  const blockLength = (s: Segment) => Math.min(unit - ((s.offset + pos) % unit), s.length - pos);
+  // Passes known-zero segments, opens the next block; false once every segment is done.
+  const nextBlock = async (): Promise<boolean> => {
     for (;;) {
       const s = segments[si];
-      if (!s) return;
-      if (s.source === "zero") {
-        await w.add(true, s.offset, s.length, []);
-        si++;
-        continue;
+      if (!s) return false;
+      if (s.source === "read") {
+        isData = !opts.detectZeroes;
+        if (isData) await w.startData(s.offset + pos, blockLength(s));
+        return true;
       }
-      if (blockBytes === 0 || blockBytes < blockEnd(s)) return;
-      const parts = block;
-      const zero = opts.detectZeroes && parts.every(isAllZero);
-      await w.add(zero, s.offset + pos, blockBytes, zero ? [] : parts);
-      pos += blockBytes;
-      block = [];
-      blockBytes = 0;
-      if (pos === s.length) {
-        si++;
-        pos = 0;
-      }
+      await w.zero(s.offset, s.length);
+      si++;
     }
+  };
+  const piece = async (s: Segment, buf: Buffer) => {
+    if (!isData && isAllZero(buf)) zeroes += buf.length;
+    else {
+      if (!isData) {
+        isData = true;
+        await w.startData(s.offset + pos, blockLength(s));
+        for (let n = zeroes; n > 0; n -= ZEROES.length) await w.data(ZEROES.subarray(0, Math.min(n, ZEROES.length)));
+        zeroes = 0;
+      }
+      await w.data(buf);
+    }
+    got += buf.length;
+    if (got < blockLength(s)) return;
+    if (!isData) await w.zero(s.offset + pos, got);
+    pos += got;
+    got = 0;
+    zeroes = 0;
+    if (pos === s.length) {
+      si++;
+      pos = 0;
+    }
+    await nextBlock();
   };
 
   try {
-    await advance();
+    let more = await nextBlock();
     if (from) {
       for await (const chunk of from as AsyncIterable<Buffer>) {
         w.result.bytesRead += chunk.length;
-        if (w.result.bytesRead > expected) throw new TruncatedStreamError(host, expected, w.result.bytesRead);
+        if (w.result.bytesRead > expected || !more) throw new TruncatedStreamError(host, expected, w.result.bytesRead);
         let rest = chunk;
         while (rest.length > 0) {
           const s = segments[si] as Segment;
-          const take = Math.min(rest.length, blockEnd(s) - blockBytes);
-          block.push(rest.subarray(0, take));
-          blockBytes += take;
+          const take = Math.min(rest.length, blockLength(s) - got);
+          await piece(s, rest.subarray(0, take));
           rest = rest.subarray(take);
-          await advance();
         }
+        more = si < segments.length;
       }
     }
     signal.throwIfAborted();

@@ -12,6 +12,11 @@ export function incoming(
   o: { limiter?: RateLimiter; gzip: boolean; signal: AbortSignal; onWire(bytes: number): void },
 ): Readable {
   const { limiter, signal } = o;
+  if (!limiter && !o.gzip) {
+    // The common case stays one stream: no generator between the channel and the record writer.
+    stdout.on("data", (chunk: Buffer) => o.onWire(chunk.length));
+    return stdout;
+  }
   const wire = Readable.from(
     (async function* () {
       for await (const chunk of stdout as AsyncIterable<Buffer>) {

@@ -58,17 +58,25 @@ async function run(input: Buffer, segments: Segment[], opts: Partial<RecordOptio
 }
 
 describe("record stream", () => {
-  it("sends data blocks as records of at most maxRecordBytes, zero blocks as zero records, in device order", async () => {
+  it("sends each data block as a record, gathers zero blocks into zero records, in device order", async () => {
     const data = randomBytes(200 * K);
     data.fill(0, 32 * K, 80 * K); // three whole zero blocks
-    data.fill(0, 100 * K, 104 * K); // part of a block: still data
+    data.fill(0, 96 * K, 104 * K); // the start of a block: still data, its zeroes sent too
     const { result, records } = await run(data, [{ offset: 1024 * K, length: data.length, source: "read" }]);
+    const dataBlocks = (from: number, to: number) =>
+      Array.from({ length: Math.ceil((to - from) / (16 * K)) }, (_, i) => {
+        const o = from + i * 16 * K;
+        return ["d", o, Math.min(16 * K, to - o)];
+      });
     expect(records.map((r) => [r.kind, r.offset - (r.kind === "e" ? 0 : 1024 * K), r.length])).toEqual([
-      ["d", 0, 32 * K],
+      ...dataBlocks(0, 32 * K),
       ["z", 32 * K, 48 * K],
-      ["d", 80 * K, 64 * K],
-      ["d", 144 * K, 56 * K],
+      ...dataBlocks(80 * K, 200 * K),
       ["e", 0, 0],
+    ]);
+    expect(result.dataRuns).toEqual([
+      [1024 * K, 32 * K],
+      [1104 * K, 120 * K],
     ]);
     const sent = Buffer.concat(records.flatMap((r) => (r.data ? [r.data] : [])));
     expect(sent.equals(Buffer.concat([data.subarray(0, 32 * K), data.subarray(80 * K)]))).toBe(true);
@@ -97,12 +105,13 @@ describe("record stream", () => {
     expect(result.zeroRuns).toEqual([]);
   });
 
-  it("sends zero blocks as data when detection is off", async () => {
-    const { records } = await run(Buffer.alloc(40 * K), [{ offset: 0, length: 40 * K, source: "read" }], {
+  it("sends zero blocks as data, in records of maxRecordBytes, when detection is off", async () => {
+    const { records } = await run(Buffer.alloc(80 * K), [{ offset: 0, length: 80 * K, source: "read" }], {
       detectZeroes: false,
     });
     expect(records.map((r) => [r.kind, r.length])).toEqual([
-      ["d", 40 * K],
+      ["d", 64 * K],
+      ["d", 16 * K],
       ["e", 0],
     ]);
   });
