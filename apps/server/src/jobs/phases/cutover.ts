@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { ExtentMap } from "@blockferry/changes";
 import type { MigrationOptions, VmControl } from "@blockferry/contracts";
 import {
@@ -44,7 +45,13 @@ const SFTP_READS_IN_FLIGHT = 32;
 
 async function hashRangesOverSftp(shell: HostShell, device: string, batches: Ranges[], signal: AbortSignal) {
   await shell.run(dropCacheCommand({ device }), { signal });
-  const file = await shell.openByteSource(device, { signal });
+  // Each read in flight listens for the abort: give them a signal of their own that allows that many.
+  const reads = new AbortController();
+  setMaxListeners(SFTP_READS_IN_FLIGHT + 4, reads.signal);
+  const forward = () => reads.abort(signal.reason);
+  signal.addEventListener("abort", forward, { once: true });
+  if (signal.aborted) forward();
+  const file = await shell.openByteSource(device, { signal: reads.signal });
   try {
     const out: string[] = [];
     for (const runs of batches) {
@@ -75,6 +82,7 @@ async function hashRangesOverSftp(shell: HostShell, device: string, batches: Ran
     }
     return out;
   } finally {
+    signal.removeEventListener("abort", forward);
     await file.close();
   }
 }
