@@ -243,7 +243,7 @@ async function startBoth(
   return [pa.value, pb.value];
 }
 
-/** Longest data record: one dd on the target per record, and the server holds at most one record. */
+/** Longest data record when zeroes are not detected (detected ones are one record per block). */
 const MAX_RECORD_BYTES = 8 * MiB;
 
 interface BatchPlan {
@@ -255,8 +255,8 @@ interface BatchPlan {
 
 /**
  * One batch, one exec per host: the source streams the segments to read, the server hashes what arrives and
- * turns it into records, the target writes them, fsyncs, and reads back with direct I/O: one b2sum line over
- * the data (must equal the server's hash) and a `z` line per zero record. Returns the hash to journal, or null
+ * turns it into records, the target writes them, fsyncs, and reads back with direct I/O: one hash line (the
+ * target's hash tool) over the data, which must equal the server's hash, and a `z` line per zero record. Returns the hash to journal, or null
  * when the read-back differs.
  */
 async function recordBatch(ctx: Ctx, plan: BatchPlan, signal: AbortSignal): Promise<string | null> {
@@ -266,10 +266,7 @@ async function recordBatch(ctx: Ctx, plan: BatchPlan, signal: AbortSignal): Prom
   const sent = await withProcesses(signal, async (sig, started) => {
     const receive: [TransferHost, string] = [
       ctx.target.host,
-      receiveRecordsCommand({
-        device: ctx.target.device,
-        hash: tool === HASH_TOOLS.b2sum ? "b2sum" : "openssl-sha256",
-      }),
+      receiveRecordsCommand({ device: ctx.target.device, hash: toolName }),
     ];
     let src: RemoteProcess | null = null;
     let dst: RemoteProcess;
