@@ -7,7 +7,7 @@ import { dropCacheCommand, validateRemotePath } from "@blockferry/lvm";
 import type { JournalRange } from "../db/repositories/transfer-journal.ts";
 import { type RemoteFile, SFTP_REQUEST_BYTES } from "../hosts/index.ts";
 import { TruncatedStreamError } from "./errors.ts";
-import { offThreadBlake2b } from "./hash-worker.ts";
+import { offThreadHash } from "./hash-worker.ts";
 import type { TransferHost } from "./host.ts";
 import { type ByteRun, batchRanges } from "./plan.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
@@ -47,7 +47,7 @@ export interface SftpRunsResult {
   bytes: number;
 }
 
-type Piece = { offset: number; length: number };
+export type Piece = { offset: number; length: number };
 
 /** Runs cut into single SFTP requests (never across a run). */
 function piecesOf(runs: readonly ByteRun[]): Piece[] {
@@ -58,13 +58,17 @@ function piecesOf(runs: readonly ByteRun[]): Piece[] {
   return out;
 }
 
-/** BLAKE2b-512 of pieces in their order, whatever order they arrive in, on the hashing thread. */
-class OrderedHash {
-  private readonly hash = offThreadBlake2b();
+/** A hash (BLAKE2b-512 unless asked) of pieces in their order, whatever order they arrive in, on the hashing thread. */
+export class OrderedHash {
+  private readonly hash;
   private readonly early = new Map<number, Buffer>();
   private next = 0;
   private fed: Promise<void> = Promise.resolve();
   private open = true;
+
+  constructor(algorithm: "blake2b512" | "sha256" = "blake2b512") {
+    this.hash = offThreadHash(algorithm);
+  }
 
   /** Resolves once this piece's predecessors and (when its turn came) the piece went to the hashing thread. */
   add(index: number, data: Buffer): Promise<void> {
@@ -120,7 +124,7 @@ function graceAfterAbort(signal: AbortSignal, ms: number): { promise: Promise<vo
  * `work` for every piece with `limit` in flight. The first failure or an abort stops issuing; the requests
  * already sent are waited for (on abort at most GRACE_MS), so none of ours is still running afterwards.
  */
-async function eachPiece(
+export async function eachPiece(
   pieces: readonly Piece[],
   limit: number,
   signal: AbortSignal,

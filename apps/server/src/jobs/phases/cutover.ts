@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { ExtentMap } from "@blockferry/changes";
 import type { MigrationOptions, VmControl } from "@blockferry/contracts";
@@ -9,6 +8,7 @@ import {
   hashRunsCommand,
   MAX_RUNS_PER_COMMAND,
 } from "@blockferry/lvm";
+import { eachPiece, OrderedHash } from "../../transfer/sftp-batch.ts";
 import type { HostShell, PhaseContext, PhaseFn } from "../context.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
 import { vmControllerFor } from "../vm/controller.ts";
@@ -55,30 +55,20 @@ async function hashRangesOverSftp(shell: HostShell, device: string, batches: Ran
   try {
     const out: string[] = [];
     for (const runs of batches) {
-      const hash = createHash("sha256");
-      const early = new Map<number, Uint8Array>();
-      let next = 0; // next range to hash
-      let issued = 0;
-      let failed = false;
-      const lane = async () => {
-        while (!failed && issued < runs.length) {
-          const i = issued++;
-          const [offset, length] = runs[i] as readonly [number, number];
-          const data = await file.read(offset, length).catch((e: unknown) => {
-            failed = true;
-            throw e;
-          });
+      const hash = new OrderedHash("sha256");
+      try {
+        const pieces = runs.map(([offset, length]) => ({ offset, length }));
+        await eachPiece(pieces, SFTP_READS_IN_FLIGHT, reads.signal, async ({ offset, length }, i) => {
+          const data = await file.read(offset, length);
           if (data.length !== length)
             throw new Error(`${shell.name}: short read of ${device} at ${offset}: ${data.length} of ${length} bytes`);
-          early.set(i, data);
-          for (let d = early.get(next); d; d = early.get(next)) {
-            hash.update(d);
-            early.delete(next++);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(SFTP_READS_IN_FLIGHT, runs.length) }, lane));
-      out.push(hash.digest("hex"));
+          await hash.add(i, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+        });
+        out.push(await hash.digest(runs.length));
+      } catch (e) {
+        hash.discard();
+        throw e;
+      }
     }
     return out;
   } finally {
