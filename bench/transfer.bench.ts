@@ -77,7 +77,7 @@ async function baseline(s: string, d: string): Promise<number> {
 
 async function oursFull(s: string, d: string, extra: Partial<Parameters<typeof copyFull>[0]> = {}) {
   writeFileSync(d, Buffer.alloc(0));
-  execFileSync("truncate", ["-s", String(SIZE), d]);
+  execFileSync("truncate", ["-s", String(extra.bytes ?? SIZE), d]);
   const jobId = insertJob(db);
   await dropCaches();
   const [secs, r] = await timed(() =>
@@ -242,26 +242,8 @@ try {
       writeSync(fd, block);
     }
     closeSync(fd);
-    const slow = async (compress: boolean) => {
-      const d = join(dir, "mixed-dst.img");
-      writeFileSync(d, Buffer.alloc(0));
-      execFileSync("truncate", ["-s", String(bytes), d]);
-      const limiter = new RateLimiter(20_000_000);
-      const [secs, r] = await timed(() =>
-        copyFull({
-          source: { host: src, device: mixed },
-          target: { host: dst, device: d },
-          journal,
-          jobId: insertJob(db),
-          pass: "full",
-          bytes,
-          bandwidth: limiter,
-          compress,
-        }),
-      );
-      if (sha(d) !== sha(mixed)) throw new Error("compressed copy differs");
-      return { secs, r };
-    };
+    const slow = (compress: boolean) =>
+      oursFull(mixed, join(dir, "mixed-dst.img"), { bytes, bandwidth: new RateLimiter(20_000_000), compress });
     const plain = await slow(false);
     const gz = await slow(true);
     out({
