@@ -5,6 +5,9 @@
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 
+/** Node's names of the hashes the hosts' tools print: b2sum, openssl/sha256sum. */
+export type HashAlgorithm = "blake2b512" | "sha256";
+
 const STAGE_BYTES = 1 << 20;
 const MAX_QUEUED = 8 << 20;
 
@@ -113,7 +116,7 @@ export class OffThreadHash {
 let shared: HashWorker | null = null;
 
 /** A hash computed off the calling thread: "blake2b512" (what `b2sum` prints) or "sha256". */
-export function offThreadHash(algorithm: "blake2b512" | "sha256"): OffThreadHash {
+export function offThreadHash(algorithm: HashAlgorithm): OffThreadHash {
   shared ??= new HashWorker();
   return shared.open(algorithm);
 }

@@ -8,7 +8,7 @@ import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
 import { RECORD } from "@blockferry/lvm";
 import { TruncatedStreamError } from "./errors.ts";
-import { type OffThreadHash, offThreadHash } from "./hash-worker.ts";
+import { type HashAlgorithm, type OffThreadHash, offThreadHash } from "./hash-worker.ts";
 import type { ByteRun } from "./plan.ts";
 
 /** A piece of the batch in device order: bytes to read from the source, or bytes known to be zero there. */
@@ -24,7 +24,7 @@ export interface RecordOptions {
   /** Longest data record when zeroes are not detected (blocks are then only record boundaries). */
   maxRecordBytes: number;
   /** The hash the target's read-back line carries. */
-  hashAlgorithm: "blake2b512" | "sha256";
+  hashAlgorithm: HashAlgorithm;
 }
 
 export interface RecordResult {

@@ -7,7 +7,7 @@ import { dropCacheCommand, validateRemotePath } from "@blockferry/lvm";
 import type { JournalRange } from "../db/repositories/transfer-journal.ts";
 import { type RemoteFile, SFTP_REQUEST_BYTES } from "../hosts/index.ts";
 import { TruncatedStreamError } from "./errors.ts";
-import { offThreadHash } from "./hash-worker.ts";
+import { type HashAlgorithm, offThreadHash } from "./hash-worker.ts";
 import type { TransferHost } from "./host.ts";
 import { type ByteRun, batchRanges } from "./plan.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
@@ -66,7 +66,7 @@ export class OrderedHash {
   private fed: Promise<void> = Promise.resolve();
   private open = true;
 
-  constructor(algorithm: "blake2b512" | "sha256" = "blake2b512") {
+  constructor(algorithm: HashAlgorithm = "blake2b512") {
     this.hash = offThreadHash(algorithm);
   }
 
