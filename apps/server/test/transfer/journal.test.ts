@@ -48,4 +48,35 @@ describe("transfer journal", () => {
     expect(journal.plan(job, "final", [[0, 10]])).toHaveLength(1);
     expect(journal.totals(job, "full").rangesTotal).toBe(3);
   });
+
+  it("confirms and takes back a batch of more ranges than one statement binds, counting each once", () => {
+    const job = insertJob(t.db);
+    const plan = Array.from({ length: 1234 }, (_, i) => [i * 512, 512] as const);
+    journal.plan(job, "final", plan);
+    const offsets = plan.map(([o]) => o).filter((_, i) => i % 3 !== 0); // 822 ranges, one batch hash
+    expect(
+      journal.confirm(
+        job,
+        "final",
+        [...offsets, offsets[0] as number].map((offset) => ({ offset, hash: "hb" })),
+      ),
+    ).toBe(822);
+    expect(
+      journal.confirm(
+        job,
+        "final",
+        offsets.map((offset) => ({ offset, hash: "hc" })),
+      ),
+    ).toBe(0);
+    expect(counters(job)).toEqual({ b: 1234 * 512, bd: 822 * 512, r: 1234, rd: 822 });
+    expect(
+      journal.unconfirm(
+        job,
+        "final",
+        plan.map(([o]) => o),
+      ),
+    ).toBe(822);
+    expect(journal.ranges(job, "final").every((r) => !r.confirmed && r.hash === null)).toBe(true);
+    expect(counters(job)).toEqual({ b: 1234 * 512, bd: 0, r: 1234, rd: 0 });
+  });
 });

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Db } from "../open.ts";
 import { jobs, transferRanges } from "../schema.ts";
 
@@ -22,6 +22,15 @@ export class JournalPlanMismatchError extends Error {
   override readonly name = "JournalPlanMismatchError";
 }
 
+const ofPass = (jobId: number, pass: string) => and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass));
+
+/** Offsets in slices that stay well under SQLite's bound-parameter limit. */
+function slices(offsets: readonly number[], size = 500): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < offsets.length; i += size) out.push(offsets.slice(i, i + size));
+  return out;
+}
+
 /**
  * The transfer journal: a pass is planned once (one row per range), and a range is confirmed only after the
  * destination's read-back hash matched. Resume = the unconfirmed rows. The job's byte/range counters follow
@@ -32,7 +41,7 @@ export function createTransferJournal(db: Db) {
     db
       .select()
       .from(transferRanges)
-      .where(and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass)))
+      .where(ofPass(jobId, pass))
       .orderBy(asc(transferRanges.offset))
       .all()
       .map((r) => ({ offset: r.offset, length: r.length, hash: r.sha256, confirmed: r.confirmedAt !== null }));
@@ -59,7 +68,7 @@ export function createTransferJournal(db: Db) {
         const existing = tx
           .select({ offset: transferRanges.offset, length: transferRanges.length })
           .from(transferRanges)
-          .where(and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass)))
+          .where(ofPass(jobId, pass))
           .orderBy(asc(transferRanges.offset))
           .all();
         if (existing.length === 0) {
@@ -79,7 +88,7 @@ export function createTransferJournal(db: Db) {
         const rows = tx
           .select()
           .from(transferRanges)
-          .where(and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass)))
+          .where(ofPass(jobId, pass))
           .orderBy(asc(transferRanges.offset))
           .all()
           .map((r) => ({ offset: r.offset, length: r.length, hash: r.sha256, confirmed: r.confirmedAt !== null }));
@@ -90,28 +99,25 @@ export function createTransferJournal(db: Db) {
 
     /** Marks ranges confirmed with their proof hash; a range already confirmed is left as it was (counted once). */
     confirm(jobId: number, pass: string, confirmed: readonly { offset: number; hash: string }[]): number {
+      const byHash = new Map<string, number[]>();
+      for (const c of confirmed) byHash.set(c.hash, [...(byHash.get(c.hash) ?? []), c.offset]);
       return db.transaction((tx) => {
         let bytes = 0;
         let count = 0;
-        for (const c of confirmed) {
-          const row = tx
-            .update(transferRanges)
-            .set({ sha256: c.hash, confirmedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
-            .where(
-              and(
-                eq(transferRanges.jobId, jobId),
-                eq(transferRanges.pass, pass),
-                eq(transferRanges.offset, c.offset),
-                isNull(transferRanges.confirmedAt),
-              ),
-            )
-            .returning({ length: transferRanges.length })
-            .get();
-          if (row) {
-            bytes += row.length;
-            count++;
+        for (const [hash, offsets] of byHash)
+          for (const slice of slices(offsets)) {
+            // One statement per batch, not per range: a final delta confirms hundreds of ranges inside the outage.
+            const rows = tx
+              .update(transferRanges)
+              .set({ sha256: hash, confirmedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
+              .where(
+                and(ofPass(jobId, pass), inArray(transferRanges.offset, slice), isNull(transferRanges.confirmedAt)),
+              )
+              .returning({ length: transferRanges.length })
+              .all();
+            for (const r of rows) bytes += r.length;
+            count += rows.length;
           }
-        }
         if (count)
           tx.update(jobs)
             .set({ bytesDone: sql`${jobs.bytesDone} + ${bytes}`, rangesDone: sql`${jobs.rangesDone} + ${count}` })
@@ -126,24 +132,17 @@ export function createTransferJournal(db: Db) {
       return db.transaction((tx) => {
         let bytes = 0;
         let count = 0;
-        for (const offset of offsets) {
-          const row = tx
+        for (const slice of slices(offsets)) {
+          const rows = tx
             .update(transferRanges)
             .set({ sha256: null, confirmedAt: null })
             .where(
-              and(
-                eq(transferRanges.jobId, jobId),
-                eq(transferRanges.pass, pass),
-                eq(transferRanges.offset, offset),
-                isNotNull(transferRanges.confirmedAt),
-              ),
+              and(ofPass(jobId, pass), inArray(transferRanges.offset, slice), isNotNull(transferRanges.confirmedAt)),
             )
             .returning({ length: transferRanges.length })
-            .get();
-          if (row) {
-            bytes += row.length;
-            count++;
-          }
+            .all();
+          for (const r of rows) bytes += r.length;
+          count += rows.length;
         }
         if (count)
           tx.update(jobs)
@@ -162,9 +161,7 @@ export function createTransferJournal(db: Db) {
 
     /** Forgets a pass (e.g. to copy it again from scratch). */
     reset(jobId: number, pass: string): void {
-      db.delete(transferRanges)
-        .where(and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass)))
-        .run();
+      db.delete(transferRanges).where(ofPass(jobId, pass)).run();
     },
   };
 }
