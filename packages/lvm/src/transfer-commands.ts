@@ -140,6 +140,18 @@ export function dropCacheCommand(o: { device: string; fsyncFirst?: boolean }): s
   return o.fsyncFirst ? `${fsyncCmd(dev)} && ${drop}` : drop;
 }
 
+/**
+ * `dropCacheCommand` started ahead and held until the server cues it with a line on stdin, so a batch's
+ * critical path pays a line instead of a process start: `drop` after the server's own fsync, `fsync-drop`
+ * where the server could not fsync. Anything else, or stdin closing first, runs nothing and fails.
+ */
+export function cuedDropCacheCommand(o: { device: string }): string {
+  const bad = `{ echo "blockferry: bad cue: $cue" >&2; exit 65; }`;
+  const drop = dropCacheCommand(o);
+  const fsyncDrop = dropCacheCommand({ ...o, fsyncFirst: true });
+  return `IFS= read -r cue || ${bad}; case $cue in drop) ${drop} ;; fsync-drop) ${fsyncDrop} ;; *) ${bad} ;; esac`;
+}
+
 /** Read-back alone (a verify pass, or the source-side scan): hash lines on stdout. */
 export function hashRunsCommand(o: { device: string; readBack: ReadBack }): string {
   const dev = device(o.device);

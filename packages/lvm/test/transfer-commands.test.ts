@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  cuedDropCacheCommand,
   dropCacheCommand,
   HASH_TOOL_PROBE_COMMAND,
   HASH_TOOLS,
@@ -182,6 +183,23 @@ describe("page-cache drop", () => {
     expect(existsSync(missing)).toBe(false);
     for (const device of ["/tmp/x;reboot", "rel/path", "/tmp/$(id)"])
       expect(() => dropCacheCommand({ device })).toThrow(/invalid/);
+  });
+
+  it("cued: runs only on its cue line (drop, or fsync then drop), fails on anything else or no cue", () => {
+    const f = join(dir, "cued.img");
+    writeFileSync(f, randomBytes(64 * K));
+    const cued = cuedDropCacheCommand({ device: f });
+    expect(sh(cued, Buffer.from("drop\n")).status).toBe(0);
+    expect(sh(cued, Buffer.from("fsync-drop\n")).status).toBe(0);
+    for (const input of ["", "drop; reboot\n", "DROP\n"]) {
+      const r = sh(cued, Buffer.from(input));
+      expect(r.status).toBe(65);
+      expect(r.stderr.toString()).toContain("bad cue");
+    }
+    const missing = join(dir, "missing-cued.img");
+    expect(sh(cuedDropCacheCommand({ device: missing }), Buffer.from("fsync-drop\n")).status).not.toBe(0);
+    expect(existsSync(missing)).toBe(false);
+    expect(() => cuedDropCacheCommand({ device: "/tmp/$(id)" })).toThrow(/invalid/);
   });
 
   const loop = loopDevice();

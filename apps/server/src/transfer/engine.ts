@@ -92,7 +92,7 @@ export interface ExtentCopyOptions extends CommonCopyOptions {
    * are streamed through dd. Default 1 MiB; 0 sends everything through dd.
    */
   sftpRunBytes?: number;
-  /** Upper bound of one SFTP batch. Default 16 MiB, less to keep `concurrency` batches busy. */
+  /** Upper bound of one SFTP batch. Default 16 MiB. */
   sftpBatchBytes?: number;
 }
 
@@ -511,7 +511,6 @@ export async function copyExtents(o: ExtentCopyOptions): Promise<TransferResult>
       extentBatches(rows, {
         sftpRunBytes,
         sftpBatchBytes: o.sftpBatchBytes ?? SFTP_BATCH_BYTES,
-        concurrency: o.concurrency ?? 3,
         batchBytes: o.batchBytes ?? 64 * MiB,
         batchRuns: o.batchRuns ?? 64,
       }),

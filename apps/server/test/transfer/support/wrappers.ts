@@ -74,9 +74,8 @@ export function corruptingTarget(inner: TransferHost, times: number): TransferHo
 }
 
 /**
- * For the first `times` SFTP batches: after the batch was written and fsynced, just before its page-cache drop
- * (the one command of a batch with `iflag=nocache`), `flip(offset)` changes the byte at the last offset the
- * batch wrote, as a failing disk would. The test flips it over a second, real connection.
+ * For the first `times` SFTP batches: after the batch was written and fsynced, before its page-cache drop and
+ * read-back, `flip(offset)` changes the byte at the last offset the batch wrote, as a failing disk would. The test flips it over a second, real connection.
  */
 export function flippingTarget(
   inner: TransferHost,
@@ -96,14 +95,17 @@ export function flippingTarget(
           await f.write(offset, data, opts);
           lastWrite = offset;
         },
+        // After the batch's writes are durable and before their read-back: the device changed underneath.
+        async fsync() {
+          const synced = await f.fsync();
+          if (done < times && lastWrite >= 0) {
+            done++;
+            await flip(lastWrite);
+          }
+          return synced;
+        },
       };
     },
-    async execStream(command, options) {
-      if (command.includes("iflag=nocache") && done < times && lastWrite >= 0) {
-        done++;
-        await flip(lastWrite);
-      }
-      return inner.execStream(command, options);
-    },
+    execStream: (command, options) => inner.execStream(command, options),
   };
 }
