@@ -87,6 +87,26 @@ async function baseline(s: string, d: string): Promise<number> {
   return secs;
 }
 
+/**
+ * The same relay through this server over ssh2 with nothing of ours in it (source dd's stdout piped into the
+ * target dd's stdin: no hashing, no read-back, no zero handling): the ceiling of any verified copy through ssh2.
+ */
+async function bareSsh2Relay(s: string, d: string): Promise<number> {
+  writeFileSync(d, Buffer.alloc(0));
+  execFileSync("truncate", ["-s", String(SIZE), d]);
+  await settle();
+  const [secs] = await timed(async () => {
+    const a = await src.execStream(`dd if=${s} bs=4M status=none`);
+    const b = await dst.execStream(`dd of=${d} bs=4M iflag=fullblock conv=notrunc status=none`);
+    a.stdin.end();
+    b.stdout.resume();
+    a.stdout.pipe(b.stdin);
+    await Promise.all([a.done, b.done]);
+  });
+  if (sha(d) !== sha(s)) throw new Error("bare relay copy differs");
+  return secs;
+}
+
 async function oursFull(s: string, d: string, extra: Partial<Parameters<typeof copyFull>[0]> = {}) {
   writeFileSync(d, Buffer.alloc(0));
   execFileSync("truncate", ["-s", String(extra.bytes ?? SIZE), d]);
@@ -194,6 +214,15 @@ try {
       target: ">= 1.0",
       mode: "zeroes=send",
       mb_s: Math.round(SIZE / MiB / send.secs),
+    });
+    const bare = await bareSsh2Relay(rnd, d1);
+    out({
+      name: "relay_ceiling_ssh2_unverified",
+      ours_s: r3(bare),
+      baseline_s: r3(base1),
+      ratio: r3(base1 / bare),
+      note: "source dd piped into target dd through this server over ssh2: no hash, no read-back, no zero handling",
+      mb_s: Math.round(SIZE / MiB / bare),
     });
   }
 
