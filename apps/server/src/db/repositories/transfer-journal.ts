@@ -22,6 +22,8 @@ export class JournalPlanMismatchError extends Error {
   override readonly name = "JournalPlanMismatchError";
 }
 
+type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
 const ofPass = (jobId: number, pass: string) => and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass));
 
 /** Offsets in slices that stay well under SQLite's bound-parameter limit. */
@@ -29,6 +31,46 @@ function slices(offsets: readonly number[], size = 500): number[][] {
   const out: number[][] = [];
   for (let i = 0; i < offsets.length; i += size) out.push(offsets.slice(i, i + size));
   return out;
+}
+
+/**
+ * Confirms the ranges at `offsets` with `hash`, or takes their confirmation back (`null`), leaving those already
+ * in that state alone; the job's counters move by what changed. One statement per few hundred ranges, not one
+ * per range: a final delta confirms hundreds of ranges inside the outage. Returns how many changed.
+ */
+function setConfirmation(tx: Tx, jobId: number, pass: string, offsets: readonly number[], hash: string | null): number {
+  let bytes = 0;
+  let count = 0;
+  for (const slice of slices(offsets)) {
+    const rows = tx
+      .update(transferRanges)
+      .set(
+        hash === null
+          ? { sha256: null, confirmedAt: null }
+          : { sha256: hash, confirmedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` },
+      )
+      .where(
+        and(
+          ofPass(jobId, pass),
+          inArray(transferRanges.offset, slice),
+          hash === null ? isNotNull(transferRanges.confirmedAt) : isNull(transferRanges.confirmedAt),
+        ),
+      )
+      .returning({ length: transferRanges.length })
+      .all();
+    for (const r of rows) bytes += r.length;
+    count += rows.length;
+  }
+  const sign = hash === null ? -1 : 1;
+  if (count)
+    tx.update(jobs)
+      .set({
+        bytesDone: sql`${jobs.bytesDone} + ${sign * bytes}`,
+        rangesDone: sql`${jobs.rangesDone} + ${sign * count}`,
+      })
+      .where(eq(jobs.id, jobId))
+      .run();
+  return count;
 }
 
 /**
@@ -122,55 +164,15 @@ export function createTransferJournal(db: Db) {
       const byHash = new Map<string, number[]>();
       for (const c of confirmed) byHash.set(c.hash, [...(byHash.get(c.hash) ?? []), c.offset]);
       return db.transaction((tx) => {
-        let bytes = 0;
         let count = 0;
-        for (const [hash, offsets] of byHash)
-          for (const slice of slices(offsets)) {
-            // One statement per batch, not per range: a final delta confirms hundreds of ranges inside the outage.
-            const rows = tx
-              .update(transferRanges)
-              .set({ sha256: hash, confirmedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
-              .where(
-                and(ofPass(jobId, pass), inArray(transferRanges.offset, slice), isNull(transferRanges.confirmedAt)),
-              )
-              .returning({ length: transferRanges.length })
-              .all();
-            for (const r of rows) bytes += r.length;
-            count += rows.length;
-          }
-        if (count)
-          tx.update(jobs)
-            .set({ bytesDone: sql`${jobs.bytesDone} + ${bytes}`, rangesDone: sql`${jobs.rangesDone} + ${count}` })
-            .where(eq(jobs.id, jobId))
-            .run();
+        for (const [hash, offsets] of byHash) count += setConfirmation(tx, jobId, pass, offsets, hash);
         return count;
       });
     },
 
     /** Takes confirmation back (a later verify found the destination differs): the next copy resends them. */
     unconfirm(jobId: number, pass: string, offsets: readonly number[]): number {
-      return db.transaction((tx) => {
-        let bytes = 0;
-        let count = 0;
-        for (const slice of slices(offsets)) {
-          const rows = tx
-            .update(transferRanges)
-            .set({ sha256: null, confirmedAt: null })
-            .where(
-              and(ofPass(jobId, pass), inArray(transferRanges.offset, slice), isNotNull(transferRanges.confirmedAt)),
-            )
-            .returning({ length: transferRanges.length })
-            .all();
-          for (const r of rows) bytes += r.length;
-          count += rows.length;
-        }
-        if (count)
-          tx.update(jobs)
-            .set({ bytesDone: sql`${jobs.bytesDone} - ${bytes}`, rangesDone: sql`${jobs.rangesDone} - ${count}` })
-            .where(eq(jobs.id, jobId))
-            .run();
-        return count;
-      });
+      return db.transaction((tx) => setConfirmation(tx, jobId, pass, offsets, null));
     },
 
     ranges: rangesOf,
