@@ -9,9 +9,9 @@
 import type { Migration } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
-import { apiClient } from "./support/api.ts";
+import type { apiClient } from "./support/api.ts";
 import { currentLabHosts, sh } from "./support/lvm.ts";
-import { startTestServer } from "./support/server.ts";
+import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 
 const { hosts } = inject("lab");
 // Re-read: an earlier lab test may have rotated a host key.
@@ -102,10 +102,10 @@ describe("cancel in every phase", () => {
   const timings: string[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer();
-    api = apiClient(server.url);
-    srcId = (await api.addTrustedHost(lab1)).id;
-    dstId = (await api.addTrustedHost(lab2)).id;
+    const started = await startServerWithLabHosts(lab1, lab2);
+    ({ server, api } = started);
+    srcId = started.src.id;
+    dstId = started.dst.id;
     await sh(
       lab1,
       `lvcreate -q -y -L ${LV_BYTES}b -n ${LV} ${VG} && dd if=/dev/urandom of=${DEVICE} bs=1M count=8 oflag=direct status=none`,

@@ -3,9 +3,9 @@
 import type { Host, StoredEvent } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
-import { apiClient } from "./support/api.ts";
+import type { apiClient } from "./support/api.ts";
 import { currentLabHosts, leftovers, sh, sha256 } from "./support/lvm.ts";
-import { startTestServer } from "./support/server.ts";
+import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 
 const { hosts } = inject("lab");
 // Re-read: an earlier lab test may have rotated a host key.
@@ -18,10 +18,7 @@ describe("migration jobs on lab hosts", () => {
   let dst: Host;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    api = apiClient(server.url);
-    src = await api.addTrustedHost(lab1);
-    dst = await api.addTrustedHost(lab2);
+    ({ server, api, src, dst } = await startServerWithLabHosts(lab1, lab2));
   });
   afterAll(async () => {
     await sh(lab1, "bf-workload stop >/dev/null 2>&1 || true");

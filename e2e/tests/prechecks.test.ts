@@ -2,9 +2,9 @@
 import type { Host, PrecheckResult } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
-import { apiClient } from "./support/api.ts";
+import type { apiClient } from "./support/api.ts";
 import { currentLabHosts, sh } from "./support/lvm.ts";
-import { startTestServer } from "./support/server.ts";
+import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 
 const { hosts } = inject("lab");
 // Re-read: an earlier lab test may have rotated a host key.
@@ -16,10 +16,7 @@ describe("prechecks", () => {
   let src: Host;
   let dst: Host;
   beforeAll(async () => {
-    server = await startTestServer();
-    api = apiClient(server.url);
-    src = await api.addTrustedHost(lab1);
-    dst = await api.addTrustedHost(lab2);
+    ({ server, api, src, dst } = await startServerWithLabHosts(lab1, lab2));
     await sh(lab1, "lvcreate -q -y -L 16M -n pc1 vg0 && lvcreate -q -y -s -L 8M -n pc1snap vg0/pc1");
     await sh(lab2, "lvcreate -q -y -L 16M -n taken vg0");
   });

@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Host } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
+import type { LabHost } from "../../lab/harness.ts";
+import { apiClient } from "./api.ts";
 
 /** A real Blockferry server in this process, on a fresh SQLite file, with quick polling for tests. */
 export async function startTestServer(): Promise<RunningServer & { dataDir: string }> {
@@ -16,4 +19,19 @@ export async function startTestServer(): Promise<RunningServer & { dataDir: stri
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A test server with both lab hosts added and their host keys trusted: where every lab migration test starts. */
+export async function startServerWithLabHosts(
+  source: LabHost,
+  target: LabHost,
+): Promise<{
+  server: Awaited<ReturnType<typeof startTestServer>>;
+  api: ReturnType<typeof apiClient>;
+  src: Host;
+  dst: Host;
+}> {
+  const server = await startTestServer();
+  const api = apiClient(server.url);
+  return { server, api, src: await api.addTrustedHost(source), dst: await api.addTrustedHost(target) };
 }
