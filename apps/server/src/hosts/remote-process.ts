@@ -110,6 +110,9 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
     isClosed: () => closed,
     async kill(graceMs = 1000, escalate = true) {
       if (closed) return;
+      // Output nobody will read: ssh2 reports the channel closed only after its stdout was read to the end, so
+      // without this a process that died at once on TERM would still wait out the grace and get a KILL.
+      channel.resume();
       await killGroup("TERM");
       const done = await Promise.race([
         exited.then(

@@ -87,6 +87,22 @@ describe("exec", () => {
     );
   });
 
+  it("cancel of a streaming command whose output nobody reads ends at once, without the SIGKILL grace", async () => {
+    const ac = new AbortController();
+    const s = await hosts.execStream("h", "dd if=/dev/zero bs=65536 count=1000000009 status=none", {
+      signal: ac.signal,
+    });
+    s.exit.catch(() => undefined);
+    // Nobody reads stdout: the channel window fills and output waits in our buffer.
+    await sleep(300);
+    const t0 = performance.now();
+    ac.abort();
+    await expect(s.exit).rejects.toBeInstanceOf(RemoteCancelledError);
+    // SIGTERM ends dd at once; the grace before SIGKILL is 1 s.
+    expect(performance.now() - t0).toBeLessThan(800);
+    expect(await running("d[d] if=/dev/zero bs=65536 count=1000000009")).toBe(false);
+  });
+
   it("kills a command that prints more than maxOutputBytes", async () => {
     const err = await hosts
       .exec("h", "yes blockferry-output-limit", { maxOutputBytes: 100_000 })
