@@ -64,7 +64,7 @@ const settle = async () => {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const CASES = new Set((process.env.BF_BENCH_CASES ?? "full,zero,compress,verify,scattered").split(","));
 /** Timed runs per scattered-set case (short runs on a shared box are noisy): the median is reported. */
-const REPEATS = 3;
+const REPEATS = 5;
 
 function makeVolume(path: string, zeroHalf: boolean): void {
   const fd = openSync(path, "w");

@@ -85,8 +85,8 @@ export class OrderedHash {
 
   async digest(count: number): Promise<string> {
     if (this.next !== count) throw new Error(`hashed ${this.next} of ${count} pieces`);
+    this.open = false; // from here the digest ends the hash, whatever happens to the batch
     await this.fed;
-    this.open = false;
     return this.hash.digest();
   }
 
@@ -227,7 +227,9 @@ export async function copyRunsOverSftp(o: SftpRunsOptions): Promise<SftpRunsResu
       if (data.length !== p.length) throw new TruncatedStreamError(o.source.host.name, p.length, data.length);
       await Promise.all([sent.add(i, data), dst.write(p.offset, data)]);
     });
-    const sentHash = await sent.digest(pieces.length);
+    // The hashing thread finishes the sent hash while the target syncs and reads back.
+    const sentHash = sent.digest(pieces.length);
+    sentHash.catch(() => undefined); // awaited below; a failure before then must not go unhandled
 
     // Durable first (dirty pages cannot be dropped), then the command started with the batch drops the device's
     // cache: the reads below miss it and come from the device, as dd's iflag=direct read-back does.
@@ -238,7 +240,8 @@ export async function copyRunsOverSftp(o: SftpRunsOptions): Promise<SftpRunsResu
       // A short read hashes fewer bytes: a mismatch, never a success.
       await back.add(i, await dst.read(p.offset, p.length));
     });
-    return { sent: sentHash, readBack: await back.digest(pieces.length), bytes };
+    const [sentHex, backHex] = await Promise.all([sentHash, back.digest(pieces.length)]);
+    return { sent: sentHex, readBack: backHex, bytes };
   } finally {
     sent.discard();
     back.discard();
