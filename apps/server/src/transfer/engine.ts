@@ -500,7 +500,7 @@ async function sftpBatch(ctx: Ctx, batch: readonly JournalRange[], signal: Abort
   ctx.result.bytesRead += r.bytes;
   ctx.result.bytesOnWire += r.bytes;
   ctx.result.bytesSent += r.bytes;
-  return r.sent === r.readBack ? r.sent : null;
+  return r.readBackMatches ? r.sent : null;
 }
 
 /** Copy of exactly the chunks of an extent map (changed chunks of a catch-up or final pass). */

@@ -1,9 +1,9 @@
 // A batch of small scattered runs over the hosts' SFTP sessions: no process per run. The source's runs are read
-// (read-only handle) and hashed here as received (SHA-256 on the hashing thread: both sides are hashed here, so the
-// fastest hash Node has with SHA instructions; the dd path must match the target's tool), then
+// (read-only handle) and hashed here as received (SHA-256 on the hashing thread, for the journal: the fastest hash
+// Node has with SHA instructions), then
 // written to the target ("r+": never created or truncated), fsynced, the target's page cache is dropped (one exec
-// per batch), and the runs are read back from the device and hashed here. See README in this folder for why that
-// equals the dd path's read-back, and when each path is used.
+// per batch), and the runs are read back from the device and compared with what was sent. See README in this
+// folder for why that equals the dd path's read-back, and when each path is used.
 import { cuedDropCacheCommand, validateRemotePath } from "@blockferry/lvm";
 import type { JournalRange } from "../db/repositories/transfer-journal.ts";
 import { type RemoteFile, SFTP_REQUEST_BYTES } from "../hosts/index.ts";
@@ -42,8 +42,8 @@ export interface SftpRunsOptions {
 export interface SftpRunsResult {
   /** SHA-256 of the runs concatenated, as the source gave them (journaled as the batch's proof). */
   sent: string;
-  /** The same over the target's read-back after fsync and the cache drop. */
-  readBack: string;
+  /** The target's read-back, after fsync and the cache drop, equals those bytes exactly. */
+  readBackMatches: boolean;
   /** Bytes moved from source to target. */
   bytes: number;
 }
@@ -192,8 +192,9 @@ function cuedCacheDrop(host: TransferHost, device: string, signal: AbortSignal) 
 }
 
 /**
- * Copies `runs` from source to target over SFTP and proves them: the result's `sent` and `readBack` hashes are
- * equal only if the target's device returned, after fsync and a cache drop, exactly the bytes the source gave.
+ * Copies `runs` from source to target over SFTP and proves them: `readBackMatches` only if the target's device
+ * returned, after fsync and a cache drop, exactly the bytes the source gave. The batch keeps what it sent (at
+ * most `sftpBatchBytes`) until its read-back compared equal: a byte compare costs nothing next to a second hash.
  * Lost connections are ConnectionLostError (hosts layer), a source shorter than a run TruncatedStreamError.
  * Every handle is closed (and the drop command ended) before this settles.
  */
@@ -204,7 +205,7 @@ export async function copyRunsOverSftp(o: SftpRunsOptions): Promise<SftpRunsResu
   const bytes = pieces.reduce((a, p) => a + p.length, 0);
   const opened: Promise<RemoteFile>[] = [];
   const sent = new OrderedHash("sha256");
-  const back = new OrderedHash("sha256");
+  const held: (Buffer | undefined)[] = new Array(pieces.length);
   let drop: ReturnType<typeof cuedCacheDrop> | null = null;
   try {
     o.signal.throwIfAborted();
@@ -225,6 +226,7 @@ export async function copyRunsOverSftp(o: SftpRunsOptions): Promise<SftpRunsResu
       await take(p.length);
       const data = await src.read(p.offset, p.length);
       if (data.length !== p.length) throw new TruncatedStreamError(o.source.host.name, p.length, data.length);
+      held[i] = data;
       await Promise.all([sent.add(i, data), dst.write(p.offset, data)]);
     });
     // The hashing thread finishes the sent hash while the target syncs and reads back.
@@ -236,15 +238,15 @@ export async function copyRunsOverSftp(o: SftpRunsOptions): Promise<SftpRunsResu
     const fsynced = await dst.fsync();
     await drop.run(fsynced ? "drop" : "fsync-drop");
 
+    let differs = 0;
     await eachPiece(pieces, IN_FLIGHT, o.signal, async (p, i) => {
-      // A short read hashes fewer bytes: a mismatch, never a success.
-      await back.add(i, await dst.read(p.offset, p.length));
+      // A short read differs too: a mismatch, never a success.
+      if (!(await dst.read(p.offset, p.length)).equals(held[i] as Buffer)) differs++;
+      held[i] = undefined;
     });
-    const [sentHex, backHex] = await Promise.all([sentHash, back.digest(pieces.length)]);
-    return { sent: sentHex, readBack: backHex, bytes };
+    return { sent: await sentHash, readBackMatches: differs === 0, bytes };
   } finally {
     sent.discard();
-    back.discard();
     await drop?.stop();
     await Promise.allSettled(
       opened.map(async (f) => {
