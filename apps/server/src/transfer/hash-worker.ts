@@ -120,6 +120,3 @@ export function offThreadHash(algorithm: HashAlgorithm): OffThreadHash {
   shared ??= new HashWorker();
   return shared.open(algorithm);
 }
-
-/** A BLAKE2b-512 computed off the calling thread. */
-export const offThreadBlake2b = () => offThreadHash("blake2b512");

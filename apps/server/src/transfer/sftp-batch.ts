@@ -13,6 +13,7 @@ import type { TransferHost } from "./host.ts";
 import { type ByteRun, batchRanges } from "./plan.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { readAllText } from "./relay.ts";
+import { settleWithin } from "./settle.ts";
 
 const MiB = 1 << 20;
 
@@ -151,13 +152,6 @@ export async function eachPiece(
   }
   signal.throwIfAborted();
   if (failure !== undefined) throw failure;
-}
-
-/** Waits for `p` to settle, at most `ms`; never throws. */
-async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }
 
 /**
