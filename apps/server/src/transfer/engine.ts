@@ -22,6 +22,7 @@ import { ProgressTracker, type TransferProgress } from "./progress.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { pumpRecords, type Segment } from "./records.ts";
 import { incoming, readAllText } from "./relay.ts";
+import { settleWithin } from "./settle.ts";
 import { copyRunsOverSftp, extentBatches, meanRunBytes, SFTP_BATCH_BYTES, SFTP_RUN_BYTES } from "./sftp-batch.ts";
 
 const MiB = 1 << 20;
@@ -182,13 +183,6 @@ function isTransient(e: unknown): boolean {
   return e instanceof ConnectionLostError || e instanceof HostUnreachableError || e instanceof TruncatedStreamError;
 }
 
-/** Waits for `p` to settle, at most `ms`; never throws. */
-async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
-}
-
 /**
  * Starts both processes, relays and collects; on any failure kills both (the per-batch abort) before
  * rethrowing, so nothing of ours keeps running on either host.
@@ -204,13 +198,11 @@ async function withProcesses<T>(
     return await body(sig, started);
   } catch (e) {
     kill.abort(e);
-    // Kill first (by process group, over another channel), then destroy our end: ssh2 reports a channel
-    // closed only after its stdout was read to the end, and nobody reads a failed batch's stdout any more.
+    // Kill by process group, over another channel (the hosts layer drains the output nobody reads any more).
     // Both waits are bounded: a cancel that hangs in the hosts layer must not hang the copy's failure.
     await Promise.allSettled(
       started.map(async (p) => {
         await settleWithin(p.cancel(), 3000);
-        p.stdout.destroy();
         await settleWithin(p.done, 3000);
       }),
     );
@@ -261,8 +253,8 @@ interface BatchPlan {
 /**
  * One batch, one exec per host: the source streams the segments to read, the server hashes what arrives and
  * turns it into records, the target writes them, fsyncs, and reads back with direct I/O: one hash line (the
- * target's hash tool) over the data, which must equal the server's hash, and a `z` line per zero record. Returns the hash to journal, or null
- * when the read-back differs.
+ * target's hash tool) over the data, which must equal the server's hash, and a `z` line per zero record.
+ * Returns the hash to journal, or null when the read-back differs.
  */
 async function recordBatch(ctx: Ctx, plan: BatchPlan, signal: AbortSignal): Promise<string | null> {
   const toolName = await ctx.hashTool();
