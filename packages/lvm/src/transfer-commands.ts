@@ -90,8 +90,8 @@ export const RECORD = { data: "d", zero: "z", end: "e" } as const;
  * (LENGTH zero bytes written from /dev/zero: nothing sent), and `e\n` to end. A stream that ends without its
  * end record fails. Then fsync, then the proof, read from the device itself with direct I/O: one hash line
  * (`hash`, default b2sum) over the data records concatenated in order (when there were any), then one line per
- * zero record, `z` when it reads back as all zero and `x` otherwise. Offsets and lengths are checked as digits before use; the
- * device path is validated and quoted here.
+ * zero record, `z` when it reads back as all zero and `x` otherwise. Offsets and lengths are checked as digits
+ * before use; the device path is validated and quoted here.
  */
 export function receiveRecordsCommand(o: { device: string; hash?: HashTool }): string {
   const dev = device(o.device);

@@ -162,7 +162,11 @@ export function createTransferJournal(db: Db) {
     /** Marks ranges confirmed with their proof hash; a range already confirmed is left as it was (counted once). */
     confirm(jobId: number, pass: string, confirmed: readonly { offset: number; hash: string }[]): number {
       const byHash = new Map<string, number[]>();
-      for (const c of confirmed) byHash.set(c.hash, [...(byHash.get(c.hash) ?? []), c.offset]);
+      for (const c of confirmed) {
+        const offsets = byHash.get(c.hash);
+        if (offsets) offsets.push(c.offset);
+        else byHash.set(c.hash, [c.offset]);
+      }
       return db.transaction((tx) => {
         let count = 0;
         for (const [hash, offsets] of byHash) count += setConfirmation(tx, jobId, pass, offsets, hash);
