@@ -5,25 +5,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Host, type Migration, PHASES } from "@blockferry/contracts";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  addTrustedHost,
-  type Fleet,
-  laptopPage,
-  launchChromium,
-  screenshot,
-  startDashboardServer,
-  startFleet,
-} from "./dashboard-support.ts";
+import { screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
 
 describe("dashboard: wizard and jobs", () => {
-  let server: Awaited<ReturnType<typeof startDashboardServer>>;
-  // Two sshd, one per host: a single loopback sshd shared by both hosts hits its MaxStartups throttle
-  // (10 unauthenticated connections) under the dashboard's parallel health, inventory and precheck calls.
-  let fleet: Fleet;
-  let fleetB: Fleet;
-  let browser: Browser;
+  let setup: TwoHostDashboard;
+  let server: TwoHostDashboard["server"];
+  let fleet: TwoHostDashboard["fleet"];
   let page: Page;
   let errors: string[];
   let src: Host;
@@ -33,21 +22,11 @@ describe("dashboard: wizard and jobs", () => {
   const getJob = async (id: number) => (await (await fetch(`${server.url}/api/migrations/${id}`)).json()) as Migration;
 
   beforeAll(async () => {
-    [server, fleet, fleetB, browser] = await Promise.all([
-      startDashboardServer("jobs"),
-      startFleet(),
-      startFleet(),
-      launchChromium(),
-    ]);
-    src = await addTrustedHost(server.url, fleet.sshd, "hv-src");
-    dst = await addTrustedHost(server.url, fleetB.sshd, "hv-dst");
-    ({ page, errors } = await laptopPage(browser));
+    setup = await startTwoHostDashboard("jobs");
+    ({ server, fleet, page, errors, src, dst } = setup);
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await fleet?.close();
-    await fleetB?.close();
+    await setup?.close();
   });
 
   it("walks the wizard by clicking: host, VM disk, destination, thin pool or VG, options, live prechecks", async () => {

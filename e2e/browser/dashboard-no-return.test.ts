@@ -4,26 +4,15 @@
 // (held by another process's lease, so this server's runner leaves it alone), and the move is announced through the
 // server's event hub as the runner does. The full flow on real LVM is in e2e/tests/dashboard-flow.test.ts (lab).
 import type { Host, Migration } from "@blockferry/contracts";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  addTrustedHost,
-  type Fleet,
-  laptopPage,
-  launchChromium,
-  screenshot,
-  startDashboardServer,
-  startFleet,
-} from "./dashboard-support.ts";
+import { screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
 
 const MiB = 2 ** 20;
 
 describe("dashboard: cancel past the point of no return, and the volume size", () => {
-  let server: Awaited<ReturnType<typeof startDashboardServer>>;
-  // One sshd per host (see dashboard-jobs.test.ts: a shared one hits its MaxStartups throttle).
-  let fleet: Fleet;
-  let fleetB: Fleet;
-  let browser: Browser;
+  let setup: TwoHostDashboard;
+  let server: TwoHostDashboard["server"];
   let page: Page;
   let errors: string[];
   let src: Host;
@@ -76,21 +65,11 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
   };
 
   beforeAll(async () => {
-    [server, fleet, fleetB, browser] = await Promise.all([
-      startDashboardServer("no-return"),
-      startFleet(),
-      startFleet(),
-      launchChromium(),
-    ]);
-    src = await addTrustedHost(server.url, fleet.sshd, "hv-src");
-    dst = await addTrustedHost(server.url, fleetB.sshd, "hv-dst");
-    ({ page, errors } = await laptopPage(browser));
+    setup = await startTwoHostDashboard("no-return");
+    ({ server, page, errors, src, dst } = setup);
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await fleet?.close();
-    await fleetB?.close();
+    await setup?.close();
   });
 
   it("disables Cancel with the reason once the job enters start_vm, live, and shows the volume size", async () => {

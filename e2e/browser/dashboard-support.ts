@@ -219,3 +219,47 @@ export async function addTrustedHost(baseUrl: string, sshd: LoopbackSshd, name: 
   if (!trust.ok) throw new Error(`trust host: ${trust.status} ${await trust.text()}`);
   return (await trust.json()) as Host;
 }
+
+export interface TwoHostDashboard {
+  server: Awaited<ReturnType<typeof startDashboardServer>>;
+  /** One sshd per host: a single loopback sshd shared by both hosts hits its MaxStartups throttle (10
+   * unauthenticated connections) under the dashboard's parallel health, inventory and precheck calls. */
+  fleet: Fleet;
+  fleetB: Fleet;
+  browser: Browser;
+  page: Page;
+  errors: string[];
+  /** Added and trusted as hv-src (on `fleet`) and hv-dst (on `fleetB`). */
+  src: Host;
+  dst: Host;
+  close(): Promise<void>;
+}
+
+/** A dashboard server with two trusted hosts, and a laptop-sized page in headless Chromium. */
+export async function startTwoHostDashboard(name: string): Promise<TwoHostDashboard> {
+  const [server, fleet, fleetB, browser] = await Promise.all([
+    startDashboardServer(name),
+    startFleet(),
+    startFleet(),
+    launchChromium(),
+  ]);
+  const src = await addTrustedHost(server.url, fleet.sshd, "hv-src");
+  const dst = await addTrustedHost(server.url, fleetB.sshd, "hv-dst");
+  const { page, errors } = await laptopPage(browser);
+  return {
+    server,
+    fleet,
+    fleetB,
+    browser,
+    page,
+    errors,
+    src,
+    dst,
+    async close() {
+      await browser.close();
+      await server.close();
+      await fleet.close();
+      await fleetB.close();
+    },
+  };
+}
