@@ -8,6 +8,7 @@ import type { Host } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { type LoopbackSshd, startLoopbackSshd } from "../../test-support/loopback-sshd.ts";
+import { type LvReportRow, lvmReportJson, lvReportRow, vgReportRow } from "../../test-support/lvm-report.ts";
 
 export const ARTIFACTS = resolve(import.meta.dirname, "../../test-results");
 export const LAPTOP = { width: 1366, height: 768 };
@@ -43,38 +44,9 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 type Row = Record<string, string>;
-const lvRow = (o: Row): Row => ({
-  lv_name: "x",
-  vg_name: "vg0",
-  lv_uuid: `uuid-${o.vg_name ?? "vg0"}-${o.lv_name}`,
-  lv_attr: "-wi-a-----",
-  lv_size: String(64 << 20),
-  segtype: "linear",
-  origin: "",
-  pool_lv: "",
-  lv_tags: "",
-  snap_percent: "",
-  data_percent: "",
-  metadata_percent: "",
-  chunk_size: "0",
-  thin_id: "",
-  lv_kernel_major: "253",
-  lv_kernel_minor: "0",
-  ...o,
-});
-const vgRow = (name: string, freeBytes: number): Row => ({
-  vg_name: name,
-  vg_uuid: `vgu-${name}`,
-  vg_attr: "wz--n-",
-  vg_size: String(8 * 2 ** 30),
-  vg_free: String(freeBytes),
-  vg_extent_size: String(4 << 20),
-  vg_extent_count: "2048",
-  vg_free_count: String(Math.floor(freeBytes / (4 << 20))),
-  pv_count: "1",
-  lv_count: "3",
-  vg_tags: "",
-});
+const lvRow = (o: Partial<LvReportRow>): Row => lvReportRow(o);
+const vgRow = (name: string, freeBytes: number): Row =>
+  vgReportRow({ vg_name: name, vg_free: String(freeBytes), lv_count: "3" });
 
 /** What the stand-in tools report: vg0 holds a VM disk and a data LV, vg1 a thin pool and free room. */
 export const FLEET = {
@@ -107,7 +79,7 @@ function tool(dir: string, name: string, body: string): void {
  */
 export function writeStandInTools(dir: string): void {
   mkdirSync(dir, { recursive: true });
-  const report = (key: "lv" | "vg", rows: Row[]) => JSON.stringify({ report: [{ [key]: rows }] });
+  const report = (key: "lv" | "vg", rows: Row[]) => lvmReportJson(key, rows);
   writeFileSync(join(dir, "lvs-all.json"), report("lv", FLEET.lvs));
   writeFileSync(join(dir, "vgs-all.json"), report("vg", FLEET.vgs));
   for (const vg of FLEET.vgs) {

@@ -1,35 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { lvmReportJson, lvReportRow } from "../../../test-support/lvm-report.ts";
 import { decodeLvAttr, ParseError, parseLvsReport, parsePvsReport, parseVgsReport } from "../src/index.ts";
 
 // Shape as printed by lvm 2.03 `lvs --reportformat json --units b --nosuffix -o <LV_REPORT_FIELDS>`.
-function lvRow(o: Partial<Record<string, string>>): Record<string, string> {
-  return {
-    lv_name: "root",
-    vg_name: "vg0",
-    lv_uuid: "Ab12Cd-0000-0000-0000-0000-0000-000000",
-    lv_attr: "-wi-ao----",
-    lv_size: "10737418240",
-    segtype: "linear",
-    origin: "",
-    pool_lv: "",
-    lv_tags: "",
-    snap_percent: "",
-    data_percent: "",
-    metadata_percent: "",
-    chunk_size: "0",
-    thin_id: "",
-    lv_kernel_major: "253",
-    lv_kernel_minor: "0",
-    ...o,
-  } as Record<string, string>;
-}
-export function lvsJson(rows: Record<string, string>[]): string {
-  return JSON.stringify(
-    { report: [{ lv: rows }], log: [{ log_seq_num: "1", log_type: "status", log_message: "" }] },
-    null,
-    2,
-  );
-}
+const lvRow = lvReportRow;
+const lvsJson = (rows: Record<string, string>[]) => lvmReportJson("lv", rows, { withLog: true, indent: 2 });
 
 describe("lvs report", () => {
   it("decodes every LV kind with sizes in bytes", () => {
@@ -120,8 +95,7 @@ describe("lvs report", () => {
     expect(() => parseLvsReport(JSON.stringify({}))).toThrow(/no 'report'/);
     expect(() => parseLvsReport(lvsJson([lvRow({ lv_size: "10.5" })]))).toThrow(/lv_size/);
     expect(() => parseLvsReport(lvsJson([lvRow({ lv_size: "18446744073709551616" })]))).toThrow(/2\^53/);
-    const missing = lvRow({});
-    delete missing.lv_uuid;
+    const { lv_uuid: _, ...missing } = lvRow({});
     expect(() => parseLvsReport(lvsJson([missing]))).toThrow(/lv_uuid missing/);
   });
 

@@ -9,33 +9,14 @@ import { Inventory } from "@blockferry/contracts";
 import { Value } from "typebox/value";
 import { afterAll, describe, expect, it } from "vitest";
 import { startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
+import { lvmReportJson, lvReportRow } from "../../../../test-support/lvm-report.ts";
 import { RemoteHosts, readInventory } from "../../src/hosts/index.ts";
 import { endpointOf } from "./sshd-fixture.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bf-inv-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function lv(o: Record<string, string>): Record<string, string> {
-  return {
-    lv_name: "x",
-    vg_name: "vg0",
-    lv_uuid: "uuid",
-    lv_attr: "-wi-a-----",
-    lv_size: "67108864",
-    segtype: "linear",
-    origin: "",
-    pool_lv: "",
-    lv_tags: "",
-    snap_percent: "",
-    data_percent: "",
-    metadata_percent: "",
-    chunk_size: "0",
-    thin_id: "",
-    lv_kernel_major: "253",
-    lv_kernel_minor: "0",
-    ...o,
-  };
-}
+const lv = lvReportRow;
 const special = [
   lv({ lv_name: "vm-1", lv_attr: "owi-aos---" }),
   lv({
@@ -60,7 +41,7 @@ const special = [
   lv({ lv_name: "thin1-s", lv_attr: "Vwi---tz-k", segtype: "thin", pool_lv: "pool", origin: "thin1", thin_id: "2" }),
 ];
 const filler = Array.from({ length: 494 }, (_, i) => lv({ lv_name: `vm-${100 + i}-disk-0`, lv_uuid: `u${i}` }));
-const lvsJson = JSON.stringify({ report: [{ lv: [...special, ...filler] }] }, null, 2);
+const lvsJson = lvmReportJson("lv", [...special, ...filler], { indent: 2 });
 const vgsJson = JSON.stringify({
   report: [
     {
