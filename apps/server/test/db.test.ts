@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createEventsRepo } from "../src/db/repositories/events.ts";
-import { hosts, jobs } from "../src/db/schema.ts";
+import { jobs } from "../src/db/schema.ts";
 import { tempDb } from "./helpers.ts";
+import { seedJob } from "./support/job-seed.ts";
 
 describe("openDb", () => {
   let t: ReturnType<typeof tempDb>;
@@ -43,22 +44,7 @@ describe("openDb", () => {
 
   it("numbers events per job and globally", () => {
     t = tempDb();
-    const h = t.db.insert(hosts).values({ name: "a", address: "127.0.0.1" }).returning().get();
-    const mkJob = () =>
-      t.db
-        .insert(jobs)
-        .values({
-          sourceHostId: h.id,
-          sourceVg: "vg",
-          sourceLv: "lv",
-          targetHostId: h.id,
-          targetVg: "vg",
-          targetLv: "lv",
-          vm: { controller: "none" },
-          options: {},
-        })
-        .returning()
-        .get();
+    const mkJob = () => seedJob(t.db).job;
     const j1 = mkJob();
     const j2 = mkJob();
     const repo = createEventsRepo(t.db);

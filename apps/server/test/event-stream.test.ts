@@ -1,8 +1,8 @@
 import type { ServerMessage, StoredEvent } from "@blockferry/contracts";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { hosts, jobs } from "../src/db/schema.ts";
 import { type TestApp, testApp } from "./helpers.ts";
+import { seedJob } from "./support/job-seed.ts";
 
 /** A real websocket client that records what it receives. */
 async function connect(base: string, query: string) {
@@ -30,27 +30,7 @@ async function connect(base: string, query: string) {
   return { ws, received, events, until, close };
 }
 
-function makeJob(t: TestApp): number {
-  const h = t.db
-    .insert(hosts)
-    .values({ name: `h${Math.random()}`, address: "127.0.0.1" })
-    .returning()
-    .get();
-  return t.db
-    .insert(jobs)
-    .values({
-      sourceHostId: h.id,
-      sourceVg: "vg",
-      sourceLv: "lv",
-      targetHostId: h.id,
-      targetVg: "vg",
-      targetLv: "lv",
-      vm: { controller: "none" },
-      options: {},
-    })
-    .returning()
-    .get().id;
-}
+const makeJob = (t: TestApp): number => seedJob(t.db).job.id;
 
 describe("event stream over a real websocket", () => {
   let t: TestApp;
