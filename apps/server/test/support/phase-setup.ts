@@ -1,0 +1,51 @@
+// One migration ready for phase tests: a real temp database holding the job, a source host whose vg0 holds the
+// VM's 64 MiB LV, an empty target vg0, a recording mover, and the real phases built over them.
+
+import { createJobObjectsRepo } from "../../src/db/repositories/job-objects.ts";
+import type { NewJob } from "../../src/db/repositories/jobs.ts";
+import type { PhaseContext, PhaseState } from "../../src/jobs/context.ts";
+import { createPhases, type PhaseDeps } from "../../src/jobs/phases/index.ts";
+import { tempDb } from "../helpers.ts";
+import { FakeLvmHost } from "./fake-host.ts";
+import { seedJob } from "./job-seed.ts";
+import { phaseContext, stored } from "./phase-context.ts";
+import { RecordingMover } from "./recording-mover.ts";
+
+export const MIB = 1 << 20;
+export const VOLUME_BYTES = 64 * MIB;
+
+export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState } = {}) {
+  const t = tempDb();
+  const { job, sourceHostId, targetHostId } = seedJob(t.db, { phaseState: o.state ?? {}, ...o.job });
+  const source = new FakeLvmHost(sourceHostId, "hv-src").addVg("vg0", 1024 * MIB);
+  source.addLv("vg0", job.sourceLv, VOLUME_BYTES);
+  const target = new FakeLvmHost(targetHostId, "hv-dst").addVg("vg0", 1024 * MIB);
+  const mover = new RecordingMover();
+  const deps: PhaseDeps = {
+    mover,
+    objects: createJobObjectsRepo(t.db),
+    // Fast snapshot checks, so a watcher test waits milliseconds for what it waits on.
+    snapshotWatchMs: 5,
+  };
+  const { phases, compensate } = createPhases(deps);
+  /** A fresh context from what is stored: each call is what a (re)started runner would build. */
+  const context = (phase: string, signal?: AbortSignal): PhaseContext =>
+    phaseContext({ db: t.db, jobId: job.id, phase, source, target, signal });
+  const run = (phase: string, signal?: AbortSignal) => {
+    const fn = phases[phase];
+    if (!fn) throw new Error(`no phase ${phase}`);
+    return fn(context(phase, signal));
+  };
+  return {
+    jobId: job.id,
+    db: t.db,
+    source,
+    target,
+    mover,
+    run,
+    compensate: (signal?: AbortSignal) => compensate(context("cancel", signal)),
+    stored: () => stored(t.db, job.id),
+    cleanup: t.cleanup,
+  };
+}
+export type PhaseSetup = ReturnType<typeof phaseSetup>;

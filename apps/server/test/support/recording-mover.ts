@@ -1,0 +1,58 @@
+// The transfer engine as a test double: it records what the phases ask it to copy (the engine itself is tested
+// against a real sshd elsewhere). `during` lets a test act inside a copy: make the VM write, overflow a
+// snapshot, wait for the copy's abort, or fail like a crash.
+import type { Run } from "@blockferry/changes";
+import type { CopyRequest, Mover } from "../../src/jobs/context.ts";
+
+export interface CopyCall {
+  kind: "full" | "extents";
+  pass: string;
+  from: string;
+  to: string;
+  targetReadsZero: boolean;
+  bytes?: number;
+  chunkBytes?: number;
+  runs?: Run[];
+}
+
+export class RecordingMover implements Mover {
+  readonly calls: CopyCall[] = [];
+  during?: (call: CopyCall, signal: AbortSignal) => Promise<void> | void;
+
+  async copyFull(o: CopyRequest & { bytes: number }): Promise<void> {
+    await this.copy(o, { kind: "full", bytes: o.bytes }, o.bytes);
+  }
+
+  async copyExtents(o: Parameters<Mover["copyExtents"]>[0]): Promise<void> {
+    const bytes = o.extents.byteCount(o.chunkBytes);
+    await this.copy(o, { kind: "extents", chunkBytes: o.chunkBytes, runs: o.extents.toJSON() }, bytes);
+  }
+
+  private async copy(o: CopyRequest, what: Pick<CopyCall, "kind" | "bytes" | "chunkBytes" | "runs">, bytes: number) {
+    const call: CopyCall = {
+      pass: o.pass,
+      from: o.source.device,
+      to: o.target.device,
+      targetReadsZero: o.targetReadsZero,
+      ...what,
+    };
+    this.calls.push(call);
+    await this.during?.(call, o.signal);
+    o.signal.throwIfAborted();
+    o.onProgress({
+      bytesDone: bytes,
+      bytesTotal: bytes,
+      rangesDone: 1,
+      rangesTotal: 1,
+      bytesPerSecond: 0,
+      etaSeconds: 0,
+    });
+  }
+}
+
+/** Resolves never; rejects with the signal's reason once it aborts: a copy that runs until something stops it. */
+export const untilAborted = (signal: AbortSignal) =>
+  new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
