@@ -14,8 +14,8 @@ const OWNER = "phase-test-runner";
 export interface PhaseContextOptions {
   db: Db;
   jobId: number;
-  /** Stored as the job's phase first, so logs and events carry it as they would in a real run. */
-  phase: string;
+  /** Stored as the job's phase first, so logs and events carry it as they would in a real run; default: as stored. */
+  phase?: string;
   source: HostShell;
   target: HostShell;
   signal?: AbortSignal;
@@ -28,8 +28,9 @@ export function phaseContext(o: PhaseContextOptions): PhaseContext {
   const write = (values: Parameters<typeof jobs.updateOwned>[2]) => {
     if (!jobs.updateOwned(o.jobId, OWNER, values)) throw new Error(`lease on job ${o.jobId} lost`);
   };
-  write({ phase: o.phase });
+  if (o.phase) write({ phase: o.phase });
   let job = jobs.get(o.jobId) as JobRow;
+  const phase = job.phase;
   // A copy of what is stored, never shared with an earlier context: only what was saved survives a "crash".
   const state: PhaseState = structuredClone(job.phaseState as PhaseState);
   return {
@@ -46,10 +47,10 @@ export function phaseContext(o: PhaseContextOptions): PhaseContext {
     },
     saveJob: write,
     log(level, message, data) {
-      hub.append(o.jobId, "job.log", { level, message, phase: o.phase, ...data });
+      hub.append(o.jobId, "job.log", { level, message, phase, ...data });
     },
     event(type, data) {
-      hub.append(o.jobId, type, { phase: o.phase, ...data });
+      hub.append(o.jobId, type, { phase, ...data });
     },
     markWaiting(waiting) {
       write({ state: waiting ? "waiting_cutover" : "running" });

@@ -5,6 +5,7 @@ import { createJobObjectsRepo } from "../../src/db/repositories/job-objects.ts";
 import type { NewJob } from "../../src/db/repositories/jobs.ts";
 import type { PhaseContext, PhaseState } from "../../src/jobs/context.ts";
 import { createPhases, type PhaseDeps } from "../../src/jobs/phases/index.ts";
+import { abortableSleep } from "../../src/jobs/phases/shared.ts";
 import { tempDb } from "../helpers.ts";
 import { FakeLvmHost } from "./fake-host.ts";
 import { seedJob } from "./job-seed.ts";
@@ -24,12 +25,13 @@ export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState } = {}
   const deps: PhaseDeps = {
     mover,
     objects: createJobObjectsRepo(t.db),
-    // Fast snapshot checks, so a watcher test waits milliseconds for what it waits on.
+    // Fast snapshot checks and cutover polls, so a test waits milliseconds for the state it waits on.
     snapshotWatchMs: 5,
+    sleep: (_ms, signal) => abortableSleep(5, signal),
   };
   const { phases, compensate } = createPhases(deps);
   /** A fresh context from what is stored: each call is what a (re)started runner would build. */
-  const context = (phase: string, signal?: AbortSignal): PhaseContext =>
+  const context = (phase: string | undefined, signal?: AbortSignal): PhaseContext =>
     phaseContext({ db: t.db, jobId: job.id, phase, source, target, signal });
   const run = (phase: string, signal?: AbortSignal) => {
     const fn = phases[phase];
@@ -43,7 +45,7 @@ export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState } = {}
     target,
     mover,
     run,
-    compensate: (signal?: AbortSignal) => compensate(context("cancel", signal)),
+    compensate: (signal?: AbortSignal) => compensate(context(undefined, signal)),
     stored: () => stored(t.db, job.id),
     cleanup: t.cleanup,
   };
