@@ -54,7 +54,7 @@ export class FakeLvmHost implements HostShell {
   /** The VM's disk is in use on this host (toggled by `fake-vm stop|start`, the job's VM commands). */
   vmRunning = true;
   private readonly vgs = new Map<string, FakeVg>();
-  private readonly failures: Array<{ match: (argv: string[]) => boolean; error: Error }> = [];
+  private readonly failures: Array<{ match: (argv: string[]) => boolean; error: Error; afterRunning: boolean }> = [];
   private nextMinor = 1;
 
   constructor(
@@ -86,9 +86,16 @@ export class FakeLvmHost implements HostShell {
     return this.commands.filter((c) => shellWords(c).argv[0] === tool).length;
   }
 
-  /** The next command whose argv matches fails with `error` (once): a crash or a host error mid-phase. */
-  failNext(match: (argv: string[]) => boolean, error: Error = new Error("connection lost")): void {
-    this.failures.push({ match, error });
+  /**
+   * The next command whose argv matches fails with `error` (once): a host error, or with `afterRunning` a
+   * connection (or server) lost after the command took effect, before its answer arrived.
+   */
+  failNext(
+    match: (argv: string[]) => boolean,
+    error: Error = new Error("connection lost"),
+    opts: { afterRunning?: boolean } = {},
+  ): void {
+    this.failures.push({ match, error, afterRunning: opts.afterRunning ?? false });
   }
 
   /**
@@ -110,8 +117,15 @@ export class FakeLvmHost implements HostShell {
     opts.signal?.throwIfAborted();
     this.commands.push(command);
     const { argv } = shellWords(command);
-    const failure = this.failures.findIndex((f) => f.match(argv));
-    if (failure >= 0) throw this.failures.splice(failure, 1)[0]?.error;
+    const index = this.failures.findIndex((f) => f.match(argv));
+    const failure = index >= 0 ? this.failures.splice(index, 1)[0] : undefined;
+    if (failure && !failure.afterRunning) throw failure.error;
+    const out = this.execute(command, argv);
+    if (failure) throw failure.error;
+    return out;
+  }
+
+  private execute(command: string, argv: string[]): string {
     const fail = (code: number, stderr: string) => new FakeCommandError(command, code, stderr);
     const [tool, ...args] = argv;
     switch (tool) {

@@ -15,12 +15,13 @@ import { RecordingMover } from "./recording-mover.ts";
 export const MIB = 1 << 20;
 export const VOLUME_BYTES = 64 * MIB;
 
-export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState } = {}) {
+export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState; targetExtentBytes?: number } = {}) {
   const t = tempDb();
   const { job, sourceHostId, targetHostId } = seedJob(t.db, { phaseState: o.state ?? {}, ...o.job });
   const source = new FakeLvmHost(sourceHostId, "hv-src").addVg("vg0", 1024 * MIB);
   source.addLv("vg0", job.sourceLv, VOLUME_BYTES);
-  const target = new FakeLvmHost(targetHostId, "hv-dst").addVg("vg0", 1024 * MIB);
+  const target = new FakeLvmHost(targetHostId, "hv-dst").addVg("vg0", 1024 * MIB, o.targetExtentBytes);
+  target.vmRunning = false;
   const mover = new RecordingMover();
   const deps: PhaseDeps = {
     mover,

@@ -1,0 +1,95 @@
+// A phase is a function of the job and its stored state: run again after a crash (the server died before it
+// stored the next phase, or mid-phase after a command took effect) it must finish the same work, not redo it.
+import { afterEach, describe, expect, it } from "vitest";
+import { MIB, type PhaseSetup, phaseSetup, VOLUME_BYTES } from "../../support/phase-setup.ts";
+
+const VM_COMMANDS = {
+  controller: "commands",
+  stopSource: "fake-vm stop",
+  startSource: "fake-vm start",
+  startTarget: "fake-vm start {device}",
+};
+
+/** Runs `phase` twice, as a runner restarted from the stored row would. */
+async function twice(s: PhaseSetup, phase: string) {
+  const first = await s.run(phase);
+  const second = await s.run(phase);
+  expect(second).toEqual(first);
+  return first;
+}
+
+describe("re-running a phase after a crash", () => {
+  let s: PhaseSetup;
+  afterEach(() => s.cleanup());
+
+  it("prepare_target, after the lvcreate took effect but its answer was lost, adopts the LV it made", async () => {
+    s = phaseSetup({ state: { sizeBytes: VOLUME_BYTES } });
+    s.target.failNext((argv) => argv[0] === "lvcreate", new Error("connection lost"), { afterRunning: true });
+    await expect(s.run("prepare_target")).rejects.toThrow(/connection lost/);
+    expect(s.stored().liveObjects).toEqual(["target_lv:vg0/vm1"]); // recorded before the command ran
+
+    expect(await twice(s, "prepare_target")).toEqual({ next: "full_copy" });
+    expect(s.target.ran("lvcreate")).toBe(1);
+    expect(s.target.lv("vg0", "vm1")).toMatchObject({
+      sizeBytes: VOLUME_BYTES,
+      tags: ["blockferry", `bf-job-${s.jobId}`],
+    });
+    expect(s.stored().state).toMatchObject({ targetCreated: true });
+    expect(s.stored().liveObjects).toEqual(["target_lv:vg0/vm1"]);
+  });
+
+  // BUG (jobs/phases/prepare.ts prepare_target): lvcreate rounds the target up to its VG's extent size, so with a
+  // target VG of larger extents than the source's (vgcreate -s 32M; the source LV 68 MiB) the LV the job itself
+  // made is refused on any re-run ("has 100663296 bytes, the source 71303168"): a crash before the next phase
+  // was stored fails the job. Prechecks do not catch it either. A fix: accept our own LV when at least as large.
+  it.fails("prepare_target, with a target VG of larger extents, adopts its own rounded-up LV", async () => {
+    s = phaseSetup({ state: { sizeBytes: 68 * MIB }, targetExtentBytes: 32 * MIB });
+    expect(await twice(s, "prepare_target")).toEqual({ next: "full_copy" });
+  });
+
+  it("full_copy asks for the same pass again (its journal resumes it) and stores the same state", async () => {
+    s = phaseSetup({ state: { sizeBytes: VOLUME_BYTES } });
+    await s.run("snapshot");
+    await s.run("prepare_target");
+    expect(await twice(s, "full_copy")).toEqual({ next: "catch_up" });
+    expect(s.mover.calls.map((c) => [c.pass, c.from])).toEqual([
+      ["full-g1", `/dev/vg0/bf-${s.jobId}-s1`],
+      ["full-g1", `/dev/vg0/bf-${s.jobId}-s1`],
+    ]);
+    expect(s.mover.calls[0]).toMatchObject({ kind: "full", bytes: VOLUME_BYTES, targetReadsZero: false });
+    expect(s.stored().state).toMatchObject({ fullCopyDone: true, snapshotGen: 1 });
+    expect(s.stored().job).toMatchObject({ bytesDone: VOLUME_BYTES, bytesTotal: VOLUME_BYTES });
+  });
+
+  it("stop_vm keeps the first stop time, so the outage is measured from when the VM really stopped", async () => {
+    s = phaseSetup({ job: { vm: VM_COMMANDS }, state: { sizeBytes: VOLUME_BYTES } });
+    await s.run("stop_vm");
+    const stoppedAt = s.stored().state.vmStoppedAt;
+    await s.run("stop_vm");
+    expect(s.stored().state.vmStoppedAt).toBe(stoppedAt);
+    expect(s.source.vmRunning).toBe(false);
+  });
+
+  it("cleanup drops the snapshots once and keeps the source LV", async () => {
+    s = phaseSetup({ state: { sizeBytes: VOLUME_BYTES } });
+    await s.run("snapshot");
+    expect(await twice(s, "cleanup")).toEqual({ next: "done" });
+    expect(s.source.lvNames("vg0")).toEqual(["vm1"]);
+    expect(s.source.ran("lvremove")).toBe(1);
+    expect(s.stored().liveObjects).toEqual([]);
+  });
+
+  // RISK (jobs/phases/cutover.ts start_vm): vmStartedAt is stored only after the start command. A crash between
+  // the two re-runs start_vm, which starts the VM on the target a second time (`virsh start` then fails with
+  // "Domain is already active"; an operator's start command may start a second instance), and meanwhile the
+  // stored state says the VM never started, so a cancel would restart it on the source as well. A fix: store a
+  // "starting" marker before the command (as stop_vm stores vmStoppedAt) and check the VM's state on a re-run.
+  it.fails("start_vm, after the VM started but before that was stored, does not start it again", async () => {
+    s = phaseSetup({ job: { vm: VM_COMMANDS }, state: { sizeBytes: VOLUME_BYTES, vmStoppedAt: Date.now() } });
+    s.target.failNext((argv) => argv[0] === "fake-vm", new Error("connection lost"), { afterRunning: true });
+    await expect(s.run("start_vm")).rejects.toThrow(/connection lost/);
+    expect(s.target.vmRunning).toBe(true);
+    await s.run("start_vm");
+    expect(s.target.ran("fake-vm")).toBe(1);
+  });
+});
