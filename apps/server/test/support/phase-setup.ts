@@ -14,6 +14,13 @@ import { RecordingMover } from "./recording-mover.ts";
 
 export const MIB = 1 << 20;
 export const VOLUME_BYTES = 64 * MIB;
+/** VM control by shell commands the fake hosts model: `fake-vm stop|start` toggles `vmRunning`. */
+export const VM_COMMANDS = {
+  controller: "commands",
+  stopSource: "fake-vm stop",
+  startSource: "fake-vm start",
+  startTarget: "fake-vm start {device}",
+};
 
 export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState; targetExtentBytes?: number } = {}) {
   const t = tempDb();

@@ -2,14 +2,7 @@
 // stopped runs again on the source.
 import { afterEach, describe, expect, it } from "vitest";
 import type { NewJob } from "../../../src/db/repositories/jobs.ts";
-import { type PhaseSetup, phaseSetup, VOLUME_BYTES } from "../../support/phase-setup.ts";
-
-const VM_COMMANDS = {
-  controller: "commands",
-  stopSource: "fake-vm stop",
-  startSource: "fake-vm start",
-  startTarget: "fake-vm start {device}",
-};
+import { type PhaseSetup, phaseSetup, VM_COMMANDS, VOLUME_BYTES } from "../../support/phase-setup.ts";
 
 /** A job that took its snapshot and made its target LV, as a cancel during full_copy finds it. */
 async function copying(job: Partial<NewJob> = {}, prepare?: (s: PhaseSetup) => void) {

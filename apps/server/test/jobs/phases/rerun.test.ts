@@ -1,14 +1,7 @@
 // A phase is a function of the job and its stored state: run again after a crash (the server died before it
 // stored the next phase, or mid-phase after a command took effect) it must finish the same work, not redo it.
 import { afterEach, describe, expect, it } from "vitest";
-import { MIB, type PhaseSetup, phaseSetup, VOLUME_BYTES } from "../../support/phase-setup.ts";
-
-const VM_COMMANDS = {
-  controller: "commands",
-  stopSource: "fake-vm stop",
-  startSource: "fake-vm start",
-  startTarget: "fake-vm start {device}",
-};
+import { MIB, type PhaseSetup, phaseSetup, VM_COMMANDS, VOLUME_BYTES } from "../../support/phase-setup.ts";
 
 /** Runs `phase` twice, as a runner restarted from the stored row would. */
 async function twice(s: PhaseSetup, phase: string) {
