@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { MIB, type PhaseSetup, phaseSetup, VOLUME_BYTES } from "../../support/phase-setup.ts";
 import { untilAborted } from "../../support/recording-mover.ts";
+import { waitFor } from "../../support/wait-for.ts";
 
 /** A job with a small (4 MiB, 4 KiB chunks) snapshot of generation 1 taken and its target LV created. */
 async function readyToCopy(state: Record<string, unknown> = {}, cutover: "manual" | "auto" = "auto") {
@@ -88,7 +89,7 @@ describe("falling back to a full copy after a snapshot overflowed", () => {
     s = await readyToCopy({ fullCopyDone: true, catchUpDone: 1 }, "manual");
     const waiting = s.run("wait_cutover");
     // Waits on state: the job shows as waiting for the operator before the VM writes.
-    while (s.stored().job.state !== "waiting_cutover") await new Promise((r) => setImmediate(r));
+    await waitFor("the job to wait for cutover", () => s.stored().job.state === "waiting_cutover");
     overflow(s);
     expect(await waiting).toEqual({ next: "snapshot" });
     expect(s.stored().job.state).toBe("running");
