@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { NewJob } from "../../../src/db/repositories/jobs.ts";
 import { type PhaseSetup, phaseSetup, VM_COMMANDS, VOLUME_BYTES } from "../../support/phase-setup.ts";
+import { untilAborted } from "../../support/recording-mover.ts";
 
 /** A job that took its snapshot and made its target LV, as a cancel during full_copy finds it. */
 async function copying(job: Partial<NewJob> = {}, prepare?: (s: PhaseSetup) => void) {
@@ -73,6 +74,20 @@ describe("compensation (cancel before start_vm)", () => {
     await expect(s.run("stop_vm")).rejects.toThrow(/timed out/);
     await s.compensate();
     expect(s.source.commands).toContain("fake-vm start");
+  });
+
+  it("a cancel mid-copy stops the copy (no fallback counted), then the clean-up runs", async () => {
+    s = await copying();
+    const cancel = new AbortController();
+    s.mover.during = async (_call, signal) => {
+      cancel.abort(new Error("cancelled by the operator"));
+      await untilAborted(signal);
+    };
+    await expect(s.run("full_copy", cancel.signal)).rejects.toThrow(/cancelled by the operator/);
+    expect(s.stored().state.fullCopyFallbacks).toBeUndefined();
+    await s.compensate();
+    expect(s.source.lvNames("vg0")).toEqual(["vm1"]);
+    expect(s.target.lvNames("vg0")).toEqual([]);
   });
 
   it("tries every step when one fails, and a second cancel finishes only what is left", async () => {
