@@ -1,6 +1,6 @@
 import type { HostShell } from "../jobs/context.ts";
-import type { RemoteHosts } from "./manager.ts";
-import type { HostRegistry } from "./registry.ts";
+import type { RemoteHosts } from "./transport/manager.ts";
+import type { HostRegistry } from "./trust/registry.ts";
 
 /** The narrow view job phases get of one trusted host. */
 export function hostShell(remote: RemoteHosts, registry: HostRegistry, hostId: number): HostShell {
