@@ -1,29 +1,9 @@
 import type { ExtentMap } from "@blockferry/changes";
 import type { ProgressMessage } from "@blockferry/contracts";
 import type { JobRow } from "../db/repositories/jobs.ts";
+import type { HostShell } from "../hosts/shell.ts";
 
-/** Run a command on one host: what phases need from the SSH layer, and nothing more. */
-export interface HostShell {
-  readonly hostId: number;
-  readonly name: string;
-  /**
-   * Runs one command; a non-zero exit throws the SSH layer's typed error. Abort (and timeout) kill its process
-   * group; `stop: "term"` only sends SIGTERM and lets it finish what it defers (LVM changes: see ExecOptions).
-   */
-  run(
-    command: string,
-    opts?: { timeoutMs?: number; signal?: AbortSignal; stdin?: string; stop?: "kill" | "term" },
-  ): Promise<string>;
-  /** Random-access reads of a remote file or device (SFTP), for COW metadata; reads reject once `signal` aborts. */
-  openByteSource(
-    path: string,
-    opts?: { signal?: AbortSignal },
-  ): Promise<{
-    size(): Promise<number>;
-    read(offset: number, length: number): Promise<Uint8Array>;
-    close(): Promise<void>;
-  }>;
-}
+export type { HostShell } from "../hosts/shell.ts";
 
 /**
  * Phases from the point of no return on: start_vm may already have started the VM on the target, so rolling back
