@@ -1,5 +1,6 @@
-import type { MigrationOptions, PrecheckResult } from "@blockferry/contracts";
+import type { CreateMigration, MigrationOptions, PrecheckResult } from "@blockferry/contracts";
 import { isValidLvName, isValidVgName } from "@blockferry/lvm";
+import type { HostRegistry } from "../hosts/trust/registry.ts";
 import type { HostShell } from "./context.ts";
 import { findLv, findVg } from "./lvm-ops.ts";
 
@@ -149,5 +150,51 @@ export async function runPrechecks(
       // The outage covers the chunks written during the last pass plus stop/start; unknown before a pass ran.
       expectedOutageSeconds: null,
     },
+  };
+}
+
+/**
+ * Prechecks for a migration not yet created (the API's dry run): each host is reached first, and one that is
+ * unreachable or untrusted becomes a failed check instead of an error, so the operator sees every problem at once.
+ */
+export function createPrechecksService(deps: {
+  registry: Pick<HostRegistry, "health">;
+  shellFor(hostId: number): HostShell;
+}): (input: CreateMigration) => Promise<PrecheckResult> {
+  return async (input) => {
+    const problems: Check[] = [];
+    const shellOrProblem = async (hostId: number, role: string): Promise<HostShell | null> => {
+      try {
+        const shell = deps.shellFor(hostId);
+        const health = await deps.registry.health(hostId);
+        if (!health.reachable) throw new Error(`${shell.name} is unreachable: ${health.error}`);
+        problems.push({
+          name: `${role} host`,
+          ok: true,
+          message: `${shell.name} reachable and trusted (${health.latencyMs} ms)`,
+        });
+        return shell;
+      } catch (err) {
+        problems.push({ name: `${role} host`, ok: false, message: (err as Error).message });
+        return null;
+      }
+    };
+    const [source, target] = await Promise.all([
+      shellOrProblem(input.source.hostId, "source"),
+      shellOrProblem(input.target.hostId, "target"),
+    ]);
+    return runPrechecks(
+      {
+        source: input.source,
+        target: {
+          vg: input.target.vg,
+          lv: input.target.lv ?? input.source.lv,
+          thinPool: input.target.thinPool ?? null,
+        },
+        options: input.options ?? {},
+      },
+      { source, target },
+      problems,
+    );
   };
 }
