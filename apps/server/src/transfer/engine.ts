@@ -18,6 +18,7 @@ import { ConnectionLostError, HostUnreachableError } from "../hosts/index.ts";
 import { RemoteOutputError, TruncatedStreamError, VerifyMismatchError } from "./errors.ts";
 import type { RemoteProcess, TransferHost } from "./host.ts";
 import { type ByteRun, batchRanges, type ChunkRuns, coalesce, extentRanges, fullRanges } from "./plan.ts";
+import { eachWithLimit } from "./pool.ts";
 import { ProgressTracker, type TransferProgress } from "./progress.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { pumpRecords, type Segment } from "./records.ts";
@@ -149,33 +150,6 @@ function hashLines(text: string, expected: number, what: string): string[] {
   if (lines.length !== expected || hashes.some((h) => h === undefined))
     throw new RemoteOutputError(`${what}: expected ${expected} b2sum lines, got ${JSON.stringify(text.slice(0, 300))}`);
   return hashes as string[];
-}
-
-/** Runs `fn` for each batch with `concurrency` in flight; the first failure aborts the rest. */
-async function forEachBatch<T>(
-  batches: readonly T[],
-  concurrency: number,
-  signal: AbortSignal | undefined,
-  fn: (batch: T, signal: AbortSignal) => Promise<void>,
-): Promise<void> {
-  const stop = new AbortController();
-  const sig = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (!sig.aborted && next < batches.length) {
-      const batch = batches[next++] as T;
-      try {
-        await fn(batch, sig);
-      } catch (e) {
-        if (failure === undefined) failure = e;
-        stop.abort(e);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
-  signal?.throwIfAborted();
-  if (failure !== undefined) throw failure;
 }
 
 /** Failures worth one more try: the transport, not the data or our own commands. */
@@ -420,7 +394,7 @@ async function runPass(
   const ctx = extend({ ...opts, tracker, result, hashTool });
   opts.onProgress?.(tracker.snapshot());
   const maxAttempts = opts.maxAttempts ?? 2;
-  await forEachBatch(batchOf(rows), opts.concurrency ?? 3, opts.signal, async (batch, signal) => {
+  await eachWithLimit(batchOf(rows), opts.concurrency ?? 3, opts.signal, async (batch, _i, signal) => {
     let transient = 0;
     for (let attempt = 1; ; attempt++) {
       let hash: string | null;
@@ -549,7 +523,7 @@ export async function verifyPass(o: VerifyOptions): Promise<VerifyResult> {
     256,
   );
   const result: VerifyResult = { rangesChecked: 0, bytesChecked: 0, mismatched: [], seconds: 0 };
-  await forEachBatch(batches, o.concurrency ?? 2, o.signal, async (batch, signal) => {
+  await eachWithLimit(batches, o.concurrency ?? 2, o.signal, async (batch, _i, signal) => {
     const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
     const readBack = { kind: "concat" as const, runs };
     const [a, b] = await withProcesses(signal, async (sig, started) => {

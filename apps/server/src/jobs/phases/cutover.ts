@@ -8,7 +8,8 @@ import {
   hashRunsCommand,
   MAX_RUNS_PER_COMMAND,
 } from "@blockferry/lvm";
-import { eachPiece, OrderedHash } from "../../transfer/sftp-batch.ts";
+import { eachWithLimit } from "../../transfer/pool.ts";
+import { OrderedHash } from "../../transfer/sftp-batch.ts";
 import type { HostShell, PhaseContext, PhaseFn } from "../context.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
 import { vmControllerFor } from "../vm/controller.ts";
@@ -58,12 +59,18 @@ async function hashRangesOverSftp(shell: HostShell, device: string, batches: Ran
       const hash = new OrderedHash("sha256");
       try {
         const pieces = runs.map(([offset, length]) => ({ offset, length }));
-        await eachPiece(pieces, SFTP_READS_IN_FLIGHT, reads.signal, async ({ offset, length }, i) => {
-          const data = await file.read(offset, length);
-          if (data.length !== length)
-            throw new Error(`${shell.name}: short read of ${device} at ${offset}: ${data.length} of ${length} bytes`);
-          await hash.add(i, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-        });
+        await eachWithLimit(
+          pieces,
+          SFTP_READS_IN_FLIGHT,
+          reads.signal,
+          async ({ offset, length }, i) => {
+            const data = await file.read(offset, length);
+            if (data.length !== length)
+              throw new Error(`${shell.name}: short read of ${device} at ${offset}: ${data.length} of ${length} bytes`);
+            await hash.add(i, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+          },
+          3000,
+        );
         out.push(await hash.digest(runs.length));
       } catch (e) {
         hash.discard();
