@@ -88,10 +88,21 @@ export interface CopyRequest {
   onProgress(p: TransferProgress): void;
 }
 
+export interface VerifyRequest {
+  source: { hostId: number; device: string };
+  target: { hostId: number; device: string };
+  deviceBytes: number;
+  /** The chunks to re-read; absent: the whole device. */
+  extents?: { map: ExtentMap; chunkBytes: number };
+  signal: AbortSignal;
+}
+
 /** The transfer engine as phases see it: verified, journaled, resumable copies. */
 export interface Mover {
   copyFull(o: CopyRequest & { bytes: number }): Promise<void>;
   copyExtents(o: CopyRequest & { extents: ExtentMap; chunkBytes: number; deviceBytes: number }): Promise<void>;
+  /** Re-reads ranges on both hosts from the devices (transfer/verify.ts) and names the ones that differ. */
+  verify(o: VerifyRequest): Promise<{ rangesChecked: number; mismatched: Array<readonly [number, number]> }>;
   /** Changes the limit of a job's running copy (bytes per second; null: unlimited). */
   setBandwidth?(jobId: number, bytesPerSecond: number | null): void;
 }

@@ -3,7 +3,9 @@ import type { TransferJournal } from "../db/repositories/transfer-journal.ts";
 import type { RemoteHosts } from "../hosts/index.ts";
 import { copyExtents, copyFull } from "../transfer/engine.ts";
 import { transferHostOf } from "../transfer/host.ts";
+import { extentRanges, fullRanges } from "../transfer/plan.ts";
 import { RateLimiter } from "../transfer/rate-limiter.ts";
+import { verifyRanges } from "../transfer/verify.ts";
 import type { CopyRequest, Mover } from "./context.ts";
 
 /**
@@ -58,12 +60,25 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
         }),
       );
     },
+    verify(o) {
+      return verifyRanges({
+        source: { host: transferHostOf(remote.connection(o.source.hostId)), device: o.source.device },
+        target: { host: transferHostOf(remote.connection(o.target.hostId)), device: o.target.device },
+        ranges: o.extents
+          ? extentRanges(o.extents.map, o.extents.chunkBytes, o.deviceBytes, VERIFY_RANGE_BYTES)
+          : fullRanges(o.deviceBytes, VERIFY_RANGE_BYTES),
+        signal: o.signal,
+      });
+    },
     setBandwidth(jobId, bytesPerSecond) {
       limiters.get(jobId)?.set(bytesPerSecond);
     },
   };
   return mover;
 }
+
+/** Longest range a verify reads as one (a dd batch holds many). */
+const VERIFY_RANGE_BYTES = 64 << 20;
 
 /**
  * Unchanged chunks between two changed runs hold the same bytes on both sides, so sending them again is harmless.

@@ -23,9 +23,9 @@ export const SFTP_RUN_BYTES = MiB;
 /** Default upper bound of one SFTP batch (one page-cache drop on the target). */
 export const SFTP_BATCH_BYTES = 16 * MiB;
 /** SFTP requests of one batch in flight on each host. */
-const IN_FLIGHT = 32;
+export const IN_FLIGHT = 32;
 /** How long a failed or aborted batch waits for its requests and handles to settle. */
-const GRACE_MS = 3000;
+export const GRACE_MS = 3000;
 
 export interface SftpEndpoint {
   host: TransferHost;
@@ -50,14 +50,16 @@ export interface SftpRunsResult {
   bytes: number;
 }
 
-export type Piece = { offset: number; length: number };
+/** One SFTP request's bytes, and the index of the run it belongs to. */
+export type Piece = { offset: number; length: number; run: number };
 
 /** Runs cut into single SFTP requests (never across a run). */
-function piecesOf(runs: readonly ByteRun[]): Piece[] {
+export function piecesOf(runs: readonly ByteRun[]): Piece[] {
   const out: Piece[] = [];
-  for (const [offset, length] of runs)
+  runs.forEach(([offset, length], run) => {
     for (let at = 0; at < length; at += SFTP_REQUEST_BYTES)
-      out.push({ offset: offset + at, length: Math.min(SFTP_REQUEST_BYTES, length - at) });
+      out.push({ offset: offset + at, length: Math.min(SFTP_REQUEST_BYTES, length - at), run });
+  });
   return out;
 }
 
