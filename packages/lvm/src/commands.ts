@@ -245,6 +245,18 @@ export function blockdevFlushCommand(path: RemotePath): string {
   return shJoin(["blockdev", "--flushbufs", path]);
 }
 
+/**
+ * Which of `tools` the host lacks: one `missing NAME` line each, then `checked` (its absence means the check
+ * itself did not run). Names are plain program names, checked here.
+ */
+export function toolsPresentCommand(tools: readonly string[]): string {
+  for (const t of tools)
+    if (!/^[a-z0-9][a-z0-9_.+-]*$/.test(t))
+      throw new InvalidValueError("tool name", "bad-character", t, "a program name");
+  const list = tools.map((t) => shQuote(t)).join(" ");
+  return `for t in ${list}; do command -v "$t" >/dev/null 2>&1 || echo "missing $t"; done; echo checked`;
+}
+
 /** libvirt: every domain name, one per line (ends with an empty line). */
 export function virshListCommand(): string {
   return shJoin(["virsh", "list", "--all", "--name"]);

@@ -22,6 +22,7 @@ import {
   shQuote,
   thinDeltaCommand,
   thinPoolMetadataSnapCommand,
+  toolsPresentCommand,
   validateLvName,
   validateRemotePath,
   validateTag,
@@ -225,5 +226,16 @@ describe("process group report and kill", () => {
   it("shQuote survives every quote character", () => {
     const v = `a'b"c\\d$e\`f`;
     expect(spawnSync("/bin/sh", ["-c", `printf '%s' ${shQuote(v)}`]).stdout.toString()).toBe(v);
+  });
+});
+
+describe("toolsPresentCommand", () => {
+  it("names the missing tools under a real /bin/sh and ends with `checked`", () => {
+    const r = spawnSync("/bin/sh", ["-c", toolsPresentCommand(["sh", "dd", "bf-no-such-tool"])]);
+    expect(r.stdout.toString()).toBe("missing bf-no-such-tool\nchecked\n");
+  });
+  it("refuses anything but a program name", () => {
+    for (const bad of ["a;b", "$(id)", "", "-x", "a b"])
+      expect(() => toolsPresentCommand([bad])).toThrow(InvalidValueError);
   });
 });
