@@ -36,18 +36,14 @@ export interface PhaseContext {
   readonly job: JobRow;
   readonly state: PhaseState;
   readonly signal: AbortSignal;
+  /** The runner's lease token: every write for this job, the journal's too, is conditional on it. */
+  readonly leaseOwner: string;
   readonly source: HostShell;
   readonly target: HostShell;
   /** Persists a phase-state patch (conditional on the lease). */
   save(patch: Partial<PhaseState>): void;
-  /** Persists job columns such as counters or outage (conditional on the lease). */
-  saveJob(values: {
-    bytesTotal?: number;
-    bytesDone?: number;
-    rangesTotal?: number;
-    rangesDone?: number;
-    outageMs?: number;
-  }): void;
+  /** Persists job columns (conditional on the lease). Copy counters are not among them: the journal writes those. */
+  saveJob(values: { outageMs?: number }): void;
   log(level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>): void;
   event(type: string, data: Record<string, unknown>): void;
   /** Shows the job as waiting for the operator's cutover (or running again). */
@@ -73,6 +69,8 @@ export interface TransferProgress {
 
 export interface CopyRequest {
   jobId: number;
+  /** The job's lease: the journal confirms ranges and moves the job's counters only while it holds. */
+  lease: string;
   /** Journal key of this copy: "full-g1", "catchup-2", "final". */
   pass: string;
   source: { hostId: number; device: string };

@@ -27,7 +27,7 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
   const common = (o: CopyRequest, bandwidth: RateLimiter) => ({
     source: { host: transferHostOf(remote.connection(o.source.hostId)), device: o.source.device },
     target: { host: transferHostOf(remote.connection(o.target.hostId)), device: o.target.device },
-    journal,
+    journal: journal.leased(o.lease),
     jobId: o.jobId,
     pass: o.pass,
     signal: o.signal,

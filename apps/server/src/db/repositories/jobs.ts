@@ -15,6 +15,14 @@ export interface JobFilter {
 
 const stamp = () => new Date().toISOString();
 
+/** A conditional write found another lease owner (or none): this worker must stop touching the job. */
+export class LeaseLostError extends Error {
+  override readonly name = "LeaseLostError";
+  constructor(readonly jobId: number) {
+    super(`lease on job ${jobId} lost`);
+  }
+}
+
 /**
  * SQL for jobs. Writes by a runner are conditional on its lease token, so a worker that lost its lease
  * (it stalled, or another process took over after a crash) can never overwrite the job.
