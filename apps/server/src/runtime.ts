@@ -83,7 +83,7 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     hub,
     kick: () => runner.kick(),
     interrupt: (id) => runner.interrupt(id),
-    setBandwidth: (jobId, bps) => mover.setBandwidth?.(jobId, bps),
+    updateOptions: (jobId, options) => runner.updateOptions(jobId, options),
   });
 
   const prechecks = createPrechecksService({ registry, shellFor });

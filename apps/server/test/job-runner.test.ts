@@ -6,6 +6,15 @@ import { tempDb } from "./helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `cond` holds (polling), failing after `ms`. */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 function seed(t: ReturnType<typeof tempDb>, n: number, hostIds?: [number, number]) {
   const a = t.db
     .insert(hosts)
@@ -168,5 +177,37 @@ describe("JobRunner with leases in a real SQLite database", () => {
     await sleep(700);
     expect(peak).toBe(2);
     expect(jobs.map((j) => repo.get(j.id)?.state)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
+  });
+
+  it("tells a running job of changed options: at once through updateOptions, from elsewhere at lease renewal", async () => {
+    t = tempDb();
+    const [job] = seed(t, 1);
+    const id = job?.id ?? 0;
+    const repo = createJobsRepo(t.db);
+    const heard: unknown[] = [];
+    let watching = false;
+    const r = new JobRunner(
+      repo,
+      async (_j: JobRow, lease: Lease) => {
+        const unwatch = lease.watchOptions?.((o) => heard.push(o));
+        watching = true;
+        await new Promise<void>((resolve) => lease.signal.addEventListener("abort", () => resolve()));
+        unwatch?.();
+      },
+      () => undefined,
+      { leaseMs: 300, pollMs: 20 },
+    );
+    runners.push(r);
+    r.start();
+    await until(() => watching);
+    // The service stores the options, then tells this process's runner.
+    repo.updateIfState(id, ["queued"], { options: { bandwidthLimitBytesPerSecond: 1000 } });
+    r.updateOptions(id, { bandwidthLimitBytesPerSecond: 1000 });
+    expect(heard).toEqual([{ bandwidthLimitBytesPerSecond: 1000 }]);
+    // Another process's service: stored only; the renewal reads it (and the same options are not heard twice).
+    repo.updateIfState(id, ["queued"], { options: {} });
+    await until(() => heard.length === 2);
+    expect(heard[1]).toEqual({});
+    r.interrupt(id);
   });
 });

@@ -1,5 +1,5 @@
 import type { ExtentMap } from "@blockferry/changes";
-import type { ProgressMessage } from "@blockferry/contracts";
+import type { MigrationOptions, ProgressMessage } from "@blockferry/contracts";
 import type { JobRow } from "../db/repositories/jobs.ts";
 import type { HostShell } from "../hosts/shell.ts";
 
@@ -49,6 +49,8 @@ export interface PhaseContext {
   /** Shows the job as waiting for the operator's cutover (or running again). */
   markWaiting(waiting: boolean): void;
   progress(p: Omit<ProgressMessage, "jobId" | "phase">): void;
+  /** Calls `listener` when an operator changes the job's options while it runs; returns the unsubscribe. */
+  watchOptions(listener: (options: MigrationOptions) => void): () => void;
   /** Re-reads the job row (cutover and cancel flags are set by the API). */
   reload(): JobRow;
 }
@@ -78,6 +80,8 @@ export interface CopyRequest {
   /** A fresh thin LV reads zeroes: all-zero ranges need not be written at all. */
   targetReadsZero: boolean;
   bandwidthBytesPerSecond?: number;
+  /** Follows operator changes of the limit while the copy runs; returns the unsubscribe. */
+  watchBandwidth?(apply: (bytesPerSecond: number | null) => void): () => void;
   /** gzip on the source (job option). */
   compress?: boolean;
   /** Unit of `doneRuns` in progress reports: the job's chunk-map cell. */
@@ -101,6 +105,4 @@ export interface Mover {
   copyExtents(o: CopyRequest & { extents: ExtentMap; chunkBytes: number; deviceBytes: number }): Promise<void>;
   /** Re-reads ranges on both hosts from the devices (transfer/verify.ts) and names the ones that differ. */
   verify(o: VerifyRequest): Promise<{ rangesChecked: number; mismatched: Array<readonly [number, number]> }>;
-  /** Changes the limit of a job's running copy (bytes per second; null: unlimited). */
-  setBandwidth?(jobId: number, bytesPerSecond: number | null): void;
 }

@@ -1,3 +1,4 @@
+import type { MigrationOptions } from "@blockferry/contracts";
 import { type JobRow, type JobsRepo, LeaseLostError as LeaseLost } from "../db/repositories/jobs.ts";
 import type { JobState } from "../db/schema.ts";
 import type { EventHub } from "../events/hub.ts";
@@ -64,6 +65,9 @@ export function createJobExecutor(d: ExecutorDeps) {
           setState(want);
           job = { ...job, state: want };
         }
+      },
+      watchOptions(listener) {
+        return lease.watchOptions?.((options) => listener(options as MigrationOptions)) ?? (() => {});
       },
       progress(p) {
         d.hub.progress({ ...p, jobId: job.id, phase });

@@ -16,6 +16,11 @@ export interface Lease {
   owner: string;
   /** Aborted with a JobInterrupted reason on cancel request, lost lease or shutdown. */
   signal: AbortSignal;
+  /**
+   * Calls `listener` with the job's options whenever an operator changed them while it runs (a new bandwidth
+   * limit applies to the copy already running); returns the unsubscribe.
+   */
+  watchOptions?(listener: (options: JobRow["options"]) => void): () => void;
 }
 
 export type ExecuteJob = (job: JobRow, lease: Lease) => Promise<void>;
@@ -31,6 +36,9 @@ interface Running {
   job: JobRow;
   controller: AbortController;
   done: Promise<void>;
+  /** The options the execution last heard of (JSON), and who listens for changes. */
+  options: string;
+  optionListeners: Set<(options: JobRow["options"]) => void>;
 }
 
 /**
@@ -80,6 +88,22 @@ export class JobRunner {
     if (r && !r.controller.signal.aborted) r.controller.abort(new JobInterrupted("cancel"));
   }
 
+  /**
+   * An operator changed a job's options (already stored): if this runner executes it, its execution hears now
+   * (a runner in another process hears at its next lease renewal, which compares the stored options).
+   */
+  updateOptions(jobId: number, options: JobRow["options"]): void {
+    const r = this.running.get(jobId);
+    if (r) this.notifyOptions(r, options);
+  }
+
+  private notifyOptions(r: Running, options: JobRow["options"]): void {
+    const json = JSON.stringify(options);
+    if (json === r.options) return;
+    r.options = json;
+    for (const listener of r.optionListeners) listener(options);
+  }
+
   isRunning(jobId: number): boolean {
     return this.running.has(jobId);
   }
@@ -112,8 +136,18 @@ export class JobRunner {
   private launch(job: JobRow): void {
     const controller = new AbortController();
     if (job.cancelRequested && job.state !== "cancelling") controller.abort(new JobInterrupted("cancel"));
-    const entry: Running = { job, controller, done: Promise.resolve() };
-    entry.done = this.execute(job, { owner: this.owner, signal: controller.signal })
+    const entry: Running = {
+      job,
+      controller,
+      done: Promise.resolve(),
+      options: JSON.stringify(job.options),
+      optionListeners: new Set(),
+    };
+    const watchOptions = (listener: (options: JobRow["options"]) => void) => {
+      entry.optionListeners.add(listener);
+      return () => entry.optionListeners.delete(listener);
+    };
+    entry.done = this.execute(job, { owner: this.owner, signal: controller.signal, watchOptions })
       .catch((err: unknown) => this.onError(err, job))
       .finally(() => {
         this.running.delete(job.id);
@@ -126,8 +160,12 @@ export class JobRunner {
   private renewAll(): void {
     for (const [id, r] of this.running) {
       const row = this.jobs.renew(id, this.owner, this.leaseMs);
-      if (!row) r.controller.abort(new JobInterrupted("lease_lost"));
-      else if (row.cancelRequested && row.state !== "cancelling" && !r.controller.signal.aborted)
+      if (!row) {
+        r.controller.abort(new JobInterrupted("lease_lost"));
+        continue;
+      }
+      this.notifyOptions(r, row.options);
+      if (row.cancelRequested && row.state !== "cancelling" && !r.controller.signal.aborted)
         r.controller.abort(new JobInterrupted("cancel"));
     }
   }

@@ -10,18 +10,17 @@ import type { CopyRequest, Mover } from "./context.ts";
 
 /**
  * The transfer engine behind the phases' Mover: host connections from the connection manager, the SQLite
- * journal, and a rate limiter per running copy so a bandwidth change applies to the copy already running.
+ * journal, and a rate limiter per copy that follows the job's limit, so a change applies to the copy already running.
  */
 export function createTransferMover(remote: RemoteHosts, journal: TransferJournal) {
-  // One limiter per running copy of a job; a bandwidth change while none runs is in the job's options already.
-  const limiters = new Map<number, RateLimiter>();
+  // One limiter per copy, following the job's limit while it runs (the runner tells the job of changes).
   const withLimiter = async (o: CopyRequest, copy: (limiter: RateLimiter) => Promise<unknown>) => {
     const limiter = new RateLimiter(o.bandwidthBytesPerSecond ?? null);
-    limiters.set(o.jobId, limiter);
+    const unwatch = o.watchBandwidth?.((bytesPerSecond) => limiter.set(bytesPerSecond));
     try {
       await copy(limiter);
     } finally {
-      if (limiters.get(o.jobId) === limiter) limiters.delete(o.jobId);
+      unwatch?.();
     }
   };
   const common = (o: CopyRequest, bandwidth: RateLimiter) => ({
@@ -36,7 +35,7 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
     compress: o.compress,
   });
 
-  const mover: Mover & { setBandwidth(jobId: number, bytesPerSecond: number | null): void } = {
+  const mover: Mover = {
     async copyFull(o) {
       await withLimiter(o, (limiter) =>
         copyFull({
@@ -69,9 +68,6 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
           : fullRanges(o.deviceBytes, VERIFY_RANGE_BYTES),
         signal: o.signal,
       });
-    },
-    setBandwidth(jobId, bytesPerSecond) {
-      limiters.get(jobId)?.set(bytesPerSecond);
     },
   };
   return mover;

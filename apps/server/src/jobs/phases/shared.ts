@@ -52,6 +52,7 @@ export function copyRequest(
     source: { hostId: ctx.job.sourceHostId, device: from },
     target: { hostId: ctx.job.targetHostId, device: targetDevice(ctx) },
     bandwidthBytesPerSecond: options(ctx).bandwidthLimitBytesPerSecond,
+    watchBandwidth: (apply) => ctx.watchOptions((o) => apply(o.bandwidthLimitBytesPerSecond ?? null)),
     compress: options(ctx).compress,
     mapChunkBytes: mapChunkBytes(ctx.state.sizeBytes ?? 0),
     signal,
