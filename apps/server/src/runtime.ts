@@ -73,7 +73,10 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     jobs,
     execute,
     (err, job) => opts.logger.error({ err, jobId: job.id }, "job executor crashed"),
-    opts.runner,
+    {
+      ...opts.runner,
+      onWaiting: (job, reason) => hub.append(job.id, "job.log", { level: "info", message: reason, phase: job.phase }),
+    },
   );
   const migrations = createMigrationService({
     chunkMaps: createChunkMapRepo(db),

@@ -30,6 +30,11 @@ export interface RunnerOptions {
   pollMs?: number;
   maxJobs?: number;
   maxJobsPerHost?: number;
+  /**
+   * A runnable job waits for a slot on a host (its maxConcurrency, or this runner's maxJobsPerHost): called once
+   * per job and reason, so the job's log says why it has not started.
+   */
+  onWaiting?(job: JobRow, reason: string): void;
 }
 
 interface Running {
@@ -55,9 +60,12 @@ export class JobRunner {
   private readonly pollMs: number;
   private readonly maxJobs: number;
   private readonly maxJobsPerHost: number;
+  private readonly onWaiting: (job: JobRow, reason: string) => void;
+  /** The reason each waiting job was last given, so it is said once. */
+  private readonly waiting = new Map<number, string>();
 
   constructor(
-    private readonly jobs: Pick<JobsRepo, "claimable" | "claim" | "renew" | "release">,
+    private readonly jobs: Pick<JobsRepo, "claimable" | "claim" | "renew" | "release" | "hostLoad">,
     private readonly execute: ExecuteJob,
     private readonly onError: (err: unknown, job: JobRow) => void,
     opts: RunnerOptions = {},
@@ -66,6 +74,7 @@ export class JobRunner {
     this.pollMs = opts.pollMs ?? 500;
     this.maxJobs = opts.maxJobs ?? 8;
     this.maxJobsPerHost = opts.maxJobsPerHost ?? 2;
+    this.onWaiting = opts.onWaiting ?? (() => {});
   }
 
   start(): void {
@@ -119,18 +128,41 @@ export class JobRunner {
 
   private poll(): void {
     if (this.stopping) return;
-    for (const job of this.jobs.claimable()) {
+    const claimable = this.jobs.claimable();
+    const ids = new Set(claimable.map((j) => j.id));
+    for (const id of this.waiting.keys()) if (!ids.has(id)) this.waiting.delete(id);
+    for (const job of claimable) {
       if (this.running.size >= this.maxJobs) return;
-      if (this.running.has(job.id) || !this.hostsHaveRoom(job)) continue;
+      if (this.running.has(job.id)) continue;
+      const full = this.fullHost(job);
+      if (full) {
+        if (this.waiting.get(job.id) !== full) this.onWaiting(job, full);
+        this.waiting.set(job.id, full);
+        continue;
+      }
+      // The claim checks the hosts' slots again, atomically: another runner may have taken the last one.
       const claimed = this.jobs.claim(job.id, this.owner, this.leaseMs);
-      if (claimed) this.launch(claimed);
+      if (claimed) {
+        this.waiting.delete(job.id);
+        this.launch(claimed);
+      }
     }
   }
 
-  private hostsHaveRoom(job: JobRow): boolean {
-    const busy = (hostId: number) =>
-      [...this.running.values()].filter((r) => r.job.sourceHostId === hostId || r.job.targetHostId === hostId).length;
-    return busy(job.sourceHostId) < this.maxJobsPerHost && busy(job.targetHostId) < this.maxJobsPerHost;
+  /** Why the job cannot start now (a host of it is full), or null. */
+  private fullHost(job: JobRow): string | null {
+    for (const hostId of new Set([job.sourceHostId, job.targetHostId])) {
+      const mine = [...this.running.values()].filter(
+        (r) => r.job.sourceHostId === hostId || r.job.targetHostId === hostId,
+      ).length;
+      const load = this.jobs.hostLoad(hostId);
+      const name = load ? `"${load.name}"` : `${hostId}`;
+      if (mine >= this.maxJobsPerHost)
+        return `waiting for a free slot on host ${name}: this server runs ${mine} migrations there (at most ${this.maxJobsPerHost})`;
+      if (load && load.busy >= load.limit)
+        return `waiting for a free slot on host ${name}: ${load.busy} migrations run there, its limit is ${load.limit}`;
+    }
+    return null;
   }
 
   private launch(job: JobRow): void {
