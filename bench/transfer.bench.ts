@@ -17,7 +17,7 @@ import {
 import { join } from "node:path";
 import { openDb } from "../apps/server/src/db/open.ts";
 import { createTransferJournal } from "../apps/server/src/db/repositories/transfer-journal.ts";
-import { copyExtents, copyFull, RateLimiter, verifyPass } from "../apps/server/src/transfer/index.ts";
+import { copyExtents, copyFull, RateLimiter, verifyRanges } from "../apps/server/src/transfer/index.ts";
 import { insertJob } from "../apps/server/test/transfer/support/fixture.ts";
 import { QUIET_SHELL, testHost } from "../apps/server/test/transfer/support/hosts.ts";
 import { ExtentMap } from "../packages/changes/src/extent-map.ts";
@@ -322,12 +322,10 @@ try {
   if (CASES.has("verify")) {
     copyFileSync(rnd, d1);
     const [vsecs, v] = await timed(() =>
-      verifyPass({
+      verifyRanges({
         source: { host: src, device: rnd },
         target: { host: dst, device: d1 },
-        journal,
-        jobId: fullJobId,
-        pass: "full",
+        ranges: journal.ranges(fullJobId, "full").map((r) => [r.offset, r.length] as const),
       }),
     );
     if (v.mismatched.length) throw new Error("verify found differences");
@@ -336,7 +334,7 @@ try {
       ours_s: r3(vsecs),
       baseline_s: r3(fullSecs),
       ratio: r3(vsecs / fullSecs),
-      note: "separate verifyPass; the copy itself already read back and hashed every range",
+      note: "separate verifyRanges; the copy itself already read back and hashed every range",
     });
   }
 

@@ -75,7 +75,8 @@ function tool(dir: string, name: string, body: string): void {
 
 /**
  * Stand-in lvs/vgs/dmsetup/virsh honouring the VG scope argument the server passes, plus lvcreate that refuses
- * (so a started job fails for real in its snapshot phase) and the real dd/sha256sum/cat.
+ * (so a started job fails for real in its snapshot phase) and the real dd/sha256sum/b2sum/cmp/cat (what
+ * prechecks probe).
  */
 export function writeStandInTools(dir: string): void {
   mkdirSync(dir, { recursive: true });
@@ -134,6 +135,8 @@ export function writeStandInTools(dir: string): void {
     "/bin/cat",
     "/bin/dd",
     "/usr/bin/sha256sum",
+    "/usr/bin/b2sum",
+    "/usr/bin/cmp",
     "/bin/sh",
     "/usr/bin/head",
     "/usr/bin/printf",

@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { probeHostKey, RemoteCancelledError, RemoteHosts } from "../../apps/server/src/hosts/index.ts";
 import {
-  ddWriteCommand,
   jobTag,
   lvcreateLinearCommand,
   lvcreateSnapshotCommand,
@@ -14,6 +13,7 @@ import {
   lvcreateThinSnapshotCommand,
   lvDevicePath,
   lvremoveCommand,
+  shQuote,
   thinDeltaCommand,
   thinPoolMetadataSnapCommand,
   validateLvName,
@@ -46,7 +46,7 @@ beforeAll(async () => {
     lvcreateLinearCommand({ vg, name: origin, sizeBytes: 32 << 20, tags: [tag] }),
     lvcreateSnapshotCommand({ vg, origin, name: snap, sizeBytes: 8 << 20, chunkSizeBytes: 65536, tags: [tag] }),
     // 1 MiB into the origin: the snapshot's COW fills (16 chunks of 64 KiB plus metadata)
-    `head -c 1048576 /dev/urandom | ${ddWriteCommand({ path: lvDevicePath(vg, origin), offset: 0, length: 1 << 20, blockSize: 65536 })}`,
+    `head -c 1048576 /dev/urandom | dd of=${shQuote(lvDevicePath(vg, origin))} bs=65536 count=16 iflag=fullblock oflag=direct conv=notrunc,fsync status=none`,
     lvcreateThinPoolCommand({ vg, name: pool, sizeBytes: 32 << 20, tags: [tag] }),
     lvcreateThinCommand({ vg, pool, name: thin, virtualSizeBytes: 64 << 20, tags: [tag] }),
     lvcreateThinSnapshotCommand({ vg, origin: thin, name: thinSnap, tags: [tag] }),

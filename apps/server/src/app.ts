@@ -4,7 +4,7 @@ import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify";
 import type { EventsRepo } from "./db/repositories/events.ts";
 import type { EventHub } from "./events/hub.ts";
-import type { HostRegistry } from "./hosts/registry.ts";
+import type { HostRegistry } from "./hosts/trust/registry.ts";
 import type { MigrationService } from "./jobs/migration-service.ts";
 import { errorHandler } from "./plugins/error-handler.ts";
 import { openapi } from "./plugins/openapi.ts";

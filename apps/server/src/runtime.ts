@@ -9,14 +9,14 @@ import { createJobObjectsRepo } from "./db/repositories/job-objects.ts";
 import { createJobsRepo } from "./db/repositories/jobs.ts";
 import { EventHub } from "./events/hub.ts";
 import { RemoteHosts, type RemoteLogger } from "./hosts/index.ts";
-import { createHostRegistry, type HostRegistry } from "./hosts/registry.ts";
 import { hostShell } from "./hosts/shell.ts";
+import { createHostRegistry, type HostRegistry } from "./hosts/trust/registry.ts";
 import type { HostShell, Mover } from "./jobs/context.ts";
 import { createJobExecutor } from "./jobs/execute-job.ts";
 import { createMigrationService, type MigrationService } from "./jobs/migration-service.ts";
 import { createPhases } from "./jobs/phases/index.ts";
-import { runPrechecks } from "./jobs/prechecks.ts";
-import { reconcileSnapshots } from "./jobs/reconcile.ts";
+import { createPrechecksService } from "./jobs/prechecks.ts";
+import { createReconciler } from "./jobs/reconcile.ts";
 import { JobRunner, type RunnerOptions } from "./jobs/runner.ts";
 
 export interface RuntimeOptions {
@@ -58,6 +58,7 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     hasActiveJobs: (id) => jobs.activeOnHost(id).length > 0,
   });
   registry.connectTrusted();
+  const shellFor = (hostId: number): HostShell => hostShell(remote, registry, hostId);
 
   const mover = opts.createMover(remote, db);
   const { phases, compensate } = createPhases({ mover, objects, snapshotWatchMs: opts.snapshotWatchMs });
@@ -66,13 +67,16 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     hub,
     phases,
     compensate,
-    shellFor: async (hostId): Promise<HostShell> => hostShell(remote, registry, hostId),
+    shellFor: async (hostId) => shellFor(hostId),
   });
   const runner = new JobRunner(
     jobs,
     execute,
     (err, job) => opts.logger.error({ err, jobId: job.id }, "job executor crashed"),
-    opts.runner,
+    {
+      ...opts.runner,
+      onWaiting: (job, reason) => hub.append(job.id, "job.log", { level: "info", message: reason, phase: job.phase }),
+    },
   );
   const migrations = createMigrationService({
     chunkMaps: createChunkMapRepo(db),
@@ -82,57 +86,11 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     hub,
     kick: () => runner.kick(),
     interrupt: (id) => runner.interrupt(id),
-    setBandwidth: (jobId, bps) => mover.setBandwidth?.(jobId, bps),
+    updateOptions: (jobId, options) => runner.updateOptions(jobId, options),
   });
 
-  const prechecks = async (input: CreateMigration): Promise<PrecheckResult> => {
-    const problems: PrecheckResult["checks"] = [];
-    const shellOrProblem = async (hostId: number, role: string): Promise<HostShell | null> => {
-      try {
-        const shell = hostShell(remote, registry, hostId);
-        const health = await registry.health(hostId);
-        if (!health.reachable) throw new Error(`${shell.name} is unreachable: ${health.error}`);
-        problems.push({
-          name: `${role} host`,
-          ok: true,
-          message: `${shell.name} reachable and trusted (${health.latencyMs} ms)`,
-        });
-        return shell;
-      } catch (err) {
-        problems.push({ name: `${role} host`, ok: false, message: (err as Error).message });
-        return null;
-      }
-    };
-    const [source, target] = await Promise.all([
-      shellOrProblem(input.source.hostId, "source"),
-      shellOrProblem(input.target.hostId, "target"),
-    ]);
-    return runPrechecks(
-      {
-        source: input.source,
-        target: {
-          vg: input.target.vg,
-          lv: input.target.lv ?? input.source.lv,
-          thinPool: input.target.thinPool ?? null,
-        },
-        options: input.options ?? {},
-      },
-      { source, target },
-      problems,
-    );
-  };
-
-  /** Drops snapshots orphaned by a crash; hosts that cannot be reached now are skipped (and tried next start). */
-  const reconcile = async (): Promise<void> => {
-    const shells: HostShell[] = [];
-    for (const h of registry.list()) {
-      if (h.status !== "trusted") continue;
-      const shell = hostShell(remote, registry, h.id);
-      if ((await registry.health(h.id)).reachable) shells.push(shell);
-    }
-    const removed = await reconcileSnapshots(shells, { jobs, objects, hub });
-    if (removed) opts.logger.warn({ removed }, "removed leftover snapshots");
-  };
+  const prechecks = createPrechecksService({ registry, shellFor });
+  const reconcile = createReconciler({ registry, shellFor, jobs, objects, hub, logger: opts.logger });
 
   let closed = false;
   return {

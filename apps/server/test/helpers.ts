@@ -45,7 +45,7 @@ export async function testApp(
           const refuse = async () => {
             throw new Error("this test runs no transfers");
           };
-          return { copyFull: refuse, copyExtents: refuse };
+          return { copyFull: refuse, copyExtents: refuse, verify: refuse };
         }),
       runner: opts.runner,
     },

@@ -1,10 +1,22 @@
+import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
+import { createEventsRepo } from "../src/db/repositories/events.ts";
 import { createJobsRepo, type JobRow } from "../src/db/repositories/jobs.ts";
 import { hosts } from "../src/db/schema.ts";
+import { EventHub } from "../src/events/hub.ts";
 import { JobInterrupted, JobRunner, type Lease } from "../src/jobs/runner.ts";
 import { tempDb } from "./helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `cond` holds (polling), failing after `ms`. */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setImmediate(r));
+  }
+}
 
 function seed(t: ReturnType<typeof tempDb>, n: number, hostIds?: [number, number]) {
   const a = t.db
@@ -168,5 +180,83 @@ describe("JobRunner with leases in a real SQLite database", () => {
     await sleep(700);
     expect(peak).toBe(2);
     expect(jobs.map((j) => repo.get(j.id)?.state)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
+  });
+
+  it("tells a running job of changed options: at once through updateOptions, from elsewhere at lease renewal", async () => {
+    t = tempDb();
+    const [job] = seed(t, 1);
+    const id = job?.id ?? 0;
+    const repo = createJobsRepo(t.db);
+    const heard: unknown[] = [];
+    let watching = false;
+    const r = new JobRunner(
+      repo,
+      async (_j: JobRow, lease: Lease) => {
+        const unwatch = lease.watchOptions?.((o) => heard.push(o));
+        watching = true;
+        await new Promise<void>((resolve) => lease.signal.addEventListener("abort", () => resolve()));
+        unwatch?.();
+      },
+      () => undefined,
+      { leaseMs: 300, pollMs: 20 },
+    );
+    runners.push(r);
+    r.start();
+    await until(() => watching);
+    // The service stores the options, then tells this process's runner.
+    repo.updateIfState(id, ["queued"], { options: { bandwidthLimitBytesPerSecond: 1000 } });
+    r.updateOptions(id, { bandwidthLimitBytesPerSecond: 1000 });
+    expect(heard).toEqual([{ bandwidthLimitBytesPerSecond: 1000 }]);
+    // Another process's service: stored only; the renewal reads it (and the same options are not heard twice).
+    repo.updateIfState(id, ["queued"], { options: {} });
+    await until(() => heard.length === 2);
+    expect(heard[1]).toEqual({});
+    r.interrupt(id);
+  });
+
+  it("enforces a host's maxConcurrency: with limit 1 two migrations never run on it at once, the second says why", async () => {
+    t = tempDb();
+    const [first, second] = seed(t, 2);
+    const [a, b] = [first, second].map((j) => j?.id ?? 0) as [number, number];
+    const source = first?.sourceHostId ?? 0;
+    t.db.update(hosts).set({ maxConcurrency: 1 }).where(eq(hosts.id, source)).run();
+    const repo = createJobsRepo(t.db);
+    const events = createEventsRepo(t.db);
+    const hub = new EventHub(events);
+    const finish = new Map<number, () => void>();
+    let running = 0;
+    let peak = 0;
+    const r = new JobRunner(
+      repo,
+      async (j) => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise<void>((resolve) => finish.set(j.id, resolve));
+        running--;
+        repo.updateIfState(j.id, ["queued"], { state: "succeeded" });
+      },
+      () => undefined,
+      {
+        leaseMs: 60_000,
+        pollMs: 20,
+        onWaiting: (job, reason) => hub.append(job.id, "job.log", { level: "info", message: reason }),
+      },
+    );
+    runners.push(r);
+    r.start();
+    await until(() => finish.has(a));
+    const waitLog = () => events.listAfter(0, { jobId: b, limit: 100 }).find((e) => e.type === "job.log");
+    await until(() => waitLog() !== undefined);
+    expect(waitLog()?.data).toMatchObject({ message: expect.stringMatching(/free slot on host "a[^"]*".*limit is 1/) });
+    expect(r.isRunning(b)).toBe(false);
+    // The claim itself refuses too (another process's runner asking directly).
+    expect(repo.claim(b, "runner-elsewhere", 60_000)).toBeUndefined();
+
+    finish.get(a)?.();
+    await until(() => finish.has(b));
+    finish.get(b)?.();
+    await until(() => repo.get(b)?.state === "succeeded");
+    expect(peak).toBe(1);
+    expect(events.listAfter(0, { jobId: b, limit: 100 }).filter((e) => e.type === "job.log")).toHaveLength(1); // said once
   });
 });

@@ -245,78 +245,16 @@ export function blockdevFlushCommand(path: RemotePath): string {
   return shJoin(["blockdev", "--flushbufs", path]);
 }
 
-const SECTOR = 512n;
-export type DdRange = { path: RemotePath; offset: ByteCount; length: ByteCount; blockSize?: number; direct?: boolean };
-
-function ddReadArgs(r: DdRange): string[] {
-  const direct = r.direct ?? true;
-  const align = direct ? SECTOR : 1n;
-  const bs = uintText("dd block size", r.blockSize ?? 1 << 20, { min: align, max: 64n << 20n, multipleOf: align });
-  const iflag = [...(direct ? ["direct"] : []), "skip_bytes", "count_bytes"].join(",");
-  return [
-    "dd",
-    `if=${r.path}`,
-    `iflag=${iflag}`,
-    `bs=${bs}`,
-    `skip=${uintText("offset", r.offset, { multipleOf: align })}`,
-    `count=${uintText("length", r.length, { min: 1n, multipleOf: align })}`,
-    "status=none",
-  ];
-}
-
-/** Read a byte range to stdout. With `direct` (the default) offset and length must be sector aligned (O_DIRECT). */
-export function ddReadCommand(r: DdRange): string {
-  return shJoin(ddReadArgs(r));
-}
-
 /**
- * Write stdin to a byte range. `iflag=fullblock` so a short pipe read never becomes a short (misaligned)
- * O_DIRECT write; `conv=notrunc` so a file target keeps its length; `fsync` so the exit status means "on disk".
+ * Which of `tools` the host lacks: one `missing NAME` line each, then `checked` (its absence means the check
+ * itself did not run). Names are plain program names, checked here.
  */
-export function ddWriteCommand(o: {
-  path: RemotePath;
-  offset: ByteCount;
-  length?: ByteCount;
-  blockSize?: number;
-  direct?: boolean;
-}): string {
-  const direct = o.direct ?? true;
-  const align = direct ? SECTOR : 1n;
-  const bs = uintText("dd block size", o.blockSize ?? 1 << 20, { min: align, max: 64n << 20n, multipleOf: align });
-  const oflag = [...(direct ? ["direct"] : []), "seek_bytes"].join(",");
-  const iflag = ["fullblock", ...(o.length !== undefined ? ["count_bytes"] : [])].join(",");
-  return shJoin([
-    "dd",
-    `of=${o.path}`,
-    `oflag=${oflag}`,
-    `iflag=${iflag}`,
-    `bs=${bs}`,
-    `seek=${uintText("offset", o.offset, { multipleOf: align })}`,
-    ...(o.length !== undefined ? [`count=${uintText("length", o.length, { min: 1n, multipleOf: align })}`] : []),
-    "conv=notrunc,fsync",
-    "status=none",
-  ]);
-}
-
-/**
- * `a | b` whose exit status is non-zero if EITHER side failed: POSIX sh has no pipefail (dash), so the
- * producer's status travels on fd 4 into a command substitution. The consumer's stdout stays on fd 3 = stdout.
- */
-export function pipefail(producer: string, consumer: string): string {
-  return (
-    `{ bf_st=$( { { ${producer}; echo "$?" >&4; } | { ${consumer}; } >&3; echo "c$?" >&4; } 4>&1 ); } 3>&1; ` +
-    `case "$bf_st" in "0"?"c0") true;; *) false;; esac`
-  );
-}
-
-/** sha256 (or blake2b) of a byte range: `dd ... | sha256sum`, failing if dd fails. Output: `<hex>  -`. */
-export function hashRangeCommand(r: DdRange & { algorithm?: "sha256" | "b2" }): string {
-  const tool = r.algorithm === "b2" ? "b2sum" : "sha256sum";
-  return pipefail(ddReadCommand(r), shJoin([tool]));
-}
-
-export function hashFileCommand(path: RemotePath, algorithm: "sha256" | "b2" = "sha256"): string {
-  return shJoin([algorithm === "b2" ? "b2sum" : "sha256sum", path]);
+export function toolsPresentCommand(tools: readonly string[]): string {
+  for (const t of tools)
+    if (!/^[a-z0-9][a-z0-9_.+-]*$/.test(t))
+      throw new InvalidValueError("tool name", "bad-character", t, "a program name");
+  const list = tools.map((t) => shQuote(t)).join(" ");
+  return `for t in ${list}; do command -v "$t" >/dev/null 2>&1 || echo "missing $t"; done; echo checked`;
 }
 
 /** libvirt: every domain name, one per line (ends with an empty line). */

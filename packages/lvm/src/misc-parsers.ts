@@ -25,14 +25,6 @@ export function parseDomblklist(output: string): DomainDisk[] {
   });
 }
 
-/** `<hex>  -` or `<hex>  path` from sha256sum / b2sum. */
-export function parseHashOutput(output: string, algorithm: "sha256" | "b2" = "sha256"): string {
-  const hexLen = algorithm === "sha256" ? 64 : 128;
-  const m = output.match(new RegExp(`^([0-9a-f]{${hexLen}})\\s`));
-  if (!m?.[1]) throw new ParseError(`${algorithm} output`, JSON.stringify(output.slice(0, 200)));
-  return m[1];
-}
-
 /** First `x.y[.z]` in a tool's version banner, or null. */
 export function parseToolVersion(output: string): string | null {
   return output.match(/\d+\.\d+(?:\.\d+)?/)?.[0] ?? null;

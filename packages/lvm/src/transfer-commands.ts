@@ -28,9 +28,13 @@ export const HASH_TOOLS = {
 } as const;
 export type HashTool = keyof typeof HASH_TOOLS;
 
-/** Prints `openssl-sha256` when the host's openssl can hash stdin, else `b2sum`. */
+/**
+ * Prints `openssl-sha256` when the host's openssl can hash stdin, else `b2sum` when it has b2sum, else `none`.
+ * The transfer and the prechecks both run this one probe, so a host passes prechecks only with a tool the
+ * transfer will use.
+ */
 export const HASH_TOOL_PROBE_COMMAND =
-  "if openssl dgst -sha256 -r </dev/null >/dev/null 2>&1; then echo openssl-sha256; else echo b2sum; fi";
+  "if openssl dgst -sha256 -r </dev/null >/dev/null 2>&1; then echo openssl-sha256; elif command -v b2sum >/dev/null 2>&1; then echo b2sum; else echo none; fi";
 
 function device(path: string): string {
   return shQuote(validateRemotePath(path, "transfer device"));
@@ -75,11 +79,6 @@ export function readRunsCommand(o: { device: string; runs: readonly ByteRun[]; g
 
 /** How a device proves what it holds: one hash line over the runs concatenated in order. */
 export type ReadBack = { kind: "concat"; runs: readonly ByteRun[] };
-
-function readBackScript(rb: ReadBack): string | undefined {
-  if (rb.runs.length === 0) return undefined;
-  return `{ ${chain("r", runArgs(rb.runs, "read-back run"))}; } | b2sum`;
-}
 
 /** Record kinds of the stream `receiveRecordsCommand` reads. */
 export const RECORD = { data: "d", zero: "z", end: "e" } as const;
@@ -152,10 +151,10 @@ export function cuedDropCacheCommand(o: { device: string }): string {
   return `IFS= read -r cue || ${bad}; case $cue in drop) ${drop} ;; fsync-drop) ${fsyncDrop} ;; *) ${bad} ;; esac`;
 }
 
-/** Read-back alone (a verify pass, or the source-side scan): hash lines on stdout. */
-export function hashRunsCommand(o: { device: string; readBack: ReadBack }): string {
+/** Read-back alone (a verify): the runs read with direct I/O, concatenated, one hash line (`hash`, default b2sum). */
+export function hashRunsCommand(o: { device: string; readBack: ReadBack; hash?: HashTool }): string {
   const dev = device(o.device);
-  const rb = readBackScript(o.readBack);
-  if (!rb) throw new InvalidValueError("hash runs", "empty", "[]", "nothing to hash");
-  return `${readFn(dev)}; ${rb}`;
+  if (o.readBack.runs.length === 0) throw new InvalidValueError("hash runs", "empty", "[]", "nothing to hash");
+  const reads = chain("r", runArgs(o.readBack.runs, "read-back run"));
+  return `${readFn(dev)}; { ${reads}; } | ${HASH_TOOLS[o.hash ?? "b2sum"].command}`;
 }

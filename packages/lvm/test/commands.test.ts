@@ -2,10 +2,7 @@ import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   blockdevSizeCommand,
-  ddReadCommand,
-  ddWriteCommand,
   dmsetupStatusCommand,
-  hashRangeCommand,
   InvalidValueError,
   jobTag,
   killProcessGroupCommand,
@@ -21,11 +18,11 @@ import {
   lvsCommand,
   PGID_MARKER,
   parseSections,
-  pipefail,
   sectionedCommand,
   shQuote,
   thinDeltaCommand,
   thinPoolMetadataSnapCommand,
+  toolsPresentCommand,
   validateLvName,
   validateRemotePath,
   validateTag,
@@ -180,75 +177,15 @@ describe("command templates run under the real /bin/sh", () => {
     expect(() => dmsetupStatusCommand("a b")).toThrow(InvalidValueError);
   });
 
-  it("dd ranges use byte offsets and O_DIRECT, aligned", () => {
+  it("blockdev size is read by path", () => {
     const path = validateRemotePath("/dev/vg-0/vm1");
-    const calls = sh.run(
-      [
-        ddReadCommand({ path, offset: 1048576, length: 4096 }),
-        ddWriteCommand({ path, offset: 512, length: 1024, blockSize: 65536 }),
-        blockdevSizeCommand(path),
-      ].join("; "),
-    ).calls;
-    expect(calls).toEqual([
-      [
-        "dd",
-        "if=/dev/vg-0/vm1",
-        "iflag=direct,skip_bytes,count_bytes",
-        "bs=1048576",
-        "skip=1048576",
-        "count=4096",
-        "status=none",
-      ],
-      [
-        "dd",
-        "of=/dev/vg-0/vm1",
-        "oflag=direct,seek_bytes",
-        "iflag=fullblock,count_bytes",
-        "bs=65536",
-        "seek=512",
-        "count=1024",
-        "conv=notrunc,fsync",
-        "status=none",
-      ],
-      ["blockdev", "--getsize64", "/dev/vg-0/vm1"],
-    ]);
-    expect(() => ddReadCommand({ path, offset: 100, length: 4096 })).toThrow(/multiple of 512/);
-    expect(ddReadCommand({ path, offset: 100, length: 7, direct: false })).toContain("skip=100");
+    expect(sh.run(blockdevSizeCommand(path)).calls).toEqual([["blockdev", "--getsize64", "/dev/vg-0/vm1"]]);
   });
 
   it("virsh domain names are quoted after --", () => {
     expect(sh.run(virshDomblklistCommand("web 1 'prod'")).calls).toEqual([
       ["virsh", "domblklist", "--details", "--", "web 1 'prod'"],
     ]);
-  });
-});
-
-describe("pipefail", () => {
-  const run = (cmd: string) => spawnSync("/bin/sh", ["-c", cmd]);
-  it("passes the consumer's output through and succeeds when both succeed", () => {
-    const r = run(pipefail("printf abc", "tr a-z A-Z"));
-    expect(r.stdout.toString()).toBe("ABC");
-    expect(r.status).toBe(0);
-  });
-  it("fails when the producer fails, even though the consumer succeeded", () => {
-    expect(run(pipefail("printf abc; false", "cat >/dev/null")).status).not.toBe(0);
-  });
-  it("fails when the consumer fails", () => {
-    expect(run(pipefail("printf abc", "cat >/dev/null; false")).status).not.toBe(0);
-  });
-  it("hashes a real byte range of a real file with GNU dd and sha256sum", () => {
-    const path = validateRemotePath("/etc/os-release");
-    const r = run(hashRangeCommand({ path, offset: 3, length: 10, direct: false, blockSize: 4 }));
-    const expected = spawnSync("/bin/sh", [
-      "-c",
-      "tail -c +4 /etc/os-release | head -c 10 | sha256sum",
-    ]).stdout.toString();
-    expect(r.status).toBe(0);
-    expect(r.stdout.toString()).toBe(expected);
-    expect(
-      run(hashRangeCommand({ path: validateRemotePath("/nonexistent/x"), offset: 0, length: 512, direct: false }))
-        .status,
-    ).not.toBe(0);
   });
 });
 
@@ -289,5 +226,16 @@ describe("process group report and kill", () => {
   it("shQuote survives every quote character", () => {
     const v = `a'b"c\\d$e\`f`;
     expect(spawnSync("/bin/sh", ["-c", `printf '%s' ${shQuote(v)}`]).stdout.toString()).toBe(v);
+  });
+});
+
+describe("toolsPresentCommand", () => {
+  it("names the missing tools under a real /bin/sh and ends with `checked`", () => {
+    const r = spawnSync("/bin/sh", ["-c", toolsPresentCommand(["sh", "dd", "bf-no-such-tool"])]);
+    expect(r.stdout.toString()).toBe("missing bf-no-such-tool\nchecked\n");
+  });
+  it("refuses anything but a program name", () => {
+    for (const bad of ["a;b", "$(id)", "", "-x", "a b"])
+      expect(() => toolsPresentCommand([bad])).toThrow(InvalidValueError);
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -78,9 +78,16 @@ describe("transfer command templates under a real /bin/sh", () => {
     expect(r.status).toBe(0);
     const line = r.stdout.toString().trim();
     expect(HASH_TOOLS["openssl-sha256"].line.exec(line)?.[1]).toBe(createHash("sha256").update(a).digest("hex"));
+    const verify = sh(
+      hashRunsCommand({ device: dst, readBack: { kind: "concat", runs: [[0, 8 * K]] }, hash: "openssl-sha256" }),
+    );
+    expect(verify.stdout.toString().trim()).toBe(line);
     // This machine has openssl (the lab guests do not: they take b2sum).
     expect(sh(HASH_TOOL_PROBE_COMMAND).stdout.toString()).toBe("openssl-sha256\n");
-    expect(sh(`PATH=/nonexistent; ${HASH_TOOL_PROBE_COMMAND}`).stdout.toString()).toBe("b2sum\n");
+    const b2sumOnly = mkdtempSync(join(dir, "path-"));
+    symlinkSync(execFileSync("sh", ["-c", "command -v b2sum"], { encoding: "utf8" }).trim(), join(b2sumOnly, "b2sum"));
+    expect(sh(`PATH=${b2sumOnly}; ${HASH_TOOL_PROBE_COMMAND}`).stdout.toString()).toBe("b2sum\n");
+    expect(sh(`PATH=/nonexistent; ${HASH_TOOL_PROBE_COMMAND}`).stdout.toString()).toBe("none\n");
   });
 
   it("fails without a proof when the stream ends before its end record or a record is malformed", () => {

@@ -1,16 +1,21 @@
+export { type Inventory, InventoryError, type InventoryExec, readInventory } from "./inventory/inventory.ts";
 export {
   type ConnectionOptions,
   type ConnectionState,
   type ConnectionStats,
   HostConnection,
   type RemoteLogger,
-} from "./connection.ts";
-export { describeEndpoint, type HostEndpoint, SSH_ALGORITHMS, sshCryptoBindingAvailable } from "./endpoint.ts";
-export * from "./errors.ts";
-export { type ExecOptions, type ExecResult, execOn, execStreamOn, type RemoteStream } from "./exec.ts";
-export { fingerprintOf, keyTypeOf, type ProbedHostKey, probeHostKey } from "./fingerprint.ts";
-export { type Inventory, InventoryError, type InventoryExec, readInventory } from "./inventory.ts";
-export { type HostHealth, type HostId, RemoteHosts, UnknownHostError } from "./manager.ts";
+} from "./transport/connection.ts";
+export {
+  describeEndpoint,
+  type HostEndpoint,
+  SSH_ALGORITHMS,
+  sshCryptoBindingAvailable,
+} from "./transport/endpoint.ts";
+export * from "./transport/errors.ts";
+export { type ExecOptions, type ExecResult, execOn, execStreamOn, type RemoteStream } from "./transport/exec.ts";
+export { fingerprintOf, keyTypeOf, type ProbedHostKey, probeHostKey } from "./transport/host-key.ts";
+export { type HostHealth, type HostId, RemoteHosts, UnknownHostError } from "./transport/manager.ts";
 export {
   type ByteSource,
   byteSourceOf,
@@ -21,4 +26,4 @@ export {
   SFTP_IN_FLIGHT,
   SFTP_REQUEST_BYTES,
   writeRange,
-} from "./sftp.ts";
+} from "./transport/sftp.ts";

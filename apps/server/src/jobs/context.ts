@@ -1,29 +1,9 @@
 import type { ExtentMap } from "@blockferry/changes";
-import type { ProgressMessage } from "@blockferry/contracts";
+import type { MigrationOptions, ProgressMessage } from "@blockferry/contracts";
 import type { JobRow } from "../db/repositories/jobs.ts";
+import type { HostShell } from "../hosts/shell.ts";
 
-/** Run a command on one host: what phases need from the SSH layer, and nothing more. */
-export interface HostShell {
-  readonly hostId: number;
-  readonly name: string;
-  /**
-   * Runs one command; a non-zero exit throws the SSH layer's typed error. Abort (and timeout) kill its process
-   * group; `stop: "term"` only sends SIGTERM and lets it finish what it defers (LVM changes: see ExecOptions).
-   */
-  run(
-    command: string,
-    opts?: { timeoutMs?: number; signal?: AbortSignal; stdin?: string; stop?: "kill" | "term" },
-  ): Promise<string>;
-  /** Random-access reads of a remote file or device (SFTP), for COW metadata; reads reject once `signal` aborts. */
-  openByteSource(
-    path: string,
-    opts?: { signal?: AbortSignal },
-  ): Promise<{
-    size(): Promise<number>;
-    read(offset: number, length: number): Promise<Uint8Array>;
-    close(): Promise<void>;
-  }>;
-}
+export type { HostShell } from "../hosts/shell.ts";
 
 /**
  * Phases from the point of no return on: start_vm may already have started the VM on the target, so rolling back
@@ -56,23 +36,21 @@ export interface PhaseContext {
   readonly job: JobRow;
   readonly state: PhaseState;
   readonly signal: AbortSignal;
+  /** The runner's lease token: every write for this job, the journal's too, is conditional on it. */
+  readonly leaseOwner: string;
   readonly source: HostShell;
   readonly target: HostShell;
   /** Persists a phase-state patch (conditional on the lease). */
   save(patch: Partial<PhaseState>): void;
-  /** Persists job columns such as counters or outage (conditional on the lease). */
-  saveJob(values: {
-    bytesTotal?: number;
-    bytesDone?: number;
-    rangesTotal?: number;
-    rangesDone?: number;
-    outageMs?: number;
-  }): void;
+  /** Persists job columns (conditional on the lease). Copy counters are not among them: the journal writes those. */
+  saveJob(values: { outageMs?: number }): void;
   log(level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>): void;
   event(type: string, data: Record<string, unknown>): void;
   /** Shows the job as waiting for the operator's cutover (or running again). */
   markWaiting(waiting: boolean): void;
   progress(p: Omit<ProgressMessage, "jobId" | "phase">): void;
+  /** Calls `listener` when an operator changes the job's options while it runs; returns the unsubscribe. */
+  watchOptions(listener: (options: MigrationOptions) => void): () => void;
   /** Re-reads the job row (cutover and cancel flags are set by the API). */
   reload(): JobRow;
 }
@@ -93,6 +71,8 @@ export interface TransferProgress {
 
 export interface CopyRequest {
   jobId: number;
+  /** The job's lease: the journal confirms ranges and moves the job's counters only while it holds. */
+  lease: string;
   /** Journal key of this copy: "full-g1", "catchup-2", "final". */
   pass: string;
   source: { hostId: number; device: string };
@@ -100,6 +80,8 @@ export interface CopyRequest {
   /** A fresh thin LV reads zeroes: all-zero ranges need not be written at all. */
   targetReadsZero: boolean;
   bandwidthBytesPerSecond?: number;
+  /** Follows operator changes of the limit while the copy runs; returns the unsubscribe. */
+  watchBandwidth?(apply: (bytesPerSecond: number | null) => void): () => void;
   /** gzip on the source (job option). */
   compress?: boolean;
   /** Unit of `doneRuns` in progress reports: the job's chunk-map cell. */
@@ -108,10 +90,19 @@ export interface CopyRequest {
   onProgress(p: TransferProgress): void;
 }
 
+export interface VerifyRequest {
+  source: { hostId: number; device: string };
+  target: { hostId: number; device: string };
+  deviceBytes: number;
+  /** The chunks to re-read; absent: the whole device. */
+  extents?: { map: ExtentMap; chunkBytes: number };
+  signal: AbortSignal;
+}
+
 /** The transfer engine as phases see it: verified, journaled, resumable copies. */
 export interface Mover {
   copyFull(o: CopyRequest & { bytes: number }): Promise<void>;
   copyExtents(o: CopyRequest & { extents: ExtentMap; chunkBytes: number; deviceBytes: number }): Promise<void>;
-  /** Changes the limit of a job's running copy (bytes per second; null: unlimited). */
-  setBandwidth?(jobId: number, bytesPerSecond: number | null): void;
+  /** Re-reads ranges on both hosts from the devices (transfer/verify.ts) and names the ones that differ. */
+  verify(o: VerifyRequest): Promise<{ rangesChecked: number; mismatched: Array<readonly [number, number]> }>;
 }

@@ -1,4 +1,5 @@
-import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
+import type { MigrationOptions } from "@blockferry/contracts";
+import { type JobRow, type JobsRepo, LeaseLostError as LeaseLost } from "../db/repositories/jobs.ts";
 import type { JobState } from "../db/schema.ts";
 import type { EventHub } from "../events/hub.ts";
 import { type HostShell, isPastNoReturn, type PhaseContext, type PhaseFn, type PhaseState } from "./context.ts";
@@ -13,8 +14,6 @@ export interface ExecutorDeps {
   shellFor(hostId: number): Promise<HostShell>;
 }
 
-class LeaseLost extends Error {}
-
 const errorInfo = (err: unknown) => ({
   code: (err as { code?: unknown })?.code ? String((err as { code: unknown }).code) : (err as Error)?.name || "ERROR",
   message: err instanceof Error ? err.message : String(err),
@@ -28,7 +27,7 @@ export function createJobExecutor(d: ExecutorDeps) {
   return async function executeJob(claimed: JobRow, lease: Lease): Promise<void> {
     let job = claimed;
     const write = (values: Parameters<typeof d.jobs.updateOwned>[2]) => {
-      if (!d.jobs.updateOwned(job.id, lease.owner, values)) throw new LeaseLost(`lease on job ${job.id} lost`);
+      if (!d.jobs.updateOwned(job.id, lease.owner, values)) throw new LeaseLost(job.id);
     };
     const setState = (state: JobState, extra: Parameters<typeof d.jobs.updateOwned>[2] = {}) => {
       write({ state, ...extra });
@@ -44,6 +43,7 @@ export function createJobExecutor(d: ExecutorDeps) {
       },
       state,
       signal: lease.signal,
+      leaseOwner: lease.owner,
       source,
       target,
       save(patch) {
@@ -66,12 +66,15 @@ export function createJobExecutor(d: ExecutorDeps) {
           job = { ...job, state: want };
         }
       },
+      watchOptions(listener) {
+        return lease.watchOptions?.((options) => listener(options as MigrationOptions)) ?? (() => {});
+      },
       progress(p) {
         d.hub.progress({ ...p, jobId: job.id, phase });
       },
       reload() {
         const row = d.jobs.get(job.id);
-        if (!row) throw new LeaseLost(`job ${job.id} vanished`);
+        if (!row) throw new LeaseLost(job.id);
         job = row;
         return row;
       },
@@ -85,7 +88,7 @@ export function createJobExecutor(d: ExecutorDeps) {
       const gate = isPastNoReturn(next) && !isPastNoReturn(phase);
       const values = { phase: next, phaseState: state };
       if (d.jobs.updateOwned(job.id, lease.owner, values, { unlessCancelRequested: gate })) return true;
-      if (!gate || d.jobs.get(job.id)?.leaseOwner !== lease.owner) throw new LeaseLost(`lease on job ${job.id} lost`);
+      if (!gate || d.jobs.get(job.id)?.leaseOwner !== lease.owner) throw new LeaseLost(job.id);
       return false;
     };
 

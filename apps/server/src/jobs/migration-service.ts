@@ -36,8 +36,8 @@ export interface MigrationServiceDeps {
   kick(): void;
   /** Interrupts a job this process runs, after its cancel flag was set. */
   interrupt(jobId: number): void;
-  /** Applies a new bandwidth limit to a copy already running. */
-  setBandwidth(jobId: number, bytesPerSecond: number | null): void;
+  /** Tells the runner of a job's changed options (stored already), so a copy already running follows them. */
+  updateOptions(jobId: number, options: MigrationOptions): void;
 }
 
 export function createMigrationService(d: MigrationServiceDeps) {
@@ -109,7 +109,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
       else options.bandwidthLimitBytesPerSecond = bytesPerSecond;
       const row = d.jobs.updateIfState(id, ["queued", "running", "waiting_cutover", "failed"], { options });
       if (!row) throw new ConflictError(`migration ${id} is ${job.state}: nothing to limit`);
-      d.setBandwidth(id, bytesPerSecond);
+      d.updateOptions(id, options);
       d.hub.append(id, "job.log", { level: "info", message: `bandwidth limit ${bytesPerSecond ?? "removed"}` });
       d.audit.record(actor, "migration.bandwidth", `job:${id}`, { bytesPerSecond });
       return toMigration(row);

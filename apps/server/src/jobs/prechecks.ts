@@ -1,5 +1,6 @@
-import type { MigrationOptions, PrecheckResult } from "@blockferry/contracts";
-import { isValidLvName, isValidVgName } from "@blockferry/lvm";
+import type { CreateMigration, MigrationOptions, PrecheckResult } from "@blockferry/contracts";
+import { HASH_TOOL_PROBE_COMMAND, isValidLvName, isValidVgName, toolsPresentCommand } from "@blockferry/lvm";
+import type { HostRegistry } from "../hosts/trust/registry.ts";
 import type { HostShell } from "./context.ts";
 import { findLv, findVg } from "./lvm-ops.ts";
 
@@ -21,6 +22,45 @@ export function defaultSnapshotBytes(lvBytes: number, vgFreeBytes: number, exten
 }
 
 type Check = PrecheckResult["checks"][number];
+
+/** Whether every tool in `tools` is on the host's PATH; an error reads as missing (the probe is the check). */
+async function toolsCheck(shell: HostShell, tools: string[], signal?: AbortSignal): Promise<[boolean, string]> {
+  const out = await shell.run(toolsPresentCommand(tools), { signal }).catch(() => "");
+  const lines = out.split("\n");
+  if (!lines.includes("checked")) return [false, `${shell.name}: could not check for ${tools.join(", ")}`];
+  const missing = lines.filter((l) => l.startsWith("missing ")).map((l) => l.slice("missing ".length));
+  return missing.length
+    ? [false, `${shell.name} lacks ${missing.join(", ")}: install it (lvm2, coreutils, thin-provisioning-tools, gzip)`]
+    : [true, `${tools.join(", ")} present`];
+}
+
+/**
+ * The hash tool the transfer and the verify phase will use (HASH_TOOL_PROBE_COMMAND, the probe they run):
+ * the target proves every range with its tool, and verify needs one tool on both hosts (SHA-256 where both
+ * have openssl, b2sum otherwise).
+ */
+async function hashToolCheck(source: HostShell, target: HostShell, signal?: AbortSignal): Promise<Check> {
+  const probe = (shell: HostShell) =>
+    shell
+      .run(HASH_TOOL_PROBE_COMMAND, { signal })
+      .then((out) => out.trim())
+      .catch(() => "none");
+  const [a, b] = await Promise.all([probe(source), probe(target)]);
+  const name = "hash tool";
+  for (const [shell, tool] of [
+    [source, a],
+    [target, b],
+  ] as const)
+    if (tool !== "openssl-sha256" && tool !== "b2sum")
+      return { name, ok: false, message: `${shell.name} has neither openssl nor b2sum (coreutils) to prove data` };
+  if (a === b) return { name, ok: true, message: `both hosts hash with ${a}` };
+  // One has openssl only as far as the probe says: verify falls back to b2sum, which that host must have too.
+  const opensslHost = a === "openssl-sha256" ? source : target;
+  const [ok] = await toolsCheck(opensslHost, ["b2sum"], signal);
+  return ok
+    ? { name, ok: true, message: "copies prove with each target's tool; verify uses b2sum on both hosts" }
+    : { name, ok: false, message: `${opensslHost.name} lacks b2sum (coreutils), which verify needs on both hosts` };
+}
 
 /**
  * Everything that can be known before touching anything. Each failed check says what to do about it.
@@ -76,12 +116,11 @@ export async function runPrechecks(
         );
       }
     }
-    const tools = await source.run("command -v lvcreate dmsetup dd >/dev/null && echo ok", { signal }).catch(() => "");
-    add(
-      "source tools",
-      tools.trim() === "ok",
-      tools.trim() === "ok" ? "lvm2, dmsetup, dd present" : "source lacks lvm2, dmsetup or dd",
-    );
+    // Exactly what the migration will run on the source: LVM and dd always, thin_delta for a thin volume's
+    // final delta, gzip for the compress option.
+    const need = ["lvcreate", "dmsetup", "dd", ...(lv?.kind === "thin" ? ["thin_delta"] : [])];
+    if (plan.options.compress) need.push("gzip");
+    add("source tools", ...(await toolsCheck(source, need, signal)));
   }
 
   if (target) {
@@ -129,13 +168,11 @@ export async function runPrechecks(
         }
       }
     }
-    const tools = await target.run("command -v dd sha256sum >/dev/null && echo ok", { signal }).catch(() => "");
-    add(
-      "target tools",
-      tools.trim() === "ok",
-      tools.trim() === "ok" ? "dd and sha256sum present" : "target lacks dd or sha256sum (coreutils)",
-    );
+    // dd writes and reads back, cmp checks zero records; the hash tool is probed below with the source's.
+    add("target tools", ...(await toolsCheck(target, ["dd", "cmp"], signal)));
   }
+
+  if (source && target) checks.push(await hashToolCheck(source, target, signal));
 
   // The tool probes swallow errors: a cancel must not read as missing tools.
   signal?.throwIfAborted();
@@ -149,5 +186,51 @@ export async function runPrechecks(
       // The outage covers the chunks written during the last pass plus stop/start; unknown before a pass ran.
       expectedOutageSeconds: null,
     },
+  };
+}
+
+/**
+ * Prechecks for a migration not yet created (the API's dry run): each host is reached first, and one that is
+ * unreachable or untrusted becomes a failed check instead of an error, so the operator sees every problem at once.
+ */
+export function createPrechecksService(deps: {
+  registry: Pick<HostRegistry, "health">;
+  shellFor(hostId: number): HostShell;
+}): (input: CreateMigration) => Promise<PrecheckResult> {
+  return async (input) => {
+    const problems: Check[] = [];
+    const shellOrProblem = async (hostId: number, role: string): Promise<HostShell | null> => {
+      try {
+        const shell = deps.shellFor(hostId);
+        const health = await deps.registry.health(hostId);
+        if (!health.reachable) throw new Error(`${shell.name} is unreachable: ${health.error}`);
+        problems.push({
+          name: `${role} host`,
+          ok: true,
+          message: `${shell.name} reachable and trusted (${health.latencyMs} ms)`,
+        });
+        return shell;
+      } catch (err) {
+        problems.push({ name: `${role} host`, ok: false, message: (err as Error).message });
+        return null;
+      }
+    };
+    const [source, target] = await Promise.all([
+      shellOrProblem(input.source.hostId, "source"),
+      shellOrProblem(input.target.hostId, "target"),
+    ]);
+    return runPrechecks(
+      {
+        source: input.source,
+        target: {
+          vg: input.target.vg,
+          lv: input.target.lv ?? input.source.lv,
+          thinPool: input.target.thinPool ?? null,
+        },
+        options: input.options ?? {},
+      },
+      { source, target },
+      problems,
+    );
   };
 }

@@ -3,6 +3,7 @@ import type { JobObjectsRepo } from "../db/repositories/job-objects.ts";
 import type { JobsRepo } from "../db/repositories/jobs.ts";
 import { ACTIVE_JOB_STATES } from "../db/schema.ts";
 import type { EventHub } from "../events/hub.ts";
+import type { HostRegistry } from "../hosts/trust/registry.ts";
 import type { HostShell } from "./context.ts";
 import { removeLvIfPresent } from "./lvm-ops.ts";
 
@@ -45,4 +46,28 @@ export async function reconcileSnapshots(
     if (o.kind === "snapshot" && job && !ACTIVE.has(job.state)) deps.objects.markRemoved(o.id);
   }
   return removed;
+}
+
+/**
+ * The startup reconciliation over every trusted host: hosts that cannot be reached now are skipped (and tried
+ * at the next start).
+ */
+export function createReconciler(deps: {
+  registry: Pick<HostRegistry, "list" | "health">;
+  shellFor(hostId: number): HostShell;
+  jobs: Pick<JobsRepo, "get">;
+  objects: Pick<JobObjectsRepo, "allLive" | "markRemoved">;
+  hub: Pick<EventHub, "append">;
+  logger: { warn(obj: object, msg: string): void };
+}): () => Promise<void> {
+  return async () => {
+    const shells: HostShell[] = [];
+    for (const h of deps.registry.list()) {
+      if (h.status !== "trusted") continue;
+      const shell = deps.shellFor(h.id);
+      if ((await deps.registry.health(h.id)).reachable) shells.push(shell);
+    }
+    const removed = await reconcileSnapshots(shells, deps);
+    if (removed) deps.logger.warn({ removed }, "removed leftover snapshots");
+  };
 }

@@ -16,6 +16,11 @@ export interface Lease {
   owner: string;
   /** Aborted with a JobInterrupted reason on cancel request, lost lease or shutdown. */
   signal: AbortSignal;
+  /**
+   * Calls `listener` with the job's options whenever an operator changed them while it runs (a new bandwidth
+   * limit applies to the copy already running); returns the unsubscribe.
+   */
+  watchOptions?(listener: (options: JobRow["options"]) => void): () => void;
 }
 
 export type ExecuteJob = (job: JobRow, lease: Lease) => Promise<void>;
@@ -25,12 +30,20 @@ export interface RunnerOptions {
   pollMs?: number;
   maxJobs?: number;
   maxJobsPerHost?: number;
+  /**
+   * A runnable job waits for a slot on a host (its maxConcurrency, or this runner's maxJobsPerHost): called once
+   * per job and reason, so the job's log says why it has not started.
+   */
+  onWaiting?(job: JobRow, reason: string): void;
 }
 
 interface Running {
   job: JobRow;
   controller: AbortController;
   done: Promise<void>;
+  /** The options the execution last heard of (JSON), and who listens for changes. */
+  options: string;
+  optionListeners: Set<(options: JobRow["options"]) => void>;
 }
 
 /**
@@ -47,9 +60,12 @@ export class JobRunner {
   private readonly pollMs: number;
   private readonly maxJobs: number;
   private readonly maxJobsPerHost: number;
+  private readonly onWaiting: (job: JobRow, reason: string) => void;
+  /** The reason each waiting job was last given, so it is said once. */
+  private readonly waiting = new Map<number, string>();
 
   constructor(
-    private readonly jobs: Pick<JobsRepo, "claimable" | "claim" | "renew" | "release">,
+    private readonly jobs: Pick<JobsRepo, "claimable" | "claim" | "renew" | "release" | "hostLoad">,
     private readonly execute: ExecuteJob,
     private readonly onError: (err: unknown, job: JobRow) => void,
     opts: RunnerOptions = {},
@@ -58,6 +74,7 @@ export class JobRunner {
     this.pollMs = opts.pollMs ?? 500;
     this.maxJobs = opts.maxJobs ?? 8;
     this.maxJobsPerHost = opts.maxJobsPerHost ?? 2;
+    this.onWaiting = opts.onWaiting ?? (() => {});
   }
 
   start(): void {
@@ -80,6 +97,22 @@ export class JobRunner {
     if (r && !r.controller.signal.aborted) r.controller.abort(new JobInterrupted("cancel"));
   }
 
+  /**
+   * An operator changed a job's options (already stored): if this runner executes it, its execution hears now
+   * (a runner in another process hears at its next lease renewal, which compares the stored options).
+   */
+  updateOptions(jobId: number, options: JobRow["options"]): void {
+    const r = this.running.get(jobId);
+    if (r) this.notifyOptions(r, options);
+  }
+
+  private notifyOptions(r: Running, options: JobRow["options"]): void {
+    const json = JSON.stringify(options);
+    if (json === r.options) return;
+    r.options = json;
+    for (const listener of r.optionListeners) listener(options);
+  }
+
   isRunning(jobId: number): boolean {
     return this.running.has(jobId);
   }
@@ -95,25 +128,58 @@ export class JobRunner {
 
   private poll(): void {
     if (this.stopping) return;
-    for (const job of this.jobs.claimable()) {
+    const claimable = this.jobs.claimable();
+    const ids = new Set(claimable.map((j) => j.id));
+    for (const id of this.waiting.keys()) if (!ids.has(id)) this.waiting.delete(id);
+    for (const job of claimable) {
       if (this.running.size >= this.maxJobs) return;
-      if (this.running.has(job.id) || !this.hostsHaveRoom(job)) continue;
+      if (this.running.has(job.id)) continue;
+      const full = this.fullHost(job);
+      if (full) {
+        if (this.waiting.get(job.id) !== full) this.onWaiting(job, full);
+        this.waiting.set(job.id, full);
+        continue;
+      }
+      // The claim checks the hosts' slots again, atomically: another runner may have taken the last one.
       const claimed = this.jobs.claim(job.id, this.owner, this.leaseMs);
-      if (claimed) this.launch(claimed);
+      if (claimed) {
+        this.waiting.delete(job.id);
+        this.launch(claimed);
+      }
     }
   }
 
-  private hostsHaveRoom(job: JobRow): boolean {
-    const busy = (hostId: number) =>
-      [...this.running.values()].filter((r) => r.job.sourceHostId === hostId || r.job.targetHostId === hostId).length;
-    return busy(job.sourceHostId) < this.maxJobsPerHost && busy(job.targetHostId) < this.maxJobsPerHost;
+  /** Why the job cannot start now (a host of it is full), or null. */
+  private fullHost(job: JobRow): string | null {
+    for (const hostId of new Set([job.sourceHostId, job.targetHostId])) {
+      const mine = [...this.running.values()].filter(
+        (r) => r.job.sourceHostId === hostId || r.job.targetHostId === hostId,
+      ).length;
+      const load = this.jobs.hostLoad(hostId);
+      const name = load ? `"${load.name}"` : `${hostId}`;
+      if (mine >= this.maxJobsPerHost)
+        return `waiting for a free slot on host ${name}: this server runs ${mine} migrations there (at most ${this.maxJobsPerHost})`;
+      if (load && load.busy >= load.limit)
+        return `waiting for a free slot on host ${name}: ${load.busy} migrations run there, its limit is ${load.limit}`;
+    }
+    return null;
   }
 
   private launch(job: JobRow): void {
     const controller = new AbortController();
     if (job.cancelRequested && job.state !== "cancelling") controller.abort(new JobInterrupted("cancel"));
-    const entry: Running = { job, controller, done: Promise.resolve() };
-    entry.done = this.execute(job, { owner: this.owner, signal: controller.signal })
+    const entry: Running = {
+      job,
+      controller,
+      done: Promise.resolve(),
+      options: JSON.stringify(job.options),
+      optionListeners: new Set(),
+    };
+    const watchOptions = (listener: (options: JobRow["options"]) => void) => {
+      entry.optionListeners.add(listener);
+      return () => entry.optionListeners.delete(listener);
+    };
+    entry.done = this.execute(job, { owner: this.owner, signal: controller.signal, watchOptions })
       .catch((err: unknown) => this.onError(err, job))
       .finally(() => {
         this.running.delete(job.id);
@@ -126,8 +192,12 @@ export class JobRunner {
   private renewAll(): void {
     for (const [id, r] of this.running) {
       const row = this.jobs.renew(id, this.owner, this.leaseMs);
-      if (!row) r.controller.abort(new JobInterrupted("lease_lost"));
-      else if (row.cancelRequested && row.state !== "cancelling" && !r.controller.signal.aborted)
+      if (!row) {
+        r.controller.abort(new JobInterrupted("lease_lost"));
+        continue;
+      }
+      this.notifyOptions(r, row.options);
+      if (row.cancelRequested && row.state !== "cancelling" && !r.controller.signal.aborted)
         r.controller.abort(new JobInterrupted("cancel"));
     }
   }

@@ -3,29 +3,30 @@ import type { TransferJournal } from "../db/repositories/transfer-journal.ts";
 import type { RemoteHosts } from "../hosts/index.ts";
 import { copyExtents, copyFull } from "../transfer/engine.ts";
 import { transferHostOf } from "../transfer/host.ts";
+import { extentRanges, fullRanges } from "../transfer/plan.ts";
 import { RateLimiter } from "../transfer/rate-limiter.ts";
+import { verifyRanges } from "../transfer/verify.ts";
 import type { CopyRequest, Mover } from "./context.ts";
 
 /**
  * The transfer engine behind the phases' Mover: host connections from the connection manager, the SQLite
- * journal, and a rate limiter per running copy so a bandwidth change applies to the copy already running.
+ * journal, and a rate limiter per copy that follows the job's limit, so a change applies to the copy already running.
  */
 export function createTransferMover(remote: RemoteHosts, journal: TransferJournal) {
-  // One limiter per running copy of a job; a bandwidth change while none runs is in the job's options already.
-  const limiters = new Map<number, RateLimiter>();
+  // One limiter per copy, following the job's limit while it runs (the runner tells the job of changes).
   const withLimiter = async (o: CopyRequest, copy: (limiter: RateLimiter) => Promise<unknown>) => {
     const limiter = new RateLimiter(o.bandwidthBytesPerSecond ?? null);
-    limiters.set(o.jobId, limiter);
+    const unwatch = o.watchBandwidth?.((bytesPerSecond) => limiter.set(bytesPerSecond));
     try {
       await copy(limiter);
     } finally {
-      if (limiters.get(o.jobId) === limiter) limiters.delete(o.jobId);
+      unwatch?.();
     }
   };
   const common = (o: CopyRequest, bandwidth: RateLimiter) => ({
     source: { host: transferHostOf(remote.connection(o.source.hostId)), device: o.source.device },
     target: { host: transferHostOf(remote.connection(o.target.hostId)), device: o.target.device },
-    journal,
+    journal: journal.leased(o.lease),
     jobId: o.jobId,
     pass: o.pass,
     signal: o.signal,
@@ -34,7 +35,7 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
     compress: o.compress,
   });
 
-  const mover: Mover & { setBandwidth(jobId: number, bytesPerSecond: number | null): void } = {
+  const mover: Mover = {
     async copyFull(o) {
       await withLimiter(o, (limiter) =>
         copyFull({
@@ -58,12 +59,22 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
         }),
       );
     },
-    setBandwidth(jobId, bytesPerSecond) {
-      limiters.get(jobId)?.set(bytesPerSecond);
+    verify(o) {
+      return verifyRanges({
+        source: { host: transferHostOf(remote.connection(o.source.hostId)), device: o.source.device },
+        target: { host: transferHostOf(remote.connection(o.target.hostId)), device: o.target.device },
+        ranges: o.extents
+          ? extentRanges(o.extents.map, o.extents.chunkBytes, o.deviceBytes, VERIFY_RANGE_BYTES)
+          : fullRanges(o.deviceBytes, VERIFY_RANGE_BYTES),
+        signal: o.signal,
+      });
     },
   };
   return mover;
 }
+
+/** Longest range a verify reads as one (a dd batch holds many). */
+const VERIFY_RANGE_BYTES = 64 << 20;
 
 /**
  * Unchanged chunks between two changed runs hold the same bytes on both sides, so sending them again is harmless.

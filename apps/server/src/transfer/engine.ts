@@ -3,11 +3,8 @@
 // after fsync) and the hash matched what the source sent. See README in this folder for the design.
 import { createHash } from "node:crypto";
 import {
-  B2SUM_LINE,
-  HASH_TOOL_PROBE_COMMAND,
   HASH_TOOLS,
   type HashTool,
-  hashRunsCommand,
   MAX_RUNS_PER_COMMAND,
   readRunsCommand,
   receiveRecordsCommand,
@@ -16,13 +13,15 @@ import {
 import type { JournalRange, TransferJournal } from "../db/repositories/transfer-journal.ts";
 import { ConnectionLostError, HostUnreachableError } from "../hosts/index.ts";
 import { RemoteOutputError, TruncatedStreamError, VerifyMismatchError } from "./errors.ts";
+import { probeHashTool } from "./hash-tool.ts";
 import type { RemoteProcess, TransferHost } from "./host.ts";
 import { type ByteRun, batchRanges, type ChunkRuns, coalesce, extentRanges, fullRanges } from "./plan.ts";
+import { eachWithLimit } from "./pool.ts";
+import { start, startBoth, withProcesses } from "./processes.ts";
 import { ProgressTracker, type TransferProgress } from "./progress.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { pumpRecords, type Segment } from "./records.ts";
 import { incoming, readAllText } from "./relay.ts";
-import { settleWithin } from "./settle.ts";
 import { copyRunsOverSftp, extentBatches, meanRunBytes, SFTP_BATCH_BYTES, SFTP_RUN_BYTES } from "./sftp-batch.ts";
 
 const MiB = 1 << 20;
@@ -124,14 +123,6 @@ interface Ctx extends CommonCopyOptions {
   hashTool(): Promise<HashTool>;
 }
 
-/** Which hash tool the target has (see HASH_TOOLS); b2sum (coreutils) when the probe says nothing else. */
-async function probeHashTool(host: TransferHost, signal?: AbortSignal): Promise<HashTool> {
-  const p = await host.execStream(HASH_TOOL_PROBE_COMMAND, { signal });
-  p.stdin.end();
-  const [out] = await Promise.all([readAllText(p.stdout), p.done]);
-  return out.trim() === "openssl-sha256" ? "openssl-sha256" : "b2sum";
-}
-
 const zeroHashes = new Map<number, string>();
 /** `b2sum` of `length` zero bytes (BLAKE2b-512, as OpenSSL names it). */
 export function zeroBlockHash(length: number): string {
@@ -143,96 +134,9 @@ export function zeroBlockHash(length: number): string {
   return h;
 }
 
-function hashLines(text: string, expected: number, what: string): string[] {
-  const lines = text.split("\n").filter((l) => l.length > 0);
-  const hashes = lines.map((l) => B2SUM_LINE.exec(l)?.[1]);
-  if (lines.length !== expected || hashes.some((h) => h === undefined))
-    throw new RemoteOutputError(`${what}: expected ${expected} b2sum lines, got ${JSON.stringify(text.slice(0, 300))}`);
-  return hashes as string[];
-}
-
-/** Runs `fn` for each batch with `concurrency` in flight; the first failure aborts the rest. */
-async function forEachBatch<T>(
-  batches: readonly T[],
-  concurrency: number,
-  signal: AbortSignal | undefined,
-  fn: (batch: T, signal: AbortSignal) => Promise<void>,
-): Promise<void> {
-  const stop = new AbortController();
-  const sig = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (!sig.aborted && next < batches.length) {
-      const batch = batches[next++] as T;
-      try {
-        await fn(batch, sig);
-      } catch (e) {
-        if (failure === undefined) failure = e;
-        stop.abort(e);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
-  signal?.throwIfAborted();
-  if (failure !== undefined) throw failure;
-}
-
 /** Failures worth one more try: the transport, not the data or our own commands. */
 function isTransient(e: unknown): boolean {
   return e instanceof ConnectionLostError || e instanceof HostUnreachableError || e instanceof TruncatedStreamError;
-}
-
-/**
- * Starts both processes, relays and collects; on any failure kills both (the per-batch abort) before
- * rethrowing, so nothing of ours keeps running on either host.
- */
-async function withProcesses<T>(
-  signal: AbortSignal,
-  body: (sig: AbortSignal, started: RemoteProcess[]) => Promise<T>,
-): Promise<T> {
-  const kill = new AbortController();
-  const sig = AbortSignal.any([signal, kill.signal]);
-  const started: RemoteProcess[] = [];
-  try {
-    return await body(sig, started);
-  } catch (e) {
-    kill.abort(e);
-    // Kill by process group, over another channel (the hosts layer drains the output nobody reads any more).
-    // Both waits are bounded: a cancel that hangs in the hosts layer must not hang the copy's failure.
-    await Promise.allSettled(
-      started.map(async (p) => {
-        await settleWithin(p.cancel(), 3000);
-        await settleWithin(p.done, 3000);
-      }),
-    );
-    throw e;
-  }
-}
-
-async function start(
-  host: TransferHost,
-  command: string,
-  sig: AbortSignal,
-  started: RemoteProcess[],
-): Promise<RemoteProcess> {
-  const p = await host.execStream(command, { signal: sig });
-  p.done.catch(() => undefined); // observed through Promise.all below; never an unhandled rejection
-  started.push(p);
-  return p;
-}
-
-/** Starts two commands at once (exec latency matters); both end up in `started` so a failure kills both. */
-async function startBoth(
-  sig: AbortSignal,
-  started: RemoteProcess[],
-  a: [TransferHost, string],
-  b: [TransferHost, string],
-): Promise<[RemoteProcess, RemoteProcess]> {
-  const [pa, pb] = await Promise.allSettled([start(a[0], a[1], sig, started), start(b[0], b[1], sig, started)]);
-  if (pa.status === "rejected") throw pa.reason;
-  if (pb.status === "rejected") throw pb.reason;
-  return [pa.value, pb.value];
 }
 
 /**
@@ -420,7 +324,7 @@ async function runPass(
   const ctx = extend({ ...opts, tracker, result, hashTool });
   opts.onProgress?.(tracker.snapshot());
   const maxAttempts = opts.maxAttempts ?? 2;
-  await forEachBatch(batchOf(rows), opts.concurrency ?? 3, opts.signal, async (batch, signal) => {
+  await eachWithLimit(batchOf(rows), opts.concurrency ?? 3, opts.signal, async (batch, _i, signal) => {
     let transient = 0;
     for (let attempt = 1; ; attempt++) {
       let hash: string | null;
@@ -514,68 +418,4 @@ export async function copyExtents(o: ExtentCopyOptions): Promise<TransferResult>
     (ctx, batch, signal) =>
       meanRunBytes(batch) < sftpRunBytes ? sftpBatch(ctx, batch, signal) : extentBatch(ctx, batch, signal),
   );
-}
-
-export interface VerifyOptions {
-  source: TransferEndpoint;
-  target: TransferEndpoint;
-  journal: Pick<TransferJournal, "ranges" | "unconfirm">;
-  jobId: number;
-  pass: string;
-  signal?: AbortSignal;
-  concurrency?: number;
-  batchBytes?: number;
-}
-
-export interface VerifyResult {
-  rangesChecked: number;
-  bytesChecked: number;
-  /** Confirmed ranges whose bytes now differ; their confirmation was taken back, so the next copy resends them. */
-  mismatched: ByteRun[];
-  seconds: number;
-}
-
-/**
- * Re-proves a finished pass: both hosts read the confirmed ranges back (direct I/O) and hash them with b2sum,
- * one exec per batch on each side. A differing batch is unconfirmed in the journal.
- */
-export async function verifyPass(o: VerifyOptions): Promise<VerifyResult> {
-  const t0 = performance.now();
-  const confirmed = o.journal.ranges(o.jobId, o.pass).filter((r) => r.confirmed);
-  // batchRanges groups the not-yet-confirmed: flip the flag to group the confirmed ones.
-  const batches = batchRanges(
-    confirmed.map((r) => ({ ...r, confirmed: false })),
-    o.batchBytes ?? 256 * MiB,
-    256,
-  );
-  const result: VerifyResult = { rangesChecked: 0, bytesChecked: 0, mismatched: [], seconds: 0 };
-  await forEachBatch(batches, o.concurrency ?? 2, o.signal, async (batch, signal) => {
-    const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
-    const readBack = { kind: "concat" as const, runs };
-    const [a, b] = await withProcesses(signal, async (sig, started) => {
-      const [src, dst] = await startBoth(
-        sig,
-        started,
-        [o.source.host, hashRunsCommand({ device: o.source.device, readBack })],
-        [o.target.host, hashRunsCommand({ device: o.target.device, readBack })],
-      );
-      src.stdin.end();
-      dst.stdin.end();
-      const [sa, da] = await Promise.all([readAllText(src.stdout), readAllText(dst.stdout), src.done, dst.done]);
-      return [hashLines(sa, 1, `${o.source.host.name} verify`)[0], hashLines(da, 1, `${o.target.host.name} verify`)[0]];
-    });
-    result.rangesChecked += batch.length;
-    result.bytesChecked += batch.reduce((s, r) => s + r.length, 0);
-    if (a !== b) {
-      o.journal.unconfirm(
-        o.jobId,
-        o.pass,
-        batch.map((r) => r.offset),
-      );
-      result.mismatched.push(...batch.map((r) => [r.offset, r.length] as const));
-    }
-  });
-  result.mismatched.sort((x, y) => x[0] - y[0]);
-  result.seconds = (performance.now() - t0) / 1000;
-  return result;
 }

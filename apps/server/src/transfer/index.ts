@@ -6,9 +6,6 @@ export {
   type FullCopyOptions,
   type TransferEndpoint,
   type TransferResult,
-  type VerifyOptions,
-  type VerifyResult,
-  verifyPass,
   zeroBlockHash,
 } from "./engine.ts";
 export { RemoteOutputError, TruncatedStreamError, VerifyMismatchError } from "./errors.ts";
@@ -16,3 +13,4 @@ export { type RemoteProcess, type TransferHost, transferHostOf } from "./host.ts
 export type { ByteRun, ChunkRuns } from "./plan.ts";
 export type { TransferProgress } from "./progress.ts";
 export { RateLimiter } from "./rate-limiter.ts";
+export { type VerifyOptions, type VerifyResult, verifyRanges } from "./verify.ts";

@@ -45,9 +45,13 @@ export function coalesce(runs: readonly ByteRun[]): ByteRun[] {
  * Unconfirmed ranges grouped into batches, in offset order: each batch is one exec per host. A batch stops at
  * `maxBytes` or when its coalesced runs would exceed `maxRuns` (one command line stays small).
  */
-export function batchRanges(ranges: readonly JournalRange[], maxBytes: number, maxRuns: number): JournalRange[][] {
-  const out: JournalRange[][] = [];
-  let cur: JournalRange[] = [];
+export function batchRanges<R extends Pick<JournalRange, "offset" | "length"> & { confirmed?: boolean }>(
+  ranges: readonly R[],
+  maxBytes: number,
+  maxRuns: number,
+): R[][] {
+  const out: R[][] = [];
+  let cur: R[] = [];
   let bytes = 0;
   let runs = 0;
   let end = -1;

@@ -11,6 +11,7 @@ import { TruncatedStreamError } from "./errors.ts";
 import { type HashAlgorithm, offThreadHash } from "./hash-worker.ts";
 import type { TransferHost } from "./host.ts";
 import { type ByteRun, batchRanges } from "./plan.ts";
+import { eachWithLimit } from "./pool.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { readAllText } from "./relay.ts";
 import { settleWithin } from "./settle.ts";
@@ -22,9 +23,9 @@ export const SFTP_RUN_BYTES = MiB;
 /** Default upper bound of one SFTP batch (one page-cache drop on the target). */
 export const SFTP_BATCH_BYTES = 16 * MiB;
 /** SFTP requests of one batch in flight on each host. */
-const IN_FLIGHT = 32;
+export const IN_FLIGHT = 32;
 /** How long a failed or aborted batch waits for its requests and handles to settle. */
-const GRACE_MS = 3000;
+export const GRACE_MS = 3000;
 
 export interface SftpEndpoint {
   host: TransferHost;
@@ -49,14 +50,16 @@ export interface SftpRunsResult {
   bytes: number;
 }
 
-export type Piece = { offset: number; length: number };
+/** One SFTP request's bytes, and the index of the run it belongs to. */
+export type Piece = { offset: number; length: number; run: number };
 
 /** Runs cut into single SFTP requests (never across a run). */
-function piecesOf(runs: readonly ByteRun[]): Piece[] {
+export function piecesOf(runs: readonly ByteRun[]): Piece[] {
   const out: Piece[] = [];
-  for (const [offset, length] of runs)
+  runs.forEach(([offset, length], run) => {
     for (let at = 0; at < length; at += SFTP_REQUEST_BYTES)
-      out.push({ offset: offset + at, length: Math.min(SFTP_REQUEST_BYTES, length - at) });
+      out.push({ offset: offset + at, length: Math.min(SFTP_REQUEST_BYTES, length - at), run });
+  });
   return out;
 }
 
@@ -99,59 +102,6 @@ export class OrderedHash {
     const drop = () => this.hash.discard();
     void this.fed.then(drop, drop);
   }
-}
-
-/** Resolves `ms` after `signal` aborts (never if it does not). */
-function graceAfterAbort(signal: AbortSignal, ms: number): { promise: Promise<void>; dispose(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    timer = setTimeout(resolve, ms);
-  };
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  if (signal.aborted) onAbort();
-  else signal.addEventListener("abort", onAbort, { once: true });
-  return {
-    promise,
-    dispose: () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    },
-  };
-}
-
-/**
- * `work` for every piece with `limit` in flight. The first failure or an abort stops issuing; the requests
- * already sent are waited for (on abort at most GRACE_MS), so none of ours is still running afterwards.
- */
-export async function eachPiece(
-  pieces: readonly Piece[],
-  limit: number,
-  signal: AbortSignal,
-  work: (piece: Piece, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  const lane = async () => {
-    while (failure === undefined && !signal.aborted && next < pieces.length) {
-      const i = next++;
-      try {
-        await work(pieces[i] as Piece, i);
-      } catch (e) {
-        failure ??= e;
-      }
-    }
-  };
-  const grace = graceAfterAbort(signal, GRACE_MS);
-  try {
-    await Promise.race([Promise.all(Array.from({ length: Math.min(limit, pieces.length) }, lane)), grace.promise]);
-  } finally {
-    grace.dispose();
-  }
-  signal.throwIfAborted();
-  if (failure !== undefined) throw failure;
 }
 
 /**
@@ -216,13 +166,19 @@ export async function copyRunsOverSftp(o: SftpRunsOptions): Promise<SftpRunsResu
       if (bandwidth) turn = turn.then(() => bandwidth.take(n, o.signal));
       return turn;
     };
-    await eachPiece(pieces, IN_FLIGHT, o.signal, async (p, i) => {
-      await take(p.length);
-      const data = await src.read(p.offset, p.length);
-      if (data.length !== p.length) throw new TruncatedStreamError(o.source.host.name, p.length, data.length);
-      held[i] = data;
-      await Promise.all([sent.add(i, data), dst.write(p.offset, data)]);
-    });
+    await eachWithLimit(
+      pieces,
+      IN_FLIGHT,
+      o.signal,
+      async (p, i) => {
+        await take(p.length);
+        const data = await src.read(p.offset, p.length);
+        if (data.length !== p.length) throw new TruncatedStreamError(o.source.host.name, p.length, data.length);
+        held[i] = data;
+        await Promise.all([sent.add(i, data), dst.write(p.offset, data)]);
+      },
+      GRACE_MS,
+    );
     // The hashing thread finishes the sent hash while the target syncs and reads back.
     const sentHash = sent.digest(pieces.length);
     sentHash.catch(() => undefined); // awaited below; a failure before then must not go unhandled
@@ -233,11 +189,17 @@ export async function copyRunsOverSftp(o: SftpRunsOptions): Promise<SftpRunsResu
     await drop.run(fsynced ? "drop" : "fsync-drop");
 
     let differs = 0;
-    await eachPiece(pieces, IN_FLIGHT, o.signal, async (p, i) => {
-      // A short read differs too: a mismatch, never a success.
-      if (!(await dst.read(p.offset, p.length)).equals(held[i] as Buffer)) differs++;
-      held[i] = undefined;
-    });
+    await eachWithLimit(
+      pieces,
+      IN_FLIGHT,
+      o.signal,
+      async (p, i) => {
+        // A short read differs too: a mismatch, never a success.
+        if (!(await dst.read(p.offset, p.length)).equals(held[i] as Buffer)) differs++;
+        held[i] = undefined;
+      },
+      GRACE_MS,
+    );
     return { sent: await sentHash, readBackMatches: differs === 0, bytes };
   } finally {
     sent.discard();

@@ -1,6 +1,6 @@
 import { PGID_MARKER } from "@blockferry/lvm";
 import { describe, expect, it } from "vitest";
-import { PgidScanner } from "../../src/hosts/pgid-scanner.ts";
+import { PgidScanner } from "../../src/hosts/transport/pgid-scanner.ts";
 
 function scan(chunks: string[]): { pgid: Array<number | null>; data: string } {
   const pgid: Array<number | null> = [];

@@ -34,7 +34,7 @@ describe("cancel around the point of no return", () => {
       hub,
       kick() {},
       interrupt() {},
-      setBandwidth() {},
+      updateOptions() {},
     });
     const job = service.create({
       source: { hostId: a, vg: "vg0", lv: "vm1" },

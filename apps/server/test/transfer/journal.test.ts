@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
+import { LeaseLostError } from "../../src/db/repositories/jobs.ts";
 import { createTransferJournal, JournalPlanMismatchError } from "../../src/db/repositories/transfer-journal.ts";
 import { jobs } from "../../src/db/schema.ts";
 import { tempDb } from "../helpers.ts";
@@ -78,5 +79,28 @@ describe("transfer journal", () => {
     ).toBe(822);
     expect(journal.ranges(job, "final").every((r) => !r.confirmed && r.hash === null)).toBe(true);
     expect(counters(job)).toEqual({ b: 1234 * 512, bd: 0, r: 1234, rd: 0 });
+  });
+
+  it("bound to a lease, writes ranges and counters only while that lease holds", () => {
+    const job = insertJob(t.db);
+    const setOwner = (owner: string | null) =>
+      t.db.update(jobs).set({ leaseOwner: owner }).where(eq(jobs.id, job)).run();
+    setOwner("runner-a");
+    const mine = journal.leased("runner-a");
+    const stale = journal.leased("runner-b");
+    expect(() => stale.plan(job, "full", [[0, 100]])).toThrow(LeaseLostError);
+    expect(journal.ranges(job, "full")).toEqual([]);
+    mine.plan(job, "full", [
+      [0, 100],
+      [100, 100],
+    ]);
+    expect(mine.confirm(job, "full", [{ offset: 0, hash: "h" }])).toBe(1);
+    // Another runner took the job over: the old one's confirmation lands nowhere, not even in the ranges.
+    setOwner("runner-b");
+    expect(() => mine.confirm(job, "full", [{ offset: 100, hash: "h" }])).toThrow(LeaseLostError);
+    expect(journal.ranges(job, "full").map((r) => r.confirmed)).toEqual([true, false]);
+    expect(counters(job)).toEqual({ b: 200, bd: 100, r: 2, rd: 1 });
+    expect(stale.confirm(job, "full", [{ offset: 100, hash: "h" }])).toBe(1);
+    expect(counters(job)).toEqual({ b: 200, bd: 200, r: 2, rd: 2 });
   });
 });

@@ -10,7 +10,7 @@ import {
   RateLimiter,
   TruncatedStreamError,
   VerifyMismatchError,
-  verifyPass,
+  verifyRanges,
 } from "../../src/transfer/index.ts";
 import type { TransferProgress } from "../../src/transfer/progress.ts";
 import { tempDb } from "../helpers.ts";
@@ -193,7 +193,7 @@ describe("resume, integrity and cancel against a real sshd", () => {
     });
   }
 
-  it("a byte flipped on the target after the copy is found by verifyPass and fixed by resending only its range", async () => {
+  it("a byte flipped on the target after the copy is found by verifyRanges and fixed by resending only its range", async () => {
     const bytes = 16 * MiB;
     const { s, d } = volumes("flip", bytes);
     const journal = createTransferJournal(t.db);
@@ -209,12 +209,19 @@ describe("resume, integrity and cancel against a real sshd", () => {
       blockBytes: MiB,
     };
     await copyFull(opts);
-    const clean = await verifyPass({ ...opts, batchBytes: 4 * MiB });
+    const confirmed = () => journal.ranges(jobId, "full").map((r) => [r.offset, r.length] as const);
+    const verify = () => verifyRanges({ ...opts, ranges: confirmed(), batchBytes: 4 * MiB });
+    const clean = await verify();
     expect(clean.mismatched).toEqual([]);
     expect(clean.bytesChecked).toBe(bytes);
     writeAt(d, 9 * MiB + 12345, Buffer.from([0x42 ^ 0xff]));
-    const v = await verifyPass({ ...opts, batchBytes: 4 * MiB });
+    const v = await verify();
     expect(v.mismatched).toEqual([[8 * MiB, 4 * MiB]]);
+    journal.unconfirm(
+      jobId,
+      "full",
+      v.mismatched.map(([offset]) => offset),
+    );
     expect(journal.totals(jobId, "full").rangesDone).toBe(3);
     const log: string[] = [];
     const r = await copyFull({ ...opts, source: { host: recording(src, log), device: s } });

@@ -1,6 +1,21 @@
-import { and, desc, eq, gte, inArray, isNull, like, lt, notInArray, or, type SQL } from "drizzle-orm";
+import {
+  and,
+  count,
+  desc,
+  eq,
+  gte,
+  inArray,
+  isNotNull,
+  isNull,
+  like,
+  lt,
+  notInArray,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import type { Db } from "../open.ts";
-import { ACTIVE_JOB_STATES, type JobState, jobs } from "../schema.ts";
+import { ACTIVE_JOB_STATES, hosts, type JobState, jobs } from "../schema.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
@@ -14,6 +29,26 @@ export interface JobFilter {
 }
 
 const stamp = () => new Date().toISOString();
+
+/**
+ * The job's host in `column` (source or target) has a free slot: fewer jobs holding a live lease on it (other than
+ * this one) than its maxConcurrency. Evaluated inside the claim's UPDATE, so two runners cannot both take the last
+ * slot (SQLite runs one write at a time).
+ */
+const hostHasRoom = (column: "source_host_id" | "target_host_id", id: number, now: number) => {
+  const host = sql.raw(`"jobs"."${column}"`);
+  return sql`(select count(*) from jobs as j2 where j2.id <> ${id} and j2.lease_owner is not null
+    and j2.lease_expires_at >= ${now} and (j2.source_host_id = ${host} or j2.target_host_id = ${host}))
+    < ifnull((select h.max_concurrency from hosts as h where h.id = ${host}), 2147483647)`;
+};
+
+/** A conditional write found another lease owner (or none): this worker must stop touching the job. */
+export class LeaseLostError extends Error {
+  override readonly name = "LeaseLostError";
+  constructor(readonly jobId: number) {
+    super(`lease on job ${jobId} lost`);
+  }
+}
 
 /**
  * SQL for jobs. Writes by a runner are conditional on its lease token, so a worker that lost its lease
@@ -63,17 +98,39 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         .orderBy(jobs.id)
         .all();
     },
-    /** Takes the lease if it is still free or expired; false when another runner got there first. */
+    /**
+     * Takes the lease if it is still free or expired and both hosts have a free slot (maxConcurrency); undefined
+     * when another runner got there first or a host is full.
+     */
     claim(id: number, owner: string, leaseMs: number): JobRow | undefined {
       const now = clock();
       return db
         .update(jobs)
         .set({ leaseOwner: owner, leaseExpiresAt: now + leaseMs, updatedAt: stamp() })
         .where(
-          and(eq(jobs.id, id), or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now), eq(jobs.leaseOwner, owner))),
+          and(
+            eq(jobs.id, id),
+            or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now), eq(jobs.leaseOwner, owner)),
+            hostHasRoom("source_host_id", id, now),
+            hostHasRoom("target_host_id", id, now),
+          ),
         )
         .returning()
         .get();
+    },
+    /** A host's name, its maxConcurrency, and how many jobs hold a live lease on it (as source or target). */
+    hostLoad(hostId: number): { name: string; limit: number; busy: number } | undefined {
+      const host = db
+        .select({ name: hosts.name, limit: hosts.maxConcurrency })
+        .from(hosts)
+        .where(eq(hosts.id, hostId))
+        .get();
+      if (!host) return undefined;
+      const now = clock();
+      const live = and(isNotNull(jobs.leaseOwner), gte(jobs.leaseExpiresAt, now));
+      const onHost = or(eq(jobs.sourceHostId, hostId), eq(jobs.targetHostId, hostId));
+      const busy = db.select({ n: count() }).from(jobs).where(and(live, onHost)).get()?.n ?? 0;
+      return { ...host, busy };
     },
     renew(id: number, owner: string, leaseMs: number): JobRow | undefined {
       return db

@@ -1,6 +1,8 @@
 import { and, asc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import type { Db } from "../open.ts";
 import { jobs, transferRanges } from "../schema.ts";
+import { LeaseLostError } from "./jobs.ts";
 
 /** One journaled range of a transfer pass. `hash` is the BLAKE2b-512 proof (hex) the two hosts agreed on. */
 export interface JournalRange {
@@ -26,6 +28,16 @@ type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 const ofPass = (jobId: number, pass: string) => and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass));
 
+/**
+ * Moves the job's copy counters: the only writer of them. With a lease (a runner's copy) only while that lease is
+ * held; a stale worker's write throws LeaseLostError, which rolls back the transaction it is part of, so neither
+ * its counters nor its ranges land.
+ */
+function writeCounters(tx: Tx, jobId: number, lease: string | undefined, values: SQLiteUpdateSetSource<typeof jobs>) {
+  const where = lease ? and(eq(jobs.id, jobId), eq(jobs.leaseOwner, lease)) : eq(jobs.id, jobId);
+  if (tx.update(jobs).set(values).where(where).run().changes !== 1) throw new LeaseLostError(jobId);
+}
+
 /** Offsets in slices that stay well under SQLite's bound-parameter limit. */
 function slices(offsets: readonly number[], size = 500): number[][] {
   const out: number[][] = [];
@@ -38,7 +50,14 @@ function slices(offsets: readonly number[], size = 500): number[][] {
  * in that state alone; the job's counters move by what changed. One statement per few hundred ranges, not one
  * per range: a final delta confirms hundreds of ranges inside the outage. Returns how many changed.
  */
-function setConfirmation(tx: Tx, jobId: number, pass: string, offsets: readonly number[], hash: string | null): number {
+function setConfirmation(
+  tx: Tx,
+  jobId: number,
+  pass: string,
+  offsets: readonly number[],
+  hash: string | null,
+  lease: string | undefined,
+): number {
   let bytes = 0;
   let count = 0;
   for (const slice of slices(offsets)) {
@@ -63,22 +82,21 @@ function setConfirmation(tx: Tx, jobId: number, pass: string, offsets: readonly 
   }
   const sign = hash === null ? -1 : 1;
   if (count)
-    tx.update(jobs)
-      .set({
-        bytesDone: sql`${jobs.bytesDone} + ${sign * bytes}`,
-        rangesDone: sql`${jobs.rangesDone} + ${sign * count}`,
-      })
-      .where(eq(jobs.id, jobId))
-      .run();
+    writeCounters(tx, jobId, lease, {
+      bytesDone: sql`${jobs.bytesDone} + ${sign * bytes}`,
+      rangesDone: sql`${jobs.rangesDone} + ${sign * count}`,
+    });
   return count;
 }
 
 /**
  * The transfer journal: a pass is planned once (one row per range), and a range is confirmed only after the
  * destination's read-back hash matched. Resume = the unconfirmed rows. The job's byte/range counters follow
- * the pass being copied and are updated in the same transaction as the rows they count.
+ * the pass being copied and are updated in the same transaction as the rows they count; nothing else writes
+ * them. A journal bound to a lease (`createTransferJournal(db, lease)`, what a runner's copy gets) writes only
+ * while that lease holds.
  */
-export function createTransferJournal(db: Db) {
+export function createTransferJournal(db: Db, lease?: string) {
   const rangesOf = (jobId: number, pass: string): JournalRange[] =>
     db
       .select()
@@ -113,6 +131,9 @@ export function createTransferJournal(db: Db) {
     .prepare();
 
   return {
+    /** The same journal, writing only while `owner` holds the job's lease. */
+    leased: (owner: string) => createTransferJournal(db, owner),
+
     /**
      * Stores the ranges of a pass the first time; afterwards returns the stored rows, refusing a different plan
      * (same offsets and lengths required), so a resumed copy works on exactly the ranges it started with.
@@ -154,7 +175,7 @@ export function createTransferJournal(db: Db) {
                   hash: r.sha256,
                   confirmed: r.confirmedAt !== null,
                 }));
-        tx.update(jobs).set(totalsOf(rows)).where(eq(jobs.id, jobId)).run();
+        writeCounters(tx, jobId, lease, totalsOf(rows));
         return rows;
       });
     },
@@ -169,14 +190,14 @@ export function createTransferJournal(db: Db) {
       }
       return db.transaction((tx) => {
         let count = 0;
-        for (const [hash, offsets] of byHash) count += setConfirmation(tx, jobId, pass, offsets, hash);
+        for (const [hash, offsets] of byHash) count += setConfirmation(tx, jobId, pass, offsets, hash, lease);
         return count;
       });
     },
 
     /** Takes confirmation back (a later verify found the destination differs): the next copy resends them. */
     unconfirm(jobId: number, pass: string, offsets: readonly number[]): number {
-      return db.transaction((tx) => setConfirmation(tx, jobId, pass, offsets, null));
+      return db.transaction((tx) => setConfirmation(tx, jobId, pass, offsets, null, lease));
     },
 
     ranges: rangesOf,

@@ -1,96 +1,10 @@
-import { setMaxListeners } from "node:events";
 import { ExtentMap } from "@blockferry/changes";
 import type { MigrationOptions, VmControl } from "@blockferry/contracts";
-import {
-  B2SUM_LINE,
-  blockdevFlushCommand,
-  dropCacheCommand,
-  hashRunsCommand,
-  MAX_RUNS_PER_COMMAND,
-} from "@blockferry/lvm";
-import { eachPiece, OrderedHash } from "../../transfer/sftp-batch.ts";
-import type { HostShell, PhaseContext, PhaseFn } from "../context.ts";
+import { blockdevFlushCommand } from "@blockferry/lvm";
+import type { PhaseContext, PhaseFn } from "../context.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
 import { vmControllerFor } from "../vm/controller.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, targetDevice } from "./shared.ts";
-
-type Ranges = ReadonlyArray<readonly [offset: number, length: number]>;
-
-/**
- * One hash per batch of MAX_RUNS_PER_COMMAND byte ranges (concatenated in order), read from the device itself on
- * the host. Long ranges: dd with direct I/O into b2sum, one command per batch. Short scattered ranges (a typical
- * final delta) would cost a dd process each, so they are read over SFTP after the device's page cache is dropped
- * (reads come from the device) and hashed here, many requests in flight. Both hosts of a verify take the same
- * path, so their hashes compare.
- */
-export async function hashRanges(shell: HostShell, device: string, ranges: Ranges, signal: AbortSignal) {
-  const batches: Ranges[] = [];
-  for (let i = 0; i < ranges.length; i += MAX_RUNS_PER_COMMAND) batches.push(ranges.slice(i, i + MAX_RUNS_PER_COMMAND));
-  const bytes = ranges.reduce((a, [, l]) => a + l, 0);
-  if (ranges.length > 0 && bytes / ranges.length < SFTP_MEAN_RANGE_BYTES)
-    return hashRangesOverSftp(shell, device, batches, signal);
-  const out: string[] = [];
-  for (const runs of batches) {
-    const line = (await shell.run(hashRunsCommand({ device, readBack: { kind: "concat", runs } }), { signal })).trim();
-    const m = B2SUM_LINE.exec(line);
-    if (!m?.[1]) throw new Error(`unexpected hash output from ${shell.name}: ${JSON.stringify(line.slice(0, 200))}`);
-    out.push(m[1]);
-  }
-  return out;
-}
-
-/** Below this mean range length a verify reads over SFTP (a request per range, not a process). */
-const SFTP_MEAN_RANGE_BYTES = 1 << 20;
-const SFTP_READS_IN_FLIGHT = 32;
-
-async function hashRangesOverSftp(shell: HostShell, device: string, batches: Ranges[], signal: AbortSignal) {
-  await shell.run(dropCacheCommand({ device }), { signal });
-  // Each read in flight listens for the abort: give them a signal of their own that allows that many.
-  const reads = new AbortController();
-  setMaxListeners(SFTP_READS_IN_FLIGHT + 4, reads.signal);
-  const forward = () => reads.abort(signal.reason);
-  signal.addEventListener("abort", forward, { once: true });
-  if (signal.aborted) forward();
-  const file = await shell.openByteSource(device, { signal: reads.signal });
-  try {
-    const out: string[] = [];
-    for (const runs of batches) {
-      const hash = new OrderedHash("sha256");
-      try {
-        const pieces = runs.map(([offset, length]) => ({ offset, length }));
-        await eachPiece(pieces, SFTP_READS_IN_FLIGHT, reads.signal, async ({ offset, length }, i) => {
-          const data = await file.read(offset, length);
-          if (data.length !== length)
-            throw new Error(`${shell.name}: short read of ${device} at ${offset}: ${data.length} of ${length} bytes`);
-          await hash.add(i, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-        });
-        out.push(await hash.digest(runs.length));
-      } catch (e) {
-        hash.discard();
-        throw e;
-      }
-    }
-    return out;
-  } finally {
-    signal.removeEventListener("abort", forward);
-    await file.close();
-  }
-}
-
-/** Byte ranges of an extent map, split so no range exceeds `max` bytes. */
-export function byteRanges(extents: ExtentMap, chunkBytes: number, deviceBytes: number, max = 64 << 20) {
-  const ranges: Array<[number, number]> = [];
-  extents.forEachRun((first, count) => {
-    let offset = first * chunkBytes;
-    const end = Math.min((first + count) * chunkBytes, deviceBytes);
-    while (offset < end) {
-      const length = Math.min(max, end - offset);
-      ranges.push([offset, length]);
-      offset += length;
-    }
-  });
-  return ranges;
-}
 
 async function finalChanges(ctx: PhaseContext) {
   const { job, state } = ctx;
@@ -164,26 +78,29 @@ export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
      * both hosts (or, with verifyFull, both whole devices).
      */
     async verify(ctx) {
-      const size = ctx.state.sizeBytes ?? 0;
       const full = Boolean((ctx.job.options as { verifyFull?: boolean }).verifyFull) || ctx.state.finalFull;
-      const ranges = full
-        ? byteRanges(ExtentMap.fromRuns([[0, Math.ceil(size / 4096)]]), 4096, size)
-        : byteRanges(
-            ExtentMap.fromJSON(ctx.state.finalExtents ?? []),
-            (ctx.state.finalChunkBytes as number | undefined) ?? 4096,
-            size,
-          );
-      const [a, b] = await Promise.all([
-        hashRanges(ctx.source, sourceDevice(ctx), ranges, ctx.signal),
-        hashRanges(ctx.target, targetDevice(ctx), ranges, ctx.signal),
-      ]);
-      const bad = a.filter((h, i) => h !== b[i]).length;
-      if (bad)
-        throw Object.assign(new Error(`verification failed: ${bad} of ${a.length} batches of ranges differ`), {
-          code: "VERIFY_FAILED",
-        });
-      ctx.log("info", `verified ${ranges.length} ranges (${full ? "whole volume" : "final delta"}) on both hosts`);
-      ctx.event("job.verified", { ranges: ranges.length, full });
+      const r = await deps.mover.verify({
+        source: { hostId: ctx.job.sourceHostId, device: sourceDevice(ctx) },
+        target: { hostId: ctx.job.targetHostId, device: targetDevice(ctx) },
+        deviceBytes: ctx.state.sizeBytes ?? 0,
+        extents: full
+          ? undefined
+          : {
+              map: ExtentMap.fromJSON(ctx.state.finalExtents ?? []),
+              chunkBytes: (ctx.state.finalChunkBytes as number | undefined) ?? 4096,
+            },
+        signal: ctx.signal,
+      });
+      const [first] = r.mismatched;
+      if (first)
+        throw Object.assign(
+          new Error(
+            `verification failed: ${r.mismatched.length} of ${r.rangesChecked} ranges differ, the first at byte ${first[0]}`,
+          ),
+          { code: "VERIFY_FAILED" },
+        );
+      ctx.log("info", `verified ${r.rangesChecked} ranges (${full ? "whole volume" : "final delta"}) on both hosts`);
+      ctx.event("job.verified", { ranges: r.rangesChecked, full });
       return { next: "start_vm" };
     },
 

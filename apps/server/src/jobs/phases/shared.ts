@@ -38,7 +38,7 @@ export const abortableSleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", onAbort, { once: true });
   });
 
-/** The common part of a copy request: job, hosts, bandwidth, progress forwarding. */
+/** The common part of a copy request: job and its lease, hosts, bandwidth, progress forwarding. */
 export function copyRequest(
   ctx: PhaseContext,
   pass: string,
@@ -47,22 +47,17 @@ export function copyRequest(
 ): Omit<CopyRequest, "targetReadsZero"> {
   return {
     jobId: ctx.job.id,
+    lease: ctx.leaseOwner,
     pass,
     source: { hostId: ctx.job.sourceHostId, device: from },
     target: { hostId: ctx.job.targetHostId, device: targetDevice(ctx) },
     bandwidthBytesPerSecond: options(ctx).bandwidthLimitBytesPerSecond,
+    watchBandwidth: (apply) => ctx.watchOptions((o) => apply(o.bandwidthLimitBytesPerSecond ?? null)),
     compress: options(ctx).compress,
     mapChunkBytes: mapChunkBytes(ctx.state.sizeBytes ?? 0),
     signal,
-    onProgress(p: TransferProgress) {
-      ctx.progress(p);
-      ctx.saveJob({
-        bytesDone: p.bytesDone,
-        bytesTotal: p.bytesTotal,
-        rangesDone: p.rangesDone,
-        rangesTotal: p.rangesTotal,
-      });
-    },
+    // Live only: the journal stores the counters with the ranges they count.
+    onProgress: (p: TransferProgress) => ctx.progress(p),
   };
 }
 

@@ -10,7 +10,7 @@ import {
 } from "@blockferry/contracts";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import type { HostRegistry } from "../../hosts/registry.ts";
+import type { HostRegistry } from "../../hosts/trust/registry.ts";
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 500: ErrorBody };
 const Added = Type.Object({

@@ -1,15 +1,15 @@
 import { readFileSync } from "node:fs";
 import type { CreateHost, Host, HostHealth } from "@blockferry/contracts";
 import ssh2 from "ssh2";
-import type { AuditRepo } from "../db/repositories/audit.ts";
-import type { HostRow, HostsRepo } from "../db/repositories/hosts.ts";
-import { toHost } from "../db/repositories/hosts.ts";
-import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.ts";
-import type { EventHub } from "../events/hub.ts";
-import { HostKeyMismatchError } from "./errors.ts";
-import { probeHostKey } from "./fingerprint.ts";
-import type { Inventory } from "./inventory.ts";
-import type { RemoteHosts } from "./manager.ts";
+import type { AuditRepo } from "../../db/repositories/audit.ts";
+import type { HostRow, HostsRepo } from "../../db/repositories/hosts.ts";
+import { toHost } from "../../db/repositories/hosts.ts";
+import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../../errors.ts";
+import type { EventHub } from "../../events/hub.ts";
+import type { Inventory } from "../inventory/inventory.ts";
+import { HostKeyMismatchError } from "../transport/errors.ts";
+import { probeHostKey } from "../transport/host-key.ts";
+import type { RemoteHosts } from "../transport/manager.ts";
 
 export interface HostRegistryDeps {
   hosts: HostsRepo;

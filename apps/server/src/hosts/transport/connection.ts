@@ -4,7 +4,7 @@ import { type Socket, connect as tcpConnect } from "node:net";
 import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
 import { describeEndpoint, type HostEndpoint, SSH_ALGORITHMS } from "./endpoint.ts";
 import { AuthenticationError, ConnectionClosedError, HostKeyMismatchError, HostUnreachableError } from "./errors.ts";
-import { fingerprintOf } from "./fingerprint.ts";
+import { fingerprintOf } from "./host-key.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export type RemoteLogger = {

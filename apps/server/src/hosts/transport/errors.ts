@@ -1,5 +1,5 @@
 // Typed failures of the remote layer. Messages name the host as user@address:port and never carry key material.
-import { DomainError } from "../errors.ts";
+import { DomainError } from "../../errors.ts";
 
 /** The host presented another key than the pinned one: nothing was run, and nothing will be until re-trusted. */
 export class HostKeyMismatchError extends DomainError {

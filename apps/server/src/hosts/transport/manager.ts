@@ -1,12 +1,12 @@
 // The remote layer's front door: one HostConnection per registered host, addressed by the caller's host id.
 import { blockdevSizeCommand, parseSizeOutput, validateRemotePath } from "@blockferry/lvm";
-import { DomainError } from "../errors.ts";
+import { DomainError } from "../../errors.ts";
+import { type Inventory, readInventory } from "../inventory/inventory.ts";
 import { type ConnectionOptions, type ConnectionStats, HostConnection, type RemoteLogger } from "./connection.ts";
 import type { HostEndpoint } from "./endpoint.ts";
 import { sshCryptoBindingAvailable } from "./endpoint.ts";
 import { RemoteCancelledError } from "./errors.ts";
 import { type ExecOptions, type ExecResult, execOn, execStreamOn, type RemoteStream } from "./exec.ts";
-import { type Inventory, readInventory } from "./inventory.ts";
 import { type ByteSource, byteSourceOf, openRemoteFile, type RemoteFile } from "./sftp.ts";
 
 export type HostId = string | number;
