@@ -39,13 +39,15 @@ export function phaseContext(o: PhaseContextOptions): PhaseContext {
     },
     state,
     signal: o.signal ?? new AbortController().signal,
+    leaseOwner: OWNER,
+    watchOptions: () => () => {},
     source: o.source,
     target: o.target,
     save(patch) {
       Object.assign(state, patch);
       write({ phaseState: state });
     },
-    saveJob: write,
+    saveJob: (values) => write(values),
     log(level, message, data) {
       hub.append(o.jobId, "job.log", { level, message, phase, ...data });
     },

@@ -2,7 +2,7 @@
 // against a real sshd elsewhere). `during` lets a test act inside a copy: make the VM write, overflow a
 // snapshot, wait for the copy's abort, or fail like a crash.
 import type { Run } from "@blockferry/changes";
-import type { CopyRequest, Mover } from "../../src/jobs/context.ts";
+import type { CopyRequest, Mover, VerifyRequest } from "../../src/jobs/context.ts";
 
 export interface CopyCall {
   kind: "full" | "extents";
@@ -17,6 +17,9 @@ export interface CopyCall {
 
 export class RecordingMover implements Mover {
   readonly calls: CopyCall[] = [];
+  /** Verify requests, in order; every range verifies unless `mismatched` names some. */
+  readonly verifies: VerifyRequest[] = [];
+  mismatched: Array<readonly [number, number]> = [];
   during?: (call: CopyCall, signal: AbortSignal) => Promise<void> | void;
 
   async copyFull(o: CopyRequest & { bytes: number }): Promise<void> {
@@ -26,6 +29,12 @@ export class RecordingMover implements Mover {
   async copyExtents(o: Parameters<Mover["copyExtents"]>[0]): Promise<void> {
     const bytes = o.extents.byteCount(o.chunkBytes);
     await this.copy(o, { kind: "extents", chunkBytes: o.chunkBytes, runs: o.extents.toJSON() }, bytes);
+  }
+
+  async verify(o: VerifyRequest): Promise<{ rangesChecked: number; mismatched: Array<readonly [number, number]> }> {
+    this.verifies.push(o);
+    o.signal.throwIfAborted();
+    return { rangesChecked: o.extents ? o.extents.map.toJSON().length : 1, mismatched: this.mismatched };
   }
 
   private async copy(o: CopyRequest, what: Pick<CopyCall, "kind" | "bytes" | "chunkBytes" | "runs">, bytes: number) {
