@@ -126,6 +126,10 @@ function fallBackToFullCopy(ctx: PhaseContext, err: Error) {
     snapshotGen: (ctx.state.snapshotGen ?? 1) + 1,
     fullCopyDone: false,
     catchUpDone: 0,
+    // The overflowed pass's rotation and change list belong to the old snapshot: the next catch_up must start a
+    // new generation from the new one, not resume them.
+    rotation: undefined,
+    pendingChanges: undefined,
     fullCopyFallbacks: (ctx.state.fullCopyFallbacks ?? 0) + 1,
   });
   return { next: "snapshot" };
