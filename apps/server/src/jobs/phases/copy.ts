@@ -180,9 +180,11 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
           ctx.save({ rotation, snapshotGen: rotation.toGen });
         }
         const from = rotation.from;
-        const next = await takeSnapshot(ctx, deps);
+        let stored = ctx.state.pendingChanges as StoredChanges | undefined;
+        // Until its changes are stored, `from` is still to be read: a re-run after a crash (when the state already
+        // names generation g+1) adopts g+1 and must not drop g.
+        const next = await takeSnapshot(ctx, deps, stored?.pass === pass ? [] : [from]);
         try {
-          let stored = ctx.state.pendingChanges as StoredChanges | undefined;
           if (stored?.pass !== pass) {
             const found = ctx.state.sourceThin
               ? await thinChanges(

@@ -67,10 +67,15 @@ export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
 }
 
 /**
- * Creates the current generation's snapshot (or adopts it after a crash), and drops stale generations.
+ * Creates the current generation's snapshot (or adopts it after a crash), and drops stale generations except
+ * those in `keep` (a rotation's previous generation whose changes are not stored yet).
  * Classic snapshots are sized from the options or a quarter of the volume; thin ones share their pool.
  */
-export async function takeSnapshot(ctx: PhaseContext, deps: PhaseDeps): Promise<string> {
+export async function takeSnapshot(
+  ctx: PhaseContext,
+  deps: PhaseDeps,
+  keep: ReadonlyArray<string> = [],
+): Promise<string> {
   const { job, state, signal } = ctx;
   const gen = state.snapshotGen ?? 1;
   const name = snapshotName(job.id, gen);
@@ -78,7 +83,7 @@ export async function takeSnapshot(ctx: PhaseContext, deps: PhaseDeps): Promise<
   const thin = origin.kind === "thin" || origin.segtype === "thin";
   // Keep the current generation (a rotation still reads its changes) and this one (adopted after a crash);
   // anything else, an overflowed snapshot included, goes first: its space may be what the new one needs.
-  await dropStaleSnapshots(ctx, deps, [ctx.state.snapshotLv, name]);
+  await dropStaleSnapshots(ctx, deps, [ctx.state.snapshotLv, name, ...keep]);
   if (!(await findLv(ctx.source, job.sourceVg, name, signal))) {
     deps.objects.record(job.id, job.sourceHostId, "snapshot", job.sourceVg, name);
     if (thin) {
