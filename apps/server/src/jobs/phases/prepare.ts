@@ -46,7 +46,7 @@ export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
         const ours = existing.tags.includes(`bf-job-${job.id}`);
         if (!ours && !options(ctx).reuseTarget)
           throw new Error(`${job.targetVg}/${job.targetLv} appeared on ${ctx.target.name} and is not ours`);
-        if (existing.sizeBytes !== size)
+        if (existing.sizeBytes !== size && !(ours && (await isOwnRoundedUp(ctx, deps, existing.sizeBytes, size))))
           throw new Error(`${job.targetVg}/${job.targetLv} has ${existing.sizeBytes} bytes, the source ${size}`);
         ctx.save({ targetCreated: ours, targetReadsZero: false });
       } else {
@@ -64,6 +64,22 @@ export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
       return { next: "full_copy" };
     },
   };
+}
+
+/**
+ * An LV this job created (its objects know it) that lvcreate rounded up to the target VG's extent size: at least
+ * the source size and less than one extent larger. A reused target must match the source size, as prechecks say.
+ */
+async function isOwnRoundedUp(ctx: PhaseContext, deps: PhaseDeps, lvBytes: number, size: number): Promise<boolean> {
+  const { job } = ctx;
+  const created = deps.objects
+    .live(job.id)
+    .some(
+      (o) => o.kind === "target_lv" && o.hostId === job.targetHostId && o.vg === job.targetVg && o.lv === job.targetLv,
+    );
+  if (!created || lvBytes < size) return false;
+  const vg = await findVg(ctx.target, job.targetVg, ctx.signal);
+  return vg !== null && lvBytes - size < vg.extentSizeBytes;
 }
 
 /**
