@@ -126,6 +126,10 @@ function fallBackToFullCopy(ctx: PhaseContext, err: Error) {
     snapshotGen: (ctx.state.snapshotGen ?? 1) + 1,
     fullCopyDone: false,
     catchUpDone: 0,
+    // The overflowed pass's rotation and change list belong to the old snapshot: the next catch_up must start a
+    // new generation from the new one, not resume them.
+    rotation: undefined,
+    pendingChanges: undefined,
     fullCopyFallbacks: (ctx.state.fullCopyFallbacks ?? 0) + 1,
   });
   return { next: "snapshot" };
@@ -176,9 +180,11 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
           ctx.save({ rotation, snapshotGen: rotation.toGen });
         }
         const from = rotation.from;
-        const next = await takeSnapshot(ctx, deps);
+        let stored = ctx.state.pendingChanges as StoredChanges | undefined;
+        // Until its changes are stored, `from` is still to be read: a re-run after a crash (when the state already
+        // names generation g+1) adopts g+1 and must not drop g.
+        const next = await takeSnapshot(ctx, deps, stored?.pass === pass ? [] : [from]);
         try {
-          let stored = ctx.state.pendingChanges as StoredChanges | undefined;
           if (stored?.pass !== pass) {
             const found = ctx.state.sourceThin
               ? await thinChanges(

@@ -46,7 +46,7 @@ export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
         const ours = existing.tags.includes(`bf-job-${job.id}`);
         if (!ours && !options(ctx).reuseTarget)
           throw new Error(`${job.targetVg}/${job.targetLv} appeared on ${ctx.target.name} and is not ours`);
-        if (existing.sizeBytes !== size)
+        if (existing.sizeBytes !== size && !(ours && (await isOwnRoundedUp(ctx, deps, existing.sizeBytes, size))))
           throw new Error(`${job.targetVg}/${job.targetLv} has ${existing.sizeBytes} bytes, the source ${size}`);
         ctx.save({ targetCreated: ours, targetReadsZero: false });
       } else {
@@ -67,10 +67,31 @@ export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
 }
 
 /**
- * Creates the current generation's snapshot (or adopts it after a crash), and drops stale generations.
+ * An LV this job created (its objects know it) that lvcreate rounded up to the target VG's extent size: at least
+ * the source size and less than one extent larger. A reused target must match the source size, as prechecks say.
+ */
+async function isOwnRoundedUp(ctx: PhaseContext, deps: PhaseDeps, lvBytes: number, size: number): Promise<boolean> {
+  const { job } = ctx;
+  const created = deps.objects
+    .live(job.id)
+    .some(
+      (o) => o.kind === "target_lv" && o.hostId === job.targetHostId && o.vg === job.targetVg && o.lv === job.targetLv,
+    );
+  if (!created || lvBytes < size) return false;
+  const vg = await findVg(ctx.target, job.targetVg, ctx.signal);
+  return vg !== null && lvBytes - size < vg.extentSizeBytes;
+}
+
+/**
+ * Creates the current generation's snapshot (or adopts it after a crash), and drops stale generations except
+ * those in `keep` (a rotation's previous generation whose changes are not stored yet).
  * Classic snapshots are sized from the options or a quarter of the volume; thin ones share their pool.
  */
-export async function takeSnapshot(ctx: PhaseContext, deps: PhaseDeps): Promise<string> {
+export async function takeSnapshot(
+  ctx: PhaseContext,
+  deps: PhaseDeps,
+  keep: ReadonlyArray<string> = [],
+): Promise<string> {
   const { job, state, signal } = ctx;
   const gen = state.snapshotGen ?? 1;
   const name = snapshotName(job.id, gen);
@@ -78,7 +99,7 @@ export async function takeSnapshot(ctx: PhaseContext, deps: PhaseDeps): Promise<
   const thin = origin.kind === "thin" || origin.segtype === "thin";
   // Keep the current generation (a rotation still reads its changes) and this one (adopted after a crash);
   // anything else, an overflowed snapshot included, goes first: its space may be what the new one needs.
-  await dropStaleSnapshots(ctx, deps, [ctx.state.snapshotLv, name]);
+  await dropStaleSnapshots(ctx, deps, [ctx.state.snapshotLv, name, ...keep]);
   if (!(await findLv(ctx.source, job.sourceVg, name, signal))) {
     deps.objects.record(job.id, job.sourceHostId, "snapshot", job.sourceVg, name);
     if (thin) {

@@ -96,12 +96,9 @@ describe("falling back to a full copy after a snapshot overflowed", () => {
     await expectFullCopyAgain(s);
   });
 
-  // BUG (jobs/phases/copy.ts fallBackToFullCopy + catch_up): the fallback resets catchUpDone but keeps the stored
-  // `rotation` and `pendingChanges` of the pass that overflowed. After the new full copy, pass 1 finds them under
-  // its name and "resumes": no new generation is taken and the old pass's change list is sent again (from the
-  // new snapshot), so nothing written since the new snapshot is caught up and the outage is not shortened. Data
-  // stays correct only because the final delta still reads the un-rotated snapshot. A fix: clear both there.
-  it.fails("after a fallback in catch_up, the next catch_up rotates again and sends what the new generation recorded", async () => {
+  // The fallback forgets the overflowed pass's rotation and change list: resuming them would take no new
+  // generation and send the old pass's change list again, so nothing written since the new snapshot is caught up.
+  it("after a fallback in catch_up, the next catch_up rotates again and sends what the new generation recorded", async () => {
     s = await readyToCopy({ fullCopyDone: true });
     s.source.write("vg0", "vm1", 0, 4096); // generation 1 records chunk 0
     let overflowed = false;

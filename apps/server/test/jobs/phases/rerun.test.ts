@@ -31,13 +31,31 @@ describe("re-running a phase after a crash", () => {
     expect(s.stored().liveObjects).toEqual(["target_lv:vg0/vm1"]);
   });
 
-  // BUG (jobs/phases/prepare.ts prepare_target): lvcreate rounds the target up to its VG's extent size, so with a
-  // target VG of larger extents than the source's (vgcreate -s 32M; the source LV 68 MiB) the LV the job itself
-  // made is refused on any re-run ("has 100663296 bytes, the source 71303168"): a crash before the next phase
-  // was stored fails the job. Prechecks do not catch it either. A fix: accept our own LV when at least as large.
-  it.fails("prepare_target, with a target VG of larger extents, adopts its own rounded-up LV", async () => {
+  // lvcreate rounds the target up to its VG's extent size: with a target VG of larger extents than the source's
+  // (vgcreate -s 32M; the source LV 68 MiB) the LV the job made has 96 MiB. A re-run adopts it as its own: it
+  // is recorded, tagged, at least the source size and less than one extent larger.
+  it("prepare_target, with a target VG of larger extents, adopts its own rounded-up LV", async () => {
     s = phaseSetup({ state: { sizeBytes: 68 * MIB }, targetExtentBytes: 32 * MIB });
     expect(await twice(s, "prepare_target")).toEqual({ next: "full_copy" });
+  });
+
+  it("prepare_target refuses its own LV a whole extent larger, and a reused target of another size", async () => {
+    s = phaseSetup({ state: { sizeBytes: 68 * MIB }, targetExtentBytes: 32 * MIB });
+    await s.run("prepare_target");
+    const own = s.target.lv("vg0", "vm1");
+    if (!own) throw new Error("prepare_target made no LV");
+    own.sizeBytes = 100 * MIB; // 68 MiB and one whole extent: not what lvcreate made
+    await expect(s.run("prepare_target")).rejects.toThrow(/has 104857600 bytes, the source 71303168/);
+    s.cleanup();
+
+    // Not ours: prechecks ask for the same size to reuse it, and so does prepare_target, rounding or not.
+    s = phaseSetup({
+      job: { options: { reuseTarget: true } },
+      state: { sizeBytes: 68 * MIB },
+      targetExtentBytes: 32 * MIB,
+    });
+    s.target.addLv("vg0", "vm1", 96 * MIB, ["operator-made"]);
+    await expect(s.run("prepare_target")).rejects.toThrow(/has 100663296 bytes, the source 71303168/);
   });
 
   it("full_copy asks for the same pass again (its journal resumes it) and stores the same state", async () => {
