@@ -1,3 +1,4 @@
+import { JOB_STATES, type Phase } from "@blockferry/contracts/vocabulary";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
@@ -28,31 +29,13 @@ export const hosts = sqliteTable("hosts", {
   updatedAt: updatedAt(),
 });
 
-export const JOB_STATES = [
-  "queued",
-  "running",
-  "waiting_cutover",
-  "cancelling",
-  "succeeded",
-  "failed",
-  "cancelled",
-] as const;
-export type JobState = (typeof JOB_STATES)[number];
-/** States in which a job still needs its hosts and the objects it created. */
-export const ACTIVE_JOB_STATES = [
-  "queued",
-  "running",
-  "waiting_cutover",
-  "cancelling",
-] as const satisfies readonly JobState[];
-
 /** A migration job. State changes are conditional updates guarded by the lease token. */
 export const jobs = sqliteTable(
   "jobs",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     state: text("state", { enum: JOB_STATES }).notNull().default("queued"),
-    phase: text("phase").notNull().default("prechecks"),
+    phase: text("phase").$type<Phase>().notNull().default("prechecks"),
     sourceHostId: integer("source_host_id")
       .notNull()
       .references(() => hosts.id),

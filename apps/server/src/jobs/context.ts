@@ -1,5 +1,6 @@
 import type { ExtentMap } from "@blockferry/changes";
 import type { ProgressMessage } from "@blockferry/contracts";
+import type { Phase } from "@blockferry/contracts/vocabulary";
 import type { JobRow } from "../db/repositories/jobs.ts";
 
 /** Run a command on one host: what phases need from the SSH layer, and nothing more. */
@@ -26,12 +27,10 @@ export interface HostShell {
 }
 
 /**
- * Phases from the point of no return on: start_vm may already have started the VM on the target, so rolling back
- * would throw away what it wrote there. A cancel is accepted only before the job enters start_vm; the service
- * and the executor decide that with conditional updates, so exactly one of them wins a race.
+ * A cancel is accepted only before the job enters the point of no return (start_vm); the service and the executor
+ * decide that with conditional updates, so exactly one of them wins a race.
  */
-export const NO_RETURN_PHASES = ["start_vm", "cleanup", "done"] as const;
-export const isPastNoReturn = (phase: string) => (NO_RETURN_PHASES as readonly string[]).includes(phase);
+export { isPastNoReturn, NO_RETURN_PHASES } from "@blockferry/contracts/vocabulary";
 
 /** What a phase stores to be re-runnable after a crash; everything else it recomputes. */
 export interface PhaseState {
@@ -77,8 +76,11 @@ export interface PhaseContext {
   reload(): JobRow;
 }
 
-export type PhaseResult = { next: string };
+export type PhaseResult = { next: Phase };
 export type PhaseFn = (ctx: PhaseContext) => Promise<PhaseResult>;
+/** Every phase a job runs; "done" is where it stops, so it has no function. */
+export type RunnablePhase = Exclude<Phase, "done">;
+export type PhaseTable = Record<RunnablePhase, PhaseFn>;
 
 export interface TransferProgress {
   bytesDone: number;

@@ -1,13 +1,14 @@
+import type { JobState, Phase } from "@blockferry/contracts/vocabulary";
 import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
-import type { JobState } from "../db/schema.ts";
 import type { EventHub } from "../events/hub.ts";
-import { type HostShell, isPastNoReturn, type PhaseContext, type PhaseFn, type PhaseState } from "./context.ts";
+import { type HostShell, isPastNoReturn, type PhaseContext, type PhaseState, type PhaseTable } from "./context.ts";
 import { JobInterrupted, type Lease } from "./runner.ts";
 
 export interface ExecutorDeps {
   jobs: Pick<JobsRepo, "get" | "updateOwned">;
   hub: Pick<EventHub, "append" | "progress" | "flushProgress">;
-  phases: Record<string, PhaseFn>;
+  /** Partial: a test may hand only the phases it drives; a missing one fails the job. */
+  phases: Partial<PhaseTable>;
   /** Undoes what the job did (snapshots, target LV, stopped VM); runs on cancel. */
   compensate(ctx: PhaseContext): Promise<void>;
   shellFor(hostId: number): Promise<HostShell>;
@@ -81,7 +82,7 @@ export function createJobExecutor(d: ExecutorDeps) {
      * Stores the next phase. Passing the point of no return is conditional on no cancel request, which the service
      * in turn accepts only before it: false when a cancel got there first.
      */
-    const enterPhase = (next: string): boolean => {
+    const enterPhase = (next: Phase): boolean => {
       const gate = isPastNoReturn(next) && !isPastNoReturn(phase);
       const values = { phase: next, phaseState: state };
       if (d.jobs.updateOwned(job.id, lease.owner, values, { unlessCancelRequested: gate })) return true;

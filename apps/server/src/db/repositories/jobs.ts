@@ -1,6 +1,7 @@
+import { ACTIVE_JOB_STATES, type JobState, type Phase } from "@blockferry/contracts/vocabulary";
 import { and, desc, eq, gte, inArray, isNull, like, lt, notInArray, or, type SQL } from "drizzle-orm";
 import type { Db } from "../open.ts";
-import { ACTIVE_JOB_STATES, type JobState, jobs } from "../schema.ts";
+import { jobs } from "../schema.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
@@ -121,7 +122,7 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
       id: number,
       from: readonly JobState[],
       values: Partial<NewJob>,
-      opts: { phaseNotIn?: readonly string[] } = {},
+      opts: { phaseNotIn?: readonly Phase[] } = {},
     ): JobRow | undefined {
       return db
         .update(jobs)

@@ -1,4 +1,4 @@
-import type { PhaseContext, PhaseFn } from "../context.ts";
+import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import {
   classicSnapshotChanges,
   devicePath,
@@ -117,7 +117,7 @@ async function withSnapshotWatch(ctx: PhaseContext, deps: PhaseDeps, copy: (sign
 }
 
 /** A snapshot that overflowed: start over from a new snapshot and a full copy, and say so. */
-function fallBackToFullCopy(ctx: PhaseContext, err: Error) {
+function fallBackToFullCopy(ctx: PhaseContext, err: Error): PhaseResult {
   ctx.log("error", `${err.message}; falling back to a new snapshot and a full copy`);
   ctx.save({
     // Forgetting the current snapshot lets the next take drop it first: an overflowed one is useless and its
@@ -131,7 +131,7 @@ function fallBackToFullCopy(ctx: PhaseContext, err: Error) {
   return { next: "snapshot" };
 }
 
-export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
+export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "catch_up" | "wait_cutover"> {
   return {
     async full_copy(ctx) {
       const { state, job } = ctx;

@@ -9,7 +9,7 @@ import {
   MAX_RUNS_PER_COMMAND,
 } from "@blockferry/lvm";
 import { eachPiece, OrderedHash } from "../../transfer/sftp-batch.ts";
-import type { HostShell, PhaseContext, PhaseFn } from "../context.ts";
+import type { HostShell, PhaseContext, PhaseTable } from "../context.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
 import { vmControllerFor } from "../vm/controller.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, targetDevice } from "./shared.ts";
@@ -115,7 +115,9 @@ async function finalChanges(ctx: PhaseContext) {
   );
 }
 
-export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
+export function cutoverPhases(
+  deps: PhaseDeps,
+): Pick<PhaseTable, "stop_vm" | "final_delta" | "verify" | "start_vm" | "cleanup"> {
   const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm as never, ctx.source, ctx.target, sourceDevice(ctx));
 
   return {

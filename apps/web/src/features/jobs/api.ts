@@ -8,6 +8,7 @@ import type {
 } from "@blockferry/contracts";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiFetch } from "../../lib/api.ts";
+import { isActive } from "../../lib/job-vocabulary.ts";
 
 export interface MigrationFilters {
   state?: JobState;
@@ -26,8 +27,8 @@ export const migrationKeys = {
   precheck: (body: CreateMigration) => ["prechecks", body] as const,
 };
 
-export const ACTIVE_STATES: readonly JobState[] = ["queued", "running", "waiting_cutover", "cancelling"];
-export const isActive = (s: JobState) => ACTIVE_STATES.includes(s);
+// Where the job pages look for "is this job still moving".
+export { isActive };
 
 function listQuery(f: MigrationFilters): string {
   const q = new URLSearchParams();
