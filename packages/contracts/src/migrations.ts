@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { JobError } from "./stored-job.ts";
 import { JOB_STATES, PHASES } from "./vocabulary.ts";
 
 const LvmName = Type.String({ minLength: 1, maxLength: 127, pattern: "^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$" });
@@ -129,7 +130,7 @@ export const Migration = Type.Object(
         "whether POST /cancel would be accepted now: false once cancelling or finished, from start_vm on, and for a " +
         "failed job after the VM was started from the target",
     }),
-    error: Type.Union([Type.Object({ code: Type.String(), message: Type.String(), phase: PhaseSchema }), Type.Null()]),
+    error: Type.Union([JobError, Type.Null()]),
     createdAt: Type.String(),
     updatedAt: Type.String(),
     startedAt: Type.Union([Type.String(), Type.Null()]),

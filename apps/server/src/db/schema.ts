@@ -1,3 +1,4 @@
+import type { JobError, MigrationOptions, PhaseState, VmControl } from "@blockferry/contracts";
 import { JOB_STATES, type Phase } from "@blockferry/contracts/vocabulary";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
@@ -29,7 +30,10 @@ export const hosts = sqliteTable("hosts", {
   updatedAt: updatedAt(),
 });
 
-/** A migration job. State changes are conditional updates guarded by the lease token. */
+/**
+ * A migration job. State changes are conditional updates guarded by the lease token. The JSON columns are typed
+ * by contracts' schemas, and the jobs repository checks them (and the enums) whenever it loads a row.
+ */
 export const jobs = sqliteTable(
   "jobs",
   {
@@ -48,20 +52,20 @@ export const jobs = sqliteTable(
     targetLv: text("target_lv").notNull(),
     targetThinPool: text("target_thin_pool"),
     /** VM controller settings: {controller:"none"|"commands"|"libvirt", ...}. */
-    vm: text("vm", { mode: "json" }).notNull(),
+    vm: text("vm", { mode: "json" }).$type<VmControl>().notNull(),
     cutover: text("cutover", { enum: ["manual", "auto"] })
       .notNull()
       .default("manual"),
-    options: text("options", { mode: "json" }).notNull(),
+    options: text("options", { mode: "json" }).$type<MigrationOptions>().notNull(),
     /** Per-phase durable progress (what a re-run of the phase needs to continue). */
-    phaseState: text("phase_state", { mode: "json" }).notNull().default(sql`'{}'`),
+    phaseState: text("phase_state", { mode: "json" }).$type<PhaseState>().notNull().default(sql`'{}'`),
     /** Lease: the runner that owns the job and until when; a stale runner cannot write. */
     leaseOwner: text("lease_owner"),
     leaseExpiresAt: integer("lease_expires_at"),
     attempt: integer("attempt").notNull().default(0),
     cancelRequested: integer("cancel_requested", { mode: "boolean" }).notNull().default(false),
     cutoverRequested: integer("cutover_requested", { mode: "boolean" }).notNull().default(false),
-    error: text("error", { mode: "json" }),
+    error: text("error", { mode: "json" }).$type<JobError>(),
     bytesTotal: integer("bytes_total").notNull().default(0),
     bytesDone: integer("bytes_done").notNull().default(0),
     rangesTotal: integer("ranges_total").notNull().default(0),

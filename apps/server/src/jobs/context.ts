@@ -1,5 +1,5 @@
 import type { ExtentMap } from "@blockferry/changes";
-import type { ProgressMessage } from "@blockferry/contracts";
+import type { PhaseState, ProgressMessage } from "@blockferry/contracts";
 import type { Phase } from "@blockferry/contracts/vocabulary";
 import type { JobRow } from "../db/repositories/jobs.ts";
 
@@ -26,30 +26,13 @@ export interface HostShell {
   }>;
 }
 
+/** What a phase stores to be re-runnable after a crash (schema in contracts: the jobs repository checks it). */
+export type { PhaseState } from "@blockferry/contracts";
 /**
  * A cancel is accepted only before the job enters the point of no return (start_vm); the service and the executor
  * decide that with conditional updates, so exactly one of them wins a race.
  */
 export { isPastNoReturn, NO_RETURN_PHASES } from "@blockferry/contracts/vocabulary";
-
-/** What a phase stores to be re-runnable after a crash; everything else it recomputes. */
-export interface PhaseState {
-  sizeBytes?: number;
-  /** Generation of the current source snapshot; a new one after a rotation or an overflow. */
-  snapshotGen?: number;
-  snapshotLv?: string;
-  snapshotChunkBytes?: number;
-  /** Snapshots from earlier generations still to drop. */
-  staleSnapshots?: string[];
-  targetCreated?: boolean;
-  /** Completed catch-up passes. */
-  catchUpDone?: number;
-  /** Epoch ms: the VM was stopped (set before the stop command runs, so cancel restarts it). */
-  vmStoppedAt?: number;
-  vmStartedAt?: number;
-  fullCopyFallbacks?: number;
-  [key: string]: unknown;
-}
 
 export interface PhaseContext {
   readonly job: JobRow;

@@ -37,7 +37,7 @@ export function createJobExecutor(d: ExecutorDeps) {
     };
 
     const [source, target] = await Promise.all([d.shellFor(job.sourceHostId), d.shellFor(job.targetHostId)]);
-    const state: PhaseState = { ...(job.phaseState as PhaseState) };
+    const state: PhaseState = { ...job.phaseState };
     let phase = job.phase;
     const ctx: PhaseContext = {
       get job() {

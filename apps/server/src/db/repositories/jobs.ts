@@ -1,7 +1,9 @@
-import { ACTIVE_JOB_STATES, type JobState, type Phase } from "@blockferry/contracts/vocabulary";
+import { JobError, MigrationOptions, PhaseState, VmControl } from "@blockferry/contracts";
+import { ACTIVE_JOB_STATES, isJobState, isPhase, type JobState, type Phase } from "@blockferry/contracts/vocabulary";
 import { and, desc, eq, gte, inArray, isNull, like, lt, notInArray, or, type SQL } from "drizzle-orm";
 import type { Db } from "../open.ts";
 import { jobs } from "../schema.ts";
+import { checkStored, StoredDataError } from "../stored-json.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
@@ -17,16 +19,32 @@ export interface JobFilter {
 const stamp = () => new Date().toISOString();
 
 /**
+ * A row as read from SQLite, checked: its JSON columns against their schemas and its enum texts against the
+ * vocabulary (SQLite enforces neither). Every row the repository returns passes here.
+ */
+export function checkJobRow(row: JobRow): JobRow {
+  const where = (column: string) => ({ table: "jobs", rowId: row.id, column });
+  if (!isJobState(row.state)) throw new StoredDataError("jobs", row.id, "state", `unknown state ${row.state}`);
+  if (!isPhase(row.phase)) throw new StoredDataError("jobs", row.id, "phase", `unknown phase ${row.phase}`);
+  checkStored(VmControl, row.vm, where("vm"));
+  checkStored(MigrationOptions, row.options, where("options"));
+  checkStored(PhaseState, row.phaseState, where("phase_state"));
+  if (row.error !== null) checkStored(JobError, row.error, where("error"));
+  return row;
+}
+const checkOptional = (row: JobRow | undefined) => (row ? checkJobRow(row) : undefined);
+
+/**
  * SQL for jobs. Writes by a runner are conditional on its lease token, so a worker that lost its lease
  * (it stalled, or another process took over after a crash) can never overwrite the job.
  */
 export function createJobsRepo(db: Db, clock: () => number = Date.now) {
   return {
     insert(values: NewJob): JobRow {
-      return db.insert(jobs).values(values).returning().get();
+      return checkJobRow(db.insert(jobs).values(values).returning().get());
     },
     get(id: number): JobRow | undefined {
-      return db.select().from(jobs).where(eq(jobs.id, id)).get();
+      return checkOptional(db.select().from(jobs).where(eq(jobs.id, id)).get());
     },
     list(f: JobFilter): JobRow[] {
       const where: SQL[] = [];
@@ -50,7 +68,8 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         .where(and(...where))
         .orderBy(desc(jobs.id))
         .limit(f.limit)
-        .all();
+        .all()
+        .map(checkJobRow);
     },
     /** Jobs a runner may pick up: runnable states whose lease is free or expired. */
     claimable(): JobRow[] {
@@ -62,27 +81,32 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
           and(inArray(jobs.state, [...ACTIVE_JOB_STATES]), or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now))),
         )
         .orderBy(jobs.id)
-        .all();
+        .all()
+        .map(checkJobRow);
     },
     /** Takes the lease if it is still free or expired; false when another runner got there first. */
     claim(id: number, owner: string, leaseMs: number): JobRow | undefined {
       const now = clock();
-      return db
-        .update(jobs)
-        .set({ leaseOwner: owner, leaseExpiresAt: now + leaseMs, updatedAt: stamp() })
-        .where(
-          and(eq(jobs.id, id), or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now), eq(jobs.leaseOwner, owner))),
-        )
-        .returning()
-        .get();
+      return checkOptional(
+        db
+          .update(jobs)
+          .set({ leaseOwner: owner, leaseExpiresAt: now + leaseMs, updatedAt: stamp() })
+          .where(
+            and(eq(jobs.id, id), or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now), eq(jobs.leaseOwner, owner))),
+          )
+          .returning()
+          .get(),
+      );
     },
     renew(id: number, owner: string, leaseMs: number): JobRow | undefined {
-      return db
-        .update(jobs)
-        .set({ leaseExpiresAt: clock() + leaseMs })
-        .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))
-        .returning()
-        .get();
+      return checkOptional(
+        db
+          .update(jobs)
+          .set({ leaseExpiresAt: clock() + leaseMs })
+          .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))
+          .returning()
+          .get(),
+      );
     },
     /**
      * A runner's write: applied only while it still holds the lease (and, with `unlessCancelRequested`, only while
@@ -124,18 +148,20 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
       values: Partial<NewJob>,
       opts: { phaseNotIn?: readonly Phase[] } = {},
     ): JobRow | undefined {
-      return db
-        .update(jobs)
-        .set({ ...values, updatedAt: stamp() })
-        .where(
-          and(
-            eq(jobs.id, id),
-            inArray(jobs.state, [...from]),
-            opts.phaseNotIn?.length ? notInArray(jobs.phase, [...opts.phaseNotIn]) : undefined,
-          ),
-        )
-        .returning()
-        .get();
+      return checkOptional(
+        db
+          .update(jobs)
+          .set({ ...values, updatedAt: stamp() })
+          .where(
+            and(
+              eq(jobs.id, id),
+              inArray(jobs.state, [...from]),
+              opts.phaseNotIn?.length ? notInArray(jobs.phase, [...opts.phaseNotIn]) : undefined,
+            ),
+          )
+          .returning()
+          .get(),
+      );
     },
     activeOnHost(hostId: number): JobRow[] {
       return db
@@ -147,7 +173,8 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
             or(eq(jobs.sourceHostId, hostId), eq(jobs.targetHostId, hostId)),
           ),
         )
-        .all();
+        .all()
+        .map(checkJobRow);
     },
   };
 }

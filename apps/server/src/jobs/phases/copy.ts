@@ -16,18 +16,10 @@ import {
   loadChanges,
   options,
   type PhaseDeps,
-  type StoredChanges,
   snapshotName,
   storeChanges,
+  storedThin,
 } from "./shared.ts";
-
-/** One snapshot rotation of a catch-up pass: send what `from` recorded, read from generation `toGen`. */
-interface Rotation {
-  pass: string;
-  from: string;
-  fromThinId: number | null;
-  toGen: number;
-}
 
 /** Above this fill level a classic snapshot is grown (when its VG has room) before it can overflow. */
 const EXTEND_AT_PERCENT = 70;
@@ -164,13 +156,13 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
         const done = ctx.state.catchUpDone ?? 0;
         const pass = `catchup-${done + 1}`;
         // The rotation is stored before anything happens, so a re-run after a crash resumes the same one.
-        let rotation = ctx.state.rotation as Rotation | undefined;
+        let rotation = ctx.state.rotation;
         if (rotation?.pass !== pass) {
           const gen = ctx.state.snapshotGen ?? 1;
           rotation = {
             pass,
             from: snapshotName(job.id, gen),
-            fromThinId: (ctx.state.snapshotThinId as number | null) ?? null,
+            fromThinId: ctx.state.snapshotThinId ?? null,
             toGen: gen + 1,
           };
           ctx.save({ rotation, snapshotGen: rotation.toGen });
@@ -178,16 +170,16 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
         const from = rotation.from;
         const next = await takeSnapshot(ctx, deps);
         try {
-          let stored = ctx.state.pendingChanges as StoredChanges | undefined;
+          let stored = ctx.state.pendingChanges;
           if (stored?.pass !== pass) {
             const found = ctx.state.sourceThin
               ? await thinChanges(
                   ctx.source,
                   {
                     vg: job.sourceVg,
-                    pool: String(ctx.state.sourcePool),
+                    pool: storedThin(ctx.state).pool,
                     fromThinId: rotation.fromThinId ?? 0,
-                    toThinId: ctx.state.snapshotThinId as number,
+                    toThinId: storedThin(ctx.state).snapshotThinId,
                   },
                   ctx.signal,
                 ).then((d) => ({ chunkBytes: d.chunkBytes, extents: d.data.union(d.discard) }))

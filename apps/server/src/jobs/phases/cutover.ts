@@ -1,6 +1,5 @@
 import { setMaxListeners } from "node:events";
 import { ExtentMap } from "@blockferry/changes";
-import type { MigrationOptions, VmControl } from "@blockferry/contracts";
 import {
   B2SUM_LINE,
   blockdevFlushCommand,
@@ -12,7 +11,7 @@ import { eachPiece, OrderedHash } from "../../transfer/sftp-batch.ts";
 import type { HostShell, PhaseContext, PhaseTable } from "../context.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
 import { vmControllerFor } from "../vm/controller.ts";
-import { copyRequest, type PhaseDeps, sourceDevice, targetDevice } from "./shared.ts";
+import { copyRequest, type PhaseDeps, sourceDevice, storedThin, targetDevice } from "./shared.ts";
 
 type Ranges = ReadonlyArray<readonly [offset: number, length: number]>;
 
@@ -95,14 +94,10 @@ export function byteRanges(extents: ExtentMap, chunkBytes: number, deviceBytes: 
 async function finalChanges(ctx: PhaseContext) {
   const { job, state } = ctx;
   if (state.sourceThin) {
+    const thin = storedThin(state);
     const d = await thinChanges(
       ctx.source,
-      {
-        vg: job.sourceVg,
-        pool: String(state.sourcePool),
-        fromThinId: state.snapshotThinId as number,
-        toThinId: state.originThinId as number,
-      },
+      { vg: job.sourceVg, pool: thin.pool, fromThinId: thin.snapshotThinId, toThinId: thin.originThinId },
       ctx.signal,
     );
     // Discarded blocks read back as zeroes from the origin: copying them writes the zeroes.
@@ -118,7 +113,7 @@ async function finalChanges(ctx: PhaseContext) {
 export function cutoverPhases(
   deps: PhaseDeps,
 ): Pick<PhaseTable, "stop_vm" | "final_delta" | "verify" | "start_vm" | "cleanup"> {
-  const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm as never, ctx.source, ctx.target, sourceDevice(ctx));
+  const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm, ctx.source, ctx.target, sourceDevice(ctx));
 
   return {
     async stop_vm(ctx) {
@@ -167,14 +162,10 @@ export function cutoverPhases(
      */
     async verify(ctx) {
       const size = ctx.state.sizeBytes ?? 0;
-      const full = Boolean((ctx.job.options as { verifyFull?: boolean }).verifyFull) || ctx.state.finalFull;
+      const full = Boolean(ctx.job.options.verifyFull || ctx.state.finalFull);
       const ranges = full
         ? byteRanges(ExtentMap.fromRuns([[0, Math.ceil(size / 4096)]]), 4096, size)
-        : byteRanges(
-            ExtentMap.fromJSON(ctx.state.finalExtents ?? []),
-            (ctx.state.finalChunkBytes as number | undefined) ?? 4096,
-            size,
-          );
+        : byteRanges(ExtentMap.fromJSON(ctx.state.finalExtents ?? []), ctx.state.finalChunkBytes ?? 4096, size);
       const [a, b] = await Promise.all([
         hashRanges(ctx.source, sourceDevice(ctx), ranges, ctx.signal),
         hashRanges(ctx.target, targetDevice(ctx), ranges, ctx.signal),
@@ -234,7 +225,7 @@ export function createCompensation(deps: PhaseDeps) {
       }
     };
     if (state.vmStoppedAt && !state.vmStartedAt) {
-      const vmControl = job.vm as VmControl;
+      const vmControl = job.vm;
       await attempt("restarting the VM on the source", async () => {
         await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
         if (vmControl.controller === "commands" && !vmControl.startSource)
@@ -242,7 +233,7 @@ export function createCompensation(deps: PhaseDeps) {
         else if (vmControl.controller !== "none") ctx.log("info", "VM restarted on the source");
       });
     }
-    const removeTarget = (job.options as MigrationOptions).removeTargetOnCancel !== false;
+    const removeTarget = job.options.removeTargetOnCancel !== false;
     for (const o of deps.objects.live(job.id)) {
       if (o.kind === "target_lv" && (!removeTarget || state.vmStartedAt)) {
         // Never once the VM may run from it; otherwise only with the operator's consent.
