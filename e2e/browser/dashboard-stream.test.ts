@@ -23,7 +23,7 @@ describe("dashboard event stream client", () => {
   afterAll(async () => server?.close());
 
   const append = (n: number, tag: string) => {
-    for (let i = 0; i < n; i++) server.runtime.hub.append(null, "host.trusted", { tag, i });
+    for (let i = 0; i < n; i++) server.runtime.hub.append(null, "job.log", { level: "info", message: tag });
   };
   const storedIds = async () => {
     const res = await fetch(`${server.url}/api/events?after=0&limit=1000`);
@@ -70,7 +70,7 @@ describe("dashboard event stream client", () => {
       expect(ids).toEqual(await storedIds());
       expect(new Set(ids).size).toBe(ids.length);
       expect(stream.lastId).toBe(ids.at(-1));
-      expect(got.map((e) => (e.data as { tag: string }).tag)).toEqual([
+      expect(got.map((e) => (e.type === "job.log" ? e.data.message : e.type))).toEqual([
         ...Array(5).fill("before"),
         ...Array(3).fill("live"),
         ...Array(4).fill("while-dropped"),

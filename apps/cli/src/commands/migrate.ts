@@ -1,4 +1,5 @@
 import type { CreateMigration, HostList, Migration, MigrationList, ServerMessage } from "@blockferry/contracts";
+import { isTerminalJobState } from "@blockferry/contracts/vocabulary";
 import WebSocket from "ws";
 import { api, CliApiError, parseArgs, serverUrl } from "../lib/api-client.ts";
 import { formatBytes, formatDuration, progressLine } from "../lib/progress.ts";
@@ -11,8 +12,6 @@ const USAGE = `usage:
   blockferry migrate follow|status|cutover|cancel|retry ID
 HOST is a host name or id. The command follows the job with a progress bar until it ends.
 options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)`;
-
-const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 
 async function hostId(base: string, ref: string): Promise<number> {
   const { hosts } = await api<HostList>(base, "GET", "/api/hosts");
@@ -30,7 +29,7 @@ function parseLocation(s: string | undefined, what: string) {
 /** Follows one job over the event stream, drawing a progress line; resolves with its final state. */
 export async function follow(base: string, id: number, out: NodeJS.WriteStream = process.stdout): Promise<Migration> {
   let job = await api<Migration>(base, "GET", `/api/migrations/${id}`);
-  if (FINAL.has(job.state)) return job;
+  if (isTerminalJobState(job.state)) return job;
   const tty = out.isTTY;
   let lastId = 0;
   let waitingHint = false;
@@ -44,22 +43,22 @@ export async function follow(base: string, id: number, out: NodeJS.WriteStream =
           if (tty) out.write(`\r\x1b[2K${line}`);
         } else if (m.kind === "event") {
           lastId = m.event.id;
-          const d = m.event.data as Record<string, unknown>;
-          if (m.event.type === "job.phase" && !tty) out.write(`phase ${String(d.phase)}\n`);
-          if (m.event.type === "job.phase" && tty) out.write(`\r\x1b[2K▸ ${String(d.phase)}\n`);
-          if (m.event.type === "job.log" && d.level !== "info")
-            out.write(`${tty ? "\r\x1b[2K" : ""}${String(d.level)}: ${String(d.message)}\n`);
-          if (m.event.type === "job.outage")
-            out.write(`${tty ? "\r\x1b[2K" : ""}outage ${formatDuration(Number(d.outageMs) / 1000)}\n`);
-          if (m.event.type === "job.state") {
-            const state = String(d.state);
+          const e = m.event;
+          if (e.type === "job.phase" && !tty) out.write(`phase ${e.data.phase}\n`);
+          if (e.type === "job.phase" && tty) out.write(`\r\x1b[2K▸ ${e.data.phase}\n`);
+          if (e.type === "job.log" && e.data.level !== "info")
+            out.write(`${tty ? "\r\x1b[2K" : ""}${e.data.level}: ${e.data.message}\n`);
+          if (e.type === "job.outage")
+            out.write(`${tty ? "\r\x1b[2K" : ""}outage ${formatDuration(e.data.outageMs / 1000)}\n`);
+          if (e.type === "job.state") {
+            const { state } = e.data;
             if (state === "waiting_cutover" && !waitingHint) {
               waitingHint = true;
               out.write(
                 `${tty ? "\r\x1b[2K" : ""}copy done; the VM still runs on the source. Cut over with: blockferry migrate cutover ${id}\n`,
               );
             }
-            if (FINAL.has(state)) {
+            if (isTerminalJobState(state)) {
               ws.close();
               resolve(true);
             }
@@ -70,7 +69,7 @@ export async function follow(base: string, id: number, out: NodeJS.WriteStream =
       ws.on("error", () => resolve(false));
     });
     job = await api<Migration>(base, "GET", `/api/migrations/${id}`);
-    if (ended || FINAL.has(job.state)) return job;
+    if (ended || isTerminalJobState(job.state)) return job;
     await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
   }
 }

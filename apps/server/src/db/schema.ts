@@ -1,4 +1,4 @@
-import type { JobError, MigrationOptions, PhaseState, VmControl } from "@blockferry/contracts";
+import type { EventData, EventType, JobError, MigrationOptions, PhaseState, VmControl } from "@blockferry/contracts";
 import { JOB_STATES, type Phase } from "@blockferry/contracts/vocabulary";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
@@ -86,8 +86,9 @@ export const jobEvents = sqliteTable(
     id: integer("id").primaryKey({ autoIncrement: true }),
     jobId: integer("job_id").references(() => jobs.id, { onDelete: "cascade" }),
     seq: integer("seq").notNull(),
-    type: text("type").notNull(),
-    data: text("data", { mode: "json" }).notNull(),
+    /** Checked together with `data` against contracts' ServerEvent union when the events repository loads a row. */
+    type: text("type").$type<EventType>().notNull(),
+    data: text("data", { mode: "json" }).$type<EventData<EventType>>().notNull(),
     at: text("at").notNull().default(now),
   },
   (t) => [uniqueIndex("job_events_job_seq_idx").on(t.jobId, t.seq)],

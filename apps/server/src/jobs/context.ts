@@ -1,5 +1,5 @@
 import type { ExtentMap } from "@blockferry/changes";
-import type { PhaseState, ProgressMessage } from "@blockferry/contracts";
+import type { EventData, LogDetails, LogLevel, PhaseState, ProgressMessage } from "@blockferry/contracts";
 import type { Phase } from "@blockferry/contracts/vocabulary";
 import type { JobRow } from "../db/repositories/jobs.ts";
 
@@ -50,14 +50,18 @@ export interface PhaseContext {
     rangesDone?: number;
     outageMs?: number;
   }): void;
-  log(level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>): void;
-  event(type: string, data: Record<string, unknown>): void;
+  log(level: LogLevel, message: string, details?: LogDetails): void;
+  /** Stores one of the events a phase records; the runner adds the phase it runs in. */
+  event<T extends PhaseEventType>(type: T, data: Omit<EventData<T>, "phase">): void;
   /** Shows the job as waiting for the operator's cutover (or running again). */
   markWaiting(waiting: boolean): void;
   progress(p: Omit<ProgressMessage, "jobId" | "phase">): void;
   /** Re-reads the job row (cutover and cancel flags are set by the API). */
   reload(): JobRow;
 }
+
+/** Events phases record through ctx.event (the others are the runner's and the services'). */
+export type PhaseEventType = "job.snapshot" | "job.verified" | "job.outage";
 
 export type PhaseResult = { next: Phase };
 export type PhaseFn = (ctx: PhaseContext) => Promise<PhaseResult>;

@@ -1,3 +1,4 @@
+import type { EventData } from "@blockferry/contracts";
 import type { JobState, Phase } from "@blockferry/contracts/vocabulary";
 import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
 import type { EventHub } from "../events/hub.ts";
@@ -54,11 +55,12 @@ export function createJobExecutor(d: ExecutorDeps) {
       saveJob(values) {
         write(values);
       },
-      log(level, message, data) {
-        d.hub.append(job.id, "job.log", { level, message, phase, ...data });
+      log(level, message, details) {
+        d.hub.append(job.id, "job.log", { level, message, phase, ...details });
       },
       event(type, data) {
-        d.hub.append(job.id, type, { phase, ...data });
+        // TypeScript cannot see that Omit<EventData<T>, "phase"> plus the phase is EventData<T> for a generic T.
+        d.hub.append(job.id, type, { phase, ...data } as EventData<typeof type>);
       },
       markWaiting(waiting) {
         const want = waiting ? "waiting_cutover" : "running";

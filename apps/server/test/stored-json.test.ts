@@ -1,6 +1,7 @@
 // Stored JSON is checked on load, over a real migrated SQLite database: a row edited behind the code's back
 // fails with an error that names the job and the column, not somewhere deep in a phase.
 import { afterEach, describe, expect, it } from "vitest";
+import { createEventsRepo } from "../src/db/repositories/events.ts";
 import { createJobsRepo } from "../src/db/repositories/jobs.ts";
 import { hosts } from "../src/db/schema.ts";
 import { StoredDataError } from "../src/db/stored-json.ts";
@@ -65,5 +66,25 @@ describe("jobs repository: stored JSON checked on load", () => {
         message: expect.stringContaining(`jobs row ${job.id}: stored ${column} is invalid`),
       });
     }
+  });
+});
+
+describe("events repository: stored events checked on load", () => {
+  let t: ReturnType<typeof tempDb>;
+  afterEach(() => t.cleanup());
+
+  it("returns the typed event union, and a row whose data does not fit its type fails naming the row", () => {
+    t = tempDb();
+    const repo = createEventsRepo(t.db);
+    const good = repo.append(null, "host.trusted", { hostId: 1, name: "a", fingerprint: "SHA256:x" });
+    const [loaded] = repo.listAfter(0, { limit: 10 });
+    expect(loaded?.type === "host.trusted" && loaded.data.fingerprint).toBe("SHA256:x");
+
+    t.db.$client.prepare("update job_events set data = ? where id = ?").run(JSON.stringify({ hostId: "one" }), good.id);
+    expect(() => repo.listAfter(0, { limit: 10 })).toThrow(
+      expect.objectContaining({ rowId: good.id, column: "data", message: expect.stringContaining("job_events row") }),
+    );
+    t.db.$client.prepare("update job_events set type = 'host.teleported' where id = ?").run(good.id);
+    expect(() => repo.listAfter(0, { limit: 10 })).toThrow(StoredDataError);
   });
 });
