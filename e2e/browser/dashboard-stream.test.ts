@@ -1,16 +1,18 @@
-// The dashboard's websocket client (apps/web/src/lib/event-stream.ts) against the real server: it replays, follows
+// The websocket client the dashboard and the CLI share (packages/client) against the real server: it replays, follows
 // live events, and after a dropped connection or a whole server restart it reconnects by itself and resumes after
 // the last event it delivered, with no gap and no duplicate. Node runs the client with the `ws` package.
 import { createRequire } from "node:module";
+import { EventStream, type StreamStatus, socketFactory, type WebSocketLike } from "@blockferry/client";
 import type { StoredEvent } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EventStream, type SocketLike, type StreamStatus } from "../../apps/web/src/lib/event-stream.ts";
 import { startDashboardServer } from "./dashboard-support.ts";
 
-// Loaded untyped: e2e has `ws` but not @types/ws, and the client only needs the SocketLike surface.
-const WebSocket = createRequire(import.meta.url)("ws") as new (url: string) => SocketLike;
-const connect = (url: string) => new WebSocket(url);
+// Loaded untyped: e2e has `ws` but not @types/ws, and the client only needs the WebSocketLike surface.
+type Message = { data: unknown };
+type Close = { code: number; reason: string };
+const WebSocket = createRequire(import.meta.url)("ws") as new (url: string) => WebSocketLike<Message, Close>;
+const connect = socketFactory((url) => new WebSocket(url));
 
 describe("dashboard event stream client", () => {
   let server: RunningServer;

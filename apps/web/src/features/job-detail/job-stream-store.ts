@@ -1,5 +1,6 @@
+import type { EventStream } from "@blockferry/client";
 import type { Phase, ProgressMessage, StoredEvent } from "@blockferry/contracts";
-import { EventStream, type SocketFactory, type StreamStatus } from "../../lib/event-stream.ts";
+import { pageEventStream, type SocketFactory, type StreamStatus } from "../../lib/event-stream.ts";
 
 export interface LogLine {
   id: number;
@@ -67,8 +68,8 @@ export class JobStreamStore {
   ) {}
 
   start(): void {
-    this.stream = new EventStream(
-      { url: "/api/events/stream", jobId: this.jobId, after: 0, ...(this.connect ? { connect: this.connect } : {}) },
+    this.stream = pageEventStream(
+      { path: "/api/events/stream", jobId: this.jobId, after: 0, ...(this.connect ? { connect: this.connect } : {}) },
       {
         event: (e) => this.onEvent(e),
         progress: (p) => this.onProgress(p),

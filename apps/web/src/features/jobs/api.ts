@@ -24,7 +24,7 @@ export const migrationKeys = {
   list: (f: MigrationFilters) => [...migrationKeys.lists(), f] as const,
   detail: (id: number) => [...migrationKeys.all, "detail", id] as const,
   chunkMap: (id: number) => [...migrationKeys.detail(id), "chunk-map"] as const,
-  precheck: (body: CreateMigration) => ["prechecks", body] as const,
+  precheck: (body: CreateMigration | null) => ["prechecks", body] as const,
 };
 
 // Where the job pages look for "is this job still moving".
@@ -64,9 +64,8 @@ export const useChunkMap = (id: number, enabled: boolean) =>
 /** Prechecks run against the live hosts; debounced by the caller, cached briefly per plan. */
 export const usePrechecks = (body: CreateMigration | null) =>
   useQuery({
-    queryKey: migrationKeys.precheck(body ?? ({} as CreateMigration)),
-    queryFn: ({ signal }) =>
-      apiFetch<PrecheckResult>("/api/prechecks", { method: "POST", body: JSON.stringify(body), signal }),
+    queryKey: migrationKeys.precheck(body),
+    queryFn: ({ signal }) => apiFetch<PrecheckResult>("/api/prechecks", { method: "POST", body: body, signal }),
     enabled: body !== null,
     staleTime: 5_000,
     retry: false,
@@ -75,8 +74,7 @@ export const usePrechecks = (body: CreateMigration | null) =>
 export function useCreateMigration() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (body: CreateMigration) =>
-      apiFetch<Migration>("/api/migrations", { method: "POST", body: JSON.stringify(body) }),
+    mutationFn: (body: CreateMigration) => apiFetch<Migration>("/api/migrations", { method: "POST", body: body }),
     onSuccess: (m) => {
       qc.setQueryData(migrationKeys.detail(m.id), m);
       return qc.invalidateQueries({ queryKey: migrationKeys.lists() });
