@@ -1,6 +1,7 @@
 import type { EventData } from "@blockferry/contracts";
 import type { JobState, Phase } from "@blockferry/contracts/vocabulary";
 import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
+import { codeOf, messageOf } from "../errors.ts";
 import type { EventHub } from "../events/hub.ts";
 import { type HostShell, isPastNoReturn, type PhaseContext, type PhaseState, type PhaseTable } from "./context.ts";
 import { JobInterrupted, type Lease } from "./runner.ts";
@@ -17,10 +18,7 @@ export interface ExecutorDeps {
 
 class LeaseLost extends Error {}
 
-const errorInfo = (err: unknown) => ({
-  code: (err as { code?: unknown })?.code ? String((err as { code: unknown }).code) : (err as Error)?.name || "ERROR",
-  message: err instanceof Error ? err.message : String(err),
-});
+const errorInfo = (err: unknown) => ({ code: codeOf(err), message: messageOf(err) });
 
 /**
  * Carries one claimed job through its phases. Each phase reads only the job row and its stored phase state,

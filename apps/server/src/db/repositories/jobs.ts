@@ -47,9 +47,9 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
       return checkOptional(db.select().from(jobs).where(eq(jobs.id, id)).get());
     },
     list(f: JobFilter): JobRow[] {
-      const where: SQL[] = [];
+      const where: Array<SQL | undefined> = [];
       if (f.state) where.push(eq(jobs.state, f.state));
-      if (f.hostId) where.push(or(eq(jobs.sourceHostId, f.hostId), eq(jobs.targetHostId, f.hostId)) as SQL);
+      if (f.hostId) where.push(or(eq(jobs.sourceHostId, f.hostId), eq(jobs.targetHostId, f.hostId)));
       if (f.since) where.push(gte(jobs.createdAt, f.since));
       if (f.q) {
         const pattern = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -59,7 +59,7 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
             like(jobs.sourceVg, pattern),
             like(jobs.targetLv, pattern),
             like(jobs.targetVg, pattern),
-          ) as SQL,
+          ),
         );
       }
       return db

@@ -1,3 +1,4 @@
+import { messageOf } from "../../errors.ts";
 import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import {
   classicSnapshotChanges,
@@ -67,7 +68,7 @@ export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (er
         }
       }
     } catch (err) {
-      if (!signal.aborted) ctx.log("warn", `snapshot check failed: ${(err as Error).message}`);
+      if (!signal.aborted) ctx.log("warn", `snapshot check failed: ${messageOf(err)}`);
     } finally {
       busy = false;
     }
