@@ -37,6 +37,7 @@ describe("jobs repository: stored JSON checked on load", () => {
     expect(row?.phaseState.rotation?.toGen).toBe(2);
     expect(row?.vm.controller).toBe("none");
     expect(repo.list({ limit: 10 })).toHaveLength(1);
+    expect(repo.claimable()).toHaveLength(1);
   });
 
   it.each([
@@ -50,10 +51,9 @@ describe("jobs repository: stored JSON checked on load", () => {
   ])("a bad %s written with raw SQL fails the load, naming the job and the column", (column, value, detail) => {
     const { repo, job, raw } = oneJob();
     raw(column, value);
-    // claimable() selects by state in SQL: a row with an unknown state is simply not claimable.
-    const loads = [() => repo.get(job.id), () => repo.list({ limit: 10 })];
-    if (column !== "state") loads.push(() => repo.claimable());
-    for (const load of loads) {
+    // The runner's view leaves the row out instead: one bad row must not stop every other job.
+    expect(repo.claimable()).toEqual([]);
+    for (const load of [() => repo.get(job.id), () => repo.list({ limit: 10 })]) {
       let caught: unknown;
       try {
         load();

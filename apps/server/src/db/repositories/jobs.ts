@@ -33,6 +33,15 @@ export function checkJobRow(row: JobRow): JobRow {
   return row;
 }
 const checkOptional = (row: JobRow | undefined) => (row ? checkJobRow(row) : undefined);
+const isSound = (row: JobRow): boolean => {
+  try {
+    checkJobRow(row);
+    return true;
+  } catch (err) {
+    if (err instanceof StoredDataError) return false;
+    throw err;
+  }
+};
 
 /**
  * SQL for jobs. Writes by a runner are conditional on its lease token, so a worker that lost its lease
@@ -71,7 +80,10 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         .all()
         .map(checkJobRow);
     },
-    /** Jobs a runner may pick up: runnable states whose lease is free or expired. */
+    /**
+     * Jobs a runner may pick up: runnable states whose lease is free or expired. A row that fails its check is left
+     * out, so one bad row cannot stop the runner for every other job; get() and list() report it by job and column.
+     */
     claimable(): JobRow[] {
       const now = clock();
       return db
@@ -82,7 +94,7 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         )
         .orderBy(jobs.id)
         .all()
-        .map(checkJobRow);
+        .filter(isSound);
     },
     /** Takes the lease if it is still free or expired; false when another runner got there first. */
     claim(id: number, owner: string, leaseMs: number): JobRow | undefined {
@@ -98,15 +110,14 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
           .get(),
       );
     },
-    renew(id: number, owner: string, leaseMs: number): JobRow | undefined {
-      return checkOptional(
-        db
-          .update(jobs)
-          .set({ leaseExpiresAt: clock() + leaseMs })
-          .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))
-          .returning()
-          .get(),
-      );
+    /** Extends the lease; what the runner reacts to is the state and the cancel flag. */
+    renew(id: number, owner: string, leaseMs: number): Pick<JobRow, "state" | "cancelRequested"> | undefined {
+      return db
+        .update(jobs)
+        .set({ leaseExpiresAt: clock() + leaseMs })
+        .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))
+        .returning({ state: jobs.state, cancelRequested: jobs.cancelRequested })
+        .get();
     },
     /**
      * A runner's write: applied only while it still holds the lease (and, with `unlessCancelRequested`, only while
