@@ -124,7 +124,7 @@ describe("dashboard: live job page", () => {
       progress(next, runs);
       await new Promise((r) => setTimeout(r, 100));
     }
-    hub.append(job.id, "job.snapshot", { phase: "full_copy", fillPercent: 42.5 });
+    hub.append(job.id, "job.snapshot", { phase: "full_copy", snapshot: `bf-${job.id}-s1`, fillPercent: 42.5 });
     await expect
       .poll(() => page.getByTestId("bytes-progress").textContent(), { timeout: 15_000 })
       .toContain("(100.0%)");

@@ -1,16 +1,18 @@
-// The dashboard's websocket client (apps/web/src/lib/event-stream.ts) against the real server: it replays, follows
+// The websocket client the dashboard and the CLI share (packages/client) against the real server: it replays, follows
 // live events, and after a dropped connection or a whole server restart it reconnects by itself and resumes after
 // the last event it delivered, with no gap and no duplicate. Node runs the client with the `ws` package.
 import { createRequire } from "node:module";
+import { EventStream, type StreamStatus, socketFactory, type WebSocketLike } from "@blockferry/client";
 import type { StoredEvent } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EventStream, type SocketLike, type StreamStatus } from "../../apps/web/src/lib/event-stream.ts";
 import { startDashboardServer } from "./dashboard-support.ts";
 
-// Loaded untyped: e2e has `ws` but not @types/ws, and the client only needs the SocketLike surface.
-const WebSocket = createRequire(import.meta.url)("ws") as new (url: string) => SocketLike;
-const connect = (url: string) => new WebSocket(url);
+// Loaded untyped: e2e has `ws` but not @types/ws, and the client only needs the WebSocketLike surface.
+type Message = { data: unknown };
+type Close = { code: number; reason: string };
+const WebSocket = createRequire(import.meta.url)("ws") as new (url: string) => WebSocketLike<Message, Close>;
+const connect = socketFactory((url) => new WebSocket(url));
 
 describe("dashboard event stream client", () => {
   let server: RunningServer;
@@ -23,7 +25,7 @@ describe("dashboard event stream client", () => {
   afterAll(async () => server?.close());
 
   const append = (n: number, tag: string) => {
-    for (let i = 0; i < n; i++) server.runtime.hub.append(null, "host.trusted", { tag, i });
+    for (let i = 0; i < n; i++) server.runtime.hub.append(null, "job.log", { level: "info", message: tag });
   };
   const storedIds = async () => {
     const res = await fetch(`${server.url}/api/events?after=0&limit=1000`);
@@ -70,7 +72,7 @@ describe("dashboard event stream client", () => {
       expect(ids).toEqual(await storedIds());
       expect(new Set(ids).size).toBe(ids.length);
       expect(stream.lastId).toBe(ids.at(-1));
-      expect(got.map((e) => (e.data as { tag: string }).tag)).toEqual([
+      expect(got.map((e) => (e.type === "job.log" ? e.data.message : e.type))).toEqual([
         ...Array(5).fill("before"),
         ...Array(3).fill("live"),
         ...Array(4).fill("while-dropped"),

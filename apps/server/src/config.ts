@@ -69,9 +69,8 @@ export function loadConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   if (!/^[A-Za-z0-9.:-]+$/.test(hostValue)) throw new ConfigError(host.name, `"${hostValue}" is not an address`);
 
   const logLevel = raw("log-level");
-  const level = (logLevel.value ?? "info") as Config["logLevel"];
-  if (!LOG_LEVELS.includes(level))
-    throw new ConfigError(logLevel.name, `"${logLevel.value}" is not one of ${LOG_LEVELS.join(", ")}`);
+  const level = LOG_LEVELS.find((l) => l === (logLevel.value ?? "info"));
+  if (!level) throw new ConfigError(logLevel.name, `"${logLevel.value}" is not one of ${LOG_LEVELS.join(", ")}`);
 
   const dataDir = raw("data-dir");
   if (dataDir.value === "") throw new ConfigError(dataDir.name, "must not be empty");

@@ -35,6 +35,15 @@ export class PreconditionError extends DomainError {
   }
 }
 
+/** The message of anything thrown (not every throw is an Error). */
+export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** A thrown value's `code` (DomainError, SSH and system errors carry one), else its class name. */
+export function codeOf(err: unknown): string {
+  if (typeof err === "object" && err !== null && "code" in err && err.code) return String(err.code);
+  return err instanceof Error && err.name ? err.name : "ERROR";
+}
+
 export const statusOf = (err: DomainError): number => {
   if (err instanceof NotFoundError) return 404;
   if (err instanceof InvalidInputError) return 400;

@@ -41,25 +41,27 @@ describe("event stream over a real websocket", () => {
     const base = await t.app.listen({ port: 0, host: "127.0.0.1" });
     const job = makeJob(t);
     const other = makeJob(t);
-    for (let i = 0; i < 5; i++) t.hub.append(job, "log", { i });
+    for (let i = 0; i < 5; i++) t.hub.append(job, "job.log", { level: "info", message: String(i) });
 
     const first = await connect(base, `jobId=${job}&after=0`);
     await first.until(() => first.events().length === 5);
-    for (let i = 5; i < 8; i++) t.hub.append(job, "log", { i });
-    t.hub.append(other, "log", { i: -1 }); // another job's event must not leak in
+    for (let i = 5; i < 8; i++) t.hub.append(job, "job.log", { level: "info", message: String(i) });
+    t.hub.append(other, "job.log", { level: "info", message: "-1" }); // another job's event must not leak in
     await first.until(() => first.events().length === 8);
     const lastId = first.events().at(-1)?.id ?? 0;
     await first.close();
 
     // Written while nobody listens: must arrive after reconnecting.
-    for (let i = 8; i < 20; i++) t.hub.append(job, "log", { i });
+    for (let i = 8; i < 20; i++) t.hub.append(job, "job.log", { level: "info", message: String(i) });
 
     const second = await connect(base, `jobId=${job}&after=${lastId}`);
     // And written while the replay is happening.
-    for (let i = 20; i < 25; i++) t.hub.append(job, "log", { i });
+    for (let i = 20; i < 25; i++) t.hub.append(job, "job.log", { level: "info", message: String(i) });
     await second.until(() => second.events().length === 17);
     const all: StoredEvent[] = [...first.events(), ...second.events()];
-    expect(all.map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect(all.map((e) => (e.type === "job.log" ? Number(e.data.message) : null))).toEqual(
+      Array.from({ length: 25 }, (_, i) => i),
+    );
     expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     expect(new Set(all.map((e) => e.id)).size).toBe(25);
     await second.close();
@@ -70,12 +72,12 @@ describe("event stream over a real websocket", () => {
     const base = await t.app.listen({ port: 0, host: "127.0.0.1" });
     const a = makeJob(t);
     const b = makeJob(t);
-    t.hub.append(a, "x", {});
+    t.hub.append(a, "job.phase", { phase: "snapshot" });
     const c = await connect(base, "after=0");
-    t.hub.append(b, "y", {});
-    t.hub.append(null, "host.key_changed", {});
+    t.hub.append(b, "job.phase", { phase: "full_copy" });
+    t.hub.append(null, "host.key_changed", { hostId: 1, name: "a", expected: null, presented: "SHA256:x" });
     await c.until(() => c.events().length === 3);
-    expect(c.events().map((e) => e.type)).toEqual(["x", "y", "host.key_changed"]);
+    expect(c.events().map((e) => e.type)).toEqual(["job.phase", "job.phase", "host.key_changed"]);
     await c.close();
   });
 

@@ -25,7 +25,8 @@ export interface ThinDelta {
 export type TextInput = string | Uint8Array | Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
 
 type Kind = "same" | "different" | "left_only" | "right_only";
-const KINDS = new Set<string>(["same", "different", "left_only", "right_only"]);
+const KINDS: readonly Kind[] = ["same", "different", "left_only", "right_only"];
+const asKind = (name: string | null | undefined): Kind | undefined => KINDS.find((k) => k === name);
 const MAX_TAG_CHARS = 64 * 1024;
 
 interface Tag {
@@ -127,23 +128,25 @@ class ThinDeltaParser {
           return;
         }
         break;
-      case "diff":
+      case "diff": {
         if (tag.name === "diff" && tag.closing) {
           this.state = "afterDiff";
           return;
         }
-        if (KINDS.has(tag.name) && !tag.closing) {
-          if (tag.selfClosing) this.range(tag.name as Kind, tag, at);
+        const kind = asKind(tag.name);
+        if (kind && !tag.closing) {
+          if (tag.selfClosing) this.range(kind, tag, at);
           else {
-            this.openBlock = tag.name as Kind;
+            this.openBlock = kind;
             this.state = "block";
           }
           return;
         }
         break;
+      }
       case "block":
-        if (tag.name === "range" && tag.selfClosing) {
-          this.range(this.openBlock as Kind, tag, at);
+        if (tag.name === "range" && tag.selfClosing && this.openBlock) {
+          this.range(this.openBlock, tag, at);
           return;
         }
         if (tag.name === this.openBlock && tag.closing) {

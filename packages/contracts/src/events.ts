@@ -1,23 +1,103 @@
-import { type Static, Type } from "typebox";
+import { type Static, type TSchema, Type } from "typebox";
+import { JobState, Migration } from "./migrations.ts";
+import { PHASES } from "./vocabulary.ts";
+
+const Phase = Type.Enum(PHASES);
+const event = <T extends string, D extends TSchema>(type: T, data: D) =>
+  Type.Object({ type: Type.Literal(type), data });
+
+export const LogLevel = Type.Enum(["info", "warn", "error"]);
+export type LogLevel = Static<typeof LogLevel>;
+
+/** Optional facts a log line carries beside its text, for whoever reads the stored log. */
+export const LogDetails = Type.Object({
+  snapshot: Type.Optional(Type.String()),
+  thin: Type.Optional(Type.Boolean()),
+  bytes: Type.Optional(Type.Number()),
+});
+export type LogDetails = Static<typeof LogDetails>;
 
 /**
- * A stored event. `id` is global and strictly increasing: it is the cursor a client resumes from,
- * whether it follows one job or all of them. `seq` numbers the events of one job from 1.
+ * What happened to a job, by `type`. Events a phase records carry the phase it ran in (the runner adds it);
+ * a log line carries it when a phase wrote it.
  */
-export const StoredEvent = Type.Object({
-  id: Type.Integer(),
+export const JobEvent = Type.Union([
+  event("job.created", Type.Object({ migration: Migration })),
+  event(
+    "job.state",
+    Type.Object({
+      state: JobState,
+      phase: Phase,
+      /** The attempt a retry starts. */
+      retry: Type.Optional(Type.Integer({ minimum: 0 })),
+    }),
+  ),
+  event("job.phase", Type.Object({ phase: Phase })),
+  event(
+    "job.log",
+    Type.Intersect([Type.Object({ level: LogLevel, message: Type.String(), phase: Type.Optional(Phase) }), LogDetails]),
+  ),
+  event("job.snapshot", Type.Object({ phase: Phase, snapshot: Type.String(), fillPercent: Type.Number() })),
+  event("job.verified", Type.Object({ phase: Phase, ranges: Type.Integer({ minimum: 0 }), full: Type.Boolean() })),
+  event("job.outage", Type.Object({ phase: Phase, outageMs: Type.Number() })),
+]);
+export type JobEvent = Static<typeof JobEvent>;
+
+/** What happened to a host's trust; stored without a job. */
+export const HostEvent = Type.Union([
+  event(
+    "host.added",
+    Type.Object({
+      hostId: Type.Integer(),
+      name: Type.String(),
+      /** null when the host could not be reached to read its key */
+      fingerprint: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  event("host.trusted", Type.Object({ hostId: Type.Integer(), name: Type.String(), fingerprint: Type.String() })),
+  event(
+    "host.key_changed",
+    Type.Object({
+      hostId: Type.Integer(),
+      name: Type.String(),
+      expected: Type.Union([Type.String(), Type.Null()]),
+      presented: Type.String(),
+    }),
+  ),
+]);
+export type HostEvent = Static<typeof HostEvent>;
+
+/** Every event the server stores, discriminated by `type`. */
+export const ServerEvent = Type.Union([...JobEvent.anyOf, ...HostEvent.anyOf]);
+export type ServerEvent = JobEvent | HostEvent;
+export type EventType = ServerEvent["type"];
+/** The data of one event type. */
+export type EventData<T extends EventType> = Extract<ServerEvent, { type: T }>["data"];
+
+/** Where and when an event was stored, beside its type and data. */
+export const EventEnvelope = Type.Object({
+  id: Type.Integer({ description: "global and strictly increasing: the cursor a client resumes from" }),
   jobId: Type.Union([Type.Integer(), Type.Null()]),
-  seq: Type.Integer(),
-  type: Type.String(),
+  seq: Type.Integer({ description: "numbers the events of one job (or of the host log) from 1" }),
   at: Type.String({ description: "ISO 8601 time the event was stored" }),
+});
+export type EventEnvelope = Static<typeof EventEnvelope>;
+
+/**
+ * A stored event: its envelope and one of the typed events. On the wire (EventList, the websocket) the schema
+ * leaves `data` open, so a client older than the server still reads events it does not know.
+ */
+export type StoredEvent = EventEnvelope & ServerEvent;
+export const StoredEventSchema = Type.Object({
+  ...EventEnvelope.properties,
+  type: Type.String({ description: "see JobEvent and HostEvent" }),
   data: Type.Unknown(),
 });
-export type StoredEvent = Static<typeof StoredEvent>;
 
 /** Live, unstored progress: throttled to ~10 per second per job; stored counters stay exact. */
 export const ProgressMessage = Type.Object({
   jobId: Type.Integer(),
-  phase: Type.String(),
+  phase: Phase,
   bytesDone: Type.Number(),
   bytesTotal: Type.Number(),
   rangesDone: Type.Number(),
@@ -26,7 +106,6 @@ export const ProgressMessage = Type.Object({
   etaSeconds: Type.Union([Type.Number(), Type.Null()]),
   /** Chunk runs [first, count] finished since the previous message, for the live chunk map. */
   doneRuns: Type.Optional(Type.Array(Type.Tuple([Type.Number(), Type.Number()]))),
-  extra: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
 export type ProgressMessage = Static<typeof ProgressMessage>;
 
@@ -50,5 +129,5 @@ export const EventListQuery = Type.Object({
 });
 export type EventListQuery = Static<typeof EventListQuery>;
 
-export const EventList = Type.Object({ events: Type.Array(StoredEvent) });
+export const EventList = Type.Object({ events: Type.Array(StoredEventSchema) });
 export type EventList = Static<typeof EventList>;

@@ -1,38 +1,13 @@
 import { type Static, Type } from "typebox";
+import { JobError } from "./stored-job.ts";
+import { JOB_STATES, PHASES } from "./vocabulary.ts";
 
 const LvmName = Type.String({ minLength: 1, maxLength: 127, pattern: "^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$" });
 
-export const JobState = Type.Union(
-  [
-    Type.Literal("queued"),
-    Type.Literal("running"),
-    Type.Literal("waiting_cutover"),
-    Type.Literal("cancelling"),
-    Type.Literal("succeeded"),
-    Type.Literal("failed"),
-    Type.Literal("cancelled"),
-  ],
-  { $id: "JobState" },
-);
+/** The API schemas of the vocabulary (vocabulary.ts holds the lists, their types and labels). */
+export const JobState = Type.Enum(JOB_STATES, { $id: "JobState" });
 export type JobState = Static<typeof JobState>;
-
-/** Phases in order; a job records the one it is in, and a retry re-enters the failed one. */
-export const PHASES = [
-  "prechecks",
-  "snapshot",
-  "prepare_target",
-  "full_copy",
-  "catch_up",
-  "wait_cutover",
-  "stop_vm",
-  "final_delta",
-  "verify",
-  "start_vm",
-  "cleanup",
-  "done",
-] as const;
-export type Phase = (typeof PHASES)[number];
-export const PhaseSchema = Type.Unsafe<Phase>({ type: "string", enum: [...PHASES] });
+export const PhaseSchema = Type.Enum(PHASES);
 
 export const VmControl = Type.Union([
   Type.Object({ controller: Type.Literal("none") }, { additionalProperties: false }),
@@ -155,10 +130,7 @@ export const Migration = Type.Object(
         "whether POST /cancel would be accepted now: false once cancelling or finished, from start_vm on, and for a " +
         "failed job after the VM was started from the target",
     }),
-    error: Type.Union([
-      Type.Object({ code: Type.String(), message: Type.String(), phase: Type.String() }),
-      Type.Null(),
-    ]),
+    error: Type.Union([JobError, Type.Null()]),
     createdAt: Type.String(),
     updatedAt: Type.String(),
     startedAt: Type.Union([Type.String(), Type.Null()]),

@@ -96,6 +96,7 @@ export type PvRecord = {
 };
 
 type Row = Record<string, unknown>;
+const isRow = (v: unknown): v is Row => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** All rows of one report type (`lv`, `vg`, `pv`) across every `report` entry; the `log` part is ignored. */
 function rowsOf(json: string, type: "lv" | "vg" | "pv"): Row[] {
@@ -103,18 +104,18 @@ function rowsOf(json: string, type: "lv" | "vg" | "pv"): Row[] {
   try {
     doc = JSON.parse(json);
   } catch (err) {
-    throw new ParseError(`${type}s report`, `not JSON (${(err as Error).message})`);
+    throw new ParseError(`${type}s report`, `not JSON (${err instanceof Error ? err.message : String(err)})`);
   }
-  const report = (doc as { report?: unknown }).report;
+  const report = isRow(doc) ? doc.report : undefined;
   if (!Array.isArray(report)) throw new ParseError(`${type}s report`, "no 'report' array");
   const rows: Row[] = [];
   for (const entry of report) {
-    const part = (entry as Record<string, unknown>)[type];
+    const part = isRow(entry) ? entry[type] : undefined;
     if (part === undefined) continue;
     if (!Array.isArray(part)) throw new ParseError(`${type}s report`, `'${type}' is not an array`);
     for (const r of part) {
-      if (typeof r !== "object" || r === null) throw new ParseError(`${type}s report`, "row is not an object");
-      rows.push(r as Row);
+      if (!isRow(r)) throw new ParseError(`${type}s report`, "row is not an object");
+      rows.push(r);
     }
   }
   return rows;

@@ -1,4 +1,6 @@
-import type { CreateMigration, HostList, Migration, MigrationList, ServerMessage } from "@blockferry/contracts";
+import { EventStream, socketFactory } from "@blockferry/client";
+import type { CreateMigration, HostList, Migration, MigrationList } from "@blockferry/contracts";
+import { isTerminalJobState } from "@blockferry/contracts/vocabulary";
 import WebSocket from "ws";
 import { api, CliApiError, parseArgs, serverUrl } from "../lib/api-client.ts";
 import { formatBytes, formatDuration, progressLine } from "../lib/progress.ts";
@@ -11,8 +13,6 @@ const USAGE = `usage:
   blockferry migrate follow|status|cutover|cancel|retry ID
 HOST is a host name or id. The command follows the job with a progress bar until it ends.
 options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)`;
-
-const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 
 async function hostId(base: string, ref: string): Promise<number> {
   const { hosts } = await api<HostList>(base, "GET", "/api/hosts");
@@ -29,50 +29,58 @@ function parseLocation(s: string | undefined, what: string) {
 
 /** Follows one job over the event stream, drawing a progress line; resolves with its final state. */
 export async function follow(base: string, id: number, out: NodeJS.WriteStream = process.stdout): Promise<Migration> {
-  let job = await api<Migration>(base, "GET", `/api/migrations/${id}`);
-  if (FINAL.has(job.state)) return job;
-  const tty = out.isTTY;
-  let lastId = 0;
+  const job = await api<Migration>(base, "GET", `/api/migrations/${id}`);
+  if (isTerminalJobState(job.state)) return job;
+  const clear = out.isTTY ? "\r\x1b[2K" : "";
   let waitingHint = false;
-  for (let attempt = 0; ; attempt++) {
-    const ended = await new Promise<boolean>((resolve) => {
-      const ws = new WebSocket(`${base.replace(/^http/, "ws")}/api/events/stream?jobId=${id}&after=${lastId}`);
-      ws.on("message", (raw) => {
-        const m = JSON.parse(String(raw)) as ServerMessage;
-        if (m.kind === "progress") {
-          const line = progressLine(m.progress);
-          if (tty) out.write(`\r\x1b[2K${line}`);
-        } else if (m.kind === "event") {
-          lastId = m.event.id;
-          const d = m.event.data as Record<string, unknown>;
-          if (m.event.type === "job.phase" && !tty) out.write(`phase ${String(d.phase)}\n`);
-          if (m.event.type === "job.phase" && tty) out.write(`\r\x1b[2K▸ ${String(d.phase)}\n`);
-          if (m.event.type === "job.log" && d.level !== "info")
-            out.write(`${tty ? "\r\x1b[2K" : ""}${String(d.level)}: ${String(d.message)}\n`);
-          if (m.event.type === "job.outage")
-            out.write(`${tty ? "\r\x1b[2K" : ""}outage ${formatDuration(Number(d.outageMs) / 1000)}\n`);
-          if (m.event.type === "job.state") {
-            const state = String(d.state);
-            if (state === "waiting_cutover" && !waitingHint) {
-              waitingHint = true;
-              out.write(
-                `${tty ? "\r\x1b[2K" : ""}copy done; the VM still runs on the source. Cut over with: blockferry migrate cutover ${id}\n`,
-              );
-            }
-            if (FINAL.has(state)) {
-              ws.close();
-              resolve(true);
-            }
+  await new Promise<void>((resolve, reject) => {
+    const stream = new EventStream(
+      {
+        url: `${base.replace(/^http/, "ws")}/api/events/stream`,
+        jobId: id,
+        connect: socketFactory((url) => new WebSocket(url)),
+        maxBackoffMs: 5000,
+      },
+      {
+        progress(p) {
+          if (out.isTTY) out.write(`${clear}${progressLine(p)}`);
+        },
+        event(e) {
+          if (e.type === "job.phase") out.write(out.isTTY ? `${clear}▸ ${e.data.phase}\n` : `phase ${e.data.phase}\n`);
+          if (e.type === "job.log" && e.data.level !== "info")
+            out.write(`${clear}${e.data.level}: ${e.data.message}\n`);
+          if (e.type === "job.outage") out.write(`${clear}outage ${formatDuration(e.data.outageMs / 1000)}\n`);
+          if (e.type !== "job.state") return;
+          if (e.data.state === "waiting_cutover" && !waitingHint) {
+            waitingHint = true;
+            out.write(
+              `${clear}copy done; the VM still runs on the source. Cut over with: blockferry migrate cutover ${id}\n`,
+            );
           }
-        }
-      });
-      ws.on("close", () => resolve(false));
-      ws.on("error", () => resolve(false));
-    });
-    job = await api<Migration>(base, "GET", `/api/migrations/${id}`);
-    if (ended || FINAL.has(job.state)) return job;
-    await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
-  }
+          if (isTerminalJobState(e.data.state)) {
+            stream.close();
+            resolve();
+          }
+        },
+        // While the stream reconnects, ask the API: it tells whether the job ended, or that the server is gone.
+        status(s) {
+          if (s !== "reconnecting") return;
+          api<Migration>(base, "GET", `/api/migrations/${id}`).then(
+            (j) => {
+              if (!isTerminalJobState(j.state)) return;
+              stream.close();
+              resolve();
+            },
+            (err: unknown) => {
+              stream.close();
+              reject(err);
+            },
+          );
+        },
+      },
+    ).start();
+  });
+  return api<Migration>(base, "GET", `/api/migrations/${id}`);
 }
 
 function summary(job: Migration): string {

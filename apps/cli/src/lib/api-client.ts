@@ -1,4 +1,4 @@
-import type { ErrorBody } from "@blockferry/contracts";
+import { ApiError, createApiClient, type HttpMethod } from "@blockferry/client";
 
 /** Where the CLI finds the server: --server URL, BLOCKFERRY_URL, or the default local dashboard. */
 export function serverUrl(flags: Map<string, string>): string {
@@ -7,26 +7,18 @@ export function serverUrl(flags: Map<string, string>): string {
 
 export class CliApiError extends Error {}
 
-export async function api<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  let res: Response;
+/** A request through the shared client; its failures become CliApiError lines an operator can act on. */
+export async function api<T>(base: string, method: HttpMethod, path: string, body?: unknown): Promise<T> {
   try {
-    res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    return await createApiClient({ baseUrl: base }).request<T>(method, path, { body });
   } catch (err) {
-    throw new CliApiError(
-      `cannot reach the Blockferry server at ${base} (${(err as Error).message}); is \`blockferry serve\` running?`,
-    );
+    if (!(err instanceof ApiError)) throw err;
+    if (err.code === "NETWORK")
+      throw new CliApiError(`${err.message}; is \`blockferry serve\` running?`, { cause: err });
+    throw new CliApiError(err.requestId ? `${err.message} (${err.code}, request ${err.requestId})` : err.message, {
+      cause: err,
+    });
   }
-  if (res.status === 204) return undefined as T;
-  const json = (await res.json().catch(() => null)) as unknown;
-  if (!res.ok) {
-    const e = (json as ErrorBody | null)?.error;
-    throw new CliApiError(e ? `${e.message} (${e.code}, request ${e.requestId})` : `HTTP ${res.status}`);
-  }
-  return json as T;
 }
 
 /** `--name value` / `--name=value` / `--flag` into a map; the rest stay positional. */

@@ -1,3 +1,5 @@
+import type { EventData, EventType, JobError, MigrationOptions, PhaseState, VmControl } from "@blockferry/contracts";
+import { JOB_STATES, type Phase } from "@blockferry/contracts/vocabulary";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
@@ -28,31 +30,16 @@ export const hosts = sqliteTable("hosts", {
   updatedAt: updatedAt(),
 });
 
-export const JOB_STATES = [
-  "queued",
-  "running",
-  "waiting_cutover",
-  "cancelling",
-  "succeeded",
-  "failed",
-  "cancelled",
-] as const;
-export type JobState = (typeof JOB_STATES)[number];
-/** States in which a job still needs its hosts and the objects it created. */
-export const ACTIVE_JOB_STATES = [
-  "queued",
-  "running",
-  "waiting_cutover",
-  "cancelling",
-] as const satisfies readonly JobState[];
-
-/** A migration job. State changes are conditional updates guarded by the lease token. */
+/**
+ * A migration job. State changes are conditional updates guarded by the lease token. The JSON columns are typed
+ * by contracts' schemas, and the jobs repository checks them (and the enums) whenever it loads a row.
+ */
 export const jobs = sqliteTable(
   "jobs",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     state: text("state", { enum: JOB_STATES }).notNull().default("queued"),
-    phase: text("phase").notNull().default("prechecks"),
+    phase: text("phase").$type<Phase>().notNull().default("prechecks"),
     sourceHostId: integer("source_host_id")
       .notNull()
       .references(() => hosts.id),
@@ -65,20 +52,20 @@ export const jobs = sqliteTable(
     targetLv: text("target_lv").notNull(),
     targetThinPool: text("target_thin_pool"),
     /** VM controller settings: {controller:"none"|"commands"|"libvirt", ...}. */
-    vm: text("vm", { mode: "json" }).notNull(),
+    vm: text("vm", { mode: "json" }).$type<VmControl>().notNull(),
     cutover: text("cutover", { enum: ["manual", "auto"] })
       .notNull()
       .default("manual"),
-    options: text("options", { mode: "json" }).notNull(),
+    options: text("options", { mode: "json" }).$type<MigrationOptions>().notNull(),
     /** Per-phase durable progress (what a re-run of the phase needs to continue). */
-    phaseState: text("phase_state", { mode: "json" }).notNull().default(sql`'{}'`),
+    phaseState: text("phase_state", { mode: "json" }).$type<PhaseState>().notNull().default(sql`'{}'`),
     /** Lease: the runner that owns the job and until when; a stale runner cannot write. */
     leaseOwner: text("lease_owner"),
     leaseExpiresAt: integer("lease_expires_at"),
     attempt: integer("attempt").notNull().default(0),
     cancelRequested: integer("cancel_requested", { mode: "boolean" }).notNull().default(false),
     cutoverRequested: integer("cutover_requested", { mode: "boolean" }).notNull().default(false),
-    error: text("error", { mode: "json" }),
+    error: text("error", { mode: "json" }).$type<JobError>(),
     bytesTotal: integer("bytes_total").notNull().default(0),
     bytesDone: integer("bytes_done").notNull().default(0),
     rangesTotal: integer("ranges_total").notNull().default(0),
@@ -99,8 +86,9 @@ export const jobEvents = sqliteTable(
     id: integer("id").primaryKey({ autoIncrement: true }),
     jobId: integer("job_id").references(() => jobs.id, { onDelete: "cascade" }),
     seq: integer("seq").notNull(),
-    type: text("type").notNull(),
-    data: text("data", { mode: "json" }).notNull(),
+    /** Checked together with `data` against contracts' ServerEvent union when the events repository loads a row. */
+    type: text("type").$type<EventType>().notNull(),
+    data: text("data", { mode: "json" }).$type<EventData<EventType>>().notNull(),
     at: text("at").notNull().default(now),
   },
   (t) => [uniqueIndex("job_events_job_seq_idx").on(t.jobId, t.seq)],

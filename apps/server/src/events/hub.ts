@@ -1,4 +1,4 @@
-import type { ProgressMessage, StoredEvent } from "@blockferry/contracts";
+import type { EventData, EventType, ProgressMessage, StoredEvent } from "@blockferry/contracts";
 import type { EventsRepo } from "../db/repositories/events.ts";
 import { ProgressThrottle } from "./progress-throttle.ts";
 
@@ -27,7 +27,7 @@ export class EventHub {
     this.throttle = new ProgressThrottle(opts.progressIntervalMs ?? 100, (p) => this.fanOutProgress(p));
   }
 
-  append(jobId: number | null, type: string, data: unknown): StoredEvent {
+  append<T extends EventType>(jobId: number | null, type: T, data: EventData<T>): StoredEvent {
     const event = this.repo.append(jobId, type, data);
     for (const [listener, filter] of this.listeners) {
       if (filter.jobId === undefined || filter.jobId === event.jobId) listener.event(event);

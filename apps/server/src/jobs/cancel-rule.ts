@@ -1,5 +1,5 @@
 import type { JobRow } from "../db/repositories/jobs.ts";
-import { isPastNoReturn, type PhaseState } from "./context.ts";
+import { isPastNoReturn } from "./context.ts";
 
 /** States whose runner (or the queue) still takes a cancel flag; a failed job is cancelled by queueing its clean-up. */
 export const CANCEL_FLAG_STATES = ["queued", "running", "waiting_cutover"] as const;
@@ -16,10 +16,10 @@ export function cancelRefusal(
   job: Pick<JobRow, "state" | "phase" | "phaseState">,
 ): "vm_started" | "past_no_return" | "not_cancellable_state" | null {
   if (job.state === "failed") {
-    const started = Boolean((job.phaseState as PhaseState).vmStartedAt);
+    const started = Boolean(job.phaseState.vmStartedAt);
     // A job that failed in start_vm before the VM came up can still roll back.
     return started || (isPastNoReturn(job.phase) && job.phase !== "start_vm") ? "vm_started" : null;
   }
   if (isPastNoReturn(job.phase)) return "past_no_return";
-  return (CANCEL_FLAG_STATES as readonly string[]).includes(job.state) ? null : "not_cancellable_state";
+  return CANCEL_FLAG_STATES.some((s) => s === job.state) ? null : "not_cancellable_state";
 }

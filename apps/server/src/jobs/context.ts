@@ -1,36 +1,24 @@
 import type { ExtentMap } from "@blockferry/changes";
-import type { MigrationOptions, ProgressMessage } from "@blockferry/contracts";
+import type {
+  EventData,
+  LogDetails,
+  LogLevel,
+  MigrationOptions,
+  PhaseState,
+  ProgressMessage,
+} from "@blockferry/contracts";
+import type { Phase } from "@blockferry/contracts/vocabulary";
 import type { JobRow } from "../db/repositories/jobs.ts";
 import type { HostShell } from "../hosts/shell.ts";
 
-export type { HostShell } from "../hosts/shell.ts";
-
+/** What a phase stores to be re-runnable after a crash (schema in contracts: the jobs repository checks it). */
+export type { PhaseState } from "@blockferry/contracts";
 /**
- * Phases from the point of no return on: start_vm may already have started the VM on the target, so rolling back
- * would throw away what it wrote there. A cancel is accepted only before the job enters start_vm; the service
- * and the executor decide that with conditional updates, so exactly one of them wins a race.
+ * A cancel is accepted only before the job enters the point of no return (start_vm); the service and the executor
+ * decide that with conditional updates, so exactly one of them wins a race.
  */
-export const NO_RETURN_PHASES = ["start_vm", "cleanup", "done"] as const;
-export const isPastNoReturn = (phase: string) => (NO_RETURN_PHASES as readonly string[]).includes(phase);
-
-/** What a phase stores to be re-runnable after a crash; everything else it recomputes. */
-export interface PhaseState {
-  sizeBytes?: number;
-  /** Generation of the current source snapshot; a new one after a rotation or an overflow. */
-  snapshotGen?: number;
-  snapshotLv?: string;
-  snapshotChunkBytes?: number;
-  /** Snapshots from earlier generations still to drop. */
-  staleSnapshots?: string[];
-  targetCreated?: boolean;
-  /** Completed catch-up passes. */
-  catchUpDone?: number;
-  /** Epoch ms: the VM was stopped (set before the stop command runs, so cancel restarts it). */
-  vmStoppedAt?: number;
-  vmStartedAt?: number;
-  fullCopyFallbacks?: number;
-  [key: string]: unknown;
-}
+export { isPastNoReturn, NO_RETURN_PHASES } from "@blockferry/contracts/vocabulary";
+export type { HostShell } from "../hosts/shell.ts";
 
 export interface PhaseContext {
   readonly job: JobRow;
@@ -44,8 +32,9 @@ export interface PhaseContext {
   save(patch: Partial<PhaseState>): void;
   /** Persists job columns (conditional on the lease). Copy counters are not among them: the journal writes those. */
   saveJob(values: { outageMs?: number }): void;
-  log(level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>): void;
-  event(type: string, data: Record<string, unknown>): void;
+  log(level: LogLevel, message: string, details?: LogDetails): void;
+  /** Stores one of the events a phase records; the runner adds the phase it runs in. */
+  event<T extends PhaseEventType>(type: T, data: Omit<EventData<T>, "phase">): void;
   /** Shows the job as waiting for the operator's cutover (or running again). */
   markWaiting(waiting: boolean): void;
   progress(p: Omit<ProgressMessage, "jobId" | "phase">): void;
@@ -55,8 +44,14 @@ export interface PhaseContext {
   reload(): JobRow;
 }
 
-export type PhaseResult = { next: string };
+/** Events phases record through ctx.event (the others are the runner's and the services'). */
+export type PhaseEventType = "job.snapshot" | "job.verified" | "job.outage";
+
+export type PhaseResult = { next: Phase };
 export type PhaseFn = (ctx: PhaseContext) => Promise<PhaseResult>;
+/** Every phase a job runs; "done" is where it stops, so it has no function. */
+export type RunnablePhase = Exclude<Phase, "done">;
+export type PhaseTable = Record<RunnablePhase, PhaseFn>;
 
 export interface TransferProgress {
   bytesDone: number;

@@ -1,23 +1,22 @@
-import type { MigrationOptions } from "@blockferry/contracts";
+import type { EventData, MigrationOptions } from "@blockferry/contracts";
+import type { JobState, Phase } from "@blockferry/contracts/vocabulary";
 import { type JobRow, type JobsRepo, LeaseLostError as LeaseLost } from "../db/repositories/jobs.ts";
-import type { JobState } from "../db/schema.ts";
+import { codeOf, messageOf } from "../errors.ts";
 import type { EventHub } from "../events/hub.ts";
-import { type HostShell, isPastNoReturn, type PhaseContext, type PhaseFn, type PhaseState } from "./context.ts";
+import { type HostShell, isPastNoReturn, type PhaseContext, type PhaseState, type PhaseTable } from "./context.ts";
 import { JobInterrupted, type Lease } from "./runner.ts";
 
 export interface ExecutorDeps {
   jobs: Pick<JobsRepo, "get" | "updateOwned">;
   hub: Pick<EventHub, "append" | "progress" | "flushProgress">;
-  phases: Record<string, PhaseFn>;
+  /** Partial: a test may hand only the phases it drives; a missing one fails the job. */
+  phases: Partial<PhaseTable>;
   /** Undoes what the job did (snapshots, target LV, stopped VM); runs on cancel. */
   compensate(ctx: PhaseContext): Promise<void>;
   shellFor(hostId: number): Promise<HostShell>;
 }
 
-const errorInfo = (err: unknown) => ({
-  code: (err as { code?: unknown })?.code ? String((err as { code: unknown }).code) : (err as Error)?.name || "ERROR",
-  message: err instanceof Error ? err.message : String(err),
-});
+const errorInfo = (err: unknown) => ({ code: codeOf(err), message: messageOf(err) });
 
 /**
  * Carries one claimed job through its phases. Each phase reads only the job row and its stored phase state,
@@ -35,7 +34,7 @@ export function createJobExecutor(d: ExecutorDeps) {
     };
 
     const [source, target] = await Promise.all([d.shellFor(job.sourceHostId), d.shellFor(job.targetHostId)]);
-    const state: PhaseState = { ...(job.phaseState as PhaseState) };
+    const state: PhaseState = { ...job.phaseState };
     let phase = job.phase;
     const ctx: PhaseContext = {
       get job() {
@@ -53,11 +52,12 @@ export function createJobExecutor(d: ExecutorDeps) {
       saveJob(values) {
         write(values);
       },
-      log(level, message, data) {
-        d.hub.append(job.id, "job.log", { level, message, phase, ...data });
+      log(level, message, details) {
+        d.hub.append(job.id, "job.log", { level, message, phase, ...details });
       },
       event(type, data) {
-        d.hub.append(job.id, type, { phase, ...data });
+        // TypeScript cannot see that Omit<EventData<T>, "phase"> plus the phase is EventData<T> for a generic T.
+        d.hub.append(job.id, type, { phase, ...data } as EventData<typeof type>);
       },
       markWaiting(waiting) {
         const want = waiting ? "waiting_cutover" : "running";
@@ -84,7 +84,7 @@ export function createJobExecutor(d: ExecutorDeps) {
      * Stores the next phase. Passing the point of no return is conditional on no cancel request, which the service
      * in turn accepts only before it: false when a cancel got there first.
      */
-    const enterPhase = (next: string): boolean => {
+    const enterPhase = (next: Phase): boolean => {
       const gate = isPastNoReturn(next) && !isPastNoReturn(phase);
       const values = { phase: next, phaseState: state };
       if (d.jobs.updateOwned(job.id, lease.owner, values, { unlessCancelRequested: gate })) return true;

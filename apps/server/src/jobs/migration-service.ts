@@ -97,14 +97,14 @@ export function createMigrationService(d: MigrationServiceDeps) {
 
     chunkMap(id: number): ChunkMap {
       const job = load(id);
-      const size = (job.phaseState as { sizeBytes?: number }).sizeBytes ?? 0;
+      const size = job.phaseState.sizeBytes ?? 0;
       return buildChunkMap(d.chunkMaps.rangesOf(id), size, job.phase);
     },
 
     /** Changes the bandwidth limit, also of a copy that is running now; null removes the limit. */
     setBandwidth(id: number, bytesPerSecond: number | null, actor = "api"): Migration {
       const job = load(id);
-      const options = { ...(job.options as MigrationOptions) };
+      const options = { ...job.options };
       if (bytesPerSecond === null) delete options.bandwidthLimitBytesPerSecond;
       else options.bandwidthLimitBytesPerSecond = bytesPerSecond;
       const row = d.jobs.updateIfState(id, ["queued", "running", "waiting_cutover", "failed"], { options });

@@ -1,7 +1,6 @@
-import type { Migration, MigrationOptions, Phase, VmControl } from "@blockferry/contracts";
+import type { Migration, PhaseState } from "@blockferry/contracts";
 import type { JobRow } from "../db/repositories/jobs.ts";
 import { cancelRefusal } from "./cancel-rule.ts";
-import type { PhaseState } from "./context.ts";
 
 /** The volume size the job measured (prechecks store 0 when they had no estimate: not known either). */
 const sizeOf = (state: PhaseState): number | null =>
@@ -11,21 +10,21 @@ const sizeOf = (state: PhaseState): number | null =>
 export const toMigration = (j: JobRow): Migration => ({
   id: j.id,
   state: j.state,
-  phase: j.phase as Phase,
+  phase: j.phase,
   source: { hostId: j.sourceHostId, vg: j.sourceVg, lv: j.sourceLv },
   target: { hostId: j.targetHostId, vg: j.targetVg, lv: j.targetLv, thinPool: j.targetThinPool },
-  vm: j.vm as VmControl,
+  vm: j.vm,
   cutover: j.cutover,
-  options: j.options as MigrationOptions,
+  options: j.options,
   attempt: j.attempt,
-  sizeBytes: sizeOf(j.phaseState as PhaseState),
+  sizeBytes: sizeOf(j.phaseState),
   bytesTotal: j.bytesTotal,
   bytesDone: j.bytesDone,
   rangesTotal: j.rangesTotal,
   rangesDone: j.rangesDone,
   outageMs: j.outageMs,
   cancellable: cancelRefusal(j) === null,
-  error: (j.error as Migration["error"]) ?? null,
+  error: j.error,
   createdAt: j.createdAt,
   updatedAt: j.updatedAt,
   startedAt: j.startedAt,

@@ -1,14 +1,13 @@
+import { isActiveJobState } from "@blockferry/contracts/vocabulary";
 import { BLOCKFERRY_TAG, jobTag, lvsCommand, parseLvsReport } from "@blockferry/lvm";
 import type { JobObjectsRepo } from "../db/repositories/job-objects.ts";
 import type { JobsRepo } from "../db/repositories/jobs.ts";
-import { ACTIVE_JOB_STATES } from "../db/schema.ts";
 import type { EventHub } from "../events/hub.ts";
 import type { HostRegistry } from "../hosts/trust/registry.ts";
 import type { HostShell } from "./context.ts";
 import { removeLvIfPresent } from "./lvm-ops.ts";
 
 const SNAPSHOT_NAME = /^bf-(\d+)-s\d+$/;
-const ACTIVE = new Set<string>(ACTIVE_JOB_STATES);
 
 /**
  * At startup: snapshots we created for jobs that are over (or that this database does not know) are dropped,
@@ -32,7 +31,7 @@ export async function reconcileSnapshots(
       const jobId = Number(m[1]);
       if (!lv.tags.includes(jobTag(jobId))) continue;
       const job = deps.jobs.get(jobId);
-      if (job && ACTIVE.has(job.state)) continue;
+      if (job && isActiveJobState(job.state)) continue;
       await removeLvIfPresent(shell, lv.vg, lv.name);
       removed++;
       deps.hub.append(job ? jobId : null, "job.log", {
@@ -43,7 +42,7 @@ export async function reconcileSnapshots(
   }
   for (const o of deps.objects.allLive()) {
     const job = deps.jobs.get(o.jobId);
-    if (o.kind === "snapshot" && job && !ACTIVE.has(job.state)) deps.objects.markRemoved(o.id);
+    if (o.kind === "snapshot" && job && !isActiveJobState(job.state)) deps.objects.markRemoved(o.id);
   }
   return removed;
 }

@@ -1,7 +1,8 @@
 // A PhaseContext over a real migrated database, wired as execute-job.ts wires it: state patches, job columns,
 // logs and events all go through the real repositories under a claimed lease, so a test reads back what a
 // restarted server would find. A "crash" is simply building a new context from the stored row.
-import type { StoredEvent } from "@blockferry/contracts";
+import type { EventData, StoredEvent } from "@blockferry/contracts";
+import type { Phase } from "@blockferry/contracts/vocabulary";
 import type { Db } from "../../src/db/open.ts";
 import { createEventsRepo } from "../../src/db/repositories/events.ts";
 import { createJobObjectsRepo } from "../../src/db/repositories/job-objects.ts";
@@ -15,7 +16,7 @@ export interface PhaseContextOptions {
   db: Db;
   jobId: number;
   /** Stored as the job's phase first, so logs and events carry it as they would in a real run; default: as stored. */
-  phase?: string;
+  phase?: Phase;
   source: HostShell;
   target: HostShell;
   signal?: AbortSignal;
@@ -52,7 +53,8 @@ export function phaseContext(o: PhaseContextOptions): PhaseContext {
       hub.append(o.jobId, "job.log", { level, message, phase, ...data });
     },
     event(type, data) {
-      hub.append(o.jobId, type, { phase, ...data });
+      // As in execute-job.ts: TypeScript cannot see that the data plus the phase is EventData<T> for a generic T.
+      hub.append(o.jobId, type, { phase, ...data } as EventData<typeof type>);
     },
     markWaiting(waiting) {
       write({ state: waiting ? "waiting_cutover" : "running" });

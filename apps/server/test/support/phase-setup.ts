@@ -1,9 +1,10 @@
 // One migration ready for phase tests: a real temp database holding the job, a source host whose vg0 holds the
 // VM's 64 MiB LV, an empty target vg0, a recording mover, and the real phases built over them.
 
+import type { VmControl } from "@blockferry/contracts";
 import { createJobObjectsRepo } from "../../src/db/repositories/job-objects.ts";
 import type { NewJob } from "../../src/db/repositories/jobs.ts";
-import type { PhaseContext, PhaseState } from "../../src/jobs/context.ts";
+import type { PhaseContext, PhaseState, RunnablePhase } from "../../src/jobs/context.ts";
 import { createPhases, type PhaseDeps } from "../../src/jobs/phases/index.ts";
 import { abortableSleep } from "../../src/jobs/phases/shared.ts";
 import { tempDb } from "../helpers.ts";
@@ -20,7 +21,7 @@ export const VM_COMMANDS = {
   stopSource: "fake-vm stop",
   startSource: "fake-vm start",
   startTarget: "fake-vm start {device}",
-};
+} satisfies VmControl;
 
 export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState; targetExtentBytes?: number } = {}) {
   const t = tempDb();
@@ -39,13 +40,9 @@ export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState; targe
   };
   const { phases, compensate } = createPhases(deps);
   /** A fresh context from what is stored: each call is what a (re)started runner would build. */
-  const context = (phase: string | undefined, signal?: AbortSignal): PhaseContext =>
+  const context = (phase: RunnablePhase | undefined, signal?: AbortSignal): PhaseContext =>
     phaseContext({ db: t.db, jobId: job.id, phase, source, target, signal });
-  const run = (phase: string, signal?: AbortSignal) => {
-    const fn = phases[phase];
-    if (!fn) throw new Error(`no phase ${phase}`);
-    return fn(context(phase, signal));
-  };
+  const run = (phase: RunnablePhase, signal?: AbortSignal) => phases[phase](context(phase, signal));
   return {
     jobId: job.id,
     db: t.db,

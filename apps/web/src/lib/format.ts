@@ -1,4 +1,5 @@
 /** Human figures for operators: binary units, short durations, local times. */
+import { isPhase, PHASE_LABELS } from "./job-vocabulary.ts";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
@@ -45,4 +46,5 @@ export function percent(done: number, total: number): number {
   return total > 0 ? Math.min(100, (done / total) * 100) : 0;
 }
 
-export const phaseLabel = (phase: string) => phase.replace(/_/g, " ");
+/** A phase as the dashboard names it; anything else (an older server's phase) readable all the same. */
+export const phaseLabel = (phase: string) => (isPhase(phase) ? PHASE_LABELS[phase] : phase.replace(/_/g, " "));

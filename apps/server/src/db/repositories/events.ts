@@ -1,23 +1,24 @@
-import type { StoredEvent } from "@blockferry/contracts";
+import { type EventData, type EventType, ServerEvent, type StoredEvent } from "@blockferry/contracts";
 import { and, asc, eq, gt, isNull, max } from "drizzle-orm";
 import type { Db } from "../open.ts";
 import { jobEvents } from "../schema.ts";
+import { checkStored } from "../stored-json.ts";
 
 type Row = typeof jobEvents.$inferSelect;
 
+/** A stored row as the typed event union; a row whose type and data do not match fails with StoredDataError. */
 const toEvent = (r: Row): StoredEvent => ({
   id: r.id,
   jobId: r.jobId,
   seq: r.seq,
-  type: r.type,
   at: r.at,
-  data: r.data,
+  ...checkStored(ServerEvent, { type: r.type, data: r.data }, { table: "job_events", rowId: r.id, column: "data" }),
 });
 
 export function createEventsRepo(db: Db) {
   return {
     /** Appends one event, numbering it within its job, in one synchronous transaction. */
-    append(jobId: number | null, type: string, data: unknown): StoredEvent {
+    append<T extends EventType>(jobId: number | null, type: T, data: EventData<T>): StoredEvent {
       return db.transaction((tx) => {
         const last = tx
           .select({ seq: max(jobEvents.seq) })

@@ -1,3 +1,5 @@
+import { JobError, MigrationOptions, PhaseState, VmControl } from "@blockferry/contracts";
+import { ACTIVE_JOB_STATES, isJobState, isPhase, type JobState, type Phase } from "@blockferry/contracts/vocabulary";
 import {
   and,
   count,
@@ -15,7 +17,8 @@ import {
   sql,
 } from "drizzle-orm";
 import type { Db } from "../open.ts";
-import { ACTIVE_JOB_STATES, hosts, type JobState, jobs } from "../schema.ts";
+import { hosts, jobs } from "../schema.ts";
+import { checkStored, StoredDataError } from "../stored-json.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
@@ -51,21 +54,46 @@ export class LeaseLostError extends Error {
 }
 
 /**
+ * A row as read from SQLite, checked: its JSON columns against their schemas and its enum texts against the
+ * vocabulary (SQLite enforces neither). Every row the repository returns passes here.
+ */
+export function checkJobRow(row: JobRow): JobRow {
+  const where = (column: string) => ({ table: "jobs", rowId: row.id, column });
+  if (!isJobState(row.state)) throw new StoredDataError("jobs", row.id, "state", `unknown state ${row.state}`);
+  if (!isPhase(row.phase)) throw new StoredDataError("jobs", row.id, "phase", `unknown phase ${row.phase}`);
+  checkStored(VmControl, row.vm, where("vm"));
+  checkStored(MigrationOptions, row.options, where("options"));
+  checkStored(PhaseState, row.phaseState, where("phase_state"));
+  if (row.error !== null) checkStored(JobError, row.error, where("error"));
+  return row;
+}
+const checkOptional = (row: JobRow | undefined) => (row ? checkJobRow(row) : undefined);
+const isSound = (row: JobRow): boolean => {
+  try {
+    checkJobRow(row);
+    return true;
+  } catch (err) {
+    if (err instanceof StoredDataError) return false;
+    throw err;
+  }
+};
+
+/**
  * SQL for jobs. Writes by a runner are conditional on its lease token, so a worker that lost its lease
  * (it stalled, or another process took over after a crash) can never overwrite the job.
  */
 export function createJobsRepo(db: Db, clock: () => number = Date.now) {
   return {
     insert(values: NewJob): JobRow {
-      return db.insert(jobs).values(values).returning().get();
+      return checkJobRow(db.insert(jobs).values(values).returning().get());
     },
     get(id: number): JobRow | undefined {
-      return db.select().from(jobs).where(eq(jobs.id, id)).get();
+      return checkOptional(db.select().from(jobs).where(eq(jobs.id, id)).get());
     },
     list(f: JobFilter): JobRow[] {
-      const where: SQL[] = [];
+      const where: Array<SQL | undefined> = [];
       if (f.state) where.push(eq(jobs.state, f.state));
-      if (f.hostId) where.push(or(eq(jobs.sourceHostId, f.hostId), eq(jobs.targetHostId, f.hostId)) as SQL);
+      if (f.hostId) where.push(or(eq(jobs.sourceHostId, f.hostId), eq(jobs.targetHostId, f.hostId)));
       if (f.since) where.push(gte(jobs.createdAt, f.since));
       if (f.q) {
         const pattern = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -75,7 +103,7 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
             like(jobs.sourceVg, pattern),
             like(jobs.targetLv, pattern),
             like(jobs.targetVg, pattern),
-          ) as SQL,
+          ),
         );
       }
       return db
@@ -84,9 +112,13 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         .where(and(...where))
         .orderBy(desc(jobs.id))
         .limit(f.limit)
-        .all();
+        .all()
+        .map(checkJobRow);
     },
-    /** Jobs a runner may pick up: runnable states whose lease is free or expired. */
+    /**
+     * Jobs a runner may pick up: runnable states whose lease is free or expired. A row that fails its check is left
+     * out, so one bad row cannot stop the runner for every other job; get() and list() report it by job and column.
+     */
     claimable(): JobRow[] {
       const now = clock();
       return db
@@ -96,7 +128,8 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
           and(inArray(jobs.state, [...ACTIVE_JOB_STATES]), or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now))),
         )
         .orderBy(jobs.id)
-        .all();
+        .all()
+        .filter(isSound);
     },
     /**
      * Takes the lease if it is still free or expired and both hosts have a free slot (maxConcurrency); undefined
@@ -104,19 +137,21 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
      */
     claim(id: number, owner: string, leaseMs: number): JobRow | undefined {
       const now = clock();
-      return db
-        .update(jobs)
-        .set({ leaseOwner: owner, leaseExpiresAt: now + leaseMs, updatedAt: stamp() })
-        .where(
-          and(
-            eq(jobs.id, id),
-            or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now), eq(jobs.leaseOwner, owner)),
-            hostHasRoom("source_host_id", id, now),
-            hostHasRoom("target_host_id", id, now),
-          ),
-        )
-        .returning()
-        .get();
+      return checkOptional(
+        db
+          .update(jobs)
+          .set({ leaseOwner: owner, leaseExpiresAt: now + leaseMs, updatedAt: stamp() })
+          .where(
+            and(
+              eq(jobs.id, id),
+              or(isNull(jobs.leaseOwner), lt(jobs.leaseExpiresAt, now), eq(jobs.leaseOwner, owner)),
+              hostHasRoom("source_host_id", id, now),
+              hostHasRoom("target_host_id", id, now),
+            ),
+          )
+          .returning()
+          .get(),
+      );
     },
     /** A host's name, its maxConcurrency, and how many jobs hold a live lease on it (as source or target). */
     hostLoad(hostId: number): { name: string; limit: number; busy: number } | undefined {
@@ -132,12 +167,17 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
       const busy = db.select({ n: count() }).from(jobs).where(and(live, onHost)).get()?.n ?? 0;
       return { ...host, busy };
     },
-    renew(id: number, owner: string, leaseMs: number): JobRow | undefined {
+    /** Extends the lease; what the runner reacts to: the state, the cancel flag and changed options. */
+    renew(
+      id: number,
+      owner: string,
+      leaseMs: number,
+    ): Pick<JobRow, "state" | "cancelRequested" | "options"> | undefined {
       return db
         .update(jobs)
         .set({ leaseExpiresAt: clock() + leaseMs })
         .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))
-        .returning()
+        .returning({ state: jobs.state, cancelRequested: jobs.cancelRequested, options: jobs.options })
         .get();
     },
     /**
@@ -178,20 +218,22 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
       id: number,
       from: readonly JobState[],
       values: Partial<NewJob>,
-      opts: { phaseNotIn?: readonly string[] } = {},
+      opts: { phaseNotIn?: readonly Phase[] } = {},
     ): JobRow | undefined {
-      return db
-        .update(jobs)
-        .set({ ...values, updatedAt: stamp() })
-        .where(
-          and(
-            eq(jobs.id, id),
-            inArray(jobs.state, [...from]),
-            opts.phaseNotIn?.length ? notInArray(jobs.phase, [...opts.phaseNotIn]) : undefined,
-          ),
-        )
-        .returning()
-        .get();
+      return checkOptional(
+        db
+          .update(jobs)
+          .set({ ...values, updatedAt: stamp() })
+          .where(
+            and(
+              eq(jobs.id, id),
+              inArray(jobs.state, [...from]),
+              opts.phaseNotIn?.length ? notInArray(jobs.phase, [...opts.phaseNotIn]) : undefined,
+            ),
+          )
+          .returning()
+          .get(),
+      );
     },
     activeOnHost(hostId: number): JobRow[] {
       return db
@@ -203,7 +245,8 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
             or(eq(jobs.sourceHostId, hostId), eq(jobs.targetHostId, hostId)),
           ),
         )
-        .all();
+        .all()
+        .map(checkJobRow);
     },
   };
 }

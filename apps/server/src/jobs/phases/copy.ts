@@ -1,4 +1,5 @@
-import type { PhaseContext, PhaseFn } from "../context.ts";
+import { messageOf } from "../../errors.ts";
+import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import {
   classicSnapshotChanges,
   devicePath,
@@ -16,18 +17,10 @@ import {
   loadChanges,
   options,
   type PhaseDeps,
-  type StoredChanges,
   snapshotName,
   storeChanges,
+  storedThin,
 } from "./shared.ts";
-
-/** One snapshot rotation of a catch-up pass: send what `from` recorded, read from generation `toGen`. */
-interface Rotation {
-  pass: string;
-  from: string;
-  fromThinId: number | null;
-  toGen: number;
-}
 
 /** Above this fill level a classic snapshot is grown (when its VG has room) before it can overflow. */
 const EXTEND_AT_PERCENT = 70;
@@ -75,7 +68,7 @@ export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (er
         }
       }
     } catch (err) {
-      if (!signal.aborted) ctx.log("warn", `snapshot check failed: ${(err as Error).message}`);
+      if (!signal.aborted) ctx.log("warn", `snapshot check failed: ${messageOf(err)}`);
     } finally {
       busy = false;
     }
@@ -117,7 +110,7 @@ async function withSnapshotWatch(ctx: PhaseContext, deps: PhaseDeps, copy: (sign
 }
 
 /** A snapshot that overflowed: start over from a new snapshot and a full copy, and say so. */
-function fallBackToFullCopy(ctx: PhaseContext, err: Error) {
+function fallBackToFullCopy(ctx: PhaseContext, err: Error): PhaseResult {
   ctx.log("error", `${err.message}; falling back to a new snapshot and a full copy`);
   ctx.save({
     // Forgetting the current snapshot lets the next take drop it first: an overflowed one is useless and its
@@ -135,7 +128,7 @@ function fallBackToFullCopy(ctx: PhaseContext, err: Error) {
   return { next: "snapshot" };
 }
 
-export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
+export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "catch_up" | "wait_cutover"> {
   return {
     async full_copy(ctx) {
       const { state, job } = ctx;
@@ -168,19 +161,19 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
         const done = ctx.state.catchUpDone ?? 0;
         const pass = `catchup-${done + 1}`;
         // The rotation is stored before anything happens, so a re-run after a crash resumes the same one.
-        let rotation = ctx.state.rotation as Rotation | undefined;
+        let rotation = ctx.state.rotation;
         if (rotation?.pass !== pass) {
           const gen = ctx.state.snapshotGen ?? 1;
           rotation = {
             pass,
             from: snapshotName(job.id, gen),
-            fromThinId: (ctx.state.snapshotThinId as number | null) ?? null,
+            fromThinId: ctx.state.snapshotThinId ?? null,
             toGen: gen + 1,
           };
           ctx.save({ rotation, snapshotGen: rotation.toGen });
         }
         const from = rotation.from;
-        let stored = ctx.state.pendingChanges as StoredChanges | undefined;
+        let stored = ctx.state.pendingChanges;
         // Until its changes are stored, `from` is still to be read: a re-run after a crash (when the state already
         // names generation g+1) adopts g+1 and must not drop g.
         const next = await takeSnapshot(ctx, deps, stored?.pass === pass ? [] : [from]);
@@ -191,9 +184,9 @@ export function copyPhases(deps: PhaseDeps): Record<string, PhaseFn> {
                   ctx.source,
                   {
                     vg: job.sourceVg,
-                    pool: String(ctx.state.sourcePool),
+                    pool: storedThin(ctx.state).pool,
                     fromThinId: rotation.fromThinId ?? 0,
-                    toThinId: ctx.state.snapshotThinId as number,
+                    toThinId: storedThin(ctx.state).snapshotThinId,
                   },
                   ctx.signal,
                 ).then((d) => ({ chunkBytes: d.chunkBytes, extents: d.data.union(d.discard) }))

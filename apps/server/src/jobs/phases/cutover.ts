@@ -1,22 +1,17 @@
 import { ExtentMap } from "@blockferry/changes";
-import type { MigrationOptions, VmControl } from "@blockferry/contracts";
 import { blockdevFlushCommand } from "@blockferry/lvm";
-import type { PhaseContext, PhaseFn } from "../context.ts";
+import type { PhaseContext, PhaseTable } from "../context.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
 import { vmControllerFor } from "../vm/controller.ts";
-import { copyRequest, type PhaseDeps, sourceDevice, targetDevice } from "./shared.ts";
+import { copyRequest, type PhaseDeps, sourceDevice, storedThin, targetDevice } from "./shared.ts";
 
 async function finalChanges(ctx: PhaseContext) {
   const { job, state } = ctx;
   if (state.sourceThin) {
+    const thin = storedThin(state);
     const d = await thinChanges(
       ctx.source,
-      {
-        vg: job.sourceVg,
-        pool: String(state.sourcePool),
-        fromThinId: state.snapshotThinId as number,
-        toThinId: state.originThinId as number,
-      },
+      { vg: job.sourceVg, pool: thin.pool, fromThinId: thin.snapshotThinId, toThinId: thin.originThinId },
       ctx.signal,
     );
     // Discarded blocks read back as zeroes from the origin: copying them writes the zeroes.
@@ -29,8 +24,10 @@ async function finalChanges(ctx: PhaseContext) {
   );
 }
 
-export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
-  const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm as never, ctx.source, ctx.target, sourceDevice(ctx));
+export function cutoverPhases(
+  deps: PhaseDeps,
+): Pick<PhaseTable, "stop_vm" | "final_delta" | "verify" | "start_vm" | "cleanup"> {
+  const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm, ctx.source, ctx.target, sourceDevice(ctx));
 
   return {
     async stop_vm(ctx) {
@@ -78,7 +75,7 @@ export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
      * both hosts (or, with verifyFull, both whole devices).
      */
     async verify(ctx) {
-      const full = Boolean((ctx.job.options as { verifyFull?: boolean }).verifyFull) || ctx.state.finalFull;
+      const full = Boolean(ctx.job.options.verifyFull || ctx.state.finalFull);
       const r = await deps.mover.verify({
         source: { hostId: ctx.job.sourceHostId, device: sourceDevice(ctx) },
         target: { hostId: ctx.job.targetHostId, device: targetDevice(ctx) },
@@ -87,7 +84,7 @@ export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
           ? undefined
           : {
               map: ExtentMap.fromJSON(ctx.state.finalExtents ?? []),
-              chunkBytes: (ctx.state.finalChunkBytes as number | undefined) ?? 4096,
+              chunkBytes: ctx.state.finalChunkBytes ?? 4096,
             },
         signal: ctx.signal,
       });
@@ -149,7 +146,7 @@ export function createCompensation(deps: PhaseDeps) {
       }
     };
     if (state.vmStoppedAt && !state.vmStartedAt) {
-      const vmControl = job.vm as VmControl;
+      const vmControl = job.vm;
       await attempt("restarting the VM on the source", async () => {
         await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
         if (vmControl.controller === "commands" && !vmControl.startSource)
@@ -157,7 +154,7 @@ export function createCompensation(deps: PhaseDeps) {
         else if (vmControl.controller !== "none") ctx.log("info", "VM restarted on the source");
       });
     }
-    const removeTarget = (job.options as MigrationOptions).removeTargetOnCancel !== false;
+    const removeTarget = job.options.removeTargetOnCancel !== false;
     for (const o of deps.objects.live(job.id)) {
       if (o.kind === "target_lv" && (!removeTarget || state.vmStartedAt)) {
         // Never once the VM may run from it; otherwise only with the operator's consent.

@@ -1,4 +1,4 @@
-import type { PhaseFn } from "../context.ts";
+import type { PhaseTable } from "../context.ts";
 import { copyPhases } from "./copy.ts";
 import { createCompensation, cutoverPhases } from "./cutover.ts";
 import { preparePhases } from "./prepare.ts";
@@ -8,7 +8,7 @@ export type { PhaseDeps } from "./shared.ts";
 
 /** Every phase by name, in the order a job normally passes them (see PHASES in contracts). */
 export function createPhases(deps: PhaseDeps): {
-  phases: Record<string, PhaseFn>;
+  phases: PhaseTable;
   compensate: ReturnType<typeof createCompensation>;
 } {
   return {

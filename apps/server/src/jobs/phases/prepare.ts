@@ -1,4 +1,4 @@
-import type { PhaseContext, PhaseFn } from "../context.ts";
+import type { PhaseContext, PhaseTable } from "../context.ts";
 import {
   createClassicSnapshot,
   createTargetLv,
@@ -11,7 +11,7 @@ import {
 import { defaultSnapshotBytes, runPrechecks } from "../prechecks.ts";
 import { options, type PhaseDeps, snapshotName } from "./shared.ts";
 
-export function preparePhases(deps: PhaseDeps): Record<string, PhaseFn> {
+export function preparePhases(deps: PhaseDeps): Pick<PhaseTable, "prechecks" | "snapshot" | "prepare_target"> {
   return {
     async prechecks(ctx) {
       const { job } = ctx;

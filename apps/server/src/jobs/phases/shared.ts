@@ -1,5 +1,5 @@
 import { decodeExtentMap, type ExtentMap, encodeExtentMap } from "@blockferry/changes";
-import type { MigrationOptions } from "@blockferry/contracts";
+import type { PhaseState, StoredChanges } from "@blockferry/contracts";
 import type { JobObjectsRepo } from "../../db/repositories/job-objects.ts";
 import type { CopyRequest, Mover, PhaseContext, TransferProgress } from "../context.ts";
 import { devicePath } from "../lvm-ops.ts";
@@ -19,7 +19,7 @@ export function mapChunkBytes(deviceBytes: number): number {
   return cell;
 }
 
-export const options = (ctx: PhaseContext) => ctx.job.options as MigrationOptions;
+export const options = (ctx: PhaseContext) => ctx.job.options;
 export const snapshotName = (jobId: number, gen: number) => `bf-${jobId}-s${gen}`;
 export const sourceDevice = (ctx: PhaseContext) => devicePath(ctx.job.sourceVg, ctx.job.sourceLv);
 export const targetDevice = (ctx: PhaseContext) => devicePath(ctx.job.targetVg, ctx.job.targetLv);
@@ -61,14 +61,14 @@ export function copyRequest(
   };
 }
 
-/**
- * A pass's change list, stored before its copy starts: a re-run after a crash must copy exactly the ranges
- * its journal planned, even though the snapshot has recorded more since.
- */
-export interface StoredChanges {
-  pass: string;
-  chunkBytes: number;
-  extents: string;
+export type { StoredChanges } from "@blockferry/contracts";
+
+/** What the snapshot phase stored about a thin source; an error naming the gap when it is incomplete. */
+export function storedThin(state: PhaseState): { pool: string; snapshotThinId: number; originThinId: number } {
+  const { sourcePool, snapshotThinId, originThinId } = state;
+  if (!sourcePool || typeof snapshotThinId !== "number" || typeof originThinId !== "number")
+    throw new Error("the stored phase state of this thin source lacks its pool or thin ids");
+  return { pool: sourcePool, snapshotThinId, originThinId };
 }
 export const storeChanges = (pass: string, chunkBytes: number, extents: ExtentMap): StoredChanges => ({
   pass,

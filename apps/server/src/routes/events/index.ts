@@ -1,5 +1,6 @@
 import { ErrorBody, EventList, EventListQuery, EventStreamQuery, type ServerMessage } from "@blockferry/contracts";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
 import type { EventsRepo } from "../../db/repositories/events.ts";
 import type { EventHub } from "../../events/hub.ts";
 
@@ -31,13 +32,13 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ hub: EventHub; events: Pic
       schema: {
         operationId: "listJobEvents",
         tags: ["events"],
-        params: { type: "object", properties: { jobId: { type: "integer", minimum: 1 } }, required: ["jobId"] },
+        params: Type.Object({ jobId: Type.Integer({ minimum: 1 }) }),
         querystring: EventListQuery,
         response: { 200: EventList, 400: ErrorBody },
       },
     },
     async (request) => {
-      const { jobId } = request.params as { jobId: number };
+      const { jobId } = request.params;
       return { events: events.listAfter(request.query.after ?? 0, { jobId, limit: request.query.limit ?? 200 }) };
     },
   );

@@ -1,10 +1,11 @@
 // A phase is a function of the job and its stored state: run again after a crash (the server died before it
 // stored the next phase, or mid-phase after a command took effect) it must finish the same work, not redo it.
 import { afterEach, describe, expect, it } from "vitest";
+import type { RunnablePhase } from "../../../src/jobs/context.ts";
 import { MIB, type PhaseSetup, phaseSetup, VM_COMMANDS, VOLUME_BYTES } from "../../support/phase-setup.ts";
 
 /** Runs `phase` twice, as a runner restarted from the stored row would. */
-async function twice(s: PhaseSetup, phase: string) {
+async function twice(s: PhaseSetup, phase: RunnablePhase) {
   const first = await s.run(phase);
   const second = await s.run(phase);
   expect(second).toEqual(first);

@@ -67,7 +67,7 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
       <div className="filters">
         <label>
           Kind
-          <select value={kind} onChange={(e) => setKind(e.target.value as LvKind | "")}>
+          <select value={kind} onChange={(e) => setKind(KINDS.find((k) => k === e.target.value) ?? "")}>
             <option value="">all</option>
             {KINDS.map((k) => (
               <option key={k}>{k}</option>

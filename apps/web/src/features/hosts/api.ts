@@ -49,8 +49,7 @@ export const useInventory = (id: number | undefined) =>
 export function useAddHost() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (body: CreateHost) =>
-      apiFetch<AddHostResult>("/api/hosts", { method: "POST", body: JSON.stringify(body) }),
+    mutationFn: (body: CreateHost) => apiFetch<AddHostResult>("/api/hosts", { method: "POST", body: body }),
     onSuccess: () => qc.invalidateQueries({ queryKey: hostKeys.all }),
   });
 }
@@ -59,7 +58,7 @@ export function useTrustHost() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: ({ id, fingerprint }: { id: number; fingerprint: string }) =>
-      apiFetch<Host>(`/api/hosts/${id}/trust`, { method: "POST", body: JSON.stringify({ fingerprint }) }),
+      apiFetch<Host>(`/api/hosts/${id}/trust`, { method: "POST", body: { fingerprint } }),
     onSuccess: () => qc.invalidateQueries({ queryKey: hostKeys.all }),
   });
 }

@@ -101,7 +101,7 @@ export function JobDetailPage({ id }: { id: number }) {
 
       <JobActions job={m} />
 
-      <PhaseTimeline phase={(phase ?? m.phase) as Migration["phase"]} state={m.state} phaseStarts={live.phaseStarts} />
+      <PhaseTimeline phase={phase ?? m.phase} state={m.state} phaseStarts={live.phaseStarts} />
 
       <section className="stats" aria-label="Progress figures">
         <div className="stat wide">

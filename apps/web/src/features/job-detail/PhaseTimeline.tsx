@@ -1,12 +1,12 @@
 import type { JobState, Phase } from "@blockferry/contracts";
 import { phaseLabel } from "../../lib/format.ts";
-import { PHASE_ORDER as PHASES } from "../../lib/job-vocabulary.ts";
+import { PHASES } from "../../lib/job-vocabulary.ts";
 
 type Step = "done" | "current" | "failed" | "pending";
 
 /** The phases in order: done ones ticked, the current one highlighted (red when the job failed in it). */
 export function PhaseTimeline(props: { phase: Phase; state: JobState; phaseStarts: Record<string, string> }) {
-  const current = (PHASES as readonly Phase[]).indexOf(props.phase);
+  const current = PHASES.indexOf(props.phase);
   const finished = props.state === "succeeded";
   return (
     <ol className="timeline" aria-label="Phases">
@@ -15,7 +15,7 @@ export function PhaseTimeline(props: { phase: Phase; state: JobState; phaseStart
           finished || i < current
             ? "done"
             : i === current
-              ? props.state === "failed" || props.state === "cancelled"
+              ? props.state === "failed" || props.state === "cancelled" || props.state === "rolled_back"
                 ? "failed"
                 : "current"
               : "pending";

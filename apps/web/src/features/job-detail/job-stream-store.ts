@@ -1,5 +1,6 @@
-import type { ProgressMessage, StoredEvent } from "@blockferry/contracts";
-import { EventStream, type SocketFactory, type StreamStatus } from "../../lib/event-stream.ts";
+import type { EventStream } from "@blockferry/client";
+import type { Phase, ProgressMessage, StoredEvent } from "@blockferry/contracts";
+import { pageEventStream, type SocketFactory, type StreamStatus } from "../../lib/event-stream.ts";
 
 export interface LogLine {
   id: number;
@@ -18,7 +19,7 @@ export interface JobStreamSnapshot {
   statusDetail: string | null;
   progress: ProgressMessage | null;
   /** The newest phase heard of, from events or progress, whichever came last. */
-  phase: string | null;
+  phase: Phase | null;
   /** When each phase was entered, from job.phase / job.state events. */
   phaseStarts: Record<string, string>;
   snapshotFillPercent: number | null;
@@ -67,8 +68,8 @@ export class JobStreamStore {
   ) {}
 
   start(): void {
-    this.stream = new EventStream(
-      { url: "/api/events/stream", jobId: this.jobId, after: 0, ...(this.connect ? { connect: this.connect } : {}) },
+    this.stream = pageEventStream(
+      { path: "/api/events/stream", jobId: this.jobId, after: 0, ...(this.connect ? { connect: this.connect } : {}) },
       {
         event: (e) => this.onEvent(e),
         progress: (p) => this.onProgress(p),
@@ -119,27 +120,25 @@ export class JobStreamStore {
   }
 
   private onEvent(e: StoredEvent): void {
-    const data = (e.data ?? {}) as Record<string, unknown>;
     switch (e.type) {
       case "job.log":
-        this.pushLog({ id: e.id, at: e.at, level: String(data.level ?? "info"), message: String(data.message ?? "") });
+        this.pushLog({ id: e.id, at: e.at, level: e.data.level, message: e.data.message });
         return;
       case "job.phase":
       case "job.state": {
-        const phase = typeof data.phase === "string" ? data.phase : null;
+        const { phase } = e.data;
         const starts = this.current().phaseStarts;
-        const phaseStarts = phase && !(phase in starts) ? { ...starts, [phase]: e.at } : starts;
-        this.update({ phaseStarts, jobVersion: this.current().jobVersion + 1, ...(phase ? { phase } : {}) });
-        const note = e.type === "job.state" ? `state → ${String(data.state)}` : `phase → ${String(phase)}`;
+        const phaseStarts = phase in starts ? starts : { ...starts, [phase]: e.at };
+        this.update({ phaseStarts, phase, jobVersion: this.current().jobVersion + 1 });
+        const note = e.type === "job.state" ? `state → ${e.data.state}` : `phase → ${phase}`;
         this.pushLog({ id: e.id, at: e.at, level: "event", message: note });
         return;
       }
       case "job.snapshot":
-        if (typeof data.fillPercent === "number") this.update({ snapshotFillPercent: data.fillPercent });
+        this.update({ snapshotFillPercent: e.data.fillPercent });
         return;
       case "job.outage":
-        if (typeof data.outageMs === "number")
-          this.update({ outageMs: data.outageMs, jobVersion: this.current().jobVersion + 1 });
+        this.update({ outageMs: e.data.outageMs, jobVersion: this.current().jobVersion + 1 });
         return;
       default:
         this.update({ jobVersion: this.current().jobVersion + 1 });
@@ -150,8 +149,8 @@ export class JobStreamStore {
     if (p.doneRuns && p.doneRuns.length > 0) for (const l of this.runListeners) l(p.doneRuns, p.phase);
     this.samples.push({ t: Date.now(), bytesPerSecond: p.bytesPerSecond });
     if (this.samples.length > THROUGHPUT_WINDOW) this.samples.splice(0, this.samples.length - THROUGHPUT_WINDOW);
-    const fill = p.extra?.snapshotFillPercent;
-    this.update({ progress: p, phase: p.phase, ...(typeof fill === "number" ? { snapshotFillPercent: fill } : {}) });
+    // The snapshot's fill level comes from stored job.snapshot events, not from progress.
+    this.update({ progress: p, phase: p.phase });
   }
 
   private pushLog(line: LogLine): void {

@@ -1,9 +1,8 @@
-import type { JobState } from "@blockferry/contracts";
 import { useEffect, useState } from "react";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
 import { ProgressBar, StateBadge } from "../../components/StateBadge.tsx";
 import { formatBytes, formatMs, formatTime, percent, phaseLabel } from "../../lib/format.ts";
-import { JOB_STATE_LABELS, JOB_STATES as STATES } from "../../lib/job-vocabulary.ts";
+import { isJobState, JOB_STATE_LABELS, JOB_STATES as STATES } from "../../lib/job-vocabulary.ts";
 import { Link, navigate, useLocation } from "../../lib/router.tsx";
 import { useHosts } from "../hosts/api.ts";
 import { type MigrationFilters, useMigrations } from "./api.ts";
@@ -13,7 +12,7 @@ function useFilters(): [MigrationFilters, (patch: Record<string, string>) => voi
   const { search } = useLocation();
   const filters: MigrationFilters = {};
   const state = search.get("state");
-  if (state && (STATES as string[]).includes(state)) filters.state = state as JobState;
+  if (state && isJobState(state)) filters.state = state;
   const hostId = Number(search.get("hostId"));
   if (hostId > 0) filters.hostId = hostId;
   const q = search.get("q");

@@ -8,6 +8,7 @@ import type {
 } from "@blockferry/contracts";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiFetch } from "../../lib/api.ts";
+import { isActive } from "../../lib/job-vocabulary.ts";
 
 export interface MigrationFilters {
   state?: JobState;
@@ -23,11 +24,11 @@ export const migrationKeys = {
   list: (f: MigrationFilters) => [...migrationKeys.lists(), f] as const,
   detail: (id: number) => [...migrationKeys.all, "detail", id] as const,
   chunkMap: (id: number) => [...migrationKeys.detail(id), "chunk-map"] as const,
-  precheck: (body: CreateMigration) => ["prechecks", body] as const,
+  precheck: (body: CreateMigration | null) => ["prechecks", body] as const,
 };
 
-export const ACTIVE_STATES: readonly JobState[] = ["queued", "running", "waiting_cutover", "cancelling"];
-export const isActive = (s: JobState) => ACTIVE_STATES.includes(s);
+// Where the job pages look for "is this job still moving".
+export { isActive };
 
 function listQuery(f: MigrationFilters): string {
   const q = new URLSearchParams();
@@ -63,9 +64,8 @@ export const useChunkMap = (id: number, enabled: boolean) =>
 /** Prechecks run against the live hosts; debounced by the caller, cached briefly per plan. */
 export const usePrechecks = (body: CreateMigration | null) =>
   useQuery({
-    queryKey: migrationKeys.precheck(body ?? ({} as CreateMigration)),
-    queryFn: ({ signal }) =>
-      apiFetch<PrecheckResult>("/api/prechecks", { method: "POST", body: JSON.stringify(body), signal }),
+    queryKey: migrationKeys.precheck(body),
+    queryFn: ({ signal }) => apiFetch<PrecheckResult>("/api/prechecks", { method: "POST", body: body, signal }),
     enabled: body !== null,
     staleTime: 5_000,
     retry: false,
@@ -74,8 +74,7 @@ export const usePrechecks = (body: CreateMigration | null) =>
 export function useCreateMigration() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (body: CreateMigration) =>
-      apiFetch<Migration>("/api/migrations", { method: "POST", body: JSON.stringify(body) }),
+    mutationFn: (body: CreateMigration) => apiFetch<Migration>("/api/migrations", { method: "POST", body: body }),
     onSuccess: (m) => {
       qc.setQueryData(migrationKeys.detail(m.id), m);
       return qc.invalidateQueries({ queryKey: migrationKeys.lists() });

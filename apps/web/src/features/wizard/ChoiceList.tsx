@@ -1,19 +1,19 @@
 import type { ReactNode } from "react";
 
-export interface Choice {
-  key: string;
+export interface Choice<K extends string = string> {
+  key: K;
   title: ReactNode;
   detail?: ReactNode;
   disabled?: boolean;
 }
 
 /** A radio group drawn as cards: one click anywhere on a card picks it; arrow keys move between cards. */
-export function ChoiceList(props: {
+export function ChoiceList<K extends string>(props: {
   name: string;
   legend: string;
-  choices: Choice[];
-  value: string | undefined;
-  onChange(key: string): void;
+  choices: Choice<K>[];
+  value: K | undefined;
+  onChange(key: K): void;
 }) {
   return (
     <fieldset className="choices">

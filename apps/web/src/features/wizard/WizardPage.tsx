@@ -126,7 +126,7 @@ function OptionsStep({ draft, set }: { draft: Draft; set(p: Partial<Draft>): voi
         name="controller"
         legend="VM control"
         value={draft.controller}
-        onChange={(k) => set({ controller: k as Draft["controller"] })}
+        onChange={(k) => set({ controller: k })}
         choices={[
           { key: "none", title: "None", detail: "I stop and start the VM myself" },
           { key: "libvirt", title: "libvirt", detail: "virsh shutdown, then define and start on the destination" },
@@ -185,7 +185,7 @@ function OptionsStep({ draft, set }: { draft: Draft; set(p: Partial<Draft>): voi
         name="cutover"
         legend="Cutover"
         value={draft.cutover}
-        onChange={(k) => set({ cutover: k as Draft["cutover"] })}
+        onChange={(k) => set({ cutover: k })}
         choices={[
           { key: "manual", title: "Manual", detail: "wait in sync until I press Cut over" },
           { key: "auto", title: "Automatic", detail: "cut over as soon as the copy is in sync" },

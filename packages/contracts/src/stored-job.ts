@@ -1,0 +1,76 @@
+import { type Static, Type } from "typebox";
+import { PHASES } from "./vocabulary.ts";
+
+/**
+ * The JSON a job row stores beside its columns (jobs.phase_state, jobs.error). The server validates it whenever it
+ * loads a row, so a phase reads exactly these shapes, whatever an older version or a hand edit left there.
+ */
+
+const Count = Type.Integer({ minimum: 0 });
+const EpochMs = Type.Number({ description: "epoch milliseconds" });
+const ThinId = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+  description: "device id in the thin pool; null for a classic LV",
+});
+
+/** A catch-up pass's snapshot rotation: send what snapshot `from` recorded, read from generation `toGen`. */
+export const StoredRotation = Type.Object({
+  pass: Type.String(),
+  from: Type.String(),
+  fromThinId: ThinId,
+  toGen: Type.Integer({ minimum: 1 }),
+});
+export type StoredRotation = Static<typeof StoredRotation>;
+
+/**
+ * A pass's change list, stored before its copy starts: a re-run after a crash must copy exactly the ranges its
+ * journal planned, even though the snapshot has recorded more since.
+ */
+export const StoredChanges = Type.Object({
+  pass: Type.String(),
+  chunkBytes: Type.Integer({ minimum: 1 }),
+  extents: Type.String({ description: "base64 of the encoded extent map" }),
+});
+export type StoredChanges = Static<typeof StoredChanges>;
+
+/** What the phases store to be re-runnable after a crash; everything else they recompute. */
+export const PhaseState = Type.Object({
+  /** Bytes of the source volume (prechecks store 0 when they could not measure it). */
+  sizeBytes: Type.Optional(Count),
+  /** Generation of the current source snapshot; a new one after a rotation or an overflow. */
+  snapshotGen: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Name of the current snapshot; absent after an overflow, so the next snapshot phase drops it first. */
+  snapshotLv: Type.Optional(Type.String()),
+  snapshotThinId: Type.Optional(ThinId),
+  originThinId: Type.Optional(ThinId),
+  /** Thin pool of the source LV; null for a classic LV. */
+  sourcePool: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  sourceThin: Type.Optional(Type.Boolean()),
+  /** The target LV is ours (created by this job), so cancel may remove it. */
+  targetCreated: Type.Optional(Type.Boolean()),
+  /** A fresh thin target reads zeroes: all-zero ranges need no write. */
+  targetReadsZero: Type.Optional(Type.Boolean()),
+  fullCopyDone: Type.Optional(Type.Boolean()),
+  /** How often an overflowed snapshot forced a new snapshot and full copy. */
+  fullCopyFallbacks: Type.Optional(Count),
+  /** Completed catch-up passes. */
+  catchUpDone: Type.Optional(Count),
+  rotation: Type.Optional(StoredRotation),
+  pendingChanges: Type.Optional(StoredChanges),
+  /** Set before the stop command runs, so cancel restarts the VM. */
+  vmStoppedAt: Type.Optional(EpochMs),
+  vmStartedAt: Type.Optional(EpochMs),
+  /** The final delta was the whole volume (its change list was lost). */
+  finalFull: Type.Optional(Type.Boolean()),
+  finalChunkBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** The final delta as [firstChunk, chunkCount] runs, for verify. */
+  finalExtents: Type.Optional(Type.Array(Type.Tuple([Count, Count]))),
+});
+export type PhaseState = Static<typeof PhaseState>;
+
+/** Why a job failed: its error's code and message, and the phase it failed in. */
+export const JobError = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  phase: Type.Enum(PHASES),
+});
+export type JobError = Static<typeof JobError>;

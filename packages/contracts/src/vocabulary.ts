@@ -1,0 +1,96 @@
+/**
+ * Job states and phases: the one definition the server (db schema, runner), the dashboard and the CLI share.
+ * Plain constants without TypeBox, so the dashboard can import them (`@blockferry/contracts/vocabulary`) without
+ * pulling the TypeBox runtime into its bundle; the API schemas in migrations.ts are built from these lists.
+ */
+
+export const JOB_STATES = [
+  "queued",
+  "running",
+  "waiting_cutover",
+  "cancelling",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "rolled_back",
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** States in which a job still needs its hosts and the objects it created (a runner may pick it up). */
+export const ACTIVE_JOB_STATES = [
+  "queued",
+  "running",
+  "waiting_cutover",
+  "cancelling",
+] as const satisfies readonly JobState[];
+export type ActiveJobState = (typeof ACTIVE_JOB_STATES)[number];
+
+/** States a job never leaves by itself (a retry or a cancel of a failed job is an operator's new start). */
+export const TERMINAL_JOB_STATES = [
+  "succeeded",
+  "failed",
+  "cancelled",
+  "rolled_back",
+] as const satisfies readonly JobState[];
+export type TerminalJobState = (typeof TERMINAL_JOB_STATES)[number];
+
+/** How the dashboard and the CLI name a state (lower case: it also reads inside a sentence). */
+export const JOB_STATE_LABELS: Record<JobState, string> = {
+  queued: "queued",
+  running: "running",
+  waiting_cutover: "waiting for cutover",
+  cancelling: "cancelling",
+  succeeded: "succeeded",
+  failed: "failed",
+  cancelled: "cancelled",
+  rolled_back: "rolled back",
+};
+
+/** Phases in order; a job records the one it is in, and a retry re-enters the failed one. */
+export const PHASES = [
+  "prechecks",
+  "snapshot",
+  "prepare_target",
+  "full_copy",
+  "catch_up",
+  "wait_cutover",
+  "stop_vm",
+  "final_delta",
+  "verify",
+  "start_vm",
+  "cleanup",
+  "done",
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const PHASE_LABELS: Record<Phase, string> = {
+  prechecks: "prechecks",
+  snapshot: "snapshot",
+  prepare_target: "prepare target",
+  full_copy: "full copy",
+  catch_up: "catch up",
+  wait_cutover: "wait cutover",
+  stop_vm: "stop vm",
+  final_delta: "final delta",
+  verify: "verify",
+  start_vm: "start vm",
+  cleanup: "cleanup",
+  done: "done",
+};
+
+/**
+ * Phases from the point of no return on: start_vm may already have started the VM on the target, so rolling back
+ * would throw away what it wrote there.
+ */
+export const NO_RETURN_PHASES = ["start_vm", "cleanup", "done"] as const satisfies readonly Phase[];
+
+const isMember =
+  <T extends string>(list: readonly T[]) =>
+  (value: string): value is T =>
+    list.some((member) => member === value);
+
+export const isJobState = isMember<JobState>(JOB_STATES);
+export const isActiveJobState = isMember<ActiveJobState>(ACTIVE_JOB_STATES);
+export const isTerminalJobState = isMember<TerminalJobState>(TERMINAL_JOB_STATES);
+export const isPhase = isMember<Phase>(PHASES);
+export const isPastNoReturn = (phase: Phase): boolean => isMember(NO_RETURN_PHASES)(phase);
