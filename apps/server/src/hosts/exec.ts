@@ -7,7 +7,7 @@ import {
   RemoteCommandError,
   RemoteTimeoutError,
 } from "./errors.ts";
-import { type ExitStatus, startRemoteProcess } from "./remote-process.ts";
+import { type ExitStatus, type RemoteProcess, startRemoteProcess } from "./remote-process.ts";
 
 export type ExecOptions = {
   /** Kill the remote process group and reject with RemoteTimeoutError after this long. Default 60 s. */
@@ -40,63 +40,98 @@ export async function execOn(conn: HostConnection, command: string, opts: ExecOp
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxOutput = opts.maxOutputBytes ?? 64 << 20;
   if (opts.signal?.aborted) throw new RemoteCancelledError(conn.name, command);
-  return conn
-    .withSlot(
-      async () => {
-        const proc = await startRemoteProcess(conn, command);
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        let bytes = 0;
-        let stopReason: Error | null = null;
-        const stop = (reason: Error) => {
-          if (stopReason) return;
-          stopReason = reason;
-          void (opts.stop === "term" ? proc.kill(TERM_GRACE_MS, false) : proc.kill());
-        };
-        const count = (n: number) => {
-          bytes += n;
-          if (bytes > maxOutput) stop(new OutputLimitError(conn.name, command, maxOutput));
-        };
-        proc.channel.on("data", (chunk: Buffer) => {
-          if (stopReason) return;
-          out.push(chunk);
-          count(chunk.length);
-        });
-        proc.onStderr((chunk) => {
-          if (stopReason) return;
-          err.push(chunk);
-          count(chunk.length);
-        });
-        const timer = setTimeout(() => stop(new RemoteTimeoutError(conn.name, command, timeoutMs)), timeoutMs);
-        const onAbort = () => stop(new RemoteCancelledError(conn.name, command));
-        opts.signal?.addEventListener("abort", onAbort, { once: true });
-        if (opts.stdin !== undefined) proc.channel.end(opts.stdin);
-        else proc.channel.end();
-        let status: ExitStatus;
-        try {
-          status = await proc.exited;
-        } catch (e) {
-          if (stopReason) throw stopReason;
-          throw e;
-        } finally {
-          clearTimeout(timer);
-          opts.signal?.removeEventListener("abort", onAbort);
-        }
-        if (stopReason) throw stopReason;
-        const stdout = Buffer.concat(out).toString("utf8");
-        const stderr = Buffer.concat(err).toString("utf8");
-        if (status.code === null || !(opts.okExitCodes ?? [0]).includes(status.code))
-          throw new RemoteCommandError(conn.name, command, status.code, status.signal, proc.stderrTail());
-        return { stdout, stderr, code: status.code };
-      },
-      { signal: opts.signal },
-    )
-    .catch((e: unknown) => {
-      // Aborted while still queued for a channel slot: same typed error as a cancel while running.
-      if (opts.signal?.aborted && !(e instanceof RemoteCancelledError) && (e as Error)?.name === "AbortError")
-        throw new RemoteCancelledError(conn.name, command);
-      throw e;
+  const release = await conn.acquireSlot(opts.signal).catch(() => {
+    throw new RemoteCancelledError(conn.name, command);
+  });
+  const proc = await startUnlessAborted(conn, command, opts.signal, release);
+  return (async () => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let bytes = 0;
+    let stopReason: Error | null = null;
+    const stop = (reason: Error) => {
+      if (stopReason) return;
+      stopReason = reason;
+      void (opts.stop === "term" ? proc.kill(TERM_GRACE_MS, false) : proc.kill());
+    };
+    const count = (n: number) => {
+      bytes += n;
+      if (bytes > maxOutput) stop(new OutputLimitError(conn.name, command, maxOutput));
+    };
+    proc.channel.on("data", (chunk: Buffer) => {
+      if (stopReason) return;
+      out.push(chunk);
+      count(chunk.length);
     });
+    proc.onStderr((chunk) => {
+      if (stopReason) return;
+      err.push(chunk);
+      count(chunk.length);
+    });
+    const timer = setTimeout(() => stop(new RemoteTimeoutError(conn.name, command, timeoutMs)), timeoutMs);
+    const onAbort = () => stop(new RemoteCancelledError(conn.name, command));
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort(); // aborted between the channel opening and here
+    if (opts.stdin !== undefined) proc.channel.end(opts.stdin);
+    else proc.channel.end();
+    let status: ExitStatus;
+    try {
+      status = await proc.exited;
+    } catch (e) {
+      if (stopReason) throw stopReason;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
+    if (stopReason) throw stopReason;
+    const stdout = Buffer.concat(out).toString("utf8");
+    const stderr = Buffer.concat(err).toString("utf8");
+    if (status.code === null || !(opts.okExitCodes ?? [0]).includes(status.code))
+      throw new RemoteCommandError(conn.name, command, status.code, status.signal, proc.stderrTail());
+    return { stdout, stderr, code: status.code };
+  })().finally(release);
+}
+
+/**
+ * Open the command's channel unless `signal` aborts first. The caller holds a slot (`release`). An abort while
+ * the connection or the channel is still opening rejects at once; a channel that opens after that is killed as
+ * soon as it exists, and only then is the slot released. On any rejection `release` is taken care of here.
+ */
+function startUnlessAborted(
+  conn: HostConnection,
+  command: string,
+  signal: AbortSignal | undefined,
+  release: () => void,
+): Promise<RemoteProcess> {
+  const starting = startRemoteProcess(conn, command);
+  return new Promise<RemoteProcess>((resolve, reject) => {
+    let abandoned = false;
+    const onAbort = () => {
+      abandoned = true;
+      reject(new RemoteCancelledError(conn.name, command));
+      starting
+        .then(
+          (proc) => proc.kill(),
+          () => {},
+        )
+        .finally(release);
+    };
+    starting.then(
+      (proc) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (!abandoned) resolve(proc);
+      },
+      (e: unknown) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (abandoned) return;
+        release();
+        reject(e);
+      },
+    );
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 export type RemoteStream = {
@@ -121,13 +156,7 @@ export async function execStreamOn(
   const release = await conn.acquireSlot(opts.signal).catch(() => {
     throw new RemoteCancelledError(conn.name, command);
   });
-  let proc: Awaited<ReturnType<typeof startRemoteProcess>>;
-  try {
-    proc = await startRemoteProcess(conn, command);
-  } catch (e) {
-    release();
-    throw e;
-  }
+  const proc = await startUnlessAborted(conn, command, opts.signal, release);
   let cancelled = false;
   const cancel = async () => {
     cancelled = true;
@@ -135,6 +164,7 @@ export async function execStreamOn(
   };
   const onAbort = () => void cancel();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort(); // aborted between the channel opening and here
   const exit = proc.exited
     .then(
       (status) => {

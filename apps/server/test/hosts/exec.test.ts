@@ -131,6 +131,81 @@ describe("exec", () => {
   });
 });
 
+describe("cancel while the channel is still opening", () => {
+  /** `work` settled, or "pending" once `ms` passed: a lost cancel fails the test instead of hanging it. */
+  const within = <T>(work: Promise<T>, ms: number) =>
+    Promise.race([
+      work.then(
+        (v) => ({ value: v }),
+        (e: unknown) => ({ error: e }),
+      ),
+      new Promise<"pending">((r) => setTimeout(() => r("pending"), ms).unref()),
+    ]);
+
+  it("exec aborted right after the call (connection and channel not open yet) rejects at once and leaves nothing running", async () => {
+    const cold = new RemoteHosts();
+    cold.register("c", endpointOf(sshd));
+    try {
+      const ac = new AbortController();
+      const t0 = performance.now();
+      const p = cold.exec("c", "sleep 1011", { signal: ac.signal, timeoutMs: 5000 });
+      ac.abort();
+      const r = await within(p, 3000);
+      expect(r).toMatchObject({ error: expect.any(RemoteCancelledError) });
+      expect(performance.now() - t0).toBeLessThan(1000);
+      // The channel that opened after the cancel is killed as soon as it exists.
+      expect(await eventually(async () => !(await running("slee[p] 1011")), 5000)).toBe(true);
+      expect(await eventually(async () => cold.stats("c").activeChannels === 0, 5000)).toBe(true);
+    } finally {
+      await cold.close();
+    }
+  });
+
+  it("exec aborted while its channel opens on a warm connection rejects promptly, nothing left running", async () => {
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const p = hosts.exec("h", "sleep 1012", { signal: ac.signal, timeoutMs: 5000 });
+    await Promise.resolve(); // past the slot, into the channel open
+    ac.abort();
+    const r = await within(p, 3000);
+    expect(r).toMatchObject({ error: expect.any(RemoteCancelledError) });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await eventually(async () => !(await running("slee[p] 1012")), 5000)).toBe(true);
+  });
+
+  it("exec and execStream with an already-aborted signal reject and never run", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const marker = join(sshd.dir, "never-ran");
+    await expect(hosts.exec("h", `touch ${marker}`, { signal: ac.signal })).rejects.toBeInstanceOf(
+      RemoteCancelledError,
+    );
+    await expect(hosts.execStream("h", `touch ${marker}`, { signal: ac.signal })).rejects.toBeInstanceOf(
+      RemoteCancelledError,
+    );
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("execStream aborted right after the call rejects at once (it used to run unbounded) and leaves nothing running", async () => {
+    const cold = new RemoteHosts();
+    cold.register("c", endpointOf(sshd));
+    try {
+      const ac = new AbortController();
+      const p = cold.execStream("c", "sleep 1013", { signal: ac.signal });
+      ac.abort();
+      const r = await within(
+        p.then((s) => s.exit),
+        3000,
+      );
+      expect(r).toMatchObject({ error: expect.any(RemoteCancelledError) });
+      expect(await eventually(async () => !(await running("slee[p] 1013")), 5000)).toBe(true);
+      expect(await eventually(async () => cold.stats("c").activeChannels === 0, 5000)).toBe(true);
+    } finally {
+      await cold.close();
+    }
+  });
+});
+
 describe("execStream", () => {
   it("streams stdin to stdout byte for byte and resolves the exit", async () => {
     const data = randomBytes(5 << 20);
