@@ -10,7 +10,7 @@ export * from "./errors.ts";
 export { type ExecOptions, type ExecResult, execOn, execStreamOn, type RemoteStream } from "./exec.ts";
 export { fingerprintOf, keyTypeOf, type ProbedHostKey, probeHostKey } from "./fingerprint.ts";
 export { type Inventory, InventoryError, type InventoryExec, readInventory } from "./inventory.ts";
-export { type HostHealth, type HostId, RemoteHosts, UnknownHostError } from "./manager.ts";
+export { type HostHealth, type HostId, INVENTORY_MAX_OUTPUT_BYTES, RemoteHosts, UnknownHostError } from "./manager.ts";
 export {
   type ByteSource,
   byteSourceOf,

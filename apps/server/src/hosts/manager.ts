@@ -11,6 +11,9 @@ import { type ByteSource, byteSourceOf, openRemoteFile, type RemoteFile } from "
 
 export type HostId = string | number;
 
+/** Inventory output past this is refused: 500 LVs answer in about 270 KiB (lvs JSON). */
+export const INVENTORY_MAX_OUTPUT_BYTES = 4 << 20;
+
 export type HostHealth = { reachable: boolean; latencyMs: number | null; error: string | null };
 
 export class UnknownHostError extends DomainError {
@@ -105,7 +108,7 @@ export class RemoteHosts {
 
   inventory(id: HostId, opts: { timeoutMs?: number } = {}): Promise<Inventory> {
     return readInventory((command) =>
-      this.exec(id, command, { timeoutMs: opts.timeoutMs ?? 30_000, maxOutputBytes: 256 << 20 }),
+      this.exec(id, command, { timeoutMs: opts.timeoutMs ?? 30_000, maxOutputBytes: INVENTORY_MAX_OUTPUT_BYTES }),
     );
   }
 
