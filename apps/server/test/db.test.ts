@@ -44,23 +44,23 @@ describe("openDb", () => {
   it("numbers events per job and globally", () => {
     t = tempDb();
     const h = t.db.insert(hosts).values({ name: "a", address: "127.0.0.1" }).returning().get();
-    const mkJob = () =>
+    const mkJob = (lv: string) =>
       t.db
         .insert(jobs)
         .values({
           sourceHostId: h.id,
           sourceVg: "vg",
-          sourceLv: "lv",
+          sourceLv: lv,
           targetHostId: h.id,
-          targetVg: "vg",
-          targetLv: "lv",
+          targetVg: "vg2",
+          targetLv: lv,
           vm: { controller: "none" },
           options: {},
         })
         .returning()
         .get();
-    const j1 = mkJob();
-    const j2 = mkJob();
+    const j1 = mkJob("lv1");
+    const j2 = mkJob("lv2");
     const repo = createEventsRepo(t.db);
     const a = repo.append(j1.id, "x", { n: 1 });
     const b = repo.append(j2.id, "x", { n: 2 });
