@@ -7,7 +7,7 @@ import { toHost } from "../db/repositories/hosts.ts";
 import { ACTIVE_JOB_STATES } from "../db/schema.ts";
 import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.ts";
 import type { EventHub } from "../events/hub.ts";
-import { HostKeyMismatchError } from "./errors.ts";
+import { HostKeyMismatchError, OutputLimitError } from "./errors.ts";
 import { probeHostKey } from "./fingerprint.ts";
 import type { Inventory } from "./inventory.ts";
 import type { RemoteHosts } from "./manager.ts";
@@ -218,7 +218,17 @@ export function createHostRegistry(d: HostRegistryDeps) {
     },
 
     inventory(id: number): Promise<Inventory> {
-      return registry.withHost(id, () => d.remote.inventory(id));
+      return registry
+        .withHost(id, () => d.remote.inventory(id))
+        .catch((err: unknown) => {
+          // The host answered with more than any hypervisor has: its state, not our fault (and not a 500).
+          if (!(err instanceof OutputLimitError)) throw err;
+          throw new PreconditionError(
+            `${load(id).name} answered the inventory with more than ${err.maxOutputBytes} bytes; refused. ` +
+              "Check its lvs/vgs/dmsetup/virsh output for garbage",
+            { code: err.code, maxOutputBytes: err.maxOutputBytes },
+          );
+        });
     },
   };
   return registry;
