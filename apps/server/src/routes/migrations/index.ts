@@ -45,6 +45,9 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
       schema: {
         operationId: "createMigration",
         tags: ["migrations"],
+        description:
+          "409 when an unfinished migration (queued, running, waiting_cutover, cancelling) already has the same " +
+          "source LV or target LV; the message and details.migrationId name it.",
         body: CreateMigration,
         response: { 201: Migration, ...errors },
       },
