@@ -89,7 +89,8 @@ export class RemoteHosts {
     const { signal } = opts;
     const conn = this.connection(id);
     if (signal?.aborted) throw new RemoteCancelledError(conn.name, `sftp open ${safePath}`);
-    const file = await this.openFile(id, safePath, "r");
+    const cancelledOpen = () => new RemoteCancelledError(conn.name, `sftp open ${safePath}`);
+    const file = await openUnlessAborted(this.openFile(id, safePath, "r"), signal, cancelledOpen);
     const src = byteSourceOf(
       file,
       async () =>
@@ -132,4 +133,46 @@ export class RemoteHosts {
     this.conns.clear();
     await Promise.all(all.map((c) => c.close()));
   }
+}
+
+/**
+ * The file once open, or a rejection as soon as `signal` aborts while the connection or SFTP session is still
+ * opening (an abort would otherwise only be seen at the first read). A file that opens after that is closed.
+ */
+function openUnlessAborted(
+  opening: Promise<RemoteFile>,
+  signal: AbortSignal | undefined,
+  cancelled: () => Error,
+): Promise<RemoteFile> {
+  if (!signal) return opening;
+  return new Promise<RemoteFile>((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      if (settled) return;
+      settled = true;
+      reject(cancelled());
+      opening
+        .then(
+          (f) => f.close(),
+          () => {},
+        )
+        .catch(() => {});
+    };
+    opening.then(
+      (file) => {
+        signal.removeEventListener("abort", onAbort);
+        if (settled) return;
+        settled = true;
+        resolve(file);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        if (settled) return;
+        settled = true;
+        reject(err);
+      },
+    );
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
