@@ -94,44 +94,34 @@ export async function execOn(conn: HostConnection, command: string, opts: ExecOp
 }
 
 /**
- * Open the command's channel unless `signal` aborts first. The caller holds a slot (`release`). An abort while
- * the connection or the channel is still opening rejects at once; a channel that opens after that is killed as
- * soon as it exists, and only then is the slot released. On any rejection `release` is taken care of here.
+ * Open the command's channel unless `signal` aborts first; the caller holds a slot (`release`, freed here on
+ * any rejection). Connecting can take up to the ready timeout: an abort meanwhile rejects at once, and the
+ * command is never sent. Once sent, the channel opens within a round trip; an abort from then on is the
+ * caller's to handle like one on a running command (it checks `signal.aborted` after adding its listener),
+ * so the command is stopped the way the caller asked (`stop: "term"` included) before the rejection.
  */
-function startUnlessAborted(
+async function startUnlessAborted(
   conn: HostConnection,
   command: string,
   signal: AbortSignal | undefined,
   release: () => void,
 ): Promise<RemoteProcess> {
-  const starting = startRemoteProcess(conn, command);
-  return new Promise<RemoteProcess>((resolve, reject) => {
-    let abandoned = false;
-    const onAbort = () => {
-      abandoned = true;
-      reject(new RemoteCancelledError(conn.name, command));
-      starting
-        .then(
-          (proc) => proc.kill(),
-          () => {},
-        )
-        .finally(release);
-    };
-    starting.then(
-      (proc) => {
-        signal?.removeEventListener("abort", onAbort);
-        if (!abandoned) resolve(proc);
-      },
-      (e: unknown) => {
-        signal?.removeEventListener("abort", onAbort);
-        if (abandoned) return;
-        release();
-        reject(e);
-      },
-    );
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(new RemoteCancelledError(conn.name, command));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      conn
+        .ready()
+        .then(() => resolve(), reject)
+        .finally(() => signal?.removeEventListener("abort", onAbort));
+    });
+    if (signal?.aborted) throw new RemoteCancelledError(conn.name, command);
+    return await startRemoteProcess(conn, command);
+  } catch (e) {
+    release();
+    throw e;
+  }
 }
 
 export type RemoteStream = {

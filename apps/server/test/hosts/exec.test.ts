@@ -149,11 +149,11 @@ describe("cancel while the channel is still opening", () => {
       const ac = new AbortController();
       const t0 = performance.now();
       const p = cold.exec("c", "sleep 1011", { signal: ac.signal, timeoutMs: 5000 });
-      ac.abort();
+      setImmediate(() => ac.abort()); // while the TCP connection and SSH handshake are under way
       const r = await within(p, 3000);
       expect(r).toMatchObject({ error: expect.any(RemoteCancelledError) });
       expect(performance.now() - t0).toBeLessThan(1000);
-      // The channel that opened after the cancel is killed as soon as it exists.
+      // The command was never sent (or, had it been, is killed).
       expect(await eventually(async () => !(await running("slee[p] 1011")), 5000)).toBe(true);
       expect(await eventually(async () => cold.stats("c").activeChannels === 0, 5000)).toBe(true);
     } finally {
@@ -165,12 +165,22 @@ describe("cancel while the channel is still opening", () => {
     const ac = new AbortController();
     const t0 = performance.now();
     const p = hosts.exec("h", "sleep 1012", { signal: ac.signal, timeoutMs: 5000 });
-    await Promise.resolve(); // past the slot, into the channel open
-    ac.abort();
+    setImmediate(() => ac.abort()); // the exec request is sent, its channel not confirmed yet
     const r = await within(p, 3000);
     expect(r).toMatchObject({ error: expect.any(RemoteCancelledError) });
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(await eventually(async () => !(await running("slee[p] 1012")), 5000)).toBe(true);
+  });
+
+  it('an abort while the channel opens still honours stop: "term" (an LVM command is let finish, then reported)', async () => {
+    const file = join(sshd.dir, "termed-while-opening");
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const p = hosts.exec("h", `trap '' TERM; sleep 1.5; echo finished > ${file}`, { signal: ac.signal, stop: "term" });
+    setImmediate(() => ac.abort());
+    await expect(p).rejects.toBeInstanceOf(RemoteCancelledError);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1300);
+    expect(existsSync(file)).toBe(true);
   });
 
   it("exec and execStream with an already-aborted signal reject and never run", async () => {
