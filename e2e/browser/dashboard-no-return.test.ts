@@ -123,7 +123,7 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
   });
 
   it("lists each job's volume size apart from the bytes of its copy pass", async () => {
-    const early = await failedJob("data-1");
+    const early = await failedJob("data-0");
     // Failed before anything measured the volume: no size yet.
     moveJob(early, { state: "failed", phase: "prechecks", phaseState: {} });
     await page.goto(`${server.url}/jobs`);

@@ -9,6 +9,7 @@ import type { MigrationService } from "./jobs/migration-service.ts";
 import { errorHandler } from "./plugins/error-handler.ts";
 import { openapi } from "./plugins/openapi.ts";
 import { webStatic } from "./plugins/web-static.ts";
+import { exactBodyValidators } from "./request-validators.ts";
 import { eventRoutes } from "./routes/events/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
 import { hostRoutes } from "./routes/hosts/index.ts";
@@ -51,6 +52,7 @@ export async function buildApp(deps: AppDeps, opts: FastifyServerOptions = {}): 
     genReqId: () => crypto.randomUUID(),
     // Reject unknown properties instead of silently dropping them; dropping also breaks anyOf unions.
     ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: exactBodyValidators() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   await appPlugin(app, deps);
   return app;

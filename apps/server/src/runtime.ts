@@ -55,7 +55,6 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     audit,
     hub,
     remote,
-    hasActiveJobs: (id) => jobs.activeOnHost(id).length > 0,
   });
   registry.connectTrusted();
   const shellFor = (hostId: number): HostShell => hostShell(remote, registry, hostId);

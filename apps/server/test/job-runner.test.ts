@@ -31,14 +31,15 @@ function seed(t: ReturnType<typeof tempDb>, n: number, hostIds?: [number, number
     .get().id;
   const [src, dst] = hostIds ?? [a, b];
   const repo = createJobsRepo(t.db);
-  return Array.from({ length: n }, () =>
+  // One LV per job: the database refuses two unfinished jobs on one LV.
+  return Array.from({ length: n }, (_, i) =>
     repo.insert({
       sourceHostId: src,
       sourceVg: "vg",
-      sourceLv: "lv",
+      sourceLv: `lv${i}`,
       targetHostId: dst,
       targetVg: "vg",
-      targetLv: "lv",
+      targetLv: `lv${i}`,
       vm: { controller: "none" },
       options: {},
     }),

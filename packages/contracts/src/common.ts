@@ -14,7 +14,9 @@ export const ErrorBody = Type.Object(
 );
 export type ErrorBody = Static<typeof ErrorBody>;
 
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+/** Ids and sequence numbers: integers JavaScript holds exactly (1e300 is an integer, but no id). */
+export const MAX_ID = Number.MAX_SAFE_INTEGER;
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_ID }) });
 export type IdParams = Static<typeof IdParams>;
 
 export const Health = Type.Object({

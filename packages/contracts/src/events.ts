@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from "typebox";
+import { MAX_ID } from "./common.ts";
 import { JobState, Migration } from "./migrations.ts";
 import { PHASES } from "./vocabulary.ts";
 
@@ -118,13 +119,13 @@ export type ServerMessage =
 
 /** Query of the websocket route: follow one job (or all) from after the given event id. */
 export const EventStreamQuery = Type.Object({
-  jobId: Type.Optional(Type.Integer({ minimum: 1 })),
-  after: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  jobId: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ID })),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ID, default: 0 })),
 });
 export type EventStreamQuery = Static<typeof EventStreamQuery>;
 
 export const EventListQuery = Type.Object({
-  after: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ID, default: 0 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
 });
 export type EventListQuery = Static<typeof EventListQuery>;

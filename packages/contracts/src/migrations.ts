@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { MAX_ID } from "./common.ts";
 import { JobError } from "./stored-job.ts";
 import { JOB_STATES, PHASES } from "./vocabulary.ts";
 
@@ -37,9 +38,12 @@ export const VmControl = Type.Union([
 ]);
 export type VmControl = Static<typeof VmControl>;
 
+/** Bytes per second; 128 GiB/s is past any link a disk copy crosses. */
+export const BandwidthLimit = Type.Integer({ minimum: 1, maximum: 2 ** 37 });
+
 export const MigrationOptions = Type.Object(
   {
-    snapshotSizeBytes: Type.Optional(Type.Integer({ minimum: 4 * 1024 * 1024 })),
+    snapshotSizeBytes: Type.Optional(Type.Integer({ minimum: 4 * 1024 * 1024, maximum: 2 ** 50 })),
     snapshotChunkKiB: Type.Optional(
       Type.Union(
         [
@@ -56,7 +60,7 @@ export const MigrationOptions = Type.Object(
       ),
     ),
     catchUpPasses: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, default: 0 })),
-    bandwidthLimitBytesPerSecond: Type.Optional(Type.Integer({ minimum: 1 })),
+    bandwidthLimitBytesPerSecond: Type.Optional(BandwidthLimit),
     compress: Type.Optional(
       Type.Boolean({
         default: false,
@@ -81,12 +85,12 @@ export type MigrationOptions = Static<typeof MigrationOptions>;
 export const CreateMigration = Type.Object(
   {
     source: Type.Object(
-      { hostId: Type.Integer({ minimum: 1 }), vg: LvmName, lv: LvmName },
+      { hostId: Type.Integer({ minimum: 1, maximum: MAX_ID }), vg: LvmName, lv: LvmName },
       { additionalProperties: false },
     ),
     target: Type.Object(
       {
-        hostId: Type.Integer({ minimum: 1 }),
+        hostId: Type.Integer({ minimum: 1, maximum: MAX_ID }),
         vg: LvmName,
         lv: Type.Optional(LvmName),
         thinPool: Type.Optional(LvmName),
@@ -142,7 +146,7 @@ export type Migration = Static<typeof Migration>;
 
 export const MigrationListQuery = Type.Object({
   state: Type.Optional(JobState),
-  hostId: Type.Optional(Type.Integer({ minimum: 1 })),
+  hostId: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ID })),
   q: Type.Optional(Type.String({ maxLength: 200, description: "search in VG/LV names" })),
   since: Type.Optional(Type.String({ format: "date-time" })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),

@@ -1,5 +1,5 @@
 import type { EventData, EventType, JobError, MigrationOptions, PhaseState, VmControl } from "@blockferry/contracts";
-import { JOB_STATES, type Phase } from "@blockferry/contracts/vocabulary";
+import { ACTIVE_JOB_STATES, JOB_STATES, type Phase } from "@blockferry/contracts/vocabulary";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
@@ -76,7 +76,18 @@ export const jobs = sqliteTable(
     startedAt: text("started_at"),
     finishedAt: text("finished_at"),
   },
-  (t) => [index("jobs_state_idx").on(t.state), index("jobs_created_idx").on(t.createdAt)],
+  (t) => [
+    index("jobs_state_idx").on(t.state),
+    index("jobs_created_idx").on(t.createdAt),
+    // At most one unfinished job per source LV and per target LV: two at once would snapshot, write and drop the
+    // same volumes under each other. Enforced here so that parallel requests cannot both pass a check in code.
+    uniqueIndex("jobs_active_source_idx")
+      .on(t.sourceHostId, t.sourceVg, t.sourceLv)
+      .where(sql.raw(`state in (${ACTIVE_JOB_STATES.map((s) => `'${s}'`).join(", ")})`)),
+    uniqueIndex("jobs_active_target_idx")
+      .on(t.targetHostId, t.targetVg, t.targetLv)
+      .where(sql.raw(`state in (${ACTIVE_JOB_STATES.map((s) => `'${s}'`).join(", ")})`)),
+  ],
 );
 
 /** Append-only event log. `id` is the global cursor; `seq` counts per job. */

@@ -15,7 +15,13 @@ export {
 export * from "./transport/errors.ts";
 export { type ExecOptions, type ExecResult, execOn, execStreamOn, type RemoteStream } from "./transport/exec.ts";
 export { fingerprintOf, keyTypeOf, type ProbedHostKey, probeHostKey } from "./transport/host-key.ts";
-export { type HostHealth, type HostId, RemoteHosts, UnknownHostError } from "./transport/manager.ts";
+export {
+  type HostHealth,
+  type HostId,
+  INVENTORY_MAX_OUTPUT_BYTES,
+  RemoteHosts,
+  UnknownHostError,
+} from "./transport/manager.ts";
 export {
   type ByteSource,
   byteSourceOf,

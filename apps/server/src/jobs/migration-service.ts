@@ -2,7 +2,7 @@ import type { ChunkMap, CreateMigration, Migration, MigrationListQuery, Migratio
 import type { AuditRepo } from "../db/repositories/audit.ts";
 import type { ChunkMapRepo } from "../db/repositories/chunk-map.ts";
 import type { HostsRepo } from "../db/repositories/hosts.ts";
-import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
+import { isActiveVolumeClash, type JobRow, type JobsRepo } from "../db/repositories/jobs.ts";
 import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.ts";
 import type { EventHub } from "../events/hub.ts";
 import { CANCEL_FLAG_STATES, cancelRefusal } from "./cancel-rule.ts";
@@ -28,7 +28,7 @@ function pastNoReturn(job: JobRow, failed: boolean): ConflictError {
 
 export interface MigrationServiceDeps {
   chunkMaps: Pick<ChunkMapRepo, "rangesOf">;
-  jobs: Pick<JobsRepo, "insert" | "get" | "list" | "updateIfState">;
+  jobs: Pick<JobsRepo, "insert" | "get" | "list" | "updateIfState" | "activeUsing">;
   hosts: Pick<HostsRepo, "get">;
   audit: Pick<AuditRepo, "record">;
   hub: Pick<EventHub, "append">;
@@ -56,6 +56,40 @@ export function createMigrationService(d: MigrationServiceDeps) {
     return host;
   };
 
+  type Volumes = Pick<JobRow, "sourceHostId" | "sourceVg" | "sourceLv" | "targetHostId" | "targetVg" | "targetLv">;
+  /** A 409 naming the unfinished migration that already uses this job's source or target LV, if one does. */
+  const volumeInUse = (j: Volumes, exceptId?: number): ConflictError | null => {
+    for (const role of ["source", "target"] as const) {
+      const v =
+        role === "source"
+          ? { role, hostId: j.sourceHostId, vg: j.sourceVg, lv: j.sourceLv }
+          : { role, hostId: j.targetHostId, vg: j.targetVg, lv: j.targetLv };
+      const other = d.jobs.activeUsing(v, exceptId);
+      if (!other) continue;
+      const host = d.hosts.get(v.hostId)?.name ?? `host ${v.hostId}`;
+      return new ConflictError(
+        `${v.vg}/${v.lv} on ${host} is the ${role} of unfinished migration ${other.id} (${other.state}): ` +
+          "wait for it to finish or cancel it first",
+        { reason: "volume_in_use", role, migrationId: other.id },
+      );
+    }
+    return null;
+  };
+  /**
+   * A write that makes a job an unfinished user of its LVs. Checked first for a clear message; the database's
+   * partial unique indexes refuse a second user all the same (requests in parallel, other processes).
+   */
+  const claimingVolumes = <T>(j: Volumes, exceptId: number | undefined, write: () => T): T => {
+    const inUse = volumeInUse(j, exceptId);
+    if (inUse) throw inUse;
+    try {
+      return write();
+    } catch (err) {
+      if (!isActiveVolumeClash(err)) throw err;
+      throw volumeInUse(j, exceptId) ?? new ConflictError("another migration took the same LV at the same moment");
+    }
+  };
+
   return {
     create(input: CreateMigration, actor = "api"): Migration {
       trustedHost(input.source.hostId, "source");
@@ -67,18 +101,23 @@ export function createMigrationService(d: MigrationServiceDeps) {
         input.source.lv === targetLv
       )
         throw new InvalidInputError("source and target are the same logical volume");
-      const job = d.jobs.insert({
+      const volumes = {
         sourceHostId: input.source.hostId,
         sourceVg: input.source.vg,
         sourceLv: input.source.lv,
         targetHostId: input.target.hostId,
         targetVg: input.target.vg,
         targetLv,
-        targetThinPool: input.target.thinPool ?? null,
-        vm: input.vm,
-        cutover: input.cutover ?? "manual",
-        options: input.options ?? {},
-      });
+      };
+      const job = claimingVolumes(volumes, undefined, () =>
+        d.jobs.insert({
+          ...volumes,
+          targetThinPool: input.target.thinPool ?? null,
+          vm: input.vm,
+          cutover: input.cutover ?? "manual",
+          options: input.options ?? {},
+        }),
+      );
       d.hub.append(job.id, "job.created", { migration: toMigration(job) });
       d.audit.record(actor, "migration.create", `job:${job.id}`, { source: input.source, target: input.target });
       d.kick();
@@ -140,7 +179,9 @@ export function createMigrationService(d: MigrationServiceDeps) {
       let row: JobRow | undefined;
       if (job.state === "failed") {
         // A failed job has no runner: cancelling it queues the clean-up as a cancelling job.
-        row = d.jobs.updateIfState(id, ["failed"], { state: "cancelling", cancelRequested: true });
+        row = claimingVolumes(job, id, () =>
+          d.jobs.updateIfState(id, ["failed"], { state: "cancelling", cancelRequested: true }),
+        );
       } else {
         // Conditional on the phase too: the runner may pass the point of no return between the read and this write.
         row = d.jobs.updateIfState(id, CANCEL_FLAG_STATES, { cancelRequested: true }, { phaseNotIn: NO_RETURN_PHASES });
@@ -159,7 +200,9 @@ export function createMigrationService(d: MigrationServiceDeps) {
     /** Re-queues a failed job; it re-enters the phase it failed in, with that phase's stored progress. */
     retry(id: number, actor = "api"): Migration {
       const job = load(id);
-      const row = d.jobs.updateIfState(id, ["failed"], { state: "queued", error: null, attempt: job.attempt + 1 });
+      const row = claimingVolumes(job, id, () =>
+        d.jobs.updateIfState(id, ["failed"], { state: "queued", error: null, attempt: job.attempt + 1 }),
+      );
       if (!row) throw new ConflictError(`migration ${id} is ${job.state}: only failed migrations can be retried`);
       d.hub.append(id, "job.state", { state: "queued", phase: row.phase, retry: row.attempt });
       d.audit.record(actor, "migration.retry", `job:${id}`, { phase: row.phase });

@@ -131,6 +131,91 @@ describe("exec", () => {
   });
 });
 
+describe("cancel while the channel is still opening", () => {
+  /** `work` settled, or "pending" once `ms` passed: a lost cancel fails the test instead of hanging it. */
+  const within = <T>(work: Promise<T>, ms: number) =>
+    Promise.race([
+      work.then(
+        (v) => ({ value: v }),
+        (e: unknown) => ({ error: e }),
+      ),
+      new Promise<"pending">((r) => setTimeout(() => r("pending"), ms).unref()),
+    ]);
+
+  it("exec aborted right after the call (connection and channel not open yet) rejects at once and leaves nothing running", async () => {
+    const cold = new RemoteHosts();
+    cold.register("c", endpointOf(sshd));
+    try {
+      const ac = new AbortController();
+      const t0 = performance.now();
+      const p = cold.exec("c", "sleep 1011", { signal: ac.signal, timeoutMs: 5000 });
+      setImmediate(() => ac.abort()); // while the TCP connection and SSH handshake are under way
+      const r = await within(p, 3000);
+      expect(r).toMatchObject({ error: expect.any(RemoteCancelledError) });
+      expect(performance.now() - t0).toBeLessThan(1000);
+      // The command was never sent (or, had it been, is killed).
+      expect(await eventually(async () => !(await running("slee[p] 1011")), 5000)).toBe(true);
+      expect(await eventually(async () => cold.stats("c").activeChannels === 0, 5000)).toBe(true);
+    } finally {
+      await cold.close();
+    }
+  });
+
+  it("exec aborted while its channel opens on a warm connection rejects promptly, nothing left running", async () => {
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const p = hosts.exec("h", "sleep 1012", { signal: ac.signal, timeoutMs: 5000 });
+    setImmediate(() => ac.abort()); // the exec request is sent, its channel not confirmed yet
+    const r = await within(p, 3000);
+    expect(r).toMatchObject({ error: expect.any(RemoteCancelledError) });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await eventually(async () => !(await running("slee[p] 1012")), 5000)).toBe(true);
+  });
+
+  it('an abort while the channel opens still honours stop: "term" (an LVM command is let finish, then reported)', async () => {
+    const file = join(sshd.dir, "termed-while-opening");
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const p = hosts.exec("h", `trap '' TERM; sleep 1.5; echo finished > ${file}`, { signal: ac.signal, stop: "term" });
+    setImmediate(() => ac.abort());
+    await expect(p).rejects.toBeInstanceOf(RemoteCancelledError);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1300);
+    expect(existsSync(file)).toBe(true);
+  });
+
+  it("exec and execStream with an already-aborted signal reject and never run", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const marker = join(sshd.dir, "never-ran");
+    await expect(hosts.exec("h", `touch ${marker}`, { signal: ac.signal })).rejects.toBeInstanceOf(
+      RemoteCancelledError,
+    );
+    await expect(hosts.execStream("h", `touch ${marker}`, { signal: ac.signal })).rejects.toBeInstanceOf(
+      RemoteCancelledError,
+    );
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("execStream aborted right after the call rejects at once (it used to run unbounded) and leaves nothing running", async () => {
+    const cold = new RemoteHosts();
+    cold.register("c", endpointOf(sshd));
+    try {
+      const ac = new AbortController();
+      const p = cold.execStream("c", "sleep 1013", { signal: ac.signal });
+      ac.abort();
+      const r = await within(
+        p.then((s) => s.exit),
+        3000,
+      );
+      expect(r).toMatchObject({ error: expect.any(RemoteCancelledError) });
+      expect(await eventually(async () => !(await running("slee[p] 1013")), 5000)).toBe(true);
+      expect(await eventually(async () => cold.stats("c").activeChannels === 0, 5000)).toBe(true);
+    } finally {
+      await cold.close();
+    }
+  });
+});
+
 describe("execStream", () => {
   it("streams stdin to stdout byte for byte and resolves the exit", async () => {
     const data = randomBytes(5 << 20);

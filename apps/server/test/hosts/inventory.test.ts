@@ -10,7 +10,7 @@ import { Value } from "typebox/value";
 import { afterAll, describe, expect, it } from "vitest";
 import { startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
 import { lvmReportJson, lvReportRow } from "../../../../test-support/lvm-report.ts";
-import { RemoteHosts, readInventory } from "../../src/hosts/index.ts";
+import { INVENTORY_MAX_OUTPUT_BYTES, OutputLimitError, RemoteHosts, readInventory } from "../../src/hosts/index.ts";
 import { endpointOf } from "./sshd-fixture.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bf-inv-"));
@@ -261,6 +261,31 @@ describe("readInventory over a real sshd", () => {
     } finally {
       await hosts.close();
       await sshd.stop();
+    }
+  });
+});
+
+describe("inventory output cap", () => {
+  it("kills an inventory whose output passes the cap and rejects with OutputLimitError, never buffering 256 MiB", async () => {
+    // A host whose lvs prints 16 MiB (a broken tool, or far more LVs than any hypervisor has).
+    const noisy = mkdtempSync(join(tmpdir(), "bf-inv-noisy-"));
+    const sshd = await startLoopbackSshd({ path: noisy });
+    const hosts = new RemoteHosts();
+    try {
+      writeFileSync(
+        join(noisy, "lvs"),
+        "#!/bin/sh\n/usr/bin/yes blockferry-inventory-flood | /usr/bin/head -c 16777216\n",
+      );
+      chmodSync(join(noisy, "lvs"), 0o755);
+      hosts.register("h", endpointOf(sshd));
+      const err = await hosts.inventory("h").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OutputLimitError);
+      expect(err).toMatchObject({ code: "REMOTE_OUTPUT_TOO_LARGE", maxOutputBytes: INVENTORY_MAX_OUTPUT_BYTES });
+      expect(INVENTORY_MAX_OUTPUT_BYTES).toBe(4 << 20);
+    } finally {
+      await hosts.close();
+      await sshd.stop();
+      rmSync(noisy, { recursive: true, force: true });
     }
   });
 });

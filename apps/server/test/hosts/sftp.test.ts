@@ -7,6 +7,7 @@ import { type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/l
 import {
   byteSourceOf,
   ConnectionLostError,
+  RemoteCancelledError,
   type RemoteFile,
   RemoteHosts,
   SFTP_REQUEST_BYTES,
@@ -114,6 +115,21 @@ describe("SFTP ranges", () => {
     await expect(src.read(0, 16)).rejects.toThrow("cancelled");
     // Without a signal nothing changes.
     expect(await byteSourceOf({ ...stuck, read: async () => Buffer.alloc(16, 1) }).read(0, 16)).toHaveLength(16);
+  });
+
+  it("a ByteSource aborted while its connection and SFTP session still open rejects at once", async () => {
+    const cold = new RemoteHosts();
+    cold.register("c", endpointOf(sshd));
+    try {
+      const ac = new AbortController();
+      const t0 = performance.now();
+      const opening = cold.byteSource("c", path, { signal: ac.signal });
+      ac.abort();
+      await expect(opening).rejects.toBeInstanceOf(RemoteCancelledError);
+      expect(performance.now() - t0).toBeLessThan(1000);
+    } finally {
+      await cold.close();
+    }
   });
 
   it("a missing file is a typed SftpError, and r+ never creates one", async () => {

@@ -1,7 +1,8 @@
 // The libvirt adapter moves a domain's XML to the target with its disk paths rewritten: pure string logic,
 // tested here (the lab guests run no libvirt).
 import { describe, expect, it } from "vitest";
-import { rewriteDiskPaths } from "../../src/jobs/vm/libvirt.ts";
+import type { HostShell } from "../../src/jobs/context.ts";
+import { libvirtController, rewriteDiskPaths } from "../../src/jobs/vm/libvirt.ts";
 
 const domain = (dev: string, quote = "'") => `<domain type='kvm'>
   <name>web1</name>
@@ -33,5 +34,19 @@ describe("rewriteDiskPaths", () => {
 
   it("refuses a domain without a disk on the source device (nothing would move)", () => {
     expect(() => rewriteDiskPaths(domain("/dev/vg0/vm2"), "/dev/vg0/vm1", "/dev/vg1/vm1")).toThrow(/no disk/);
+  });
+});
+
+describe("libvirt domain names", () => {
+  it("refuses a domain starting with '-' before any virsh command is built (virsh would read an option)", () => {
+    const ran: string[] = [];
+    const run = async (command: string) => {
+      ran.push(command);
+      return "";
+    };
+    const shell = { run } as unknown as HostShell;
+    const vm = { controller: "libvirt", domain: "-c" } as const;
+    expect(() => libvirtController(vm, shell, shell, "/dev/vg0/vm1")).toThrow(/must not start with '-'/);
+    expect(ran).toEqual([]);
   });
 });

@@ -1,9 +1,11 @@
 import type { Host } from "@blockferry/contracts";
-import { asc, eq } from "drizzle-orm";
+import { asc, desc, eq, inArray, or } from "drizzle-orm";
 import type { Db } from "../open.ts";
-import { hosts } from "../schema.ts";
+import { hosts, jobObjects, jobs } from "../schema.ts";
 
 export type HostRow = typeof hosts.$inferSelect;
+/** A job that names a host (source, target, or host of an object it created). */
+export type JobUsingHost = { id: number; state: string };
 
 /** The API view of a host: everything but the key material. */
 export const toHost = (r: HostRow): Host => ({
@@ -48,6 +50,23 @@ export function createHostsRepo(db: Db) {
     },
     remove(id: number): boolean {
       return db.delete(hosts).where(eq(hosts.id, id)).run().changes > 0;
+    },
+    /**
+     * Deletes the host unless `refuse` objects to the jobs that name it (newest first): it throws, and nothing is
+     * deleted. Check and delete are one transaction, so no job can appear in between.
+     */
+    removeUnlessUsed(id: number, refuse: (using: JobUsingHost[]) => void): boolean {
+      return db.transaction((tx) => {
+        const objectsHere = tx.select({ jobId: jobObjects.jobId }).from(jobObjects).where(eq(jobObjects.hostId, id));
+        const using = tx
+          .select({ id: jobs.id, state: jobs.state })
+          .from(jobs)
+          .where(or(eq(jobs.sourceHostId, id), eq(jobs.targetHostId, id), inArray(jobs.id, objectsHere)))
+          .orderBy(desc(jobs.id))
+          .all();
+        refuse(using);
+        return tx.delete(hosts).where(eq(hosts.id, id)).run().changes > 0;
+      });
     },
   };
 }

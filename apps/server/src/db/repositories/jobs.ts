@@ -11,6 +11,7 @@ import {
   isNull,
   like,
   lt,
+  ne,
   notInArray,
   or,
   type SQL,
@@ -235,6 +236,29 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
           .get(),
       );
     },
+    /** The unfinished job, other than `exceptId`, that holds this LV as its source or as its target. */
+    activeUsing(
+      v: { role: "source" | "target"; hostId: number; vg: string; lv: string },
+      exceptId?: number,
+    ): JobRow | undefined {
+      const [host, vg, lv] =
+        v.role === "source"
+          ? [jobs.sourceHostId, jobs.sourceVg, jobs.sourceLv]
+          : [jobs.targetHostId, jobs.targetVg, jobs.targetLv];
+      return db
+        .select()
+        .from(jobs)
+        .where(
+          and(
+            inArray(jobs.state, [...ACTIVE_JOB_STATES]),
+            eq(host, v.hostId),
+            eq(vg, v.vg),
+            eq(lv, v.lv),
+            exceptId === undefined ? undefined : ne(jobs.id, exceptId),
+          ),
+        )
+        .get();
+    },
     activeOnHost(hostId: number): JobRow[] {
       return db
         .select()
@@ -251,3 +275,12 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
   };
 }
 export type JobsRepo = ReturnType<typeof createJobsRepo>;
+
+/** Whether `err` is SQLite refusing a second unfinished job on one LV (jobs_active_source_idx / _target_idx). */
+export function isActiveVolumeClash(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    e?.code === "SQLITE_CONSTRAINT_UNIQUE" &&
+    /jobs\.(source|target)_host_id, jobs\.\1_vg, jobs\.\1_lv/.test(e.message ?? "")
+  );
+}

@@ -7,7 +7,7 @@ import {
   RemoteCommandError,
   RemoteTimeoutError,
 } from "./errors.ts";
-import { type ExitStatus, startRemoteProcess } from "./remote-process.ts";
+import { type ExitStatus, type RemoteProcess, startRemoteProcess } from "./remote-process.ts";
 
 export type ExecOptions = {
   /** Kill the remote process group and reject with RemoteTimeoutError after this long. Default 60 s. */
@@ -40,63 +40,88 @@ export async function execOn(conn: HostConnection, command: string, opts: ExecOp
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxOutput = opts.maxOutputBytes ?? 64 << 20;
   if (opts.signal?.aborted) throw new RemoteCancelledError(conn.name, command);
-  return conn
-    .withSlot(
-      async () => {
-        const proc = await startRemoteProcess(conn, command);
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        let bytes = 0;
-        let stopReason: Error | null = null;
-        const stop = (reason: Error) => {
-          if (stopReason) return;
-          stopReason = reason;
-          void (opts.stop === "term" ? proc.kill(TERM_GRACE_MS, false) : proc.kill());
-        };
-        const count = (n: number) => {
-          bytes += n;
-          if (bytes > maxOutput) stop(new OutputLimitError(conn.name, command, maxOutput));
-        };
-        proc.channel.on("data", (chunk: Buffer) => {
-          if (stopReason) return;
-          out.push(chunk);
-          count(chunk.length);
-        });
-        proc.onStderr((chunk) => {
-          if (stopReason) return;
-          err.push(chunk);
-          count(chunk.length);
-        });
-        const timer = setTimeout(() => stop(new RemoteTimeoutError(conn.name, command, timeoutMs)), timeoutMs);
-        const onAbort = () => stop(new RemoteCancelledError(conn.name, command));
-        opts.signal?.addEventListener("abort", onAbort, { once: true });
-        if (opts.stdin !== undefined) proc.channel.end(opts.stdin);
-        else proc.channel.end();
-        let status: ExitStatus;
-        try {
-          status = await proc.exited;
-        } catch (e) {
-          if (stopReason) throw stopReason;
-          throw e;
-        } finally {
-          clearTimeout(timer);
-          opts.signal?.removeEventListener("abort", onAbort);
-        }
-        if (stopReason) throw stopReason;
-        const stdout = Buffer.concat(out).toString("utf8");
-        const stderr = Buffer.concat(err).toString("utf8");
-        if (status.code === null || !(opts.okExitCodes ?? [0]).includes(status.code))
-          throw new RemoteCommandError(conn.name, command, status.code, status.signal, proc.stderrTail());
-        return { stdout, stderr, code: status.code };
-      },
-      { signal: opts.signal },
-    )
-    .catch((e: unknown) => {
-      // Aborted while still queued for a channel slot: same typed error as a cancel while running.
-      if (opts.signal?.aborted && !(e instanceof RemoteCancelledError) && (e as Error)?.name === "AbortError")
-        throw new RemoteCancelledError(conn.name, command);
-      throw e;
+  const release = await conn.acquireSlot(opts.signal).catch(() => {
+    throw new RemoteCancelledError(conn.name, command);
+  });
+  const proc = await startUnlessAborted(conn, command, opts.signal, release);
+  return (async () => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let bytes = 0;
+    let stopReason: Error | null = null;
+    const stop = (reason: Error) => {
+      if (stopReason) return;
+      stopReason = reason;
+      void (opts.stop === "term" ? proc.kill(TERM_GRACE_MS, false) : proc.kill());
+    };
+    const count = (n: number) => {
+      bytes += n;
+      if (bytes > maxOutput) stop(new OutputLimitError(conn.name, command, maxOutput));
+    };
+    proc.channel.on("data", (chunk: Buffer) => {
+      if (stopReason) return;
+      out.push(chunk);
+      count(chunk.length);
     });
+    proc.onStderr((chunk) => {
+      if (stopReason) return;
+      err.push(chunk);
+      count(chunk.length);
+    });
+    const timer = setTimeout(() => stop(new RemoteTimeoutError(conn.name, command, timeoutMs)), timeoutMs);
+    const onAbort = () => stop(new RemoteCancelledError(conn.name, command));
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort(); // aborted between the channel opening and here
+    if (opts.stdin !== undefined) proc.channel.end(opts.stdin);
+    else proc.channel.end();
+    let status: ExitStatus;
+    try {
+      status = await proc.exited;
+    } catch (e) {
+      if (stopReason) throw stopReason;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
+    if (stopReason) throw stopReason;
+    const stdout = Buffer.concat(out).toString("utf8");
+    const stderr = Buffer.concat(err).toString("utf8");
+    if (status.code === null || !(opts.okExitCodes ?? [0]).includes(status.code))
+      throw new RemoteCommandError(conn.name, command, status.code, status.signal, proc.stderrTail());
+    return { stdout, stderr, code: status.code };
+  })().finally(release);
+}
+
+/**
+ * Open the command's channel unless `signal` aborts first; the caller holds a slot (`release`, freed here on
+ * any rejection). Connecting can take up to the ready timeout: an abort meanwhile rejects at once, and the
+ * command is never sent. Once sent, the channel opens within a round trip; an abort from then on is the
+ * caller's to handle like one on a running command (it checks `signal.aborted` after adding its listener),
+ * so the command is stopped the way the caller asked (`stop: "term"` included) before the rejection.
+ */
+async function startUnlessAborted(
+  conn: HostConnection,
+  command: string,
+  signal: AbortSignal | undefined,
+  release: () => void,
+): Promise<RemoteProcess> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(new RemoteCancelledError(conn.name, command));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      conn
+        .ready()
+        .then(() => resolve(), reject)
+        .finally(() => signal?.removeEventListener("abort", onAbort));
+    });
+    if (signal?.aborted) throw new RemoteCancelledError(conn.name, command);
+    return await startRemoteProcess(conn, command);
+  } catch (e) {
+    release();
+    throw e;
+  }
 }
 
 export type RemoteStream = {
@@ -121,13 +146,7 @@ export async function execStreamOn(
   const release = await conn.acquireSlot(opts.signal).catch(() => {
     throw new RemoteCancelledError(conn.name, command);
   });
-  let proc: Awaited<ReturnType<typeof startRemoteProcess>>;
-  try {
-    proc = await startRemoteProcess(conn, command);
-  } catch (e) {
-    release();
-    throw e;
-  }
+  const proc = await startUnlessAborted(conn, command, opts.signal, release);
   let cancelled = false;
   const cancel = async () => {
     cancelled = true;
@@ -135,6 +154,7 @@ export async function execStreamOn(
   };
   const onAbort = () => void cancel();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort(); // aborted between the channel opening and here
   const exit = proc.exited
     .then(
       (status) => {

@@ -11,6 +11,9 @@ import { type ByteSource, byteSourceOf, openRemoteFile, type RemoteFile } from "
 
 export type HostId = string | number;
 
+/** Inventory output past this is refused: 500 LVs answer in about 270 KiB (lvs JSON). */
+export const INVENTORY_MAX_OUTPUT_BYTES = 4 << 20;
+
 export type HostHealth = { reachable: boolean; latencyMs: number | null; error: string | null };
 
 export class UnknownHostError extends DomainError {
@@ -86,7 +89,8 @@ export class RemoteHosts {
     const { signal } = opts;
     const conn = this.connection(id);
     if (signal?.aborted) throw new RemoteCancelledError(conn.name, `sftp open ${safePath}`);
-    const file = await this.openFile(id, safePath, "r");
+    const cancelledOpen = () => new RemoteCancelledError(conn.name, `sftp open ${safePath}`);
+    const file = await openUnlessAborted(this.openFile(id, safePath, "r"), signal, cancelledOpen);
     const src = byteSourceOf(
       file,
       async () =>
@@ -105,7 +109,7 @@ export class RemoteHosts {
 
   inventory(id: HostId, opts: { timeoutMs?: number } = {}): Promise<Inventory> {
     return readInventory((command) =>
-      this.exec(id, command, { timeoutMs: opts.timeoutMs ?? 30_000, maxOutputBytes: 256 << 20 }),
+      this.exec(id, command, { timeoutMs: opts.timeoutMs ?? 30_000, maxOutputBytes: INVENTORY_MAX_OUTPUT_BYTES }),
     );
   }
 
@@ -129,4 +133,46 @@ export class RemoteHosts {
     this.conns.clear();
     await Promise.all(all.map((c) => c.close()));
   }
+}
+
+/**
+ * The file once open, or a rejection as soon as `signal` aborts while the connection or SFTP session is still
+ * opening (an abort would otherwise only be seen at the first read). A file that opens after that is closed.
+ */
+function openUnlessAborted(
+  opening: Promise<RemoteFile>,
+  signal: AbortSignal | undefined,
+  cancelled: () => Error,
+): Promise<RemoteFile> {
+  if (!signal) return opening;
+  return new Promise<RemoteFile>((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      if (settled) return;
+      settled = true;
+      reject(cancelled());
+      opening
+        .then(
+          (f) => f.close(),
+          () => {},
+        )
+        .catch(() => {});
+    };
+    opening.then(
+      (file) => {
+        signal.removeEventListener("abort", onAbort);
+        if (settled) return;
+        settled = true;
+        resolve(file);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        if (settled) return;
+        settled = true;
+        reject(err);
+      },
+    );
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { CreateHost, Host, HostHealth } from "@blockferry/contracts";
+import { ACTIVE_JOB_STATES } from "@blockferry/contracts/vocabulary";
 import ssh2 from "ssh2";
 import type { AuditRepo } from "../../db/repositories/audit.ts";
 import type { HostRow, HostsRepo } from "../../db/repositories/hosts.ts";
@@ -7,7 +8,7 @@ import { toHost } from "../../db/repositories/hosts.ts";
 import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../../errors.ts";
 import type { EventHub } from "../../events/hub.ts";
 import type { Inventory } from "../inventory/inventory.ts";
-import { HostKeyMismatchError } from "../transport/errors.ts";
+import { HostKeyMismatchError, OutputLimitError } from "../transport/errors.ts";
 import { probeHostKey } from "../transport/host-key.ts";
 import type { RemoteHosts } from "../transport/manager.ts";
 
@@ -16,9 +17,16 @@ export interface HostRegistryDeps {
   audit: Pick<AuditRepo, "record">;
   hub: Pick<EventHub, "append">;
   remote: RemoteHosts;
-  /** Whether a host has jobs that still need it (removal is refused then). */
-  hasActiveJobs(hostId: number): boolean;
   probeTimeoutMs?: number;
+}
+
+/** "3, 2, 1" or "9, 8, 7, 6, 5 and 4 more": a message stays readable however long the history. */
+function idList(jobs: Array<{ id: number }>): string {
+  const shown = jobs
+    .slice(0, 5)
+    .map((j) => j.id)
+    .join(", ");
+  return jobs.length > 5 ? `${shown} and ${jobs.length - 5} more` : shown;
 }
 
 /** Reads and parses the key now, so a bad key is a clear 400 at add time rather than a failed job later. */
@@ -148,12 +156,29 @@ export function createHostRegistry(d: HostRegistryDeps) {
       });
     },
 
+    /**
+     * Refused (409) while any migration names the host: an unfinished one still needs it, and a finished one's
+     * history would lose its host. The connection is dropped only once the row is gone: never half-removed.
+     */
     async remove(id: number, actor = "api"): Promise<void> {
       const row = load(id);
-      if (d.hasActiveJobs(id)) throw new ConflictError(`${row.name} has migrations in progress`);
-      await d.remote.unregister(id);
-      d.hosts.remove(id);
+      d.hosts.removeUnlessUsed(id, (using) => {
+        const unfinished = using.filter((j) => (ACTIVE_JOB_STATES as readonly string[]).includes(j.state));
+        if (unfinished.length > 0)
+          throw new ConflictError(
+            `${row.name} is used by unfinished migration ${idList(unfinished)}: ` +
+              "let it finish or cancel it before removing the host",
+            { reason: "host_in_use", migrationIds: unfinished.map((j) => j.id) },
+          );
+        if (using.length > 0)
+          throw new ConflictError(
+            `${row.name} has the history of migration ${idList(using)}, which names it; ` +
+              "the host is kept so that history stays whole",
+            { reason: "host_has_history", migrationIds: using.map((j) => j.id) },
+          );
+      });
       d.audit.record(actor, "host.remove", `host:${id}`, { name: row.name });
+      await d.remote.unregister(id);
     },
 
     /** The connection manager for a trusted host, or a clear refusal. */
@@ -193,7 +218,17 @@ export function createHostRegistry(d: HostRegistryDeps) {
     },
 
     inventory(id: number): Promise<Inventory> {
-      return registry.withHost(id, () => d.remote.inventory(id));
+      return registry
+        .withHost(id, () => d.remote.inventory(id))
+        .catch((err: unknown) => {
+          // The host answered with more than any hypervisor has: its state, not our fault (and not a 500).
+          if (!(err instanceof OutputLimitError)) throw err;
+          throw new PreconditionError(
+            `${load(id).name} answered the inventory with more than ${err.maxOutputBytes} bytes; refused. ` +
+              "Check its lvs/vgs/dmsetup/virsh output for garbage",
+            { code: err.code, maxOutputBytes: err.maxOutputBytes },
+          );
+        });
     },
   };
   return registry;

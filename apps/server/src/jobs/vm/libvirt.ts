@@ -1,5 +1,5 @@
 import type { VmControl } from "@blockferry/contracts";
-import { shJoin, validateDevicePath } from "@blockferry/lvm";
+import { shJoin, validateDevicePath, validateDomainName } from "@blockferry/lvm";
 import type { HostShell } from "../context.ts";
 import { abortableSleep } from "../phases/shared.ts";
 import type { VmController } from "./controller.ts";
@@ -30,7 +30,8 @@ export function libvirtController(
   sourceDevice: string,
 ): VmController {
   if (!DOMAIN.test(vm.domain)) throw new Error(`invalid libvirt domain name ${JSON.stringify(vm.domain)}`);
-  const domain = vm.domain;
+  // virsh reads a leading '-' as an option: refused here too, not only at the API (a job stored before).
+  const domain = validateDomainName(vm.domain);
   const state = async (shell: HostShell, signal: AbortSignal) =>
     (await shell.run(virsh("domstate", domain), { signal })).trim();
   return {

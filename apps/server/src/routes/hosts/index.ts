@@ -44,6 +44,9 @@ export const hostRoutes: FastifyPluginAsyncTypebox<{ registry: HostRegistry }> =
       schema: {
         operationId: "removeHost",
         tags: ["hosts"],
+        description:
+          "409 while any migration names the host (details.reason host_in_use for unfinished ones, host_has_history " +
+          "for finished ones, whose history is kept); nothing is changed then.",
         params: IdParams,
         response: { 204: Type.Null(), ...errors },
       },

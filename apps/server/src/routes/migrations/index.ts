@@ -1,4 +1,5 @@
 import {
+  BandwidthLimit,
   ChunkMap,
   CreateMigration,
   ErrorBody,
@@ -11,6 +12,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { MigrationService } from "../../jobs/migration-service.ts";
+import { checkMigrationNames } from "./names.ts";
 
 export interface MigrationRouteDeps {
   migrations: MigrationService;
@@ -32,6 +34,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
         body: CreateMigration,
         response: { 200: PrecheckResult, ...errors },
       },
+      preHandler: async (request) => checkMigrationNames(request.body),
     },
     async (request) => prechecks(request.body),
   );
@@ -42,9 +45,13 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
       schema: {
         operationId: "createMigration",
         tags: ["migrations"],
+        description:
+          "409 when an unfinished migration (queued, running, waiting_cutover, cancelling) already has the same " +
+          "source LV or target LV; the message and details.migrationId name it.",
         body: CreateMigration,
         response: { 201: Migration, ...errors },
       },
+      preHandler: async (request) => checkMigrationNames(request.body),
     },
     async (request, reply) => reply.status(201).send(migrations.create(request.body)),
   );
@@ -96,7 +103,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
         tags: ["migrations"],
         params: IdParams,
         body: Type.Object(
-          { bytesPerSecond: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]) },
+          { bytesPerSecond: Type.Union([BandwidthLimit, Type.Null()]) },
           { additionalProperties: false },
         ),
         response: { 200: Migration, ...errors },
