@@ -13,6 +13,8 @@ export interface CopyCall {
   bytes?: number;
   chunkBytes?: number;
   runs?: Run[];
+  /** The lease the copy's journal writes counters under. */
+  lease?: CopyRequest["lease"];
 }
 
 export class RecordingMover implements Mover {
@@ -43,6 +45,7 @@ export class RecordingMover implements Mover {
       from: o.source.device,
       to: o.target.device,
       targetReadsZero: o.targetReadsZero,
+      lease: o.lease,
       ...what,
     };
     this.calls.push(call);

@@ -70,7 +70,8 @@ describe("re-running a phase after a crash", () => {
     ]);
     expect(s.mover.calls[0]).toMatchObject({ kind: "full", bytes: VOLUME_BYTES, targetReadsZero: false });
     expect(s.stored().state).toMatchObject({ fullCopyDone: true, snapshotGen: 1 });
-    expect(s.stored().job).toMatchObject({ bytesDone: VOLUME_BYTES, bytesTotal: VOLUME_BYTES });
+    // The counters are the transfer journal's to write (tested with the engine), not the phase's.
+    expect(s.mover.calls.every((c) => c.lease === s.stored().job.leaseOwner)).toBe(true);
   });
 
   it("stop_vm keeps the first stop time, so the outage is measured from when the VM really stopped", async () => {
