@@ -22,6 +22,8 @@ export type SocketFactory = (url: string, events: SocketEvents) => { close(code?
 export interface WebSocketLike<M extends { data: unknown }, C extends { code: number; reason: string }> {
   onmessage: ((ev: M) => void) | null;
   onclose: ((ev: C) => void) | null;
+  // `never`: any event type fits, and the stream never reads it.
+  onerror: ((ev: never) => void) | null;
   close(code?: number, reason?: string): void;
 }
 
@@ -32,7 +34,9 @@ export function socketFactory<M extends { data: unknown }, C extends { code: num
   return (url, events) => {
     const socket = create(url);
     socket.onmessage = (ev) => events.message(ev.data);
-    // An error is always followed by close, which is where the stream reconnects.
+    // An error is always followed by close, which is where the stream reconnects. The handler must exist all the
+    // same: `ws` is an EventEmitter, and an 'error' nobody listens to is thrown (a refused reconnect then kills it).
+    socket.onerror = () => {};
     socket.onclose = (ev) => events.close(ev.code, ev.reason);
     return socket;
   };
