@@ -12,7 +12,7 @@ import { EventHub } from "../../src/events/hub.ts";
 import type { HostShell, PhaseFn } from "../../src/jobs/context.ts";
 import { createJobExecutor } from "../../src/jobs/execute-job.ts";
 import { createMigrationService } from "../../src/jobs/migration-service.ts";
-import { tempDb } from "../helpers.ts";
+import { tempDb } from "../support/helpers.ts";
 
 describe("cancel around the point of no return", () => {
   let t: ReturnType<typeof tempDb>;

@@ -7,7 +7,7 @@ import { type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/l
 import { createTransferJournal } from "../../src/db/repositories/transfer-journal.ts";
 import { copyExtents, copyFull } from "../../src/transfer/engine.ts";
 import type { TransferProgress } from "../../src/transfer/progress.ts";
-import { tempDb } from "../helpers.ts";
+import { tempDb } from "../support/helpers.ts";
 import { insertJob, sha256File, writeAt } from "./support/fixture.ts";
 import { QUIET_SHELL, type TestHost, testHost } from "./support/hosts.ts";
 

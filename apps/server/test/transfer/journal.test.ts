@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { LeaseLostError } from "../../src/db/repositories/jobs.ts";
 import { createTransferJournal, JournalPlanMismatchError } from "../../src/db/repositories/transfer-journal.ts";
 import { jobs } from "../../src/db/schema.ts";
-import { tempDb } from "../helpers.ts";
+import { tempDb } from "../support/helpers.ts";
 import { insertJob } from "./support/fixture.ts";
 
 const t = tempDb();

@@ -13,7 +13,7 @@ import {
   verifyRanges,
 } from "../../src/transfer/index.ts";
 import type { TransferProgress } from "../../src/transfer/progress.ts";
-import { tempDb } from "../helpers.ts";
+import { tempDb } from "../support/helpers.ts";
 import { insertJob, sha256File, writeAt } from "./support/fixture.ts";
 import { QUIET_SHELL, type TestHost, testHost } from "./support/hosts.ts";
 import { corruptingTarget, recording, sentRuns } from "./support/wrappers.ts";

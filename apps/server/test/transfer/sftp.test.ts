@@ -10,7 +10,7 @@ import { createTransferJournal } from "../../src/db/repositories/transfer-journa
 import { ConnectionLostError, HostUnreachableError } from "../../src/hosts/index.ts";
 import { copyExtents, RateLimiter, VerifyMismatchError } from "../../src/transfer/index.ts";
 import type { TransferProgress } from "../../src/transfer/progress.ts";
-import { tempDb } from "../helpers.ts";
+import { tempDb } from "../support/helpers.ts";
 import { insertJob, sha256File } from "./support/fixture.ts";
 import { QUIET_SHELL, type TestHost, testHost } from "./support/hosts.ts";
 import { flippingTarget, recording, sentRuns, usedSftp } from "./support/wrappers.ts";

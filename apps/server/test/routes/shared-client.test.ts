@@ -4,7 +4,7 @@ import { ApiError, createApiClient, EventStream, parseServerMessage, socketFacto
 import type { HostList, StoredEvent } from "@blockferry/contracts";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { type TestApp, testApp } from "./helpers.ts";
+import { type TestApp, testApp } from "../support/helpers.ts";
 
 describe("shared API client", () => {
   let t: TestApp;

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ErrorBody, Host } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LoopbackSshd, startLoopbackSshd } from "../../../test-support/loopback-sshd.ts";
-import { type TestApp, testApp } from "./helpers.ts";
+import { type LoopbackSshd, startLoopbackSshd } from "../../../../../test-support/loopback-sshd.ts";
+import { type TestApp, testApp } from "../../support/helpers.ts";
 
 /** GET /hosts/:id/inventory against a real sshd whose lvs floods its output. */
 describe("inventory of a host that prints too much", () => {

@@ -1,7 +1,7 @@
 import type { ErrorBody, Host, Migration } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LoopbackSshd, startLoopbackSshd } from "../../../test-support/loopback-sshd.ts";
-import { type TestApp, testApp } from "./helpers.ts";
+import { type LoopbackSshd, startLoopbackSshd } from "../../../../../test-support/loopback-sshd.ts";
+import { type TestApp, testApp } from "../../support/helpers.ts";
 
 /** DELETE /hosts/:id with a real SQLite database and a real sshd: refused with the reason, or done whole. */
 describe("removing a host", () => {

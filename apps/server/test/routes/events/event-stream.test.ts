@@ -1,8 +1,8 @@
 import type { ServerMessage, StoredEvent } from "@blockferry/contracts";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { type TestApp, testApp } from "./helpers.ts";
-import { seedJob } from "./support/job-seed.ts";
+import { type TestApp, testApp } from "../../support/helpers.ts";
+import { seedJob } from "../../support/job-seed.ts";
 
 /** A real websocket client that records what it receives. */
 async function connect(base: string, query: string) {

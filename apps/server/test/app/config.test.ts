@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_PORT, loadConfig } from "../src/config.ts";
+import { ConfigError, DEFAULT_PORT, loadConfig } from "../../src/config.ts";
 
 describe("loadConfig", () => {
   it("has safe defaults: loopback only, fixed port, SQLite under .data", () => {
@@ -29,7 +29,7 @@ describe("loadConfig", () => {
   });
 
   it("stops `blockferry serve` at boot with a message naming the setting", () => {
-    const root = resolve(import.meta.dirname, "../../..");
+    const root = resolve(import.meta.dirname, "../../../..");
     const r = spawnSync("node_modules/.bin/tsx", ["apps/cli/src/main.ts", "serve", "--port", "nope"], {
       cwd: root,
       encoding: "utf8",

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createEventsRepo } from "../src/db/repositories/events.ts";
-import { jobs } from "../src/db/schema.ts";
-import { tempDb } from "./helpers.ts";
-import { seedJob } from "./support/job-seed.ts";
+import { createEventsRepo } from "../../src/db/repositories/events.ts";
+import { jobs } from "../../src/db/schema.ts";
+import { tempDb } from "../support/helpers.ts";
+import { seedJob } from "../support/job-seed.ts";
 
 describe("openDb", () => {
   let t: ReturnType<typeof tempDb>;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { NotFoundError } from "../src/errors.ts";
-import { type TestApp, testApp } from "./helpers.ts";
+import { NotFoundError } from "../../src/errors.ts";
+import { type TestApp, testApp } from "../support/helpers.ts";
 
 describe("HTTP API", () => {
   let t: TestApp;

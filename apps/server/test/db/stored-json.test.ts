@@ -1,11 +1,11 @@
 // Stored JSON is checked on load, over a real migrated SQLite database: a row edited behind the code's back
 // fails with an error that names the job and the column, not somewhere deep in a phase.
 import { afterEach, describe, expect, it } from "vitest";
-import { createEventsRepo } from "../src/db/repositories/events.ts";
-import { createJobsRepo } from "../src/db/repositories/jobs.ts";
-import { hosts } from "../src/db/schema.ts";
-import { StoredDataError } from "../src/db/stored-json.ts";
-import { tempDb } from "./helpers.ts";
+import { createEventsRepo } from "../../src/db/repositories/events.ts";
+import { createJobsRepo } from "../../src/db/repositories/jobs.ts";
+import { hosts } from "../../src/db/schema.ts";
+import { StoredDataError } from "../../src/db/stored-json.ts";
+import { tempDb } from "../support/helpers.ts";
 
 describe("jobs repository: stored JSON checked on load", () => {
   let t: ReturnType<typeof tempDb>;

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { buildApp } from "../src/app.ts";
-import { type Db, openDb } from "../src/db/open.ts";
-import type { EventHub } from "../src/events/hub.ts";
-import { createRuntime, type Runtime, type RuntimeOptions } from "../src/runtime.ts";
+import { buildApp } from "../../src/app.ts";
+import { type Db, openDb } from "../../src/db/open.ts";
+import type { EventHub } from "../../src/events/hub.ts";
+import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.ts";
 
 /** A real SQLite file in a temp dir with the real migrations applied. */
 export function tempDb(): { db: Db; dir: string; cleanup(): void } {

@@ -6,10 +6,10 @@ import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { afterEach, describe, expect, it } from "vitest";
-import { MIGRATIONS_DIR, openDb } from "../src/db/open.ts";
-import { createJobsRepo } from "../src/db/repositories/jobs.ts";
-import { hosts } from "../src/db/schema.ts";
-import { type TestApp, testApp } from "./helpers.ts";
+import { MIGRATIONS_DIR, openDb } from "../../../src/db/open.ts";
+import { createJobsRepo } from "../../../src/db/repositories/jobs.ts";
+import { hosts } from "../../../src/db/schema.ts";
+import { type TestApp, testApp } from "../../support/helpers.ts";
 
 /** At most one unfinished migration per source LV and per target LV, through the API and in the database itself. */
 describe("migrations sharing an LV", () => {

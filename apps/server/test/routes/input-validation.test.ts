@@ -1,7 +1,7 @@
 import type { ErrorBody } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hosts } from "../src/db/schema.ts";
-import { type TestApp, testApp } from "./helpers.ts";
+import { hosts } from "../../src/db/schema.ts";
+import { type TestApp, testApp } from "../support/helpers.ts";
 
 /**
  * What prechecks or a remote shell would refuse later is refused at the API: 400 with the documented error body

@@ -1,7 +1,7 @@
 import { type JobState, type Migration, PHASES } from "@blockferry/contracts";
 import { afterEach, describe, expect, it } from "vitest";
-import { hosts, jobs } from "../src/db/schema.ts";
-import { type TestApp, testApp } from "./helpers.ts";
+import { hosts, jobs } from "../../../src/db/schema.ts";
+import { type TestApp, testApp } from "../../support/helpers.ts";
 
 /** The migrations API over a real migrated SQLite database (the runner is not started: no hosts to reach). */
 describe("migrations API", () => {

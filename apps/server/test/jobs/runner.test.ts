@@ -1,11 +1,11 @@
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { createEventsRepo } from "../src/db/repositories/events.ts";
-import { createJobsRepo, type JobRow } from "../src/db/repositories/jobs.ts";
-import { hosts } from "../src/db/schema.ts";
-import { EventHub } from "../src/events/hub.ts";
-import { JobInterrupted, JobRunner, type Lease } from "../src/jobs/runner.ts";
-import { tempDb } from "./helpers.ts";
+import { createEventsRepo } from "../../src/db/repositories/events.ts";
+import { createJobsRepo, type JobRow } from "../../src/db/repositories/jobs.ts";
+import { hosts } from "../../src/db/schema.ts";
+import { EventHub } from "../../src/events/hub.ts";
+import { JobInterrupted, JobRunner, type Lease } from "../../src/jobs/runner.ts";
+import { tempDb } from "../support/helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

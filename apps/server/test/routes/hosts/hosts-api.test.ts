@@ -1,7 +1,7 @@
 import type { Host, StoredEvent } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LoopbackSshd, startLoopbackSshd } from "../../../test-support/loopback-sshd.ts";
-import { type TestApp, testApp } from "./helpers.ts";
+import { type LoopbackSshd, startLoopbackSshd } from "../../../../../test-support/loopback-sshd.ts";
+import { type TestApp, testApp } from "../../support/helpers.ts";
 
 /** The host registry over HTTP against a real OpenSSH sshd: add, fingerprint, trust, key change. */
 describe("hosts API with a real sshd", () => {
