@@ -201,7 +201,7 @@ export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
     async cleanup(ctx) {
       for (const o of deps.objects.live(ctx.job.id)) {
         if (o.kind !== "snapshot") continue;
-        await removeLvIfPresent(ctx.source, o.vg, o.lv, ctx.signal);
+        await removeLvIfPresent(ctx.source, o.vg, o.lv, ctx.signal, { killOurs: true });
         deps.objects.markRemoved(o.id);
       }
       ctx.log(
@@ -250,7 +250,16 @@ export function createCompensation(deps: PhaseDeps) {
       }
       const shell = o.hostId === job.sourceHostId && o.kind === "snapshot" ? ctx.source : ctx.target;
       await attempt(`removing ${o.vg}/${o.lv} on ${shell.name}`, async () => {
-        const removed = await removeLvIfPresent(shell, o.vg, o.lv, ctx.signal);
+        const removed = await removeLvIfPresent(shell, o.vg, o.lv, ctx.signal, {
+          // A VM never runs from our snapshots; from the target LV only once a start there was tried.
+          killOurs: o.kind === "snapshot" || job.phase !== "start_vm",
+          onHeld: (holders) =>
+            ctx.log(
+              "warn",
+              `cancel: waiting for ${holders.map((h) => `${h.pid} (${h.args.slice(0, 60)})`).join(", ")} to let go ` +
+                `of ${o.vg}/${o.lv} on ${shell.name}`,
+            ),
+        });
         deps.objects.markRemoved(o.id);
         if (removed) ctx.log("info", `removed ${o.vg}/${o.lv} on ${shell.name}`);
       });
