@@ -245,6 +245,10 @@ export function blockdevSizeCommand(path: RemotePath): string {
 export function blockdevFlushCommand(path: RemotePath): string {
   return shJoin(["blockdev", "--flushbufs", path]);
 }
+/** Opens a device for writing and writes nothing: it exists and takes a writer (not read-only, not gone). */
+export function openForWriteCommand(path: RemotePath): string {
+  return shJoin(["dd", "if=/dev/null", `of=${path}`, "conv=notrunc,nocreat", "count=0", "status=none"]);
+}
 
 const SECTOR = 512n;
 export type DdRange = { path: RemotePath; offset: ByteCount; length: ByteCount; blockSize?: number; direct?: boolean };

@@ -48,6 +48,8 @@ export interface PhaseState {
   /** Epoch ms: the VM was stopped (set before the stop command runs, so cancel restarts it). */
   vmStoppedAt?: number;
   vmStartedAt?: number;
+  /** Epoch ms: when an automatic cutover the gate refused is tried again. */
+  cutoverRetryAt?: number;
   fullCopyFallbacks?: number;
   [key: string]: unknown;
 }
@@ -67,6 +69,8 @@ export interface PhaseContext {
     rangesTotal?: number;
     rangesDone?: number;
     outageMs?: number;
+    /** Cleared when the cutover gate refuses an operator's cutover: the operator confirms again. */
+    cutoverRequested?: boolean;
   }): void;
   log(level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>): void;
   event(type: string, data: Record<string, unknown>): void;

@@ -10,8 +10,10 @@ import {
 } from "@blockferry/lvm";
 import { eachPiece, OrderedHash } from "../../transfer/sftp-batch.ts";
 import type { HostShell, PhaseContext, PhaseFn } from "../context.ts";
+import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
 import { vmControllerFor } from "../vm/controller.ts";
+import { fallBackToFullCopy } from "./copy.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, targetDevice } from "./shared.ts";
 
 type Ranges = ReadonlyArray<readonly [offset: number, length: number]>;
@@ -115,13 +117,33 @@ async function finalChanges(ctx: PhaseContext) {
   );
 }
 
+/** How long an automatic cutover waits after the gate refused it before it looks again. */
+export const CUTOVER_RETRY_MS = 15_000;
+
+/**
+ * The gate said no: the VM keeps running. An overflowed snapshot starts over from a new one; otherwise a manual
+ * cutover waits for the operator to confirm again, and an automatic one tries again later.
+ */
+function refuseCutover(ctx: PhaseContext, deps: PhaseDeps, gate: Extract<GateResult, { ok: false }>) {
+  ctx.event("job.cutover_refused", { reason: gate.reason });
+  ctx.log("warn", `cutover refused, the VM keeps running on the source: ${gate.reason}`);
+  if (gate.snapshotInvalid) return fallBackToFullCopy(ctx, gate.snapshotInvalid);
+  if (ctx.job.cutover === "auto") ctx.save({ cutoverRetryAt: Date.now() + (deps.cutoverRetryMs ?? CUTOVER_RETRY_MS) });
+  else ctx.saveJob({ cutoverRequested: false });
+  return { next: "wait_cutover" };
+}
+
 export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
   const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm as never, ctx.source, ctx.target, sourceDevice(ctx));
 
   return {
     async stop_vm(ctx) {
-      // Stored before the stop command: if anything fails from here on, cancel knows to restart the VM.
-      if (!ctx.state.vmStoppedAt) ctx.save({ vmStoppedAt: Date.now() });
+      if (!ctx.state.vmStoppedAt) {
+        const gate = await checkCutoverGate(ctx);
+        if (!gate.ok) return refuseCutover(ctx, deps, gate);
+        // Stored before the stop command: if anything fails from here on, cancel knows to restart the VM.
+        ctx.save({ vmStoppedAt: Date.now(), cutoverRetryAt: undefined });
+      }
       await vm(ctx).stopSource(ctx.signal);
       await ctx.source.run(blockdevFlushCommand(sourceDevice(ctx)), { signal: ctx.signal });
       ctx.log("info", "VM stopped on the source; its volume is quiet");
