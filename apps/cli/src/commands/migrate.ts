@@ -12,7 +12,7 @@ const USAGE = `usage:
 HOST is a host name or id. The command follows the job with a progress bar until it ends.
 options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)`;
 
-const FINAL = new Set(["succeeded", "failed", "cancelled"]);
+const FINAL = new Set(["succeeded", "failed", "cancelled", "rolled_back"]);
 
 async function hostId(base: string, ref: string): Promise<number> {
   const { hosts } = await api<HostList>(base, "GET", "/api/hosts");

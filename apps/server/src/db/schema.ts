@@ -36,6 +36,7 @@ export const JOB_STATES = [
   "succeeded",
   "failed",
   "cancelled",
+  "rolled_back",
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 /** States in which a job still needs its hosts and the objects it created. */

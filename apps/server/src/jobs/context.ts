@@ -48,6 +48,13 @@ export interface PhaseState {
   /** Epoch ms: the VM was stopped (set before the stop command runs, so cancel restarts it). */
   vmStoppedAt?: number;
   vmStartedAt?: number;
+  /**
+   * Where the VM is to be started, stored before the start command runs (fencing: see start-fence.ts). Cleared
+   * once a rollback has started it again on the source, so that a retry can decide again.
+   */
+  startDecision?: { host: "source" | "target"; at: number };
+  /** Rollbacks so far: each retry's final delta is a new journal pass. */
+  rollbacks?: number;
   /** Epoch ms: when an automatic cutover the gate refused is tried again. */
   cutoverRetryAt?: number;
   fullCopyFallbacks?: number;

@@ -40,6 +40,9 @@ export interface MigrationServiceDeps {
   setBandwidth(jobId: number, bytesPerSecond: number | null): void;
 }
 
+/** Ended, but not for good: retry resumes them, cancel cleans up after them. */
+const RETRYABLE_STATES = ["failed", "rolled_back"] as const;
+
 export function createMigrationService(d: MigrationServiceDeps) {
   const load = (id: number) => {
     const job = d.jobs.get(id);
@@ -107,7 +110,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
       const options = { ...(job.options as MigrationOptions) };
       if (bytesPerSecond === null) delete options.bandwidthLimitBytesPerSecond;
       else options.bandwidthLimitBytesPerSecond = bytesPerSecond;
-      const row = d.jobs.updateIfState(id, ["queued", "running", "waiting_cutover", "failed"], { options });
+      const row = d.jobs.updateIfState(id, ["queued", "running", "waiting_cutover", ...RETRYABLE_STATES], { options });
       if (!row) throw new ConflictError(`migration ${id} is ${job.state}: nothing to limit`);
       d.setBandwidth(id, bytesPerSecond);
       d.hub.append(id, "job.log", { level: "info", message: `bandwidth limit ${bytesPerSecond ?? "removed"}` });
@@ -138,9 +141,9 @@ export function createMigrationService(d: MigrationServiceDeps) {
       if (refusal === "vm_started") throw pastNoReturn(job, true);
       if (refusal === "past_no_return") throw pastNoReturn(job, false);
       let row: JobRow | undefined;
-      if (job.state === "failed") {
-        // A failed job has no runner: cancelling it queues the clean-up as a cancelling job.
-        row = d.jobs.updateIfState(id, ["failed"], { state: "cancelling", cancelRequested: true });
+      if (RETRYABLE_STATES.includes(job.state as never)) {
+        // A failed or rolled-back job has no runner: cancelling it queues the clean-up as a cancelling job.
+        row = d.jobs.updateIfState(id, RETRYABLE_STATES, { state: "cancelling", cancelRequested: true });
       } else {
         // Conditional on the phase too: the runner may pass the point of no return between the read and this write.
         row = d.jobs.updateIfState(id, CANCEL_FLAG_STATES, { cancelRequested: true }, { phaseNotIn: NO_RETURN_PHASES });
@@ -156,11 +159,21 @@ export function createMigrationService(d: MigrationServiceDeps) {
       return toMigration(row);
     },
 
-    /** Re-queues a failed job; it re-enters the phase it failed in, with that phase's stored progress. */
+    /**
+     * Re-queues a failed job (it re-enters the phase it failed in, with that phase's stored progress) or a rolled-back
+     * one (it waits for the cutover again, the snapshot having recorded what the VM wrote since).
+     */
     retry(id: number, actor = "api"): Migration {
       const job = load(id);
-      const row = d.jobs.updateIfState(id, ["failed"], { state: "queued", error: null, attempt: job.attempt + 1 });
-      if (!row) throw new ConflictError(`migration ${id} is ${job.state}: only failed migrations can be retried`);
+      const row = d.jobs.updateIfState(id, RETRYABLE_STATES, {
+        state: "queued",
+        error: null,
+        attempt: job.attempt + 1,
+      });
+      if (!row)
+        throw new ConflictError(
+          `migration ${id} is ${job.state}: only failed or rolled-back migrations can be retried`,
+        );
       d.hub.append(id, "job.state", { state: "queued", phase: row.phase, retry: row.attempt });
       d.audit.record(actor, "migration.retry", `job:${id}`, { phase: row.phase });
       d.kick();

@@ -28,6 +28,7 @@ export const JOB_STATE_LABELS: Record<JobState, string> = {
   succeeded: "succeeded",
   failed: "failed",
   cancelled: "cancelled",
+  rolled_back: "rolled back",
 };
 export const JOB_STATES = Object.keys(JOB_STATE_LABELS) as JobState[];
 

@@ -12,6 +12,7 @@ import { eachPiece, OrderedHash } from "../../transfer/sftp-batch.ts";
 import type { HostShell, PhaseContext, PhaseFn } from "../context.ts";
 import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
+import { decideStart } from "../start-fence.ts";
 import { vmControllerFor } from "../vm/controller.ts";
 import { fallBackToFullCopy } from "./copy.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, targetDevice } from "./shared.ts";
@@ -133,6 +134,12 @@ function refuseCutover(ctx: PhaseContext, deps: PhaseDeps, gate: Extract<GateRes
   return { next: "wait_cutover" };
 }
 
+/**
+ * Journal pass of a final delta. After a rollback the VM wrote again: ranges the earlier attempt confirmed may
+ * have changed since, so each attempt is a pass of its own.
+ */
+const finalPass = (ctx: PhaseContext, base: string) => (ctx.state.rollbacks ? `${base}-r${ctx.state.rollbacks}` : base);
+
 export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
   const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm as never, ctx.source, ctx.target, sourceDevice(ctx));
 
@@ -159,7 +166,7 @@ export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
           // The change list is lost with the VM already stopped: the only safe delta is everything.
           ctx.log("error", `${err.message}; copying the whole volume during the outage`);
           await deps.mover.copyFull({
-            ...copyRequest(ctx, "final-full", sourceDevice(ctx), ctx.signal),
+            ...copyRequest(ctx, finalPass(ctx, "final-full"), sourceDevice(ctx), ctx.signal),
             targetReadsZero: false,
             bytes: ctx.state.sizeBytes ?? 0,
           });
@@ -172,7 +179,7 @@ export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
       ctx.log("info", `final delta: ${bytes} bytes in ${changes.extents.runCount} runs`, { bytes });
       ctx.save({ finalChunkBytes: changes.chunkBytes, finalExtents: changes.extents.toJSON() });
       await deps.mover.copyExtents({
-        ...copyRequest(ctx, "final", sourceDevice(ctx), ctx.signal),
+        ...copyRequest(ctx, finalPass(ctx, "final"), sourceDevice(ctx), ctx.signal),
         targetReadsZero: false,
         extents: changes.extents,
         chunkBytes: changes.chunkBytes,
@@ -210,6 +217,7 @@ export function cutoverPhases(deps: PhaseDeps): Record<string, PhaseFn> {
     },
 
     async start_vm(ctx) {
+      decideStart(ctx, "target");
       await vm(ctx).startTarget(targetDevice(ctx), ctx.signal);
       const startedAt = Date.now();
       const outageMs = startedAt - (ctx.state.vmStoppedAt ?? startedAt);
@@ -256,6 +264,7 @@ export function createCompensation(deps: PhaseDeps) {
     if (state.vmStoppedAt && !state.vmStartedAt) {
       const vmControl = job.vm as VmControl;
       await attempt("restarting the VM on the source", async () => {
+        decideStart(ctx, "source"); // refused when a start on the target was decided: never on both
         await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
         if (vmControl.controller === "commands" && !vmControl.startSource)
           ctx.log("warn", "no start command for the source was given: the VM stays stopped, start it yourself");
@@ -288,4 +297,16 @@ export function createCompensation(deps: PhaseDeps) {
     }
     if (failures.length) throw new Error(failures.join("; "));
   };
+}
+
+/**
+ * Rollback after a failure during the outage (the executor stores the fencing decision first): the VM starts again
+ * on the source, from the LV nothing wrote to since it stopped.
+ */
+export async function restartOnSource(ctx: PhaseContext): Promise<void> {
+  const vmControl = ctx.job.vm as VmControl;
+  if (vmControl.controller === "commands" && !vmControl.startSource)
+    throw new Error("no start command for the source was given: start the VM on the source yourself");
+  await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
+  if (vmControl.controller !== "none") ctx.log("info", "VM started again on the source");
 }
