@@ -125,9 +125,8 @@ const LV_IN_USE = /in use|open count|busy/i;
 const REMOVE_ATTEMPTS = 3;
 
 /**
- * Removes an LV we created; gone already is fine (clean-up must be re-runnable). Waits (bounded) for every
- * process to let go of the device first, since lvremove refuses an open LV; and tries again if one opened it
- * between that check and the lvremove.
+ * Removes an LV we created; gone already is fine (clean-up must be re-runnable). lvremove refuses an LV that is
+ * open: then we wait (bounded) for every process to let go of it, and try again.
  */
 export async function removeLvIfPresent(
   shell: HostShell,
@@ -140,13 +139,13 @@ export async function removeLvIfPresent(
   if (!rec) return false;
   if (!rec.tags.includes("blockferry")) throw new Error(`refusing to remove ${vg}/${lv}: not created by Blockferry`);
   for (let attempt = 1; ; attempt++) {
-    await waitForDeviceRelease(shell, vg, lv, { ...release, signal });
     try {
       await shell.run(lvremoveCommand({ vg: vgName(vg), lv: lvName(lv) }), lvmChange(signal));
       return true;
     } catch (err) {
       if (attempt >= REMOVE_ATTEMPTS || !LV_IN_USE.test(String((err as Error).message))) throw err;
     }
+    await waitForDeviceRelease(shell, vg, lv, { ...release, signal });
   }
 }
 
