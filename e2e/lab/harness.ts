@@ -185,6 +185,23 @@ export async function rebootHost(host: LabHost, options: { hard?: boolean } = {}
   return labHost(host.labDir, host.name);
 }
 
+/** Pulls the plug and leaves the host off, as a hypervisor that died, until `powerOnHost`. */
+export async function powerOffHost(host: LabHost): Promise<void> {
+  const record = readHostRecord(host.labDir, host.name);
+  if (!record) throw new Error(`${host.name} is not a host of the lab in ${host.labDir}`);
+  await closeConnection(host);
+  if (isRunning(host.labDir, host.name)) process.kill(record.pid, "SIGKILL");
+  await stopHost(host.labDir, host.name);
+}
+
+/** Boots a host that is off (same disks, port and keys); a running one is left as it is. */
+export async function powerOnHost(host: LabHost): Promise<LabHost> {
+  const record = readHostRecord(host.labDir, host.name);
+  if (!record) throw new Error(`${host.name} is not a host of the lab in ${host.labDir}`);
+  if (!isRunning(host.labDir, host.name)) await startHost(host.labDir, host.name, record.argv, record.port);
+  return labHost(host.labDir, host.name);
+}
+
 /**
  * Gives the host a new SSH host key (for host-key pinning tests) and re-pins the lab's known_hosts to it.
  * By default the key is installed live and sshd restarted (a few seconds); `reboot` boots into it instead.

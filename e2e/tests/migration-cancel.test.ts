@@ -126,6 +126,15 @@ describe("cancel in every phase", () => {
     return release;
   };
 
+  /** The job's log lines, as stored. */
+  const logMessages = async (id: number) => {
+    const { events } = await api.call<{ events: Array<{ type: string; data: { message?: string } }> }>(
+      "GET",
+      `/api/jobs/${id}/events?limit=1000`,
+    );
+    return events.filter((e) => e.type === "job.log").map((e) => e.data.message ?? "");
+  };
+
   /** Migrates the source LV to lab2 as `target`; the VM is the lab's workload, driven by its commands. */
   function migrate(
     target: string,
@@ -288,6 +297,43 @@ describe("cancel in every phase", () => {
     await api.waitFor(job.id, inPhase("verify"));
     expect(await cancel(job)).toBeLessThan(15_000);
     // Our stop command ran (on an idle VM): the VM is started again.
+    await expectRolledBack(target, { vmStoppedByUs: true });
+  });
+
+  it("verify: waits for our hash process stuck on a suspended target disk, then removes the target", async () => {
+    // Issue 18: a cancelled dd in uninterruptible I/O still held the target LV, lvremove refused it ("in use") and
+    // the job ended failed with the LV left. Here the target disk is suspended under the hash: the dd cannot die
+    // until the test resumes the disk, which it does only once the clean-up says it is waiting for it.
+    const target = "tverifyheld";
+    const dm = `${VG}-${target}`;
+    const job = await migrate(target, { options: { verifyFull: true } });
+    await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
+    // Slow reads (5 s each) hold the hash's first read while the test suspends the disk: the suspend lets that read
+    // through (dm-delay flushes on suspend) and the dd's next read then waits for the resume.
+    await sh(
+      lab2,
+      `set -- $(dmsetup table ${dm}) && dmsetup suspend ${dm} && ` +
+        `dmsetup reload ${dm} --table "0 $2 delay $4 $5 5000 $4 $5 0" && dmsetup resume ${dm}`,
+    );
+    await api.cutover(job.id);
+    await api.waitFor(job.id, inPhase("verify"));
+    await until("the target's hash", seen(lab2, new RegExp(`^dd if=/dev/${VG}/${target} `)));
+    await sh(lab2, `dmsetup suspend ${dm}`);
+    const resumed = (async () => {
+      await until(
+        "the clean-up to wait for the dd",
+        async () => {
+          const m = await api.migration(job.id);
+          if (m.state === "failed") throw new Error(`migration ended failed: ${m.error?.message}`);
+          return (await logMessages(job.id)).some((l) => /waiting for .*dd .* to let go of/.test(l));
+        },
+        30_000,
+      );
+      expect((await look(lab2)).lvs.map((l) => l.name)).toContain(target);
+      await sh(lab2, `dmsetup resume ${dm}`);
+    })();
+    releases.push(() => sh(lab2, `dmsetup resume ${dm} 2>/dev/null; true`).then(() => undefined));
+    expect(await cancel(job, () => resumed)).toBeLessThan(60_000);
     await expectRolledBack(target, { vmStoppedByUs: true });
   });
 

@@ -60,12 +60,13 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
   const shellFor = (hostId: number): HostShell => hostShell(remote, registry, hostId);
 
   const mover = opts.createMover(remote, db);
-  const { phases, compensate } = createPhases({ mover, objects, snapshotWatchMs: opts.snapshotWatchMs });
+  const { phases, compensate, rollBack } = createPhases({ mover, objects, snapshotWatchMs: opts.snapshotWatchMs });
   const execute = createJobExecutor({
     jobs,
     hub,
     phases,
     compensate,
+    rollBack,
     shellFor: async (hostId) => shellFor(hostId),
   });
   const runner = new JobRunner(

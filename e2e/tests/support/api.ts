@@ -43,7 +43,7 @@ export function apiClient(base: string) {
           process.stderr.write(`migration ${id}: ${m.state}/${m.phase} ${m.bytesDone}/${m.bytesTotal}\n`);
         }
         if (pred(m)) return m;
-        if (["succeeded", "failed", "cancelled"].includes(m.state))
+        if (["succeeded", "failed", "cancelled", "rolled_back"].includes(m.state))
           throw new Error(`migration ${id} ended ${m.state} in ${m.phase}: ${m.error?.message ?? ""}`);
         if (Date.now() > end) throw new Error(`migration ${id} stuck in ${m.state}/${m.phase}`);
         await new Promise((r) => setTimeout(r, 250));

@@ -41,6 +41,10 @@ export const JobEvent = Type.Union([
   event("job.snapshot", Type.Object({ phase: Phase, snapshot: Type.String(), fillPercent: Type.Number() })),
   event("job.verified", Type.Object({ phase: Phase, ranges: Type.Integer({ minimum: 0 }), full: Type.Boolean() })),
   event("job.outage", Type.Object({ phase: Phase, outageMs: Type.Number() })),
+  /** The cutover gate said no right before stop_vm: the VM keeps running on the source. */
+  event("job.cutover_refused", Type.Object({ phase: Phase, reason: Type.String() })),
+  /** The target failed during the outage and the VM runs on the source again. */
+  event("job.rolled_back", Type.Object({ phase: Phase, reason: Type.String(), outageMs: Type.Number() })),
 ]);
 export type JobEvent = Static<typeof JobEvent>;
 

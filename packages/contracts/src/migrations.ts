@@ -71,6 +71,15 @@ export const MigrationOptions = Type.Object(
       Type.Boolean({ default: false, description: "write into an existing LV of the same size" }),
     ),
     removeTargetOnCancel: Type.Optional(Type.Boolean({ default: true })),
+    rollbackAfterSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        default: 120,
+        description:
+          "during the outage, when the target fails or stops answering: the VM runs again on the source within this",
+      }),
+    ),
     verifyFull: Type.Optional(
       Type.Boolean({
         default: false,

@@ -59,6 +59,17 @@ export const PhaseState = Type.Object({
   /** Set before the stop command runs, so cancel restarts the VM. */
   vmStoppedAt: Type.Optional(EpochMs),
   vmStartedAt: Type.Optional(EpochMs),
+  /**
+   * Where the VM is to be started, stored before the start command runs (fencing: see jobs/start-fence.ts).
+   * Cleared once a rollback has started it again on the source, so that a retry can decide again.
+   */
+  startDecision: Type.Optional(
+    Type.Object({ host: Type.Union([Type.Literal("source"), Type.Literal("target")]), at: EpochMs }),
+  ),
+  /** Rollbacks so far: each retry's final delta is a journal pass of its own. */
+  rollbacks: Type.Optional(Count),
+  /** When an automatic cutover the gate refused is tried again. */
+  cutoverRetryAt: Type.Optional(EpochMs),
   /** The final delta was the whole volume (its change list was lost). */
   finalFull: Type.Optional(Type.Boolean()),
   finalChunkBytes: Type.Optional(Type.Integer({ minimum: 1 })),

@@ -1,5 +1,6 @@
 // Command templates: validated values in, ONE command string out. Every argument is quoted, even the
 // constant ones, so no template depends on a value being "harmless".
+import { OWNER_ENV } from "./device-holders.ts";
 import { InvalidValueError } from "./errors.ts";
 import { BLOCKFERRY_TAG, type LvmTag, type LvName, type VgName } from "./names.ts";
 import { type ByteCount, uintText } from "./numbers.ts";
@@ -244,6 +245,10 @@ export function blockdevSizeCommand(path: RemotePath): string {
 export function blockdevFlushCommand(path: RemotePath): string {
   return shJoin(["blockdev", "--flushbufs", path]);
 }
+/** Opens a device for writing and writes nothing: it exists and takes a writer (not read-only, not gone). */
+export function openForWriteCommand(path: RemotePath): string {
+  return shJoin(["dd", "if=/dev/null", `of=${path}`, "conv=notrunc,nocreat", "count=0", "status=none"]);
+}
 
 /**
  * Which of `tools` the host lacks: one `missing NAME` line each, then `checked` (its absence means the check
@@ -291,7 +296,8 @@ export const PGID_MARKER = "\x1ebf-pgid:";
  * Make a command announce its process group on stderr before it runs. sshd gives every exec request its own
  * session (setsid), so the login shell's PID is the process group of everything the command starts; on
  * cancel the caller kills that group over another channel, since closing a channel does not stop the process.
+ * The group id is exported too (OWNER_ENV): a process of ours found holding a device later is known as ours.
  */
 export function withProcessGroupReport(command: string): string {
-  return `printf '\\036bf-pgid:%s\\n' "$$" >&2\n${command}`;
+  return `printf '\\036bf-pgid:%s\\n' "$$" >&2\nexport ${OWNER_ENV}=$$\n${command}`;
 }

@@ -1,4 +1,5 @@
 export * from "./commands.ts";
+export * from "./device-holders.ts";
 export * from "./dmsetup.ts";
 export * from "./errors.ts";
 export * from "./misc-parsers.ts";

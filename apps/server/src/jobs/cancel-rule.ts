@@ -15,8 +15,11 @@ export const CANCEL_FLAG_STATES = ["queued", "running", "waiting_cutover"] as co
 export function cancelRefusal(
   job: Pick<JobRow, "state" | "phase" | "phaseState">,
 ): "vm_started" | "past_no_return" | "not_cancellable_state" | null {
+  if (job.state === "rolled_back") return null; // the VM runs on the source again: nothing ran on the target
   if (job.state === "failed") {
-    const started = Boolean(job.phaseState.vmStartedAt);
+    const ps = job.phaseState;
+    // Once a start on the target was decided (fencing) it may have run: the source must not start too.
+    const started = Boolean(ps.vmStartedAt) || ps.startDecision?.host === "target";
     // A job that failed in start_vm before the VM came up can still roll back.
     return started || (isPastNoReturn(job.phase) && job.phase !== "start_vm") ? "vm_started" : null;
   }

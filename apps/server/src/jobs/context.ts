@@ -30,8 +30,11 @@ export interface PhaseContext {
   readonly target: HostShell;
   /** Persists a phase-state patch (conditional on the lease). */
   save(patch: Partial<PhaseState>): void;
-  /** Persists job columns (conditional on the lease). Copy counters are not among them: the journal writes those. */
-  saveJob(values: { outageMs?: number }): void;
+  /**
+   * Persists job columns (conditional on the lease). Copy counters are not among them: the journal writes those.
+   * `cutoverRequested` is cleared when the cutover gate refuses an operator's cutover: the operator confirms again.
+   */
+  saveJob(values: { outageMs?: number; cutoverRequested?: boolean }): void;
   log(level: LogLevel, message: string, details?: LogDetails): void;
   /** Stores one of the events a phase records; the runner adds the phase it runs in. */
   event<T extends PhaseEventType>(type: T, data: Omit<EventData<T>, "phase">): void;
@@ -45,7 +48,7 @@ export interface PhaseContext {
 }
 
 /** Events phases record through ctx.event (the others are the runner's and the services'). */
-export type PhaseEventType = "job.snapshot" | "job.verified" | "job.outage";
+export type PhaseEventType = "job.snapshot" | "job.verified" | "job.outage" | "job.cutover_refused" | "job.rolled_back";
 
 export type PhaseResult = { next: Phase };
 export type PhaseFn = (ctx: PhaseContext) => Promise<PhaseResult>;

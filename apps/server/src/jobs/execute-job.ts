@@ -4,7 +4,13 @@ import { type JobRow, type JobsRepo, LeaseLostError as LeaseLost } from "../db/r
 import { codeOf, messageOf } from "../errors.ts";
 import type { EventHub } from "../events/hub.ts";
 import { type HostShell, isPastNoReturn, type PhaseContext, type PhaseState, type PhaseTable } from "./context.ts";
+import { guardTarget } from "./outage-guard.ts";
 import { JobInterrupted, type Lease } from "./runner.ts";
+import { decideStart, mayRollBack } from "./start-fence.ts";
+
+/** Outage phases run under the target guard: a target that stops answering there is a reason to roll back. */
+const GUARDED_PHASES = ["final_delta", "verify"];
+const DEFAULT_ROLLBACK_AFTER_SECONDS = 120;
 
 export interface ExecutorDeps {
   jobs: Pick<JobsRepo, "get" | "updateOwned">;
@@ -13,10 +19,23 @@ export interface ExecutorDeps {
   phases: Partial<PhaseTable>;
   /** Undoes what the job did (snapshots, target LV, stopped VM); runs on cancel. */
   compensate(ctx: PhaseContext): Promise<void>;
+  /**
+   * Starts the VM again on the source after a failure during the outage (the fencing decision is stored first).
+   * Without it such a failure leaves the job failed with the VM stopped.
+   */
+  rollBack?(ctx: PhaseContext): Promise<void>;
   shellFor(hostId: number): Promise<HostShell>;
 }
 
 const errorInfo = (err: unknown) => ({ code: codeOf(err), message: messageOf(err) });
+
+/**
+ * How long the target may stay silent during the outage before the job rolls back. Half the operator's bound:
+ * the other half is for stopping the phase and starting the VM on the source.
+ */
+const rollbackAfterMs = (job: JobRow) =>
+  (((job.options as { rollbackAfterSeconds?: number }).rollbackAfterSeconds ?? DEFAULT_ROLLBACK_AFTER_SECONDS) * 1000) /
+  2;
 
 /**
  * Carries one claimed job through its phases. Each phase reads only the job row and its stored phase state,
@@ -36,12 +55,17 @@ export function createJobExecutor(d: ExecutorDeps) {
     const [source, target] = await Promise.all([d.shellFor(job.sourceHostId), d.shellFor(job.targetHostId)]);
     const state: PhaseState = { ...job.phaseState };
     let phase = job.phase;
+    // The lease's signal, joined during the outage by the target guard's.
+    let phaseSignal = lease.signal;
+    let guard: ReturnType<typeof guardTarget> | null = null;
     const ctx: PhaseContext = {
       get job() {
         return job;
       },
       state,
-      signal: lease.signal,
+      get signal() {
+        return phaseSignal;
+      },
       leaseOwner: lease.owner,
       source,
       target,
@@ -70,6 +94,7 @@ export function createJobExecutor(d: ExecutorDeps) {
         return lease.watchOptions?.((options) => listener(options as MigrationOptions)) ?? (() => {});
       },
       progress(p) {
+        guard?.heard(); // the target confirmed data
         d.hub.progress({ ...p, jobId: job.id, phase });
       },
       reload() {
@@ -106,14 +131,65 @@ export function createJobExecutor(d: ExecutorDeps) {
       setState("cancelled", { finishedAt: new Date().toISOString() });
     };
 
+    /**
+     * The target failed during the outage: the VM runs again on the source from its untouched LV, and the job ends
+     * rolled_back, back at wait_cutover (the snapshot goes on recording what the VM writes, so a retry copies it).
+     */
+    const rollBack = async (cause: unknown) => {
+      const why = errorInfo(cause).message;
+      ctx.log("error", `${phase} failed during the outage: ${why}; starting the VM again on the source`);
+      try {
+        decideStart(ctx, "source");
+        await d.rollBack?.({ ...ctx, signal: new AbortController().signal });
+      } catch (err) {
+        const info = errorInfo(err);
+        ctx.log("error", `rollback failed, the VM may still be stopped: ${info.message}`);
+        setState("failed", { error: { code: "ROLLBACK_FAILED", message: `${why}; rollback: ${info.message}`, phase } });
+        return;
+      }
+      const outageMs = Date.now() - (state.vmStoppedAt ?? Date.now());
+      ctx.save({ vmStoppedAt: undefined, startDecision: undefined, rollbacks: (state.rollbacks ?? 0) + 1 });
+      ctx.event("job.rolled_back", { reason: why, outageMs });
+      ctx.log(
+        "warn",
+        `VM running again on the source after an outage of ${outageMs} ms; retry once the target is back`,
+      );
+      setState("rolled_back", {
+        phase: "wait_cutover",
+        phaseState: state,
+        cutoverRequested: false,
+        error: { code: "ROLLED_BACK", message: why, phase },
+        finishedAt: new Date().toISOString(),
+      });
+    };
+
     try {
       if (job.state === "cancelling" || (job.cancelRequested && lease.signal.aborted)) return await cancel();
+      // A crash interrupted a rollback: the decision stands (fencing), so finish it rather than go on.
+      if (state.startDecision?.host === "source" && state.vmStoppedAt && d.rollBack)
+        return await rollBack(new Error("the server stopped during a rollback"));
       if (job.state === "queued") setState("running", { startedAt: job.startedAt ?? new Date().toISOString() });
       while (phase !== "done") {
         const run = d.phases[phase];
         if (!run) throw new Error(`unknown phase ${phase}`);
         d.hub.append(job.id, "job.phase", { phase });
-        const { next } = await run(ctx);
+        guard =
+          d.rollBack && GUARDED_PHASES.includes(phase) && mayRollBack(phase, state)
+            ? guardTarget(ctx.target, rollbackAfterMs(job), lease.signal)
+            : null;
+        let next: Phase;
+        try {
+          if (guard) phaseSignal = AbortSignal.any([lease.signal, guard.signal]);
+          ({ next } = await run(ctx));
+          guard?.signal.throwIfAborted();
+        } catch (err) {
+          // The guard's reason says why the phase's commands were stopped.
+          throw guard?.signal.aborted && !lease.signal.aborted ? guard.signal.reason : err;
+        } finally {
+          guard?.stop();
+          guard = null;
+          phaseSignal = lease.signal;
+        }
         lease.signal.throwIfAborted();
         d.hub.flushProgress(job.id);
         // A cancel that won the race against passing the point of no return (its interrupt not here yet) rolls back.
@@ -126,6 +202,7 @@ export function createJobExecutor(d: ExecutorDeps) {
       const reason = lease.signal.reason instanceof JobInterrupted ? lease.signal.reason.reason : null;
       if (err instanceof LeaseLost || reason === "lease_lost" || reason === "shutdown") return;
       if (reason === "cancel") return await cancel();
+      if (d.rollBack && mayRollBack(phase, state)) return await rollBack(err);
       const info = errorInfo(err);
       ctx.log("error", `${phase} failed: ${info.message}`);
       setState("failed", { error: { ...info, phase } });

@@ -31,6 +31,7 @@ import {
   vgsCommand,
 } from "@blockferry/lvm";
 import type { HostShell } from "./context.ts";
+import { type ReleaseOptions, waitForDeviceRelease } from "./device-release.ts";
 
 /**
  * LVM operations on one host, built only from packages/lvm templates. Every one takes the job's abort signal, so
@@ -120,18 +121,32 @@ export async function createTargetLv(
   );
 }
 
-/** Removes an LV we created; gone already is fine (clean-up must be re-runnable). */
+const LV_IN_USE = /in use|open count|busy/i;
+const REMOVE_ATTEMPTS = 3;
+
+/**
+ * Removes an LV we created; gone already is fine (clean-up must be re-runnable). lvremove refuses an LV that is
+ * open: then we wait (bounded) for every process to let go of it, and try again.
+ */
 export async function removeLvIfPresent(
   shell: HostShell,
   vg: string,
   lv: string,
   signal?: AbortSignal,
+  release: ReleaseOptions = {},
 ): Promise<boolean> {
   const rec = await findLv(shell, vg, lv, signal);
   if (!rec) return false;
   if (!rec.tags.includes("blockferry")) throw new Error(`refusing to remove ${vg}/${lv}: not created by Blockferry`);
-  await shell.run(lvremoveCommand({ vg: vgName(vg), lv: lvName(lv) }), lvmChange(signal));
-  return true;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await shell.run(lvremoveCommand({ vg: vgName(vg), lv: lvName(lv) }), lvmChange(signal));
+      return true;
+    } catch (err) {
+      if (attempt >= REMOVE_ATTEMPTS || !LV_IN_USE.test(String((err as Error).message))) throw err;
+    }
+    await waitForDeviceRelease(shell, vg, lv, { ...release, signal });
+  }
 }
 
 export async function snapshotStatus(

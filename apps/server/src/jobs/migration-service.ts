@@ -1,4 +1,5 @@
 import type { ChunkMap, CreateMigration, Migration, MigrationListQuery, MigrationOptions } from "@blockferry/contracts";
+import type { JobState } from "@blockferry/contracts/vocabulary";
 import type { AuditRepo } from "../db/repositories/audit.ts";
 import type { ChunkMapRepo } from "../db/repositories/chunk-map.ts";
 import type { HostsRepo } from "../db/repositories/hosts.ts";
@@ -39,6 +40,11 @@ export interface MigrationServiceDeps {
   /** Tells the runner of a job's changed options (stored already), so a copy already running follows them. */
   updateOptions(jobId: number, options: MigrationOptions): void;
 }
+
+/** Ended, but not for good: retry resumes them, cancel cleans up after them. */
+const RETRYABLE_STATES = ["failed", "rolled_back"] as const satisfies readonly JobState[];
+const isRetryable = (state: JobState): state is (typeof RETRYABLE_STATES)[number] =>
+  (RETRYABLE_STATES as readonly JobState[]).includes(state);
 
 export function createMigrationService(d: MigrationServiceDeps) {
   const load = (id: number) => {
@@ -146,7 +152,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
       const options = { ...job.options };
       if (bytesPerSecond === null) delete options.bandwidthLimitBytesPerSecond;
       else options.bandwidthLimitBytesPerSecond = bytesPerSecond;
-      const row = d.jobs.updateIfState(id, ["queued", "running", "waiting_cutover", "failed"], { options });
+      const row = d.jobs.updateIfState(id, ["queued", "running", "waiting_cutover", ...RETRYABLE_STATES], { options });
       if (!row) throw new ConflictError(`migration ${id} is ${job.state}: nothing to limit`);
       d.updateOptions(id, options);
       d.hub.append(id, "job.log", { level: "info", message: `bandwidth limit ${bytesPerSecond ?? "removed"}` });
@@ -177,10 +183,10 @@ export function createMigrationService(d: MigrationServiceDeps) {
       if (refusal === "vm_started") throw pastNoReturn(job, true);
       if (refusal === "past_no_return") throw pastNoReturn(job, false);
       let row: JobRow | undefined;
-      if (job.state === "failed") {
-        // A failed job has no runner: cancelling it queues the clean-up as a cancelling job.
+      if (isRetryable(job.state)) {
+        // A failed or rolled-back job has no runner: cancelling it queues the clean-up as a cancelling job.
         row = claimingVolumes(job, id, () =>
-          d.jobs.updateIfState(id, ["failed"], { state: "cancelling", cancelRequested: true }),
+          d.jobs.updateIfState(id, RETRYABLE_STATES, { state: "cancelling", cancelRequested: true }),
         );
       } else {
         // Conditional on the phase too: the runner may pass the point of no return between the read and this write.
@@ -197,13 +203,19 @@ export function createMigrationService(d: MigrationServiceDeps) {
       return toMigration(row);
     },
 
-    /** Re-queues a failed job; it re-enters the phase it failed in, with that phase's stored progress. */
+    /**
+     * Re-queues a failed job (it re-enters the phase it failed in, with that phase's stored progress) or a rolled-back
+     * one (it waits for the cutover again, the snapshot having recorded what the VM wrote since).
+     */
     retry(id: number, actor = "api"): Migration {
       const job = load(id);
       const row = claimingVolumes(job, id, () =>
-        d.jobs.updateIfState(id, ["failed"], { state: "queued", error: null, attempt: job.attempt + 1 }),
+        d.jobs.updateIfState(id, RETRYABLE_STATES, { state: "queued", error: null, attempt: job.attempt + 1 }),
       );
-      if (!row) throw new ConflictError(`migration ${id} is ${job.state}: only failed migrations can be retried`);
+      if (!row)
+        throw new ConflictError(
+          `migration ${id} is ${job.state}: only failed or rolled-back migrations can be retried`,
+        );
       d.hub.append(id, "job.state", { state: "queued", phase: row.phase, retry: row.attempt });
       d.audit.record(actor, "migration.retry", `job:${id}`, { phase: row.phase });
       d.kick();

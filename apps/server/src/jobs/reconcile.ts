@@ -1,4 +1,4 @@
-import { isActiveJobState } from "@blockferry/contracts/vocabulary";
+import { ACTIVE_JOB_STATES, type JobState } from "@blockferry/contracts/vocabulary";
 import { BLOCKFERRY_TAG, jobTag, lvsCommand, parseLvsReport } from "@blockferry/lvm";
 import type { JobObjectsRepo } from "../db/repositories/job-objects.ts";
 import type { JobsRepo } from "../db/repositories/jobs.ts";
@@ -8,6 +8,8 @@ import type { HostShell } from "./context.ts";
 import { removeLvIfPresent } from "./lvm-ops.ts";
 
 const SNAPSHOT_NAME = /^bf-(\d+)-s\d+$/;
+/** Jobs whose snapshots stay: active ones, and rolled-back ones, whose retry copies what their snapshot recorded. */
+const KEEPS_SNAPSHOTS = new Set<JobState>([...ACTIVE_JOB_STATES, "rolled_back"]);
 
 /**
  * At startup: snapshots we created for jobs that are over (or that this database does not know) are dropped,
@@ -31,7 +33,7 @@ export async function reconcileSnapshots(
       const jobId = Number(m[1]);
       if (!lv.tags.includes(jobTag(jobId))) continue;
       const job = deps.jobs.get(jobId);
-      if (job && isActiveJobState(job.state)) continue;
+      if (job && KEEPS_SNAPSHOTS.has(job.state)) continue;
       await removeLvIfPresent(shell, lv.vg, lv.name);
       removed++;
       deps.hub.append(job ? jobId : null, "job.log", {
@@ -42,7 +44,7 @@ export async function reconcileSnapshots(
   }
   for (const o of deps.objects.allLive()) {
     const job = deps.jobs.get(o.jobId);
-    if (o.kind === "snapshot" && job && !isActiveJobState(job.state)) deps.objects.markRemoved(o.id);
+    if (o.kind === "snapshot" && job && !KEEPS_SNAPSHOTS.has(job.state)) deps.objects.markRemoved(o.id);
   }
   return removed;
 }

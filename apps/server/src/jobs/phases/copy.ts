@@ -110,7 +110,7 @@ async function withSnapshotWatch(ctx: PhaseContext, deps: PhaseDeps, copy: (sign
 }
 
 /** A snapshot that overflowed: start over from a new snapshot and a full copy, and say so. */
-function fallBackToFullCopy(ctx: PhaseContext, err: Error): PhaseResult {
+export function fallBackToFullCopy(ctx: PhaseContext, err: Error): PhaseResult {
   ctx.log("error", `${err.message}; falling back to a new snapshot and a full copy`);
   ctx.save({
     // Forgetting the current snapshot lets the next take drop it first: an overflowed one is useless and its
@@ -223,9 +223,17 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
     },
 
     async wait_cutover(ctx) {
-      if (ctx.job.cutover === "auto") return { next: "stop_vm" };
+      const auto = ctx.job.cutover === "auto";
+      // An automatic cutover the gate refused waits until its retry time (watching the snapshot meanwhile).
+      const retryAt = ctx.state.cutoverRetryAt ?? 0;
+      if (auto && Date.now() >= retryAt) return { next: "stop_vm" };
       ctx.markWaiting(true);
-      ctx.log("info", "full copy done: waiting for the operator to confirm cutover");
+      ctx.log(
+        "info",
+        auto
+          ? `trying the cutover again in ${Math.ceil((retryAt - Date.now()) / 1000)} s`
+          : "full copy done: waiting for the operator to confirm cutover",
+      );
       // The watcher already reads the snapshot's status on its interval; the loop only reacts to what it saw.
       let invalid: Error | null = null;
       const stop = watchSnapshot(ctx, deps, (err) => {
@@ -237,7 +245,7 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
             ctx.markWaiting(false);
             return fallBackToFullCopy(ctx, invalid);
           }
-          if (ctx.reload().cutoverRequested) break;
+          if (auto ? Date.now() >= retryAt : ctx.reload().cutoverRequested) break;
           await (deps.sleep ?? abortableSleep)(500, ctx.signal);
         }
       } finally {

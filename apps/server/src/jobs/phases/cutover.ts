@@ -1,8 +1,11 @@
 import { ExtentMap } from "@blockferry/changes";
 import { blockdevFlushCommand } from "@blockferry/lvm";
-import type { PhaseContext, PhaseTable } from "../context.ts";
+import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
+import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
+import { decideStart } from "../start-fence.ts";
 import { vmControllerFor } from "../vm/controller.ts";
+import { fallBackToFullCopy } from "./copy.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, storedThin, targetDevice } from "./shared.ts";
 
 async function finalChanges(ctx: PhaseContext) {
@@ -24,6 +27,28 @@ async function finalChanges(ctx: PhaseContext) {
   );
 }
 
+/** How long an automatic cutover waits after the gate refused it before it looks again. */
+export const CUTOVER_RETRY_MS = 15_000;
+
+/**
+ * The gate said no: the VM keeps running. An overflowed snapshot starts over from a new one; otherwise a manual
+ * cutover waits for the operator to confirm again, and an automatic one tries again later.
+ */
+function refuseCutover(ctx: PhaseContext, deps: PhaseDeps, gate: Extract<GateResult, { ok: false }>): PhaseResult {
+  ctx.event("job.cutover_refused", { reason: gate.reason });
+  ctx.log("warn", `cutover refused, the VM keeps running on the source: ${gate.reason}`);
+  if (gate.snapshotInvalid) return fallBackToFullCopy(ctx, gate.snapshotInvalid);
+  if (ctx.job.cutover === "auto") ctx.save({ cutoverRetryAt: Date.now() + (deps.cutoverRetryMs ?? CUTOVER_RETRY_MS) });
+  else ctx.saveJob({ cutoverRequested: false });
+  return { next: "wait_cutover" };
+}
+
+/**
+ * Journal pass of a final delta. After a rollback the VM wrote again: ranges the earlier attempt confirmed may
+ * have changed since, so each attempt is a pass of its own.
+ */
+const finalPass = (ctx: PhaseContext, base: string) => (ctx.state.rollbacks ? `${base}-r${ctx.state.rollbacks}` : base);
+
 export function cutoverPhases(
   deps: PhaseDeps,
 ): Pick<PhaseTable, "stop_vm" | "final_delta" | "verify" | "start_vm" | "cleanup"> {
@@ -31,8 +56,12 @@ export function cutoverPhases(
 
   return {
     async stop_vm(ctx) {
-      // Stored before the stop command: if anything fails from here on, cancel knows to restart the VM.
-      if (!ctx.state.vmStoppedAt) ctx.save({ vmStoppedAt: Date.now() });
+      if (!ctx.state.vmStoppedAt) {
+        const gate = await checkCutoverGate(ctx);
+        if (!gate.ok) return refuseCutover(ctx, deps, gate);
+        // Stored before the stop command: if anything fails from here on, cancel knows to restart the VM.
+        ctx.save({ vmStoppedAt: Date.now(), cutoverRetryAt: undefined });
+      }
       await vm(ctx).stopSource(ctx.signal);
       await ctx.source.run(blockdevFlushCommand(sourceDevice(ctx)), { signal: ctx.signal });
       ctx.log("info", "VM stopped on the source; its volume is quiet");
@@ -48,7 +77,7 @@ export function cutoverPhases(
           // The change list is lost with the VM already stopped: the only safe delta is everything.
           ctx.log("error", `${err.message}; copying the whole volume during the outage`);
           await deps.mover.copyFull({
-            ...copyRequest(ctx, "final-full", sourceDevice(ctx), ctx.signal),
+            ...copyRequest(ctx, finalPass(ctx, "final-full"), sourceDevice(ctx), ctx.signal),
             targetReadsZero: false,
             bytes: ctx.state.sizeBytes ?? 0,
           });
@@ -61,7 +90,7 @@ export function cutoverPhases(
       ctx.log("info", `final delta: ${bytes} bytes in ${changes.extents.runCount} runs`, { bytes });
       ctx.save({ finalChunkBytes: changes.chunkBytes, finalExtents: changes.extents.toJSON() });
       await deps.mover.copyExtents({
-        ...copyRequest(ctx, "final", sourceDevice(ctx), ctx.signal),
+        ...copyRequest(ctx, finalPass(ctx, "final"), sourceDevice(ctx), ctx.signal),
         targetReadsZero: false,
         extents: changes.extents,
         chunkBytes: changes.chunkBytes,
@@ -102,6 +131,7 @@ export function cutoverPhases(
     },
 
     async start_vm(ctx) {
+      decideStart(ctx, "target");
       await vm(ctx).startTarget(targetDevice(ctx), ctx.signal);
       const startedAt = Date.now();
       const outageMs = startedAt - (ctx.state.vmStoppedAt ?? startedAt);
@@ -115,7 +145,7 @@ export function cutoverPhases(
     async cleanup(ctx) {
       for (const o of deps.objects.live(ctx.job.id)) {
         if (o.kind !== "snapshot") continue;
-        await removeLvIfPresent(ctx.source, o.vg, o.lv, ctx.signal);
+        await removeLvIfPresent(ctx.source, o.vg, o.lv, ctx.signal, { killOurs: true });
         deps.objects.markRemoved(o.id);
       }
       ctx.log(
@@ -148,6 +178,7 @@ export function createCompensation(deps: PhaseDeps) {
     if (state.vmStoppedAt && !state.vmStartedAt) {
       const vmControl = job.vm;
       await attempt("restarting the VM on the source", async () => {
+        decideStart(ctx, "source"); // refused when a start on the target was decided: never on both
         await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
         if (vmControl.controller === "commands" && !vmControl.startSource)
           ctx.log("warn", "no start command for the source was given: the VM stays stopped, start it yourself");
@@ -164,11 +195,32 @@ export function createCompensation(deps: PhaseDeps) {
       }
       const shell = o.hostId === job.sourceHostId && o.kind === "snapshot" ? ctx.source : ctx.target;
       await attempt(`removing ${o.vg}/${o.lv} on ${shell.name}`, async () => {
-        const removed = await removeLvIfPresent(shell, o.vg, o.lv, ctx.signal);
+        const removed = await removeLvIfPresent(shell, o.vg, o.lv, ctx.signal, {
+          // A VM never runs from our snapshots; from the target LV only once a start there was tried.
+          killOurs: o.kind === "snapshot" || job.phase !== "start_vm",
+          onHeld: (holders) =>
+            ctx.log(
+              "warn",
+              `cancel: waiting for ${holders.map((h) => `${h.pid} (${h.args.slice(0, 60)})`).join(", ")} to let go ` +
+                `of ${o.vg}/${o.lv} on ${shell.name}`,
+            ),
+        });
         deps.objects.markRemoved(o.id);
         if (removed) ctx.log("info", `removed ${o.vg}/${o.lv} on ${shell.name}`);
       });
     }
     if (failures.length) throw new Error(failures.join("; "));
   };
+}
+
+/**
+ * Rollback after a failure during the outage (the executor stores the fencing decision first): the VM starts again
+ * on the source, from the LV nothing wrote to since it stopped.
+ */
+export async function restartOnSource(ctx: PhaseContext): Promise<void> {
+  const vmControl = ctx.job.vm;
+  if (vmControl.controller === "commands" && !vmControl.startSource)
+    throw new Error("no start command for the source was given: start the VM on the source yourself");
+  await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
+  if (vmControl.controller !== "none") ctx.log("info", "VM started again on the source");
 }

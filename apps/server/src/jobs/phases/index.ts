@@ -1,6 +1,6 @@
 import type { PhaseTable } from "../context.ts";
 import { copyPhases } from "./copy.ts";
-import { createCompensation, cutoverPhases } from "./cutover.ts";
+import { createCompensation, cutoverPhases, restartOnSource } from "./cutover.ts";
 import { preparePhases } from "./prepare.ts";
 import type { PhaseDeps } from "./shared.ts";
 
@@ -10,9 +10,11 @@ export type { PhaseDeps } from "./shared.ts";
 export function createPhases(deps: PhaseDeps): {
   phases: PhaseTable;
   compensate: ReturnType<typeof createCompensation>;
+  rollBack: typeof restartOnSource;
 } {
   return {
     phases: { ...preparePhases(deps), ...copyPhases(deps), ...cutoverPhases(deps) },
     compensate: createCompensation(deps),
+    rollBack: restartOnSource,
   };
 }

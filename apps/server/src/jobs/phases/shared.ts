@@ -10,6 +10,8 @@ export interface PhaseDeps {
   /** Interval of snapshot fill checks while the VM runs. */
   snapshotWatchMs?: number;
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
+  /** Wait before an automatic cutover the gate refused is tried again (default CUTOVER_RETRY_MS). */
+  cutoverRetryMs?: number;
 }
 
 /** The dashboard's chunk map has at most ~1M cells: a power of two of at least 64 KiB each. */

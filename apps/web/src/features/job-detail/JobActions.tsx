@@ -59,7 +59,7 @@ export function JobActions({ job }: { job: Migration }) {
     cutover: job.state === "waiting_cutover",
     // A failed job can often still be cancelled (that cleans up what it created); the server says when.
     cancel: blocked === null,
-    retry: job.state === "failed",
+    retry: job.state === "failed" || job.state === "rolled_back",
   };
   const copy = asking ? COPY[asking] : null;
   return (

@@ -1,0 +1,38 @@
+import type { PhaseContext, PhaseState } from "./context.ts";
+
+export type StartHost = "source" | "target";
+
+/** Phases in which the VM may be stopped by us and not yet started anywhere: the outage. */
+const OUTAGE_PHASES = ["stop_vm", "final_delta", "verify", "start_vm"];
+
+export class FencingError extends Error {
+  readonly code = "FENCED";
+}
+
+/**
+ * Fencing: which host the VM is to be started on is stored in the job's phase state before any start command is
+ * issued, and a start on the other host is refused from then on. A server that crashes around a start and resumes
+ * therefore repeats the same decision (the start commands are idempotent), and never starts the VM on both hosts.
+ */
+export function decideStart(ctx: Pick<PhaseContext, "state" | "save">, host: StartHost): void {
+  const recorded = ctx.state.startDecision?.host;
+  if (recorded && recorded !== host)
+    throw new FencingError(
+      `refusing to start the VM on the ${host}: a start on the ${recorded} was decided at ` +
+        `${new Date(ctx.state.startDecision?.at ?? 0).toISOString()} and may have run`,
+    );
+  if (!recorded) ctx.save({ startDecision: { host, at: Date.now() } });
+}
+
+/**
+ * Whether a failure now is answered by starting the VM again on the source (a rollback): we stopped it, it was not
+ * started since, and no start on the target was decided (that start may have run: the target may have the VM).
+ */
+export function mayRollBack(phase: string, state: PhaseState): boolean {
+  return (
+    OUTAGE_PHASES.includes(phase) &&
+    Boolean(state.vmStoppedAt) &&
+    !state.vmStartedAt &&
+    state.startDecision?.host !== "target"
+  );
+}
