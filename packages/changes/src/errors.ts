@@ -10,11 +10,15 @@ export abstract class ChangesError extends Error {
   }
 }
 
+/** The base of an error that needs nothing but its code and a message. */
+const coded = <C extends string>(code: C) =>
+  class extends ChangesError {
+    readonly code = code;
+  };
+
 // --- byte sources ---
 
-export class ByteSourceRangeError extends ChangesError {
-  readonly code = "BYTE_SOURCE_RANGE";
-}
+export class ByteSourceRangeError extends coded("BYTE_SOURCE_RANGE") {}
 
 // --- dm-snapshot persistent store ---
 
@@ -46,9 +50,7 @@ export class CowBadChunkSizeError extends ChangesError {
   }
 }
 
-export class CowCorruptHeaderError extends ChangesError {
-  readonly code = "COW_CORRUPT_HEADER";
-}
+export class CowCorruptHeaderError extends coded("COW_CORRUPT_HEADER") {}
 
 export class CowInvalidSnapshotError extends ChangesError {
   readonly code = "COW_INVALID_SNAPSHOT";
@@ -57,21 +59,13 @@ export class CowInvalidSnapshotError extends ChangesError {
   }
 }
 
-export class CowTruncatedError extends ChangesError {
-  readonly code = "COW_TRUNCATED";
-}
+export class CowTruncatedError extends coded("COW_TRUNCATED") {}
 
-export class CowRecordOutOfRangeError extends ChangesError {
-  readonly code = "COW_RECORD_OUT_OF_RANGE";
-}
+export class CowRecordOutOfRangeError extends coded("COW_RECORD_OUT_OF_RANGE") {}
 
-export class CowDuplicateChunkError extends ChangesError {
-  readonly code = "COW_DUPLICATE_CHUNK";
-}
+export class CowDuplicateChunkError extends coded("COW_DUPLICATE_CHUNK") {}
 
-export class CowCorruptTerminatorError extends ChangesError {
-  readonly code = "COW_CORRUPT_TERMINATOR";
-}
+export class CowCorruptTerminatorError extends coded("COW_CORRUPT_TERMINATOR") {}
 
 export class CowCountMismatchError extends ChangesError {
   readonly code = "COW_COUNT_MISMATCH";
@@ -85,24 +79,14 @@ export class CowCountMismatchError extends ChangesError {
 
 // --- thin_delta ---
 
-export class ThinDeltaSyntaxError extends ChangesError {
-  readonly code = "THIN_DELTA_SYNTAX";
-}
+export class ThinDeltaSyntaxError extends coded("THIN_DELTA_SYNTAX") {}
 
-export class ThinDeltaMissingSuperblockError extends ChangesError {
-  readonly code = "THIN_DELTA_MISSING_SUPERBLOCK";
-}
+export class ThinDeltaMissingSuperblockError extends coded("THIN_DELTA_MISSING_SUPERBLOCK") {}
 
-export class ThinDeltaMissingDiffError extends ChangesError {
-  readonly code = "THIN_DELTA_MISSING_DIFF";
-}
+export class ThinDeltaMissingDiffError extends coded("THIN_DELTA_MISSING_DIFF") {}
 
 // --- extent maps ---
 
-export class ExtentMapFormatError extends ChangesError {
-  readonly code = "EXTENT_MAP_FORMAT";
-}
+export class ExtentMapFormatError extends coded("EXTENT_MAP_FORMAT") {}
 
-export class ExtentRangeError extends ChangesError {
-  readonly code = "EXTENT_RANGE";
-}
+export class ExtentRangeError extends coded("EXTENT_RANGE") {}

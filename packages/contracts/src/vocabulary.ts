@@ -4,6 +4,11 @@
  * pulling the TypeBox runtime into its bundle; the API schemas in migrations.ts are built from these lists.
  */
 
+/** Words for a list of identifiers: the identifier with spaces for underscores, unless `except` says otherwise. */
+function labelsFor<K extends string>(keys: readonly K[], except: Partial<Record<K, string>> = {}): Record<K, string> {
+  return Object.fromEntries(keys.map((k) => [k, except[k] ?? k.replaceAll("_", " ")])) as Record<K, string>;
+}
+
 export const JOB_STATES = [
   "queued",
   "running",
@@ -35,16 +40,7 @@ export const TERMINAL_JOB_STATES = [
 export type TerminalJobState = (typeof TERMINAL_JOB_STATES)[number];
 
 /** How the dashboard and the CLI name a state (lower case: it also reads inside a sentence). */
-export const JOB_STATE_LABELS: Record<JobState, string> = {
-  queued: "queued",
-  running: "running",
-  waiting_cutover: "waiting for cutover",
-  cancelling: "cancelling",
-  succeeded: "succeeded",
-  failed: "failed",
-  cancelled: "cancelled",
-  rolled_back: "rolled back",
-};
+export const JOB_STATE_LABELS = labelsFor(JOB_STATES, { waiting_cutover: "waiting for cutover" });
 
 /** Phases in order; a job records the one it is in, and a retry re-enters the failed one. */
 export const PHASES = [
@@ -63,20 +59,7 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-export const PHASE_LABELS: Record<Phase, string> = {
-  prechecks: "prechecks",
-  snapshot: "snapshot",
-  prepare_target: "prepare target",
-  full_copy: "full copy",
-  catch_up: "catch up",
-  wait_cutover: "wait cutover",
-  stop_vm: "stop vm",
-  final_delta: "final delta",
-  verify: "verify",
-  start_vm: "start vm",
-  cleanup: "cleanup",
-  done: "done",
-};
+export const PHASE_LABELS = labelsFor(PHASES);
 
 /**
  * Phases from the point of no return on: start_vm may already have started the VM on the target, so rolling back

@@ -104,24 +104,19 @@ export function lvcreateThinSnapshotCommand(o: {
   return lvm("lvcreate", ["--snapshot", "--name", o.name, ...tagArgs(o.tags ?? []), `${o.vg}/${o.origin}`]);
 }
 
-/** Plain linear LV (a migration target). `--yes` answers the wipe-signature prompt. */
+/** A new LV of `type` in `o.vg` with our tags; `--yes` answers the wipe-signature prompt. */
+function lvcreateNew(type: string, o: { vg: VgName; name: LvName; tags?: readonly LvmTag[] }, sizing: string[]) {
+  return lvm("lvcreate", ["--yes", "--type", type, "--name", o.name, ...sizing, ...tagArgs(o.tags ?? []), o.vg]);
+}
+
+/** Plain linear LV (a migration target). */
 export function lvcreateLinearCommand(o: {
   vg: VgName;
   name: LvName;
   sizeBytes: ByteCount;
   tags?: readonly LvmTag[];
 }): string {
-  return lvm("lvcreate", [
-    "--yes",
-    "--type",
-    "linear",
-    "--name",
-    o.name,
-    "--size",
-    bytesArg("LV size", o.sizeBytes),
-    ...tagArgs(o.tags ?? []),
-    o.vg,
-  ]);
+  return lvcreateNew("linear", o, ["--size", bytesArg("LV size", o.sizeBytes)]);
 }
 
 export function lvcreateThinPoolCommand(o: {
@@ -131,9 +126,9 @@ export function lvcreateThinPoolCommand(o: {
   chunkSizeBytes?: ByteCount;
   tags?: readonly LvmTag[];
 }): string {
-  const args = ["--yes", "--type", "thin-pool", "--name", o.name, "--size", bytesArg("pool size", o.sizeBytes)];
-  if (o.chunkSizeBytes !== undefined) args.push("--chunksize", bytesArg("pool chunk size", o.chunkSizeBytes, 65536n));
-  return lvm("lvcreate", [...args, ...tagArgs(o.tags ?? []), o.vg]);
+  const sizing = ["--size", bytesArg("pool size", o.sizeBytes)];
+  if (o.chunkSizeBytes !== undefined) sizing.push("--chunksize", bytesArg("pool chunk size", o.chunkSizeBytes, 65536n));
+  return lvcreateNew("thin-pool", o, sizing);
 }
 
 export function lvcreateThinCommand(o: {
@@ -143,19 +138,7 @@ export function lvcreateThinCommand(o: {
   virtualSizeBytes: ByteCount;
   tags?: readonly LvmTag[];
 }): string {
-  return lvm("lvcreate", [
-    "--yes",
-    "--type",
-    "thin",
-    "--name",
-    o.name,
-    "--virtualsize",
-    bytesArg("virtual size", o.virtualSizeBytes),
-    "--thinpool",
-    o.pool,
-    ...tagArgs(o.tags ?? []),
-    o.vg,
-  ]);
+  return lvcreateNew("thin", o, ["--virtualsize", bytesArg("virtual size", o.virtualSizeBytes), "--thinpool", o.pool]);
 }
 
 export function lvremoveCommand(o: { vg: VgName; lv: LvName }): string {

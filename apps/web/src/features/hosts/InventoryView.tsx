@@ -2,6 +2,7 @@ import type { Inventory, InventoryLv, LvKind } from "@blockferry/contracts";
 import { useState } from "react";
 import { Empty } from "../../components/QueryState.tsx";
 import { ProgressBar } from "../../components/StateBadge.tsx";
+import { Table } from "../../components/Table.tsx";
 import { formatBytes, formatTime } from "../../lib/format.ts";
 
 const KINDS: LvKind[] = ["linear", "thin", "thin-pool", "snapshot", "origin", "other"];
@@ -37,30 +38,18 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
       {inventory.vgs.length === 0 ? (
         <Empty>No volume groups on this host.</Empty>
       ) : (
-        <table className="table" aria-label="Volume groups">
-          <thead>
-            <tr>
-              <th scope="col">VG</th>
-              <th scope="col">Size</th>
-              <th scope="col">Free</th>
-              <th scope="col">Extent</th>
-              <th scope="col">PVs</th>
-              <th scope="col">LVs</th>
+        <Table label="Volume groups" columns={["VG", "Size", "Free", "Extent", "PVs", "LVs"]}>
+          {inventory.vgs.map((vg) => (
+            <tr key={vg.uuid}>
+              <th scope="row">{vg.name}</th>
+              <td>{formatBytes(vg.sizeBytes)}</td>
+              <td>{formatBytes(vg.freeBytes)}</td>
+              <td>{formatBytes(vg.extentSizeBytes)}</td>
+              <td>{vg.pvCount}</td>
+              <td>{vg.lvCount}</td>
             </tr>
-          </thead>
-          <tbody>
-            {inventory.vgs.map((vg) => (
-              <tr key={vg.uuid}>
-                <th scope="row">{vg.name}</th>
-                <td>{formatBytes(vg.sizeBytes)}</td>
-                <td>{formatBytes(vg.freeBytes)}</td>
-                <td>{formatBytes(vg.extentSizeBytes)}</td>
-                <td>{vg.pvCount}</td>
-                <td>{vg.lvCount}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
 
       <h3>Logical volumes</h3>
@@ -83,104 +72,69 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
         <Empty>No logical volumes{kind || q ? " match" : ""}.</Empty>
       ) : (
         <div className="scroll-y">
-          <table className="table" aria-label="Logical volumes">
-            <thead>
-              <tr>
-                <th scope="col">LV</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Size</th>
-                <th scope="col">Open</th>
-                <th scope="col">Origin / pool</th>
-                <th scope="col">Tags</th>
+          <Table label="Logical volumes" columns={["LV", "Kind", "Size", "Open", "Origin / pool", "Tags"]}>
+            {lvs.map((lv) => (
+              <tr key={lv.uuid}>
+                <th scope="row">
+                  {lv.vg}/{lv.name}
+                </th>
+                <td>{lv.kind}</td>
+                <td>{formatBytes(lv.sizeBytes)}</td>
+                <td>{lv.open ? "open" : lv.active ? "active" : "inactive"}</td>
+                <td>{lv.origin ?? lv.pool ?? "–"}</td>
+                <td className="small">{lv.tags.join(", ") || "–"}</td>
               </tr>
-            </thead>
-            <tbody>
-              {lvs.map((lv) => (
-                <tr key={lv.uuid}>
-                  <th scope="row">
-                    {lv.vg}/{lv.name}
-                  </th>
-                  <td>{lv.kind}</td>
-                  <td>{formatBytes(lv.sizeBytes)}</td>
-                  <td>{lv.open ? "open" : lv.active ? "active" : "inactive"}</td>
-                  <td>{lv.origin ?? lv.pool ?? "–"}</td>
-                  <td className="small">{lv.tags.join(", ") || "–"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </div>
       )}
 
       {inventory.snapshots.length > 0 ? (
         <>
           <h3>Snapshots</h3>
-          <table className="table" aria-label="Snapshots">
-            <thead>
-              <tr>
-                <th scope="col">Snapshot</th>
-                <th scope="col">Origin</th>
-                <th scope="col">Type</th>
-                <th scope="col">Size</th>
-                <th scope="col">Fill</th>
-                <th scope="col">State</th>
+          <Table label="Snapshots" columns={["Snapshot", "Origin", "Type", "Size", "Fill", "State"]}>
+            {inventory.snapshots.map((s) => (
+              <tr key={`${s.vg}/${s.name}`}>
+                <th scope="row">
+                  {s.vg}/{s.name}
+                </th>
+                <td>{s.origin}</td>
+                <td>{s.type}</td>
+                <td>{formatBytes(s.sizeBytes)}</td>
+                <td>
+                  <Pct value={s.fillPercent} label={`${s.name} fill`} />
+                </td>
+                <td className={s.state === "valid" ? "" : "bad"}>{s.state}</td>
               </tr>
-            </thead>
-            <tbody>
-              {inventory.snapshots.map((s) => (
-                <tr key={`${s.vg}/${s.name}`}>
-                  <th scope="row">
-                    {s.vg}/{s.name}
-                  </th>
-                  <td>{s.origin}</td>
-                  <td>{s.type}</td>
-                  <td>{formatBytes(s.sizeBytes)}</td>
-                  <td>
-                    <Pct value={s.fillPercent} label={`${s.name} fill`} />
-                  </td>
-                  <td className={s.state === "valid" ? "" : "bad"}>{s.state}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </>
       ) : null}
 
       {inventory.thinPools.length > 0 ? (
         <>
           <h3>Thin pools</h3>
-          <table className="table" aria-label="Thin pools">
-            <thead>
-              <tr>
-                <th scope="col">Pool</th>
-                <th scope="col">Size</th>
-                <th scope="col">Data used</th>
-                <th scope="col">Metadata used</th>
-                <th scope="col">Mode</th>
+          <Table label="Thin pools" columns={["Pool", "Size", "Data used", "Metadata used", "Mode"]}>
+            {inventory.thinPools.map((p) => (
+              <tr key={`${p.vg}/${p.name}`}>
+                <th scope="row">
+                  {p.vg}/{p.name}
+                </th>
+                <td>{formatBytes(p.sizeBytes)}</td>
+                <td>
+                  <Pct value={p.dataPercent} label={`${p.name} data`} />
+                </td>
+                <td>
+                  <Pct value={p.metadataPercent} label={`${p.name} metadata`} />
+                </td>
+                <td>
+                  {p.mode ?? "–"}
+                  {p.needsCheck ? <span className="bad"> needs check</span> : null}
+                  {p.heldMetadataRoot !== null ? <span className="bad"> metadata snapshot held</span> : null}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {inventory.thinPools.map((p) => (
-                <tr key={`${p.vg}/${p.name}`}>
-                  <th scope="row">
-                    {p.vg}/{p.name}
-                  </th>
-                  <td>{formatBytes(p.sizeBytes)}</td>
-                  <td>
-                    <Pct value={p.dataPercent} label={`${p.name} data`} />
-                  </td>
-                  <td>
-                    <Pct value={p.metadataPercent} label={`${p.name} metadata`} />
-                  </td>
-                  <td>
-                    {p.mode ?? "–"}
-                    {p.needsCheck ? <span className="bad"> needs check</span> : null}
-                    {p.heldMetadataRoot !== null ? <span className="bad"> metadata snapshot held</span> : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </>
       ) : null}
 
@@ -190,29 +144,21 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
       ) : inventory.domains.length === 0 ? (
         <Empty>No libvirt domains defined.</Empty>
       ) : (
-        <table className="table" aria-label="Virtual machines">
-          <thead>
-            <tr>
-              <th scope="col">Domain</th>
-              <th scope="col">Disks</th>
+        <Table label="Virtual machines" columns={["Domain", "Disks"]}>
+          {inventory.domains.map((d) => (
+            <tr key={d.name}>
+              <th scope="row">{d.name}</th>
+              <td>
+                {d.error ? <span className="bad">{d.error}</span> : null}
+                {d.disks.map((disk) => (
+                  <div key={disk.target}>
+                    {disk.target}: {disk.source ?? "(no source)"}
+                  </div>
+                ))}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {inventory.domains.map((d) => (
-              <tr key={d.name}>
-                <th scope="row">{d.name}</th>
-                <td>
-                  {d.error ? <span className="bad">{d.error}</span> : null}
-                  {d.disks.map((disk) => (
-                    <div key={disk.target}>
-                      {disk.target}: {disk.source ?? "(no source)"}
-                    </div>
-                  ))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
 
       <h3>Tools</h3>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
 import { ProgressBar, StateBadge } from "../../components/StateBadge.tsx";
+import { Table } from "../../components/Table.tsx";
 import { formatBytes, formatMs, formatTime, percent, phaseLabel } from "../../lib/format.ts";
 import { isJobState, JOB_STATE_LABELS, JOB_STATES as STATES } from "../../lib/job-vocabulary.ts";
 import { Link, navigate, useLocation } from "../../lib/router.tsx";
@@ -107,63 +108,50 @@ export function JobsPage() {
           )}
         </Empty>
       ) : (
-        <table className="table jobs" aria-label="Migrations">
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Volume</th>
-              <th scope="col">Size</th>
-              <th scope="col">State</th>
-              <th scope="col">Phase</th>
-              <th scope="col">Progress</th>
-              <th scope="col">Outage</th>
-              <th scope="col">Result</th>
-              <th scope="col">Created</th>
+        <Table
+          label="Migrations"
+          className="jobs"
+          columns={["#", "Volume", "Size", "State", "Phase", "Progress", "Outage", "Result", "Created"]}
+        >
+          {jobs.data.map((m) => (
+            <tr key={m.id} data-testid={`job-row-${m.id}`}>
+              <td>
+                <Link href={`/jobs/${m.id}`} aria-label={`Migration ${m.id}`}>
+                  {m.id}
+                </Link>
+              </td>
+              <td>
+                <Link href={`/jobs/${m.id}`}>
+                  {hostName(m.source.hostId)}:{m.source.vg}/{m.source.lv}
+                </Link>
+                <div className="muted small">
+                  → {hostName(m.target.hostId)}:{m.target.vg}/{m.target.lv}
+                </div>
+              </td>
+              <td className="size-cell" data-testid={`job-size-${m.id}`}>
+                {formatBytes(m.sizeBytes)}
+              </td>
+              <td>
+                <StateBadge state={m.state} />
+              </td>
+              <td>{phaseLabel(m.phase)}</td>
+              <td className="progress-cell">
+                <ProgressBar value={percent(m.bytesDone, m.bytesTotal)} label={`Migration ${m.id} progress`} />
+                <span className="small muted" title="the current or last copy pass">
+                  {formatBytes(m.bytesDone)} / {formatBytes(m.bytesTotal)}
+                </span>
+              </td>
+              <td>{formatMs(m.outageMs)}</td>
+              <td
+                className={`result-cell ${m.error ? "bad" : m.state === "succeeded" ? "good" : ""}`}
+                title={m.error?.message}
+              >
+                <div className="clamp-2">{m.error ? m.error.message : m.state === "succeeded" ? "verified" : "–"}</div>
+              </td>
+              <td>{formatTime(m.createdAt)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {jobs.data.map((m) => (
-              <tr key={m.id} data-testid={`job-row-${m.id}`}>
-                <td>
-                  <Link href={`/jobs/${m.id}`} aria-label={`Migration ${m.id}`}>
-                    {m.id}
-                  </Link>
-                </td>
-                <td>
-                  <Link href={`/jobs/${m.id}`}>
-                    {hostName(m.source.hostId)}:{m.source.vg}/{m.source.lv}
-                  </Link>
-                  <div className="muted small">
-                    → {hostName(m.target.hostId)}:{m.target.vg}/{m.target.lv}
-                  </div>
-                </td>
-                <td className="size-cell" data-testid={`job-size-${m.id}`}>
-                  {formatBytes(m.sizeBytes)}
-                </td>
-                <td>
-                  <StateBadge state={m.state} />
-                </td>
-                <td>{phaseLabel(m.phase)}</td>
-                <td className="progress-cell">
-                  <ProgressBar value={percent(m.bytesDone, m.bytesTotal)} label={`Migration ${m.id} progress`} />
-                  <span className="small muted" title="the current or last copy pass">
-                    {formatBytes(m.bytesDone)} / {formatBytes(m.bytesTotal)}
-                  </span>
-                </td>
-                <td>{formatMs(m.outageMs)}</td>
-                <td
-                  className={`result-cell ${m.error ? "bad" : m.state === "succeeded" ? "good" : ""}`}
-                  title={m.error?.message}
-                >
-                  <div className="clamp-2">
-                    {m.error ? m.error.message : m.state === "succeeded" ? "verified" : "–"}
-                  </div>
-                </td>
-                <td>{formatTime(m.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </section>
   );

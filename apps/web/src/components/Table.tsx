@@ -1,0 +1,29 @@
+import type { ReactNode } from "react";
+
+/** A data table: one header row naming the columns; the rows are the caller's. */
+export function Table({
+  label,
+  columns,
+  className,
+  children,
+}: {
+  label: string;
+  columns: readonly string[];
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <table className={className ? `table ${className}` : "table"} aria-label={label}>
+      <thead>
+        <tr>
+          {columns.map((c) => (
+            <th scope="col" key={c}>
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
