@@ -147,6 +147,16 @@ export class FakeLvmHost implements HostShell {
       case "blockdev":
         if (args[0] === "--flushbufs") return "";
         break;
+      case "dd": {
+        // Only the cutover gate's open-for-write probe (`dd if=/dev/null of=DEV ... count=0`): it needs the LV.
+        const of = args.find((a) => a.startsWith("of="))?.slice(3);
+        if (args.includes("if=/dev/null") && args.includes("count=0") && of) {
+          const [, , vg, lv] = of.split("/");
+          if (this.vgs.get(vg ?? "")?.lvs.has(lv ?? "")) return "";
+          throw fail(1, `dd: failed to open '${of}': No such file or directory`);
+        }
+        break;
+      }
       case "fake-vm":
         if (args[0] === "stop" || args[0] === "start") {
           this.vmRunning = args[0] === "start";

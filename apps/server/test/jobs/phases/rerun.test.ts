@@ -76,6 +76,9 @@ describe("re-running a phase after a crash", () => {
 
   it("stop_vm keeps the first stop time, so the outage is measured from when the VM really stopped", async () => {
     s = phaseSetup({ job: { vm: VM_COMMANDS }, state: { sizeBytes: VOLUME_BYTES } });
+    // The cutover gate before the stop wants the snapshot and the target LV.
+    await s.run("snapshot");
+    await s.run("prepare_target");
     await s.run("stop_vm");
     const stoppedAt = s.stored().state.vmStoppedAt;
     await s.run("stop_vm");
