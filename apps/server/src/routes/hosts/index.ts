@@ -11,6 +11,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { HostRegistry } from "../../hosts/trust/registry.ts";
+import { readById } from "../read-by-id.ts";
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 500: ErrorBody };
 const Added = Type.Object({
@@ -32,11 +33,7 @@ export const hostRoutes: FastifyPluginAsyncTypebox<{ registry: HostRegistry }> =
     async (request, reply) => reply.status(201).send(await registry.add(request.body)),
   );
 
-  app.get(
-    "/hosts/:id",
-    { schema: { operationId: "getHost", tags: ["hosts"], params: IdParams, response: { 200: Host, ...errors } } },
-    async (request) => registry.get(request.params.id),
-  );
+  app.get("/hosts/:id", readById("getHost", "hosts", Host, errors), async (request) => registry.get(request.params.id));
 
   app.delete(
     "/hosts/:id",
@@ -84,29 +81,11 @@ export const hostRoutes: FastifyPluginAsyncTypebox<{ registry: HostRegistry }> =
     async (request) => registry.trust(request.params.id, request.body.fingerprint),
   );
 
-  app.get(
-    "/hosts/:id/health",
-    {
-      schema: {
-        operationId: "hostHealth",
-        tags: ["hosts"],
-        params: IdParams,
-        response: { 200: HostHealth, ...errors },
-      },
-    },
-    async (request) => registry.health(request.params.id),
+  app.get("/hosts/:id/health", readById("hostHealth", "hosts", HostHealth, errors), async (request) =>
+    registry.health(request.params.id),
   );
 
-  app.get(
-    "/hosts/:id/inventory",
-    {
-      schema: {
-        operationId: "hostInventory",
-        tags: ["hosts"],
-        params: IdParams,
-        response: { 200: Inventory, ...errors },
-      },
-    },
-    async (request) => registry.inventory(request.params.id),
+  app.get("/hosts/:id/inventory", readById("hostInventory", "hosts", Inventory, errors), async (request) =>
+    registry.inventory(request.params.id),
   );
 };

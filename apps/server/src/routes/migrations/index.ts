@@ -12,6 +12,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { MigrationService } from "../../jobs/migration-service.ts";
+import { readById } from "../read-by-id.ts";
 import { checkMigrationNames } from "./names.ts";
 
 export interface MigrationRouteDeps {
@@ -69,30 +70,12 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
     async (request) => ({ migrations: migrations.list(request.query) }),
   );
 
-  app.get(
-    "/migrations/:id",
-    {
-      schema: {
-        operationId: "getMigration",
-        tags: ["migrations"],
-        params: IdParams,
-        response: { 200: Migration, ...errors },
-      },
-    },
-    async (request) => migrations.get(request.params.id),
+  app.get("/migrations/:id", readById("getMigration", "migrations", Migration, errors), async (request) =>
+    migrations.get(request.params.id),
   );
 
-  app.get(
-    "/migrations/:id/chunk-map",
-    {
-      schema: {
-        operationId: "getChunkMap",
-        tags: ["migrations"],
-        params: IdParams,
-        response: { 200: ChunkMap, ...errors },
-      },
-    },
-    async (request) => migrations.chunkMap(request.params.id),
+  app.get("/migrations/:id/chunk-map", readById("getChunkMap", "migrations", ChunkMap, errors), async (request) =>
+    migrations.chunkMap(request.params.id),
   );
 
   app.put(
