@@ -144,7 +144,15 @@ export function createJobExecutor(d: ExecutorDeps) {
       } catch (err) {
         const info = errorInfo(err);
         ctx.log("error", `rollback failed, the VM may still be stopped: ${info.message}`);
-        setState("failed", { error: { code: "ROLLBACK_FAILED", message: `${why}; rollback: ${info.message}`, phase } });
+        // The operator now starts the VM on the source (or not) by hand: a retry must not finish this rollback but
+        // begin the cutover again at stop_vm, which stops the VM wherever it runs on the source before anything
+        // moves, and copies what it wrote meanwhile as a new final-delta pass.
+        ctx.save({ startDecision: undefined, rollbacks: (state.rollbacks ?? 0) + 1 });
+        setState("failed", {
+          phase: "stop_vm",
+          phaseState: state,
+          error: { code: "ROLLBACK_FAILED", message: `${why}; rollback: ${info.message}`, phase },
+        });
         return;
       }
       const outageMs = Date.now() - (state.vmStoppedAt ?? Date.now());

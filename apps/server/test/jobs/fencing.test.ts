@@ -21,7 +21,12 @@ describe("fencing around the outage", () => {
   afterEach(() => t.cleanup());
 
   /** A job resumed in `phase` with `phaseState`, as a server restarted after a crash finds it. */
-  function resume(phase: Phase, phaseState: PhaseState, phases: (ran: string[]) => Record<string, PhaseFn>) {
+  function resume(
+    phase: Phase,
+    phaseState: PhaseState,
+    phases: (ran: string[]) => Record<string, PhaseFn>,
+    opts: { rollBackFails?: boolean } = {},
+  ) {
     t = tempDb();
     const [a, b] = ["a", "b"].map(
       (name) => t.db.insert(hosts).values({ name, address: "127.0.0.1", status: "trusted" }).returning().get().id,
@@ -57,13 +62,21 @@ describe("fencing around the outage", () => {
       async rollBack() {
         storedAtStart.push((jobs.get(job.id)?.phaseState as PhaseState | undefined)?.startDecision);
         ran.push("start on source");
+        if (opts.rollBackFails) throw new Error("no start command for the source was given");
       },
       shellFor: async (hostId) => ({ hostId, name: hostId === a ? "a" : "b" }) as HostShell,
     });
     const claimed = jobs.claim(job.id, "runner-2", 60_000);
     if (!claimed) throw new Error("claim failed");
     const run = () => execute(claimed, { owner: "runner-2", signal: new AbortController().signal });
-    return { run, ran, storedAtStart, row: () => jobs.get(job.id), cancel: () => service.cancel(job.id) };
+    /** The operator's Retry, then a runner picking the job up again. */
+    const retry = async () => {
+      service.retry(job.id);
+      const again = jobs.claim(job.id, "runner-2", 60_000);
+      if (!again) throw new Error("claim after retry failed");
+      await execute(again, { owner: "runner-2", signal: new AbortController().signal });
+    };
+    return { run, retry, ran, storedAtStart, row: () => jobs.get(job.id), cancel: () => service.cancel(job.id) };
   }
 
   /** start_vm as the product writes it: decide, then start. */
@@ -130,5 +143,41 @@ describe("fencing around the outage", () => {
     decideStart(ctx, "target"); // the same decision again: a resumed start_vm
     expect(() => decideStart(ctx, "source")).toThrow(FencingError);
     expect(state.startDecision?.host).toBe("target");
+  });
+
+  it("a rollback that fails leaves the job to be retried from stop_vm, not to finish the rollback again", async () => {
+    const s = resume(
+      "final_delta",
+      { vmStoppedAt: Date.now() - 5000 },
+      (ran) => ({
+        async stop_vm() {
+          ran.push("stop on source");
+          return { next: "final_delta" as const };
+        },
+        async final_delta() {
+          ran.push("final delta");
+          if (ran.filter((r) => r === "final delta").length === 1) throw new Error("connection to b lost");
+          return { next: "verify" as const };
+        },
+        async verify() {
+          return { next: "start_vm" as const };
+        },
+        start_vm: startVm(ran),
+        async cleanup() {
+          return { next: "done" as const };
+        },
+      }),
+      { rollBackFails: true },
+    );
+    await s.run();
+    expect(s.row()).toMatchObject({ state: "failed", phase: "stop_vm", error: { code: "ROLLBACK_FAILED" } });
+    const state = s.row()?.phaseState;
+    expect(state?.startDecision).toBeUndefined();
+    expect(state).toMatchObject({ rollbacks: 1 });
+    expect(s.ran).toEqual(["final delta", "start on source"]);
+
+    await s.retry();
+    expect(s.row()).toMatchObject({ state: "succeeded" });
+    expect(s.ran.slice(2)).toEqual(["stop on source", "final delta", "start on target"]);
   });
 });
