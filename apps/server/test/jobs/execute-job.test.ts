@@ -1,46 +1,20 @@
 // The point of no return, over a real migrated SQLite database: a cancel and the runner entering start_vm race
 // through conditional updates, and exactly one of them wins.
 import { afterEach, describe, expect, it } from "vitest";
-import { createAuditRepo } from "../../src/db/repositories/audit.ts";
-import { createChunkMapRepo } from "../../src/db/repositories/chunk-map.ts";
-import { createEventsRepo } from "../../src/db/repositories/events.ts";
-import { createHostsRepo } from "../../src/db/repositories/hosts.ts";
-import { createJobsRepo } from "../../src/db/repositories/jobs.ts";
-import { hosts } from "../../src/db/schema.ts";
 import { ConflictError } from "../../src/errors.ts";
-import { EventHub } from "../../src/events/hub.ts";
 import type { HostShell, PhaseFn } from "../../src/jobs/context.ts";
 import { createJobExecutor } from "../../src/jobs/execute-job.ts";
-import { createMigrationService } from "../../src/jobs/migration-service.ts";
-import { tempDb } from "../support/helpers.ts";
+import type { tempDb } from "../support/helpers.ts";
+import { serviceJob } from "../support/service-job.ts";
 
 describe("cancel around the point of no return", () => {
   let t: ReturnType<typeof tempDb>;
   afterEach(() => t.cleanup());
 
   function setup(phases: (cancel: () => unknown) => Record<string, PhaseFn>) {
-    t = tempDb();
-    const [a, b] = ["a", "b"].map(
-      (name) => t.db.insert(hosts).values({ name, address: "127.0.0.1", status: "trusted" }).returning().get().id,
-    ) as [number, number];
-    const jobs = createJobsRepo(t.db);
-    const hub = new EventHub(createEventsRepo(t.db));
-    // No runner in this process: the interrupt a cancel sends is lost, as for a job run by another process.
-    const service = createMigrationService({
-      chunkMaps: createChunkMapRepo(t.db),
-      jobs,
-      hosts: createHostsRepo(t.db),
-      audit: createAuditRepo(t.db),
-      hub,
-      kick() {},
-      interrupt() {},
-      updateOptions() {},
-    });
-    const job = service.create({
-      source: { hostId: a, vg: "vg0", lv: "vm1" },
-      target: { hostId: b, vg: "vg0" },
-      vm: { controller: "none" },
-    });
+    const seeded = serviceJob();
+    t = seeded.t;
+    const { a, jobs, hub, service, job } = seeded;
     jobs.updateIfState(job.id, ["queued"], { phase: "verify" });
     const ran: string[] = [];
     const shell = { hostId: a, name: "a" } as HostShell;

@@ -3,18 +3,11 @@
 // the target was decided), and a server resumed after a crash honours the stored decision.
 import type { Phase } from "@blockferry/contracts/vocabulary";
 import { afterEach, describe, expect, it } from "vitest";
-import { createAuditRepo } from "../../src/db/repositories/audit.ts";
-import { createChunkMapRepo } from "../../src/db/repositories/chunk-map.ts";
-import { createEventsRepo } from "../../src/db/repositories/events.ts";
-import { createHostsRepo } from "../../src/db/repositories/hosts.ts";
-import { createJobsRepo } from "../../src/db/repositories/jobs.ts";
-import { hosts } from "../../src/db/schema.ts";
-import { EventHub } from "../../src/events/hub.ts";
 import type { HostShell, PhaseContext, PhaseFn, PhaseState } from "../../src/jobs/context.ts";
 import { createJobExecutor } from "../../src/jobs/execute-job.ts";
-import { createMigrationService } from "../../src/jobs/migration-service.ts";
 import { decideStart, FencingError } from "../../src/jobs/start-fence.ts";
-import { tempDb } from "../support/helpers.ts";
+import type { tempDb } from "../support/helpers.ts";
+import { serviceJob } from "../support/service-job.ts";
 
 describe("fencing around the outage", () => {
   let t: ReturnType<typeof tempDb>;
@@ -27,27 +20,9 @@ describe("fencing around the outage", () => {
     phases: (ran: string[]) => Record<string, PhaseFn>,
     opts: { rollBackFails?: boolean } = {},
   ) {
-    t = tempDb();
-    const [a, b] = ["a", "b"].map(
-      (name) => t.db.insert(hosts).values({ name, address: "127.0.0.1", status: "trusted" }).returning().get().id,
-    ) as [number, number];
-    const jobs = createJobsRepo(t.db);
-    const hub = new EventHub(createEventsRepo(t.db));
-    const service = createMigrationService({
-      chunkMaps: createChunkMapRepo(t.db),
-      jobs,
-      hosts: createHostsRepo(t.db),
-      audit: createAuditRepo(t.db),
-      hub,
-      kick() {},
-      interrupt() {},
-      updateOptions() {},
-    });
-    const job = service.create({
-      source: { hostId: a, vg: "vg0", lv: "vm1" },
-      target: { hostId: b, vg: "vg0" },
-      vm: { controller: "none" },
-    });
+    const seeded = serviceJob();
+    t = seeded.t;
+    const { a, jobs, hub, service, job } = seeded;
     jobs.updateIfState(job.id, ["queued"], { state: "running", phase, phaseState });
     const ran: string[] = [];
     /** What the database held when each start ran: the decision must be there before the command. */
