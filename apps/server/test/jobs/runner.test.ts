@@ -14,7 +14,7 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setImmediate(r));
+    await sleep(5);
   }
 }
 
@@ -86,7 +86,7 @@ describe("JobRunner with leases in a real SQLite database", () => {
       { leaseMs: 300, pollMs: 50 },
     );
     crashed.start();
-    await sleep(100);
+    await until(() => seen.length === 1);
     // Simulate the process dying: its timers stop, its lease is not renewed or released.
     (crashed as unknown as { stopping: boolean }).stopping = true;
     for (const k of ["timer", "renewTimer"] as const)
@@ -104,7 +104,7 @@ describe("JobRunner with leases in a real SQLite database", () => {
     );
     runners.push(b);
     b.start();
-    await sleep(700);
+    await until(() => repo.get(job?.id ?? 0)?.state === "succeeded");
     expect(seen).toHaveLength(1);
     expect(done).toEqual([job?.id]);
     expect(repo.get(job?.id ?? 0)?.state).toBe("succeeded");
@@ -128,9 +128,9 @@ describe("JobRunner with leases in a real SQLite database", () => {
     );
     runners.push(r);
     r.start();
-    await sleep(100);
+    await until(() => r.isRunning(job?.id ?? 0));
     repo.updateIfState(job?.id ?? 0, ["queued"], { cancelRequested: true });
-    await sleep(300);
+    await until(() => reason !== null);
     expect(reason).toBeInstanceOf(JobInterrupted);
     expect((reason as JobInterrupted).reason).toBe("cancel");
   });
@@ -151,10 +151,10 @@ describe("JobRunner with leases in a real SQLite database", () => {
     );
     runners.push(r);
     r.start();
-    await sleep(100);
-    expect(r.isRunning(job?.id ?? 0)).toBe(true);
+    await until(() => r.isRunning(job?.id ?? 0));
     r.interrupt(job?.id ?? 0);
-    await sleep(20);
+    // Well before the next renewal (the lease is a minute): only interrupt() can have stopped it.
+    await until(() => reason !== null);
     expect((reason as JobInterrupted).reason).toBe("cancel");
   });
 
@@ -178,7 +178,7 @@ describe("JobRunner with leases in a real SQLite database", () => {
     );
     runners.push(r);
     r.start();
-    await sleep(700);
+    await until(() => jobs.every((j) => repo.get(j.id)?.state === "succeeded"));
     expect(peak).toBe(2);
     expect(jobs.map((j) => repo.get(j.id)?.state)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
   });
