@@ -1,4 +1,4 @@
-import { type JobState, type Migration, PHASES } from "@blockferry/contracts";
+import { JOB_STATES, type Migration, PHASES } from "@blockferry/contracts";
 import { afterEach, describe, expect, it } from "vitest";
 import { hosts, jobs } from "../../../src/db/schema.ts";
 import { type TestApp, testApp } from "../../support/helpers.ts";
@@ -131,17 +131,8 @@ describe("migrations API", () => {
     const [a, b] = seedHosts("trusted");
     const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
     expect(m.cancellable).toBe(true);
-    const states: JobState[] = [
-      "queued",
-      "running",
-      "waiting_cutover",
-      "cancelling",
-      "succeeded",
-      "failed",
-      "cancelled",
-    ];
     const seen = { yes: [] as string[], no: [] as string[] };
-    for (const state of states)
+    for (const state of JOB_STATES)
       for (const phase of PHASES)
         for (const started of [false, true]) {
           const phaseState = started ? { sizeBytes: 2 ** 20, vmStoppedAt: 1, vmStartedAt: 2 } : { sizeBytes: 2 ** 20 };
