@@ -1,7 +1,12 @@
 import type { CreateMigration, PrecheckResult } from "@blockferry/contracts";
+import cookie from "@fastify/cookie";
+import rateLimit from "@fastify/rate-limit";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify";
+import { authGuard } from "./auth/guard.ts";
+import type { Auth } from "./auth/index.ts";
+import type { AuditRepo } from "./db/repositories/audit.ts";
 import type { EventsRepo } from "./db/repositories/events.ts";
 import type { EventHub } from "./events/hub.ts";
 import type { HostRegistry } from "./hosts/trust/registry.ts";
@@ -10,10 +15,14 @@ import { errorHandler } from "./plugins/error-handler.ts";
 import { openapi } from "./plugins/openapi.ts";
 import { webStatic } from "./plugins/web-static.ts";
 import { exactBodyValidators } from "./request-validators.ts";
+import { auditRoutes } from "./routes/audit/index.ts";
 import { eventRoutes } from "./routes/events/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
 import { hostRoutes } from "./routes/hosts/index.ts";
 import { migrationRoutes } from "./routes/migrations/index.ts";
+import { sessionRoutes } from "./routes/session/index.ts";
+import { tokenRoutes } from "./routes/tokens/index.ts";
+import { userRoutes } from "./routes/users/index.ts";
 
 /** Everything the HTTP layer needs, built by the caller (server.ts or a test). */
 export interface AppDeps {
@@ -24,17 +33,40 @@ export interface AppDeps {
   registry: HostRegistry;
   migrations: MigrationService;
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
+  auth: Auth;
+  audit: Pick<AuditRepo, "page">;
+  /** Host names (Host header, no port) and extra origins the server is served under. */
+  served: { hosts: ReadonlySet<string>; origins: ReadonlySet<string> };
+  /** Served over TLS (directly or behind a proxy): session cookies get `Secure`. */
+  secureCookie?: boolean;
   webDir?: string;
 }
 
 /** The whole app as one plugin: never listens, so tests drive it with inject() or a port of their own. */
 export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(errorHandler);
+  acceptEmptyJsonBodies(app);
+  await app.register(cookie);
+  await app.register(authGuard, {
+    sessions: deps.auth.sessions,
+    tokens: deps.auth.tokens,
+    allowedHosts: deps.served.hosts,
+    allowedOrigins: deps.served.origins,
+  });
+  await app.register(rateLimit, { global: false });
   await app.register(openapi);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   const apiRoutes: FastifyPluginAsync = async (api) => {
     await api.register(healthRoutes, { version: deps.version, sshNativeCrypto: deps.sshNativeCrypto });
+    await api.register(sessionRoutes, {
+      sessions: deps.auth.sessions,
+      firstRun: deps.auth.firstRun,
+      secureCookie: deps.secureCookie ?? false,
+    });
+    await api.register(userRoutes, { accounts: deps.auth.accounts });
+    await api.register(tokenRoutes, { tokens: deps.auth.tokens });
+    await api.register(auditRoutes, { audit: deps.audit });
     await api.register(eventRoutes, { hub: deps.hub, events: deps.events });
     await api.register(hostRoutes, { registry: deps.registry });
     await api.register(migrationRoutes, { migrations: deps.migrations, prechecks: deps.prechecks });
@@ -43,6 +75,20 @@ export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<vo
   await app.register(apiRoutes, { prefix: "/api" });
 
   if (deps.webDir) await app.register(webStatic, { webDir: deps.webDir });
+}
+
+/**
+ * Unsafe requests must say application/json even when they carry nothing (that is what keeps HTML forms and
+ * `text/plain` fetches out), so an empty JSON body means "no body" instead of Fastify's 400.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text === "") done(null, undefined);
+    else void parseJson(request, text, done);
+  });
 }
 
 export async function buildApp(deps: AppDeps, opts: FastifyServerOptions = {}): Promise<FastifyInstance> {

@@ -9,6 +9,8 @@ export interface Config {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Built dashboard to serve; absent when not built (the API still runs). */
   webDir: string;
+  /** The URL users reach the dashboard under, when not a loopback one (its host joins the Host allow-list). */
+  publicUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -30,6 +32,7 @@ const SETTINGS = {
   "data-dir": "BLOCKFERRY_DATA_DIR",
   "log-level": "BLOCKFERRY_LOG_LEVEL",
   "web-dir": "BLOCKFERRY_WEB_DIR",
+  "public-url": "BLOCKFERRY_PUBLIC_URL",
 } as const;
 type Setting = keyof typeof SETTINGS;
 
@@ -77,6 +80,18 @@ export function loadConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   const dir = resolve(dataDir.value ?? ".data");
 
   const webDir = raw("web-dir");
+  const publicUrl = raw("public-url");
+  if (publicUrl.value !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(publicUrl.value);
+    } catch {}
+    if (!url || !["http:", "https:"].includes(url.protocol) || url.pathname !== "/" || url.search || url.username)
+      throw new ConfigError(
+        publicUrl.name,
+        `"${publicUrl.value}" is not an http(s) origin like https://bf.example.com`,
+      );
+  }
   return {
     port: portNumber,
     host: hostValue,
@@ -84,5 +99,6 @@ export function loadConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv 
     dbFile: resolve(dir, "blockferry.db"),
     logLevel: level,
     webDir: resolve(webDir.value ?? join(installRoot(), "apps/web/dist")),
+    ...(publicUrl.value !== undefined && { publicUrl: new URL(publicUrl.value).origin }),
   };
 }

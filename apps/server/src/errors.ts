@@ -35,6 +35,42 @@ export class PreconditionError extends DomainError {
   }
 }
 
+/** No valid credentials came with the request (or they expired, or were revoked). */
+export class UnauthenticatedError extends DomainError {
+  constructor(message = "log in or send an API token") {
+    super("UNAUTHENTICATED", message);
+  }
+}
+
+/** Credentials are fine but their role does not allow this, or the request failed a CSRF/Origin check. */
+export class ForbiddenError extends DomainError {
+  constructor(message: string, code = "FORBIDDEN") {
+    super(code, message);
+  }
+}
+
+/** The Host header names no name this server is served under (DNS rebinding, a misrouted proxy). */
+export class MisdirectedRequestError extends DomainError {
+  constructor(message: string) {
+    super("MISDIRECTED_REQUEST", message);
+  }
+}
+
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(message: string) {
+    super("UNSUPPORTED_MEDIA_TYPE", message);
+  }
+}
+
+export class TooManyRequestsError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super("TOO_MANY_REQUESTS", message, { retryAfterSeconds });
+  }
+}
+
 /** The message of anything thrown (not every throw is an Error). */
 export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -49,5 +85,10 @@ export const statusOf = (err: DomainError): number => {
   if (err instanceof InvalidInputError) return 400;
   if (err instanceof ConflictError) return 409;
   if (err instanceof PreconditionError) return 422;
+  if (err instanceof UnauthenticatedError) return 401;
+  if (err instanceof ForbiddenError) return 403;
+  if (err instanceof TooManyRequestsError) return 429;
+  if (err instanceof MisdirectedRequestError) return 421;
+  if (err instanceof UnsupportedMediaTypeError) return 415;
   return 500;
 };

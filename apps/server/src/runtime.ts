@@ -1,4 +1,6 @@
 import type { CreateMigration, PrecheckResult } from "@blockferry/contracts";
+import { type Auth, createAuth } from "./auth/index.ts";
+import type { SessionPolicy } from "./auth/sessions.ts";
 import type { Config } from "./config.ts";
 import { type Db, openDb } from "./db/open.ts";
 import { createAuditRepo } from "./db/repositories/audit.ts";
@@ -25,6 +27,7 @@ export interface RuntimeOptions {
   /** Builds the transfer engine over the host connections and the database journal. */
   createMover(remote: RemoteHosts, db: Db): Mover;
   snapshotWatchMs?: number;
+  sessionPolicy?: SessionPolicy;
 }
 
 /** Everything the server runs, wired once: repositories, event hub, SSH layer, services and the job runner. */
@@ -32,6 +35,8 @@ export interface Runtime {
   db: Db;
   hub: EventHub;
   events: ReturnType<typeof createEventsRepo>;
+  audit: ReturnType<typeof createAuditRepo>;
+  auth: Auth;
   remote: RemoteHosts;
   registry: HostRegistry;
   migrations: MigrationService;
@@ -49,6 +54,7 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
   const jobs = createJobsRepo(db);
   const objects = createJobObjectsRepo(db);
   const audit = createAuditRepo(db);
+  const auth = createAuth(db, audit, { sessionPolicy: opts.sessionPolicy });
   const remote = new RemoteHosts({ logger: opts.logger });
   const registry = createHostRegistry({
     hosts: hostsRepo,
@@ -97,6 +103,8 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     db,
     hub,
     events,
+    audit,
+    auth,
     remote,
     registry,
     migrations,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { buildApp } from "./app.ts";
+import { servedNames } from "./auth/index.ts";
 import type { Config } from "./config.ts";
 import { createTransferJournal } from "./db/repositories/transfer-journal.ts";
 import { createTransferMover } from "./jobs/transfer-mover.ts";
@@ -33,7 +34,14 @@ export async function startServer(
   });
   const runtime = createRuntime(config, { createMover: defaultMover, ...opts, logger });
   const app = await buildApp(
-    { version: VERSION, sshNativeCrypto: runtime.remote.cryptoBindingAvailable, webDir: config.webDir, ...runtime },
+    {
+      version: VERSION,
+      sshNativeCrypto: runtime.remote.cryptoBindingAvailable,
+      webDir: config.webDir,
+      served: servedNames(config.host, config.publicUrl),
+      secureCookie: config.publicUrl?.startsWith("https:") ?? false,
+      ...runtime,
+    },
     {
       loggerInstance: logger,
       connectionTimeout: 30_000,
@@ -46,6 +54,10 @@ export async function startServer(
   runtime.reconcile().catch((err: unknown) => app.log.warn({ err }, "startup reconciliation failed"));
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
+  const url = config.publicUrl ?? `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  announceSetup(app, runtime, url);
+  runtime.auth.sessions.prune();
+  const pruning = setInterval(() => runtime.auth.sessions.prune(), 15 * 60_000).unref();
   let closed = false;
   const server = app;
   return {
@@ -55,9 +67,25 @@ export async function startServer(
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(pruning);
       await runtime.runner.stop();
       await server.close();
       await runtime.close();
     },
   };
+}
+
+/**
+ * With no account yet, the log gets a one-time link whose token lets the first visitor create the admin. It is the
+ * only secret the server ever logs: whoever reads this log could also read the data dir.
+ */
+function announceSetup(app: FastifyInstance, runtime: Runtime, url: string): void {
+  const token = runtime.auth.firstRun.token();
+  if (!token) return;
+  const link = `${url}/setup#token=${token}`;
+  app.log.warn({ setupUrl: link }, "no account exists yet: open the setup link to create the first admin");
+  // Also plainly on stderr: the JSON log line is easy to miss on a first start.
+  process.stderr.write(
+    `\nBlockferry first-run setup: open ${link}\n(or create an admin offline: pnpm blockferry users add NAME --role admin --password-stdin)\n\n`,
+  );
 }

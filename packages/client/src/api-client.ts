@@ -27,11 +27,32 @@ export interface ApiClientOptions {
   /** Origin and prefix of the server ("http://127.0.0.1:7878"), or "" for the page's own origin. */
   baseUrl?: string;
   fetch?: typeof fetch;
+  /** An API token (CLI, automation): sent as `Authorization: Bearer`. */
+  token?: string;
+  /** With cookie sessions (the dashboard): the session's CSRF token, echoed on every unsafe request. */
+  csrfToken?: () => string | undefined;
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+
+const SAFE_METHODS = new Set<HttpMethod>(["GET"]);
+
+/**
+ * Credentials, and `content-type: application/json` on every unsafe request, body or not: the server refuses
+ * anything else (415), which is what keeps HTML forms and `text/plain` cross-site posts out.
+ */
+function headersFor(method: HttpMethod, opts: ApiClientOptions): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (opts.token) h.authorization = `Bearer ${opts.token}`;
+  if (!SAFE_METHODS.has(method)) {
+    h["content-type"] = "application/json";
+    const csrf = opts.csrfToken?.();
+    if (csrf) h["x-csrf-token"] = csrf;
+  }
+  return h;
+}
 
 /** The documented error body, when the response carries one. */
 export function readErrorBody(json: unknown): ErrorBody["error"] | null {
@@ -55,7 +76,7 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       try {
         res = await doFetch(`${base}${path}`, {
           method,
-          headers: o.body === undefined ? {} : { "content-type": "application/json" },
+          headers: headersFor(method, opts),
           body: o.body === undefined ? undefined : JSON.stringify(o.body),
           signal: o.signal,
         });

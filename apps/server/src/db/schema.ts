@@ -1,4 +1,12 @@
-import type { EventData, EventType, JobError, MigrationOptions, PhaseState, VmControl } from "@blockferry/contracts";
+import type {
+  EventData,
+  EventType,
+  JobError,
+  MigrationOptions,
+  PhaseState,
+  Role,
+  VmControl,
+} from "@blockferry/contracts";
 import { ACTIVE_JOB_STATES, JOB_STATES, type Phase } from "@blockferry/contracts/vocabulary";
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
@@ -138,12 +146,59 @@ export const jobObjects = sqliteTable("job_objects", {
   removedAt: text("removed_at"),
 });
 
-/** Who did what: host trust decisions, key changes, cutovers, cancels. */
+/** Who did what: logins, user and token changes, host trust decisions, key changes, migration actions. */
 export const auditLog = sqliteTable("audit_log", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   at: text("at").notNull().default(now),
   actor: text("actor").notNull(),
+  /** The client's address for actions taken over HTTP; null for the server's own (reconciliation, CLI). */
+  address: text("address"),
   action: text("action").notNull(),
   subject: text("subject").notNull(),
   details: text("details", { mode: "json" }),
+});
+
+/** Dashboard and API accounts. Passwords are argon2id hashes (PHC strings). */
+export const users = sqliteTable("users", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  username: text("username").notNull().unique(),
+  passwordHash: text("password_hash").notNull(),
+  role: text("role").$type<Role>().notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * Browser sessions, kept here so that logout, a password change or removing the user ends them at once.
+ * The cookie holds a random token; only its SHA-256 is stored, so a copy of the database logs nobody in.
+ */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    csrfToken: text("csrf_token").notNull(),
+    /** Epoch ms: idle expiry counts from here; refreshed (coarsely) on use. */
+    lastSeenAt: integer("last_seen_at").notNull(),
+    /** Epoch ms: the absolute end, whatever the activity. */
+    expiresAt: integer("expires_at").notNull(),
+    address: text("address"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+/** Bearer tokens for the CLI and automation; stored hashed, shown once, owned by the user who made them. */
+export const apiTokens = sqliteTable("api_tokens", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull(),
+  role: text("role").$type<Role>().notNull(),
+  tokenHash: text("token_hash").notNull().unique(),
+  userId: integer("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" }),
+  createdAt: createdAt(),
+  lastUsedAt: text("last_used_at"),
 });

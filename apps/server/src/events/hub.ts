@@ -45,6 +45,14 @@ export class EventHub {
     this.throttle.flush(jobId);
   }
 
+  /** Live events and progress from now on; the caller replays what is stored itself. */
+  subscribe(filter: EventFilter, listener: EventListener): () => void {
+    this.listeners.set(listener, filter);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
   /**
    * Replays stored events after `after`, then follows live ones. Replay and subscription happen in one
    * synchronous step (better-sqlite3 is synchronous), so no event can slip between them.

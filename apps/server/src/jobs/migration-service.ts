@@ -1,6 +1,6 @@
 import type { ChunkMap, CreateMigration, Migration, MigrationListQuery, MigrationOptions } from "@blockferry/contracts";
 import type { JobState } from "@blockferry/contracts/vocabulary";
-import type { AuditRepo } from "../db/repositories/audit.ts";
+import { type Actor, type AuditRepo, SYSTEM } from "../db/repositories/audit.ts";
 import type { ChunkMapRepo } from "../db/repositories/chunk-map.ts";
 import type { HostsRepo } from "../db/repositories/hosts.ts";
 import { isActiveVolumeClash, type JobRow, type JobsRepo } from "../db/repositories/jobs.ts";
@@ -97,7 +97,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
   };
 
   return {
-    create(input: CreateMigration, actor = "api"): Migration {
+    create(input: CreateMigration, actor: Actor = SYSTEM): Migration {
       trustedHost(input.source.hostId, "source");
       trustedHost(input.target.hostId, "target");
       const targetLv = input.target.lv ?? input.source.lv;
@@ -147,7 +147,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
     },
 
     /** Changes the bandwidth limit, also of a copy that is running now; null removes the limit. */
-    setBandwidth(id: number, bytesPerSecond: number | null, actor = "api"): Migration {
+    setBandwidth(id: number, bytesPerSecond: number | null, actor: Actor = SYSTEM): Migration {
       const job = load(id);
       const options = { ...job.options };
       if (bytesPerSecond === null) delete options.bandwidthLimitBytesPerSecond;
@@ -161,7 +161,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
     },
 
     /** Confirms a manual cutover; the runner sees the flag in its wait_cutover phase. */
-    cutover(id: number, actor = "api"): Migration {
+    cutover(id: number, actor: Actor = SYSTEM): Migration {
       const job = load(id);
       if (job.state !== "waiting_cutover" && job.state !== "running" && job.state !== "queued")
         throw new ConflictError(`migration ${id} is ${job.state}: nothing to cut over`);
@@ -177,7 +177,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
      * dropped unless kept by removeTargetOnCancel: false) in every phase before start_vm. From start_vm on it is
      * refused with a 409 saying why; a migration that failed in start_vm before the VM started can still be.
      */
-    cancel(id: number, actor = "api"): Migration {
+    cancel(id: number, actor: Actor = SYSTEM): Migration {
       const job = load(id);
       const refusal = cancelRefusal(job);
       if (refusal === "vm_started") throw pastNoReturn(job, true);
@@ -207,7 +207,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
      * Re-queues a failed job (it re-enters the phase it failed in, with that phase's stored progress) or a rolled-back
      * one (it waits for the cutover again, the snapshot having recorded what the VM wrote since).
      */
-    retry(id: number, actor = "api"): Migration {
+    retry(id: number, actor: Actor = SYSTEM): Migration {
       const job = load(id);
       const row = claimingVolumes(job, id, () =>
         d.jobs.updateIfState(id, RETRYABLE_STATES, { state: "queued", error: null, attempt: job.attempt + 1 }),

@@ -8,14 +8,14 @@ describe("HTTP API", () => {
 
   it("answers /api/health", async () => {
     t = await testApp();
-    const res = await t.app.inject({ method: "GET", url: "/api/health" });
+    const res = await t.inject({ method: "GET", url: "/api/health" });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: "ok", version: "test" });
   });
 
   it("publishes an OpenAPI document listing the routes", async () => {
     t = await testApp();
-    const res = await t.app.inject({ method: "GET", url: "/api/openapi.json" });
+    const res = await t.inject({ method: "GET", url: "/api/openapi.json" });
     expect(res.statusCode).toBe(200);
     const doc = res.json() as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe("3.1.0");
@@ -24,14 +24,14 @@ describe("HTTP API", () => {
 
   it("gives unknown routes the documented error body with the request id", async () => {
     t = await testApp();
-    const res = await t.app.inject({ method: "GET", url: "/api/nope", headers: { "x-request-id": "req-42" } });
+    const res = await t.inject({ method: "GET", url: "/api/nope", headers: { "x-request-id": "req-42" } });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({ error: { code: "NOT_FOUND", message: expect.any(String), requestId: "req-42" } });
   });
 
   it("rejects invalid input with 400 and the validation details", async () => {
     t = await testApp();
-    const res = await t.app.inject({ method: "GET", url: "/api/events?limit=abc" });
+    const res = await t.inject({ method: "GET", url: "/api/events?limit=abc" });
     expect(res.statusCode).toBe(400);
     const body = res.json() as { error: { code: string; requestId: string } };
     expect(body.error.code).toBe("INVALID_INPUT");
@@ -46,10 +46,10 @@ describe("HTTP API", () => {
     t.app.get("/api/test/crash", async () => {
       throw new Error("secret path /etc/shadow leaked");
     });
-    const missing = await t.app.inject({ method: "GET", url: "/api/test/missing" });
+    const missing = await t.inject({ method: "GET", url: "/api/test/missing" });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ error: { code: "NOT_FOUND", message: "host 7 does not exist" } });
-    const crash = await t.app.inject({ method: "GET", url: "/api/test/crash" });
+    const crash = await t.inject({ method: "GET", url: "/api/test/crash" });
     expect(crash.statusCode).toBe(500);
     expect(crash.body).not.toContain("shadow");
     expect(crash.json()).toMatchObject({ error: { code: "INTERNAL", message: "Internal server error" } });

@@ -33,7 +33,7 @@ describe("API input validation", () => {
     field: string,
   ) => {
     const [jobs, hostRows] = [count("jobs"), count("hosts")];
-    const res = await t.app.inject(req);
+    const res = await t.inject(req);
     const body = res.json() as ErrorBody;
     expect([field, res.statusCode]).toEqual([field, 400]);
     expect(body.error).toMatchObject({ code: "INVALID_INPUT", requestId: expect.any(String) });
@@ -92,12 +92,12 @@ describe("API input validation", () => {
     await expectRefused(createMigration(migration({ source: { hostId: String(a) } })), "body/source/hostId");
     await expectRefused(createMigration(migration({ options: { reuseTarget: "true" } })), "body/options/reuseTarget");
     // Path and query parameters are text on the wire: those are still parsed as numbers.
-    expect((await t.app.inject({ method: "GET", url: `/api/hosts/${a}` })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: "GET", url: `/api/migrations?hostId=${a}&limit=5` })).statusCode).toBe(200);
+    expect((await t.inject({ method: "GET", url: `/api/hosts/${a}` })).statusCode).toBe(200);
+    expect((await t.inject({ method: "GET", url: `/api/migrations?hostId=${a}&limit=5` })).statusCode).toBe(200);
   });
 
   it("still accepts what is valid", async () => {
-    const res = await t.app.inject(
+    const res = await t.inject(
       createMigration(
         migration({
           source: { lv: "vm-1.disk_0" },

@@ -12,7 +12,10 @@ describe("shared API client", () => {
 
   it("returns typed bodies, and an error body as ApiError with code and request id", async () => {
     t = await testApp();
-    const client = createApiClient({ baseUrl: await t.app.listen({ port: 0, host: "127.0.0.1" }) });
+    const client = createApiClient({
+      baseUrl: await t.app.listen({ port: 0, host: "127.0.0.1" }),
+      token: t.adminToken,
+    });
     expect(await client.request<HostList>("GET", "/api/hosts")).toEqual({ hosts: [] });
     const err = await client.request("POST", "/api/hosts", { body: { name: "" } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
@@ -41,7 +44,7 @@ describe("shared API client", () => {
     const stream = new EventStream(
       {
         url: `${base.replace("http", "ws")}/api/events/stream`,
-        connect: socketFactory((url) => new WebSocket(url)),
+        connect: socketFactory((url) => new WebSocket(url, { headers: { authorization: `Bearer ${t.adminToken}` } })),
         initialBackoffMs: 20,
         maxBackoffMs: 100,
       },

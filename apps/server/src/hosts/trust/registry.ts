@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { CreateHost, Host, HostHealth } from "@blockferry/contracts";
 import { ACTIVE_JOB_STATES } from "@blockferry/contracts/vocabulary";
 import ssh2 from "ssh2";
-import type { AuditRepo } from "../../db/repositories/audit.ts";
+import { type Actor, type AuditRepo, SYSTEM } from "../../db/repositories/audit.ts";
 import type { HostRow, HostsRepo } from "../../db/repositories/hosts.ts";
 import { toHost } from "../../db/repositories/hosts.ts";
 import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../../errors.ts";
@@ -89,7 +89,7 @@ export function createHostRegistry(d: HostRegistryDeps) {
 
     async add(
       input: CreateHost,
-      actor = "api",
+      actor: Actor = SYSTEM,
     ): Promise<{ host: Host; fingerprint: string | null; probeError: string | null }> {
       if (Boolean(input.privateKey) === Boolean(input.privateKeyPath))
         throw new InvalidInputError("give exactly one of privateKey (pasted) or privateKeyPath (a file on the server)");
@@ -120,7 +120,7 @@ export function createHostRegistry(d: HostRegistryDeps) {
     },
 
     /** Pins the fingerprint the operator confirmed; it must be the one the host presents right now. */
-    async trust(id: number, fingerprint: string, actor = "api"): Promise<Host> {
+    async trust(id: number, fingerprint: string, actor: Actor = SYSTEM): Promise<Host> {
       const row = load(id);
       const probed = await probe(row);
       if (!probed.fingerprint)
@@ -147,7 +147,7 @@ export function createHostRegistry(d: HostRegistryDeps) {
       if (!row || row.status === "key_changed") return;
       d.hosts.update(id, { status: "key_changed", seenFingerprint: presented });
       await d.remote.unregister(id);
-      d.audit.record("system", "host.key_changed", `host:${id}`, { pinned: row.pinnedFingerprint, presented });
+      d.audit.record(SYSTEM, "host.key_changed", `host:${id}`, { pinned: row.pinnedFingerprint, presented });
       d.hub.append(null, "host.key_changed", {
         hostId: id,
         name: row.name,
@@ -160,7 +160,7 @@ export function createHostRegistry(d: HostRegistryDeps) {
      * Refused (409) while any migration names the host: an unfinished one still needs it, and a finished one's
      * history would lose its host. The connection is dropped only once the row is gone: never half-removed.
      */
-    async remove(id: number, actor = "api"): Promise<void> {
+    async remove(id: number, actor: Actor = SYSTEM): Promise<void> {
       const row = load(id);
       d.hosts.removeUnlessUsed(id, (using) => {
         const unfinished = using.filter((j) => (ACTIVE_JOB_STATES as readonly string[]).includes(j.state));

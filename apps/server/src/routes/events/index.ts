@@ -1,15 +1,20 @@
-import { ErrorBody, EventList, EventListQuery, EventStreamQuery, type ServerMessage } from "@blockferry/contracts";
+import { ErrorBody, EventList, EventListQuery, EventStreamQuery } from "@blockferry/contracts";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { EventsRepo } from "../../db/repositories/events.ts";
+import { TooManyRequestsError } from "../../errors.ts";
 import type { EventHub } from "../../events/hub.ts";
+import { streamEvents } from "./stream.ts";
 
-/** A client this far behind is dropped; it reconnects from its last event id and loses nothing. */
-const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+export interface EventRouteDeps {
+  hub: EventHub;
+  events: Pick<EventsRepo, "listAfter">;
+  maxSocketsPerUser?: number;
+}
 
-export const eventRoutes: FastifyPluginAsyncTypebox<{ hub: EventHub; events: Pick<EventsRepo, "listAfter"> }> = async (
+export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (
   app,
-  { hub, events },
+  { hub, events, maxSocketsPerUser = 20 },
 ) => {
   app.get(
     "/events",
@@ -43,33 +48,31 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ hub: EventHub; events: Pic
     },
   );
 
-  // Store first, stream second: the socket replays stored events after `after`, then follows live ones.
+  // Per user: each socket holds a subscription and a replay; a runaway tab or script cannot hold them all.
+  const socketsPerUser = new Map<number, number>();
   app.get(
     "/events/stream",
-    { websocket: true, schema: { operationId: "streamEvents", tags: ["events"], querystring: EventStreamQuery } },
+    {
+      websocket: true,
+      schema: { operationId: "streamEvents", tags: ["events"], querystring: EventStreamQuery },
+      preHandler: async (request) => {
+        const userId = request.principal?.userId ?? 0;
+        if ((socketsPerUser.get(userId) ?? 0) >= maxSocketsPerUser)
+          throw new TooManyRequestsError(`at most ${maxSocketsPerUser} event streams per user`, 5);
+      },
+    },
     (socket, request) => {
-      const { jobId, after = 0 } = request.query;
-      const send = (m: ServerMessage) => {
-        if (socket.readyState !== socket.OPEN) return;
-        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-          socket.close(4000, "client too slow; reconnect from your last event id");
-          return;
-        }
-        socket.send(JSON.stringify(m));
-      };
-      let lastId = after;
-      const unsubscribe = hub.follow(jobId === undefined ? {} : { jobId }, after, {
-        event(e) {
-          if (e.id <= lastId) return;
-          lastId = e.id;
-          send({ kind: "event", event: e });
-        },
-        progress(p) {
-          send({ kind: "progress", progress: p });
-        },
+      const userId = request.principal?.userId ?? 0;
+      socketsPerUser.set(userId, (socketsPerUser.get(userId) ?? 0) + 1);
+      socket.on("close", () => {
+        const n = (socketsPerUser.get(userId) ?? 1) - 1;
+        if (n > 0) socketsPerUser.set(userId, n);
+        else socketsPerUser.delete(userId);
       });
-      send({ kind: "ready", lastId });
-      socket.on("close", unsubscribe);
+      streamEvents(socket, request.query, { hub, events }).catch((err: unknown) => {
+        request.log.error({ err }, "event stream failed");
+        socket.close(1011, "event stream failed");
+      });
     },
   );
 };

@@ -7,7 +7,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ version: string; sshNativ
 ) => {
   app.get(
     "/health",
-    { schema: { operationId: "getHealth", tags: ["system"], response: { 200: Health, 500: ErrorBody } } },
+    {
+      config: { access: "public" },
+      schema: { operationId: "getHealth", tags: ["system"], response: { 200: Health, 500: ErrorBody } },
+    },
     async () => ({
       status: "ok" as const,
       version: opts.version,

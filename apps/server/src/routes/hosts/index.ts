@@ -10,10 +10,19 @@ import {
 } from "@blockferry/contracts";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { actorOf } from "../../auth/principal.ts";
 import type { HostRegistry } from "../../hosts/trust/registry.ts";
 import { readById } from "../read-by-id.ts";
 
-const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 500: ErrorBody };
+const errors = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  422: ErrorBody,
+  500: ErrorBody,
+};
 const Added = Type.Object({
   host: Host,
   fingerprint: Type.Union([Type.String(), Type.Null()]),
@@ -30,7 +39,8 @@ export const hostRoutes: FastifyPluginAsyncTypebox<{ registry: HostRegistry }> =
   app.post(
     "/hosts",
     { schema: { operationId: "addHost", tags: ["hosts"], body: CreateHost, response: { 201: Added, ...errors } } },
-    async (request, reply) => reply.status(201).send(await registry.add(request.body)),
+    async (request, reply) =>
+      reply.status(201).send(await registry.add(request.body, actorOf(request.principal, request.ip))),
   );
 
   app.get("/hosts/:id", readById("getHost", "hosts", Host, errors), async (request) => registry.get(request.params.id));
@@ -49,7 +59,7 @@ export const hostRoutes: FastifyPluginAsyncTypebox<{ registry: HostRegistry }> =
       },
     },
     async (request, reply) => {
-      await registry.remove(request.params.id);
+      await registry.remove(request.params.id, actorOf(request.principal, request.ip));
       return reply.status(204).send(null);
     },
   );
@@ -78,7 +88,8 @@ export const hostRoutes: FastifyPluginAsyncTypebox<{ registry: HostRegistry }> =
         response: { 200: Host, ...errors },
       },
     },
-    async (request) => registry.trust(request.params.id, request.body.fingerprint),
+    async (request) =>
+      registry.trust(request.params.id, request.body.fingerprint, actorOf(request.principal, request.ip)),
   );
 
   app.get("/hosts/:id/health", readById("hostHealth", "hosts", HostHealth, errors), async (request) =>

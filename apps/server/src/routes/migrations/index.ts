@@ -11,6 +11,7 @@ import {
 } from "@blockferry/contracts";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { actorOf } from "../../auth/principal.ts";
 import type { MigrationService } from "../../jobs/migration-service.ts";
 import { readById } from "../read-by-id.ts";
 import { checkMigrationNames } from "./names.ts";
@@ -20,7 +21,16 @@ export interface MigrationRouteDeps {
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
 }
 
-const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 500: ErrorBody };
+const errors = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  422: ErrorBody,
+  500: ErrorBody,
+};
+const operator = { access: "operator" } as const;
 
 export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = async (
   app,
@@ -29,6 +39,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
   app.post(
     "/prechecks",
     {
+      config: operator,
       schema: {
         operationId: "runPrechecks",
         tags: ["migrations"],
@@ -43,6 +54,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
   app.post(
     "/migrations",
     {
+      config: operator,
       schema: {
         operationId: "createMigration",
         tags: ["migrations"],
@@ -54,7 +66,8 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
       },
       preHandler: async (request) => checkMigrationNames(request.body),
     },
-    async (request, reply) => reply.status(201).send(migrations.create(request.body)),
+    async (request, reply) =>
+      reply.status(201).send(migrations.create(request.body, actorOf(request.principal, request.ip))),
   );
 
   app.get(
@@ -81,6 +94,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
   app.put(
     "/migrations/:id/bandwidth",
     {
+      config: operator,
       schema: {
         operationId: "setMigrationBandwidth",
         tags: ["migrations"],
@@ -92,13 +106,15 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
         response: { 200: Migration, ...errors },
       },
     },
-    async (request) => migrations.setBandwidth(request.params.id, request.body.bytesPerSecond),
+    async (request) =>
+      migrations.setBandwidth(request.params.id, request.body.bytesPerSecond, actorOf(request.principal, request.ip)),
   );
 
   for (const action of ["cutover", "cancel", "retry"] as const) {
     app.post(
       `/migrations/:id/${action}`,
       {
+        config: operator,
         schema: {
           operationId: `${action}Migration`,
           tags: ["migrations"],
@@ -112,7 +128,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
           response: { 200: Migration, ...errors },
         },
       },
-      async (request) => migrations[action](request.params.id),
+      async (request) => migrations[action](request.params.id, actorOf(request.principal, request.ip)),
     );
   }
 };

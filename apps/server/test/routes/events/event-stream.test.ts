@@ -5,8 +5,10 @@ import { type TestApp, testApp } from "../../support/helpers.ts";
 import { seedJob } from "../../support/job-seed.ts";
 
 /** A real websocket client that records what it receives. */
-async function connect(base: string, query: string) {
-  const ws = new WebSocket(`${base.replace("http", "ws")}/api/events/stream?${query}`);
+async function connect(base: string, query: string, token: string) {
+  const ws = new WebSocket(`${base.replace("http", "ws")}/api/events/stream?${query}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   const received: ServerMessage[] = [];
   ws.on("message", (raw) => received.push(JSON.parse(String(raw)) as ServerMessage));
   await new Promise<void>((resolve, reject) => {
@@ -43,7 +45,7 @@ describe("event stream over a real websocket", () => {
     const other = makeJob(t);
     for (let i = 0; i < 5; i++) t.hub.append(job, "job.log", { level: "info", message: String(i) });
 
-    const first = await connect(base, `jobId=${job}&after=0`);
+    const first = await connect(base, `jobId=${job}&after=0`, t.adminToken);
     await first.until(() => first.events().length === 5);
     for (let i = 5; i < 8; i++) t.hub.append(job, "job.log", { level: "info", message: String(i) });
     t.hub.append(other, "job.log", { level: "info", message: "-1" }); // another job's event must not leak in
@@ -54,7 +56,7 @@ describe("event stream over a real websocket", () => {
     // Written while nobody listens: must arrive after reconnecting.
     for (let i = 8; i < 20; i++) t.hub.append(job, "job.log", { level: "info", message: String(i) });
 
-    const second = await connect(base, `jobId=${job}&after=${lastId}`);
+    const second = await connect(base, `jobId=${job}&after=${lastId}`, t.adminToken);
     // And written while the replay is happening.
     for (let i = 20; i < 25; i++) t.hub.append(job, "job.log", { level: "info", message: String(i) });
     await second.until(() => second.events().length === 17);
@@ -73,7 +75,7 @@ describe("event stream over a real websocket", () => {
     const a = makeJob(t);
     const b = makeJob(t);
     t.hub.append(a, "job.phase", { phase: "snapshot" });
-    const c = await connect(base, "after=0");
+    const c = await connect(base, "after=0", t.adminToken);
     t.hub.append(b, "job.phase", { phase: "full_copy" });
     t.hub.append(null, "host.key_changed", { hostId: 1, name: "a", expected: null, presented: "SHA256:x" });
     await c.until(() => c.events().length === 3);
@@ -85,7 +87,7 @@ describe("event stream over a real websocket", () => {
     t = await testApp();
     const base = await t.app.listen({ port: 0, host: "127.0.0.1" });
     const job = makeJob(t);
-    const c = await connect(base, `jobId=${job}`);
+    const c = await connect(base, `jobId=${job}`, t.adminToken);
     const started = Date.now();
     let n = 0;
     while (Date.now() - started < 1000) {

@@ -17,13 +17,13 @@ describe("removing a host", () => {
   });
 
   const trustedHost = async (name: string): Promise<number> => {
-    const added = await t.app.inject({
+    const added = await t.inject({
       method: "POST",
       url: "/api/hosts",
       payload: { name, address: sshd.host, port: sshd.port, privateKey: sshd.privateKey },
     });
     const id = (added.json() as { host: Host }).host.id;
-    const trusted = await t.app.inject({
+    const trusted = await t.inject({
       method: "POST",
       url: `/api/hosts/${id}/trust`,
       payload: { fingerprint: sshd.hostKeyFingerprint },
@@ -32,7 +32,7 @@ describe("removing a host", () => {
     return id;
   };
   const migrate = async (src: number, dst: number, lv: string): Promise<Migration> => {
-    const res = await t.app.inject({
+    const res = await t.inject({
       method: "POST",
       url: "/api/migrations",
       payload: {
@@ -44,12 +44,12 @@ describe("removing a host", () => {
     expect(res.statusCode).toBe(201);
     return res.json() as Migration;
   };
-  const remove = (id: number) => t.app.inject({ method: "DELETE", url: `/api/hosts/${id}` });
+  const remove = (id: number) => t.inject({ method: "DELETE", url: `/api/hosts/${id}` });
   /** Still listed as trusted, and still usable: the connection was not dropped. */
   const expectIntact = async (id: number) => {
-    const host = (await t.app.inject({ method: "GET", url: `/api/hosts/${id}` })).json() as Host;
+    const host = (await t.inject({ method: "GET", url: `/api/hosts/${id}` })).json() as Host;
     expect(host.status).toBe("trusted");
-    const health = await t.app.inject({ method: "GET", url: `/api/hosts/${id}/health` });
+    const health = await t.inject({ method: "GET", url: `/api/hosts/${id}/health` });
     expect([health.statusCode, health.json()]).toEqual([200, expect.objectContaining({ reachable: true })]);
   };
 
@@ -84,7 +84,7 @@ describe("removing a host", () => {
     expect(t.runtime.remote.has(id)).toBe(true);
     const res = await remove(id);
     expect(res.statusCode).toBe(204);
-    expect((await t.app.inject({ method: "GET", url: `/api/hosts/${id}` })).statusCode).toBe(404);
+    expect((await t.inject({ method: "GET", url: `/api/hosts/${id}` })).statusCode).toBe(404);
     expect(t.runtime.remote.has(id)).toBe(false);
   });
 });

@@ -16,7 +16,7 @@ describe("hosts API with a real sshd", () => {
     await sshd?.stop();
   });
 
-  const post = (url: string, payload?: unknown) => t.app.inject({ method: "POST", url, payload: payload as object });
+  const post = (url: string, payload?: unknown) => t.inject({ method: "POST", url, payload: payload as object });
   let id = 0;
 
   it("adds a host and reports the fingerprint it presents, without exposing the key", async () => {
@@ -32,7 +32,7 @@ describe("hosts API with a real sshd", () => {
     expect(body.host.status).toBe("untrusted");
     expect(res.body).not.toContain("PRIVATE KEY");
     id = body.host.id;
-    const list = await t.app.inject({ method: "GET", url: "/api/hosts" });
+    const list = await t.inject({ method: "GET", url: "/api/hosts" });
     expect(list.body).not.toContain("PRIVATE KEY");
   });
 
@@ -54,7 +54,7 @@ describe("hosts API with a real sshd", () => {
   });
 
   it("refuses to use an untrusted host", async () => {
-    const res = await t.app.inject({ method: "GET", url: `/api/hosts/${id}/health` });
+    const res = await t.inject({ method: "GET", url: `/api/hosts/${id}/health` });
     expect(res.statusCode).toBe(422);
     expect(res.json()).toMatchObject({ error: { code: "PRECONDITION_FAILED" } });
   });
@@ -65,7 +65,7 @@ describe("hosts API with a real sshd", () => {
     const right = await post(`/api/hosts/${id}/trust`, { fingerprint: sshd.hostKeyFingerprint });
     expect(right.statusCode).toBe(200);
     expect(right.json()).toMatchObject({ status: "trusted", pinnedFingerprint: sshd.hostKeyFingerprint });
-    const health = await t.app.inject({ method: "GET", url: `/api/hosts/${id}/health` });
+    const health = await t.inject({ method: "GET", url: `/api/hosts/${id}/health` });
     expect(health.json()).toMatchObject({ reachable: true, error: null });
   });
 
@@ -73,15 +73,15 @@ describe("hosts API with a real sshd", () => {
     const before = sshd.hostKeyFingerprint;
     await sshd.restart({ newHostKey: true });
     expect(sshd.hostKeyFingerprint).not.toBe(before);
-    const health = await t.app.inject({ method: "GET", url: `/api/hosts/${id}/health` });
+    const health = await t.inject({ method: "GET", url: `/api/hosts/${id}/health` });
     expect(health.json()).toMatchObject({ reachable: false });
-    const host = (await t.app.inject({ method: "GET", url: `/api/hosts/${id}` })).json() as Host;
+    const host = (await t.inject({ method: "GET", url: `/api/hosts/${id}` })).json() as Host;
     expect(host).toMatchObject({
       status: "key_changed",
       pinnedFingerprint: before,
       seenFingerprint: sshd.hostKeyFingerprint,
     });
-    const events = (await t.app.inject({ method: "GET", url: "/api/events" })).json() as { events: StoredEvent[] };
+    const events = (await t.inject({ method: "GET", url: "/api/events" })).json() as { events: StoredEvent[] };
     expect(events.events.find((e) => e.type === "host.key_changed")?.data).toMatchObject({
       hostId: id,
       expected: before,
@@ -90,7 +90,7 @@ describe("hosts API with a real sshd", () => {
     const audit = t.db.$client.prepare("select action from audit_log where action = 'host.key_changed'").all();
     expect(audit).toHaveLength(1);
     // Nothing runs on it until trusted again.
-    const again = await t.app.inject({ method: "GET", url: `/api/hosts/${id}/inventory` });
+    const again = await t.inject({ method: "GET", url: `/api/hosts/${id}/inventory` });
     expect(again.statusCode).toBe(422);
     const retrust = await post(`/api/hosts/${id}/trust`, { fingerprint: sshd.hostKeyFingerprint });
     expect(retrust.json()).toMatchObject({ status: "trusted" });

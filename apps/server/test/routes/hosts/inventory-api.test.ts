@@ -27,18 +27,18 @@ describe("inventory of a host that prints too much", () => {
   });
 
   it("answers 422 with the reason, not a 500", async () => {
-    const added = await t.app.inject({
+    const added = await t.inject({
       method: "POST",
       url: "/api/hosts",
       payload: { name: "noisy", address: sshd.host, port: sshd.port, privateKey: sshd.privateKey },
     });
     const id = (added.json() as { host: Host }).host.id;
-    await t.app.inject({
+    await t.inject({
       method: "POST",
       url: `/api/hosts/${id}/trust`,
       payload: { fingerprint: sshd.hostKeyFingerprint },
     });
-    const res = await t.app.inject({ method: "GET", url: `/api/hosts/${id}/inventory` });
+    const res = await t.inject({ method: "GET", url: `/api/hosts/${id}/inventory` });
     expect(res.statusCode).toBe(422);
     expect((res.json() as ErrorBody).error).toMatchObject({
       code: "PRECONDITION_FAILED",

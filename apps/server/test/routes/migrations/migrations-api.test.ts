@@ -22,16 +22,16 @@ describe("migrations API", () => {
   it("refuses untrusted hosts and bad bodies with clear errors", async () => {
     t = await testApp();
     const [a, b] = seedHosts("untrusted");
-    const res = await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) });
+    const res = await t.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) });
     expect(res.statusCode).toBe(422);
     expect(res.json()).toMatchObject({ error: { message: expect.stringContaining("not trusted") } });
-    const bad = await t.app.inject({
+    const bad = await t.inject({
       method: "POST",
       url: "/api/migrations",
       payload: { ...body(a, b), vm: { controller: "commands", stopSource: "x", startTarget: "y", extra: 1 } },
     });
     expect(bad.statusCode).toBe(400);
-    const badName = await t.app.inject({
+    const badName = await t.inject({
       method: "POST",
       url: "/api/migrations",
       payload: { ...body(a, b), source: { hostId: a, vg: "vg0", lv: "$(reboot)" } },
@@ -42,19 +42,19 @@ describe("migrations API", () => {
   it("creates, lists, filters, and records an event for a job", async () => {
     t = await testApp();
     const [a, b] = seedHosts("trusted");
-    const created = await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) });
+    const created = await t.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) });
     expect(created.statusCode).toBe(201);
     const m = created.json() as Migration;
     expect(m).toMatchObject({ state: "queued", phase: "prechecks", target: { lv: "vm1" }, cutover: "manual" });
-    const list = (await t.app.inject({ method: "GET", url: "/api/migrations?state=queued&q=vm" })).json() as {
+    const list = (await t.inject({ method: "GET", url: "/api/migrations?state=queued&q=vm" })).json() as {
       migrations: Migration[];
     };
     expect(list.migrations.map((x) => x.id)).toEqual([m.id]);
-    const none = (await t.app.inject({ method: "GET", url: "/api/migrations?state=failed" })).json() as {
+    const none = (await t.inject({ method: "GET", url: "/api/migrations?state=failed" })).json() as {
       migrations: Migration[];
     };
     expect(none.migrations).toEqual([]);
-    const events = (await t.app.inject({ method: "GET", url: `/api/jobs/${m.id}/events` })).json() as {
+    const events = (await t.inject({ method: "GET", url: `/api/jobs/${m.id}/events` })).json() as {
       events: Array<{ type: string }>;
     };
     expect(events.events.map((e) => e.type)).toEqual(["job.created"]);
@@ -63,25 +63,25 @@ describe("migrations API", () => {
   it("retries only failed jobs, from the phase they failed in", async () => {
     t = await testApp();
     const [a, b] = seedHosts("trusted");
-    const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
-    const early = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/retry` });
+    const m = (await t.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
+    const early = await t.inject({ method: "POST", url: `/api/migrations/${m.id}/retry` });
     expect(early.statusCode).toBe(409);
     t.db.$client
       .prepare("update jobs set state='failed', phase='full_copy', error=? where id=?")
       .run(JSON.stringify({ code: "X", message: "boom", phase: "full_copy" }), m.id);
-    const retried = (await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/retry` })).json() as Migration;
+    const retried = (await t.inject({ method: "POST", url: `/api/migrations/${m.id}/retry` })).json() as Migration;
     expect(retried).toMatchObject({ state: "queued", phase: "full_copy", attempt: 1, error: null });
   });
 
   it("refuses to cancel once the VM may run on the target, and sets the cancel flag before that", async () => {
     t = await testApp();
     const [a, b] = seedHosts("trusted");
-    const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
-    const ok = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
+    const m = (await t.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
+    const ok = await t.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
     expect(ok.statusCode).toBe(200);
     expect(t.db.select().from(jobs).get()?.cancelRequested).toBe(true);
     t.db.$client.prepare("update jobs set state='running', phase='start_vm' where id=?").run(m.id);
-    const late = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
+    const late = await t.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
     expect(late.statusCode).toBe(409);
     expect(late.json()).toMatchObject({
       error: {
@@ -92,13 +92,13 @@ describe("migrations API", () => {
     });
     // A start that failed before the VM came up can still roll back...
     t.db.$client.prepare("update jobs set state='failed', phase='start_vm', phase_state='{}' where id=?").run(m.id);
-    const failedStart = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
+    const failedStart = await t.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
     expect(failedStart.json()).toMatchObject({ state: "cancelling" });
     // ...but not once the VM started on the target: only a retry (which finishes the clean-up) is left.
     t.db.$client
       .prepare("update jobs set state='failed', phase='cleanup', phase_state=? where id=?")
       .run(JSON.stringify({ vmStoppedAt: 1, vmStartedAt: 2 }), m.id);
-    const failedCleanup = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
+    const failedCleanup = await t.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
     expect(failedCleanup.statusCode).toBe(409);
     expect(failedCleanup.json().error.message).toMatch(/Retry the migration/);
   });
@@ -106,11 +106,11 @@ describe("migrations API", () => {
   it("shows the volume size once the job measured it, apart from the bytes of the last pass", async () => {
     t = await testApp();
     const [a, b] = seedHosts("trusted");
-    const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
+    const m = (await t.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
     expect(m.sizeBytes).toBeNull();
     const view = async () => {
-      const one = (await t.app.inject({ method: "GET", url: `/api/migrations/${m.id}` })).json() as Migration;
-      const list = (await t.app.inject({ method: "GET", url: "/api/migrations" })).json() as {
+      const one = (await t.inject({ method: "GET", url: `/api/migrations/${m.id}` })).json() as Migration;
+      const list = (await t.inject({ method: "GET", url: "/api/migrations" })).json() as {
         migrations: Migration[];
       };
       expect(list.migrations.find((x) => x.id === m.id)).toEqual(one);
@@ -129,7 +129,7 @@ describe("migrations API", () => {
   it("says a job is cancellable exactly when the cancel endpoint would accept it", async () => {
     t = await testApp();
     const [a, b] = seedHosts("trusted");
-    const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
+    const m = (await t.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
     expect(m.cancellable).toBe(true);
     const seen = { yes: [] as string[], no: [] as string[] };
     for (const state of JOB_STATES)
@@ -139,8 +139,8 @@ describe("migrations API", () => {
           t.db.$client
             .prepare("update jobs set state=?, phase=?, phase_state=?, cancel_requested=0 where id=?")
             .run(state, phase, JSON.stringify(phaseState), m.id);
-          const shown = (await t.app.inject({ method: "GET", url: `/api/migrations/${m.id}` })).json() as Migration;
-          const res = await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
+          const shown = (await t.inject({ method: "GET", url: `/api/migrations/${m.id}` })).json() as Migration;
+          const res = await t.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` });
           const label = `${state}/${phase}${started ? "/vm started" : ""}`;
           expect([label, res.statusCode]).toEqual([label, shown.cancellable ? 200 : 409]);
           seen[shown.cancellable ? "yes" : "no"].push(label);
@@ -166,14 +166,14 @@ describe("migrations API", () => {
   it("changes the bandwidth limit of a job", async () => {
     t = await testApp();
     const [a, b] = seedHosts("trusted");
-    const m = (await t.app.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
-    const res = await t.app.inject({
+    const m = (await t.inject({ method: "POST", url: "/api/migrations", payload: body(a, b) })).json() as Migration;
+    const res = await t.inject({
       method: "PUT",
       url: `/api/migrations/${m.id}/bandwidth`,
       payload: { bytesPerSecond: 1048576 },
     });
     expect(res.json()).toMatchObject({ options: { bandwidthLimitBytesPerSecond: 1048576 } });
-    const chunkMap = await t.app.inject({ method: "GET", url: `/api/migrations/${m.id}/chunk-map` });
+    const chunkMap = await t.inject({ method: "GET", url: `/api/migrations/${m.id}/chunk-map` });
     expect(chunkMap.json()).toEqual({ chunkBytes: 65536, totalChunks: 0, copied: [], changed: [], verified: [] });
   });
 });

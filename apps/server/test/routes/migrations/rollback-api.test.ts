@@ -18,7 +18,7 @@ describe("rollback through the API", () => {
         (name) => t.db.insert(hosts).values({ name, address: "127.0.0.1", status: "trusted" }).returning().get().id,
       );
     const [a, b] = ids;
-    return t.app.inject({
+    return t.inject({
       method: "POST",
       url: "/api/migrations",
       payload: {
@@ -45,14 +45,12 @@ describe("rollback through the API", () => {
         .prepare("update jobs set state='rolled_back', phase='wait_cutover', error=? where id=?")
         .run(JSON.stringify({ code: "ROLLED_BACK", message: "lab2 gone", phase: "final_delta" }), m.id);
     rollBack();
-    const shown = (await t.app.inject({ method: "GET", url: `/api/migrations/${m.id}` })).json() as Migration;
+    const shown = (await t.inject({ method: "GET", url: `/api/migrations/${m.id}` })).json() as Migration;
     expect(shown).toMatchObject({ state: "rolled_back", cancellable: true });
-    const retried = (await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/retry` })).json() as Migration;
+    const retried = (await t.inject({ method: "POST", url: `/api/migrations/${m.id}/retry` })).json() as Migration;
     expect(retried).toMatchObject({ state: "queued", phase: "wait_cutover", attempt: 1, error: null });
     rollBack();
-    const cancelled = (
-      await t.app.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` })
-    ).json() as Migration;
+    const cancelled = (await t.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` })).json() as Migration;
     expect(cancelled).toMatchObject({ state: "cancelling" });
   });
 });

@@ -27,7 +27,7 @@ describe("migrations sharing an LV", () => {
     vm: { controller: "none" },
     options: { reuseTarget: true },
   });
-  const post = (payload: object) => t.app.inject({ method: "POST", url: "/api/migrations", payload });
+  const post = (payload: object) => t.inject({ method: "POST", url: "/api/migrations", payload });
   const setState = (id: number, state: string) =>
     t.db.$client.prepare("update jobs set state=? where id=?").run(state, id);
 
@@ -74,7 +74,7 @@ describe("migrations sharing an LV", () => {
     setState(old.id, "failed");
     const taken = (await post(body(a, b))).json() as Migration;
     for (const action of ["retry", "cancel"]) {
-      const res = await t.app.inject({ method: "POST", url: `/api/migrations/${old.id}/${action}` });
+      const res = await t.inject({ method: "POST", url: `/api/migrations/${old.id}/${action}` });
       expect([action, res.statusCode]).toEqual([action, 409]);
       expect(res.json().error.message).toContain(`unfinished migration ${taken.id}`);
     }
