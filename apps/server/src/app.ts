@@ -46,6 +46,8 @@ export interface AppDeps {
 export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(errorHandler);
   acceptEmptyJsonBodies(app);
+  // Before the guard: its onRequest hook marks upgrade requests, so that a refused one's socket is destroyed.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(cookie);
   await app.register(authGuard, {
     sessions: deps.auth.sessions,
@@ -55,7 +57,6 @@ export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<vo
   });
   await app.register(rateLimit, { global: false });
   await app.register(openapi);
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   const apiRoutes: FastifyPluginAsync = async (api) => {
     await api.register(healthRoutes, { version: deps.version, sshNativeCrypto: deps.sshNativeCrypto });

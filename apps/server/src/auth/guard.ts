@@ -60,7 +60,13 @@ export const authGuard = fp(
       } catch {
         return false;
       }
-      return host !== undefined && url.host === host.toLowerCase() && o.allowedHosts.has(hostNameOf(url.host));
+      if (host === undefined || !o.allowedHosts.has(hostNameOf(url.host))) return false;
+      // Same origin: the Host header read with the origin's scheme (so `localhost:80` equals `http://localhost`).
+      try {
+        return new URL(`${url.protocol}//${host}`).host === url.host;
+      } catch {
+        return false;
+      }
     };
 
     const authenticate = (request: FastifyRequest): Principal | undefined => {

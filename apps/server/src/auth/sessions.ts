@@ -16,8 +16,8 @@ export interface SessionPolicy {
 }
 export const DEFAULT_SESSION_POLICY: SessionPolicy = { idleMs: 2 * 3600_000, maxMs: 12 * 3600_000 };
 
-/** lastSeenAt is written at most this often: every request writing the database would be waste. */
-const TOUCH_EVERY_MS = 60_000;
+/** lastSeenAt is written at most this often (a tenth of the idle time): a write per request would be waste. */
+const touchEveryMs = (policy: SessionPolicy) => Math.min(60_000, policy.idleMs / 10);
 
 export interface SessionDeps {
   users: UsersRepo;
@@ -95,7 +95,7 @@ export function createSessions(d: SessionDeps) {
         d.sessions.remove(hash);
         return undefined;
       }
-      if (at - session.lastSeenAt >= TOUCH_EVERY_MS) d.sessions.touch(hash, at);
+      if (at - session.lastSeenAt >= touchEveryMs(policy)) d.sessions.touch(hash, at);
       return {
         userId: user.id,
         username: user.username,

@@ -83,9 +83,9 @@ export class JobRunner {
     this.poll();
   }
 
-  /** Look for work now (after a job was created or retried). */
+  /** Look for work now (after a job was created or retried); a runner that was not started stays idle. */
   kick(): void {
-    if (!this.stopping) setImmediate(() => this.poll());
+    if (this.timer && !this.stopping) setImmediate(() => this.poll());
   }
 
   /**

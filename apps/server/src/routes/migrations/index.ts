@@ -14,6 +14,7 @@ import { Type } from "typebox";
 import { actorOf } from "../../auth/principal.ts";
 import type { MigrationService } from "../../jobs/migration-service.ts";
 import { readById } from "../read-by-id.ts";
+import { maskForRole } from "./mask.ts";
 import { checkMigrationNames } from "./names.ts";
 
 export interface MigrationRouteDeps {
@@ -80,11 +81,13 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
         response: { 200: MigrationList, ...errors },
       },
     },
-    async (request) => ({ migrations: migrations.list(request.query) }),
+    async (request) => ({
+      migrations: migrations.list(request.query).map((m) => maskForRole(m, request.principal?.role)),
+    }),
   );
 
   app.get("/migrations/:id", readById("getMigration", "migrations", Migration, errors), async (request) =>
-    migrations.get(request.params.id),
+    maskForRole(migrations.get(request.params.id), request.principal?.role),
   );
 
   app.get("/migrations/:id/chunk-map", readById("getChunkMap", "migrations", ChunkMap, errors), async (request) =>
