@@ -1,11 +1,19 @@
 import { join, resolve } from "node:path";
 import { installRoot } from "./paths.ts";
+import { decodeKek, SECRET_KEY_ENV, SecretKeyError } from "./secrets/kek-file.ts";
 
 export interface Config {
   port: number;
   host: string;
   dataDir: string;
   dbFile: string;
+  /** `privateKeyPath` must name a regular file under this folder (default `<dataDir>/keys`). */
+  keyDir: string;
+  /**
+   * The key-encryption key from BLOCKFERRY_SECRET_KEY (environment only: a flag would show in `ps`), or null to
+   * use `<dataDir>/secret.key`. Key material: never log it.
+   */
+  secretKey: Buffer | null;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Built dashboard to serve; absent when not built (the API still runs). */
   webDir: string;
@@ -30,6 +38,7 @@ const SETTINGS = {
   "data-dir": "BLOCKFERRY_DATA_DIR",
   "log-level": "BLOCKFERRY_LOG_LEVEL",
   "web-dir": "BLOCKFERRY_WEB_DIR",
+  "key-dir": "BLOCKFERRY_KEY_DIR",
 } as const;
 type Setting = keyof typeof SETTINGS;
 
@@ -76,12 +85,28 @@ export function loadConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   if (dataDir.value === "") throw new ConfigError(dataDir.name, "must not be empty");
   const dir = resolve(dataDir.value ?? ".data");
 
+  const keyDir = raw("key-dir");
+  if (keyDir.value === "") throw new ConfigError(keyDir.name, "must not be empty");
+
+  let secretKey: Buffer | null = null;
+  const secretKeyText = env[SECRET_KEY_ENV];
+  if (secretKeyText !== undefined) {
+    try {
+      secretKey = decodeKek(secretKeyText, SECRET_KEY_ENV);
+    } catch (err) {
+      if (err instanceof SecretKeyError) throw new ConfigError(SECRET_KEY_ENV, err.message);
+      throw err;
+    }
+  }
+
   const webDir = raw("web-dir");
   return {
     port: portNumber,
     host: hostValue,
     dataDir: dir,
     dbFile: resolve(dir, "blockferry.db"),
+    keyDir: resolve(keyDir.value ?? join(dir, "keys")),
+    secretKey,
     logLevel: level,
     webDir: resolve(webDir.value ?? join(installRoot(), "apps/web/dist")),
   };

@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import type { CreateMigration, PrecheckResult } from "@blockferry/contracts";
 import type { Config } from "./config.ts";
 import { type Db, openDb } from "./db/open.ts";
@@ -18,6 +19,8 @@ import { createPhases } from "./jobs/phases/index.ts";
 import { createPrechecksService } from "./jobs/prechecks.ts";
 import { createReconciler } from "./jobs/reconcile.ts";
 import { JobRunner, type RunnerOptions } from "./jobs/runner.ts";
+import type { Keyring } from "./secrets/keyring.ts";
+import { resealPrivateKeys } from "./secrets/reseal.ts";
 
 export interface RuntimeOptions {
   logger: RemoteLogger & { error(obj: object, msg: string): void };
@@ -25,6 +28,8 @@ export interface RuntimeOptions {
   /** Builds the transfer engine over the host connections and the database journal. */
   createMover(remote: RemoteHosts, db: Db): Mover;
   snapshotWatchMs?: number;
+  /** Seals and opens stored secrets (server.ts loads it from secret.key; tests make one). */
+  keyring: Keyring;
 }
 
 /** Everything the server runs, wired once: repositories, event hub, SSH layer, services and the job runner. */
@@ -34,6 +39,8 @@ export interface Runtime {
   events: ReturnType<typeof createEventsRepo>;
   remote: RemoteHosts;
   registry: HostRegistry;
+  /** Settles once every trusted host is registered with the connection manager (keys read, files checked). */
+  ready: Promise<void>;
   migrations: MigrationService;
   runner: JobRunner;
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
@@ -41,11 +48,25 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptions): Runtime {
+/** `keyDir` defaults to `keys/` beside the database (as loadConfig's default is under the data dir). */
+export function createRuntime(
+  config: Pick<Config, "dbFile"> & Partial<Pick<Config, "keyDir">>,
+  opts: RuntimeOptions,
+): Runtime {
   const db = openDb(config.dbFile);
   const events = createEventsRepo(db);
   const hub = new EventHub(events);
   const hostsRepo = createHostsRepo(db);
+  // Keys stored in the clear (before encryption existed) or under an older key: sealed under the current
+  // key, in one transaction, before anything reads them. A key we cannot open stops the boot here.
+  let sealed: number;
+  try {
+    sealed = resealPrivateKeys(hostsRepo, opts.keyring);
+  } catch (err) {
+    db.$client.close();
+    throw err;
+  }
+  if (sealed > 0) opts.logger.info({ hosts: sealed, keyId: opts.keyring.keyId }, "stored private keys encrypted");
   const jobs = createJobsRepo(db);
   const objects = createJobObjectsRepo(db);
   const audit = createAuditRepo(db);
@@ -55,8 +76,12 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     audit,
     hub,
     remote,
+    keyring: opts.keyring,
+    keyDir: config.keyDir ?? join(dirname(config.dbFile), "keys"),
   });
-  registry.connectTrusted();
+  const ready = registry.connectTrusted().then((failed) => {
+    for (const f of failed) opts.logger.error({ hostId: f.hostId }, f.error);
+  });
   const shellFor = (hostId: number): HostShell => hostShell(remote, registry, hostId);
 
   const mover = opts.createMover(remote, db);
@@ -99,6 +124,7 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     events,
     remote,
     registry,
+    ready,
     migrations,
     runner,
     prechecks,

@@ -7,6 +7,7 @@ import { buildApp } from "../../src/app.ts";
 import { type Db, openDb } from "../../src/db/open.ts";
 import type { EventHub } from "../../src/events/hub.ts";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.ts";
+import { generateKeyring } from "../../src/secrets/keyring.ts";
 
 /** A real SQLite file in a temp dir with the real migrations applied. */
 export function tempDb(): { db: Db; dir: string; cleanup(): void } {
@@ -32,11 +33,13 @@ export interface TestApp {
 
 /** The real runtime on a temp database; the runner is not started unless asked. */
 export async function testApp(
-  opts: { webDir?: string; startRunner?: boolean } & Partial<Pick<RuntimeOptions, "createMover" | "runner">> = {},
+  opts: { webDir?: string; startRunner?: boolean; keyDir?: string } & Partial<
+    Pick<RuntimeOptions, "createMover" | "runner" | "keyring">
+  > = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "blockferry-test-"));
   const runtime = createRuntime(
-    { dbFile: join(dir, "test.db") },
+    { dbFile: join(dir, "test.db"), keyDir: opts.keyDir },
     {
       logger: pino({ level: "silent" }),
       createMover:
@@ -48,8 +51,10 @@ export async function testApp(
           return { copyFull: refuse, copyExtents: refuse, verify: refuse };
         }),
       runner: opts.runner,
+      keyring: opts.keyring ?? generateKeyring(),
     },
   );
+  await runtime.ready;
   const app = await buildApp(
     { version: "test", sshNativeCrypto: true, webDir: opts.webDir, ...runtime },
     { logger: false },
