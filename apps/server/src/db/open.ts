@@ -33,6 +33,34 @@ export function openDb(file: string): Db {
   return db as Db;
 }
 
+/** Another process has the database open (the server, most likely). */
+export class DatabaseBusyError extends Error {
+  constructor(file: string) {
+    super(`${file} is in use by another process: stop the Blockferry server first`);
+    this.name = "DatabaseBusyError";
+  }
+}
+
+/**
+ * Opens an existing database for an offline maintenance command (no migration): it refuses while any other
+ * connection is open, and keeps every other one out until closed (exclusive locking mode holds the lock past
+ * each transaction). Commits are fully synced, so a file change made after a commit can rely on it.
+ */
+export function openDbExclusive(file: string): Db {
+  const sqlite = new Database(file, { fileMustExist: true, timeout: 0 });
+  try {
+    sqlite.pragma("locking_mode = EXCLUSIVE");
+    sqlite.pragma("synchronous = FULL");
+    sqlite.pragma("foreign_keys = ON");
+    sqlite.exec("BEGIN EXCLUSIVE; COMMIT");
+  } catch (err) {
+    sqlite.close();
+    if ((err as { code?: string }).code?.startsWith("SQLITE_BUSY")) throw new DatabaseBusyError(file);
+    throw err;
+  }
+  return drizzle(sqlite, { schema }) as Db;
+}
+
 /** The database holds sealed keys, audit and job history: readable by its owner only. */
 function ownerOnly(file: string): void {
   if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);

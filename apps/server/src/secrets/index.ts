@@ -22,3 +22,4 @@ export {
 } from "./kek-file.ts";
 export { createKeyring, generateKek, generateKeyring, type Keyring } from "./keyring.ts";
 export { resealPrivateKeys, StoredSecretError } from "./reseal.ts";
+export { NEW_SECRET_KEY_ENV, RotateError, type RotateResult, rotateSecretKey } from "./rotate.ts";
