@@ -4,6 +4,7 @@ export { DatabaseBusyError, type Db, openDb } from "./db/open.ts";
 export {
   decodeKek,
   NEW_SECRET_KEY_ENV,
+  openKeyring,
   RotateError,
   type RotateResult,
   rotateSecretKey,
