@@ -115,7 +115,9 @@ export function createHostRegistry(d: HostRegistryDeps) {
     ): Promise<{ host: Host; fingerprint: string | null; probeError: string | null }> {
       if (Boolean(input.privateKey) === Boolean(input.privateKeyPath))
         throw new InvalidInputError("give exactly one of privateKey (pasted) or privateKeyPath (a file on the server)");
-      await loadKey({ privateKey: input.privateKey ?? null, privateKeyPath: input.privateKeyPath ?? null });
+      // What was pasted is taken as a key, whatever it looks like (even "bfenc:..."): never opened here.
+      if (input.privateKey) checkKey(input.privateKey);
+      else await loadKey({ privateKey: null, privateKeyPath: input.privateKeyPath ?? null });
       if (d.hosts.getByName(input.name)) throw new ConflictError(`a host named ${input.name} exists already`);
       let row = d.hosts.insert({
         name: input.name,

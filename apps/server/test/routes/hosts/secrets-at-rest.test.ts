@@ -95,6 +95,15 @@ describe("secrets at rest, over the HTTP API", () => {
     expectNoKeyIn(dbFile(), sshd.privateKey);
   });
 
+  it("takes what is pasted as a key, even if it looks sealed: a 400, never opened", async () => {
+    const stored = createHostsRepo(t.db).getByName("hv1")?.privateKey ?? "";
+    const res = await post("/api/hosts", { name: "copy", address: sshd.host, port: sshd.port, privateKey: stored });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      error: { code: "INVALID_INPUT", message: expect.stringContaining("private key") },
+    });
+  });
+
   it("keeps the database, its -wal and its -shm readable by the owner only", () => {
     for (const f of [dbFile(), `${dbFile()}-wal`, `${dbFile()}-shm`]) expect(mode(f)).toBe(0o600);
   });
