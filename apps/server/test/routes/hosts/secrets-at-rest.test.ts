@@ -14,11 +14,13 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Host } from "@blockferry/contracts";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../../test-support/loopback-sshd.ts";
 import { loadConfig } from "../../../src/config.ts";
 import { openDb } from "../../../src/db/open.ts";
 import { createHostsRepo } from "../../../src/db/repositories/hosts.ts";
+import { createRuntime } from "../../../src/runtime.ts";
 import { SECRET_KEY_FILE } from "../../../src/secrets/kek-file.ts";
 import { generateKeyring } from "../../../src/secrets/keyring.ts";
 import { startServer } from "../../../src/server.ts";
@@ -51,6 +53,9 @@ function expectNoKeyIn(dbFile: string, pem: string): void {
 }
 
 const mode = (path: string) => statSync(path).mode & 0o777;
+const no = async (): Promise<never> => {
+  throw new Error("this test runs no transfers");
+};
 
 describe("secrets at rest, over the HTTP API", () => {
   let sshd: LoopbackSshd;
@@ -170,6 +175,33 @@ describe("secrets at rest, over the HTTP API", () => {
     expect(trusted.statusCode).toBe(200);
     const health = await t.app.inject({ method: "GET", url: `/api/hosts/${host.id}/health` });
     expect(health.json()).toMatchObject({ reachable: true });
+
+    // A restart finds the trusted host's key file swapped for a FIFO: the boot is not held up, the host is
+    // refused with the reason, and the other trusted host still connects.
+    rmSync(join(keyDir, "hv"));
+    execFileSync("mkfifo", [join(keyDir, "hv")]);
+    const restarted = createRuntime(
+      { dbFile: dbFile(), keyDir },
+      {
+        logger: pino({ level: "silent" }),
+        keyring,
+        createMover: () => ({ copyFull: no, copyExtents: no, verify: no }),
+      },
+    );
+    try {
+      const t0 = performance.now();
+      await restarted.ready;
+      expect(performance.now() - t0).toBeLessThan(2000);
+      expect(() => restarted.registry.requireTrusted(host.id)).toThrow(
+        `cannot load the key of hv-file: privateKeyPath must name a regular file under ${keyDir}`,
+      );
+      const other = createHostsRepo(t.db).getByName("hv1")?.id ?? 0;
+      expect(await restarted.registry.health(other)).toMatchObject({ reachable: true });
+    } finally {
+      await restarted.close();
+      rmSync(join(keyDir, "hv"));
+      writeFileSync(join(keyDir, "hv"), copy, { mode: 0o600 });
+    }
   });
 });
 
