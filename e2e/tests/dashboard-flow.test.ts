@@ -3,7 +3,7 @@
 // cancel a running job and retry a failed one from the browser. Screenshots go to test-results/.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Migration } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -43,7 +43,12 @@ describe("dashboard on lab hosts", () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "bf-dashboard-flow-"));
-    server = await startServer(loadConfig(["--port", "0", "--data-dir", dataDir], { BLOCKFERRY_LOG_LEVEL: "warn" }), {
+    // lab1 is added by key file path: the server reads key files only from its key directory.
+    const keyDir = dirname(lab1.privateKeyPath);
+    const config = loadConfig(["--port", "0", "--data-dir", dataDir, "--key-dir", keyDir], {
+      BLOCKFERRY_LOG_LEVEL: "warn",
+    });
+    server = await startServer(config, {
       runner: { pollMs: 200, leaseMs: 5000 },
       snapshotWatchMs: 1000,
     });

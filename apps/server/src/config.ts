@@ -1,11 +1,19 @@
 import { join, resolve } from "node:path";
 import { installRoot } from "./paths.ts";
+import { decodeKek, SECRET_KEY_ENV, SecretKeyError } from "./secrets/kek-file.ts";
 
 export interface Config {
   port: number;
   host: string;
   dataDir: string;
   dbFile: string;
+  /** `privateKeyPath` must name a regular file under this folder (default `<dataDir>/keys`). */
+  keyDir: string;
+  /**
+   * The key-encryption key from BLOCKFERRY_SECRET_KEY (environment only: a flag would show in `ps`), or null to
+   * use `<dataDir>/secret.key`. Key material: never log it.
+   */
+  secretKey: Buffer | null;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Built dashboard to serve; absent when not built (the API still runs). */
   webDir: string;
@@ -33,6 +41,7 @@ const SETTINGS = {
   "log-level": "BLOCKFERRY_LOG_LEVEL",
   "web-dir": "BLOCKFERRY_WEB_DIR",
   "public-url": "BLOCKFERRY_PUBLIC_URL",
+  "key-dir": "BLOCKFERRY_KEY_DIR",
 } as const;
 type Setting = keyof typeof SETTINGS;
 
@@ -79,6 +88,20 @@ export function loadConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   if (dataDir.value === "") throw new ConfigError(dataDir.name, "must not be empty");
   const dir = resolve(dataDir.value ?? ".data");
 
+  const keyDir = raw("key-dir");
+  if (keyDir.value === "") throw new ConfigError(keyDir.name, "must not be empty");
+
+  let secretKey: Buffer | null = null;
+  const secretKeyText = env[SECRET_KEY_ENV];
+  if (secretKeyText !== undefined) {
+    try {
+      secretKey = decodeKek(secretKeyText, SECRET_KEY_ENV);
+    } catch (err) {
+      if (err instanceof SecretKeyError) throw new ConfigError(SECRET_KEY_ENV, err.message);
+      throw err;
+    }
+  }
+
   const webDir = raw("web-dir");
   const publicUrl = raw("public-url");
   if (publicUrl.value !== undefined) {
@@ -97,6 +120,8 @@ export function loadConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv 
     host: hostValue,
     dataDir: dir,
     dbFile: resolve(dir, "blockferry.db"),
+    keyDir: resolve(keyDir.value ?? join(dir, "keys")),
+    secretKey,
     logLevel: level,
     webDir: resolve(webDir.value ?? join(installRoot(), "apps/web/dist")),
     ...(publicUrl.value !== undefined && { publicUrl: new URL(publicUrl.value).origin }),

@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import type { CreateMigration, PrecheckResult } from "@blockferry/contracts";
 import { type Auth, createAuth } from "./auth/index.ts";
 import type { SessionPolicy } from "./auth/sessions.ts";
@@ -20,6 +21,8 @@ import { createPhases } from "./jobs/phases/index.ts";
 import { createPrechecksService } from "./jobs/prechecks.ts";
 import { createReconciler } from "./jobs/reconcile.ts";
 import { JobRunner, type RunnerOptions } from "./jobs/runner.ts";
+import type { Keyring } from "./secrets/keyring.ts";
+import { resealPrivateKeys } from "./secrets/reseal.ts";
 
 export interface RuntimeOptions {
   logger: RemoteLogger & { error(obj: object, msg: string): void };
@@ -28,6 +31,8 @@ export interface RuntimeOptions {
   createMover(remote: RemoteHosts, db: Db): Mover;
   snapshotWatchMs?: number;
   sessionPolicy?: SessionPolicy;
+  /** Seals and opens stored secrets (server.ts loads it from secret.key; tests make one). */
+  keyring: Keyring;
 }
 
 /** Everything the server runs, wired once: repositories, event hub, SSH layer, services and the job runner. */
@@ -39,6 +44,8 @@ export interface Runtime {
   auth: Auth;
   remote: RemoteHosts;
   registry: HostRegistry;
+  /** Settles once every trusted host is registered with the connection manager (keys read, files checked). */
+  ready: Promise<void>;
   migrations: MigrationService;
   runner: JobRunner;
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
@@ -46,11 +53,25 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptions): Runtime {
+/** `keyDir` defaults to `keys/` beside the database (as loadConfig's default is under the data dir). */
+export function createRuntime(
+  config: Pick<Config, "dbFile"> & Partial<Pick<Config, "keyDir">>,
+  opts: RuntimeOptions,
+): Runtime {
   const db = openDb(config.dbFile);
   const events = createEventsRepo(db);
   const hub = new EventHub(events);
   const hostsRepo = createHostsRepo(db);
+  // Keys stored in the clear (before encryption existed) or under an older key: sealed under the current
+  // key, in one transaction, before anything reads them. A key we cannot open stops the boot here.
+  let sealed: number;
+  try {
+    sealed = resealPrivateKeys(hostsRepo, opts.keyring);
+  } catch (err) {
+    db.$client.close();
+    throw err;
+  }
+  if (sealed > 0) opts.logger.info({ hosts: sealed, keyId: opts.keyring.keyId }, "stored private keys encrypted");
   const jobs = createJobsRepo(db);
   const objects = createJobObjectsRepo(db);
   const audit = createAuditRepo(db);
@@ -61,8 +82,12 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     audit,
     hub,
     remote,
+    keyring: opts.keyring,
+    keyDir: config.keyDir ?? join(dirname(config.dbFile), "keys"),
   });
-  registry.connectTrusted();
+  const ready = registry.connectTrusted().then((failed) => {
+    for (const f of failed) opts.logger.error({ hostId: f.hostId }, f.error);
+  });
   const shellFor = (hostId: number): HostShell => hostShell(remote, registry, hostId);
 
   const mover = opts.createMover(remote, db);
@@ -107,6 +132,7 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     auth,
     remote,
     registry,
+    ready,
     migrations,
     runner,
     prechecks,

@@ -1,11 +1,14 @@
+import { mkdirSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { buildApp } from "./app.ts";
 import { servedNames } from "./auth/index.ts";
 import type { Config } from "./config.ts";
+import { ensurePrivateDir } from "./data-dir.ts";
 import { createTransferJournal } from "./db/repositories/transfer-journal.ts";
 import { createTransferMover } from "./jobs/transfer-mover.ts";
 import { createRuntime, type Runtime, type RuntimeOptions } from "./runtime.ts";
+import { openKeyring } from "./secrets/kek-file.ts";
 
 export const VERSION = "0.1.0";
 
@@ -32,7 +35,24 @@ export async function startServer(
     level: config.logLevel,
     redact: ["req.headers.authorization", "*.privateKey", "privateKey", "*.passphrase"],
   });
-  const runtime = createRuntime(config, { createMover: defaultMover, ...opts, logger });
+  const looser = ensurePrivateDir(config.dataDir);
+  if (looser !== null)
+    logger.warn({ dataDir: config.dataDir, was: looser.toString(8) }, "data directory was open to others: now 0700");
+  mkdirSync(config.keyDir, { recursive: true, mode: 0o700 });
+  const { keyring, source } = openKeyring({ dataDir: config.dataDir, envKey: config.secretKey });
+  logger.info(
+    { keyId: keyring.keyId, from: source.kind === "env" ? "BLOCKFERRY_SECRET_KEY" : source.path },
+    source.kind === "file" && source.created
+      ? "created a new secret key: back it up with the database"
+      : "secret key loaded",
+  );
+  if (source.kind === "file" && source.pending)
+    logger.warn(
+      { file: source.pending },
+      "an interrupted `blockferry secrets rotate` left this key; it is used to read, run the rotation again",
+    );
+  const runtime = createRuntime(config, { createMover: defaultMover, ...opts, logger, keyring });
+  await runtime.ready;
   const app = await buildApp(
     {
       version: VERSION,

@@ -40,7 +40,11 @@ export const CreateHost = Type.Object(
     ),
     privateKey: Type.Optional(Type.String({ minLength: 1, maxLength: 16384, description: "pasted OpenSSH/PEM key" })),
     privateKeyPath: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 4096, description: "key file on the server" }),
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: "key file on the server: a regular file under its key directory (relative paths: from there)",
+      }),
     ),
     maxConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 8 })),
   },

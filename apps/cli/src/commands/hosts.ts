@@ -7,7 +7,9 @@ const USAGE = `usage:
   blockferry hosts trust ID FINGERPRINT
   blockferry hosts inventory ID [--json]
   blockferry hosts remove ID
-options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)`;
+options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)
+--key-file names a file on the server, under its --key-dir (relative paths are taken from there);
+--key-stdin sends the key, which the server stores encrypted`;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

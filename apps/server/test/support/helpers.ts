@@ -10,6 +10,7 @@ import type { SessionPolicy } from "../../src/auth/sessions.ts";
 import { type Db, openDb } from "../../src/db/open.ts";
 import type { EventHub } from "../../src/events/hub.ts";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.ts";
+import { generateKeyring } from "../../src/secrets/keyring.ts";
 
 /** A real SQLite file in a temp dir with the real migrations applied. */
 export function tempDb(): { db: Db; dir: string; cleanup(): void } {
@@ -51,13 +52,13 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** The real runtime on a temp database; the runner is not started unless asked. */
 export async function testApp(
-  opts: { webDir?: string; startRunner?: boolean; sessionPolicy?: SessionPolicy } & Partial<
-    Pick<RuntimeOptions, "createMover" | "runner">
+  opts: { webDir?: string; startRunner?: boolean; sessionPolicy?: SessionPolicy; keyDir?: string } & Partial<
+    Pick<RuntimeOptions, "createMover" | "runner" | "keyring">
   > = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "blockferry-test-"));
   const runtime = createRuntime(
-    { dbFile: join(dir, "test.db") },
+    { dbFile: join(dir, "test.db"), keyDir: opts.keyDir },
     {
       logger: pino({ level: "silent" }),
       createMover:
@@ -70,8 +71,10 @@ export async function testApp(
         }),
       runner: opts.runner,
       sessionPolicy: opts.sessionPolicy,
+      keyring: opts.keyring ?? generateKeyring(),
     },
   );
+  await runtime.ready;
   const app = await buildApp(
     { version: "test", sshNativeCrypto: true, webDir: opts.webDir, served: servedNames("127.0.0.1"), ...runtime },
     { logger: false },

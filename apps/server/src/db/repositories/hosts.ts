@@ -1,5 +1,5 @@
 import type { Host } from "@blockferry/contracts";
-import { asc, desc, eq, inArray, or } from "drizzle-orm";
+import { asc, desc, eq, inArray, isNotNull, or } from "drizzle-orm";
 import type { Db } from "../open.ts";
 import { hosts, jobObjects, jobs } from "../schema.ts";
 
@@ -26,7 +26,25 @@ export const toHost = (r: HostRow): Host => ({
 
 const stamp = () => new Date().toISOString();
 
+type RewriteKey = (stored: string, row: Pick<HostRow, "id" | "name">) => string | null;
+
 export function createHostsRepo(db: Db) {
+  const rewriteAll = (rewrite: RewriteKey): number =>
+    db.transaction((tx) => {
+      const rows = tx
+        .select({ id: hosts.id, name: hosts.name, privateKey: hosts.privateKey })
+        .from(hosts)
+        .where(isNotNull(hosts.privateKey))
+        .all();
+      let changed = 0;
+      for (const row of rows) {
+        const next = row.privateKey === null ? null : rewrite(row.privateKey, row);
+        if (next === null || next === row.privateKey) continue;
+        tx.update(hosts).set({ privateKey: next }).where(eq(hosts.id, row.id)).run();
+        changed++;
+      }
+      return changed;
+    });
   return {
     list(): HostRow[] {
       return db.select().from(hosts).orderBy(asc(hosts.name)).all();
@@ -47,6 +65,24 @@ export function createHostsRepo(db: Db) {
         .where(eq(hosts.id, id))
         .returning()
         .get();
+    },
+    /**
+     * Rewrites every stored pasted key as `rewrite` says (null: leave it), in one transaction: all rows or none.
+     * `updatedAt` is left alone, since the host itself did not change. Returns how many rows were rewritten.
+     */
+    rewritePrivateKeys(rewrite: RewriteKey): number {
+      // The values replaced may be keys in the clear: zero the space they leave, and empty the WAL after.
+      const sqlite = db.$client;
+      const secureDelete = sqlite.pragma("secure_delete", { simple: true });
+      sqlite.pragma("secure_delete = ON");
+      let changed: number;
+      try {
+        changed = rewriteAll(rewrite);
+      } finally {
+        sqlite.pragma(`secure_delete = ${secureDelete ? "ON" : "OFF"}`);
+      }
+      if (changed > 0) sqlite.pragma("wal_checkpoint(TRUNCATE)");
+      return changed;
     },
     remove(id: number): boolean {
       return db.delete(hosts).where(eq(hosts.id, id)).run().changes > 0;

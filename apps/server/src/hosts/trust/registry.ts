@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { CreateHost, Host, HostHealth } from "@blockferry/contracts";
 import { ACTIVE_JOB_STATES } from "@blockferry/contracts/vocabulary";
 import ssh2 from "ssh2";
@@ -7,16 +6,23 @@ import type { HostRow, HostsRepo } from "../../db/repositories/hosts.ts";
 import { toHost } from "../../db/repositories/hosts.ts";
 import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../../errors.ts";
 import type { EventHub } from "../../events/hub.ts";
+import { isSealed } from "../../secrets/envelope.ts";
+import type { Keyring } from "../../secrets/keyring.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import { HostKeyMismatchError, OutputLimitError } from "../transport/errors.ts";
 import { probeHostKey } from "../transport/host-key.ts";
 import type { RemoteHosts } from "../transport/manager.ts";
+import { readKeyFile } from "./key-file.ts";
 
 export interface HostRegistryDeps {
   hosts: HostsRepo;
   audit: Pick<AuditRepo, "record">;
   hub: Pick<EventHub, "append">;
   remote: RemoteHosts;
+  /** Seals pasted keys before they are stored; opens them only to hand them to a connection. */
+  keyring: Keyring;
+  /** `privateKeyPath` must name a regular file under this folder. */
+  keyDir: string;
   probeTimeoutMs?: number;
 }
 
@@ -29,17 +35,8 @@ function idList(jobs: Array<{ id: number }>): string {
   return jobs.length > 5 ? `${shown} and ${jobs.length - 5} more` : shown;
 }
 
-/** Reads and parses the key now, so a bad key is a clear 400 at add time rather than a failed job later. */
-function loadKey(row: Pick<HostRow, "privateKey" | "privateKeyPath">): string {
-  let text: string;
-  if (row.privateKey) text = row.privateKey;
-  else if (row.privateKeyPath) {
-    try {
-      text = readFileSync(row.privateKeyPath, "utf8");
-    } catch (err) {
-      throw new InvalidInputError(`cannot read key file ${row.privateKeyPath}: ${(err as NodeJS.ErrnoException).code}`);
-    }
-  } else throw new InvalidInputError("give either privateKey or privateKeyPath");
+/** Checks that `text` is an unencrypted private key ssh2 can use: a clear 400 at add time, not a failed job later. */
+function checkKey(text: string): string {
   const parsed = ssh2.utils.parseKey(text);
   if (parsed instanceof Error || (Array.isArray(parsed) && parsed.length === 0))
     throw new InvalidInputError("the private key is not a usable OpenSSH/PEM private key (or it is encrypted)");
@@ -66,13 +63,22 @@ export function createHostRegistry(d: HostRegistryDeps) {
       return { fingerprint: null, error: (err as Error).message };
     }
   };
-  const connect = (row: HostRow) => {
+  /** The key in the clear, from the sealed column or the key file; only a connection ever gets it. */
+  const loadKey = async (row: Pick<HostRow, "privateKey" | "privateKeyPath">): Promise<string> => {
+    if (row.privateKey) return checkKey(isSealed(row.privateKey) ? d.keyring.open(row.privateKey) : row.privateKey);
+    if (row.privateKeyPath) return checkKey(await readKeyFile(row.privateKeyPath, d.keyDir));
+    throw new InvalidInputError("give either privateKey or privateKeyPath");
+  };
+  /** Why a trusted host has no connection (its key could not be loaded), for requireTrusted to say. */
+  const keyErrors = new Map<number, string>();
+  const register = (row: HostRow, privateKey: string) => {
     if (!row.pinnedFingerprint) return;
+    keyErrors.delete(row.id);
     d.remote.register(row.id, {
       host: row.address,
       port: row.port,
       username: row.username,
-      privateKey: loadKey(row),
+      privateKey,
       hostKeyFingerprint: row.pinnedFingerprint,
     });
   };
@@ -82,9 +88,25 @@ export function createHostRegistry(d: HostRegistryDeps) {
     get: (id: number): Host => toHost(load(id)),
     row: load,
 
-    /** Registers every trusted host with the connection manager (at startup). */
-    connectTrusted(): void {
-      for (const row of d.hosts.list()) if (row.status === "trusted") connect(row);
+    /**
+     * Registers every trusted host with the connection manager (at startup). A host whose key cannot be loaded
+     * is left out and reported (here and by requireTrusted); the others still connect.
+     */
+    async connectTrusted(): Promise<Array<{ hostId: number; error: string }>> {
+      const failed: Array<{ hostId: number; error: string }> = [];
+      const trusted = d.hosts.list().filter((row) => row.status === "trusted");
+      await Promise.all(
+        trusted.map(async (row) => {
+          try {
+            register(row, await loadKey(row));
+          } catch (err) {
+            const error = `cannot load the key of ${row.name}: ${(err as Error).message}`;
+            keyErrors.set(row.id, error);
+            failed.push({ hostId: row.id, error });
+          }
+        }),
+      );
+      return failed;
     },
 
     async add(
@@ -93,14 +115,16 @@ export function createHostRegistry(d: HostRegistryDeps) {
     ): Promise<{ host: Host; fingerprint: string | null; probeError: string | null }> {
       if (Boolean(input.privateKey) === Boolean(input.privateKeyPath))
         throw new InvalidInputError("give exactly one of privateKey (pasted) or privateKeyPath (a file on the server)");
-      loadKey({ privateKey: input.privateKey ?? null, privateKeyPath: input.privateKeyPath ?? null });
+      // What was pasted is taken as a key, whatever it looks like (even "bfenc:..."): never opened here.
+      if (input.privateKey) checkKey(input.privateKey);
+      else await loadKey({ privateKey: null, privateKeyPath: input.privateKeyPath ?? null });
       if (d.hosts.getByName(input.name)) throw new ConflictError(`a host named ${input.name} exists already`);
       let row = d.hosts.insert({
         name: input.name,
         address: input.address,
         port: input.port ?? 22,
         username: input.username ?? "root",
-        privateKey: input.privateKey ?? null,
+        privateKey: input.privateKey ? d.keyring.seal(input.privateKey) : null,
         privateKeyPath: input.privateKeyPath ?? null,
         maxConcurrency: input.maxConcurrency ?? 8,
       });
@@ -129,13 +153,15 @@ export function createHostRegistry(d: HostRegistryDeps) {
         throw new ConflictError(`${row.name} presents ${probed.fingerprint}, not the confirmed ${fingerprint}`, {
           presented: probed.fingerprint,
         });
+      // Load the key first: a host is not marked trusted if no connection can be made with what we hold.
+      const privateKey = await loadKey(row);
       const updated = d.hosts.update(id, {
         pinnedFingerprint: fingerprint,
         seenFingerprint: fingerprint,
         status: "trusted",
       });
       if (!updated) throw new NotFoundError("host", id);
-      connect(updated);
+      register(updated, privateKey);
       d.audit.record(actor, "host.trust", `host:${id}`, { fingerprint, previous: row.pinnedFingerprint });
       d.hub.append(null, "host.trusted", { hostId: id, name: row.name, fingerprint });
       return toHost(updated);
@@ -178,12 +204,15 @@ export function createHostRegistry(d: HostRegistryDeps) {
           );
       });
       d.audit.record(actor, "host.remove", `host:${id}`, { name: row.name });
+      keyErrors.delete(id);
       await d.remote.unregister(id);
     },
 
     /** The connection manager for a trusted host, or a clear refusal. */
     requireTrusted(id: number): HostRow {
       const row = load(id);
+      const keyError = keyErrors.get(id);
+      if (row.status === "trusted" && keyError) throw new PreconditionError(keyError);
       if (row.status !== "trusted" || !d.remote.has(id))
         throw new PreconditionError(
           row.status === "key_changed"

@@ -71,7 +71,12 @@ export function AddHostForm({
         {keySource === "file" ? (
           <label>
             Key path
-            <input name="privateKeyPath" required maxLength={4096} placeholder="/root/.ssh/id_ed25519" />
+            <input
+              name="privateKeyPath"
+              required
+              maxLength={4096}
+              placeholder="id_ed25519 (in the server's key directory)"
+            />
           </label>
         ) : (
           <label>
