@@ -50,6 +50,17 @@ export interface TestApp {
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/** A new user with `role`, created through the real accounts service, and an API token of theirs. */
+export async function tokenOfNewUser(
+  runtime: Pick<Runtime, "auth">,
+  role: Role,
+  username = `${role}-${crypto.randomUUID().slice(0, 8)}`,
+): Promise<string> {
+  const user = await runtime.auth.accounts.create({ username, password: "correct horse battery", role });
+  const owner = { userId: user.id, username, role, via: "session" as const };
+  return runtime.auth.tokens.create({ name: `${username}-token`, role }, owner, { name: username }).token;
+}
+
 /** The real runtime on a temp database; the runner is not started unless asked. */
 export async function testApp(
   opts: { webDir?: string; startRunner?: boolean; sessionPolicy?: SessionPolicy; keyDir?: string } & Partial<
@@ -79,11 +90,7 @@ export async function testApp(
     { version: "test", sshNativeCrypto: true, webDir: opts.webDir, served: servedNames("127.0.0.1"), ...runtime },
     { logger: false },
   );
-  const tokenFor = async (role: Role, username = `${role}-${crypto.randomUUID().slice(0, 8)}`) => {
-    const user = await runtime.auth.accounts.create({ username, password: "correct horse battery", role });
-    const owner = { userId: user.id, username, role, via: "session" as const };
-    return runtime.auth.tokens.create({ name: `${username}-token`, role }, owner, { name: username }).token;
-  };
+  const tokenFor = (role: Role, username?: string) => tokenOfNewUser(runtime, role, username);
   const adminToken = await tokenFor("admin", "admin");
   if (opts.startRunner) runtime.runner.start();
   return {

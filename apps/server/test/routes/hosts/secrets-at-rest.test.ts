@@ -24,7 +24,7 @@ import { createRuntime } from "../../../src/runtime.ts";
 import { SECRET_KEY_FILE } from "../../../src/secrets/kek-file.ts";
 import { generateKeyring } from "../../../src/secrets/keyring.ts";
 import { startServer } from "../../../src/server.ts";
-import { type TestApp, testApp } from "../../support/helpers.ts";
+import { type TestApp, testApp, tokenOfNewUser } from "../../support/helpers.ts";
 
 /** Every 40-character run of the key's base64 body: none may appear anywhere in the database's files. */
 function keySlices(pem: string): string[] {
@@ -63,7 +63,7 @@ describe("secrets at rest, over the HTTP API", () => {
   let keyDir: string;
   let outside: string;
   const keyring = generateKeyring();
-  const post = (url: string, payload: object) => t.app.inject({ method: "POST", url, payload });
+  const post = (url: string, payload: object) => t.inject({ method: "POST", url, payload });
   const dbFile = () => t.db.$client.name;
 
   beforeAll(async () => {
@@ -117,7 +117,7 @@ describe("secrets at rest, over the HTTP API", () => {
     const id = createHostsRepo(t.db).getByName("hv1")?.id;
     const trusted = await post(`/api/hosts/${id}/trust`, { fingerprint: sshd.hostKeyFingerprint });
     expect(trusted.statusCode).toBe(200);
-    const health = await t.app.inject({ method: "GET", url: `/api/hosts/${id}/health` });
+    const health = await t.inject({ method: "GET", url: `/api/hosts/${id}/health` });
     expect(health.json()).toMatchObject({ reachable: true, error: null });
     expectNoKeyIn(dbFile(), sshd.privateKey);
   });
@@ -165,7 +165,7 @@ describe("secrets at rest, over the HTTP API", () => {
     expect(refused.json()).toMatchObject({
       error: { message: `privateKeyPath must name a regular file under ${keyDir}` },
     });
-    expect((await t.app.inject({ method: "GET", url: `/api/hosts/${host.id}` })).json()).toMatchObject({
+    expect((await t.inject({ method: "GET", url: `/api/hosts/${host.id}` })).json()).toMatchObject({
       status: "untrusted",
     });
 
@@ -173,7 +173,7 @@ describe("secrets at rest, over the HTTP API", () => {
     writeFileSync(join(keyDir, "hv"), copy, { mode: 0o600 });
     const trusted = await post(`/api/hosts/${host.id}/trust`, { fingerprint: sshd.hostKeyFingerprint });
     expect(trusted.statusCode).toBe(200);
-    const health = await t.app.inject({ method: "GET", url: `/api/hosts/${host.id}/health` });
+    const health = await t.inject({ method: "GET", url: `/api/hosts/${host.id}/health` });
     expect(health.json()).toMatchObject({ reachable: true });
 
     // A restart finds the trusted host's key file swapped for a FIFO: the boot is not held up, the host is
@@ -236,7 +236,11 @@ describe("starting the server on a data directory", () => {
           if (existsSync(f)) expect(mode(f)).toBe(0o600);
         expectNoKeyIn(config.dbFile, sshd.privateKey);
         // The host was connected at startup with the opened key.
-        const health = await server.app.inject({ method: "GET", url: `/api/hosts/${row?.id}/health` });
+        const health = await server.app.inject({
+          method: "GET",
+          url: `/api/hosts/${row?.id}/health`,
+          headers: { authorization: `Bearer ${await tokenOfNewUser(server.runtime, "viewer")}` },
+        });
         expect(health.json()).toMatchObject({ reachable: true });
       } finally {
         await server.close();
