@@ -6,7 +6,7 @@ import type { EventsRepo } from "./db/repositories/events.ts";
 import type { EventHub } from "./events/hub.ts";
 import type { HostRegistry } from "./hosts/trust/registry.ts";
 import type { MigrationService } from "./jobs/migration-service.ts";
-import { errorHandler } from "./plugins/error-handler.ts";
+import { errorHandler, frameworkErrors } from "./plugins/error-handler.ts";
 import { openapi } from "./plugins/openapi.ts";
 import { webStatic } from "./plugins/web-static.ts";
 import { exactBodyValidators } from "./request-validators.ts";
@@ -50,6 +50,8 @@ export async function buildApp(deps: AppDeps, opts: FastifyServerOptions = {}): 
     ...opts,
     requestIdHeader: "x-request-id",
     genReqId: () => crypto.randomUUID(),
+    // A URL that does not decode fails before routing: give it the same error body as everything else.
+    frameworkErrors,
     // Reject unknown properties instead of silently dropping them; dropping also breaks anyOf unions.
     ajv: { customOptions: { removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator: exactBodyValidators() } },

@@ -32,13 +32,15 @@ export interface TestApp {
 
 /** The real runtime on a temp database; the runner is not started unless asked. */
 export async function testApp(
-  opts: { webDir?: string; startRunner?: boolean } & Partial<Pick<RuntimeOptions, "createMover" | "runner">> = {},
+  opts: { webDir?: string; startRunner?: boolean; logger?: pino.Logger } & Partial<
+    Pick<RuntimeOptions, "createMover" | "runner">
+  > = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "blockferry-test-"));
   const runtime = createRuntime(
     { dbFile: join(dir, "test.db") },
     {
-      logger: pino({ level: "silent" }),
+      logger: opts.logger ?? pino({ level: "silent" }),
       createMover:
         opts.createMover ??
         (() => {
@@ -52,7 +54,7 @@ export async function testApp(
   );
   const app = await buildApp(
     { version: "test", sshNativeCrypto: true, webDir: opts.webDir, ...runtime },
-    { logger: false },
+    opts.logger ? { loggerInstance: opts.logger } : { logger: false },
   );
   if (opts.startRunner) runtime.runner.start();
   return {

@@ -5,10 +5,17 @@ import ssh2 from "ssh2";
 import type { AuditRepo } from "../../db/repositories/audit.ts";
 import type { HostRow, HostsRepo } from "../../db/repositories/hosts.ts";
 import { toHost } from "../../db/repositories/hosts.ts";
-import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../../errors.ts";
+import {
+  ConflictError,
+  InvalidInputError,
+  messageOf,
+  NotFoundError,
+  PreconditionError,
+  UpstreamError,
+} from "../../errors.ts";
 import type { EventHub } from "../../events/hub.ts";
 import type { Inventory } from "../inventory/inventory.ts";
-import { HostKeyMismatchError, OutputLimitError } from "../transport/errors.ts";
+import { HostKeyMismatchError, HostUnreachableError, OutputLimitError } from "../transport/errors.ts";
 import { probeHostKey } from "../transport/host-key.ts";
 import type { RemoteHosts } from "../transport/manager.ts";
 
@@ -61,10 +68,19 @@ export function createHostRegistry(d: HostRegistryDeps) {
   const probe = async (row: HostRow) => {
     try {
       const p = await probeHostKey({ host: row.address, port: row.port, timeoutMs: d.probeTimeoutMs ?? 8000 });
-      return { fingerprint: p.fingerprint, error: null };
+      return { fingerprint: p.fingerprint, error: null, failure: null };
     } catch (err) {
-      return { fingerprint: null, error: (err as Error).message };
+      return { fingerprint: null, error: (err as Error).message, failure: err };
     }
+  };
+  /** A probe that reached nothing is the host's failure (502), named by the host's registered name. */
+  const unreachable = (row: HostRow, failure: unknown): UpstreamError => {
+    const err =
+      failure instanceof UpstreamError
+        ? failure
+        : new HostUnreachableError(`${row.address}:${row.port}`, messageOf(failure));
+    err.hostName ??= row.name;
+    return err;
   };
   const connect = (row: HostRow) => {
     if (!row.pinnedFingerprint) return;
@@ -114,7 +130,7 @@ export function createHostRegistry(d: HostRegistryDeps) {
     async probe(id: number): Promise<{ fingerprint: string }> {
       const row = load(id);
       const probed = await probe(row);
-      if (!probed.fingerprint) throw new PreconditionError(`cannot reach ${row.name}: ${probed.error}`);
+      if (!probed.fingerprint) throw unreachable(row, probed.failure);
       d.hosts.update(id, { seenFingerprint: probed.fingerprint });
       return { fingerprint: probed.fingerprint };
     },
@@ -123,8 +139,7 @@ export function createHostRegistry(d: HostRegistryDeps) {
     async trust(id: number, fingerprint: string, actor = "api"): Promise<Host> {
       const row = load(id);
       const probed = await probe(row);
-      if (!probed.fingerprint)
-        throw new PreconditionError(`cannot reach ${row.name} to confirm its key: ${probed.error}`);
+      if (!probed.fingerprint) throw unreachable(row, probed.failure);
       if (probed.fingerprint !== fingerprint)
         throw new ConflictError(`${row.name} presents ${probed.fingerprint}, not the confirmed ${fingerprint}`, {
           presented: probed.fingerprint,
@@ -195,10 +210,12 @@ export function createHostRegistry(d: HostRegistryDeps) {
 
     /** Runs `fn` against a trusted host; a host key mismatch seen on the way blocks the host. */
     async withHost<T>(id: number, fn: () => Promise<T>): Promise<T> {
-      registry.requireTrusted(id);
+      const row = registry.requireTrusted(id);
       try {
         return await fn();
       } catch (err) {
+        // The remote layer knows the host as user@address:port; an answer to a client names it as registered.
+        if (err instanceof UpstreamError || err instanceof HostKeyMismatchError) err.hostName ??= row.name;
         if (err instanceof HostKeyMismatchError) await registry.keyChanged(id, err.presentedFingerprint);
         throw err;
       }

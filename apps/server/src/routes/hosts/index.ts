@@ -13,7 +13,16 @@ import { Type } from "typebox";
 import type { HostRegistry } from "../../hosts/trust/registry.ts";
 import { readById } from "../read-by-id.ts";
 
-const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 500: ErrorBody };
+/** 502/504: a hypervisor failed or timed out (the body names the host, never its address or the command). */
+const errors = {
+  400: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  422: ErrorBody,
+  500: ErrorBody,
+  502: ErrorBody,
+  504: ErrorBody,
+};
 const Added = Type.Object({
   host: Host,
   fingerprint: Type.Union([Type.String(), Type.Null()]),

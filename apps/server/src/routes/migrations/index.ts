@@ -20,7 +20,16 @@ export interface MigrationRouteDeps {
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
 }
 
-const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 500: ErrorBody };
+/** 502/504: a hypervisor failed or timed out (the body names the host, never its address or the command). */
+const errors = {
+  400: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  422: ErrorBody,
+  500: ErrorBody,
+  502: ErrorBody,
+  504: ErrorBody,
+};
 
 export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = async (
   app,
