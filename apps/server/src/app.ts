@@ -8,6 +8,7 @@ import type { HostRegistry } from "./hosts/trust/registry.ts";
 import type { MigrationService } from "./jobs/migration-service.ts";
 import { errorHandler, frameworkErrors } from "./plugins/error-handler.ts";
 import { openapi } from "./plugins/openapi.ts";
+import { securityHeaders } from "./plugins/security-headers.ts";
 import { webStatic } from "./plugins/web-static.ts";
 import { exactBodyValidators } from "./request-validators.ts";
 import { eventRoutes } from "./routes/events/index.ts";
@@ -30,6 +31,7 @@ export interface AppDeps {
 /** The whole app as one plugin: never listens, so tests drive it with inject() or a port of their own. */
 export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(errorHandler);
+  await app.register(securityHeaders);
   await app.register(openapi);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
