@@ -20,7 +20,7 @@ import { createReconciler } from "./jobs/reconcile.ts";
 import { JobRunner, type RunnerOptions } from "./jobs/runner.ts";
 
 export interface RuntimeOptions {
-  logger: RemoteLogger & { error(obj: object, msg: string): void };
+  logger: RemoteLogger & { error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
   runner?: RunnerOptions;
   /** Builds the transfer engine over the host connections and the database journal. */
   createMover(remote: RemoteHosts, db: Db): Mover;
@@ -60,7 +60,12 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
   const shellFor = (hostId: number): HostShell => hostShell(remote, registry, hostId);
 
   const mover = opts.createMover(remote, db);
-  const { phases, compensate, rollBack } = createPhases({ mover, objects, snapshotWatchMs: opts.snapshotWatchMs });
+  const { phases, compensate, rollBack } = createPhases({
+    mover,
+    objects,
+    snapshotWatchMs: opts.snapshotWatchMs,
+    logger: opts.logger,
+  });
   const execute = createJobExecutor({
     jobs,
     hub,
