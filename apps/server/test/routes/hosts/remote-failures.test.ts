@@ -4,19 +4,18 @@ import { join } from "node:path";
 import type { ErrorBody, Host } from "@blockferry/contracts";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../../../test-support/loopback-sshd.ts";
+import { freePort, type LoopbackSshd, startLoopbackSshd } from "../../../../../test-support/loopback-sshd.ts";
 import { type TestApp, testApp } from "../../support/helpers.ts";
-import { type ShellSshd, startShellSshd } from "../../support/shell-sshd.ts";
 
 const STDERR_MARK = "vgs-stderr-mark /dev/mapper/secret";
 
 /**
- * Hypervisor failures over HTTP against a real SSH server (commands under the local /bin/sh) whose `vgs` fails: 502 with the host's registered name and the
+ * Hypervisor failures over HTTP against a real OpenSSH sshd whose `vgs` fails: 502 with the host's registered name and the
  * request id, never its address, port, user, the command line or its stderr; those go to the server log.
  */
 describe("a failing hypervisor behind the API", () => {
   const tools = mkdtempSync(join(tmpdir(), "bf-remote-fail-"));
-  let sshd: ShellSshd;
+  let sshd: LoopbackSshd;
   let t: TestApp;
   let log = "";
   let id = 0;
@@ -25,7 +24,7 @@ describe("a failing hypervisor behind the API", () => {
       writeFileSync(join(tools, tool), `#!/bin/sh\necho '${STDERR_MARK}' >&2\nexit 5\n`);
       chmodSync(join(tools, tool), 0o755);
     }
-    sshd = await startShellSshd({ path: `${tools}:/usr/bin:/bin` });
+    sshd = await startLoopbackSshd({ path: `${tools}:/usr/bin:/bin` });
     const logger = pino(
       { level: "info" },
       {
@@ -100,7 +99,7 @@ describe("a failing hypervisor behind the API", () => {
   });
 
   it("a host whose sshd is gone: 502 HOST_UNREACHABLE for inventory and probe", async () => {
-    await sshd.stop();
+    sshd.kill();
     const inv = await t.app.inject({
       method: "GET",
       url: `/api/hosts/${id}/inventory`,
