@@ -31,7 +31,7 @@ describe("security headers", () => {
       "default-src": "'self'",
       "script-src": "'self'",
       "style-src": "'self'",
-      "img-src": "'self' data:",
+      "img-src": "'self'",
       "connect-src": "'self'",
       "font-src": "'self'",
       "object-src": "'none'",
