@@ -54,25 +54,26 @@ export class UpstreamError extends DomainError {
 }
 
 /** What an upstream failure may say in a response: the kind of failure and the host's registered name. */
-export function publicUpstreamMessage(err: UpstreamError, requestId: string): string {
+export function upstreamSummary(err: UpstreamError): string {
   const host = err.hostName ? `host ${err.hostName}` : "a hypervisor";
-  const what = ((): string => {
-    switch (err.code) {
-      case "HOST_UNREACHABLE":
-        return `${host} could not be reached`;
-      case "HOST_AUTH_FAILED":
-        return `${host} refused our SSH key`;
-      case "HOST_CONNECTION_LOST":
-      case "HOST_CONNECTION_CLOSED":
-        return `the connection to ${host} was lost`;
-      case "REMOTE_COMMAND_TIMEOUT":
-        return `a command on ${host} timed out`;
-      default:
-        return `a command failed on ${host}`;
-    }
-  })();
-  return `${what}; see the server log, request id ${requestId}`;
+  switch (err.code) {
+    case "HOST_UNREACHABLE":
+      return `${host} could not be reached`;
+    case "HOST_AUTH_FAILED":
+      return `${host} refused our SSH key`;
+    case "HOST_CONNECTION_LOST":
+    case "HOST_CONNECTION_CLOSED":
+      return `the connection to ${host} was lost`;
+    case "REMOTE_COMMAND_TIMEOUT":
+      return `a command on ${host} timed out`;
+    default:
+      return `a command failed on ${host}`;
+  }
 }
+
+/** The body message of a 502/504: the summary and where the details are. */
+export const publicUpstreamMessage = (err: UpstreamError, requestId: string): string =>
+  `${upstreamSummary(err)}; see the server log, request id ${requestId}`;
 
 /** The message of anything thrown (not every throw is an Error). */
 export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -55,6 +55,7 @@ export function createRuntime(config: Pick<Config, "dbFile">, opts: RuntimeOptio
     audit,
     hub,
     remote,
+    logger: opts.logger,
   });
   registry.connectTrusted();
   const shellFor = (hostId: number): HostShell => hostShell(remote, registry, hostId);

@@ -12,6 +12,7 @@ import {
   NotFoundError,
   PreconditionError,
   UpstreamError,
+  upstreamSummary,
 } from "../../errors.ts";
 import type { EventHub } from "../../events/hub.ts";
 import type { Inventory } from "../inventory/inventory.ts";
@@ -25,6 +26,8 @@ export interface HostRegistryDeps {
   hub: Pick<EventHub, "append">;
   remote: RemoteHosts;
   probeTimeoutMs?: number;
+  /** The server log, for the full error of a failed health check. */
+  logger?: { warn(obj: object, msg: string): void };
 }
 
 /** "3, 2, 1" or "9, 8, 7, 6, 5 and 4 more": a message stays readable however long the history. */
@@ -221,17 +224,29 @@ export function createHostRegistry(d: HostRegistryDeps) {
       }
     },
 
-    health(id: number): Promise<HostHealth> {
-      registry.requireTrusted(id);
-      return d.remote.health(id).then(async (h) => {
-        const row = d.hosts.get(id);
-        if (!h.reachable && row && /host key of .* changed/.test(h.error ?? "")) {
-          const probed = await probe(row);
-          if (probed.fingerprint && probed.fingerprint !== row.pinnedFingerprint)
-            await registry.keyChanged(id, probed.fingerprint);
+    /**
+     * One round trip (`true`). The error says what kind of failure, by the host's name (the dashboard and the
+     * prechecks show it): the address and the SSH layer's words go to the server log only. A changed host key
+     * blocks the host (withHost).
+     */
+    async health(id: number): Promise<HostHealth> {
+      const t0 = performance.now();
+      try {
+        await registry.withHost(id, () => d.remote.exec(id, "true", { timeoutMs: 10_000 }));
+        return { reachable: true, latencyMs: Math.round((performance.now() - t0) * 10) / 10, error: null };
+      } catch (err) {
+        if (err instanceof UpstreamError) {
+          d.logger?.warn({ err, hostId: id }, "host health check failed");
+          return { reachable: false, latencyMs: null, error: upstreamSummary(err) };
         }
-        return h;
-      });
+        if (err instanceof HostKeyMismatchError)
+          return {
+            reachable: false,
+            latencyMs: null,
+            error: `${err.hostName ?? "the host"} presented host key ${err.presentedFingerprint}, not the pinned one`,
+          };
+        throw err;
+      }
     },
 
     inventory(id: number): Promise<Inventory> {

@@ -113,6 +113,12 @@ describe("a failing hypervisor behind the API", () => {
     expect((inv.json() as ErrorBody).error.details).toBeUndefined();
     expect(expectSafe(inv.body, "req-down")).toContain(`${sshd.host}:${sshd.port}`);
 
+    // Health answers 200 with the kind of failure only.
+    const health = await t.app.inject({ method: "GET", url: `/api/hosts/${id}/health` });
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ reachable: false, latencyMs: null, error: expect.stringContaining("hv-broken") });
+    for (const leak of [sshd.host, String(sshd.port), "root@", "ECONNREFUSED"]) expect(health.body).not.toContain(leak);
+
     const again = await t.app.inject({
       method: "GET",
       url: `/api/hosts/${id}/inventory`,
