@@ -1,5 +1,5 @@
 import type { ErrorBody } from "@blockferry/contracts";
-import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { DomainError, publicUpstreamMessage, statusOf, UpstreamError } from "../errors.ts";
 import { HostKeyMismatchError } from "../hosts/transport/errors.ts";
@@ -66,20 +66,19 @@ const internal = (requestId: string): Answer => ({
   body: { code: "INTERNAL", message: `Internal server error; see the server log, request id ${requestId}`, requestId },
 });
 
-function logged(request: FastifyRequest, err: unknown, answer: Answer): void {
+/** Logs the error (in full for a 5xx) and sends the documented body. */
+function reply(request: FastifyRequest, res: FastifyReply, err: unknown) {
+  const answer = answerOf(err, String(request.id));
   if (answer.status >= 500) request.log.error({ err }, "request failed");
   else request.log.info({ code: answer.body.code, msg: answer.body.message }, "request rejected");
+  if (answer.body.details === undefined) delete answer.body.details;
+  return res.status(answer.status).send({ error: answer.body });
 }
 
 /** One place that turns errors into responses: domain errors keep their message, 5xx bodies hide internals. */
 export const errorHandler = fp(
   async (app: FastifyInstance) => {
-    app.setErrorHandler((err: FastifyError | DomainError, request, reply) => {
-      const answer = answerOf(err, String(request.id));
-      logged(request, err, answer);
-      if (answer.body.details === undefined) delete answer.body.details;
-      return reply.status(answer.status).send({ error: answer.body });
-    });
+    app.setErrorHandler((err: FastifyError | DomainError, request, res) => reply(request, res, err));
 
     app.setNotFoundHandler((request, reply) => {
       const body: ErrorBody = {
@@ -99,8 +98,6 @@ export const errorHandler = fp(
  * Fastify's `frameworkErrors` option: errors raised before routing (a URL that does not decode), which never reach
  * the error handler. Same body as every other error.
  */
-export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: import("fastify").FastifyReply) {
-  const answer = answerOf(err, String(request.id));
-  logged(request, err, answer);
-  return reply.status(answer.status).send({ error: answer.body });
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, res: FastifyReply) {
+  return reply(request, res, err);
 }
