@@ -26,12 +26,40 @@ describe("dashboard", () => {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(e.message));
-      await page.goto(`${server.url}/`);
+      // The server's Content-Security-Policy: anything it blocks is reported on the console and as an event.
+      const violations: string[] = [];
+      page.on("console", (m) => {
+        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+      });
+      await page.exposeFunction("reportCspViolation", (v: string) => violations.push(v));
+      await page.addInitScript(() => {
+        document.addEventListener("securitypolicyviolation", (e) => {
+          (window as unknown as { reportCspViolation(v: string): void }).reportCspViolation(
+            `${e.violatedDirective} blocked ${e.blockedURI}`,
+          );
+        });
+      });
+      const response = await page.goto(`${server.url}/`);
+      expect(response?.headers()["content-security-policy"]).toContain("default-src 'self'");
       await expect.poll(() => page.getByRole("status").textContent()).toContain("ok");
       expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Blockferry");
+      // The event stream's websocket (same origin, ws:) is allowed by connect-src 'self'.
+      const socket = await page.evaluate(
+        () =>
+          new Promise<string>((resolve) => {
+            const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/api/events/stream`);
+            ws.onopen = () => {
+              ws.close();
+              resolve("open");
+            };
+            ws.onerror = () => resolve("error");
+          }),
+      );
+      expect(socket).toBe("open");
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, "dashboard-loads.png") });
       expect(errors).toEqual([]);
+      expect(violations).toEqual([]);
     } finally {
       await browser.close();
     }

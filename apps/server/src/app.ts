@@ -11,8 +11,9 @@ import type { EventsRepo } from "./db/repositories/events.ts";
 import type { EventHub } from "./events/hub.ts";
 import type { HostRegistry } from "./hosts/trust/registry.ts";
 import type { MigrationService } from "./jobs/migration-service.ts";
-import { errorHandler } from "./plugins/error-handler.ts";
+import { errorHandler, frameworkErrors } from "./plugins/error-handler.ts";
 import { openapi } from "./plugins/openapi.ts";
+import { securityHeaders } from "./plugins/security-headers.ts";
 import { webStatic } from "./plugins/web-static.ts";
 import { exactBodyValidators } from "./request-validators.ts";
 import { auditRoutes } from "./routes/audit/index.ts";
@@ -46,6 +47,7 @@ export interface AppDeps {
 export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(errorHandler);
   acceptEmptyJsonBodies(app);
+  await app.register(securityHeaders);
   // Before the guard: its onRequest hook marks upgrade requests, so that a refused one's socket is destroyed.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(cookie);
@@ -97,6 +99,8 @@ export async function buildApp(deps: AppDeps, opts: FastifyServerOptions = {}): 
     ...opts,
     requestIdHeader: "x-request-id",
     genReqId: () => crypto.randomUUID(),
+    // A URL that does not decode fails before routing: give it the same error body as everything else.
+    frameworkErrors,
     // Reject unknown properties instead of silently dropping them; dropping also breaks anyOf unions.
     ajv: { customOptions: { removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator: exactBodyValidators() } },

@@ -71,6 +71,46 @@ export class TooManyRequestsError extends DomainError {
   }
 }
 
+/**
+ * A hypervisor failed us: unreachable, refused our key, a command failed or timed out. The HTTP answer is 502 (504
+ * for a timeout) with a message naming the host only by its registered name (`hostName`, set by whoever knows it);
+ * the full message (address, command line, stderr) goes to the server log only.
+ */
+export class UpstreamError extends DomainError {
+  /** The host's name in our database, when the caller knew which host this was. */
+  hostName?: string;
+  constructor(
+    code: string,
+    message: string,
+    details?: unknown,
+    readonly timedOut = false,
+  ) {
+    super(code, message, details);
+  }
+}
+
+/** What an upstream failure may say in a response: the kind of failure and the host's registered name. */
+export function upstreamSummary(err: UpstreamError): string {
+  const host = err.hostName ? `host ${err.hostName}` : "a hypervisor";
+  switch (err.code) {
+    case "HOST_UNREACHABLE":
+      return `${host} could not be reached`;
+    case "HOST_AUTH_FAILED":
+      return `${host} refused our SSH key`;
+    case "HOST_CONNECTION_LOST":
+    case "HOST_CONNECTION_CLOSED":
+      return `the connection to ${host} was lost`;
+    case "REMOTE_COMMAND_TIMEOUT":
+      return `a command on ${host} timed out`;
+    default:
+      return `a command failed on ${host}`;
+  }
+}
+
+/** The body message of a 502/504: the summary and where the details are. */
+export const publicUpstreamMessage = (err: UpstreamError, requestId: string): string =>
+  `${upstreamSummary(err)}; see the server log, request id ${requestId}`;
+
 /** The message of anything thrown (not every throw is an Error). */
 export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -90,5 +130,7 @@ export const statusOf = (err: DomainError): number => {
   if (err instanceof TooManyRequestsError) return 429;
   if (err instanceof MisdirectedRequestError) return 421;
   if (err instanceof UnsupportedMediaTypeError) return 415;
+  if (err instanceof UpstreamError) return err.timedOut ? 504 : 502;
+  if (err.code === "HOST_KEY_MISMATCH") return 422;
   return 500;
 };

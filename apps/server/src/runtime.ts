@@ -25,7 +25,7 @@ import type { Keyring } from "./secrets/keyring.ts";
 import { resealPrivateKeys } from "./secrets/reseal.ts";
 
 export interface RuntimeOptions {
-  logger: RemoteLogger & { error(obj: object, msg: string): void };
+  logger: RemoteLogger & { error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
   runner?: RunnerOptions;
   /** Builds the transfer engine over the host connections and the database journal. */
   createMover(remote: RemoteHosts, db: Db): Mover;
@@ -82,6 +82,7 @@ export function createRuntime(
     audit,
     hub,
     remote,
+    logger: opts.logger,
     keyring: opts.keyring,
     keyDir: config.keyDir ?? join(dirname(config.dbFile), "keys"),
   });
@@ -91,7 +92,12 @@ export function createRuntime(
   const shellFor = (hostId: number): HostShell => hostShell(remote, registry, hostId);
 
   const mover = opts.createMover(remote, db);
-  const { phases, compensate, rollBack } = createPhases({ mover, objects, snapshotWatchMs: opts.snapshotWatchMs });
+  const { phases, compensate, rollBack } = createPhases({
+    mover,
+    objects,
+    snapshotWatchMs: opts.snapshotWatchMs,
+    logger: opts.logger,
+  });
   const execute = createJobExecutor({
     jobs,
     hub,

@@ -30,10 +30,18 @@ export async function startServer(
   config: Config,
   opts: Partial<Pick<RuntimeOptions, "runner" | "snapshotWatchMs" | "createMover">> = {},
 ): Promise<RunningServer> {
-  // One logger for HTTP and the runtime; key material is redacted wherever it might appear.
+  // One logger for HTTP and the runtime; key material, credentials and the operator's VM commands (which may hold
+  // tokens; the VM controller logs them itself, redacted, at debug level) are redacted wherever they might appear.
   const logger = pino({
     level: config.logLevel,
-    redact: ["req.headers.authorization", "*.privateKey", "privateKey", "*.passphrase"],
+    redact: [
+      "req.headers.authorization",
+      "req.headers.cookie",
+      "*.privateKey",
+      "privateKey",
+      "*.passphrase",
+      ...["stopSource", "startSource", "startTarget"].flatMap((k) => [`vm.${k}`, `*.vm.${k}`, `*.*.vm.${k}`]),
+    ],
   });
   const looser = ensurePrivateDir(config.dataDir);
   if (looser !== null)

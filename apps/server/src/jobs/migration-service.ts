@@ -9,7 +9,7 @@ import type { EventHub } from "../events/hub.ts";
 import { CANCEL_FLAG_STATES, cancelRefusal } from "./cancel-rule.ts";
 import { buildChunkMap } from "./chunk-map.ts";
 import { isPastNoReturn, NO_RETURN_PHASES } from "./context.ts";
-import { toMigration } from "./migration-view.ts";
+import { toMigration, toMigrationEvent } from "./migration-view.ts";
 
 /**
  * Why a cancel is refused from start_vm on: the operator reads this in the dashboard, the CLI and the API's 409.
@@ -124,7 +124,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
           options: input.options ?? {},
         }),
       );
-      d.hub.append(job.id, "job.created", { migration: toMigration(job) });
+      d.hub.append(job.id, "job.created", { migration: toMigrationEvent(job) });
       d.audit.record(actor, "migration.create", `job:${job.id}`, { source: input.source, target: input.target });
       d.kick();
       return toMigration(job);

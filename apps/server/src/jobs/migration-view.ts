@@ -30,3 +30,24 @@ export const toMigration = (j: JobRow): Migration => ({
   startedAt: j.startedAt,
   finishedAt: j.finishedAt,
 });
+
+const hidden = (command: string) => `(hidden: ${command.length} characters)`;
+
+/**
+ * The view for events, which every websocket client receives: an operator's VM commands may hold credentials
+ * (`curl -H 'Authorization: Bearer ...'`), so they are replaced by their length.
+ */
+export function toMigrationEvent(j: JobRow): Migration {
+  const m = toMigration(j);
+  if (m.vm.controller !== "commands") return m;
+  const { stopSource, startSource, startTarget } = m.vm;
+  return {
+    ...m,
+    vm: {
+      ...m.vm,
+      stopSource: hidden(stopSource),
+      startTarget: hidden(startTarget),
+      ...(startSource !== undefined && { startSource: hidden(startSource) }),
+    },
+  };
+}

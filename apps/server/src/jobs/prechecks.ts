@@ -203,7 +203,7 @@ export function createPrechecksService(deps: {
       try {
         const shell = deps.shellFor(hostId);
         const health = await deps.registry.health(hostId);
-        if (!health.reachable) throw new Error(`${shell.name} is unreachable: ${health.error}`);
+        if (!health.reachable) throw new Error(health.error ?? `${shell.name} is unreachable`);
         problems.push({
           name: `${role} host`,
           ok: true,

@@ -63,15 +63,19 @@ export async function tokenOfNewUser(
 
 /** The real runtime on a temp database; the runner is not started unless asked. */
 export async function testApp(
-  opts: { webDir?: string; startRunner?: boolean; sessionPolicy?: SessionPolicy; keyDir?: string } & Partial<
-    Pick<RuntimeOptions, "createMover" | "runner" | "keyring">
-  > = {},
+  opts: {
+    webDir?: string;
+    startRunner?: boolean;
+    sessionPolicy?: SessionPolicy;
+    keyDir?: string;
+    logger?: pino.Logger;
+  } & Partial<Pick<RuntimeOptions, "createMover" | "runner" | "keyring">> = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "blockferry-test-"));
   const runtime = createRuntime(
     { dbFile: join(dir, "test.db"), keyDir: opts.keyDir },
     {
-      logger: pino({ level: "silent" }),
+      logger: opts.logger ?? pino({ level: "silent" }),
       createMover:
         opts.createMover ??
         (() => {
@@ -88,7 +92,7 @@ export async function testApp(
   await runtime.ready;
   const app = await buildApp(
     { version: "test", sshNativeCrypto: true, webDir: opts.webDir, served: servedNames("127.0.0.1"), ...runtime },
-    { logger: false },
+    opts.logger ? { loggerInstance: opts.logger } : { logger: false },
   );
   const tokenFor = (role: Role, username?: string) => tokenOfNewUser(runtime, role, username);
   const adminToken = await tokenFor("admin", "admin");

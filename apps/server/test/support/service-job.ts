@@ -1,3 +1,4 @@
+import type { VmControl } from "@blockferry/contracts";
 import { createAuditRepo } from "../../src/db/repositories/audit.ts";
 import { createChunkMapRepo } from "../../src/db/repositories/chunk-map.ts";
 import { createEventsRepo } from "../../src/db/repositories/events.ts";
@@ -13,7 +14,7 @@ import { tempDb } from "./helpers.ts";
  * migration service, for tests that drive the executor by hand. No runner runs in this process: the interrupt a
  * cancel sends is lost, as for a job run by another process.
  */
-export function serviceJob() {
+export function serviceJob(o: { vm?: VmControl } = {}) {
   const t = tempDb();
   const [a, b] = ["a", "b"].map(
     (name) => t.db.insert(hosts).values({ name, address: "127.0.0.1", status: "trusted" }).returning().get().id,
@@ -33,7 +34,7 @@ export function serviceJob() {
   const job = service.create({
     source: { hostId: a, vg: "vg0", lv: "vm1" },
     target: { hostId: b, vg: "vg0" },
-    vm: { controller: "none" },
+    vm: o.vm ?? { controller: "none" },
   });
   return { t, a, b, jobs, hub, service, job };
 }

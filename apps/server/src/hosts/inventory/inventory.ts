@@ -29,6 +29,7 @@ import {
   virshDomblklistCommand,
   virshListCommand,
 } from "@blockferry/lvm";
+import { UpstreamError } from "../../errors.ts";
 
 export type { Inventory };
 
@@ -46,8 +47,11 @@ const TOOL_SECTIONS = {
 
 const nonce = () => randomBytes(12).toString("hex");
 
-export class InventoryError extends Error {
-  override readonly name = "InventoryError";
+/** The host's answer to the inventory was unusable (a failed lvs/vgs, a missing section): a hypervisor failure. */
+export class InventoryError extends UpstreamError {
+  constructor(message: string) {
+    super("INVENTORY_FAILED", message);
+  }
 }
 
 function need(sections: Map<string, SectionResult>, key: string): SectionResult {

@@ -1,8 +1,11 @@
-// Typed failures of the remote layer. Messages name the host as user@address:port and never carry key material.
-import { DomainError } from "../../errors.ts";
+// Typed failures of the remote layer. Messages name the host as user@address:port and never carry key material;
+// they are for the server log and the job's own record. An HTTP answer says only what publicUpstreamMessage says.
+import { DomainError, UpstreamError } from "../../errors.ts";
 
 /** The host presented another key than the pinned one: nothing was run, and nothing will be until re-trusted. */
 export class HostKeyMismatchError extends DomainError {
+  /** The host's registered name, when the caller knew it (the HTTP answer names the host by it). */
+  hostName?: string;
   constructor(
     readonly host: string,
     readonly expectedFingerprint: string,
@@ -17,7 +20,7 @@ export class HostKeyMismatchError extends DomainError {
 }
 
 /** TCP connect, SSH handshake or keepalive failed (the connection manager keeps retrying with backoff). */
-export class HostUnreachableError extends DomainError {
+export class HostUnreachableError extends UpstreamError {
   constructor(
     readonly host: string,
     readonly reason: string,
@@ -26,14 +29,14 @@ export class HostUnreachableError extends DomainError {
   }
 }
 
-export class AuthenticationError extends DomainError {
+export class AuthenticationError extends UpstreamError {
   constructor(readonly host: string) {
     super("HOST_AUTH_FAILED", `${host} refused our key (publickey authentication failed)`, { host });
   }
 }
 
 /** The connection dropped while a command or transfer was running; its outcome on the host is unknown. */
-export class ConnectionLostError extends DomainError {
+export class ConnectionLostError extends UpstreamError {
   constructor(
     readonly host: string,
     readonly command: string,
@@ -46,7 +49,7 @@ export class ConnectionLostError extends DomainError {
 }
 
 /** A remote command exited non-zero (or was killed by a signal). */
-export class RemoteCommandError extends DomainError {
+export class RemoteCommandError extends UpstreamError {
   constructor(
     readonly host: string,
     readonly command: string,
@@ -64,7 +67,7 @@ export class RemoteCommandError extends DomainError {
 }
 
 /** The command ran past its timeout; its remote process group was killed. */
-export class RemoteTimeoutError extends DomainError {
+export class RemoteTimeoutError extends UpstreamError {
   constructor(
     readonly host: string,
     readonly command: string,
@@ -74,12 +77,13 @@ export class RemoteTimeoutError extends DomainError {
       "REMOTE_COMMAND_TIMEOUT",
       `${clip(command)} on ${host} timed out after ${timeoutMs} ms (remote process killed)`,
       { host, command: clip(command), timeoutMs },
+      true,
     );
   }
 }
 
 /** The caller aborted; the remote process group was killed. */
-export class RemoteCancelledError extends DomainError {
+export class RemoteCancelledError extends UpstreamError {
   constructor(
     readonly host: string,
     readonly command: string,
@@ -92,7 +96,7 @@ export class RemoteCancelledError extends DomainError {
 }
 
 /** The command printed more than `maxOutputBytes`; it was killed rather than buffered without bound. */
-export class OutputLimitError extends DomainError {
+export class OutputLimitError extends UpstreamError {
   constructor(
     readonly host: string,
     readonly command: string,
@@ -107,7 +111,7 @@ export class OutputLimitError extends DomainError {
 }
 
 /** An SFTP request failed (open, read, write, stat). */
-export class SftpError extends DomainError {
+export class SftpError extends UpstreamError {
   constructor(
     readonly host: string,
     readonly path: string,
@@ -118,7 +122,7 @@ export class SftpError extends DomainError {
   }
 }
 
-export class ConnectionClosedError extends DomainError {
+export class ConnectionClosedError extends UpstreamError {
   constructor(readonly host: string) {
     super("HOST_CONNECTION_CLOSED", `connection to ${host} was closed by us`, { host });
   }

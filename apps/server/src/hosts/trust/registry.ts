@@ -4,12 +4,20 @@ import ssh2 from "ssh2";
 import { type Actor, type AuditRepo, SYSTEM } from "../../db/repositories/audit.ts";
 import type { HostRow, HostsRepo } from "../../db/repositories/hosts.ts";
 import { toHost } from "../../db/repositories/hosts.ts";
-import { ConflictError, InvalidInputError, NotFoundError, PreconditionError } from "../../errors.ts";
+import {
+  ConflictError,
+  InvalidInputError,
+  messageOf,
+  NotFoundError,
+  PreconditionError,
+  UpstreamError,
+  upstreamSummary,
+} from "../../errors.ts";
 import type { EventHub } from "../../events/hub.ts";
 import { isSealed } from "../../secrets/envelope.ts";
 import type { Keyring } from "../../secrets/keyring.ts";
 import type { Inventory } from "../inventory/inventory.ts";
-import { HostKeyMismatchError, OutputLimitError } from "../transport/errors.ts";
+import { HostKeyMismatchError, HostUnreachableError, OutputLimitError } from "../transport/errors.ts";
 import { probeHostKey } from "../transport/host-key.ts";
 import type { RemoteHosts } from "../transport/manager.ts";
 import { readKeyFile } from "./key-file.ts";
@@ -24,6 +32,8 @@ export interface HostRegistryDeps {
   /** `privateKeyPath` must name a regular file under this folder. */
   keyDir: string;
   probeTimeoutMs?: number;
+  /** The server log, for the full error of a failed health check. */
+  logger?: { warn(obj: object, msg: string): void };
 }
 
 /** "3, 2, 1" or "9, 8, 7, 6, 5 and 4 more": a message stays readable however long the history. */
@@ -58,10 +68,19 @@ export function createHostRegistry(d: HostRegistryDeps) {
   const probe = async (row: HostRow) => {
     try {
       const p = await probeHostKey({ host: row.address, port: row.port, timeoutMs: d.probeTimeoutMs ?? 8000 });
-      return { fingerprint: p.fingerprint, error: null };
+      return { fingerprint: p.fingerprint, error: null, failure: null };
     } catch (err) {
-      return { fingerprint: null, error: (err as Error).message };
+      return { fingerprint: null, error: (err as Error).message, failure: err };
     }
+  };
+  /** A probe that reached nothing is the host's failure (502), named by the host's registered name. */
+  const unreachable = (row: HostRow, failure: unknown): UpstreamError => {
+    const err =
+      failure instanceof UpstreamError
+        ? failure
+        : new HostUnreachableError(`${row.address}:${row.port}`, messageOf(failure));
+    err.hostName ??= row.name;
+    return err;
   };
   /** The key in the clear, from the sealed column or the key file; only a connection ever gets it. */
   const loadKey = async (row: Pick<HostRow, "privateKey" | "privateKeyPath">): Promise<string> => {
@@ -138,7 +157,7 @@ export function createHostRegistry(d: HostRegistryDeps) {
     async probe(id: number): Promise<{ fingerprint: string }> {
       const row = load(id);
       const probed = await probe(row);
-      if (!probed.fingerprint) throw new PreconditionError(`cannot reach ${row.name}: ${probed.error}`);
+      if (!probed.fingerprint) throw unreachable(row, probed.failure);
       d.hosts.update(id, { seenFingerprint: probed.fingerprint });
       return { fingerprint: probed.fingerprint };
     },
@@ -147,8 +166,7 @@ export function createHostRegistry(d: HostRegistryDeps) {
     async trust(id: number, fingerprint: string, actor: Actor = SYSTEM): Promise<Host> {
       const row = load(id);
       const probed = await probe(row);
-      if (!probed.fingerprint)
-        throw new PreconditionError(`cannot reach ${row.name} to confirm its key: ${probed.error}`);
+      if (!probed.fingerprint) throw unreachable(row, probed.failure);
       if (probed.fingerprint !== fingerprint)
         throw new ConflictError(`${row.name} presents ${probed.fingerprint}, not the confirmed ${fingerprint}`, {
           presented: probed.fingerprint,
@@ -224,26 +242,40 @@ export function createHostRegistry(d: HostRegistryDeps) {
 
     /** Runs `fn` against a trusted host; a host key mismatch seen on the way blocks the host. */
     async withHost<T>(id: number, fn: () => Promise<T>): Promise<T> {
-      registry.requireTrusted(id);
+      const row = registry.requireTrusted(id);
       try {
         return await fn();
       } catch (err) {
+        // The remote layer knows the host as user@address:port; an answer to a client names it as registered.
+        if (err instanceof UpstreamError || err instanceof HostKeyMismatchError) err.hostName ??= row.name;
         if (err instanceof HostKeyMismatchError) await registry.keyChanged(id, err.presentedFingerprint);
         throw err;
       }
     },
 
-    health(id: number): Promise<HostHealth> {
-      registry.requireTrusted(id);
-      return d.remote.health(id).then(async (h) => {
-        const row = d.hosts.get(id);
-        if (!h.reachable && row && /host key of .* changed/.test(h.error ?? "")) {
-          const probed = await probe(row);
-          if (probed.fingerprint && probed.fingerprint !== row.pinnedFingerprint)
-            await registry.keyChanged(id, probed.fingerprint);
+    /**
+     * One round trip (`true`). The error says what kind of failure, by the host's name (the dashboard and the
+     * prechecks show it): the address and the SSH layer's words go to the server log only. A changed host key
+     * blocks the host (withHost).
+     */
+    async health(id: number): Promise<HostHealth> {
+      const t0 = performance.now();
+      try {
+        await registry.withHost(id, () => d.remote.exec(id, "true", { timeoutMs: 10_000 }));
+        return { reachable: true, latencyMs: Math.round((performance.now() - t0) * 10) / 10, error: null };
+      } catch (err) {
+        if (err instanceof UpstreamError) {
+          d.logger?.warn({ err, hostId: id }, "host health check failed");
+          return { reachable: false, latencyMs: null, error: upstreamSummary(err) };
         }
-        return h;
-      });
+        if (err instanceof HostKeyMismatchError)
+          return {
+            reachable: false,
+            latencyMs: null,
+            error: `${err.hostName ?? "the host"} presented host key ${err.presentedFingerprint}, not the pinned one`,
+          };
+        throw err;
+      }
     },
 
     inventory(id: number): Promise<Inventory> {

@@ -4,7 +4,7 @@ import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
 import { decideStart } from "../start-fence.ts";
-import { vmControllerFor } from "../vm/controller.ts";
+import { type VmCommandLogger, vmControllerFor } from "../vm/controller.ts";
 import { fallBackToFullCopy } from "./copy.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, storedThin, targetDevice } from "./shared.ts";
 
@@ -52,7 +52,7 @@ const finalPass = (ctx: PhaseContext, base: string) => (ctx.state.rollbacks ? `$
 export function cutoverPhases(
   deps: PhaseDeps,
 ): Pick<PhaseTable, "stop_vm" | "final_delta" | "verify" | "start_vm" | "cleanup"> {
-  const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm, ctx.source, ctx.target, sourceDevice(ctx));
+  const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm, ctx.source, ctx.target, sourceDevice(ctx), deps.logger);
 
   return {
     async stop_vm(ctx) {
@@ -179,7 +179,9 @@ export function createCompensation(deps: PhaseDeps) {
       const vmControl = job.vm;
       await attempt("restarting the VM on the source", async () => {
         decideStart(ctx, "source"); // refused when a start on the target was decided: never on both
-        await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
+        await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), deps.logger).restartSource(
+          ctx.signal,
+        );
         if (vmControl.controller === "commands" && !vmControl.startSource)
           ctx.log("warn", "no start command for the source was given: the VM stays stopped, start it yourself");
         else if (vmControl.controller !== "none") ctx.log("info", "VM restarted on the source");
@@ -217,10 +219,10 @@ export function createCompensation(deps: PhaseDeps) {
  * Rollback after a failure during the outage (the executor stores the fencing decision first): the VM starts again
  * on the source, from the LV nothing wrote to since it stopped.
  */
-export async function restartOnSource(ctx: PhaseContext): Promise<void> {
+export async function restartOnSource(ctx: PhaseContext, logger?: VmCommandLogger): Promise<void> {
   const vmControl = ctx.job.vm;
   if (vmControl.controller === "commands" && !vmControl.startSource)
     throw new Error("no start command for the source was given: start the VM on the source yourself");
-  await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx)).restartSource(ctx.signal);
+  await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), logger).restartSource(ctx.signal);
   if (vmControl.controller !== "none") ctx.log("info", "VM started again on the source");
 }

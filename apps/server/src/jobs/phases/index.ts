@@ -1,4 +1,4 @@
-import type { PhaseTable } from "../context.ts";
+import type { PhaseContext, PhaseTable } from "../context.ts";
 import { copyPhases } from "./copy.ts";
 import { createCompensation, cutoverPhases, restartOnSource } from "./cutover.ts";
 import { preparePhases } from "./prepare.ts";
@@ -10,11 +10,11 @@ export type { PhaseDeps } from "./shared.ts";
 export function createPhases(deps: PhaseDeps): {
   phases: PhaseTable;
   compensate: ReturnType<typeof createCompensation>;
-  rollBack: typeof restartOnSource;
+  rollBack(ctx: PhaseContext): Promise<void>;
 } {
   return {
     phases: { ...preparePhases(deps), ...copyPhases(deps), ...cutoverPhases(deps) },
     compensate: createCompensation(deps),
-    rollBack: restartOnSource,
+    rollBack: (ctx) => restartOnSource(ctx, deps.logger),
   };
 }

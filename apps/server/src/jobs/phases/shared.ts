@@ -3,6 +3,7 @@ import type { PhaseState, StoredChanges } from "@blockferry/contracts";
 import type { JobObjectsRepo } from "../../db/repositories/job-objects.ts";
 import type { CopyRequest, Mover, PhaseContext, TransferProgress } from "../context.ts";
 import { devicePath } from "../lvm-ops.ts";
+import type { VmCommandLogger } from "../vm/controller.ts";
 
 export interface PhaseDeps {
   mover: Mover;
@@ -12,6 +13,8 @@ export interface PhaseDeps {
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
   /** Wait before an automatic cutover the gate refused is tried again (default CUTOVER_RETRY_MS). */
   cutoverRetryMs?: number;
+  /** The server log, for the operator's VM commands (debug level, redacted): they never go into events. */
+  logger?: VmCommandLogger;
 }
 
 /** The dashboard's chunk map has at most ~1M cells: a power of two of at least 64 KiB each. */

@@ -1,7 +1,9 @@
 import type { VmControl } from "@blockferry/contracts";
 import { shQuote } from "@blockferry/lvm";
+import { codeOf, DomainError, messageOf } from "../../errors.ts";
 import type { HostShell } from "../context.ts";
 import { libvirtController } from "./libvirt.ts";
+import { redactSecrets } from "./redact.ts";
 
 /** Stops the VM on the source, starts it on the target; restarts it on the source after a cancel. */
 export interface VmController {
@@ -17,22 +19,82 @@ const noVm: VmController = {
   async restartSource() {},
 };
 
+/** Where the server log gets an operator command (debug level, redacted); pino's logger fits. */
+export type VmCommandLogger = { debug(obj: object, msg: string): void };
+
+/**
+ * An operator's VM command failed. Its message (the job's error, its events, every websocket client) describes the
+ * step, the host by name and the outcome, with the stderr tail; never the command, which may hold credentials.
+ */
+export class VmCommandError extends DomainError {
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+const field = (err: unknown, key: string): unknown =>
+  typeof err === "object" && err !== null && key in err ? (err as Record<string, unknown>)[key] : undefined;
+
+/** The outcome of a failed command in words, or null for a failure that names no command (host unreachable...). */
+function outcomeOf(err: unknown, command: string): string | null {
+  const exitCode = field(err, "exitCode");
+  if (typeof exitCode === "number") return `exited with ${exitCode}`;
+  const signal = field(err, "signal");
+  if (typeof signal === "string") return `was killed by ${signal}`;
+  switch (codeOf(err)) {
+    case "REMOTE_COMMAND_TIMEOUT":
+      return `timed out after ${Math.round(Number(field(err, "timeoutMs")) / 1000)} s (killed)`;
+    case "REMOTE_COMMAND_CANCELLED":
+      return "was cancelled (killed)";
+    case "REMOTE_OUTPUT_TOO_LARGE":
+      return "printed too much output (killed)";
+    case "HOST_CONNECTION_LOST":
+      return "lost its connection while running; its outcome is unknown";
+  }
+  // Any other error whose text quotes the command must not carry it on either.
+  return messageOf(err).includes(command.slice(0, 40)) ? `failed (${codeOf(err)})` : null;
+}
+
 /** `commands`: operator-written shell run as given; `{device}` becomes the quoted target device path. */
 function commandsController(
   vm: Extract<VmControl, { controller: "commands" }>,
   source: HostShell,
   target: HostShell,
+  logger?: VmCommandLogger,
 ): VmController {
   const timeoutMs = (vm.timeoutSeconds ?? 120) * 1000;
+  const run = async (
+    step: string,
+    role: "source" | "target",
+    shell: HostShell,
+    command: string,
+    signal: AbortSignal,
+  ) => {
+    const where = `${step} on ${role} host ${shell.name}`;
+    logger?.debug({ hostId: shell.hostId, command: redactSecrets(command) }, `running the ${where}`);
+    try {
+      await shell.run(command, { timeoutMs, signal });
+    } catch (err) {
+      const outcome = outcomeOf(err, command);
+      if (outcome === null) throw err;
+      const stderr = String(field(err, "stderrTail") ?? field(err, "stderr") ?? "");
+      const tail = redactSecrets(stderr.replaceAll(command, "<command>")).trim().split("\n").slice(-3).join(" | ");
+      logger?.debug(
+        { hostId: shell.hostId, command: redactSecrets(command), code: codeOf(err), stderr: tail },
+        `the ${where} ${outcome}`,
+      );
+      throw new VmCommandError(codeOf(err), `${where} ${outcome}${tail ? `: ${tail}` : ""}`);
+    }
+  };
   return {
     async stopSource(signal) {
-      await source.run(vm.stopSource, { timeoutMs, signal });
+      await run("stop command", "source", source, vm.stopSource, signal);
     },
     async startTarget(device, signal) {
-      await target.run(vm.startTarget.replaceAll("{device}", shQuote(device)), { timeoutMs, signal });
+      await run("start command", "target", target, vm.startTarget.replaceAll("{device}", shQuote(device)), signal);
     },
     async restartSource(signal) {
-      if (vm.startSource) await source.run(vm.startSource, { timeoutMs, signal });
+      if (vm.startSource) await run("start command", "source", source, vm.startSource, signal);
     },
   };
 }
@@ -42,12 +104,13 @@ export function vmControllerFor(
   source: HostShell,
   target: HostShell,
   sourceDevice: string,
+  logger?: VmCommandLogger,
 ): VmController {
   switch (vm.controller) {
     case "none":
       return noVm;
     case "commands":
-      return commandsController(vm, source, target);
+      return commandsController(vm, source, target, logger);
     case "libvirt":
       return libvirtController(vm, source, target, sourceDevice);
   }

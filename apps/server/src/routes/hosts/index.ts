@@ -14,6 +14,7 @@ import { actorOf } from "../../auth/principal.ts";
 import type { HostRegistry } from "../../hosts/trust/registry.ts";
 import { readById } from "../read-by-id.ts";
 
+/** 502/504: a hypervisor failed or timed out (the body names the host, never its address or the command). */
 const errors = {
   400: ErrorBody,
   401: ErrorBody,
@@ -22,6 +23,8 @@ const errors = {
   409: ErrorBody,
   422: ErrorBody,
   500: ErrorBody,
+  502: ErrorBody,
+  504: ErrorBody,
 };
 const Added = Type.Object({
   host: Host,

@@ -22,6 +22,7 @@ export interface MigrationRouteDeps {
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
 }
 
+/** 502/504: a hypervisor failed or timed out (the body names the host, never its address or the command). */
 const errors = {
   400: ErrorBody,
   401: ErrorBody,
@@ -30,6 +31,8 @@ const errors = {
   409: ErrorBody,
   422: ErrorBody,
   500: ErrorBody,
+  502: ErrorBody,
+  504: ErrorBody,
 };
 const operator = { access: "operator" } as const;
 
