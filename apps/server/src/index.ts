@@ -1,4 +1,8 @@
 export { type AppDeps, appPlugin, buildApp } from "./app.ts";
+export { type Auth, createAuth } from "./auth/index.ts";
+export type { Principal } from "./auth/principal.ts";
 export { type Config, ConfigError, loadConfig } from "./config.ts";
 export { type Db, openDb } from "./db/open.ts";
+export { type Actor, type AuditRepo, createAuditRepo } from "./db/repositories/audit.ts";
+export { DomainError } from "./errors.ts";
 export { type RunningServer, startServer, VERSION } from "./server.ts";
