@@ -6,6 +6,9 @@ const commands: Record<string, () => Promise<{ run(argv: string[]): Promise<numb
   changes: () => import("./commands/changes.ts"),
   hosts: () => import("./commands/hosts.ts"),
   migrate: () => import("./commands/migrate.ts"),
+  users: () => import("./commands/users.ts"),
+  login: () => import("./commands/login.ts"),
+  logout: async () => ({ run: (await import("./commands/login.ts")).logout }),
 };
 
 async function main(argv: string[]): Promise<number> {

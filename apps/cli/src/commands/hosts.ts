@@ -1,5 +1,5 @@
 import type { Host, HostList, Inventory } from "@blockferry/contracts";
-import { api, CliApiError, parseArgs, serverUrl } from "../lib/api-client.ts";
+import { api, CliApiError, connection, parseArgs } from "../lib/api-client.ts";
 
 const USAGE = `usage:
   blockferry hosts list
@@ -7,7 +7,8 @@ const USAGE = `usage:
   blockferry hosts trust ID FINGERPRINT
   blockferry hosts inventory ID [--json]
   blockferry hosts remove ID
-options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)`;
+options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)
+         --token TOKEN (default $BLOCKFERRY_TOKEN, else the token file blockferry login wrote)`;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -17,12 +18,12 @@ async function readStdin(): Promise<string> {
 
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, ["json", "key-stdin"]);
-  const base = serverUrl(flags);
   const [sub, ...args] = positional;
   try {
+    const conn = connection(flags);
     switch (sub) {
       case "list": {
-        const { hosts } = await api<HostList>(base, "GET", "/api/hosts");
+        const { hosts } = await api<HostList>(conn, "GET", "/api/hosts");
         if (!hosts.length) process.stdout.write("no hosts yet: blockferry hosts add NAME ADDRESS --key-file PATH\n");
         for (const h of hosts)
           process.stdout.write(
@@ -42,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
           privateKey: flags.has("key-stdin") ? await readStdin() : undefined,
         };
         const r = await api<{ host: Host; fingerprint: string | null; probeError: string | null }>(
-          base,
+          conn,
           "POST",
           "/api/hosts",
           body,
@@ -58,14 +59,14 @@ export async function run(argv: string[]): Promise<number> {
       case "trust": {
         const [id, fingerprint] = args;
         if (!id || !fingerprint) break;
-        const h = await api<Host>(base, "POST", `/api/hosts/${encodeURIComponent(id)}/trust`, { fingerprint });
+        const h = await api<Host>(conn, "POST", `/api/hosts/${encodeURIComponent(id)}/trust`, { fingerprint });
         process.stdout.write(`${h.name} trusted with ${h.pinnedFingerprint}\n`);
         return 0;
       }
       case "inventory": {
         const [id] = args;
         if (!id) break;
-        const inv = await api<Inventory>(base, "GET", `/api/hosts/${encodeURIComponent(id)}/inventory`);
+        const inv = await api<Inventory>(conn, "GET", `/api/hosts/${encodeURIComponent(id)}/inventory`);
         if (flags.has("json")) process.stdout.write(`${JSON.stringify(inv, null, 2)}\n`);
         else {
           for (const vg of inv.vgs) process.stdout.write(`VG ${vg.name}\tsize ${vg.sizeBytes}\tfree ${vg.freeBytes}\n`);
@@ -77,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
       case "remove": {
         const [id] = args;
         if (!id) break;
-        await api(base, "DELETE", `/api/hosts/${encodeURIComponent(id)}`);
+        await api(conn, "DELETE", `/api/hosts/${encodeURIComponent(id)}`);
         process.stdout.write(`host ${id} removed\n`);
         return 0;
       }
