@@ -3,6 +3,7 @@ import { ApiError, createApiClient } from "@blockferry/client";
 import { type CreatedApiToken, SESSION_COOKIE, type Session } from "@blockferry/contracts";
 import { api, CliApiError, cliError, connection, parseArgs, serverUrl } from "../lib/api-client.ts";
 import { forgetLogin, readFirstLine, readLogin, saveLogin, tokenFile } from "../lib/credentials.ts";
+import { type Io, processIo } from "../lib/io.ts";
 
 const LOGIN_USAGE = `usage: blockferry login [--server URL] [--username NAME] --password-stdin
 Logs in, creates an API token for this machine (admins only), logs the session out again and keeps the token in
@@ -59,21 +60,21 @@ function osUser(): string | undefined {
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
   const { flags, positional } = parseArgs(argv, ["password-stdin"]);
   if (positional.length || !flags.has("password-stdin")) {
-    process.stderr.write(`${LOGIN_USAGE}\n`);
+    io.stderr.write(`${LOGIN_USAGE}\n`);
     return 2;
   }
-  const base = serverUrl(flags);
+  const base = serverUrl(flags, io.env);
   const username = flags.get("username") ?? osUser();
   if (!username) {
-    process.stderr.write("blockferry login: give --username NAME\n");
+    io.stderr.write("blockferry login: give --username NAME\n");
     return 2;
   }
-  const password = await readFirstLine();
+  const password = await readFirstLine(io.stdin);
   if (!password) {
-    process.stderr.write("blockferry login: no password on stdin\n");
+    io.stderr.write("blockferry login: no password on stdin\n");
     return 2;
   }
   const session = sessionClient(base);
@@ -94,19 +95,23 @@ export async function run(argv: string[]): Promise<number> {
       .catch((err: unknown) => {
         throw cliError({}, err);
       });
-    const file = saveLogin(created.token, {
-      server: base,
-      username: s.user.username,
-      tokenId: created.apiToken.id,
-      tokenName: name,
-    });
-    process.stdout.write(
+    const file = saveLogin(
+      created.token,
+      {
+        server: base,
+        username: s.user.username,
+        tokenId: created.apiToken.id,
+        tokenName: name,
+      },
+      io.env,
+    );
+    io.stdout.write(
       `logged in to ${base} as ${s.user.username} (${s.user.role}); API token "${name}" saved in ${file}\n`,
     );
     return 0;
   } catch (err) {
     if (err instanceof CliApiError) {
-      process.stderr.write(`blockferry login: ${err.message}\n`);
+      io.stderr.write(`blockferry login: ${err.message}\n`);
       return 1;
     }
     throw err;
@@ -116,18 +121,18 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** `blockferry logout`: revokes the saved token on its server when it can (admins only), then deletes it. */
-export async function logout(argv: string[]): Promise<number> {
+export async function logout(argv: string[], io: Io = processIo()): Promise<number> {
   const { flags, positional } = parseArgs(argv);
   if (positional.length || [...flags.keys()].some((f) => f !== "server")) {
-    process.stderr.write("usage: blockferry logout [--server URL]\n");
+    io.stderr.write("usage: blockferry logout [--server URL]\n");
     return 2;
   }
-  const file = tokenFile();
-  const record = readLogin();
+  const file = tokenFile(io.env);
+  const record = readLogin(io.env);
   let token: string | undefined;
   try {
     // Only the token file's own token: --token / BLOCKFERRY_TOKEN are not this command's to revoke.
-    token = connection(new Map(), { ...process.env, BLOCKFERRY_TOKEN: "" }).token;
+    token = connection(new Map(), { ...io.env, BLOCKFERRY_TOKEN: "" }).token;
   } catch (err) {
     // A token file others could read is still one to delete.
     if (!(err instanceof CliApiError)) throw err;
@@ -140,18 +145,18 @@ export async function logout(argv: string[]): Promise<number> {
     };
     try {
       await api(conn, "DELETE", `/api/tokens/${record.tokenId}`);
-      process.stdout.write(`revoked API token "${record.tokenName}" on ${conn.base}\n`);
+      io.stdout.write(`revoked API token "${record.tokenName}" on ${conn.base}\n`);
     } catch (err) {
       if (!(err instanceof CliApiError)) throw err;
-      process.stderr.write(
+      io.stderr.write(
         `blockferry logout: could not revoke the token on ${conn.base} (${err.message}); an admin can revoke "${record.tokenName}" there\n`,
       );
     }
   }
-  if (!forgetLogin()) {
-    process.stdout.write(`not logged in (no ${file})\n`);
+  if (!forgetLogin(io.env)) {
+    io.stdout.write(`not logged in (no ${file})\n`);
     return 0;
   }
-  process.stdout.write(`removed ${file}\n`);
+  io.stdout.write(`removed ${file}\n`);
   return 0;
 }

@@ -12,6 +12,7 @@ import {
 } from "@blockferry/server";
 import { CliApiError, parseArgs } from "../lib/api-client.ts";
 import { readFirstLine } from "../lib/credentials.ts";
+import { type Io, processIo } from "../lib/io.ts";
 
 const USAGE = `usage:
   blockferry users list
@@ -39,10 +40,10 @@ function cliActor(): Actor {
   return { name: `cli:${name}`, address: null };
 }
 
-async function readPassword(flags: ReadonlyMap<string, string>): Promise<string> {
+async function readPassword(flags: ReadonlyMap<string, string>, stdin: NodeJS.ReadableStream): Promise<string> {
   if (!flags.has("password-stdin"))
     throw new UsageError("give the password on stdin with --password-stdin (never as an argument)");
-  const password = await readFirstLine();
+  const password = await readFirstLine(stdin);
   if (password.length < PASSWORD.minLength)
     throw new UsageError(`the password must be at least ${PASSWORD.minLength} characters (a passphrase is best)`);
   if (password.length > PASSWORD.maxLength)
@@ -64,27 +65,27 @@ function parseRole(value: string | undefined): Role {
   return role;
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
   const { flags, positional } = parseArgs(argv, ["password-stdin"]);
   const [sub, name, ...extra] = positional;
   if (!sub || !["list", "add", "passwd", "remove"].includes(sub) || (sub !== "list" && !name) || extra.length) {
-    process.stderr.write(`${USAGE}\n`);
+    io.stderr.write(`${USAGE}\n`);
     return 2;
   }
   const unknown = [...flags.keys()].filter((f) => !["data-dir", "role", "password-stdin"].includes(f));
   if (unknown.length) {
-    process.stderr.write(`blockferry users: unknown option --${unknown[0]}\n${USAGE}\n`);
+    io.stderr.write(`blockferry users: unknown option --${unknown[0]}\n${USAGE}\n`);
     return 2;
   }
 
   let db: ReturnType<typeof openDb> | undefined;
   try {
     const dataDir = flags.get("data-dir");
-    const config = loadConfig(dataDir === undefined ? [] : ["--data-dir", dataDir]);
+    const config = loadConfig(dataDir === undefined ? [] : ["--data-dir", dataDir], io.env);
     // Input first: nothing is opened or created for a command that cannot run.
     const username = name === undefined ? undefined : checkUsername(name);
     const role = sub === "add" ? parseRole(flags.get("role")) : undefined;
-    const password = sub === "add" || sub === "passwd" ? await readPassword(flags) : undefined;
+    const password = sub === "add" || sub === "passwd" ? await readPassword(flags, io.stdin) : undefined;
     // Only `add` may create the database (the first admin before the first start); the rest need one.
     if (sub !== "add" && !existsSync(config.dbFile))
       throw new CliApiError(`no database at ${config.dbFile}: wrong --data-dir? (or add a user first)`);
@@ -101,38 +102,37 @@ export async function run(argv: string[]): Promise<number> {
     switch (sub) {
       case "list": {
         const users = accounts.list();
-        if (!users.length)
-          process.stdout.write("no users yet: blockferry users add NAME --role admin --password-stdin\n");
-        for (const u of users) process.stdout.write(`${u.id}\t${u.username}\t${u.role}\t${u.createdAt}\n`);
+        if (!users.length) io.stdout.write("no users yet: blockferry users add NAME --role admin --password-stdin\n");
+        for (const u of users) io.stdout.write(`${u.id}\t${u.username}\t${u.role}\t${u.createdAt}\n`);
         return 0;
       }
       case "add": {
         if (username === undefined || role === undefined || password === undefined) break;
         const u = await accounts.create({ username, role, password }, actor);
-        process.stdout.write(`added user ${u.username} (${u.role})\n`);
+        io.stdout.write(`added user ${u.username} (${u.role})\n`);
         return 0;
       }
       case "passwd": {
         if (password === undefined) break;
         const u = await accounts.update(existing().id, { password }, actor);
-        process.stdout.write(`password of ${u.username} changed; their sessions are logged out\n`);
+        io.stdout.write(`password of ${u.username} changed; their sessions are logged out\n`);
         return 0;
       }
       case "remove": {
         const u = existing();
         accounts.remove(u.id, actor);
-        process.stdout.write(`removed user ${u.username}; their sessions and API tokens no longer work\n`);
+        io.stdout.write(`removed user ${u.username}; their sessions and API tokens no longer work\n`);
         return 0;
       }
     }
     return 2;
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
-      process.stderr.write(`blockferry users: ${err.message}\n`);
+      io.stderr.write(`blockferry users: ${err.message}\n`);
       return 2;
     }
     if (err instanceof CliApiError || err instanceof DomainError) {
-      process.stderr.write(`blockferry users: ${err.message}\n`);
+      io.stderr.write(`blockferry users: ${err.message}\n`);
       return 1;
     }
     throw err;
