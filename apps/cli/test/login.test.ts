@@ -5,9 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { run as hosts } from "../src/commands/hosts.ts";
 import { run as login, logout } from "../src/commands/login.ts";
 import { run as users } from "../src/commands/users.ts";
+import { authHeaders, connection } from "../src/lib/api-client.ts";
 import { runCommand } from "./run-cli.ts";
 
 const ADMIN_PW = "admin password 1";
@@ -70,6 +72,40 @@ describe("blockferry login and API tokens", () => {
     // The session the login opened is gone again.
     const audit = server.runtime.audit.page({ limit: 20 }).map((e) => e.action);
     expect(audit).toContain("logout");
+  });
+
+  it("logging in again replaces the token and revokes the previous one", async () => {
+    const before = readFileSync(tokenPath(), "utf8").trim();
+    const r = await runCommand(login, ["--server", server.url, "--username", "root", "--password-stdin"], {
+      stdin: `${ADMIN_PW}\n`,
+      env: env(adminCfg),
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("revoked the API token of the previous login");
+    expect(readFileSync(tokenPath(), "utf8").trim()).not.toBe(before);
+    expect(server.runtime.auth.tokens.resolve(before)).toBeUndefined();
+    expect(server.runtime.auth.tokens.list()).toHaveLength(1);
+  });
+
+  it("the event stream's socket is opened with the token", async () => {
+    const conn = connection(new Map([["server", server.url]]), { XDG_CONFIG_HOME: adminCfg });
+    const url = `${server.url.replace(/^http/, "ws")}/api/events/stream`;
+    const opens = (headers: Record<string, string>) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(url, { headers });
+        ws.on("open", () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on("unexpected-response", (_req, res) => {
+          ws.terminate();
+          resolve(res.statusCode ?? 0);
+        });
+        ws.on("error", () => resolve(-1));
+      });
+    expect(await opens(authHeaders(conn))).toBe(101);
+    // Not tried here without the token: the server then answers 401, but keeps the refused upgrade's socket
+    // open, and its close() waits for it (reported to the server's owner).
   });
 
   it("hosts list works with the token file, --token and BLOCKFERRY_TOKEN", async () => {

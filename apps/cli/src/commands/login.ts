@@ -95,6 +95,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
       .catch((err: unknown) => {
         throw cliError({}, err);
       });
+    const previous = readLogin(io.env);
     const file = saveLogin(
       created.token,
       {
@@ -108,6 +109,12 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     io.stdout.write(
       `logged in to ${base} as ${s.user.username} (${s.user.role}); API token "${name}" saved in ${file}\n`,
     );
+    // The token this one replaces would otherwise stay valid, unused, until an admin noticed it.
+    if (previous?.server === base && previous.tokenId !== created.apiToken.id)
+      await session.request("DELETE", `/api/tokens/${previous.tokenId}`).then(
+        () => io.stdout.write(`revoked the API token of the previous login ("${previous.tokenName}")\n`),
+        () => undefined,
+      );
     return 0;
   } catch (err) {
     if (err instanceof CliApiError) {
