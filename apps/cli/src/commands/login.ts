@@ -1,8 +1,16 @@
 import { hostname, userInfo } from "node:os";
 import { ApiError, createApiClient } from "@blockferry/client";
 import { type CreatedApiToken, SESSION_COOKIE, type Session } from "@blockferry/contracts";
-import { api, CliApiError, cliError, connection, parseArgs, serverUrl } from "../lib/api-client.ts";
-import { forgetLogin, readFirstLine, readLogin, saveLogin, tokenFile } from "../lib/credentials.ts";
+import { api, CliApiError, cliError, parseArgs, serverUrl } from "../lib/api-client.ts";
+import {
+  CredentialsError,
+  forgetLogin,
+  readFirstLine,
+  readLogin,
+  readTokenFile,
+  saveLogin,
+  tokenFile,
+} from "../lib/credentials.ts";
 import { type Io, processIo } from "../lib/io.ts";
 
 const LOGIN_USAGE = `usage: blockferry login [--server URL] [--username NAME] --password-stdin
@@ -138,11 +146,11 @@ export async function logout(argv: string[], io: Io = processIo()): Promise<numb
   const record = readLogin(io.env);
   let token: string | undefined;
   try {
-    // Only the token file's own token: --token / BLOCKFERRY_TOKEN are not this command's to revoke.
-    token = connection(new Map(), { ...io.env, BLOCKFERRY_TOKEN: "" }).token;
+    // Only the token file's own token (--token / BLOCKFERRY_TOKEN are not this command's to revoke), even from a
+    // file others could read: a token that may have leaked is all the more one to revoke.
+    token = readTokenFile(io.env, { loose: true });
   } catch (err) {
-    // A token file others could read is still one to delete.
-    if (!(err instanceof CliApiError)) throw err;
+    if (!(err instanceof CredentialsError)) throw err;
   }
   if (token && record) {
     const conn = {

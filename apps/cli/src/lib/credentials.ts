@@ -51,6 +51,15 @@ export function resolveToken(
     return { token: flag.trim(), source: "--token" };
   }
   if (env.BLOCKFERRY_TOKEN?.trim()) return { token: env.BLOCKFERRY_TOKEN.trim(), source: "BLOCKFERRY_TOKEN" };
+  const token = readTokenFile(env);
+  return token === undefined ? undefined : { token, source: "token file" };
+}
+
+/**
+ * The token file's token, or undefined when there is no file. Refused when others can read it, unless `loose`
+ * (logout: a token that may have leaked is all the more one to revoke).
+ */
+export function readTokenFile(env: NodeJS.ProcessEnv = process.env, o: { loose?: boolean } = {}): string | undefined {
   const file = tokenFile(env);
   let mode: number;
   try {
@@ -61,13 +70,13 @@ export function resolveToken(
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
-  if (mode & 0o077)
+  if (mode & 0o077 && !o.loose)
     throw new CredentialsError(
       `${file} can be read by others (mode ${mode.toString(8).padStart(4, "0")}): run \`chmod 600 ${file}\`, or \`blockferry login\` again`,
     );
   const token = readFileSync(file, "utf8").split("\n")[0]?.trim();
   if (!token) throw new CredentialsError(`${file} is empty: run \`blockferry login\``);
-  return { token, source: "token file" };
+  return token;
 }
 
 /** Writes `content` to `file` mode 0600 (its directory 0700) through a temporary file and a rename. */
