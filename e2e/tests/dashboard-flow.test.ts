@@ -4,11 +4,12 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import type { Migration } from "@blockferry/contracts";
+import { type Migration, SESSION_COOKIE } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type LabHost, labExec } from "../lab/harness.ts";
+import { adminSession, adminToken, authHeaders } from "./support/auth.ts";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../../test-results");
 const { hosts } = inject("lab");
@@ -23,17 +24,20 @@ describe("dashboard on lab hosts", () => {
   let dataDir: string;
   let browser: Browser;
   let page: Page;
+  /** The test's own API calls carry an admin token; the browser is logged in with a session cookie. */
+  let token: string;
   const errors: string[] = [];
 
   const shot = async (name: string) => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   };
-  const job = async (id: number) => (await (await fetch(`${server.url}/api/migrations/${id}`)).json()) as Migration;
+  const job = async (id: number) =>
+    (await (await fetch(`${server.url}/api/migrations/${id}`, { headers: authHeaders(token) })).json()) as Migration;
   const badge = () => page.locator(".head-right .badge").textContent();
   const jobIdFromUrl = () => Number(page.url().split("/").pop());
   const hostId = async (lab: LabHost) => {
-    const { hosts } = (await (await fetch(`${server.url}/api/hosts`)).json()) as {
+    const { hosts } = (await (await fetch(`${server.url}/api/hosts`, { headers: authHeaders(token) })).json()) as {
       hosts: { id: number; name: string }[];
     };
     const h = hosts.find((x) => x.name === lab.name);
@@ -57,6 +61,13 @@ describe("dashboard on lab hosts", () => {
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
     });
     page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    token = await adminToken(server.runtime.auth);
+    const session = await adminSession(server.runtime.auth);
+    await page
+      .context()
+      .addCookies([
+        { name: SESSION_COOKIE, value: session.token, url: server.url, httpOnly: true, sameSite: "Strict" },
+      ]);
     page.on("pageerror", (e) => errors.push(e.message));
     await sh(lab1, "lvremove -q -y vg0/web vg0/db vg0/stuck >/dev/null 2>&1; true");
     await sh(lab2, "lvremove -q -y vg0/web vg0/db vg0/stuck >/dev/null 2>&1; true");
@@ -177,7 +188,7 @@ describe("dashboard on lab hosts", () => {
     );
     const res = await fetch(`${server.url}/api/migrations`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: authHeaders(token, "POST"),
       // 256 KiB/s: the copy takes two minutes, time enough to cancel it in the middle.
       body: JSON.stringify({
         source: { hostId: await hostId(lab1), vg: "vg0", lv: "db" },
@@ -204,7 +215,7 @@ describe("dashboard on lab hosts", () => {
     await sh(lab1, "rm -f /run/allow-stop; lvcreate -q -y -L 32M -n stuck vg0");
     const res = await fetch(`${server.url}/api/migrations`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: authHeaders(token, "POST"),
       body: JSON.stringify({
         source: { hostId: await hostId(lab1), vg: "vg0", lv: "stuck" },
         target: { hostId: await hostId(lab2), vg: "vg0" },

@@ -345,7 +345,7 @@ describe("cancel in every phase", () => {
       startTarget: `until [ -e /run/go-${target} ]; do sleep 0.2; done; echo {device} > /run/started-${target}`,
     });
     const refusal = async () => {
-      const res = await fetch(`${server.url}/api/migrations/${job.id}/cancel`, { method: "POST" });
+      const res = await api.send("POST", `/api/migrations/${job.id}/cancel`);
       expect(res.status).toBe(409);
       const { error } = (await res.json()) as { error: { message: string; details: { reason: string } } };
       expect(error.details.reason).toBe("past_point_of_no_return");

@@ -35,7 +35,7 @@ describe("crash recovery", () => {
   it("completes a migration although the server is killed during the full copy and the final delta", async () => {
     let server = await spawnServer(dataDir, await freePort());
     servers.push(server);
-    let api = apiClient(server.url);
+    let api = apiClient(server.url, server.token);
     const src = await api.addTrustedHost(lab1);
     const dst = await api.addTrustedHost(lab2);
     await sh(
@@ -54,12 +54,12 @@ describe("crash recovery", () => {
     await api.waitFor(job.id, (m) => m.phase === "full_copy" && m.state === "running");
     await new Promise((r) => setTimeout(r, 4000));
     server = await restart(server);
-    api = apiClient(server.url);
+    api = apiClient(server.url, server.token);
     await api.waitFor(job.id, (m) => m.state === "waiting_cutover", 400_000);
     await api.cutover(job.id);
     await api.waitFor(job.id, (m) => m.phase === "final_delta", 120_000);
     server = await restart(server);
-    api = apiClient(server.url);
+    api = apiClient(server.url, server.token);
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded", 400_000);
     expect(done.attempt).toBe(0);
     expect(await sha256(lab2, "/dev/vg0/crash1")).toBe(await sha256(lab1, "/dev/vg0/crash1"));

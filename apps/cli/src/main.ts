@@ -7,6 +7,9 @@ const commands: Record<string, () => Promise<{ run(argv: string[]): Promise<numb
   hosts: () => import("./commands/hosts.ts"),
   migrate: () => import("./commands/migrate.ts"),
   secrets: () => import("./commands/secrets.ts"),
+  users: () => import("./commands/users.ts"),
+  login: () => import("./commands/login.ts"),
+  logout: async () => ({ run: (await import("./commands/login.ts")).logout }),
 };
 
 async function main(argv: string[]): Promise<number> {

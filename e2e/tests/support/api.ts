@@ -1,20 +1,25 @@
 import type { CreateMigration, Host, Migration } from "@blockferry/contracts";
 import type { LabHost } from "../../lab/harness.ts";
+import { authHeaders } from "./auth.ts";
 
-/** A tiny typed client for the real HTTP API, as a browser or the CLI would use it. */
-export function apiClient(base: string) {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${base}${path}`, {
+/** A tiny typed client for the real HTTP API, as the CLI uses it: every request carries the API token. */
+export function apiClient(base: string, token: string) {
+  /** The raw response, for tests that look at a refusal's status and body. */
+  const send = (method: string, path: string, body?: unknown): Promise<Response> =>
+    fetch(`${base}${path}`, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: authHeaders(token, method),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await send(method, path, body);
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
   };
   const api = {
     call,
+    send,
     /** Adds a lab host and trusts the fingerprint it presents after checking it equals the lab's record. */
     async addTrustedHost(lab: LabHost): Promise<Host> {
       const added = await call<{ host: Host; fingerprint: string }>("POST", "/api/hosts", {

@@ -2,17 +2,22 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../../lab/paths.ts";
+import { adminTokenOffline } from "./auth.ts";
 
 export { freePort } from "../../../test-support/loopback-sshd.ts";
 
-export type ServerProcess = ChildProcess & { url: string };
+/** `token`: an admin API token for it (the server wants one on every API request). */
+export type ServerProcess = ChildProcess & { url: string; token: string };
 
 /**
  * `blockferry serve` as its own process, so a test can kill -9 it like a crash and start it again. It leads a
  * process group of its own: tsx runs the server in a child node process, which a kill of tsx alone would orphan
  * (still listening, still holding job leases).
+ * Before it starts, an admin and an API token for it are put in the data dir offline (no server has it open then:
+ * a restart kills the old one first); each start mints a new token, the old ones keep working.
  */
 export async function spawnServer(dataDir: string, port: number): Promise<ServerProcess> {
+  const token = await adminTokenOffline(dataDir);
   const child = spawn(
     join(repoRoot, "node_modules/.bin/tsx"),
     [
@@ -27,7 +32,7 @@ export async function spawnServer(dataDir: string, port: number): Promise<Server
     ],
     { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"], detached: true },
   );
-  const server = Object.assign(child, { url: `http://127.0.0.1:${port}` });
+  const server = Object.assign(child, { url: `http://127.0.0.1:${port}`, token });
   try {
     const end = Date.now() + 30_000;
     for (;;) {

@@ -1,5 +1,6 @@
 import type { Host, HostList, Inventory } from "@blockferry/contracts";
-import { api, CliApiError, parseArgs, serverUrl } from "../lib/api-client.ts";
+import { api, CliApiError, connection, parseArgs } from "../lib/api-client.ts";
+import { type Io, processIo } from "../lib/io.ts";
 
 const USAGE = `usage:
   blockferry hosts list
@@ -9,25 +10,26 @@ const USAGE = `usage:
   blockferry hosts remove ID
 options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)
 --key-file names a file on the server, under its --key-dir (relative paths are taken from there);
---key-stdin sends the key, which the server stores encrypted`;
+--key-stdin sends the key, which the server stores encrypted;
+--token TOKEN (default $BLOCKFERRY_TOKEN, else the token file blockferry login wrote)`;
 
-async function readStdin(): Promise<string> {
+async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  for await (const c of stdin) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
   const { flags, positional } = parseArgs(argv, ["json", "key-stdin"]);
-  const base = serverUrl(flags);
   const [sub, ...args] = positional;
   try {
+    const conn = connection(flags, io.env);
     switch (sub) {
       case "list": {
-        const { hosts } = await api<HostList>(base, "GET", "/api/hosts");
-        if (!hosts.length) process.stdout.write("no hosts yet: blockferry hosts add NAME ADDRESS --key-file PATH\n");
+        const { hosts } = await api<HostList>(conn, "GET", "/api/hosts");
+        if (!hosts.length) io.stdout.write("no hosts yet: blockferry hosts add NAME ADDRESS --key-file PATH\n");
         for (const h of hosts)
-          process.stdout.write(
+          io.stdout.write(
             `${h.id}\t${h.name}\t${h.username}@${h.address}:${h.port}\t${h.status}\t${h.pinnedFingerprint ?? h.seenFingerprint ?? "-"}\n`,
           );
         return 0;
@@ -41,56 +43,56 @@ export async function run(argv: string[]): Promise<number> {
           port: flags.has("port") ? Number(flags.get("port")) : undefined,
           username: flags.get("user"),
           privateKeyPath: flags.get("key-file"),
-          privateKey: flags.has("key-stdin") ? await readStdin() : undefined,
+          privateKey: flags.has("key-stdin") ? await readStdin(io.stdin) : undefined,
         };
         const r = await api<{ host: Host; fingerprint: string | null; probeError: string | null }>(
-          base,
+          conn,
           "POST",
           "/api/hosts",
           body,
         );
-        process.stdout.write(`added host ${r.host.id} (${r.host.name})\n`);
+        io.stdout.write(`added host ${r.host.id} (${r.host.name})\n`);
         if (r.fingerprint)
-          process.stdout.write(
+          io.stdout.write(
             `it presents host key ${r.fingerprint}\ncheck it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then:\n  blockferry hosts trust ${r.host.id} ${r.fingerprint}\n`,
           );
-        else process.stdout.write(`could not read its host key: ${r.probeError}\n`);
+        else io.stdout.write(`could not read its host key: ${r.probeError}\n`);
         return 0;
       }
       case "trust": {
         const [id, fingerprint] = args;
         if (!id || !fingerprint) break;
-        const h = await api<Host>(base, "POST", `/api/hosts/${encodeURIComponent(id)}/trust`, { fingerprint });
-        process.stdout.write(`${h.name} trusted with ${h.pinnedFingerprint}\n`);
+        const h = await api<Host>(conn, "POST", `/api/hosts/${encodeURIComponent(id)}/trust`, { fingerprint });
+        io.stdout.write(`${h.name} trusted with ${h.pinnedFingerprint}\n`);
         return 0;
       }
       case "inventory": {
         const [id] = args;
         if (!id) break;
-        const inv = await api<Inventory>(base, "GET", `/api/hosts/${encodeURIComponent(id)}/inventory`);
-        if (flags.has("json")) process.stdout.write(`${JSON.stringify(inv, null, 2)}\n`);
+        const inv = await api<Inventory>(conn, "GET", `/api/hosts/${encodeURIComponent(id)}/inventory`);
+        if (flags.has("json")) io.stdout.write(`${JSON.stringify(inv, null, 2)}\n`);
         else {
-          for (const vg of inv.vgs) process.stdout.write(`VG ${vg.name}\tsize ${vg.sizeBytes}\tfree ${vg.freeBytes}\n`);
+          for (const vg of inv.vgs) io.stdout.write(`VG ${vg.name}\tsize ${vg.sizeBytes}\tfree ${vg.freeBytes}\n`);
           for (const lv of inv.lvs)
-            process.stdout.write(`LV ${lv.vg}/${lv.name}\t${lv.kind}\t${lv.sizeBytes}${lv.open ? "\topen" : ""}\n`);
+            io.stdout.write(`LV ${lv.vg}/${lv.name}\t${lv.kind}\t${lv.sizeBytes}${lv.open ? "\topen" : ""}\n`);
         }
         return 0;
       }
       case "remove": {
         const [id] = args;
         if (!id) break;
-        await api(base, "DELETE", `/api/hosts/${encodeURIComponent(id)}`);
-        process.stdout.write(`host ${id} removed\n`);
+        await api(conn, "DELETE", `/api/hosts/${encodeURIComponent(id)}`);
+        io.stdout.write(`host ${id} removed\n`);
         return 0;
       }
     }
   } catch (err) {
     if (err instanceof CliApiError) {
-      process.stderr.write(`blockferry hosts: ${err.message}\n`);
+      io.stderr.write(`blockferry hosts: ${err.message}\n`);
       return 1;
     }
     throw err;
   }
-  process.stderr.write(`${USAGE}\n`);
+  io.stderr.write(`${USAGE}\n`);
   return 2;
 }

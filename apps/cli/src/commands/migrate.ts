@@ -2,7 +2,7 @@ import { EventStream, socketFactory } from "@blockferry/client";
 import type { CreateMigration, HostList, Migration, MigrationList } from "@blockferry/contracts";
 import { isTerminalJobState } from "@blockferry/contracts/vocabulary";
 import WebSocket from "ws";
-import { api, CliApiError, parseArgs, serverUrl } from "../lib/api-client.ts";
+import { api, authHeaders, CliApiError, type Connection, connection, parseArgs } from "../lib/api-client.ts";
 import { formatBytes, formatDuration, progressLine } from "../lib/progress.ts";
 
 const USAGE = `usage:
@@ -12,10 +12,11 @@ const USAGE = `usage:
   blockferry migrate list
   blockferry migrate follow|status|cutover|cancel|retry ID
 HOST is a host name or id. The command follows the job with a progress bar until it ends.
-options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)`;
+options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)
+         --token TOKEN (default $BLOCKFERRY_TOKEN, else the token file blockferry login wrote)`;
 
-async function hostId(base: string, ref: string): Promise<number> {
-  const { hosts } = await api<HostList>(base, "GET", "/api/hosts");
+async function hostId(conn: Connection, ref: string): Promise<number> {
+  const { hosts } = await api<HostList>(conn, "GET", "/api/hosts");
   const h = hosts.find((x) => x.name === ref || String(x.id) === ref);
   if (!h) throw new CliApiError(`no host named ${ref}; see blockferry hosts list`);
   return h.id;
@@ -28,17 +29,21 @@ function parseLocation(s: string | undefined, what: string) {
 }
 
 /** Follows one job over the event stream, drawing a progress line; resolves with its final state. */
-export async function follow(base: string, id: number, out: NodeJS.WriteStream = process.stdout): Promise<Migration> {
-  const job = await api<Migration>(base, "GET", `/api/migrations/${id}`);
+export async function follow(
+  conn: Connection,
+  id: number,
+  out: NodeJS.WriteStream = process.stdout,
+): Promise<Migration> {
+  const job = await api<Migration>(conn, "GET", `/api/migrations/${id}`);
   if (isTerminalJobState(job.state)) return job;
   const clear = out.isTTY ? "\r\x1b[2K" : "";
   let waitingHint = false;
   await new Promise<void>((resolve, reject) => {
     const stream = new EventStream(
       {
-        url: `${base.replace(/^http/, "ws")}/api/events/stream`,
+        url: `${conn.base.replace(/^http/, "ws")}/api/events/stream`,
         jobId: id,
-        connect: socketFactory((url) => new WebSocket(url)),
+        connect: socketFactory((url) => new WebSocket(url, { headers: authHeaders(conn) })),
         maxBackoffMs: 5000,
       },
       {
@@ -65,7 +70,7 @@ export async function follow(base: string, id: number, out: NodeJS.WriteStream =
         // While the stream reconnects, ask the API: it tells whether the job ended, or that the server is gone.
         status(s) {
           if (s !== "reconnecting") return;
-          api<Migration>(base, "GET", `/api/migrations/${id}`).then(
+          api<Migration>(conn, "GET", `/api/migrations/${id}`).then(
             (j) => {
               if (!isTerminalJobState(j.state)) return;
               stream.close();
@@ -80,7 +85,7 @@ export async function follow(base: string, id: number, out: NodeJS.WriteStream =
       },
     ).start();
   });
-  return api<Migration>(base, "GET", `/api/migrations/${id}`);
+  return api<Migration>(conn, "GET", `/api/migrations/${id}`);
 }
 
 function summary(job: Migration): string {
@@ -93,11 +98,11 @@ function summary(job: Migration): string {
 
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, ["verify-full", "no-follow", "json"]);
-  const base = serverUrl(flags);
   const [sub, idArg] = positional;
   try {
+    const conn = connection(flags);
     if (sub === "list") {
-      const { migrations } = await api<MigrationList>(base, "GET", "/api/migrations");
+      const { migrations } = await api<MigrationList>(conn, "GET", "/api/migrations");
       for (const m of migrations) process.stdout.write(`${summary(m)}\n`);
       return 0;
     }
@@ -105,13 +110,13 @@ export async function run(argv: string[]): Promise<number> {
       const id = Number(idArg);
       if (!Number.isInteger(id) || id < 1) throw new CliApiError(`${sub} needs a migration id`);
       if (sub === "status") {
-        process.stdout.write(`${summary(await api<Migration>(base, "GET", `/api/migrations/${id}`))}\n`);
+        process.stdout.write(`${summary(await api<Migration>(conn, "GET", `/api/migrations/${id}`))}\n`);
         return 0;
       }
       if (sub !== "follow")
-        process.stdout.write(`${summary(await api<Migration>(base, "POST", `/api/migrations/${id}/${sub}`))}\n`);
+        process.stdout.write(`${summary(await api<Migration>(conn, "POST", `/api/migrations/${id}/${sub}`))}\n`);
       if (sub === "cutover" || sub === "follow" || sub === "retry") {
-        const job = await follow(base, id);
+        const job = await follow(conn, id);
         process.stdout.write(`\n${summary(job)}\n`);
         return job.state === "succeeded" ? 0 : 1;
       }
@@ -128,9 +133,9 @@ export async function run(argv: string[]): Promise<number> {
     const start = flags.get("start-cmd");
     if (Boolean(stop) !== Boolean(start)) throw new CliApiError("--stop-cmd and --start-cmd go together");
     const body: CreateMigration = {
-      source: { hostId: await hostId(base, from.host), vg: from.vg, lv: from.lv },
+      source: { hostId: await hostId(conn, from.host), vg: from.vg, lv: from.lv },
       target: {
-        hostId: await hostId(base, to.host),
+        hostId: await hostId(conn, to.host),
         vg: to.vg,
         ...(to.lv ? { lv: to.lv } : {}),
         ...(flags.get("thin-pool") ? { thinPool: flags.get("thin-pool") } : {}),
@@ -152,10 +157,10 @@ export async function run(argv: string[]): Promise<number> {
         ...(flags.has("verify-full") ? { verifyFull: true } : {}),
       },
     };
-    const job = await api<Migration>(base, "POST", "/api/migrations", body);
+    const job = await api<Migration>(conn, "POST", "/api/migrations", body);
     process.stdout.write(`migration ${job.id} created\n`);
     if (flags.has("no-follow")) return 0;
-    const done = await follow(base, job.id);
+    const done = await follow(conn, job.id);
     process.stdout.write(`\n${summary(done)}\n`);
     return done.state === "succeeded" ? 0 : 1;
   } catch (err) {
