@@ -68,7 +68,7 @@ describe("HTTP API", () => {
     t.app.get("/api/test/domain-500", async () => {
       throw new DomainError("SOMETHING", "state file /var/lib/x is odd", { path: "/var/lib/x" });
     });
-    const timeout = await t.app.inject({ method: "GET", url: "/api/test/timeout", headers: { "x-request-id": "r1" } });
+    const timeout = await t.inject({ method: "GET", url: "/api/test/timeout", headers: { "x-request-id": "r1" } });
     expect(timeout.statusCode).toBe(504);
     expect(timeout.json()).toEqual({
       error: {
@@ -77,7 +77,7 @@ describe("HTTP API", () => {
         requestId: "r1",
       },
     });
-    const odd = await t.app.inject({ method: "GET", url: "/api/test/domain-500" });
+    const odd = await t.inject({ method: "GET", url: "/api/test/domain-500" });
     expect(odd.statusCode).toBe(500);
     expect(odd.body).not.toContain("/var/lib");
     expect(odd.json()).toMatchObject({ error: { code: "INTERNAL" } });
@@ -90,7 +90,7 @@ describe("HTTP API", () => {
       err.hostName = "hv7";
       throw err;
     });
-    const res = await t.app.inject({ method: "GET", url: "/api/test/mismatch" });
+    const res = await t.inject({ method: "GET", url: "/api/test/mismatch" });
     expect(res.statusCode).toBe(422);
     expect(res.body).not.toContain("10.9.8.7");
     expect(res.json()).toMatchObject({
@@ -130,7 +130,7 @@ describe("HTTP API", () => {
     ],
   ] as const)("gives %s the documented error body", async (_what, request, status, code) => {
     t = await testApp();
-    const res = await t.app.inject({ ...request, headers: { ...request.headers, "x-request-id": "req-fst" } });
+    const res = await t.inject({ ...request, headers: { ...request.headers, "x-request-id": "req-fst" } });
     expect(res.statusCode).toBe(status);
     expect(res.json()).toEqual({ error: { code, message: expect.any(String), requestId: "req-fst" } });
   });

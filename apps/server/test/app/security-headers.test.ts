@@ -18,7 +18,7 @@ describe("security headers", () => {
   });
 
   it.each(["/", "/migrations/3", "/api/health", "/api/hosts", "/api/nope"])("on %s", async (url) => {
-    const res = await t.app.inject({ method: "GET", url });
+    const res = await t.inject({ method: "GET", url });
     expect(res.statusCode).toBeLessThan(500);
     const csp = String(res.headers["content-security-policy"]);
     const directives = Object.fromEntries(

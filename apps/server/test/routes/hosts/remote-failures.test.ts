@@ -34,13 +34,13 @@ describe("a failing hypervisor behind the API", () => {
       },
     );
     t = await testApp({ logger });
-    const added = await t.app.inject({
+    const added = await t.inject({
       method: "POST",
       url: "/api/hosts",
       payload: { name: "hv-broken", address: sshd.host, port: sshd.port, privateKey: sshd.privateKey },
     });
     id = (added.json() as { host: Host }).host.id;
-    const trusted = await t.app.inject({
+    const trusted = await t.inject({
       method: "POST",
       url: `/api/hosts/${id}/trust`,
       payload: { fingerprint: sshd.hostKeyFingerprint },
@@ -63,7 +63,7 @@ describe("a failing hypervisor behind the API", () => {
   };
 
   it("a command that fails in prechecks: 502 REMOTE_COMMAND_FAILED naming the host by its name", async () => {
-    const res = await t.app.inject({
+    const res = await t.inject({
       method: "POST",
       url: "/api/prechecks",
       headers: { "x-request-id": "req-precheck" },
@@ -85,7 +85,7 @@ describe("a failing hypervisor behind the API", () => {
   });
 
   it("an inventory the host cannot answer: 502, the stderr only in the log", async () => {
-    const res = await t.app.inject({
+    const res = await t.inject({
       method: "GET",
       url: `/api/hosts/${id}/inventory`,
       headers: { "x-request-id": "req-inventory" },
@@ -100,7 +100,7 @@ describe("a failing hypervisor behind the API", () => {
 
   it("a host whose sshd is gone: 502 HOST_UNREACHABLE for inventory and probe", async () => {
     sshd.kill();
-    const inv = await t.app.inject({
+    const inv = await t.inject({
       method: "GET",
       url: `/api/hosts/${id}/inventory`,
       headers: { "x-request-id": "req-down" },
@@ -114,12 +114,12 @@ describe("a failing hypervisor behind the API", () => {
     expect(expectSafe(inv.body, "req-down")).toContain(`${sshd.host}:${sshd.port}`);
 
     // Health answers 200 with the kind of failure only.
-    const health = await t.app.inject({ method: "GET", url: `/api/hosts/${id}/health` });
+    const health = await t.inject({ method: "GET", url: `/api/hosts/${id}/health` });
     expect(health.statusCode).toBe(200);
     expect(health.json()).toEqual({ reachable: false, latencyMs: null, error: expect.stringContaining("hv-broken") });
     for (const leak of [sshd.host, String(sshd.port), "root@", "ECONNREFUSED"]) expect(health.body).not.toContain(leak);
 
-    const again = await t.app.inject({
+    const again = await t.inject({
       method: "GET",
       url: `/api/hosts/${id}/inventory`,
       headers: { "x-request-id": "req-down-2" },
@@ -132,7 +132,7 @@ describe("a failing hypervisor behind the API", () => {
     });
     expectSafe(again.body, "req-down-2");
 
-    const probe = await t.app.inject({
+    const probe = await t.inject({
       method: "POST",
       url: `/api/hosts/${id}/probe`,
       headers: { "x-request-id": "req-probe" },
@@ -144,13 +144,13 @@ describe("a failing hypervisor behind the API", () => {
 
   it("a host on a closed port cannot be trusted: 502, not its address", async () => {
     const port = await freePort();
-    const added = await t.app.inject({
+    const added = await t.inject({
       method: "POST",
       url: "/api/hosts",
       payload: { name: "hv-closed", address: "127.0.0.1", port, privateKey: sshd.privateKey },
     });
     const closed = (added.json() as { host: Host }).host.id;
-    const res = await t.app.inject({
+    const res = await t.inject({
       method: "POST",
       url: `/api/hosts/${closed}/trust`,
       headers: { "x-request-id": "req-trust" },
