@@ -37,6 +37,8 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
   let status: ExitStatus | null = null;
   let tail = Buffer.alloc(0);
   const stderrListeners: Array<(chunk: Buffer) => void> = [];
+  /** stderr that came before anyone subscribed: a fast command can finish before the caller's first await returns. */
+  const unheard: Buffer[] = [];
   let resolvePgid!: (v: number | null) => void;
   const pgid = new Promise<number | null>((r) => {
     resolvePgid = r;
@@ -45,6 +47,7 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
     if (chunk.length === 0) return;
     tail = Buffer.concat([tail, chunk]);
     if (tail.length > STDERR_TAIL_BYTES) tail = tail.subarray(tail.length - STDERR_TAIL_BYTES);
+    if (stderrListeners.length === 0) unheard.push(chunk);
     for (const l of stderrListeners) l(chunk);
   };
   const scanner = new PgidScanner(resolvePgid, pushStderr);
@@ -106,7 +109,10 @@ export async function startRemoteProcess(conn: HostConnection, command: string):
     pgid,
     exited,
     stderrTail: () => tail.toString("utf8"),
-    onStderr: (l) => stderrListeners.push(l),
+    onStderr: (l) => {
+      stderrListeners.push(l);
+      for (const chunk of unheard.splice(0)) l(chunk);
+    },
     isClosed: () => closed,
     async kill(graceMs = 1000, escalate = true) {
       if (closed) return;
