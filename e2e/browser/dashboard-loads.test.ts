@@ -1,39 +1,32 @@
-import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
-import { chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-export const ARTIFACTS = resolve(import.meta.dirname, "../../test-results");
+import {
+  type DashboardServer,
+  laptopPage,
+  launchChromium,
+  loginAs,
+  screenshot,
+  startDashboardServer,
+} from "./dashboard-support.ts";
 
 describe("dashboard", () => {
-  let server: RunningServer;
+  let server: DashboardServer;
+  let browser: Browser;
   beforeAll(async () => {
-    const config = loadConfig(["--port", "0", "--data-dir", join(tmpdir(), `bf-browser-${process.pid}`)], {
-      BLOCKFERRY_LOG_LEVEL: "warn",
-    });
-    server = await startServer(config);
+    [server, browser] = await Promise.all([startDashboardServer("loads"), launchChromium()]);
   });
-  afterAll(async () => server?.close());
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
 
   it("loads in headless Chromium and talks to the API", async () => {
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-    });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (e) => errors.push(e.message));
-      await page.goto(`${server.url}/`);
-      await expect.poll(() => page.getByRole("status").textContent()).toContain("ok");
-      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Blockferry");
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, "dashboard-loads.png") });
-      expect(errors).toEqual([]);
-    } finally {
-      await browser.close();
-    }
+    const { page, errors } = await laptopPage(browser);
+    await loginAs(page, server);
+    await expect.poll(() => page.locator(".topbar .status").textContent()).toContain("ok");
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Blockferry");
+    await page.getByRole("heading", { name: "Migrations" }).waitFor();
+    await screenshot(page, "dashboard-loads");
+    expect(errors).toEqual([]);
   });
 });
