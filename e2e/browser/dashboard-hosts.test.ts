@@ -23,7 +23,7 @@ describe("dashboard: hosts", () => {
     [server, fleet, browser] = await Promise.all([startDashboardServer("hosts"), startFleet(), launchChromium()]);
     ({ page, errors } = await laptopPage(browser));
     await loginAs(page, server);
-  });
+  }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await server?.close();

@@ -25,7 +25,7 @@ describe("dashboard: wizard and jobs", () => {
     setup = await startTwoHostDashboard("jobs");
     ({ server, fleet, page, errors, src, dst } = setup);
     await loginAs(page, server);
-  });
+  }, 60_000);
   afterAll(async () => {
     await setup?.close();
   });

@@ -61,7 +61,7 @@ describe("dashboard: live job page", () => {
         },
       });
     });
-  });
+  }, 60_000);
   afterAll(async () => {
     await browser?.close();
     // sshd first: the held lvcreate dies with it, so the job fails and the runner can stop at once.

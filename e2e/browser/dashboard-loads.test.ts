@@ -14,7 +14,7 @@ describe("dashboard", () => {
   let browser: Browser;
   beforeAll(async () => {
     [server, browser] = await Promise.all([startDashboardServer("loads"), launchChromium()]);
-  });
+  }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await server?.close();

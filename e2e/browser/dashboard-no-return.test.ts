@@ -67,7 +67,7 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
     setup = await startTwoHostDashboard("no-return");
     ({ server, page, errors, src, dst } = setup);
     await loginAs(page, server);
-  });
+  }, 60_000);
   afterAll(async () => {
     await setup?.close();
   });

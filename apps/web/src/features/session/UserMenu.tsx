@@ -12,7 +12,7 @@ export function UserMenu() {
     <div className="user-menu">
       <span data-testid="current-user">
         <strong>{session.user.username}</strong>{" "}
-        <span className={`badge role-${session.user.role}`}>{session.user.role}</span>
+        <span className={`role-badge role-${session.user.role}`}>{session.user.role}</span>
       </span>
       <button
         type="button"
