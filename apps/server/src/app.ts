@@ -47,6 +47,9 @@ export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<vo
   await app.register(errorHandler);
   acceptEmptyJsonBodies(app);
   await app.register(cookie);
+  // Before the guard: its onRequest hook marks upgrade requests, so that when the guard refuses one (401/403) its
+  // onResponse hook ends the socket. Registered after, a refused upgrade left the socket half-open and close() hung.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(authGuard, {
     sessions: deps.auth.sessions,
     tokens: deps.auth.tokens,
@@ -55,7 +58,6 @@ export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<vo
   });
   await app.register(rateLimit, { global: false });
   await app.register(openapi);
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   const apiRoutes: FastifyPluginAsync = async (api) => {
     await api.register(healthRoutes, { version: deps.version, sshNativeCrypto: deps.sshNativeCrypto });
