@@ -36,7 +36,7 @@ export function SetupPage() {
 
   return (
     <section className="auth-page" aria-labelledby="setup-title">
-      <form className="card form-grid auth-form" onSubmit={submit} noValidate={false}>
+      <form className="card form-grid auth-form" onSubmit={submit}>
         <h2 id="setup-title">Create the first admin</h2>
         <p className="muted span-2">
           No account exists yet. This account manages hosts, users and API tokens; add others once you are in.
@@ -73,7 +73,6 @@ export function SetupPage() {
           <input
             type="password"
             required
-            minLength={MIN_PASSWORD}
             maxLength={1024}
             autoComplete="new-password"
             value={password}

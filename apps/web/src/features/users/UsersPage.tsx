@@ -60,7 +60,7 @@ function AddUserForm() {
       </label>
       <label className="span-2">
         Password
-        <input name="password" type="password" required minLength={MIN_PASSWORD} autoComplete="new-password" />
+        <input name="password" type="password" required autoComplete="new-password" />
       </label>
       <label className="span-2">
         Role
