@@ -221,3 +221,90 @@ describe("dashboard: roles and session expiry", () => {
     }
   });
 });
+
+describe("dashboard: admin pages", () => {
+  let server: DashboardServer;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startDashboardServer("access-admin"), launchChromium()]);
+    ({ page, errors } = await laptopPage(browser));
+    await loginAs(page, server, "admin", "/users");
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("adds a user, and shows the server's refusal to demote the last admin", async () => {
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+    const form = page.getByRole("form", { name: "Add user" });
+    await form.getByLabel("Username").fill("olga");
+    await form.getByLabel("Password").fill("olga's long passphrase");
+    await form.getByLabel("Role").selectOption("operator");
+    await form.getByRole("button", { name: "Add user" }).click();
+    const row = page.getByTestId("user-row-olga");
+    await row.waitFor();
+    expect(await row.getByRole("combobox").inputValue()).toBe("operator");
+
+    await page.getByTestId(`user-row-${ADMIN.username}`).getByRole("combobox").selectOption("viewer");
+    const dialog = page.getByRole("dialog", { name: `Make ${ADMIN.username} a viewer?` });
+    await dialog.getByRole("button", { name: "Change role" }).click();
+    await dialog.getByRole("alert").filter({ hasText: "last admin" }).waitFor();
+    await screenshot(page, "dashboard-access-users-last-admin");
+    await dialog.getByRole("button", { name: "Back" }).click();
+    await dialog.waitFor({ state: "detached" });
+    expect(await page.getByTestId(`user-row-${ADMIN.username}`).getByRole("combobox").inputValue()).toBe("admin");
+  });
+
+  it("creates an API token whose secret is shown once, and revokes it", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API tokens" }).click();
+    const form = page.getByRole("form", { name: "Create API token" });
+    await form.getByLabel("Name").fill("ci-deploy");
+    await form.getByLabel("Role").selectOption("operator");
+    await form.getByRole("button", { name: "Create token" }).click();
+    const secret = page.getByTestId("new-token-secret");
+    await secret.waitFor();
+    const token = (await secret.textContent()) ?? "";
+    expect(token).toMatch(/^bft_/);
+    expect(await page.getByText("you will not see it again").count()).toBe(1);
+    // The token works as a bearer token.
+    const res = await fetch(`${server.url}/api/migrations`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const row = page.getByTestId("token-row-ci-deploy");
+    await expect.poll(() => row.textContent()).toContain("never");
+    expect(await row.textContent()).toContain(ADMIN.username);
+    await screenshot(page, "dashboard-access-token-created");
+    await page.getByRole("button", { name: "I have stored it" }).click();
+    expect(await secret.count()).toBe(0);
+
+    await row.getByRole("button", { name: "Revoke ci-deploy" }).click();
+    const dialog = page.getByRole("dialog", { name: "Revoke ci-deploy?" });
+    await dialog.getByRole("button", { name: "Revoke token" }).click();
+    await row.waitFor({ state: "detached" });
+    const after = await fetch(`${server.url}/api/migrations`, { headers: { authorization: `Bearer ${token}` } });
+    expect(after.status).toBe(401);
+  });
+
+  it("lists who did what in the audit log, older entries on request", async () => {
+    // More than one page (100 entries) of newer entries, so the ones this test made are on the second page.
+    for (let i = 0; i < 120; i++)
+      server.runtime.audit.record({ name: "filler", address: null }, "test.filler", `item:${i}`, { i });
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
+    const table = page.getByRole("table", { name: "Audit log" });
+    await table.waitFor();
+    const rows = table.locator("tbody tr");
+    expect(await rows.count()).toBe(100);
+    expect(await rows.first().textContent()).toContain("item:119");
+    await page.getByRole("button", { name: "Older entries" }).click();
+    await page.getByText("The beginning of the log.").waitFor();
+    expect(await rows.count()).toBeGreaterThan(120);
+    const text = await table.textContent();
+    for (const action of ["user.create", "token.create", "token.revoke", "login"]) expect(text).toContain(action);
+    expect(text).toContain("127.0.0.1");
+    await screenshot(page, "dashboard-access-audit");
+    expect(errors).toEqual([]);
+  });
+});
