@@ -14,7 +14,9 @@ export function LoginPage({ ended }: { ended: boolean }) {
   return (
     <section className="auth-page" aria-labelledby="login-title">
       <form className="card form-grid auth-form" onSubmit={submit} aria-describedby={errorId}>
-        <h2 id="login-title">Log in</h2>
+        <h2 id="login-title" className="span-2">
+          Log in
+        </h2>
         {ended ? (
           <p className="banner info span-2" role="status">
             Your session has ended. Log in again to carry on where you were.

@@ -37,7 +37,9 @@ export function SetupPage() {
   return (
     <section className="auth-page" aria-labelledby="setup-title">
       <form className="card form-grid auth-form" onSubmit={submit}>
-        <h2 id="setup-title">Create the first admin</h2>
+        <h2 id="setup-title" className="span-2">
+          Create the first admin
+        </h2>
         <p className="muted span-2">
           No account exists yet. This account manages hosts, users and API tokens; add others once you are in.
         </p>

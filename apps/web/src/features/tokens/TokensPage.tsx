@@ -52,6 +52,7 @@ function CreateTokenForm({ onCreated }: { onCreated(name: string, token: string)
       {
         onSuccess: (r) => {
           form.reset();
+          setRole("viewer");
           onCreated(r.apiToken.name, r.token);
         },
       },
