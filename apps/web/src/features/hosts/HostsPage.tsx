@@ -80,7 +80,9 @@ export function HostsPage() {
             <ErrorState error={hosts.error} retry={() => void hosts.refetch()} />
           ) : hosts.data.length === 0 ? (
             <Empty>
-              No hosts yet. Add the hypervisors you migrate between: the form asks for an address and a key.
+              {isAdmin
+                ? "No hosts yet. Add the hypervisors you migrate between: the form asks for an address and a key."
+                : "No hosts yet. An admin adds the hypervisors you migrate between."}
             </Empty>
           ) : (
             <table className="table" aria-label="Hosts">
