@@ -6,6 +6,7 @@ import {
   type Fleet,
   laptopPage,
   launchChromium,
+  loginAs,
   screenshot,
   startDashboardServer,
   startFleet,
@@ -21,7 +22,8 @@ describe("dashboard: hosts", () => {
   beforeAll(async () => {
     [server, fleet, browser] = await Promise.all([startDashboardServer("hosts"), startFleet(), launchChromium()]);
     ({ page, errors } = await laptopPage(browser));
-  });
+    await loginAs(page, server);
+  }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await server?.close();

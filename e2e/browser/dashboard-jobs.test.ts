@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { type Host, type Migration, PHASES } from "@blockferry/contracts";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
+import { loginAs, screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
 
 describe("dashboard: wizard and jobs", () => {
   let setup: TwoHostDashboard;
@@ -19,12 +19,13 @@ describe("dashboard: wizard and jobs", () => {
   let dst: Host;
   let firstJobId = 0;
 
-  const getJob = async (id: number) => (await (await fetch(`${server.url}/api/migrations/${id}`)).json()) as Migration;
+  const getJob = async (id: number) => (await (await server.api(`/api/migrations/${id}`)).json()) as Migration;
 
   beforeAll(async () => {
     setup = await startTwoHostDashboard("jobs");
     ({ server, fleet, page, errors, src, dst } = setup);
-  });
+    await loginAs(page, server);
+  }, 60_000);
   afterAll(async () => {
     await setup?.close();
   });
@@ -115,9 +116,8 @@ describe("dashboard: wizard and jobs", () => {
 
   it("cancels a running job from the browser after confirmation", async () => {
     writeFileSync(join(fleet.toolsDir, "lvcreate-delay"), "8\n");
-    const res = await fetch(`${server.url}/api/migrations`, {
+    const res = await server.api(`/api/migrations`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
       body: JSON.stringify({
         source: { hostId: src.id, vg: "vg0", lv: "data-1" },
         target: { hostId: dst.id, vg: "vg1", lv: "data-1-copy" },

@@ -15,6 +15,7 @@ import {
   type Fleet,
   laptopPage,
   launchChromium,
+  loginAs,
   screenshot,
   startDashboardServer,
   startFleet,
@@ -33,13 +34,12 @@ describe("dashboard: live job page", () => {
 
   beforeAll(async () => {
     [server, fleet, browser] = await Promise.all([startDashboardServer("live"), startFleet(), launchChromium()]);
-    const a: Host = await addTrustedHost(server.url, fleet.sshd, "hv-a");
-    const b: Host = await addTrustedHost(server.url, fleet.sshd, "hv-b");
+    const a: Host = await addTrustedHost(server, fleet.sshd, "hv-a");
+    const b: Host = await addTrustedHost(server, fleet.sshd, "hv-b");
     // Hold the job in its snapshot phase (running) while the test drives the stream.
     writeFileSync(join(fleet.toolsDir, "lvcreate-delay"), "40\n");
-    const res = await fetch(`${server.url}/api/migrations`, {
+    const res = await server.api(`/api/migrations`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
       body: JSON.stringify({
         source: { hostId: a.id, vg: "vg0", lv: "data-1" },
         target: { hostId: b.id, vg: "vg1", lv: "data-1" },
@@ -48,6 +48,7 @@ describe("dashboard: live job page", () => {
     });
     job = (await res.json()) as Migration;
     ({ page, errors } = await laptopPage(browser));
+    await loginAs(page, server);
     // The stand-in job never copies, so its real map is empty: hand the page a million-chunk map instead.
     await page.route(`**/api/migrations/${job.id}/chunk-map`, (route) => {
       return route.fulfill({
@@ -60,7 +61,7 @@ describe("dashboard: live job page", () => {
         },
       });
     });
-  });
+  }, 60_000);
   afterAll(async () => {
     await browser?.close();
     // sshd first: the held lvcreate dies with it, so the job fails and the runner can stop at once.

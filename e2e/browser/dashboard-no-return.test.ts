@@ -6,7 +6,7 @@
 import type { Host, Migration } from "@blockferry/contracts";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
+import { loginAs, screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
 
 const MiB = 2 ** 20;
 
@@ -18,13 +18,12 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
   let src: Host;
   let dst: Host;
 
-  const getJob = async (id: number) => (await (await fetch(`${server.url}/api/migrations/${id}`)).json()) as Migration;
+  const getJob = async (id: number) => (await (await server.api(`/api/migrations/${id}`)).json()) as Migration;
 
   /** A job created through the API that ran and failed for real (no device-mapper on the stand-in host). */
   const failedJob = async (lv: string): Promise<number> => {
-    const res = await fetch(`${server.url}/api/migrations`, {
+    const res = await server.api(`/api/migrations`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
       body: JSON.stringify({
         source: { hostId: src.id, vg: "vg0", lv },
         target: { hostId: dst.id, vg: "vg1", lv: `${lv}-copy` },
@@ -67,7 +66,8 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
   beforeAll(async () => {
     setup = await startTwoHostDashboard("no-return");
     ({ server, page, errors, src, dst } = setup);
-  });
+    await loginAs(page, server);
+  }, 60_000);
   afterAll(async () => {
     await setup?.close();
   });
@@ -94,7 +94,7 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
     expect(await cancel.getAttribute("title")).toBe(await note.textContent());
     expect(await cancel.getAttribute("aria-describedby")).toBe("cancel-blocked");
     // The API agrees: the button hid nothing the server would have accepted.
-    const refused = await fetch(`${server.url}/api/migrations/${id}/cancel`, { method: "POST" });
+    const refused = await server.api(`/api/migrations/${id}/cancel`, { method: "POST" });
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { error: { details: { reason: string } } }).error.details.reason).toBe(
       "past_point_of_no_return",
@@ -131,7 +131,7 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
     await table.waitFor();
     await expect.poll(() => table.locator("tbody tr").count(), { timeout: 15_000 }).toBe(3);
     expect(await table.locator("thead th").allTextContents()).toContain("Size");
-    const { migrations } = (await (await fetch(`${server.url}/api/migrations`)).json()) as { migrations: Migration[] };
+    const { migrations } = (await (await server.api(`/api/migrations`)).json()) as { migrations: Migration[] };
     const idOf = (lv: string) => migrations.find((m) => m.source.lv === lv && m.id !== early)?.id;
     expect(await page.getByTestId(`job-size-${idOf("data-1")}`).textContent()).toBe("64.0 MiB");
     expect(await page.getByTestId(`job-size-${idOf("web1-disk")}`).textContent()).toBe("256 MiB");

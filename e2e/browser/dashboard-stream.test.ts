@@ -1,26 +1,33 @@
 // The websocket client the dashboard and the CLI share (packages/client) against the real server: it replays, follows
 // live events, and after a dropped connection or a whole server restart it reconnects by itself and resumes after
-// the last event it delivered, with no gap and no duplicate. Node runs the client with the `ws` package.
+// the last event it delivered, with no gap and no duplicate. Node runs the client with the `ws` package, which
+// authenticates with an admin API token (a browser sends its session cookie instead).
 import { createRequire } from "node:module";
 import { EventStream, type StreamStatus, socketFactory, type WebSocketLike } from "@blockferry/client";
 import type { StoredEvent } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDashboardServer } from "./dashboard-support.ts";
+import { startDashboardServer, tokenHeaders } from "./dashboard-support.ts";
 
 // Loaded untyped: e2e has `ws` but not @types/ws, and the client only needs the WebSocketLike surface.
 type Message = { data: unknown };
 type Close = { code: number; reason: string };
-const WebSocket = createRequire(import.meta.url)("ws") as new (url: string) => WebSocketLike<Message, Close>;
-const connect = socketFactory((url) => new WebSocket(url));
+const WebSocket = createRequire(import.meta.url)("ws") as new (
+  url: string,
+  protocols: string[],
+  options: { headers: Record<string, string> },
+) => WebSocketLike<Message, Close>;
 
 describe("dashboard event stream client", () => {
   let server: RunningServer;
   let dataDir: string;
+  let token: string | undefined;
+  const connect = socketFactory((url) => new WebSocket(url, [], { headers: { authorization: `Bearer ${token}` } }));
   beforeAll(async () => {
     const s = await startDashboardServer("stream");
     server = s;
     dataDir = s.dataDir;
+    token = s.adminToken;
   });
   afterAll(async () => server?.close());
 
@@ -28,7 +35,8 @@ describe("dashboard event stream client", () => {
     for (let i = 0; i < n; i++) server.runtime.hub.append(null, "job.log", { level: "info", message: tag });
   };
   const storedIds = async () => {
-    const res = await fetch(`${server.url}/api/events?after=0&limit=1000`);
+    // The token is stored in the database, so it still works after the restart below.
+    const res = await fetch(`${server.url}/api/events?after=0&limit=1000`, { headers: tokenHeaders(token) });
     return ((await res.json()) as { events: StoredEvent[] }).events.map((e) => e.id);
   };
 

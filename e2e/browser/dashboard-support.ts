@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Host } from "@blockferry/contracts";
+import type { Host, Role, User } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { type LoopbackSshd, startLoopbackSshd } from "../../test-support/loopback-sshd.ts";
@@ -13,12 +13,81 @@ import { type LvReportRow, lvmReportJson, lvReportRow, vgReportRow } from "../..
 export const ARTIFACTS = resolve(import.meta.dirname, "../../test-results");
 export const LAPTOP = { width: 1366, height: 768 };
 
-export async function startDashboardServer(name: string): Promise<RunningServer & { dataDir: string }> {
+/** The admin every dashboard server gets at start (unless asked for a first run), created offline. */
+export const ADMIN = { username: "admin", password: "correct horse battery staple" } as const;
+
+export type DashboardServer = RunningServer & {
+  dataDir: string;
+  /** An admin API token, for the test's own requests from Node (undefined on a first-run server). */
+  adminToken: string | undefined;
+  /** fetch() of a server path with the admin token and a JSON content type. */
+  api(path: string, init?: RequestInit): Promise<Response>;
+};
+
+/** Bearer and JSON headers for `token`, under any the caller sets. */
+export const tokenHeaders = (token: string | undefined, extra?: HeadersInit): Record<string, string> => ({
+  ...(token ? { authorization: `Bearer ${token}` } : {}),
+  "content-type": "application/json",
+  ...(extra as Record<string, string> | undefined),
+});
+
+/**
+ * A real server on a fresh data directory. Unless `firstRun`, an admin account (ADMIN) and an admin API token for
+ * the test's own requests are created offline, through the server's runtime.
+ */
+export async function startDashboardServer(name: string, opts: { firstRun?: boolean } = {}): Promise<DashboardServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bf-${name}-`));
   const server = await startServer(
     loadConfig(["--port", "0", "--data-dir", dataDir], { BLOCKFERRY_LOG_LEVEL: "warn" }),
   );
-  return Object.assign(server, { dataDir });
+  let adminToken: string | undefined;
+  if (!opts.firstRun) {
+    const admin = await server.runtime.auth.accounts.create({ ...ADMIN, role: "admin" });
+    adminToken = server.runtime.auth.tokens.create(
+      { name: "browser-tests", role: "admin" },
+      { userId: admin.id, username: admin.username, role: admin.role, via: "session" },
+      { name: "browser-tests", address: null },
+    ).token;
+  }
+  return Object.assign(server, {
+    dataDir,
+    adminToken,
+    api: (path: string, init: RequestInit = {}) =>
+      fetch(`${server.url}${path}`, { ...init, headers: tokenHeaders(adminToken, init.headers) }),
+  });
+}
+
+/** Fills and sends the dashboard's login form (the page must show it), then waits for the user menu. */
+export async function logInThroughForm(page: Page, username: string, password: string): Promise<void> {
+  const form = page.locator("form").filter({ has: page.getByRole("heading", { name: "Log in" }) });
+  await form.getByLabel("Username").fill(username);
+  await form.getByLabel("Password").fill(password);
+  await form.getByRole("button", { name: "Log in" }).click();
+  await page.getByTestId("current-user").filter({ hasText: username }).waitFor({ timeout: 15_000 });
+}
+
+let userSeq = 0;
+
+/**
+ * Logs `page` in through the real login form as the server's admin, or as a new user of `role` created offline.
+ * Lands on the migrations list (or on `path`, through the login page's `?next=`).
+ */
+export async function loginAs(
+  page: Page,
+  server: DashboardServer,
+  role: Role = "admin",
+  path = "/jobs",
+): Promise<{ username: string; password: string; user?: User }> {
+  let creds: { username: string; password: string; user?: User } = { ...ADMIN };
+  if (role !== "admin" || !server.adminToken) {
+    const username = `${role}-${++userSeq}`;
+    const password = `${role} password ${userSeq} for tests`;
+    const user = await server.runtime.auth.accounts.create({ username, password, role });
+    creds = { username, password, user };
+  }
+  await page.goto(`${server.url}/login?next=${encodeURIComponent(path)}`);
+  await logInThroughForm(page, creds.username, creds.password);
+  return creds;
 }
 
 export function launchChromium(): Promise<Browser> {
@@ -171,10 +240,9 @@ export async function startFleet(): Promise<Fleet> {
 }
 
 /** Adds and trusts a host through the API (for tests whose subject is not the add-host flow). */
-export async function addTrustedHost(baseUrl: string, sshd: LoopbackSshd, name: string): Promise<Host> {
-  const res = await fetch(`${baseUrl}/api/hosts`, {
+export async function addTrustedHost(server: DashboardServer, sshd: LoopbackSshd, name: string): Promise<Host> {
+  const res = await server.api("/api/hosts", {
     method: "POST",
-    headers: { "content-type": "application/json" },
     body: JSON.stringify({
       name,
       address: sshd.host,
@@ -186,9 +254,8 @@ export async function addTrustedHost(baseUrl: string, sshd: LoopbackSshd, name: 
   if (res.status !== 201) throw new Error(`add host: ${res.status} ${await res.text()}`);
   const added = (await res.json()) as { host: Host; fingerprint: string | null };
   if (added.fingerprint !== sshd.hostKeyFingerprint) throw new Error(`unexpected fingerprint ${added.fingerprint}`);
-  const trust = await fetch(`${baseUrl}/api/hosts/${added.host.id}/trust`, {
+  const trust = await server.api(`/api/hosts/${added.host.id}/trust`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
     body: JSON.stringify({ fingerprint: added.fingerprint }),
   });
   if (!trust.ok) throw new Error(`trust host: ${trust.status} ${await trust.text()}`);
@@ -196,7 +263,7 @@ export async function addTrustedHost(baseUrl: string, sshd: LoopbackSshd, name: 
 }
 
 export interface TwoHostDashboard {
-  server: Awaited<ReturnType<typeof startDashboardServer>>;
+  server: DashboardServer;
   /** One sshd per host: a single loopback sshd shared by both hosts hits its MaxStartups throttle (10
    * unauthenticated connections) under the dashboard's parallel health, inventory and precheck calls. */
   fleet: Fleet;
@@ -210,7 +277,7 @@ export interface TwoHostDashboard {
   close(): Promise<void>;
 }
 
-/** A dashboard server with two trusted hosts, and a laptop-sized page in headless Chromium. */
+/** A dashboard server with two trusted hosts, and a laptop-sized page in headless Chromium (not logged in yet). */
 export async function startTwoHostDashboard(name: string): Promise<TwoHostDashboard> {
   const [server, fleet, fleetB, browser] = await Promise.all([
     startDashboardServer(name),
@@ -218,8 +285,8 @@ export async function startTwoHostDashboard(name: string): Promise<TwoHostDashbo
     startFleet(),
     launchChromium(),
   ]);
-  const src = await addTrustedHost(server.url, fleet.sshd, "hv-src");
-  const dst = await addTrustedHost(server.url, fleetB.sshd, "hv-dst");
+  const src = await addTrustedHost(server, fleet.sshd, "hv-src");
+  const dst = await addTrustedHost(server, fleetB.sshd, "hv-dst");
   const { page, errors } = await laptopPage(browser);
   return {
     server,

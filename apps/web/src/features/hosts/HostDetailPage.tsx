@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { ErrorState, Loading } from "../../components/QueryState.tsx";
 import { Link } from "../../lib/router.tsx";
+import { useCan } from "../session/session-store.ts";
 import { useHosts, useInventory } from "./api.ts";
 import { HostHealthCell, KeyChangedBanner } from "./HostsPage.tsx";
 import { InventoryView } from "./InventoryView.tsx";
@@ -11,6 +12,7 @@ export function HostDetailPage({ id }: { id: number }) {
   const host = hosts.data?.find((h) => h.id === id);
   const inventory = useInventory(host?.status === "trusted" ? id : undefined);
   const [trusting, setTrusting] = useState(false);
+  const isAdmin = useCan("admin");
   if (hosts.isPending) return <Loading what="host" />;
   if (hosts.isError) return <ErrorState error={hosts.error} retry={() => void hosts.refetch()} />;
   if (!host) return <ErrorState error={new Error(`There is no host #${id}.`)} />;
@@ -29,7 +31,7 @@ export function HostDetailPage({ id }: { id: number }) {
       {host.status !== "trusted" ? (
         <div className="banner warning" role="status">
           This host's key is not trusted, so Blockferry runs nothing on it.{" "}
-          {host.seenFingerprint ? (
+          {host.seenFingerprint && isAdmin ? (
             <button type="button" className="primary" onClick={() => setTrusting(true)}>
               Review key
             </button>
@@ -47,7 +49,7 @@ export function HostDetailPage({ id }: { id: number }) {
           <InventoryView inventory={inventory.data} />
         </>
       )}
-      {trusting && host.seenFingerprint ? (
+      {trusting && isAdmin && host.seenFingerprint ? (
         <TrustDialog host={host} fingerprint={host.seenFingerprint} onClose={() => setTrusting(false)} />
       ) : null}
     </section>

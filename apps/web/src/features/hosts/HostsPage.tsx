@@ -4,6 +4,7 @@ import { ConfirmDialog } from "../../components/ConfirmDialog.tsx";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
 import { errorText } from "../../lib/api.ts";
 import { Link } from "../../lib/router.tsx";
+import { useCan } from "../session/session-store.ts";
 import { AddHostForm } from "./AddHostForm.tsx";
 import { useDeleteHost, useHostHealth, useHosts, useProbeHost } from "./api.ts";
 import { TrustDialog } from "./TrustDialog.tsx";
@@ -41,6 +42,7 @@ export function HostsPage() {
   const hosts = useHosts();
   const probe = useProbeHost();
   const del = useDeleteHost();
+  const isAdmin = useCan("admin");
   const [trusting, setTrusting] = useState<{ host: Host; fingerprint: string } | null>(null);
   const [probeError, setProbeError] = useState<{ host: Host; message: string } | null>(null);
   const [removing, setRemoving] = useState<Host | null>(null);
@@ -62,7 +64,7 @@ export function HostsPage() {
     <section aria-labelledby="hosts-title">
       <h2 id="hosts-title">Hosts</h2>
       {hosts.data ? <KeyChangedBanner hosts={hosts.data} /> : null}
-      {probeError ? (
+      {probeError && isAdmin ? (
         <div className="banner warning" role="alert">
           Could not fetch the host key of <strong>{probeError.host.name}</strong>: {probeError.message}{" "}
           <button type="button" onClick={() => reprobe(probeError.host)} disabled={probe.isPending}>
@@ -78,7 +80,9 @@ export function HostsPage() {
             <ErrorState error={hosts.error} retry={() => void hosts.refetch()} />
           ) : hosts.data.length === 0 ? (
             <Empty>
-              No hosts yet. Add the hypervisors you migrate between: the form asks for an address and a key.
+              {isAdmin
+                ? "No hosts yet. Add the hypervisors you migrate between: the form asks for an address and a key."
+                : "No hosts yet. An admin adds the hypervisors you migrate between."}
             </Empty>
           ) : (
             <table className="table" aria-label="Hosts">
@@ -115,7 +119,7 @@ export function HostsPage() {
                     </td>
                     <td className="row-actions">
                       {h.status !== "trusted" ? (
-                        h.seenFingerprint ? (
+                        !isAdmin ? null : h.seenFingerprint ? (
                           <button
                             type="button"
                             className="primary"
@@ -133,14 +137,16 @@ export function HostsPage() {
                           Inventory
                         </Link>
                       )}
-                      <button
-                        type="button"
-                        className="ghost"
-                        onClick={() => setRemoving(h)}
-                        aria-label={`Remove ${h.name}`}
-                      >
-                        Remove
-                      </button>
+                      {isAdmin ? (
+                        <button
+                          type="button"
+                          className="ghost"
+                          onClick={() => setRemoving(h)}
+                          aria-label={`Remove ${h.name}`}
+                        >
+                          Remove
+                        </button>
+                      ) : null}
                     </td>
                   </tr>
                 ))}
@@ -148,12 +154,12 @@ export function HostsPage() {
             </table>
           )}
         </div>
-        <AddHostForm onAdded={onAdded} />
+        {isAdmin ? <AddHostForm onAdded={onAdded} /> : null}
       </div>
-      {trusting ? (
+      {trusting && isAdmin ? (
         <TrustDialog host={trusting.host} fingerprint={trusting.fingerprint} onClose={() => setTrusting(null)} />
       ) : null}
-      {removing ? (
+      {removing && isAdmin ? (
         <ConfirmDialog
           open
           title={`Remove ${removing.name}?`}

@@ -16,6 +16,7 @@ import {
 import { Link } from "../../lib/router.tsx";
 import { useHosts } from "../hosts/api.ts";
 import { migrationKeys, useChunkMap, useMigration } from "../jobs/api.ts";
+import { useCan } from "../session/session-store.ts";
 import { ChunkMapCanvas } from "./ChunkMapCanvas.tsx";
 import { JobActions } from "./JobActions.tsx";
 import { JobStreamStore } from "./job-stream-store.ts";
@@ -38,6 +39,7 @@ export function JobDetailPage({ id }: { id: number }) {
   const { store, live } = useJobStream(id);
   const qc = useQueryClient();
   const hosts = useHosts();
+  const canAct = useCan("operator");
   const phase = live.phase ?? job.data?.phase;
   // The map needs the volume size: from the job row, or from the first progress message of a running copy.
   const chunkMap = useChunkMap(id, Math.max(job.data?.bytesTotal ?? 0, live.progress?.bytesTotal ?? 0) > 0);
@@ -95,11 +97,14 @@ export function JobDetailPage({ id }: { id: number }) {
       ) : null}
       {m.state === "waiting_cutover" ? (
         <div className="banner info" role="status">
-          The copy is in sync. Cut over when the VM may stop: the expected outage is the final delta.
+          The copy is in sync.{" "}
+          {canAct
+            ? "Cut over when the VM may stop: the expected outage is the final delta."
+            : "An operator cuts over when the VM may stop."}
         </div>
       ) : null}
 
-      <JobActions job={m} />
+      {canAct ? <JobActions job={m} /> : null}
 
       <PhaseTimeline phase={phase ?? m.phase} state={m.state} phaseStarts={live.phaseStarts} />
 

@@ -6,6 +6,7 @@ import { formatBytes, formatMs, formatTime, percent, phaseLabel } from "../../li
 import { isJobState, JOB_STATE_LABELS, JOB_STATES as STATES } from "../../lib/job-vocabulary.ts";
 import { Link, navigate, useLocation } from "../../lib/router.tsx";
 import { useHosts } from "../hosts/api.ts";
+import { useCan } from "../session/session-store.ts";
 import { type MigrationFilters, useMigrations } from "./api.ts";
 
 /** Filters live in the URL, so a filtered view can be bookmarked and Back works. */
@@ -37,6 +38,7 @@ export function JobsPage() {
   const [filters, setFilters] = useFilters();
   const jobs = useMigrations(filters);
   const hosts = useHosts();
+  const canMigrate = useCan("operator");
   const [q, setQ] = useState(search.get("q") ?? "");
   // Debounce typing into the search box: one request per pause, not per key.
   // biome-ignore lint/correctness/useExhaustiveDependencies: only the typed text drives this.
@@ -53,9 +55,11 @@ export function JobsPage() {
     <section aria-labelledby="jobs-title">
       <div className="page-head">
         <h2 id="jobs-title">Migrations</h2>
-        <Link className="button primary" href="/migrations/new">
-          New migration
-        </Link>
+        {canMigrate ? (
+          <Link className="button primary" href="/migrations/new">
+            New migration
+          </Link>
+        ) : null}
       </div>
       <form className="filters" aria-label="Filter migrations" onSubmit={(e) => e.preventDefault()}>
         <label>
@@ -101,10 +105,12 @@ export function JobsPage() {
         <Empty>
           {filtered ? (
             "No migration matches these filters."
-          ) : (
+          ) : canMigrate ? (
             <>
               No migrations yet. <Link href="/migrations/new">Start one</Link>: the wizard walks you through it.
             </>
+          ) : (
+            "No migrations yet."
           )}
         </Empty>
       ) : (
