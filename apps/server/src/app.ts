@@ -48,12 +48,10 @@ export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<vo
   await app.register(errorHandler);
   acceptEmptyJsonBodies(app);
   await app.register(securityHeaders);
-  // Before the guard: its onRequest hook marks upgrade requests, so that a refused one's socket is destroyed.
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  await app.register(cookie);
   // Before the guard: its onRequest hook marks upgrade requests, so that when the guard refuses one (401/403) its
   // onResponse hook ends the socket. Registered after, a refused upgrade left the socket half-open and close() hung.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(cookie);
   await app.register(authGuard, {
     sessions: deps.auth.sessions,
     tokens: deps.auth.tokens,
