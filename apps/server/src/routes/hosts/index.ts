@@ -12,20 +12,10 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { actorOf } from "../../auth/principal.ts";
 import type { HostRegistry } from "../../hosts/trust/registry.ts";
+import { hostErrors } from "../error-responses.ts";
 import { readById } from "../read-by-id.ts";
 
-/** 502/504: a hypervisor failed or timed out (the body names the host, never its address or the command). */
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  409: ErrorBody,
-  422: ErrorBody,
-  500: ErrorBody,
-  502: ErrorBody,
-  504: ErrorBody,
-};
+const errors = hostErrors;
 const Added = Type.Object({
   host: Host,
   fingerprint: Type.Union([Type.String(), Type.Null()]),

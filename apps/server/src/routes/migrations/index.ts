@@ -2,7 +2,6 @@ import {
   BandwidthLimit,
   ChunkMap,
   CreateMigration,
-  ErrorBody,
   IdParams,
   Migration,
   MigrationList,
@@ -13,6 +12,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { actorOf } from "../../auth/principal.ts";
 import type { MigrationService } from "../../jobs/migration-service.ts";
+import { hostErrors } from "../error-responses.ts";
 import { readById } from "../read-by-id.ts";
 import { maskForRole } from "./mask.ts";
 import { checkMigrationNames } from "./names.ts";
@@ -22,18 +22,7 @@ export interface MigrationRouteDeps {
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
 }
 
-/** 502/504: a hypervisor failed or timed out (the body names the host, never its address or the command). */
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  409: ErrorBody,
-  422: ErrorBody,
-  500: ErrorBody,
-  502: ErrorBody,
-  504: ErrorBody,
-};
+const errors = hostErrors;
 const operator = { access: "operator" } as const;
 
 export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = async (

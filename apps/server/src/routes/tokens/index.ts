@@ -1,11 +1,12 @@
-import { ApiTokenList, CreateApiToken, CreatedApiToken, ErrorBody, IdParams } from "@blockferry/contracts";
+import { ApiTokenList, CreateApiToken, CreatedApiToken, IdParams } from "@blockferry/contracts";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { ApiTokens } from "../../auth/api-tokens.ts";
 import { actorOf } from "../../auth/principal.ts";
 import { UnauthenticatedError } from "../../errors.ts";
+import { requestErrors } from "../error-responses.ts";
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+const errors = requestErrors;
 const admin = { access: "admin" } as const;
 
 export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: ApiTokens }> = async (app, { tokens }) => {

@@ -1,10 +1,11 @@
-import { CreateUser, ErrorBody, IdParams, UpdateUser, User, UserList } from "@blockferry/contracts";
+import { CreateUser, IdParams, UpdateUser, User, UserList } from "@blockferry/contracts";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { Accounts } from "../../auth/accounts.ts";
 import { actorOf } from "../../auth/principal.ts";
+import { requestErrors } from "../error-responses.ts";
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const errors = requestErrors;
 const admin = { access: "admin" } as const;
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts }> = async (app, { accounts }) => {
