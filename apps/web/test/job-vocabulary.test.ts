@@ -27,4 +27,8 @@ it("labels every state and phase", () => {
   expect(Object.keys(PHASE_LABELS)).toEqual([...PHASES]);
   expect(phaseLabel("full_copy")).toBe("full copy");
   expect(phaseLabel("some_future_phase")).toBe("some future phase");
+  // Words, never a key: no underscore, no camelCase left in any label.
+  for (const label of [...Object.values(PHASE_LABELS), ...Object.values(JOB_STATE_LABELS)])
+    expect(label).toMatch(/^[a-z][a-zA-Z -]*$/);
+  expect(PHASE_LABELS.wait_cutover).toBe("waiting for cutover");
 });

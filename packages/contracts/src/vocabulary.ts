@@ -59,7 +59,15 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-export const PHASE_LABELS = labelsFor(PHASES);
+/** How the dashboard and the CLI name a phase: words, never the key (no "final_delta", no "wait cutover"). */
+export const PHASE_LABELS = labelsFor(PHASES, {
+  prepare_target: "prepare destination",
+  catch_up: "catch-up",
+  wait_cutover: "waiting for cutover",
+  stop_vm: "stop VM",
+  start_vm: "start VM",
+  cleanup: "clean-up",
+});
 
 /**
  * Phases from the point of no return on: start_vm may already have started the VM on the target, so rolling back
