@@ -2,6 +2,7 @@ import type { Migration } from "@blockferry/contracts";
 import { useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog.tsx";
 import { errorText } from "../../lib/api.ts";
+import { phaseLabel } from "../../lib/format.ts";
 import { isActive, type JobAction, useJobAction } from "../jobs/api.ts";
 
 const COPY: Record<JobAction, { title: string; confirm: string; danger: boolean; body: (m: Migration) => string }> = {
@@ -24,7 +25,7 @@ const COPY: Record<JobAction, { title: string; confirm: string; danger: boolean;
     confirm: "Retry",
     danger: false,
     body: (m) =>
-      `The job runs again from the ${m.error?.phase ?? m.phase.replace(/_/g, " ")} phase, keeping what is already copied.`,
+      `The job runs again from the ${phaseLabel(m.error?.phase ?? m.phase)} phase, keeping what is already copied.`,
   },
 };
 
@@ -51,36 +52,50 @@ function cancelBlocked(job: Migration): { reason: string; note: boolean } | null
   return { reason: "The migration has ended: there is nothing to cancel.", note: false };
 }
 
+/** States a retry starts again from (the server's RETRYABLE_STATES). */
+const RETRYABLE = new Set<Migration["state"]>(["failed", "rolled_back"]);
+
+/**
+ * The actions that apply to the job as it is now, and only those: nothing on a finished job. A disabled Cancel
+ * stays only where its reason is worth reading (past the point of no return, or a failure after the VM started).
+ */
 export function JobActions({ job }: { job: Migration }) {
   const action = useJobAction(job.id);
   const [asking, setAsking] = useState<JobAction | null>(null);
   const blocked = cancelBlocked(job);
-  const can: Record<JobAction, boolean> = {
+  const show: Record<JobAction, boolean> = {
     cutover: job.state === "waiting_cutover",
+    retry: RETRYABLE.has(job.state),
     // A failed job can often still be cancelled (that cleans up what it created); the server says when.
-    cancel: blocked === null,
-    retry: job.state === "failed" || job.state === "rolled_back",
+    cancel: blocked === null || blocked.note,
   };
   const copy = asking ? COPY[asking] : null;
+  if (!show.cutover && !show.retry && !show.cancel) return null;
   return (
     <fieldset className="job-actions">
       <legend className="sr-only">Job actions</legend>
-      <button type="button" className="primary" disabled={!can.cutover} onClick={() => setAsking("cutover")}>
-        Cut over…
-      </button>
-      <button type="button" disabled={!can.retry} onClick={() => setAsking("retry")}>
-        Retry…
-      </button>
-      <button
-        type="button"
-        className="danger"
-        disabled={!can.cancel}
-        title={blocked?.reason}
-        aria-describedby={blocked?.note ? "cancel-blocked" : undefined}
-        onClick={() => setAsking("cancel")}
-      >
-        Cancel…
-      </button>
+      {show.cutover ? (
+        <button type="button" className="primary" onClick={() => setAsking("cutover")}>
+          Cut over…
+        </button>
+      ) : null}
+      {show.retry ? (
+        <button type="button" onClick={() => setAsking("retry")}>
+          Retry…
+        </button>
+      ) : null}
+      {show.cancel ? (
+        <button
+          type="button"
+          className="danger"
+          disabled={blocked !== null}
+          title={blocked?.reason}
+          aria-describedby={blocked?.note ? "cancel-blocked" : undefined}
+          onClick={() => setAsking("cancel")}
+        >
+          Cancel…
+        </button>
+      ) : null}
       {blocked?.note ? (
         <p id="cancel-blocked" className="action-note muted small">
           {blocked.reason}

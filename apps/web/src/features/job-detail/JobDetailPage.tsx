@@ -1,18 +1,21 @@
 import type { Migration } from "@blockferry/contracts";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, useSyncExternalStore } from "react";
+import { Bytes, HumanText, Rate } from "../../components/Figures.tsx";
+import { NotFound } from "../../components/NotFound.tsx";
 import { ErrorState, Loading } from "../../components/QueryState.tsx";
 import { ProgressBar, StateBadge } from "../../components/StateBadge.tsx";
-import { errorText } from "../../lib/api.ts";
+import { ApiError, errorText } from "../../lib/api.ts";
 import {
+  exactBytes,
   formatBytes,
   formatDuration,
   formatMs,
-  formatRate,
   formatTime,
   percent,
   phaseLabel,
 } from "../../lib/format.ts";
+import { jobTitle, titled, usePageTitle } from "../../lib/page-title.ts";
 import { Link } from "../../lib/router.tsx";
 import { useHosts } from "../hosts/api.ts";
 import { migrationKeys, useChunkMap, useMigration } from "../jobs/api.ts";
@@ -24,6 +27,28 @@ import { LogView } from "./LogView.tsx";
 import { PhaseTimeline } from "./PhaseTimeline.tsx";
 import { SnapshotGauge } from "./SnapshotGauge.tsx";
 import { ThroughputChart } from "./ThroughputChart.tsx";
+
+/** The header's description of the plan, in words: "VM stopped and started by libvirt · manual cutover". */
+function planWords(m: Migration): string {
+  const vm =
+    m.vm.controller === "libvirt"
+      ? `VM ${m.vm.domain} stopped and started by libvirt`
+      : m.vm.controller === "commands"
+        ? "VM stopped and started by your commands"
+        : "VM not controlled by Blockferry";
+  const cutover = m.cutover === "auto" ? "automatic cutover" : "manual cutover";
+  const retries = m.attempt === 1 ? " · retried once" : m.attempt > 1 ? ` · retried ${m.attempt} times` : "";
+  return `${vm} · ${cutover}${retries}`;
+}
+
+/** What the copy figures count: the pass in progress, or the last one once copying is over. */
+function copiedLabel(phase: Migration["phase"], bytesDone: number): string {
+  if (phase === "full_copy" || phase === "catch_up" || phase === "final_delta") return `Copied (${phaseLabel(phase)})`;
+  return bytesDone > 0 ? "Copied (last pass)" : "Copied";
+}
+
+/** A job that has ended for good: no live connection worth showing, nothing more will happen to it. */
+const ENDED = new Set<Migration["state"]>(["succeeded", "cancelled"]);
 
 function useJobStream(jobId: number) {
   const [store] = useState(() => new JobStreamStore(jobId));
@@ -54,8 +79,21 @@ export function JobDetailPage({ id }: { id: number }) {
     void qc.invalidateQueries({ queryKey: migrationKeys.chunkMap(id) });
   }, [phase, id, qc]);
 
+  const titleBytesDone = live.progress?.bytesDone ?? job.data?.bytesDone ?? 0;
+  const titleBytesTotal = live.progress?.bytesTotal || job.data?.bytesTotal || 0;
+  usePageTitle(
+    job.data
+      ? jobTitle(job.data, phase ?? job.data.phase, percent(titleBytesDone, titleBytesTotal))
+      : titled(`Migration #${id}`),
+  );
+
   if (job.isPending) return <Loading what={`migration #${id}`} />;
-  if (job.isError) return <ErrorState error={job.error} retry={() => void job.refetch()} />;
+  if (job.isError)
+    return job.error instanceof ApiError && job.error.status === 404 ? (
+      <NotFound>There is no migration #{id}. It may have been removed, or the link is wrong.</NotFound>
+    ) : (
+      <ErrorState error={job.error} retry={() => void job.refetch()} />
+    );
   const m: Migration = job.data;
   const hostName = (hid: number) => hosts.data?.find((h) => h.id === hid)?.name ?? `host ${hid}`;
   const p = live.progress;
@@ -78,21 +116,27 @@ export function JobDetailPage({ id }: { id: number }) {
           <p className="muted">
             {hostName(m.source.hostId)} {m.source.vg}/{m.source.lv} → {hostName(m.target.hostId)} {m.target.vg}/
             {m.target.lv}
-            {m.target.thinPool ? ` (thin pool ${m.target.thinPool})` : ""} · VM control {m.vm.controller} · cutover{" "}
-            {m.cutover} · attempt {m.attempt}
+            {m.target.thinPool ? ` (thin pool ${m.target.thinPool})` : ""} · {planWords(m)}
           </p>
         </div>
         <div className="head-right">
           <StateBadge state={m.state} />
-          <span className={`conn conn-${live.status}`} role="status" aria-live="polite" title={live.statusDetail ?? ""}>
-            {live.status === "live" ? "live" : live.status}
-          </span>
+          {ENDED.has(m.state) ? null : (
+            <span
+              className={`conn conn-${live.status}`}
+              role="status"
+              aria-live="polite"
+              title={live.statusDetail ?? ""}
+            >
+              {live.status === "live" ? "live" : live.status}
+            </span>
+          )}
         </div>
       </header>
 
       {m.error ? (
         <div className="banner danger" role="alert">
-          Failed in {phaseLabel(m.error.phase)}: {m.error.message} <code>{m.error.code}</code>
+          Failed in {phaseLabel(m.error.phase)}: <HumanText text={m.error.message} /> <code>{m.error.code}</code>
         </div>
       ) : null}
       {m.state === "waiting_cutover" ? (
@@ -110,24 +154,24 @@ export function JobDetailPage({ id }: { id: number }) {
 
       <section className="stats" aria-label="Progress figures">
         <div className="stat wide">
-          <span className="stat-label">Copied ({phaseLabel(phase ?? m.phase)})</span>
+          <span className="stat-label">{copiedLabel(phase ?? m.phase, bytesDone)}</span>
           <ProgressBar value={percent(bytesDone, bytesTotal)} label="Copy progress" />
           <span data-testid="bytes-progress">
-            {formatBytes(bytesDone)} of {formatBytes(bytesTotal)} ({percent(bytesDone, bytesTotal).toFixed(1)}%)
+            <Bytes n={bytesDone} /> of <Bytes n={bytesTotal} /> ({percent(bytesDone, bytesTotal).toFixed(1)}%)
           </span>
         </div>
         <div className="stat">
           <span className="stat-label">Volume size</span>
           <span
             data-testid="volume-size"
-            title={m.sizeBytes === null ? "known once the prechecks have measured it" : undefined}
+            title={m.sizeBytes === null ? "known once the prechecks have measured it" : exactBytes(m.sizeBytes)}
           >
             {formatBytes(m.sizeBytes)}
           </span>
         </div>
         <div className="stat">
           <span className="stat-label">Throughput</span>
-          <span>{moving ? formatRate(p.bytesPerSecond) : "–"}</span>
+          <span>{moving ? <Rate n={p.bytesPerSecond} /> : "–"}</span>
         </div>
         <div className="stat">
           <span className="stat-label">ETA</span>
