@@ -1,4 +1,5 @@
 import type { Role } from "@blockferry/contracts";
+import { NotFound } from "./components/NotFound.tsx";
 import { AuditPage } from "./features/audit/AuditPage.tsx";
 import { useHealth } from "./features/health/api.ts";
 import { HostDetailPage } from "./features/hosts/HostDetailPage.tsx";
@@ -11,6 +12,7 @@ import { UserMenu } from "./features/session/UserMenu.tsx";
 import { TokensPage } from "./features/tokens/TokensPage.tsx";
 import { UsersPage } from "./features/users/UsersPage.tsx";
 import { WizardPage } from "./features/wizard/WizardPage.tsx";
+import { routeTitle, titled, usePageTitle } from "./lib/page-title.ts";
 import { Link, matchPath, useLocation } from "./lib/router.tsx";
 
 /** A page that needs more than reading: explained instead of a wall of 403s. */
@@ -58,12 +60,9 @@ function Page({ pathname }: { pathname: string }) {
   const host = matchPath("/hosts/:id", pathname);
   if (host && Number(host.id) > 0) return <HostDetailPage key={host.id} id={Number(host.id)} />;
   return (
-    <section>
-      <h2>Not found</h2>
-      <p>
-        Nothing lives at <code>{pathname}</code>. <Link href="/jobs">Back to migrations</Link>.
-      </p>
-    </section>
+    <NotFound>
+      Nothing lives at <code>{pathname}</code>.
+    </NotFound>
   );
 }
 
@@ -99,6 +98,8 @@ export function App() {
   const health = useHealth();
   const { pathname } = useLocation();
   const signedIn = useSession() !== null;
+  // Pages with a name of their own (a job, a host) set it themselves; signed out, the session page names the tab.
+  usePageTitle(signedIn ? routeTitle(pathname) : pathname === "/setup" ? titled("First-run setup") : titled("Sign in"));
   return (
     <div className="app">
       <a className="skip" href="#main">

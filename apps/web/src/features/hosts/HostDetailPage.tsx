@@ -1,5 +1,7 @@
 import { useState } from "react";
+import { NotFound } from "../../components/NotFound.tsx";
 import { ErrorState, Loading } from "../../components/QueryState.tsx";
+import { titled, usePageTitle } from "../../lib/page-title.ts";
 import { Link } from "../../lib/router.tsx";
 import { useCan } from "../session/session-store.ts";
 import { useHosts, useInventory } from "./api.ts";
@@ -13,9 +15,10 @@ export function HostDetailPage({ id }: { id: number }) {
   const inventory = useInventory(host?.status === "trusted" ? id : undefined);
   const [trusting, setTrusting] = useState(false);
   const isAdmin = useCan("admin");
+  usePageTitle(titled(host ? `${host.name} — Hosts` : "Hosts"));
   if (hosts.isPending) return <Loading what="host" />;
   if (hosts.isError) return <ErrorState error={hosts.error} retry={() => void hosts.refetch()} />;
-  if (!host) return <ErrorState error={new Error(`There is no host #${id}.`)} />;
+  if (!host) return <NotFound back={{ href: "/hosts", label: "Back to hosts" }}>There is no host #{id}.</NotFound>;
   return (
     <section aria-labelledby="host-title">
       <p className="crumbs">
