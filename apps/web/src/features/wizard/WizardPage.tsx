@@ -1,8 +1,16 @@
 import type { Host } from "@blockferry/contracts";
 import { useEffect, useState } from "react";
+import { Bytes, HumanText, Rate } from "../../components/Figures.tsx";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
 import { errorText } from "../../lib/api.ts";
-import { formatBytes, formatDuration, formatRate } from "../../lib/format.ts";
+import {
+  ASSUMED_COPY_BYTES_PER_SECOND,
+  estimateCopySeconds,
+  formatApproxDuration,
+  formatBytes,
+  formatDuration,
+  formatRate,
+} from "../../lib/format.ts";
 import { Link, navigate } from "../../lib/router.tsx";
 import { useHosts, useInventory } from "../hosts/api.ts";
 import { useCreateMigration, usePrechecks } from "../jobs/api.ts";
@@ -62,7 +70,13 @@ function VolumeStep({ draft, set }: { draft: Draft; set(p: Partial<Draft>): void
       choices={choices.map((c) => ({
         key: c.key,
         title: c.domain ? `VM ${c.domain} · ${c.disk}` : c.key,
-        detail: `${c.domain ? `${c.key} · ` : ""}${formatBytes(c.sizeBytes)} · ${c.kind}${c.open ? " · in use" : ""}`,
+        detail: (
+          <>
+            {c.domain ? `${c.key} · ` : ""}
+            <Bytes n={c.sizeBytes} /> · {c.kind === "origin" ? "has snapshots" : c.kind}
+            {c.open ? " · in use" : ""}
+          </>
+        ),
       }))}
     />
   );
@@ -97,7 +111,11 @@ function TargetStep({ draft, set }: { draft: Draft; set(p: Partial<Draft>): void
           choices={choices.map((c) => ({
             key: c.key,
             title: c.label,
-            detail: `${formatBytes(c.freeBytes)} free${!c.thinPool && c.freeBytes < need ? " · too small" : ""}`,
+            detail: (
+              <>
+                <Bytes n={c.freeBytes} /> free{!c.thinPool && c.freeBytes < need ? " · too small" : ""}
+              </>
+            ),
             disabled: !c.thinPool && c.freeBytes < need,
           }))}
         />
@@ -235,12 +253,15 @@ function ReviewStep({ draft, hosts }: { draft: Draft; hosts: Host[] }) {
   if (!body) return <ErrorState error={new Error("The plan is incomplete: go back and fill in the missing step.")} />;
   const name = (id: number) => hosts.find((h) => h.id === id)?.name ?? `#${id}`;
   const est = pre.data?.estimate;
+  // The dashboard's own estimate: the server's assumes a rate but ignores the bandwidth limit.
+  const toCopy = est?.bytes || draft.source?.sizeBytes;
+  const copy = estimateCopySeconds(toCopy, { limitBytesPerSecond: body?.options?.bandwidthLimitBytesPerSecond });
   return (
     <div>
       <dl className="review">
         <dt>From</dt>
         <dd>
-          {name(body.source.hostId)} {body.source.vg}/{body.source.lv} ({formatBytes(draft.source?.sizeBytes)})
+          {name(body.source.hostId)} {body.source.vg}/{body.source.lv} (<Bytes n={draft.source?.sizeBytes} />)
         </dd>
         <dt>To</dt>
         <dd>
@@ -248,14 +269,24 @@ function ReviewStep({ draft, hosts }: { draft: Draft; hosts: Host[] }) {
           {body.target.thinPool ? ` in thin pool ${body.target.thinPool}` : ""}
         </dd>
         <dt>VM control</dt>
-        <dd>{body.vm.controller === "libvirt" ? `libvirt domain ${body.vm.domain}` : body.vm.controller}</dd>
+        <dd>
+          {body.vm.controller === "libvirt"
+            ? `libvirt stops and starts domain ${body.vm.domain}`
+            : body.vm.controller === "commands"
+              ? "your stop and start commands"
+              : "none: you stop and start the VM yourself"}
+        </dd>
         <dt>Cutover</dt>
-        <dd>{body.cutover}</dd>
+        <dd>
+          {body.cutover === "auto" ? "automatic, as soon as the copy is in sync" : "manual, when you press Cut over"}
+        </dd>
         <dt>Bandwidth</dt>
         <dd>
-          {body.options?.bandwidthLimitBytesPerSecond
-            ? formatRate(body.options.bandwidthLimitBytesPerSecond)
-            : "unlimited"}
+          {body.options?.bandwidthLimitBytesPerSecond ? (
+            <Rate n={body.options.bandwidthLimitBytesPerSecond} />
+          ) : (
+            "unlimited"
+          )}
         </dd>
         <dt>Catch-up passes</dt>
         <dd>{body.options?.catchUpPasses ?? 0}</dd>
@@ -272,23 +303,39 @@ function ReviewStep({ draft, hosts }: { draft: Draft; hosts: Host[] }) {
               <li key={c.name} className={c.ok ? "good" : "bad"}>
                 <span aria-hidden="true">{c.ok ? "✓" : "✗"}</span> <strong>{c.name}</strong>
                 <span className="sr-only">{c.ok ? " passed" : " failed"}</span>
-                {c.message ? `: ${c.message}` : ""}
+                {c.message ? (
+                  <>
+                    : <HumanText text={c.message} />
+                  </>
+                ) : (
+                  ""
+                )}
               </li>
             ))}
           </ul>
           <section className="estimate" aria-label="Estimate">
             <div>
-              <span className="stat-label">To copy</span> {formatBytes(est?.bytes ?? draft.source?.sizeBytes)}
+              <span className="stat-label">To copy</span> <Bytes n={toCopy} />
             </div>
             <div>
-              <span className="stat-label">Copy time</span>{" "}
-              <span data-testid="estimate-copy">{formatDuration(est?.fullCopySeconds ?? null)}</span>
+              <span className="stat-label">Copy time (estimate)</span>{" "}
+              <span data-testid="estimate-copy">{formatApproxDuration(copy?.seconds)}</span>
             </div>
             <div>
               <span className="stat-label">Expected outage</span>{" "}
-              <span data-testid="estimate-outage">{formatDuration(est?.expectedOutageSeconds ?? null)}</span>
+              <span data-testid="estimate-outage">
+                {est?.expectedOutageSeconds == null
+                  ? "known after the first catch-up pass"
+                  : formatDuration(est.expectedOutageSeconds)}
+              </span>
             </div>
           </section>
+          <p className="muted small" data-testid="estimate-assumption">
+            {copy?.limited
+              ? `An estimate: the full copy at the bandwidth limit of ${formatRate(copy.bytesPerSecond)}, below the ${formatRate(ASSUMED_COPY_BYTES_PER_SECOND)} assumed otherwise.`
+              : `An estimate: the full copy at an assumed ${formatRate(ASSUMED_COPY_BYTES_PER_SECOND)}${copy ? ", with no lower bandwidth limit set" : ""}.`}{" "}
+            Disks and network decide the real rate; the job page shows it as it is measured.
+          </p>
         </>
       )}
       {create.isError ? (
