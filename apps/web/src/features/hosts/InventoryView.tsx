@@ -1,9 +1,28 @@
 import type { Inventory, InventoryLv, LvKind } from "@blockferry/contracts";
 import { useState } from "react";
+import { Bytes } from "../../components/Figures.tsx";
 import { Empty } from "../../components/QueryState.tsx";
 import { ProgressBar } from "../../components/StateBadge.tsx";
 import { Table } from "../../components/Table.tsx";
-import { formatBytes, formatTime } from "../../lib/format.ts";
+import { formatTime } from "../../lib/format.ts";
+
+/** The tools by the names an operator installs and runs them under, not the API's keys (no "thinDelta"). */
+const TOOL_NAMES: Record<keyof Inventory["tools"], string> = {
+  lvm: "LVM",
+  dmsetup: "dmsetup",
+  thinDelta: "thin_delta (thin-provisioning-tools)",
+  sha256sum: "sha256sum",
+  b2sum: "b2sum",
+  virsh: "virsh (libvirt)",
+};
+const KIND_NAMES: Record<LvKind, string> = {
+  linear: "linear",
+  thin: "thin",
+  "thin-pool": "thin pool",
+  snapshot: "snapshot",
+  origin: "origin of a snapshot",
+  other: "other",
+};
 
 const KINDS: LvKind[] = ["linear", "thin", "thin-pool", "snapshot", "origin", "other"];
 
@@ -42,9 +61,15 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
           {inventory.vgs.map((vg) => (
             <tr key={vg.uuid}>
               <th scope="row">{vg.name}</th>
-              <td>{formatBytes(vg.sizeBytes)}</td>
-              <td>{formatBytes(vg.freeBytes)}</td>
-              <td>{formatBytes(vg.extentSizeBytes)}</td>
+              <td>
+                <Bytes n={vg.sizeBytes} />
+              </td>
+              <td>
+                <Bytes n={vg.freeBytes} />
+              </td>
+              <td>
+                <Bytes n={vg.extentSizeBytes} />
+              </td>
               <td>{vg.pvCount}</td>
               <td>{vg.lvCount}</td>
             </tr>
@@ -59,7 +84,9 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
           <select value={kind} onChange={(e) => setKind(KINDS.find((k) => k === e.target.value) ?? "")}>
             <option value="">all</option>
             {KINDS.map((k) => (
-              <option key={k}>{k}</option>
+              <option key={k} value={k}>
+                {KIND_NAMES[k]}
+              </option>
             ))}
           </select>
         </label>
@@ -78,8 +105,10 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
                 <th scope="row">
                   {lv.vg}/{lv.name}
                 </th>
-                <td>{lv.kind}</td>
-                <td>{formatBytes(lv.sizeBytes)}</td>
+                <td>{KIND_NAMES[lv.kind] ?? lv.kind}</td>
+                <td>
+                  <Bytes n={lv.sizeBytes} />
+                </td>
                 <td>{lv.open ? "open" : lv.active ? "active" : "inactive"}</td>
                 <td>{lv.origin ?? lv.pool ?? "–"}</td>
                 <td className="small">{lv.tags.join(", ") || "–"}</td>
@@ -100,7 +129,9 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
                 </th>
                 <td>{s.origin}</td>
                 <td>{s.type}</td>
-                <td>{formatBytes(s.sizeBytes)}</td>
+                <td>
+                  <Bytes n={s.sizeBytes} />
+                </td>
                 <td>
                   <Pct value={s.fillPercent} label={`${s.name} fill`} />
                 </td>
@@ -120,7 +151,9 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
                 <th scope="row">
                   {p.vg}/{p.name}
                 </th>
-                <td>{formatBytes(p.sizeBytes)}</td>
+                <td>
+                  <Bytes n={p.sizeBytes} />
+                </td>
                 <td>
                   <Pct value={p.dataPercent} label={`${p.name} data`} />
                 </td>
@@ -165,7 +198,7 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
       <dl className="tools">
         {Object.entries(inventory.tools).map(([tool, version]) => (
           <div key={tool}>
-            <dt>{tool}</dt>
+            <dt>{tool in TOOL_NAMES ? TOOL_NAMES[tool as keyof typeof TOOL_NAMES] : tool}</dt>
             <dd className={version ? "" : "muted"}>{version ?? "not found"}</dd>
           </div>
         ))}

@@ -1,4 +1,6 @@
 import { useLayoutEffect, useRef, useState } from "react";
+import { HumanText } from "../../components/Figures.tsx";
+import { formatClock } from "../../lib/format.ts";
 import type { JobStreamStore } from "./job-stream-store.ts";
 
 const ROW = 20;
@@ -33,9 +35,11 @@ export function LogView({ store, version }: { store: JobStreamStore; version: nu
     if (!line) continue;
     rows.push(
       <li key={line.id} className={`log-line log-${line.level}`} style={{ top: i * ROW }}>
-        <time dateTime={line.at}>{new Date(line.at).toLocaleTimeString()}</time>
+        <time dateTime={line.at}>{formatClock(line.at)}</time>
         <span className="log-level">{line.level}</span>
-        <span className="log-msg">{line.message}</span>
+        <span className="log-msg">
+          <HumanText text={line.message} />
+        </span>
       </li>,
     );
   }

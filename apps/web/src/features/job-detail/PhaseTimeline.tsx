@@ -1,5 +1,5 @@
 import type { JobState, Phase } from "@blockferry/contracts";
-import { phaseLabel } from "../../lib/format.ts";
+import { formatClock, phaseLabel } from "../../lib/format.ts";
 import { PHASES } from "../../lib/job-vocabulary.ts";
 
 type Step = "done" | "current" | "failed" | "pending";
@@ -25,7 +25,7 @@ export function PhaseTimeline(props: { phase: Phase; state: JobState; phaseStart
             <span className="dot" aria-hidden="true" />
             <span className="step-name">{phaseLabel(p)}</span>
             <span className="sr-only">({step})</span>
-            {at ? <time dateTime={at}>{new Date(at).toLocaleTimeString()}</time> : null}
+            {at ? <time dateTime={at}>{formatClock(at)}</time> : null}
           </li>
         );
       })}

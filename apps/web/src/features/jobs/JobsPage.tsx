@@ -1,8 +1,9 @@
 import { useEffect, useState } from "react";
+import { Bytes } from "../../components/Figures.tsx";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
 import { ProgressBar, StateBadge } from "../../components/StateBadge.tsx";
 import { Table } from "../../components/Table.tsx";
-import { formatBytes, formatMs, formatTime, percent, phaseLabel } from "../../lib/format.ts";
+import { formatMs, formatTime, percent, phaseLabel } from "../../lib/format.ts";
 import { isJobState, JOB_STATE_LABELS, JOB_STATES as STATES } from "../../lib/job-vocabulary.ts";
 import { Link, navigate, useLocation } from "../../lib/router.tsx";
 import { useHosts } from "../hosts/api.ts";
@@ -135,7 +136,7 @@ export function JobsPage() {
                 </div>
               </td>
               <td className="size-cell" data-testid={`job-size-${m.id}`}>
-                {formatBytes(m.sizeBytes)}
+                <Bytes n={m.sizeBytes} />
               </td>
               <td>
                 <StateBadge state={m.state} />
@@ -144,7 +145,7 @@ export function JobsPage() {
               <td className="progress-cell">
                 <ProgressBar value={percent(m.bytesDone, m.bytesTotal)} label={`Migration ${m.id} progress`} />
                 <span className="small muted" title="the current or last copy pass">
-                  {formatBytes(m.bytesDone)} / {formatBytes(m.bytesTotal)}
+                  <Bytes n={m.bytesDone} /> / <Bytes n={m.bytesTotal} />
                 </span>
               </td>
               <td>{formatMs(m.outageMs)}</td>
