@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Host, type Migration, PHASES } from "@blockferry/contracts";
+import { PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginAs, screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
@@ -65,7 +66,12 @@ describe("dashboard: wizard and jobs", () => {
     expect(text).toContain("source volume");
     expect(text).toContain("target room");
     expect(await checks.locator("li.bad").count()).toBe(0);
-    expect(await page.getByTestId("estimate-copy").textContent()).toBe("3.0 s"); // 256 MiB at the assumed 100 MiB/s
+    // 256 MiB at the 50 MiB/s limit, below the assumed 100 MiB/s; said to be an estimate, and on what it rests.
+    expect(await page.getByTestId("estimate-copy").textContent()).toBe("about 5 s");
+    expect(await page.getByTestId("estimate-assumption").textContent()).toContain("bandwidth limit of 50.0 MiB/s");
+    // Precheck messages carry no raw byte counts: binary units, the exact count on hover.
+    expect(text).not.toMatch(/\d{5,} bytes/);
+    expect(await checks.locator("span[title$=' bytes']").count()).toBeGreaterThan(0);
     expect(await page.locator(".review").textContent()).toContain("50.0 MiB/s");
     await screenshot(page, "dashboard-wizard-review");
 
@@ -87,7 +93,7 @@ describe("dashboard: wizard and jobs", () => {
     const failed = await getJob(firstJobId);
     expect(failed.state).toBe("failed");
     expect(await alert.textContent()).toContain((failed.error?.message ?? "?").slice(0, 80));
-    expect(await page.locator(".step-failed .step-name").textContent()).toBe(failed.phase.replace(/_/g, " "));
+    expect(await page.locator(".step-failed .step-name").textContent()).toBe(PHASE_LABELS[failed.phase]);
     expect(await page.locator(".badge").first().textContent()).toBe("failed");
     // The log came through the event stream.
     const log = page.getByRole("log", { name: "Job log" });
@@ -95,8 +101,11 @@ describe("dashboard: wizard and jobs", () => {
     expect(await log.textContent()).toContain("state → failed");
     expect(await page.locator(".step-done").count()).toBe(PHASES.indexOf(failed.phase));
     expect(await page.locator(".step-failed").count()).toBe(1);
-    expect(await page.getByRole("button", { name: "Cut over…" }).isDisabled()).toBe(true);
+    // Only the actions that apply: no Cut over on a failed job; Retry, since a failed job can be retried.
+    expect(await page.getByRole("button", { name: "Cut over…" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Retry…" }).isEnabled()).toBe(true);
+    expect(await page.locator(".job-head").textContent()).not.toMatch(/attempt 0|VM control none/);
+    expect(await page.title()).toBe(`#${firstJobId} vg0/web1-disk: failed`);
     await screenshot(page, "dashboard-job-failed");
   });
 
@@ -110,7 +119,7 @@ describe("dashboard: wizard and jobs", () => {
     await expect.poll(async () => (await getJob(firstJobId)).attempt, { timeout: 30_000 }).toBe(before + 1);
     await expect
       .poll(() => page.locator(".job-head").textContent(), { timeout: 30_000 })
-      .toContain(`attempt ${before + 1}`);
+      .toContain(before + 1 === 1 ? "retried once" : `retried ${before + 1} times`);
     await expect.poll(async () => (await getJob(firstJobId)).state, { timeout: 30_000 }).toBe("failed");
   });
 
@@ -138,6 +147,10 @@ describe("dashboard: wizard and jobs", () => {
     await dialog.waitFor({ state: "detached" });
     await expect.poll(async () => (await getJob(id)).state, { timeout: 40_000 }).toBe("cancelled");
     await expect.poll(() => page.locator(".badge").first().textContent(), { timeout: 10_000 }).toBe("cancelled");
+    // A cancelled job is over: no live badge, no actions left to press.
+    await expect.poll(() => page.locator(".conn").count(), { timeout: 10_000 }).toBe(0);
+    expect(await page.getByRole("group", { name: "Job actions" }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: /Cut over|Retry|Cancel/ }).count()).toBe(0);
     writeFileSync(join(fleet.toolsDir, "lvcreate-delay"), "0\n");
   });
 
@@ -145,6 +158,7 @@ describe("dashboard: wizard and jobs", () => {
     await page.getByRole("link", { name: "Migrations", exact: true }).click();
     const table = page.getByRole("table", { name: "Migrations" });
     await table.waitFor();
+    expect(await page.title()).toBe("Migrations — Blockferry");
     await expect.poll(() => table.locator("tbody tr").count(), { timeout: 15_000 }).toBe(2);
     const first = await getJob(firstJobId);
     expect(await page.getByTestId(`job-row-${firstJobId}`).textContent()).toContain(
@@ -169,6 +183,23 @@ describe("dashboard: wizard and jobs", () => {
     await expect.poll(() => table.locator("tbody tr").count(), { timeout: 15_000 }).toBe(2);
     await page.getByLabel("Search").fill("no-such-volume");
     await page.getByText("No migration matches these filters.").waitFor();
+    expect(errors).toEqual([]);
+  });
+
+  it("says plainly when a job or a page does not exist, with the way back and nothing to try again", async () => {
+    await page.goto(`${server.url}/jobs/999999`);
+    await page.getByRole("heading", { name: "Not found" }).waitFor({ timeout: 15_000 });
+    expect(await page.getByText("There is no migration #999999").count()).toBe(1);
+    expect(await page.getByRole("button", { name: "Try again" }).count()).toBe(0);
+    expect(await page.title()).toBe("Not found — Blockferry");
+    await page.getByRole("link", { name: "Back to migrations" }).click();
+    await page.getByRole("table", { name: "Migrations" }).waitFor();
+
+    await page.goto(`${server.url}/no/such/page`);
+    await page.getByRole("heading", { name: "Not found" }).waitFor({ timeout: 15_000 });
+    expect(await page.getByRole("link", { name: "Back to migrations" }).count()).toBe(1);
+    await page.getByRole("link", { name: "Hosts", exact: true }).click();
+    await expect.poll(() => page.title()).toBe("Hosts — Blockferry");
     expect(errors).toEqual([]);
   });
 });

@@ -61,6 +61,7 @@ describe("formatApproxDuration", () => {
     expect(formatApproxDuration(0.4)).toBe("under 1 s");
     expect(formatApproxDuration(5.12)).toBe("about 5 s");
     expect(formatApproxDuration(64)).toBe("about 1 min");
+    expect(formatApproxDuration(59.7)).toBe("about 1 min");
     expect(formatApproxDuration(95)).toBe("about 2 min");
     expect(formatApproxDuration(3600)).toBe("about 1 h");
     expect(formatApproxDuration(2 * 3600 + 9 * 60)).toBe("about 2 h 10 min");

@@ -46,7 +46,7 @@ export function formatDuration(seconds: number | null | undefined): string {
 export function formatApproxDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "–";
   if (seconds < 1) return "under 1 s";
-  if (seconds < 60) return `about ${Math.round(seconds)} s`;
+  if (seconds < 59.5) return `about ${Math.round(seconds)} s`;
   const m = Math.round(seconds / 60);
   if (m < 60) return `about ${m} min`;
   // Past an hour, to five minutes.

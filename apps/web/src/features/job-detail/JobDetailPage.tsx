@@ -81,15 +81,18 @@ export function JobDetailPage({ id }: { id: number }) {
 
   const titleBytesDone = live.progress?.bytesDone ?? job.data?.bytesDone ?? 0;
   const titleBytesTotal = live.progress?.bytesTotal || job.data?.bytesTotal || 0;
+  const missing = job.error instanceof ApiError && job.error.status === 404;
   usePageTitle(
     job.data
       ? jobTitle(job.data, phase ?? job.data.phase, percent(titleBytesDone, titleBytesTotal))
-      : titled(`Migration #${id}`),
+      : missing
+        ? null // the Not found page names the tab
+        : titled(`Migration #${id}`),
   );
 
   if (job.isPending) return <Loading what={`migration #${id}`} />;
   if (job.isError)
-    return job.error instanceof ApiError && job.error.status === 404 ? (
+    return missing ? (
       <NotFound>There is no migration #{id}. It may have been removed, or the link is wrong.</NotFound>
     ) : (
       <ErrorState error={job.error} retry={() => void job.refetch()} />
