@@ -126,5 +126,6 @@ describe("humanizeText", () => {
     expect(humanizeString("stop_vm failed during the outage")).not.toContain("stop_vm");
     // An LV that happens to carry a phase's name in a path stays as it is.
     expect(humanizeString("created vg1/full_copy on web2")).toBe("created vg1/full_copy on web2");
+    expect(humanizeString("both hosts hash with openssl-sha256")).toBe("both hosts hash with SHA-256 (openssl)");
   });
 });

@@ -145,6 +145,8 @@ const FIGURES: { re: RegExp; part: (n: number) => TextPart; keep: (m: RegExpExec
 const KEYS = new Map<string, string>();
 for (const [k, v] of Object.entries(PHASE_LABELS)) if (k.includes("_")) KEYS.set(k, v);
 for (const [k, v] of Object.entries(JOB_STATE_LABELS)) if (k.includes("_")) KEYS.set(k, v);
+// The hash tools by what they compute (the server's HASH_TOOL_PROBE_COMMAND answers with these ids).
+KEYS.set("openssl-sha256", "SHA-256 (openssl)");
 const KEY_RE = new RegExp(`(?<![\\w/.-])(${[...KEYS.keys()].join("|")})(?![\\w/.-])`, "g");
 
 /**
