@@ -64,6 +64,9 @@ export function JobDetailPage({ id }: { id: number }) {
   const outage = live.outageMs ?? m.outageMs;
   // Rate and ETA describe a copy in progress: once the job stops moving they would only be stale.
   const moving = m.state === "running" && p !== null;
+  // Streamed bytes wait for the target's read-back; only confirmed ones are stored (and survive a restart).
+  const bytesStreamed = moving ? (p.bytesStreamed ?? 0) : 0;
+  const reached = bytesDone + bytesStreamed;
 
   return (
     <section aria-labelledby="job-title" className="job-detail">
@@ -111,9 +114,22 @@ export function JobDetailPage({ id }: { id: number }) {
       <section className="stats" aria-label="Progress figures">
         <div className="stat wide">
           <span className="stat-label">Copied ({phaseLabel(phase ?? m.phase)})</span>
-          <ProgressBar value={percent(bytesDone, bytesTotal)} label="Copy progress" />
+          <ProgressBar
+            value={percent(bytesDone, bytesTotal)}
+            ahead={percent(reached, bytesTotal)}
+            label="Copy progress"
+          />
           <span data-testid="bytes-progress">
-            {formatBytes(bytesDone)} of {formatBytes(bytesTotal)} ({percent(bytesDone, bytesTotal).toFixed(1)}%)
+            {formatBytes(reached)} of {formatBytes(bytesTotal)} ({percent(reached, bytesTotal).toFixed(1)}%)
+          </span>
+          <span className="muted small">
+            <span data-testid="bytes-confirmed">{formatBytes(bytesDone)} confirmed</span>
+            {bytesStreamed > 0 ? (
+              <>
+                {" · "}
+                <span data-testid="bytes-streamed">{formatBytes(bytesStreamed)} streamed, awaiting read-back</span>
+              </>
+            ) : null}
           </span>
         </div>
         <div className="stat">
@@ -127,7 +143,7 @@ export function JobDetailPage({ id }: { id: number }) {
         </div>
         <div className="stat">
           <span className="stat-label">Throughput</span>
-          <span>{moving ? formatRate(p.bytesPerSecond) : "–"}</span>
+          <span data-testid="rate">{moving ? formatRate(p.bytesPerSecond) : "–"}</span>
         </div>
         <div className="stat">
           <span className="stat-label">ETA</span>
