@@ -393,6 +393,10 @@ async function runPass(
         result.retries++;
       }
     });
+  } catch (e) {
+    // Batches still settling are dropped: the page must not keep showing them in flight.
+    opts.onProgress?.({ ...tracker.snapshot(), bytesStreamed: 0, inFlightRuns: [] });
+    throw e;
   } finally {
     if (ticker) clearInterval(ticker);
   }
