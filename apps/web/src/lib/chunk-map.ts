@@ -103,11 +103,18 @@ export class ChunkMapModel {
     this.totals[PENDING] = totalChunks;
   }
 
-  /** Chunks in each state, and how many of them are in flight (streamed, not yet confirmed). */
+  /**
+   * Chunks in each state, and how many are in flight (streamed, not yet confirmed); `pending` leaves out pending
+   * chunks in flight, so a full copy's figures add up. The in-flight set is a few batches: counting it is cheap.
+   */
   summary(): { pending: number; copied: number; changed: number; verified: number; inFlight: number } {
     const t = this.totals;
+    let pendingInFlight = 0;
+    for (const [first, count] of this.inFlight)
+      for (let i = Math.max(0, first); i < Math.min(this.totalChunks, first + count); i++)
+        if (this.states[i] === PENDING) pendingInFlight++;
     return {
-      pending: t[PENDING] ?? 0,
+      pending: (t[PENDING] ?? 0) - pendingInFlight,
       copied: t[COPIED] ?? 0,
       changed: t[CHANGED] ?? 0,
       verified: t[VERIFIED] ?? 0,
