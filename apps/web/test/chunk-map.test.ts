@@ -31,9 +31,9 @@ describe("ChunkMapModel", () => {
       COPIED,
     );
     m.mark([[5, 2]], CHANGED);
-    expect(m.summary()).toEqual({ pending: 85, copied: 13, changed: 2, verified: 0 });
+    expect(m.summary()).toEqual({ pending: 85, copied: 13, changed: 2, verified: 0, inFlight: 0 });
     m.mark([[0, 100]], VERIFIED);
-    expect(m.summary()).toEqual({ pending: 0, copied: 0, changed: 0, verified: 100 });
+    expect(m.summary()).toEqual({ pending: 0, copied: 0, changed: 0, verified: 100, inFlight: 0 });
   });
 
   it("repaints only the buckets a mark touched", () => {
@@ -58,6 +58,51 @@ describe("ChunkMapModel", () => {
     m.mark([[7, 1]], CHANGED);
     m.paint();
     expect(m.pixels[0]).toBe(COLORS.changed);
+  });
+
+  it("shows chunks in flight over their state, each set replacing the previous one", () => {
+    const m = new ChunkMapModel(100, 50, 50);
+    m.mark([[0, 10]], COPIED);
+    m.paint();
+    m.setInFlight([[10, 5]]);
+    m.paint();
+    const cellOf = (chunk: number) => {
+      const { cols, cell } = m.layout;
+      return m.pixels[Math.floor(chunk / cols) * cell * 50 + (chunk % cols) * cell] as number;
+    };
+    expect(cellOf(10)).toBe(COLORS.inFlight);
+    expect(cellOf(15)).toBe(COLORS.pending);
+    expect(m.summary()).toMatchObject({ copied: 10, pending: 85, inFlight: 5 });
+    expect(m.isInFlight(12)).toBe(true);
+    // The next report: the stream went on, the first five were confirmed.
+    m.setInFlight([[15, 8]]);
+    m.mark([[10, 5]], COPIED);
+    m.paint();
+    expect(cellOf(10)).toBe(COLORS.copied);
+    expect(cellOf(20)).toBe(COLORS.inFlight);
+    expect(m.summary()).toMatchObject({ copied: 15, pending: 77, inFlight: 8 });
+    // A failed batch leaves the set: its chunks show their state again.
+    m.setInFlight([]);
+    m.paint();
+    expect(cellOf(20)).toBe(COLORS.pending);
+    expect(m.summary().inFlight).toBe(0);
+  });
+
+  it("counts in-flight chunks of shared one-pixel buckets exactly", () => {
+    const m = new ChunkMapModel(1_000_000, 720, 180);
+    m.paint();
+    m.setInFlight([[804, 20]]); // buckets 100 (half), 101, 102 (half)
+    m.paint();
+    expect([99, 100, 101, 102, 103].map((b) => m.pixels[b] === COLORS.inFlight)).toEqual([
+      false,
+      true,
+      true,
+      true,
+      false,
+    ]);
+    m.setInFlight([]);
+    m.paint();
+    expect(m.pixels[100]).toBe(COLORS.pending);
   });
 
   it("marks and paints a million chunks quickly", () => {

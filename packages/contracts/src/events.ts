@@ -107,10 +107,18 @@ export const ProgressMessage = Type.Object({
   bytesTotal: Type.Number(),
   rangesDone: Type.Number(),
   rangesTotal: Type.Number(),
+  /** Measured over the last seconds of bytes streamed (not only confirmed), capped at the bandwidth limit. */
   bytesPerSecond: Type.Number(),
   etaSeconds: Type.Union([Type.Number(), Type.Null()]),
   /** Chunk runs [first, count] finished since the previous message, for the live chunk map. */
   doneRuns: Type.Optional(Type.Array(Type.Tuple([Type.Number(), Type.Number()]))),
+  /**
+   * Bytes of unconfirmed ranges already streamed through the server (in flight: not yet read back and journaled).
+   * `bytesDone + bytesStreamed` is how far the copy got; only `bytesDone` is stored.
+   */
+  bytesStreamed: Type.Optional(Type.Number()),
+  /** Chunk runs [first, count] streamed and not yet confirmed, now: each message replaces the previous set. */
+  inFlightRuns: Type.Optional(Type.Array(Type.Tuple([Type.Number(), Type.Number()]))),
 });
 export type ProgressMessage = Static<typeof ProgressMessage>;
 

@@ -20,11 +20,18 @@ export function formatDuration(seconds: number): string {
   return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** `full_copy [#########-----------]  45% 115.2 MiB/256.0 MiB  38.1 MiB/s  ETA 4 s` */
+/**
+ * `full_copy [#####=====--------------]  42% 27.0 MiB/64.0 MiB (13.0 MiB confirmed)  1.0 MiB/s  ETA 37 s`:
+ * `#` confirmed (read back on the target and journaled), `=` streamed and awaiting that read-back.
+ */
 export function progressLine(p: ProgressMessage, width = 24): string {
-  const frac = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
-  const filled = Math.round(frac * width);
-  const bar = `${"#".repeat(filled)}${"-".repeat(width - filled)}`;
+  const streamed = p.bytesStreamed ?? 0;
+  const reached = p.bytesDone + streamed;
+  const frac = (n: number) => (p.bytesTotal > 0 ? Math.min(1, n / p.bytesTotal) : 0);
+  const done = Math.round(frac(p.bytesDone) * width);
+  const ahead = Math.max(done, Math.round(frac(reached) * width));
+  const bar = `${"#".repeat(done)}${"=".repeat(ahead - done)}${"-".repeat(width - ahead)}`;
+  const confirmed = streamed > 0 ? ` (${formatBytes(p.bytesDone)} confirmed)` : "";
   const eta = p.etaSeconds === null ? "" : `  ETA ${formatDuration(p.etaSeconds)}`;
-  return `${p.phase} [${bar}] ${String(Math.round(frac * 100)).padStart(3)}% ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}  ${formatBytes(p.bytesPerSecond)}/s${eta}`;
+  return `${p.phase} [${bar}] ${String(Math.round(frac(reached) * 100)).padStart(3)}% ${formatBytes(reached)}/${formatBytes(p.bytesTotal)}${confirmed}  ${formatBytes(p.bytesPerSecond)}/s${eta}`;
 }

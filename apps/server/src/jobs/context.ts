@@ -56,16 +56,8 @@ export type PhaseFn = (ctx: PhaseContext) => Promise<PhaseResult>;
 export type RunnablePhase = Exclude<Phase, "done">;
 export type PhaseTable = Record<RunnablePhase, PhaseFn>;
 
-export interface TransferProgress {
-  bytesDone: number;
-  bytesTotal: number;
-  rangesDone: number;
-  rangesTotal: number;
-  bytesPerSecond: number;
-  etaSeconds: number | null;
-  /** Chunk runs (in map chunks) confirmed since the last report. */
-  doneRuns?: Array<[number, number]>;
-}
+/** What a copy reports while it runs (the live progress message without job and phase). */
+export type TransferProgress = Omit<ProgressMessage, "jobId" | "phase">;
 
 export interface CopyRequest {
   jobId: number;

@@ -55,7 +55,11 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
           deviceBytes: o.deviceBytes,
           // The engine reports runs in extent chunks; the dashboard's map has its own cell size.
           onProgress: (p) =>
-            o.onProgress({ ...p, doneRuns: p.doneRuns && toMapRuns(p.doneRuns, o.chunkBytes, o.mapChunkBytes) }),
+            o.onProgress({
+              ...p,
+              doneRuns: p.doneRuns && toMapRuns(p.doneRuns, o.chunkBytes, o.mapChunkBytes),
+              inFlightRuns: p.inFlightRuns && toMapRuns(p.inFlightRuns, o.chunkBytes, o.mapChunkBytes),
+            }),
         }),
       );
     },

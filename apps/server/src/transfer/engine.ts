@@ -25,6 +25,8 @@ import { incoming, readAllText } from "./relay.ts";
 import { copyRunsOverSftp, extentBatches, meanRunBytes, SFTP_BATCH_BYTES, SFTP_RUN_BYTES } from "./sftp-batch.ts";
 
 const MiB = 1 << 20;
+/** How often a running pass reports progress between confirms. */
+const PROGRESS_TICK_MS = 500;
 
 export interface TransferEndpoint {
   host: TransferHost;
@@ -160,7 +162,12 @@ interface BatchPlan {
  * target's hash tool) over the data, which must equal the server's hash, and a `z` line per zero record.
  * Returns the hash to journal, or null when the read-back differs.
  */
-async function recordBatch(ctx: Ctx, plan: BatchPlan, signal: AbortSignal): Promise<string | null> {
+async function recordBatch(
+  ctx: Ctx,
+  plan: BatchPlan,
+  signal: AbortSignal,
+  onRead: (bytes: number) => void,
+): Promise<string | null> {
   const toolName = await ctx.hashTool();
   const tool = HASH_TOOLS[toolName];
   const reads = coalesce(plan.segments.filter((s) => s.source === "read").map((s) => [s.offset, s.length] as const));
@@ -194,7 +201,7 @@ async function recordBatch(ctx: Ctx, plan: BatchPlan, signal: AbortSignal): Prom
           }),
         dst.stdin,
         plan.segments,
-        { ...plan, maxRecordBytes: MAX_RECORD_BYTES, hashAlgorithm: tool.node },
+        { ...plan, maxRecordBytes: MAX_RECORD_BYTES, hashAlgorithm: tool.node, onRead },
         sig,
       ),
       src?.done,
@@ -261,7 +268,12 @@ async function scanSegments(ctx: FullCtx, span: ByteRun, signal: AbortSignal): P
   return segments;
 }
 
-async function fullBatch(ctx: FullCtx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
+async function fullBatch(
+  ctx: FullCtx,
+  batch: readonly JournalRange[],
+  signal: AbortSignal,
+  onRead: (bytes: number) => void,
+): Promise<string | null> {
   const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
   const segments: Segment[] =
     ctx.zeroes === "scan" && runs.length === 1
@@ -271,15 +283,21 @@ async function fullBatch(ctx: FullCtx, batch: readonly JournalRange[], signal: A
     ctx,
     { segments, detectZeroes: ctx.zeroes !== "send", skipZeroes: ctx.targetReadsZero, blockBytes: ctx.blockBytes },
     signal,
+    onRead,
   );
 }
 
 /** Changed runs: read and sent as they are; a chunk that became all zero is written from /dev/zero instead. */
-function extentBatch(ctx: Ctx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
+function extentBatch(
+  ctx: Ctx,
+  batch: readonly JournalRange[],
+  signal: AbortSignal,
+  onRead: (bytes: number) => void,
+): Promise<string | null> {
   const segments = coalesce(batch.map((r) => [r.offset, r.length] as const)).map(
     ([offset, length]): Segment => ({ offset, length, source: "read" }),
   );
-  return recordBatch(ctx, { segments, detectZeroes: true, skipZeroes: false, blockBytes: 4 * MiB }, signal);
+  return recordBatch(ctx, { segments, detectZeroes: true, skipZeroes: false, blockBytes: 4 * MiB }, signal, onRead);
 }
 
 async function runPass(
@@ -287,7 +305,12 @@ async function runPass(
   planned: readonly ByteRun[],
   mapChunkBytes: number,
   batchOf: (rows: JournalRange[]) => JournalRange[][],
-  copyBatch: (ctx: Ctx, batch: JournalRange[], signal: AbortSignal) => Promise<string | null>,
+  copyBatch: (
+    ctx: Ctx,
+    batch: JournalRange[],
+    signal: AbortSignal,
+    onRead: (bytes: number) => void,
+  ) => Promise<string | null>,
   extend: (ctx: Ctx) => Ctx = (c) => c,
 ): Promise<TransferResult> {
   const t0 = performance.now();
@@ -300,6 +323,8 @@ async function runPass(
     done.length,
     rows.length,
     mapChunkBytes,
+    // Compressed, the limit counts fewer bytes than stream through: it bounds no rate measured here.
+    { limitBytesPerSecond: () => (opts.compress ? null : (opts.bandwidth?.bytesPerSecond ?? null)) },
   );
   const result: TransferResult = {
     rangesTotal: rows.length,
@@ -323,44 +348,58 @@ async function runPass(
   };
   const ctx = extend({ ...opts, tracker, result, hashTool });
   opts.onProgress?.(tracker.snapshot());
+  // Confirms come per batch (a whole range of a full copy): between them, report what streams every half second.
+  const ticker = opts.onProgress && setInterval(() => opts.onProgress?.(tracker.snapshot()), PROGRESS_TICK_MS);
   const maxAttempts = opts.maxAttempts ?? 2;
-  await eachWithLimit(batchOf(rows), opts.concurrency ?? 3, opts.signal, async (batch, _i, signal) => {
-    let transient = 0;
-    for (let attempt = 1; ; attempt++) {
-      let hash: string | null;
-      try {
-        hash = await copyBatch(ctx, batch, signal);
-      } catch (e) {
-        // A dropped channel or connection: try the batch again (the hosts layer reconnects); a second
-        // failure ends the run, and the journal lets the next run resume.
-        if (signal.aborted || transient >= (opts.transientRetries ?? 1) || !isTransient(e)) throw e;
-        transient++;
+  try {
+    await eachWithLimit(batchOf(rows), opts.concurrency ?? 3, opts.signal, async (batch, _i, signal) => {
+      let transient = 0;
+      const ranges = batch.map((r) => [r.offset, r.length] as const);
+      for (let attempt = 1; ; attempt++) {
+        let hash: string | null;
+        const flight = tracker.begin(ranges);
+        try {
+          hash = await copyBatch(ctx, batch, signal, (n) => tracker.streamed(flight, n));
+        } catch (e) {
+          tracker.end(flight);
+          // A dropped channel or connection: try the batch again (the hosts layer reconnects); a second
+          // failure ends the run, and the journal lets the next run resume.
+          if (signal.aborted || transient >= (opts.transientRetries ?? 1) || !isTransient(e)) throw e;
+          transient++;
+          result.retries++;
+          attempt--;
+          continue;
+        }
+        tracker.end(flight);
+        if (hash !== null) {
+          signal.throwIfAborted();
+          opts.journal.confirm(
+            opts.jobId,
+            opts.pass,
+            batch.map((r) => ({ offset: r.offset, hash })),
+          );
+          result.rangesConfirmed += batch.length;
+          opts.onProgress?.(tracker.confirmed(ranges));
+          return;
+        }
+        const first = batch[0] as JournalRange;
+        const last = batch[batch.length - 1] as JournalRange;
+        if (attempt >= maxAttempts)
+          throw new VerifyMismatchError(
+            first.offset,
+            last.offset + last.length - first.offset,
+            `target read-back differs from what the source sent, ${attempt} attempts`,
+          );
         result.retries++;
-        attempt--;
-        continue;
       }
-      if (hash !== null) {
-        signal.throwIfAborted();
-        opts.journal.confirm(
-          opts.jobId,
-          opts.pass,
-          batch.map((r) => ({ offset: r.offset, hash })),
-        );
-        result.rangesConfirmed += batch.length;
-        opts.onProgress?.(tracker.confirmed(batch.map((r) => [r.offset, r.length] as const)));
-        return;
-      }
-      const first = batch[0] as JournalRange;
-      const last = batch[batch.length - 1] as JournalRange;
-      if (attempt >= maxAttempts)
-        throw new VerifyMismatchError(
-          first.offset,
-          last.offset + last.length - first.offset,
-          `target read-back differs from what the source sent, ${attempt} attempts`,
-        );
-      result.retries++;
-    }
-  });
+    });
+  } catch (e) {
+    // Batches still settling are dropped: the page must not keep showing them in flight.
+    opts.onProgress?.({ ...tracker.snapshot(), bytesStreamed: 0, inFlightRuns: [] });
+    throw e;
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
   result.seconds = (performance.now() - t0) / 1000;
   return result;
 }
@@ -384,15 +423,27 @@ export async function copyFull(o: FullCopyOptions): Promise<TransferResult> {
     o.mapChunkBytes ?? blockBytes,
     // Scan mode scans exactly the unconfirmed ranges of one contiguous span per batch.
     (rows) => batchRanges(rows, batchBytes, zeroes === "scan" ? 1 : MAX_RUNS_PER_COMMAND),
-    (ctx, b, s) => fullBatch(ctx as FullCtx, b, s),
+    (ctx, b, s, onRead) => fullBatch(ctx as FullCtx, b, s, onRead),
     (ctx) => ({ ...ctx, blockBytes, zeroes, targetReadsZero: o.targetReadsZero ?? false }) as FullCtx,
   );
 }
 
 /** SFTP mode: a batch of small runs without a process per run (sftp-batch.ts); the same proof as records. */
-async function sftpBatch(ctx: Ctx, batch: readonly JournalRange[], signal: AbortSignal): Promise<string | null> {
+async function sftpBatch(
+  ctx: Ctx,
+  batch: readonly JournalRange[],
+  signal: AbortSignal,
+  onRead: (bytes: number) => void,
+): Promise<string | null> {
   const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
-  const r = await copyRunsOverSftp({ source: ctx.source, target: ctx.target, runs, bandwidth: ctx.bandwidth, signal });
+  const r = await copyRunsOverSftp({
+    source: ctx.source,
+    target: ctx.target,
+    runs,
+    bandwidth: ctx.bandwidth,
+    signal,
+    onRead,
+  });
   ctx.result.bytesRead += r.bytes;
   ctx.result.bytesOnWire += r.bytes;
   ctx.result.bytesSent += r.bytes;
@@ -415,7 +466,9 @@ export async function copyExtents(o: ExtentCopyOptions): Promise<TransferResult>
         batchBytes: o.batchBytes ?? 64 * MiB,
         batchRuns: o.batchRuns ?? 64,
       }),
-    (ctx, batch, signal) =>
-      meanRunBytes(batch) < sftpRunBytes ? sftpBatch(ctx, batch, signal) : extentBatch(ctx, batch, signal),
+    (ctx, batch, signal, onRead) =>
+      meanRunBytes(batch) < sftpRunBytes
+        ? sftpBatch(ctx, batch, signal, onRead)
+        : extentBatch(ctx, batch, signal, onRead),
   );
 }

@@ -25,6 +25,8 @@ export interface RecordOptions {
   maxRecordBytes: number;
   /** The hash the target's read-back line carries. */
   hashAlgorithm: HashAlgorithm;
+  /** Told of the source's bytes as they arrive (live progress). */
+  onRead?: (bytes: number) => void;
 }
 
 export interface RecordResult {
@@ -192,6 +194,7 @@ export async function pumpRecords(
     if (from) {
       for await (const chunk of from as AsyncIterable<Buffer>) {
         w.result.bytesRead += chunk.length;
+        opts.onRead?.(chunk.length);
         if (w.result.bytesRead > expected || !more) throw new TruncatedStreamError(host, expected, w.result.bytesRead);
         let rest = chunk;
         while (rest.length > 0) {

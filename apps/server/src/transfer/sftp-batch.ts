@@ -39,6 +39,8 @@ export interface SftpRunsOptions {
   runs: readonly ByteRun[];
   bandwidth?: RateLimiter;
   signal: AbortSignal;
+  /** Told of the source's bytes as they arrive (live progress). */
+  onRead?: (bytes: number) => void;
 }
 
 export interface SftpRunsResult {
@@ -174,6 +176,7 @@ export async function copyRunsOverSftp(o: SftpRunsOptions): Promise<SftpRunsResu
         await take(p.length);
         const data = await src.read(p.offset, p.length);
         if (data.length !== p.length) throw new TruncatedStreamError(o.source.host.name, p.length, data.length);
+        o.onRead?.(data.length);
         held[i] = data;
         await Promise.all([sent.add(i, data), dst.write(p.offset, data)]);
       },

@@ -52,6 +52,8 @@ export const COLORS = {
   copied: rgba(37, 99, 235),
   changed: rgba(234, 88, 12),
   verified: rgba(22, 163, 74),
+  /** Streamed to the target, not yet read back and confirmed. */
+  inFlight: rgba(6, 182, 212),
 } as const;
 
 function channel(c: number, shift: number) {
@@ -80,6 +82,10 @@ export class ChunkMapModel {
   /** Every bucket needs painting (at first, or after most of the volume changed): skip the per-bucket list. */
   private allDirty = true;
   private readonly totals = new Float64Array(4);
+  /** In-flight chunks per bucket: an overlay over the states, replaced whole by each `setInFlight`. */
+  private readonly inFlightCounts: Uint32Array;
+  private inFlight: Run[] = [];
+  private inFlightTotal = 0;
 
   constructor(
     readonly totalChunks: number,
@@ -91,15 +97,58 @@ export class ChunkMapModel {
     this.states = new Uint8Array(totalChunks);
     this.counts = new Uint32Array(this.layout.buckets * 4);
     this.dirtyFlags = new Uint8Array(this.layout.buckets);
+    this.inFlightCounts = new Uint32Array(this.layout.buckets);
     const cpb = this.layout.chunksPerBucket;
     for (let b = 0; b < this.layout.buckets; b++) this.counts[b * 4] = Math.min(cpb, totalChunks - b * cpb);
     this.totals[PENDING] = totalChunks;
   }
 
-  /** Chunks in each state: [pending, copied, changed, verified]. */
-  summary(): { pending: number; copied: number; changed: number; verified: number } {
+  /**
+   * Chunks in each state, and how many are in flight (streamed, not yet confirmed); `pending` leaves out pending
+   * chunks in flight, so a full copy's figures add up. The in-flight set is a few batches: counting it is cheap.
+   */
+  summary(): { pending: number; copied: number; changed: number; verified: number; inFlight: number } {
     const t = this.totals;
-    return { pending: t[PENDING] ?? 0, copied: t[COPIED] ?? 0, changed: t[CHANGED] ?? 0, verified: t[VERIFIED] ?? 0 };
+    let pendingInFlight = 0;
+    for (const [first, count] of this.inFlight)
+      for (let i = Math.max(0, first); i < Math.min(this.totalChunks, first + count); i++)
+        if (this.states[i] === PENDING) pendingInFlight++;
+    return {
+      pending: (t[PENDING] ?? 0) - pendingInFlight,
+      copied: t[COPIED] ?? 0,
+      changed: t[CHANGED] ?? 0,
+      verified: t[VERIFIED] ?? 0,
+      inFlight: this.inFlightTotal,
+    };
+  }
+
+  /**
+   * The chunks in flight now, replacing the previous set (a copy streams a few batches at a time, so both sets
+   * are short). They keep their state underneath: a failed batch simply leaves the set.
+   */
+  setInFlight(runs: readonly Run[]): void {
+    this.shiftInFlight(this.inFlight, -1);
+    this.inFlight = runs.map(([first, count]) => [first, count] as const);
+    this.shiftInFlight(this.inFlight, 1);
+  }
+
+  private shiftInFlight(runs: readonly Run[], by: 1 | -1): void {
+    const cpb = this.layout.chunksPerBucket;
+    for (const [first, count] of runs) {
+      const start = Math.max(0, first);
+      const end = Math.min(this.totalChunks, first + count);
+      if (end <= start) continue;
+      this.inFlightTotal += by * (end - start);
+      for (let b = (start / cpb) | 0; b * cpb < end; b++) {
+        const n = Math.min(end, (b + 1) * cpb) - Math.max(start, b * cpb);
+        (this.inFlightCounts[b] as number) += by * n;
+        if (this.dirtyFlags[b] === 0 && !this.allDirty) this.markDirty(b);
+      }
+    }
+  }
+
+  isInFlight(chunk: number): boolean {
+    return this.inFlight.some(([first, count]) => chunk >= first && chunk < first + count);
   }
 
   stateOf(chunk: number): ChunkState {
@@ -172,7 +221,8 @@ export class ChunkMapModel {
     const verified = counts[base + 3] as number;
     const n = pending + copied + changed + verified;
     let color: number;
-    if (changed > 0) color = COLORS.changed;
+    if ((this.inFlightCounts[b] as number) > 0) color = COLORS.inFlight;
+    else if (changed > 0) color = COLORS.changed;
     else if (pending > 0) color = PENDING_TO_COPIED[Math.floor(((copied + verified) / n) * 255)] as number;
     else color = COPIED_TO_VERIFIED[Math.floor((verified / n) * 255)] as number;
     const row = (b / cols) | 0;

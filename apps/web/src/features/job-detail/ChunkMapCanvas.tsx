@@ -18,7 +18,7 @@ const css = (c: number) => `rgb(${c & 255} ${(c >>> 8) & 255} ${(c >>> 16) & 255
  */
 export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStreamStore }) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
-  const [summary, setSummary] = useState({ pending: map.totalChunks, copied: 0, changed: 0, verified: 0 });
+  const [summary, setSummary] = useState({ pending: map.totalChunks, copied: 0, changed: 0, verified: 0, inFlight: 0 });
   const [hover, setHover] = useState<string | null>(null);
   const modelRef = useRef<ChunkMapModel | null>(null);
 
@@ -47,8 +47,13 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
       model.mark(runs, stateForPhase(phase));
       schedule();
     });
+    const offInFlight = store.onInFlight((runs) => {
+      model.setInFlight(runs);
+      schedule();
+    });
     return () => {
       off();
+      offInFlight();
       if (frame !== null) cancelAnimationFrame(frame);
     };
   }, [map, store]);
@@ -63,7 +68,7 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
     const names = ["pending", "copied", "changed", "verified"];
     const label =
       at.count === 1
-        ? `chunk ${at.first}: ${names[model.stateOf(at.first)]}`
+        ? `chunk ${at.first}: ${names[model.stateOf(at.first)]}${model.isInFlight(at.first) ? ", in flight" : ""}`
         : `chunks ${at.first}–${at.first + at.count - 1}`;
     setHover(`${label} (offset ${formatBytes(at.first * map.chunkBytes)})`);
   };
@@ -77,7 +82,7 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
         width={WIDTH}
         height={HEIGHT}
         role="img"
-        aria-label={`Chunk map of ${map.totalChunks} chunks of ${formatBytes(map.chunkBytes)}: ${pct(summary.copied + summary.verified)} copied, ${summary.changed} changed, ${pct(summary.verified)} verified`}
+        aria-label={`Chunk map of ${map.totalChunks} chunks of ${formatBytes(map.chunkBytes)}: ${pct(summary.copied + summary.verified)} copied, ${pct(summary.inFlight)} in flight, ${summary.changed} changed, ${pct(summary.verified)} verified`}
         onMouseMove={onMove}
         onMouseLeave={() => setHover(null)}
       />
@@ -85,6 +90,9 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
         <ul className="legend">
           <li>
             <i style={{ background: css(COLORS.pending) }} /> pending {pct(summary.pending)}
+          </li>
+          <li>
+            <i style={{ background: css(COLORS.inFlight) }} /> in flight {pct(summary.inFlight)}
           </li>
           <li>
             <i style={{ background: css(COLORS.copied) }} /> copied {pct(summary.copied)}

@@ -105,6 +105,9 @@ export function JobDetailPage({ id }: { id: number }) {
   const outage = live.outageMs ?? m.outageMs;
   // Rate and ETA describe a copy in progress: once the job stops moving they would only be stale.
   const moving = m.state === "running" && p !== null;
+  // Streamed bytes wait for the target's read-back; only confirmed ones are stored (and survive a restart).
+  const bytesStreamed = moving ? (p.bytesStreamed ?? 0) : 0;
+  const reached = bytesDone + bytesStreamed;
 
   return (
     <section aria-labelledby="job-title" className="job-detail">
@@ -158,9 +161,26 @@ export function JobDetailPage({ id }: { id: number }) {
       <section className="stats" aria-label="Progress figures">
         <div className="stat wide">
           <span className="stat-label">{copiedLabel(phase ?? m.phase, bytesDone)}</span>
-          <ProgressBar value={percent(bytesDone, bytesTotal)} label="Copy progress" />
+          <ProgressBar
+            value={percent(bytesDone, bytesTotal)}
+            ahead={percent(reached, bytesTotal)}
+            label="Copy progress"
+          />
           <span data-testid="bytes-progress">
-            <Bytes n={bytesDone} /> of <Bytes n={bytesTotal} /> ({percent(bytesDone, bytesTotal).toFixed(1)}%)
+            <Bytes n={reached} /> of <Bytes n={bytesTotal} /> ({percent(reached, bytesTotal).toFixed(1)}%)
+          </span>
+          <span className="muted small">
+            <span data-testid="bytes-confirmed">
+              <Bytes n={bytesDone} /> confirmed
+            </span>
+            {bytesStreamed > 0 ? (
+              <>
+                {" · "}
+                <span data-testid="bytes-streamed">
+                  <Bytes n={bytesStreamed} /> streamed, awaiting read-back
+                </span>
+              </>
+            ) : null}
           </span>
         </div>
         <div className="stat">
@@ -174,7 +194,7 @@ export function JobDetailPage({ id }: { id: number }) {
         </div>
         <div className="stat">
           <span className="stat-label">Throughput</span>
-          <span>{moving ? <Rate n={p.bytesPerSecond} /> : "–"}</span>
+          <span data-testid="rate">{moving ? <Rate n={p.bytesPerSecond} /> : "–"}</span>
         </div>
         <div className="stat">
           <span className="stat-label">ETA</span>

@@ -31,6 +31,7 @@ export interface JobStreamSnapshot {
 }
 
 type RunsListener = (runs: readonly (readonly [number, number])[], phase: string) => void;
+type InFlightListener = (runs: readonly (readonly [number, number])[]) => void;
 
 export const LOG_WINDOW = 2_000;
 const THROUGHPUT_WINDOW = 600;
@@ -58,6 +59,8 @@ export class JobStreamStore {
   private readonly samples: ThroughputSample[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly runListeners = new Set<RunsListener>();
+  private readonly inFlightListeners = new Set<InFlightListener>();
+  private inFlight: readonly (readonly [number, number])[] = [];
   private frame: number | null = null;
   private pending: Partial<JobStreamSnapshot> | null = null;
   private stream: EventStream | null = null;
@@ -99,6 +102,18 @@ export class JobStreamStore {
     this.runListeners.add(listener);
     return () => {
       this.runListeners.delete(listener);
+    };
+  }
+
+  /**
+   * Chunk runs streamed but not yet confirmed: called with the current set right away, then with every new set
+   * (each replaces the previous one).
+   */
+  onInFlight(listener: InFlightListener): () => void {
+    this.inFlightListeners.add(listener);
+    listener(this.inFlight);
+    return () => {
+      this.inFlightListeners.delete(listener);
     };
   }
 
@@ -147,6 +162,12 @@ export class JobStreamStore {
 
   private onProgress(p: ProgressMessage): void {
     if (p.doneRuns && p.doneRuns.length > 0) for (const l of this.runListeners) l(p.doneRuns, p.phase);
+    // A server without in-flight reports sends none: nothing is shown in flight then.
+    const inFlight = p.inFlightRuns ?? [];
+    if (inFlight.length > 0 || this.inFlight.length > 0) {
+      this.inFlight = inFlight;
+      for (const l of this.inFlightListeners) l(inFlight);
+    }
     this.samples.push({ t: Date.now(), bytesPerSecond: p.bytesPerSecond });
     if (this.samples.length > THROUGHPUT_WINDOW) this.samples.splice(0, this.samples.length - THROUGHPUT_WINDOW);
     // The snapshot's fill level comes from stored job.snapshot events, not from progress.

@@ -1,0 +1,35 @@
+import type { ProgressMessage } from "@blockferry/contracts";
+import { describe, expect, it } from "vitest";
+import { progressLine } from "../src/lib/progress.ts";
+
+const MiB = 1 << 20;
+const base: ProgressMessage = {
+  jobId: 1,
+  phase: "full_copy",
+  bytesDone: 0,
+  bytesTotal: 64 * MiB,
+  rangesDone: 0,
+  rangesTotal: 1,
+  bytesPerSecond: MiB,
+  etaSeconds: 48,
+};
+
+describe("progressLine", () => {
+  it("shows bytes streamed ahead of those confirmed", () => {
+    expect(progressLine({ ...base, bytesDone: 8 * MiB, bytesStreamed: 8 * MiB }, 8)).toBe(
+      "full_copy [#=------]  25% 16.0 MiB/64.0 MiB (8.0 MiB confirmed)  1.0 MiB/s  ETA 48 s",
+    );
+  });
+
+  it("moves while nothing is confirmed yet", () => {
+    expect(progressLine({ ...base, bytesStreamed: 32 * MiB }, 8)).toBe(
+      "full_copy [====----]  50% 32.0 MiB/64.0 MiB (0 B confirmed)  1.0 MiB/s  ETA 48 s",
+    );
+  });
+
+  it("reads as before from a server that reports no streamed bytes", () => {
+    expect(progressLine({ ...base, bytesDone: 64 * MiB, etaSeconds: 0 }, 8)).toBe(
+      "full_copy [########] 100% 64.0 MiB/64.0 MiB  1.0 MiB/s  ETA 0.0 s",
+    );
+  });
+});
