@@ -1,7 +1,8 @@
-import { type ApiToken, ROLES, type Role } from "@blockferry/contracts";
+import type { ApiToken, Role } from "@blockferry/contracts";
 import { type FormEvent, useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog.tsx";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
+import { RoleSelect } from "../../components/RoleSelect.tsx";
 import { Table } from "../../components/Table.tsx";
 import { errorText } from "../../lib/api.ts";
 import { formatTime } from "../../lib/format.ts";
@@ -67,13 +68,7 @@ function CreateTokenForm({ onCreated }: { onCreated(name: string, token: string)
       </label>
       <label className="span-2">
         Role
-        <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
+        <RoleSelect value={role} onChange={setRole} />
         <span className="muted small">A token never does more than the user who made it.</span>
       </label>
       {create.isError ? (

@@ -1,7 +1,8 @@
-import { ROLES, type Role, type User } from "@blockferry/contracts";
+import type { Role, User } from "@blockferry/contracts";
 import { type FormEvent, useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog.tsx";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
+import { ROLE_HELP, RoleSelect } from "../../components/RoleSelect.tsx";
 import { Table } from "../../components/Table.tsx";
 import { errorText } from "../../lib/api.ts";
 import { formatTime } from "../../lib/format.ts";
@@ -9,24 +10,6 @@ import { useSession } from "../session/session-store.ts";
 import { useCreateUser, useRemoveUser, useUpdateUser, useUsers } from "./api.ts";
 
 const MIN_PASSWORD = 10;
-export const ROLE_HELP: Record<Role, string> = {
-  viewer: "reads everything, changes nothing",
-  operator: "also runs prechecks and starts, cuts over, cancels and retries migrations",
-  admin: "also manages hosts, users, API tokens and reads the audit log",
-};
-
-function RoleSelect({ value, onChange, label }: { value: Role; onChange(r: Role): void; label: string }) {
-  return (
-    <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value as Role)}>
-      {ROLES.map((r) => (
-        <option key={r} value={r} title={ROLE_HELP[r]}>
-          {r}
-        </option>
-      ))}
-    </select>
-  );
-}
-
 function AddUserForm() {
   const create = useCreateUser();
   const [role, setRole] = useState<Role>("viewer");
@@ -64,13 +47,7 @@ function AddUserForm() {
       </label>
       <label className="span-2">
         Role
-        <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
+        <RoleSelect value={role} onChange={setRole} />
         <span className="muted small">{ROLE_HELP[role]}</span>
       </label>
       {problem || create.isError ? (
