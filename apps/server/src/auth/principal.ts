@@ -1,4 +1,4 @@
-import type { Role } from "@blockferry/contracts";
+import type { Role, Session } from "@blockferry/contracts";
 import type { Actor } from "../db/repositories/audit.ts";
 
 /** Who a request acts for, as the auth guard established it. */
@@ -11,6 +11,8 @@ export interface Principal {
   /** Session only: the hash that names it (for logout) and the token unsafe requests must echo. */
   sessionHash?: string;
   csrfToken?: string;
+  /** Session only: what GET /api/session answers. */
+  session?: Session;
   tokenId?: number;
 }
 

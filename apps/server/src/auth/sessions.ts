@@ -85,7 +85,7 @@ export function createSessions(d: SessionDeps) {
     },
 
     /** The principal a session cookie stands for; expired sessions are deleted on sight. */
-    resolve(cookie: string): (Principal & { session: Session }) | undefined {
+    resolve(cookie: string): Principal | undefined {
       const hash = tokenHash(cookie);
       const found = d.sessions.find(hash);
       if (!found) return undefined;

@@ -1,4 +1,4 @@
-import { and, eq, lt, or } from "drizzle-orm";
+import { eq, lt, or } from "drizzle-orm";
 import type { Db } from "../open.ts";
 import { sessions, users } from "../schema.ts";
 
@@ -33,13 +33,6 @@ export function createSessionsRepo(db: Db) {
         .delete(sessions)
         .where(or(lt(sessions.expiresAt, now), lt(sessions.lastSeenAt, idleBefore)))
         .run().changes;
-    },
-    /** Test and admin aid: ends every session of a user as if it had expired. */
-    expireForUser(userId: number): void {
-      db.update(sessions)
-        .set({ expiresAt: 0 })
-        .where(and(eq(sessions.userId, userId)))
-        .run();
     },
   };
 }

@@ -49,11 +49,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRouteDeps> = async 
     "/session",
     { schema: { operationId: "getSession", tags: ["session"], response: { 200: Session, ...errors } } },
     async (request) => {
-      const p = request.principal;
-      if (p?.via !== "session" || !p.sessionHash) throw new UnauthenticatedError("no session: log in");
-      const s = d.sessions.resolve(request.cookies[SESSION_COOKIE] ?? "");
-      if (!s) throw new UnauthenticatedError("the session has ended: log in again");
-      return s.session;
+      // The guard resolved the cookie already (an ended session never gets here); a token has no session.
+      const session = request.principal?.session;
+      if (!session) throw new UnauthenticatedError("no session: log in");
+      return session;
     },
   );
 
