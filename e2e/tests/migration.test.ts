@@ -32,10 +32,10 @@ describe("migration jobs on lab hosts", () => {
     return { events, at };
   };
 
-  it("moves a 256 MiB LV while its workload writes, with a manual cutover and a short outage", async () => {
+  it("moves a 128 MiB LV while its workload writes, with a manual cutover and a short outage", async () => {
     await sh(
       lab1,
-      "lvcreate -q -y -L 256M -n vm1 vg0 && dd if=/dev/urandom of=/dev/vg0/vm1 bs=1M count=32 oflag=direct status=none",
+      "lvcreate -q -y -L 128M -n vm1 vg0 && dd if=/dev/urandom of=/dev/vg0/vm1 bs=1M count=16 oflag=direct status=none",
     );
     await sh(lab1, "bf-workload start /dev/vg0/vm1 1024");
     const job = await api.createMigration({
