@@ -1,5 +1,5 @@
 import type { ChunkMap } from "@blockferry/contracts";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import {
   CHANGED,
   ChunkMapModel,
@@ -48,7 +48,9 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
   const repaintRef = useRef<(() => void) | null>(null);
   const scheme = useColorScheme();
 
-  useEffect(() => {
+  // A layout effect: the canvas is sized to its figure and drawn before the browser first paints it (no blank
+  // 300x150 default canvas for a frame).
+  useLayoutEffect(() => {
     const canvas = canvasRef.current;
     const figure = figureRef.current;
     const ctx = canvas?.getContext("2d");
