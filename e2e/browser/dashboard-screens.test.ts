@@ -78,6 +78,13 @@ const LAYOUT_PROBE = `(() => {
   const list = document.querySelector(".timeline");
   const canvas = document.querySelector(".chunk-map canvas");
   const box = (e) => e && e.getBoundingClientRect().toJSON();
+  // A palette colour as the canvas would paint it, to compare with the map's pixels.
+  const probe = document.createElement("canvas").getContext("2d");
+  const paint = (name) => {
+    probe.fillStyle = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    probe.fillRect(0, 0, 1, 1);
+    return [...probe.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+  };
   return {
     scrollWidth: document.scrollingElement.scrollWidth,
     innerWidth: window.innerWidth,
@@ -93,6 +100,9 @@ const LAYOUT_PROBE = `(() => {
       cols: Number(canvas.dataset.cols),
       cell: Number(canvas.dataset.cell),
       figureWidth: canvas.parentElement.clientWidth,
+      firstCell: [...canvas.getContext("2d").getImageData(0, 0, 1, 1).data.slice(0, 3)],
+      copied: paint("--map-copied"),
+      verified: paint("--map-verified"),
     },
   };
 })()`;
@@ -112,6 +122,10 @@ interface Layout {
     cols: number;
     cell: number;
     figureWidth: number;
+    /** The first chunk's cell, and two of the scheme's map colours, as RGB. */
+    firstCell: number[];
+    copied: number[];
+    verified: number[];
   } | null;
 }
 
@@ -234,7 +248,7 @@ describe("dashboard: screens at 1440, 1024 and 800 px, light and dark", () => {
   };
 
   /** The job page's own facts: every phase on screen, the map drawn 1:1 in whole cells. */
-  const expectJobLayout = (layout: Layout, where: string) => {
+  const expectJobLayout = (layout: Layout, where: string, firstChunk: "copied" | "verified") => {
     expect(layout.lastPhase?.name, where).toBe("done");
     const last = layout.lastPhase?.box;
     const list = layout.timeline;
@@ -251,15 +265,25 @@ describe("dashboard: screens at 1440, 1024 and 800 px, light and dark", () => {
     expect(Number.isInteger(c.cell) && c.cell > 1, `${where}: whole cells (${c.cell})`).toBe(true);
     expect(c.width, `${where}: width a multiple of the columns`).toBe(c.cols * c.cell);
     expect(c.width, `${where}: the map fits its figure`).toBeLessThanOrEqual(c.figureWidth);
+    // Repainted in this scheme's colours (a canvas keeps what it drew until told otherwise).
+    expect(c.firstCell, `${where}: first chunk in the scheme's ${firstChunk} colour`).toEqual(c[firstChunk]);
   };
 
-  /** The map, once its canvas has been fitted to the figure at this width. */
-  const mapFitted = async () => {
+  /**
+   * The map, once its canvas has been fitted to the figure at this width and repainted in this scheme (the page
+   * hears of a new scheme through a media-query event and repaints in an effect, a frame or so later).
+   */
+  const mapFitted = (firstChunk: "copied" | "verified") => async () => {
     await expect
       .poll(
         async () => {
-          const l = (await page.evaluate(LAYOUT_PROBE)) as Layout;
-          return l.canvas !== null && l.canvas.cell > 0 && l.canvas.width <= l.canvas.figureWidth;
+          const c = ((await page.evaluate(LAYOUT_PROBE)) as Layout).canvas;
+          return (
+            c !== null &&
+            c.cell > 0 &&
+            c.width <= c.figureWidth &&
+            JSON.stringify(c.firstCell) === JSON.stringify(c[firstChunk])
+          );
         },
         { timeout: 15_000 },
       )
@@ -294,9 +318,9 @@ describe("dashboard: screens at 1440, 1024 and 800 px, light and dark", () => {
           await expect
             .poll(() => page.getByTestId("bytes-progress").textContent(), { timeout: 15_000 })
             .not.toBe(before);
-          await mapFitted();
+          await mapFitted("copied")();
         });
-        expectJobLayout(layout, `live job at ${width} px, ${scheme}`);
+        expectJobLayout(layout, `live job at ${width} px, ${scheme}`, "copied");
       }
     expect(errors).toEqual([]);
   });
@@ -307,8 +331,8 @@ describe("dashboard: screens at 1440, 1024 and 800 px, light and dark", () => {
     await page.getByRole("log", { name: "Job log" }).waitFor();
     for (const width of WIDTHS)
       for (const scheme of SCHEMES) {
-        const layout = await shoot("job-finished", width, scheme, mapFitted);
-        expectJobLayout(layout, `finished job at ${width} px, ${scheme}`);
+        const layout = await shoot("job-finished", width, scheme, mapFitted("verified"));
+        expectJobLayout(layout, `finished job at ${width} px, ${scheme}`, "verified");
       }
     expect(errors).toEqual([]);
   });
