@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { CHANGED, ChunkMapModel, COLORS, COPIED, layoutFor, VERIFIED } from "../src/lib/chunk-map.ts";
+import {
+  CHANGED,
+  ChunkMapModel,
+  COLORS,
+  COPIED,
+  canvasSizeFor,
+  layoutFor,
+  rgba,
+  VERIFIED,
+} from "../src/lib/chunk-map.ts";
 
 describe("layoutFor", () => {
   it("gives small volumes big square cells that fit", () => {
@@ -20,7 +29,66 @@ describe("layoutFor", () => {
   });
 });
 
+describe("canvasSizeFor", () => {
+  // Volume sizes in chunks (64 KiB chunks: 4 MiB to 64 GiB, and odd counts) and figure widths at 800-1440 px.
+  const totals = [1, 64, 1024, 1000, 4096, 16_385, 150_000, 1_000_000, 2_000_003];
+  const widths = [300, 536, 538, 700, 880, 1200];
+
+  it("cuts the canvas to whole cells and rows, so CSS never scales it and columns stay even", () => {
+    for (const total of totals)
+      for (const box of widths) {
+        const { width, height } = canvasSizeFor(total, box);
+        expect(width).toBeLessThanOrEqual(Math.max(120, box));
+        const l = layoutFor(total, width, height);
+        expect(Number.isInteger(l.cell)).toBe(true);
+        if (l.cell > 1) expect(width).toBe(l.cols * l.cell);
+        expect(height).toBe(l.rows * l.cell);
+      }
+  });
+
+  it("keeps the layout the full strip would have: trimming never shrinks the cells", () => {
+    for (const total of totals)
+      for (const box of widths) {
+        const width = Math.min(960, box);
+        const full = layoutFor(total, width, Math.max(60, Math.min(240, Math.round(width / 4))));
+        const { width: w, height: h } = canvasSizeFor(total, box);
+        const trimmed = layoutFor(total, w, h);
+        expect([trimmed.cell, trimmed.cols, trimmed.chunksPerBucket]).toEqual([
+          full.cell,
+          full.cols,
+          full.chunksPerBucket,
+        ]);
+      }
+  });
+});
+
 describe("ChunkMapModel", () => {
+  it("repaints everything in a new palette (the colour scheme changed)", () => {
+    const m = new ChunkMapModel(100, 50, 50);
+    m.mark([[0, 10]], COPIED);
+    m.paint();
+    expect(m.pixels[0]).toBe(COLORS.copied);
+    const dark = { ...COLORS, background: rgba(22, 27, 34), copied: rgba(59, 130, 246), pending: rgba(47, 56, 69) };
+    m.setPalette(dark);
+    expect(m.paint()).toEqual({ y: 0, height: 50 });
+    expect(m.pixels[0]).toBe(dark.copied);
+    expect(m.pixels[50 * 50 - 1]).toBe(dark.background);
+    expect(m.pixels.includes(COLORS.copied) || m.pixels.includes(COLORS.background)).toBe(false);
+  });
+
+  it("keeps every chunk's state and the in-flight set when resized", () => {
+    const m = new ChunkMapModel(1000, 200, 50);
+    m.mark([[0, 300]], COPIED);
+    m.mark([[10, 5]], CHANGED);
+    m.mark([[100, 50]], VERIFIED);
+    m.setInFlight([[400, 20]]);
+    const r = m.resized(120, 90);
+    expect([r.width, r.height]).toEqual([120, 90]);
+    expect(r.summary()).toEqual(m.summary());
+    expect([r.stateOf(12), r.stateOf(120), r.stateOf(299), r.stateOf(300)]).toEqual([CHANGED, VERIFIED, COPIED, 0]);
+    expect(r.isInFlight(410)).toBe(true);
+  });
+
   it("counts states exactly and clips runs past the end", () => {
     const m = new ChunkMapModel(100, 50, 50);
     m.mark(

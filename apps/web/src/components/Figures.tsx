@@ -3,7 +3,7 @@ import { exactBytes, formatBytes, formatMs, formatRate, humanizeText } from "../
 /** A byte count in binary units; the exact count on hover. */
 export function Bytes({ n, ...rest }: { n: number | null | undefined; "data-testid"?: string }) {
   return (
-    <span title={exactBytes(n)} {...rest}>
+    <span className="figure" title={exactBytes(n)} {...rest}>
       {formatBytes(n)}
     </span>
   );
@@ -12,7 +12,11 @@ export function Bytes({ n, ...rest }: { n: number | null | undefined; "data-test
 /** A rate in binary units per second; the exact bytes per second on hover. */
 export function Rate({ n }: { n: number | null | undefined }) {
   const exact = exactBytes(n);
-  return <span title={exact ? `${exact} per second` : undefined}>{formatRate(n)}</span>;
+  return (
+    <span className="figure" title={exact ? `${exact} per second` : undefined}>
+      {formatRate(n)}
+    </span>
+  );
 }
 
 /** A server message (precheck, log line) with its raw byte counts and internal keys put in the dashboard's words. */
@@ -29,7 +33,10 @@ export function HumanText({ text }: { text: string }) {
           // biome-ignore lint/suspicious/noArrayIndexKey: as above.
           <Rate key={i} n={p.bytesPerSecond} />
         ) : (
-          formatMs(p.ms)
+          // biome-ignore lint/suspicious/noArrayIndexKey: as above.
+          <span key={i} className="figure">
+            {formatMs(p.ms)}
+          </span>
         ),
       )}
     </>

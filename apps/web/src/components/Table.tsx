@@ -1,6 +1,9 @@
 import type { ReactNode } from "react";
 
-/** A data table: one header row naming the columns; the rows are the caller's. */
+/**
+ * A data table: one header row naming the columns; the rows are the caller's. It scrolls sideways inside its own
+ * box when the screen is narrower than its columns, so the page itself never does.
+ */
 export function Table({
   label,
   columns,
@@ -13,17 +16,19 @@ export function Table({
   children: ReactNode;
 }) {
   return (
-    <table className={className ? `table ${className}` : "table"} aria-label={label}>
-      <thead>
-        <tr>
-          {columns.map((c) => (
-            <th scope="col" key={c}>
-              {c}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>{children}</tbody>
-    </table>
+    <div className="table-scroll">
+      <table className={className ? `table ${className}` : "table"} aria-label={label}>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th scope="col" key={c}>
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
   );
 }

@@ -44,9 +44,37 @@ export function layoutFor(totalChunks: number, width: number, height: number): L
   return { chunksPerBucket: 1, buckets: totalChunks, cols, rows: Math.ceil(totalChunks / cols), cell };
 }
 
+/** The map never grows past this width (CSS pixels); wider figures leave room beside it. */
+const MAX_CANVAS_WIDTH = 960;
+
+/**
+ * The canvas for a figure `boxWidth` CSS pixels wide: a strip of about 4:1, cut down to whole cells (and whole rows)
+ * so it is drawn 1:1, never scaled by CSS (scaling is what made columns uneven). Its layout is the one `layoutFor`
+ * gives for the full strip: trimming never changes the cell size or the chunks per bucket.
+ */
+export function canvasSizeFor(totalChunks: number, boxWidth: number): { width: number; height: number } {
+  const width = Math.max(120, Math.min(MAX_CANVAS_WIDTH, Math.floor(boxWidth)));
+  const height = Math.max(60, Math.min(240, Math.round(width / 4)));
+  const l = layoutFor(totalChunks, width, height);
+  if (l.buckets === 0) return { width, height };
+  return { width: l.cell === 1 ? width : l.cols * l.cell, height: l.rows * l.cell };
+}
+
 /** Colours as little-endian RGBA words, the layout of ImageData on every browser we target. */
-const rgba = (r: number, g: number, b: number) => ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
-export const COLORS = {
+export const rgba = (r: number, g: number, b: number) => ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
+
+/** The map's colours as RGBA words. The page reads them from the stylesheet (light or dark scheme). */
+export interface MapPalette {
+  background: number;
+  pending: number;
+  copied: number;
+  changed: number;
+  verified: number;
+  inFlight: number;
+}
+
+/** The light scheme's colours (the stylesheet's --map-* defaults), for a model built without a page. */
+export const COLORS: MapPalette = {
   background: rgba(255, 255, 255),
   pending: rgba(214, 219, 226),
   copied: rgba(37, 99, 235),
@@ -54,7 +82,7 @@ export const COLORS = {
   verified: rgba(22, 163, 74),
   /** Streamed to the target, not yet read back and confirmed. */
   inFlight: rgba(6, 182, 212),
-} as const;
+};
 
 function channel(c: number, shift: number) {
   return (c >>> shift) & 255;
@@ -68,8 +96,6 @@ function ramp(from: number, to: number): Uint32Array {
   }
   return out;
 }
-const PENDING_TO_COPIED = ramp(COLORS.pending, COLORS.copied);
-const COPIED_TO_VERIFIED = ramp(COLORS.copied, COLORS.verified);
 
 export class ChunkMapModel {
   readonly layout: Layout;
@@ -86,14 +112,19 @@ export class ChunkMapModel {
   private readonly inFlightCounts: Uint32Array;
   private inFlight: Run[] = [];
   private inFlightTotal = 0;
+  private palette: MapPalette = COLORS;
+  private pendingToCopied = ramp(COLORS.pending, COLORS.copied);
+  private copiedToVerified = ramp(COLORS.copied, COLORS.verified);
 
   constructor(
     readonly totalChunks: number,
     readonly width: number,
     readonly height: number,
+    palette: MapPalette = COLORS,
   ) {
     this.layout = layoutFor(totalChunks, width, height);
-    this.pixels = new Uint32Array(width * height).fill(COLORS.background);
+    this.pixels = new Uint32Array(width * height);
+    this.setPalette(palette);
     this.states = new Uint8Array(totalChunks);
     this.counts = new Uint32Array(this.layout.buckets * 4);
     this.dirtyFlags = new Uint8Array(this.layout.buckets);
@@ -101,6 +132,36 @@ export class ChunkMapModel {
     const cpb = this.layout.chunksPerBucket;
     for (let b = 0; b < this.layout.buckets; b++) this.counts[b * 4] = Math.min(cpb, totalChunks - b * cpb);
     this.totals[PENDING] = totalChunks;
+  }
+
+  /** Repaint everything in other colours (the colour scheme changed). */
+  setPalette(palette: MapPalette): void {
+    this.palette = palette;
+    this.pendingToCopied = ramp(palette.pending, palette.copied);
+    this.copiedToVerified = ramp(palette.copied, palette.verified);
+    this.pixels.fill(palette.background);
+    this.allDirty = true;
+  }
+
+  /**
+   * The same chunks on a canvas of another size (the page was resized): states and the in-flight set carry over,
+   * so nothing streamed since the map was fetched is lost.
+   */
+  resized(width: number, height: number): ChunkMapModel {
+    const next = new ChunkMapModel(this.totalChunks, width, height, this.palette);
+    for (const state of [COPIED, CHANGED, VERIFIED] as const) next.mark(this.runsIn(state), state);
+    next.setInFlight(this.inFlight);
+    return next;
+  }
+
+  private *runsIn(state: ChunkState): Generator<Run> {
+    const { states, totalChunks } = this;
+    for (let i = 0; i < totalChunks; i++) {
+      if (states[i] !== state) continue;
+      const first = i;
+      while (i + 1 < totalChunks && states[i + 1] === state) i++;
+      yield [first, i - first + 1];
+    }
   }
 
   /**
@@ -194,7 +255,8 @@ export class ChunkMapModel {
       this.dirty = [];
       this.dirtyFlags.fill(0);
       for (let b = 0; b < this.layout.buckets; b++) this.paintBucket(b);
-      return { y: 0, height: this.layout.rows * this.layout.cell };
+      // The whole canvas: after a palette change the background under and between the cells changed too.
+      return { y: 0, height: this.height };
     }
     if (this.dirty.length === 0) return null;
     let minRow = Number.POSITIVE_INFINITY;
@@ -221,10 +283,10 @@ export class ChunkMapModel {
     const verified = counts[base + 3] as number;
     const n = pending + copied + changed + verified;
     let color: number;
-    if ((this.inFlightCounts[b] as number) > 0) color = COLORS.inFlight;
-    else if (changed > 0) color = COLORS.changed;
-    else if (pending > 0) color = PENDING_TO_COPIED[Math.floor(((copied + verified) / n) * 255)] as number;
-    else color = COPIED_TO_VERIFIED[Math.floor((verified / n) * 255)] as number;
+    if ((this.inFlightCounts[b] as number) > 0) color = this.palette.inFlight;
+    else if (changed > 0) color = this.palette.changed;
+    else if (pending > 0) color = this.pendingToCopied[Math.floor(((copied + verified) / n) * 255)] as number;
+    else color = this.copiedToVerified[Math.floor((verified / n) * 255)] as number;
     const row = (b / cols) | 0;
     const x0 = (b - row * cols) * cell;
     const y0 = row * cell;

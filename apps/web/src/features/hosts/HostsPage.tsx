@@ -21,7 +21,9 @@ export function HostHealthCell({ host }: { host: Host }) {
   if (health.isPending) return <span className="muted">checking…</span>;
   if (health.isError) return <span className="bad">{errorText(health.error)}</span>;
   return health.data.reachable ? (
-    <span className="good">reachable, {Math.round(health.data.latencyMs ?? 0)} ms</span>
+    <span className="good">
+      reachable, <span className="figure">{Math.round(health.data.latencyMs ?? 0)} ms</span>
+    </span>
   ) : (
     <span className="bad">unreachable: {health.data.error}</span>
   );
@@ -85,73 +87,75 @@ export function HostsPage() {
                 : "No hosts yet. An admin adds the hypervisors you migrate between."}
             </Empty>
           ) : (
-            <table className="table" aria-label="Hosts">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Address</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Health</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {hosts.data.map((h) => (
-                  <tr key={h.id} data-testid={`host-row-${h.name}`}>
-                    <th scope="row">
-                      <Link href={`/hosts/${h.id}`}>{h.name}</Link>
+            <div className="table-scroll">
+              <table className="table" aria-label="Hosts">
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Address</th>
+                    <th scope="col">Key</th>
+                    <th scope="col">Health</th>
+                    <th scope="col">
+                      <span className="sr-only">Actions</span>
                     </th>
-                    <td>
-                      {h.username}@{h.address}:{h.port}
-                    </td>
-                    <td>
-                      <span className={`badge host-${h.status}`}>{STATUS_LABEL[h.status]}</span>
-                      {h.pinnedFingerprint ? (
-                        <div className="fingerprint small" title="pinned host key">
-                          {h.pinnedFingerprint}
-                        </div>
-                      ) : null}
-                    </td>
-                    <td>
-                      <HostHealthCell host={h} />
-                    </td>
-                    <td className="row-actions">
-                      {h.status !== "trusted" ? (
-                        !isAdmin ? null : h.seenFingerprint ? (
+                  </tr>
+                </thead>
+                <tbody>
+                  {hosts.data.map((h) => (
+                    <tr key={h.id} data-testid={`host-row-${h.name}`}>
+                      <th scope="row">
+                        <Link href={`/hosts/${h.id}`}>{h.name}</Link>
+                      </th>
+                      <td>
+                        {h.username}@{h.address}:{h.port}
+                      </td>
+                      <td>
+                        <span className={`badge host-${h.status}`}>{STATUS_LABEL[h.status]}</span>
+                        {h.pinnedFingerprint ? (
+                          <div className="fingerprint small" title="pinned host key">
+                            {h.pinnedFingerprint}
+                          </div>
+                        ) : null}
+                      </td>
+                      <td>
+                        <HostHealthCell host={h} />
+                      </td>
+                      <td className="row-actions">
+                        {h.status !== "trusted" ? (
+                          !isAdmin ? null : h.seenFingerprint ? (
+                            <button
+                              type="button"
+                              className="primary"
+                              onClick={() => setTrusting({ host: h, fingerprint: h.seenFingerprint as string })}
+                            >
+                              Review key
+                            </button>
+                          ) : (
+                            <button type="button" onClick={() => reprobe(h)} disabled={probe.isPending}>
+                              Fetch key
+                            </button>
+                          )
+                        ) : (
+                          <Link className="button" href={`/hosts/${h.id}`}>
+                            Inventory
+                          </Link>
+                        )}
+                        {isAdmin ? (
                           <button
                             type="button"
-                            className="primary"
-                            onClick={() => setTrusting({ host: h, fingerprint: h.seenFingerprint as string })}
+                            className="ghost"
+                            onClick={() => setRemoving(h)}
+                            aria-label={`Remove ${h.name}`}
                           >
-                            Review key
+                            Remove
                           </button>
-                        ) : (
-                          <button type="button" onClick={() => reprobe(h)} disabled={probe.isPending}>
-                            Fetch key
-                          </button>
-                        )
-                      ) : (
-                        <Link className="button" href={`/hosts/${h.id}`}>
-                          Inventory
-                        </Link>
-                      )}
-                      {isAdmin ? (
-                        <button
-                          type="button"
-                          className="ghost"
-                          onClick={() => setRemoving(h)}
-                          aria-label={`Remove ${h.name}`}
-                        >
-                          Remove
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+                        ) : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </div>
         {isAdmin ? <AddHostForm onAdded={onAdded} /> : null}

@@ -1,48 +1,99 @@
 import type { ChunkMap } from "@blockferry/contracts";
-import { useEffect, useRef, useState } from "react";
-import { CHANGED, ChunkMapModel, type ChunkState, COLORS, COPIED, VERIFIED } from "../../lib/chunk-map.ts";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import {
+  CHANGED,
+  ChunkMapModel,
+  type ChunkState,
+  COPIED,
+  canvasSizeFor,
+  type MapPalette,
+  rgba,
+  VERIFIED,
+} from "../../lib/chunk-map.ts";
 import { formatBytes } from "../../lib/format.ts";
+import { colorBytes, cssColor, useColorScheme } from "../../lib/theme.ts";
 import type { JobStreamStore } from "./job-stream-store.ts";
 
-const WIDTH = 720;
-const HEIGHT = 180;
+/** The canvas's border, left and right, inside the figure's width. */
+const BORDER = 2;
 
 /** Which state a finished run puts its chunks in: verification confirms, every other phase copies. */
 export const stateForPhase = (phase: string): ChunkState => (phase === "verify" ? VERIFIED : COPIED);
 
-const css = (c: number) => `rgb(${c & 255} ${(c >>> 8) & 255} ${(c >>> 16) & 255})`;
+/** The map's colours from the stylesheet, for the scheme in force. */
+function readPalette(el: Element): MapPalette {
+  const word = (name: `--${string}`) => rgba(...colorBytes(cssColor(el, name)));
+  return {
+    background: word("--map-bg"),
+    pending: word("--map-pending"),
+    copied: word("--map-copied"),
+    changed: word("--map-changed"),
+    verified: word("--map-verified"),
+    inFlight: word("--map-in-flight"),
+  };
+}
 
 /**
  * The whole volume on one canvas. The model keeps per-bucket counts; this component only copies the rows that
  * changed into the canvas, once per animation frame, however many progress messages arrived in between.
+ * The canvas is sized to its figure in whole cells (and resized with it), and painted in the stylesheet's colours,
+ * repainted when the colour scheme changes.
  */
 export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStreamStore }) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
+  const figureRef = useRef<HTMLElement>(null);
   const [summary, setSummary] = useState({ pending: map.totalChunks, copied: 0, changed: 0, verified: 0, inFlight: 0 });
   const [hover, setHover] = useState<string | null>(null);
   const modelRef = useRef<ChunkMapModel | null>(null);
+  const repaintRef = useRef<(() => void) | null>(null);
+  const scheme = useColorScheme();
 
-  useEffect(() => {
+  // A layout effect: the canvas is sized to its figure and drawn before the browser first paints it (no blank
+  // 300x150 default canvas for a frame).
+  useLayoutEffect(() => {
     const canvas = canvasRef.current;
+    const figure = figureRef.current;
     const ctx = canvas?.getContext("2d");
-    if (!canvas || !ctx) return;
-    const model = new ChunkMapModel(map.totalChunks, WIDTH, HEIGHT);
-    modelRef.current = model;
+    if (!canvas || !figure || !ctx) return;
+    const size = canvasSizeFor(map.totalChunks, figure.clientWidth - BORDER);
+    let model = new ChunkMapModel(map.totalChunks, size.width, size.height, readPalette(canvas));
     model.mark(map.copied, COPIED);
     model.mark(map.changed, CHANGED);
     model.mark(map.verified, VERIFIED);
-    const image = new ImageData(new Uint8ClampedArray(model.pixels.buffer), WIDTH, HEIGHT);
+    let image: ImageData;
+    const fit = () => {
+      modelRef.current = model;
+      canvas.width = model.width;
+      canvas.height = model.height;
+      // For tests and the curious: the grid drawn, in whole pixels.
+      canvas.dataset.cols = String(model.layout.cols);
+      canvas.dataset.cell = String(model.layout.cell);
+      image = new ImageData(new Uint8ClampedArray(model.pixels.buffer), model.width, model.height);
+    };
+    fit();
     let frame: number | null = null;
     const draw = () => {
       frame = null;
       const band = model.paint();
-      if (band) ctx.putImageData(image, 0, 0, 0, band.y, WIDTH, band.height);
+      if (band) ctx.putImageData(image, 0, 0, 0, band.y, model.width, band.height);
       setSummary(model.summary());
     };
     const schedule = () => {
       if (frame === null) frame = requestAnimationFrame(draw);
     };
     draw();
+    repaintRef.current = () => {
+      model.setPalette(readPalette(canvas));
+      draw();
+    };
+    const resize = new ResizeObserver(() => {
+      const next = canvasSizeFor(map.totalChunks, figure.clientWidth - BORDER);
+      if (next.width === model.width && next.height === model.height) return;
+      model = model.resized(next.width, next.height);
+      fit();
+      draw(); // now, before the browser paints the cleared canvas
+    });
+    resize.observe(figure);
     const off = store.onRuns((runs, phase) => {
       model.mark(runs, stateForPhase(phase));
       schedule();
@@ -54,17 +105,25 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
     return () => {
       off();
       offInFlight();
+      resize.disconnect();
+      repaintRef.current = null;
       if (frame !== null) cancelAnimationFrame(frame);
     };
   }, [map, store]);
 
+  // A canvas keeps its pixels: repaint them in the new scheme's colours (the effect above reads them at first).
+  useEffect(() => {
+    if (scheme) repaintRef.current?.();
+  }, [scheme]);
+
   const onMove = (e: React.MouseEvent<HTMLCanvasElement>) => {
     const model = modelRef.current;
     const rect = e.currentTarget.getBoundingClientRect();
-    const x = ((e.clientX - rect.left) / rect.width) * WIDTH;
-    const y = ((e.clientY - rect.top) / rect.height) * HEIGHT;
-    const at = model?.chunksAt(x, y);
-    if (!model || !at) return setHover(null);
+    if (!model) return setHover(null);
+    const x = ((e.clientX - rect.left) / rect.width) * model.width;
+    const y = ((e.clientY - rect.top) / rect.height) * model.height;
+    const at = model.chunksAt(x, y);
+    if (!at) return setHover(null);
     const names = ["pending", "copied", "changed", "verified"];
     const label =
       at.count === 1
@@ -76,11 +135,9 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
   const total = map.totalChunks || 1;
   const pct = (n: number) => `${((n / total) * 100).toFixed(1)}%`;
   return (
-    <figure className="chunk-map">
+    <figure className="chunk-map" ref={figureRef}>
       <canvas
         ref={canvasRef}
-        width={WIDTH}
-        height={HEIGHT}
         role="img"
         aria-label={`Chunk map of ${map.totalChunks} chunks of ${formatBytes(map.chunkBytes)}: ${pct(summary.copied + summary.verified)} copied, ${pct(summary.inFlight)} in flight, ${summary.changed} changed, ${pct(summary.verified)} verified`}
         onMouseMove={onMove}
@@ -89,19 +146,19 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
       <figcaption>
         <ul className="legend">
           <li>
-            <i style={{ background: css(COLORS.pending) }} /> pending {pct(summary.pending)}
+            <i className="swatch-pending" /> pending {pct(summary.pending)}
           </li>
           <li>
-            <i style={{ background: css(COLORS.inFlight) }} /> in flight {pct(summary.inFlight)}
+            <i className="swatch-in-flight" /> in flight {pct(summary.inFlight)}
           </li>
           <li>
-            <i style={{ background: css(COLORS.copied) }} /> copied {pct(summary.copied)}
+            <i className="swatch-copied" /> copied {pct(summary.copied)}
           </li>
           <li>
-            <i style={{ background: css(COLORS.changed) }} /> changed {summary.changed}
+            <i className="swatch-changed" /> changed {summary.changed}
           </li>
           <li>
-            <i style={{ background: css(COLORS.verified) }} /> verified {pct(summary.verified)}
+            <i className="swatch-verified" /> verified {pct(summary.verified)}
           </li>
         </ul>
         <span className="muted small" aria-live="off">

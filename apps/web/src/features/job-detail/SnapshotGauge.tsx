@@ -3,7 +3,7 @@ export function SnapshotGauge({ percent }: { percent: number | null }) {
   const v = percent === null ? 0 : Math.max(0, Math.min(100, percent));
   const r = 44;
   const arc = Math.PI * r;
-  const color = v >= 85 ? "#dc2626" : v >= 60 ? "#d97706" : "#16a34a";
+  const level = v >= 85 ? "gauge-bad" : v >= 60 ? "gauge-warn" : "gauge-ok";
   return (
     <div className="gauge">
       {/* The drawing is for the eye; the meter beside it is what assistive technology reads. */}
@@ -11,15 +11,15 @@ export function SnapshotGauge({ percent }: { percent: number | null }) {
         {percent === null ? "no snapshot" : `${v.toFixed(1)}%`}
       </meter>
       <svg viewBox="0 0 110 62" width="132" height="74" aria-hidden="true">
-        <path d="M 11 55 A 44 44 0 0 1 99 55" fill="none" stroke="#e3e6eb" strokeWidth="10" />
+        <path className="gauge-track" d="M 11 55 A 44 44 0 0 1 99 55" fill="none" strokeWidth="10" />
         <path
+          className={level}
           d="M 11 55 A 44 44 0 0 1 99 55"
           fill="none"
-          stroke={color}
           strokeWidth="10"
           strokeDasharray={`${(v / 100) * arc} ${arc}`}
         />
-        <text x="55" y="52" textAnchor="middle" fontSize="15" fill="#1b1f24">
+        <text className="gauge-value" x="55" y="52" textAnchor="middle" fontSize="15">
           {percent === null ? "–" : `${v.toFixed(0)}%`}
         </text>
       </svg>

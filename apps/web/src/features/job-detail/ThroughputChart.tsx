@@ -1,5 +1,6 @@
 import { useEffect, useRef } from "react";
 import { formatRate } from "../../lib/format.ts";
+import { cssColor, useColorScheme } from "../../lib/theme.ts";
 import type { ThroughputSample } from "./job-stream-store.ts";
 
 const W = 360;
@@ -11,11 +12,14 @@ const MIN_SPAN_MS = 10_000;
 export function ThroughputChart({ samples, version }: { samples: readonly ThroughputSample[]; version: unknown }) {
   const ref = useRef<HTMLCanvasElement>(null);
   const latest = samples[samples.length - 1];
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` tells us the sample ring changed in place.
+  // Canvas colours come from the stylesheet; a new scheme means a redraw in its colours.
+  const scheme = useColorScheme();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` tells us the sample ring changed in place; `scheme` that the palette did.
   useEffect(() => {
     const canvas = ref.current;
     const ctx = canvas?.getContext("2d");
     if (!canvas || !ctx) return;
+    const muted = cssColor(canvas, "--muted");
     const dpr = window.devicePixelRatio || 1;
     if (canvas.width !== W * dpr) {
       canvas.width = W * dpr;
@@ -32,18 +36,18 @@ export function ThroughputChart({ samples, version }: { samples: readonly Throug
     const x = (t: number) => W - ((now - t) / span) * W;
     const y = (v: number) => H - 14 - (v / max) * (H - 24);
     if (visible.length < 2) {
-      ctx.fillStyle = "#5b6573";
+      ctx.fillStyle = muted;
       ctx.font = "12px system-ui, sans-serif";
       ctx.fillText("no transfer running", W / 2 - 52, H / 2);
       return;
     }
-    ctx.strokeStyle = "#e3e6eb";
+    ctx.strokeStyle = cssColor(canvas, "--chart-grid");
     ctx.lineWidth = 1;
     ctx.beginPath();
     ctx.moveTo(0, y(max / 1.15) + 0.5);
     ctx.lineTo(W, y(max / 1.15) + 0.5);
     ctx.stroke();
-    ctx.fillStyle = "#5b6573";
+    ctx.fillStyle = muted;
     ctx.font = "11px system-ui, sans-serif";
     ctx.fillText(formatRate(max / 1.15), 4, y(max / 1.15) - 3);
     ctx.fillText(span >= SPAN_MS ? "2 min ago" : `${Math.round(span / 1000)} s ago`, 4, H - 2);
@@ -54,7 +58,7 @@ export function ThroughputChart({ samples, version }: { samples: readonly Throug
       if (i === 0) ctx.moveTo(x(s.t), y(s.bytesPerSecond));
       else ctx.lineTo(x(s.t), y(s.bytesPerSecond));
     }
-    ctx.strokeStyle = "#2563eb";
+    ctx.strokeStyle = cssColor(canvas, "--chart-line");
     ctx.lineWidth = 1.5;
     ctx.stroke();
     const first = visible[0] as ThroughputSample;
@@ -62,9 +66,9 @@ export function ThroughputChart({ samples, version }: { samples: readonly Throug
     ctx.lineTo(x(last.t), y(0));
     ctx.lineTo(x(first.t), y(0));
     ctx.closePath();
-    ctx.fillStyle = "rgba(37, 99, 235, 0.12)";
+    ctx.fillStyle = cssColor(canvas, "--chart-fill");
     ctx.fill();
-  }, [samples, version]);
+  }, [samples, version, scheme]);
   return (
     <canvas
       ref={ref}
