@@ -7,4 +7,5 @@ export * from "./migrations.ts";
 // The API schema of the same name (a value) next to the vocabulary's type.
 export { JobState } from "./migrations.ts";
 export * from "./stored-job.ts";
+export * from "./units.ts";
 export * from "./vocabulary.ts";
