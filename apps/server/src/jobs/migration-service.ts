@@ -123,6 +123,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
           vm: input.vm,
           cutover: input.cutover ?? "manual",
           options: input.options ?? {},
+          createdBy: actor.name,
         }),
       );
       d.hub.append(job.id, "job.created", { migration: toMigrationEvent(job) });
