@@ -25,6 +25,13 @@ function passKind(pass: string): Pick<PassReport, "kind" | "number"> {
 
 const KIND_ORDER = { full: 0, catch_up: 1, final: 2 } as const;
 
+/** Orders journal pass names as the passes ran: full copies, catch-ups, then final deltas, each by number. */
+export function comparePasses(a: string, b: string): number {
+  const x = passKind(a);
+  const y = passKind(b);
+  return KIND_ORDER[x.kind] - KIND_ORDER[y.kind] || x.number - y.number;
+}
+
 /** Journal rows (ordered by offset) folded into one summary per pass, in the order the passes ran. */
 export function passReports(rows: readonly JournalRow[]): PassReport[] {
   const byPass = new Map<string, PassReport & { end: number }>();

@@ -7,8 +7,11 @@ import type { JobStreamStore } from "./job-stream-store.ts";
 const WIDTH = 720;
 const HEIGHT = 180;
 
-/** Which state a finished run puts its chunks in: verification confirms, every other phase copies. */
-export const stateForPhase = (phase: string): ChunkState => (phase === "verify" ? VERIFIED : COPIED);
+/**
+ * Which state a finished run puts its chunks in, as the server's map does: a full copy's confirmed runs are
+ * copied; a catch-up's or the final delta's are changed chunks the target's read-back just proved, so verified.
+ */
+export const stateForPhase = (phase: string): ChunkState => (phase === "full_copy" ? COPIED : VERIFIED);
 
 const css = (c: number) => `rgb(${c & 255} ${(c >>> 8) & 255} ${(c >>> 16) & 255})`;
 

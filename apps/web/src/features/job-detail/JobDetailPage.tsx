@@ -78,10 +78,12 @@ export function JobDetailPage({ id }: { id: number }) {
     void qc.invalidateQueries({ queryKey: migrationKeys.detail(id), exact: true });
     void qc.invalidateQueries({ queryKey: migrationKeys.report(id), exact: true });
   }, [live.jobVersion, id, qc]);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: refetch the map when the phase changes.
+  // A new pass (its ranges planned: the changed cells) shows as new totals in the progress messages.
+  const pass = live.progress ? `${live.progress.phase}:${live.progress.rangesTotal}:${live.progress.bytesTotal}` : "";
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refetch the map when the phase or the pass changes.
   useEffect(() => {
     void qc.invalidateQueries({ queryKey: migrationKeys.chunkMap(id) });
-  }, [phase, id, qc]);
+  }, [phase, pass, id, qc]);
 
   const titleBytesDone = live.progress?.bytesDone ?? job.data?.bytesDone ?? 0;
   const titleBytesTotal = live.progress?.bytesTotal || job.data?.bytesTotal || 0;
