@@ -153,7 +153,8 @@ describe("dashboard: a finished job's facts, its log, and gaps in the throughput
     const body = await readFile((await download.path()) as string, "utf8");
     expect(body.split("\n")[0]).toBe(`# Blockferry migration ${id}: event log (times in UTC)`);
     expect(body).toMatch(/ error \[snapshot\] snapshot failed: /);
-    expect(body).toContain("info  [-] retried: attempt 2 queued");
+    expect(body).toContain("info  [snapshot] retried: attempt 2 queued");
+    expect(body).toContain("migration created: hv-src vg0/data-1 -> hv-dst vg1/data-1-copy; VM not controlled");
     expect(body).toContain("[final delta] final delta: 3.00 MiB (3145728 bytes) in 2 runs");
     expect(body).toContain("info  [done] state: succeeded");
     // The same file from the API: a text attachment.

@@ -129,7 +129,7 @@ export function createRuntime(
     updateOptions: (jobId, options) => runner.updateOptions(jobId, options),
   });
 
-  const history = createMigrationHistory({ jobs, events, journal: chunkMaps, objects });
+  const history = createMigrationHistory({ jobs, events, journal: chunkMaps, objects, hosts: hostsRepo });
   const prechecks = createPrechecksService({ registry, shellFor });
   const reconcile = createReconciler({ registry, shellFor, jobs, objects, hub, logger: opts.logger });
 

@@ -1,6 +1,7 @@
 import type { Migration, MigrationReport, StoredEvent } from "@blockferry/contracts";
 import type { ChunkMapRepo } from "../db/repositories/chunk-map.ts";
 import type { EventsRepo } from "../db/repositories/events.ts";
+import type { HostsRepo } from "../db/repositories/hosts.ts";
 import type { JobObjectsRepo } from "../db/repositories/job-objects.ts";
 import type { JobsRepo } from "../db/repositories/jobs.ts";
 import { NotFoundError } from "../errors.ts";
@@ -12,6 +13,7 @@ export interface MigrationHistoryDeps {
   events: Pick<EventsRepo, "listAfter">;
   journal: Pick<ChunkMapRepo, "rangesOf">;
   objects: Pick<JobObjectsRepo, "targetRemoved">;
+  hosts: Pick<HostsRepo, "get">;
 }
 
 const PAGE = 1000;
@@ -47,7 +49,8 @@ export function createMigrationHistory(d: MigrationHistoryDeps) {
     /** The log as text; `mask` turns the stored view of the migration into what the reader may see. */
     log(id: number, mask: (m: Migration) => Migration): string {
       load(id);
-      return migrationLogText(id, eventsOf(id), mask);
+      const hostName = (hostId: number) => d.hosts.get(hostId)?.name ?? `host ${hostId}`;
+      return migrationLogText(id, eventsOf(id), { mask, hostName });
     },
   };
 }

@@ -2,21 +2,28 @@ import type { Migration, StoredEvent } from "@blockferry/contracts";
 import { JOB_STATE_LABELS, PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 
 /** A migration's endpoints and VM control in one line, from the (already masked) view of it. */
-function describe(m: Migration): string {
+function describe(m: Migration, hostName: (id: number) => string): string {
   const vm =
     m.vm.controller === "commands"
       ? `commands (stop: ${m.vm.stopSource}; start on target: ${m.vm.startTarget})`
       : m.vm.controller === "libvirt"
         ? `libvirt domain ${m.vm.domain}`
         : "not controlled";
-  return `host ${m.source.hostId} ${m.source.vg}/${m.source.lv} -> host ${m.target.hostId} ${m.target.vg}/${m.target.lv}; VM ${vm}; ${m.cutover} cutover`;
+  const from = `${hostName(m.source.hostId)} ${m.source.vg}/${m.source.lv}`;
+  return `${from} -> ${hostName(m.target.hostId)} ${m.target.vg}/${m.target.lv}; VM ${vm}; ${m.cutover} cutover`;
+}
+
+/** How the reader sees the migration: its masked view, and hosts by name. */
+export interface LogView {
+  mask(m: Migration): Migration;
+  hostName(id: number): string;
 }
 
 /** One event as a log line's level and text; null for events the log leaves out. */
-function lineOf(e: StoredEvent, mask: (m: Migration) => Migration): [level: string, text: string] | null {
+function lineOf(e: StoredEvent, view: LogView): [level: string, text: string] | null {
   switch (e.type) {
     case "job.created":
-      return ["info", `migration created: ${describe(mask(e.data.migration))}`];
+      return ["info", `migration created: ${describe(view.mask(e.data.migration), view.hostName)}`];
     case "job.state":
       return e.data.retry !== undefined
         ? ["info", `retried: attempt ${e.data.retry + 1} queued`]
@@ -41,19 +48,15 @@ function lineOf(e: StoredEvent, mask: (m: Migration) => Migration): [level: stri
 }
 
 /**
- * The job's stored events as a plain-text log, one line each: time, level, phase, text. `mask` is the view of the
- * migration the reader may see (a viewer never gets the operator's VM commands, even by their length).
+ * The job's stored events as a plain-text log, one line each: time, level, phase, text. `view.mask` gives the
+ * migration as the reader may see it (a viewer never gets the operator's VM commands, even by their length).
  */
-export function migrationLogText(
-  jobId: number,
-  events: Iterable<StoredEvent>,
-  mask: (m: Migration) => Migration,
-): string {
+export function migrationLogText(jobId: number, events: Iterable<StoredEvent>, view: LogView): string {
   const lines = [`# Blockferry migration ${jobId}: event log (times in UTC)`];
   let phase = "";
   for (const e of events) {
     if ("phase" in e.data && typeof e.data.phase === "string") phase = e.data.phase;
-    const line = lineOf(e, mask);
+    const line = lineOf(e, view);
     if (!line) continue;
     const where = phase ? (PHASE_LABELS[phase as keyof typeof PHASE_LABELS] ?? phase) : "-";
     // One line per event: a message with a newline (a remote command's stderr) stays on its line.

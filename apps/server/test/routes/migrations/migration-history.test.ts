@@ -181,7 +181,7 @@ describe("migration report and log", () => {
     const lines = asViewer.body.trimEnd().split("\n");
     expect(lines[0]).toBe(`# Blockferry migration ${id}: event log (times in UTC)`);
     expect(lines[1]).toMatch(
-      /^\d{4}-\d\d-\d\dT[\d:.]+Z info {2}\[-\] migration created: host \d+ vg0\/vm1 -> host \d+ vg1\/vm1; VM commands \(stop: \(hidden: operators and admins only\)/,
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z info {2}\[-\] migration created: a vg0\/vm1 -> b vg1\/vm1; VM commands \(stop: \(hidden: operators and admins only\)/,
     );
     expect(lines.slice(2).map((l) => l.replace(/^\S+ /, ""))).toEqual([
       "info  [final delta] phase: final delta",
