@@ -16,6 +16,7 @@ import { hostShell } from "./hosts/shell.ts";
 import { createHostRegistry, type HostRegistry } from "./hosts/trust/registry.ts";
 import type { HostShell, Mover } from "./jobs/context.ts";
 import { createJobExecutor } from "./jobs/execute-job.ts";
+import { createMigrationHistory, type MigrationHistory } from "./jobs/migration-history.ts";
 import { createMigrationService, type MigrationService } from "./jobs/migration-service.ts";
 import { createPhases } from "./jobs/phases/index.ts";
 import { createPrechecksService } from "./jobs/prechecks.ts";
@@ -47,6 +48,7 @@ export interface Runtime {
   /** Settles once every trusted host is registered with the connection manager (keys read, files checked). */
   ready: Promise<void>;
   migrations: MigrationService;
+  history: MigrationHistory;
   runner: JobRunner;
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
   reconcile(): Promise<void>;
@@ -115,8 +117,9 @@ export function createRuntime(
       onWaiting: (job, reason) => hub.append(job.id, "job.log", { level: "info", message: reason, phase: job.phase }),
     },
   );
+  const chunkMaps = createChunkMapRepo(db);
   const migrations = createMigrationService({
-    chunkMaps: createChunkMapRepo(db),
+    chunkMaps,
     jobs,
     hosts: hostsRepo,
     audit,
@@ -126,6 +129,7 @@ export function createRuntime(
     updateOptions: (jobId, options) => runner.updateOptions(jobId, options),
   });
 
+  const history = createMigrationHistory({ jobs, events, journal: chunkMaps, objects, hosts: hostsRepo });
   const prechecks = createPrechecksService({ registry, shellFor });
   const reconcile = createReconciler({ registry, shellFor, jobs, objects, hub, logger: opts.logger });
 
@@ -140,6 +144,7 @@ export function createRuntime(
     registry,
     ready,
     migrations,
+    history,
     runner,
     prechecks,
     reconcile,

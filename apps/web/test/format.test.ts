@@ -114,6 +114,15 @@ describe("humanizeText", () => {
   it("formats log lines' figures and leaves names with digits alone", () => {
     expect(humanizeString("final delta: 4194304 bytes in 3 runs")).toBe("final delta: 4.00 MiB in 3 runs");
     expect(humanizeString("bandwidth limit 52428800")).toBe("bandwidth limit 50.0 MiB/s");
+    // The server's own human figure with its exact count in brackets is one figure, not two.
+    expect(humanizeString("bandwidth limit 50.0 MiB/s (52428800 bytes/s)")).toBe("bandwidth limit 50.0 MiB/s");
+    expect(humanizeText("1.93 GiB (2076180480 bytes) free in vg0 for the snapshot")).toEqual([
+      { bytes: 2076180480 },
+      " free in vg0 for the snapshot",
+    ]);
+    expect(humanizeString("final delta: 16.1 MiB (16908288 bytes) in 199 runs")).toBe(
+      "final delta: 16.1 MiB in 199 runs",
+    );
     expect(humanizeString("bandwidth limit removed")).toBe("bandwidth limit removed");
     expect(humanizeString("VM started on the target; outage 1234 ms")).toBe("VM started on the target; outage 1.2 s");
     expect(humanizeString("vg0/vm1: 10 bytes, linear")).toBe("vg0/vm1: 10 B, linear");

@@ -144,6 +144,9 @@ export const Migration = Type.Object(
         "failed job after the VM was started from the target",
     }),
     error: Type.Union([JobError, Type.Null()]),
+    createdBy: Type.Union([Type.String(), Type.Null()], {
+      description: "who started it (user, or user and token); null for migrations from before accounts",
+    }),
     createdAt: Type.String(),
     updatedAt: Type.String(),
     startedAt: Type.Union([Type.String(), Type.Null()]),

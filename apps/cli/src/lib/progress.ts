@@ -1,15 +1,8 @@
 import type { ProgressMessage } from "@blockferry/contracts";
+import { humanBytes } from "@blockferry/contracts/units";
 
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
+/** The dashboard's and the server messages' binary units: the same figure everywhere ("1.93 GiB"). */
+export const formatBytes = (n: number): string => humanBytes(n);
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";

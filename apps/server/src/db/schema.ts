@@ -79,6 +79,8 @@ export const jobs = sqliteTable(
     rangesTotal: integer("ranges_total").notNull().default(0),
     rangesDone: integer("ranges_done").notNull().default(0),
     outageMs: integer("outage_ms"),
+    /** Who started it: the audit actor's name ("alice", "alice (token 3)"); null for jobs from before accounts. */
+    createdBy: text("created_by"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     startedAt: text("started_at"),

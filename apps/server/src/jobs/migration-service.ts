@@ -1,4 +1,5 @@
 import type { ChunkMap, CreateMigration, Migration, MigrationListQuery, MigrationOptions } from "@blockferry/contracts";
+import { humanBytes } from "@blockferry/contracts/units";
 import type { JobState } from "@blockferry/contracts/vocabulary";
 import { type Actor, type AuditRepo, SYSTEM } from "../db/repositories/audit.ts";
 import type { ChunkMapRepo } from "../db/repositories/chunk-map.ts";
@@ -122,6 +123,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
           vm: input.vm,
           cutover: input.cutover ?? "manual",
           options: input.options ?? {},
+          createdBy: actor.name,
         }),
       );
       d.hub.append(job.id, "job.created", { migration: toMigrationEvent(job) });
@@ -155,7 +157,13 @@ export function createMigrationService(d: MigrationServiceDeps) {
       const row = d.jobs.updateIfState(id, ["queued", "running", "waiting_cutover", ...RETRYABLE_STATES], { options });
       if (!row) throw new ConflictError(`migration ${id} is ${job.state}: nothing to limit`);
       d.updateOptions(id, options);
-      d.hub.append(id, "job.log", { level: "info", message: `bandwidth limit ${bytesPerSecond ?? "removed"}` });
+      d.hub.append(id, "job.log", {
+        level: "info",
+        message:
+          bytesPerSecond === null
+            ? "bandwidth limit removed"
+            : `bandwidth limit ${humanBytes(bytesPerSecond)}/s (${bytesPerSecond} bytes/s)`,
+      });
       d.audit.record(actor, "migration.bandwidth", `job:${id}`, { bytesPerSecond });
       return toMigration(row);
     },

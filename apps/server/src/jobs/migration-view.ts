@@ -25,6 +25,7 @@ export const toMigration = (j: JobRow): Migration => ({
   outageMs: j.outageMs,
   cancellable: cancelRefusal(j) === null,
   error: j.error,
+  createdBy: j.createdBy,
   createdAt: j.createdAt,
   updatedAt: j.updatedAt,
   startedAt: j.startedAt,

@@ -1,4 +1,5 @@
 import type { CreateMigration, MigrationOptions, PrecheckResult } from "@blockferry/contracts";
+import { bytesWithExact } from "@blockferry/contracts/units";
 import { HASH_TOOL_PROBE_COMMAND, isValidLvName, isValidVgName, toolsPresentCommand } from "@blockferry/lvm";
 import type { HostRegistry } from "../hosts/trust/registry.ts";
 import type { HostShell } from "./context.ts";
@@ -100,7 +101,7 @@ export async function runPrechecks(
       add("source volume", false, "a thin pool cannot be migrated; pick a volume in it");
     else {
       bytes = lv.sizeBytes;
-      add("source volume", true, `${plan.source.vg}/${plan.source.lv}: ${lv.sizeBytes} bytes, ${lv.kind}`);
+      add("source volume", true, `${plan.source.vg}/${plan.source.lv}: ${bytesWithExact(lv.sizeBytes)}, ${lv.kind}`);
       if (lv.kind === "thin") {
         add("snapshot space", true, "thin volume: the snapshot shares its pool");
       } else {
@@ -111,8 +112,8 @@ export async function runPrechecks(
           "snapshot space",
           free >= need,
           free >= need
-            ? `${free} bytes free in ${plan.source.vg} for the snapshot`
-            : `${plan.source.vg} has ${free} bytes free; the snapshot needs ${need}: free space in the VG (pvresize, vgextend) or lower snapshotSizeBytes`,
+            ? `${bytesWithExact(free)} free in ${plan.source.vg} for the snapshot`
+            : `${plan.source.vg} has ${bytesWithExact(free)} free; the snapshot needs ${bytesWithExact(need)}: free space in the VG (pvresize, vgextend) or lower snapshotSizeBytes`,
         );
       }
     }
@@ -139,7 +140,7 @@ export async function runPrechecks(
           add(
             "target name",
             false,
-            `${plan.target.vg}/${plan.target.lv} has ${existing.sizeBytes} bytes, the source ${bytes}: sizes must match to reuse it`,
+            `${plan.target.vg}/${plan.target.lv} has ${bytesWithExact(existing.sizeBytes)}, the source ${bytesWithExact(bytes)}: sizes must match to reuse it`,
           );
         else if (existing.open)
           add("target name", false, `${plan.target.vg}/${plan.target.lv} is open (in use): stop its user first`);
@@ -162,8 +163,8 @@ export async function runPrechecks(
             "target room",
             ok,
             ok
-              ? `${vg.freeBytes} bytes free in ${plan.target.vg}`
-              : `${plan.target.vg} has ${vg.freeBytes} bytes free; the volume needs ${bytes}`,
+              ? `${bytesWithExact(vg.freeBytes)} free in ${plan.target.vg}`
+              : `${plan.target.vg} has ${bytesWithExact(vg.freeBytes)} free; the volume needs ${bytesWithExact(bytes)}`,
           );
         }
       }

@@ -21,22 +21,27 @@ export function rateAndEta(o: {
 
 /**
  * Bytes per second over about the last `windowMs`: a count that only grows, sampled as it grows. The oldest
- * sample kept is the last one at or before the window's start, so a stall shows as a falling rate.
+ * sample kept is the last one at or before the window's start, so a stall shows as a falling rate. The window
+ * opens at the first bytes, not at its creation: a short pass (a final delta of a few MiB) would otherwise count
+ * the time its processes took to start as transfer time and show an ETA many times too long.
  */
 export class RateWindow {
-  private samples: [t: number, total: number][];
+  private samples: [t: number, total: number][] = [];
   private total = 0;
 
   constructor(
     private readonly windowMs = 5000,
     private readonly now: () => number = () => performance.now(),
-  ) {
-    this.samples = [[now(), 0]];
-  }
+  ) {}
 
   add(bytes: number): void {
     this.total += bytes;
     const t = this.now();
+    if (this.samples.length === 0) {
+      // The first bytes mark when data began to flow; the rate counts what came after them.
+      this.samples.push([t, this.total]);
+      return;
+    }
     const last = this.samples[this.samples.length - 1] as [number, number];
     // One sample per 100 ms is plenty for a window of seconds.
     if (t - last[0] < 100 && this.samples.length > 1) last[1] = this.total;
@@ -47,7 +52,9 @@ export class RateWindow {
   bytesPerSecond(): number {
     const t = this.now();
     this.trim(t);
-    const [t0, total0] = this.samples[0] as [number, number];
+    const first = this.samples[0];
+    if (!first) return 0;
+    const [t0, total0] = first;
     const seconds = (t - t0) / 1000;
     return seconds > 0 ? (this.total - total0) / seconds : 0;
   }

@@ -44,6 +44,26 @@ describe("RateWindow", () => {
   });
 });
 
+describe("RateWindow start", () => {
+  it("opens at the first bytes: the seconds before data flowed do not slow the rate (or stretch the ETA)", () => {
+    let now = 0;
+    const w = new RateWindow(5000, () => now);
+    expect(w.bytesPerSecond()).toBe(0);
+    now = 3000; // three seconds of ssh and dd starting
+    w.add(MiB);
+    expect(w.bytesPerSecond()).toBe(0); // one sample: nothing measured yet
+    now = 3500;
+    w.add(MiB);
+    expect(w.bytesPerSecond()).toBeCloseTo(2 * MiB, -3);
+    const eta = rateAndEta({
+      leftBytes: 6 * MiB,
+      measuredBytesPerSecond: w.bytesPerSecond(),
+      limitBytesPerSecond: null,
+    });
+    expect(eta.etaSeconds).toBeCloseTo(3, 1);
+  });
+});
+
 describe("ProgressTracker", () => {
   it("reports bytes streamed in flight besides the confirmed ones, and the cells they cover", () => {
     let now = 0;

@@ -1,20 +1,13 @@
 /** Human figures for operators: binary units, short durations, local times. Pure functions, tested in test/format.test.ts. */
+import { humanBytes } from "@blockferry/contracts/units";
 import { isJobState, isPhase, JOB_STATE_LABELS, PHASE_LABELS } from "./job-vocabulary.ts";
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 const MiB = 1024 * 1024;
 
 /** Bytes in binary units with the unit named: 1.93 GiB, 512 B. The exact count goes in a tooltip (exactBytes). */
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return "–";
-  let v = Math.abs(n);
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  const digits = u === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2;
-  return `${n < 0 ? "-" : ""}${v.toFixed(digits)} ${UNITS[u]}`;
+  return humanBytes(n);
 }
 
 /** The exact count for a tooltip, grouped the locale's way: "2,076,180,480 bytes". */
@@ -127,6 +120,12 @@ export type TextPart = string | { bytes: number } | { bytesPerSecond: number } |
 
 // Raw figures as the server writes them into check messages and log lines, the number in group 2.
 const FIGURES: { re: RegExp; part: (n: number) => TextPart; keep: (m: RegExpExecArray) => [string, string] }[] = [
+  // "1.93 GiB (2076180480 bytes) free": the server's human figure with its exact count, shown as one figure
+  {
+    re: /(^|[^\w.])(?:\d+(?:\.\d+)? [KMGTP]iB) \((\d+) bytes\)/y,
+    part: (n) => ({ bytes: n }),
+    keep: (m) => [m[1] ?? "", ""],
+  },
   // "2076180480 bytes free", "grew it by 4194304 bytes"
   { re: /(^|[^\w.])(\d+) bytes\b/y, part: (n) => ({ bytes: n }), keep: (m) => [m[1] ?? "", ""] },
   // "the snapshot needs 33554432", "has … bytes, the source 1073741824"
@@ -135,7 +134,13 @@ const FIGURES: { re: RegExp; part: (n: number) => TextPart; keep: (m: RegExpExec
     part: (n) => ({ bytes: n }),
     keep: (m) => [m[1] ?? "", ""],
   },
-  // "bandwidth limit 52428800"
+  // "bandwidth limit 50.0 MiB/s (52428800 bytes/s)"
+  {
+    re: /(^|[^\w.])(?:\d+(?:\.\d+)? (?:[KMGTP]i)?B\/s) \((\d+) bytes\/s\)/y,
+    part: (n) => ({ bytesPerSecond: n }),
+    keep: (m) => [m[1] ?? "", ""],
+  },
+  // "bandwidth limit 52428800" (an older server)
   { re: /(\bbandwidth limit )(\d+)(?![\w.])/y, part: (n) => ({ bytesPerSecond: n }), keep: (m) => [m[1] ?? "", ""] },
   // "outage 1234 ms"
   { re: /(\boutage )(\d+) ms\b/y, part: (n) => ({ ms: n }), keep: (m) => [m[1] ?? "", ""] },

@@ -7,6 +7,7 @@ export {
   isActiveJobState as isActive,
   isJobState,
   isPhase,
+  isTerminalJobState as isTerminal,
   JOB_STATE_LABELS,
   JOB_STATES,
   PHASE_LABELS,

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Db } from "../open.ts";
 import { jobObjects } from "../schema.ts";
 
@@ -33,6 +33,16 @@ export function createJobObjectsRepo(db: Db) {
     },
     allLive(): JobObjectRow[] {
       return db.select().from(jobObjects).where(isNull(jobObjects.removedAt)).all();
+    },
+    /** Whether the job created its target LV and removed it again (a cancel's clean-up). */
+    targetRemoved(jobId: number): boolean {
+      return (
+        db
+          .select({ id: jobObjects.id })
+          .from(jobObjects)
+          .where(and(eq(jobObjects.jobId, jobId), eq(jobObjects.kind, "target_lv"), isNotNull(jobObjects.removedAt)))
+          .get() !== undefined
+      );
     },
     markRemoved(id: number): void {
       db.update(jobObjects).set({ removedAt: new Date().toISOString() }).where(eq(jobObjects.id, id)).run();

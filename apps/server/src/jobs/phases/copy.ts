@@ -1,3 +1,4 @@
+import { bytesWithExact } from "@blockferry/contracts/units";
 import { messageOf } from "../../errors.ts";
 import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import {
@@ -59,7 +60,10 @@ export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (er
         const grow = Math.max(extent, Math.ceil(lvSize / 2 / extent) * extent);
         if (vg && lv && vg.freeBytes >= grow) {
           await extendLv(ctx.source, job.sourceVg, snap, lvSize + grow, signal);
-          ctx.log("warn", `snapshot ${snap} was ${status.fillPercent.toFixed(1)}% full: grew it by ${grow} bytes`);
+          ctx.log(
+            "warn",
+            `snapshot ${snap} was ${status.fillPercent.toFixed(1)}% full: grew it by ${bytesWithExact(grow)}`,
+          );
         } else {
           ctx.log(
             "warn",

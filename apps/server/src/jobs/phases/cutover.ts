@@ -1,4 +1,5 @@
 import { ExtentMap } from "@blockferry/changes";
+import { bytesWithExact } from "@blockferry/contracts/units";
 import { blockdevFlushCommand } from "@blockferry/lvm";
 import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
@@ -87,7 +88,7 @@ export function cutoverPhases(
         throw err;
       }
       const bytes = changes.extents.byteCount(changes.chunkBytes);
-      ctx.log("info", `final delta: ${bytes} bytes in ${changes.extents.runCount} runs`, { bytes });
+      ctx.log("info", `final delta: ${bytesWithExact(bytes)} in ${changes.extents.runCount} runs`, { bytes });
       ctx.save({ finalChunkBytes: changes.chunkBytes, finalExtents: changes.extents.toJSON() });
       await deps.mover.copyExtents({
         ...copyRequest(ctx, finalPass(ctx, "final"), sourceDevice(ctx), ctx.signal),

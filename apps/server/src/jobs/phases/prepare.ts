@@ -1,3 +1,4 @@
+import { bytesWithExact } from "@blockferry/contracts/units";
 import type { PhaseContext, PhaseTable } from "../context.ts";
 import {
   createClassicSnapshot,
@@ -47,7 +48,9 @@ export function preparePhases(deps: PhaseDeps): Pick<PhaseTable, "prechecks" | "
         if (!ours && !options(ctx).reuseTarget)
           throw new Error(`${job.targetVg}/${job.targetLv} appeared on ${ctx.target.name} and is not ours`);
         if (existing.sizeBytes !== size && !(ours && (await isOwnRoundedUp(ctx, deps, existing.sizeBytes, size))))
-          throw new Error(`${job.targetVg}/${job.targetLv} has ${existing.sizeBytes} bytes, the source ${size}`);
+          throw new Error(
+            `${job.targetVg}/${job.targetLv} has ${bytesWithExact(existing.sizeBytes)}, the source ${bytesWithExact(size)}`,
+          );
         ctx.save({ targetCreated: ours, targetReadsZero: false });
       } else {
         // Recorded before the command runs: a crash in between still leaves a record to clean up from.

@@ -42,7 +42,7 @@ describe("final_delta phase", () => {
         [8192, 1],
       ],
     });
-    expect(s.stored().logs).toContain(`final delta: ${3 * 4096} bytes in 2 runs`);
+    expect(s.stored().logs).toContain(`final delta: 12.0 KiB (${3 * 4096} bytes) in 2 runs`);
   });
 
   it("copies the whole volume during the outage when the snapshot overflowed, and says so", async () => {

@@ -46,7 +46,9 @@ describe("re-running a phase after a crash", () => {
     const own = s.target.lv("vg0", "vm1");
     if (!own) throw new Error("prepare_target made no LV");
     own.sizeBytes = 100 * MIB; // 68 MiB and one whole extent: not what lvcreate made
-    await expect(s.run("prepare_target")).rejects.toThrow(/has 104857600 bytes, the source 71303168/);
+    await expect(s.run("prepare_target")).rejects.toThrow(
+      /has 100 MiB \(104857600 bytes\), the source 68\.0 MiB \(71303168 bytes\)/,
+    );
     s.cleanup();
 
     // Not ours: prechecks ask for the same size to reuse it, and so does prepare_target, rounding or not.
@@ -56,7 +58,9 @@ describe("re-running a phase after a crash", () => {
       targetExtentBytes: 32 * MIB,
     });
     s.target.addLv("vg0", "vm1", 96 * MIB, ["operator-made"]);
-    await expect(s.run("prepare_target")).rejects.toThrow(/has 100663296 bytes, the source 71303168/);
+    await expect(s.run("prepare_target")).rejects.toThrow(
+      /has 96\.0 MiB \(100663296 bytes\), the source 68\.0 MiB \(71303168 bytes\)/,
+    );
   });
 
   it("full_copy asks for the same pass again (its journal resumes it) and stores the same state", async () => {

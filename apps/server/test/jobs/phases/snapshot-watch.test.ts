@@ -31,7 +31,9 @@ describe("snapshot watch during a copy", () => {
 
     expect(snapshotLv(s)?.snapshot?.valid).toBe(true);
     const { logs, events, state } = s.stored();
-    const grew = new RegExp(`^snapshot bf-${s.jobId}-s1 was 7\\d\\.\\d% full: grew it by ${4 * MIB} bytes$`);
+    const grew = new RegExp(
+      `^snapshot bf-${s.jobId}-s1 was 7\\d\\.\\d% full: grew it by 4\\.00 MiB \\(${4 * MIB} bytes\\)$`,
+    );
     expect(logs).toContainEqual(expect.stringMatching(grew));
     const fills = events.filter((e) => e.type === "job.snapshot").map((e) => e.data);
     expect(fills[0]).toMatchObject({ snapshot: `bf-${s.jobId}-s1`, phase: "full_copy" });

@@ -17,8 +17,11 @@ import type { JobStreamStore } from "./job-stream-store.ts";
 /** The canvas's border, left and right, inside the figure's width. */
 const BORDER = 2;
 
-/** Which state a finished run puts its chunks in: verification confirms, every other phase copies. */
-export const stateForPhase = (phase: string): ChunkState => (phase === "verify" ? VERIFIED : COPIED);
+/**
+ * Which state a finished run puts its chunks in, as the server's map does: a full copy's confirmed runs are
+ * copied; a catch-up's or the final delta's are changed chunks the target's read-back just proved, so verified.
+ */
+export const stateForPhase = (phase: string): ChunkState => (phase === "full_copy" ? COPIED : VERIFIED);
 
 /** The map's colours from the stylesheet, for the scheme in force. */
 function readPalette(el: Element): MapPalette {

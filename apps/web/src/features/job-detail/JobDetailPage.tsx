@@ -15,12 +15,14 @@ import {
   percent,
   phaseLabel,
 } from "../../lib/format.ts";
+import { isTerminal } from "../../lib/job-vocabulary.ts";
 import { jobTitle, titled, usePageTitle } from "../../lib/page-title.ts";
 import { Link } from "../../lib/router.tsx";
 import { useHosts } from "../hosts/api.ts";
-import { migrationKeys, useChunkMap, useMigration } from "../jobs/api.ts";
+import { migrationKeys, useChunkMap, useMigration, useMigrationReport } from "../jobs/api.ts";
 import { useCan } from "../session/session-store.ts";
 import { ChunkMapCanvas } from "./ChunkMapCanvas.tsx";
+import { FinishedFacts } from "./FinishedFacts.tsx";
 import { JobActions } from "./JobActions.tsx";
 import { JobStreamStore } from "./job-stream-store.ts";
 import { LogView } from "./LogView.tsx";
@@ -61,6 +63,7 @@ function useJobStream(jobId: number) {
 
 export function JobDetailPage({ id }: { id: number }) {
   const job = useMigration(id);
+  const report = useMigrationReport(id);
   const { store, live } = useJobStream(id);
   const qc = useQueryClient();
   const hosts = useHosts();
@@ -73,11 +76,14 @@ export function JobDetailPage({ id }: { id: number }) {
   useEffect(() => {
     if (live.jobVersion === 0) return;
     void qc.invalidateQueries({ queryKey: migrationKeys.detail(id), exact: true });
+    void qc.invalidateQueries({ queryKey: migrationKeys.report(id), exact: true });
   }, [live.jobVersion, id, qc]);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: refetch the map when the phase changes.
+  // A new pass (its ranges planned: the changed cells) shows as new totals in the progress messages.
+  const pass = live.progress ? `${live.progress.phase}:${live.progress.rangesTotal}:${live.progress.bytesTotal}` : "";
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refetch the map when the phase or the pass changes.
   useEffect(() => {
     void qc.invalidateQueries({ queryKey: migrationKeys.chunkMap(id) });
-  }, [phase, id, qc]);
+  }, [phase, pass, id, qc]);
 
   const titleBytesDone = live.progress?.bytesDone ?? job.data?.bytesDone ?? 0;
   const titleBytesTotal = live.progress?.bytesTotal || job.data?.bytesTotal || 0;
@@ -108,6 +114,10 @@ export function JobDetailPage({ id }: { id: number }) {
   // Streamed bytes wait for the target's read-back; only confirmed ones are stored (and survive a restart).
   const bytesStreamed = moving ? (p.bytesStreamed ?? 0) : 0;
   const reached = bytesDone + bytesStreamed;
+  const ended = isTerminal(m.state);
+  const facts = report.data;
+  // A cancel that removed the target the job created leaves nothing of the copy: no "copied 100%".
+  const targetGone = m.state === "cancelled" && facts?.targetRemoved === true;
 
   return (
     <section aria-labelledby="job-title" className="job-detail">
@@ -156,33 +166,52 @@ export function JobDetailPage({ id }: { id: number }) {
 
       {canAct ? <JobActions job={m} /> : null}
 
-      <PhaseTimeline phase={phase ?? m.phase} state={m.state} phaseStarts={live.phaseStarts} />
+      <PhaseTimeline phase={phase ?? m.phase} state={m.state} phaseStarts={live.phaseStarts} report={facts} />
 
       <section className="stats" aria-label="Progress figures">
-        <div className="stat wide">
-          <span className="stat-label">{copiedLabel(phase ?? m.phase, bytesDone)}</span>
-          <ProgressBar
-            value={percent(bytesDone, bytesTotal)}
-            ahead={percent(reached, bytesTotal)}
-            label="Copy progress"
-          />
-          <span data-testid="bytes-progress">
-            <Bytes n={reached} /> of <Bytes n={bytesTotal} /> ({percent(reached, bytesTotal).toFixed(1)}%)
-          </span>
-          <span className="muted small">
-            <span data-testid="bytes-confirmed">
-              <Bytes n={bytesDone} /> confirmed
+        {m.state === "succeeded" && facts ? (
+          <div className="stat wide">
+            <span className="stat-label">Moved in all passes</span>
+            <ProgressBar value={100} label="Copy progress" />
+            <span data-testid="bytes-progress">
+              <Bytes n={facts.bytesMoved} /> in {facts.passes.length} {facts.passes.length === 1 ? "pass" : "passes"}
             </span>
-            {bytesStreamed > 0 ? (
-              <>
-                {" · "}
-                <span data-testid="bytes-streamed">
-                  <Bytes n={bytesStreamed} /> streamed, awaiting read-back
-                </span>
-              </>
-            ) : null}
-          </span>
-        </div>
+            <span className="muted small">every pass confirmed by read-back, the final delta verified</span>
+          </div>
+        ) : targetGone ? (
+          <div className="stat wide">
+            <span className="stat-label">Copy</span>
+            <span data-testid="bytes-progress">Target removed</span>
+            <span className="muted small">
+              the cancel removed {m.target.vg}/{m.target.lv}: nothing of the copy is kept
+            </span>
+          </div>
+        ) : (
+          <div className="stat wide">
+            <span className="stat-label">{copiedLabel(phase ?? m.phase, bytesDone)}</span>
+            <ProgressBar
+              value={percent(bytesDone, bytesTotal)}
+              ahead={percent(reached, bytesTotal)}
+              label="Copy progress"
+            />
+            <span data-testid="bytes-progress">
+              <Bytes n={reached} /> of <Bytes n={bytesTotal} /> ({percent(reached, bytesTotal).toFixed(1)}%)
+            </span>
+            <span className="muted small">
+              <span data-testid="bytes-confirmed">
+                <Bytes n={bytesDone} /> confirmed
+              </span>
+              {bytesStreamed > 0 ? (
+                <>
+                  {" · "}
+                  <span data-testid="bytes-streamed">
+                    <Bytes n={bytesStreamed} /> streamed, awaiting read-back
+                  </span>
+                </>
+              ) : null}
+            </span>
+          </div>
+        )}
         <div className="stat">
           <span className="stat-label">Volume size</span>
           <span
@@ -217,7 +246,11 @@ export function JobDetailPage({ id }: { id: number }) {
       <div className="panels">
         <div className="card">
           <h3>Chunk map</h3>
-          {chunkMap.data ? (
+          {targetGone ? (
+            <p className="muted" data-testid="chunk-map-target-removed">
+              The target volume was removed when the migration was cancelled: there is no copy left to map.
+            </p>
+          ) : chunkMap.data ? (
             <ChunkMapCanvas map={chunkMap.data} store={store} />
           ) : chunkMap.isError ? (
             <p className="muted">Chunk map unavailable: {errorText(chunkMap.error)}</p>
@@ -231,6 +264,8 @@ export function JobDetailPage({ id }: { id: number }) {
           <SnapshotGauge percent={live.snapshotFillPercent} />
         </div>
       </div>
+
+      {ended ? <FinishedFacts job={m} report={facts} /> : null}
 
       <div className="card">
         <h3>Log</h3>

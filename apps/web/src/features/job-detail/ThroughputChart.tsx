@@ -1,6 +1,7 @@
 import { useEffect, useRef } from "react";
 import { formatRate } from "../../lib/format.ts";
 import { cssColor, useColorScheme } from "../../lib/theme.ts";
+import { splitAtGaps } from "../../lib/throughput-gaps.ts";
 import type { ThroughputSample } from "./job-stream-store.ts";
 
 const W = 360;
@@ -36,6 +37,7 @@ export function ThroughputChart({ samples, version }: { samples: readonly Throug
     const x = (t: number) => W - ((now - t) / span) * W;
     const y = (v: number) => H - 14 - (v / max) * (H - 24);
     if (visible.length < 2) {
+      canvas.dataset.segments = "0";
       ctx.fillStyle = muted;
       ctx.font = "12px system-ui, sans-serif";
       ctx.fillText("no transfer running", W / 2 - 52, H / 2);
@@ -53,21 +55,28 @@ export function ThroughputChart({ samples, version }: { samples: readonly Throug
     ctx.fillText(span >= SPAN_MS ? "2 min ago" : `${Math.round(span / 1000)} s ago`, 4, H - 2);
     ctx.fillText("now", W - 24, H - 2);
 
-    ctx.beginPath();
-    for (const [i, s] of visible.entries()) {
-      if (i === 0) ctx.moveTo(x(s.t), y(s.bytesPerSecond));
-      else ctx.lineTo(x(s.t), y(s.bytesPerSecond));
+    // One line (and area) per stretch of samples: an idle stretch stays empty instead of bridged by a line.
+    const segments = splitAtGaps(visible);
+    for (const segment of segments) {
+      const first = segment[0] as ThroughputSample;
+      const last = segment[segment.length - 1] as ThroughputSample;
+      ctx.beginPath();
+      for (const [i, s] of segment.entries()) {
+        if (i === 0) ctx.moveTo(x(s.t), y(s.bytesPerSecond));
+        else ctx.lineTo(x(s.t), y(s.bytesPerSecond));
+      }
+      // A lone sample gets a short tick so it shows at all.
+      if (segment.length === 1) ctx.lineTo(x(first.t) + 2, y(first.bytesPerSecond));
+      ctx.strokeStyle = cssColor(canvas, "--chart-line");
+      ctx.lineWidth = 1.5;
+      ctx.stroke();
+      ctx.lineTo(x(last.t) + (segment.length === 1 ? 2 : 0), y(0));
+      ctx.lineTo(x(first.t), y(0));
+      ctx.closePath();
+      ctx.fillStyle = cssColor(canvas, "--chart-fill");
+      ctx.fill();
     }
-    ctx.strokeStyle = cssColor(canvas, "--chart-line");
-    ctx.lineWidth = 1.5;
-    ctx.stroke();
-    const first = visible[0] as ThroughputSample;
-    const last = visible[visible.length - 1] as ThroughputSample;
-    ctx.lineTo(x(last.t), y(0));
-    ctx.lineTo(x(first.t), y(0));
-    ctx.closePath();
-    ctx.fillStyle = cssColor(canvas, "--chart-fill");
-    ctx.fill();
+    canvas.dataset.segments = String(segments.length);
   }, [samples, version, scheme]);
   return (
     <canvas

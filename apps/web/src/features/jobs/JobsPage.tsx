@@ -4,6 +4,7 @@ import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
 import { ProgressBar, StateBadge } from "../../components/StateBadge.tsx";
 import { Table } from "../../components/Table.tsx";
 import { formatMs, formatTime, percent, phaseLabel } from "../../lib/format.ts";
+import { attemptsText, jobDurationMs } from "../../lib/job-facts.ts";
 import { isJobState, JOB_STATE_LABELS, JOB_STATES as STATES } from "../../lib/job-vocabulary.ts";
 import { Link, navigate, useLocation } from "../../lib/router.tsx";
 import { useHosts } from "../hosts/api.ts";
@@ -118,7 +119,19 @@ export function JobsPage() {
         <Table
           label="Migrations"
           className="jobs"
-          columns={["#", "Volume", "Size", "State", "Phase", "Progress", "Outage", "Result", "Created"]}
+          columns={[
+            "#",
+            "Volume",
+            "Size",
+            "State",
+            "Phase",
+            "Progress",
+            "Attempts",
+            "Duration",
+            "Outage",
+            "Result",
+            "Created",
+          ]}
         >
           {jobs.data.map((m) => (
             <tr key={m.id} data-testid={`job-row-${m.id}`}>
@@ -147,6 +160,10 @@ export function JobsPage() {
                 <span className="small muted" title="the current or last copy pass">
                   <Bytes n={m.bytesDone} /> / <Bytes n={m.bytesTotal} />
                 </span>
+              </td>
+              <td data-testid={`job-attempts-${m.id}`}>{attemptsText(m.attempt)}</td>
+              <td data-testid={`job-duration-${m.id}`} title="from the first start to the end (or now)">
+                {formatMs(jobDurationMs(m))}
               </td>
               <td>{formatMs(m.outageMs)}</td>
               <td

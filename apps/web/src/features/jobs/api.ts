@@ -4,6 +4,7 @@ import type {
   JobState,
   Migration,
   MigrationList,
+  MigrationReport,
   PrecheckResult,
 } from "@blockferry/contracts";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -24,6 +25,7 @@ export const migrationKeys = {
   list: (f: MigrationFilters) => [...migrationKeys.lists(), f] as const,
   detail: (id: number) => [...migrationKeys.all, "detail", id] as const,
   chunkMap: (id: number) => [...migrationKeys.detail(id), "chunk-map"] as const,
+  report: (id: number) => [...migrationKeys.detail(id), "report"] as const,
   precheck: (body: CreateMigration | null) => ["prechecks", body] as const,
 };
 
@@ -60,6 +62,16 @@ export const useChunkMap = (id: number, enabled: boolean) =>
     enabled,
     staleTime: Number.POSITIVE_INFINITY,
   });
+
+/** What the job did so far (passes, attempts, phase durations): refetched by the page when the job row changes. */
+export const useMigrationReport = (id: number) =>
+  useQuery({
+    queryKey: migrationKeys.report(id),
+    queryFn: ({ signal }) => apiFetch<MigrationReport>(`/api/migrations/${id}/report`, { signal }),
+  });
+
+/** Where the job's log downloads from (a plain link: the session cookie goes with it). */
+export const migrationLogUrl = (id: number) => `/api/migrations/${id}/log`;
 
 /** Prechecks run against the live hosts; debounced by the caller, cached briefly per plan. */
 export const usePrechecks = (body: CreateMigration | null) =>

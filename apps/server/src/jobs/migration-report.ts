@@ -1,0 +1,153 @@
+import type {
+  AttemptReport,
+  JobState,
+  MigrationReport,
+  PassReport,
+  Phase,
+  PhaseSpan,
+  StoredEvent,
+} from "@blockferry/contracts";
+import { isTerminalJobState, PHASES } from "@blockferry/contracts/vocabulary";
+import type { JournalRow } from "../db/repositories/chunk-map.ts";
+import type { JobRow } from "../db/repositories/jobs.ts";
+
+/** "full-g2" → full copy of snapshot generation 2; "catchup-3"; "final", "final-full-r1" → the final delta. */
+function passKind(pass: string): Pick<PassReport, "kind" | "number"> {
+  const n = (re: RegExp, base = 1) => {
+    const m = re.exec(pass);
+    return m ? Number(m[1]) + base - 1 : 1;
+  };
+  if (pass.startsWith("full")) return { kind: "full", number: n(/^full-g(\d+)$/) };
+  if (pass.startsWith("catchup")) return { kind: "catch_up", number: n(/^catchup-(\d+)$/) };
+  // A final delta after the r-th rollback is the (r+1)-th one.
+  return { kind: "final", number: n(/-r(\d+)$/, 2) };
+}
+
+const KIND_ORDER = { full: 0, catch_up: 1, final: 2 } as const;
+
+/** Orders journal pass names as the passes ran: full copies, catch-ups, then final deltas, each by number. */
+export function comparePasses(a: string, b: string): number {
+  const x = passKind(a);
+  const y = passKind(b);
+  return KIND_ORDER[x.kind] - KIND_ORDER[y.kind] || x.number - y.number;
+}
+
+/** Journal rows (ordered by offset) folded into one summary per pass, in the order the passes ran. */
+export function passReports(rows: readonly JournalRow[]): PassReport[] {
+  const byPass = new Map<string, PassReport & { end: number }>();
+  for (const r of rows) {
+    let p = byPass.get(r.pass);
+    if (!p) {
+      p = { pass: r.pass, ...passKind(r.pass), bytesPlanned: 0, bytesMoved: 0, ranges: 0, runs: 0, end: -1 };
+      byPass.set(r.pass, p);
+    }
+    p.bytesPlanned += r.length;
+    if (r.confirmed) p.bytesMoved += r.length;
+    p.ranges++;
+    // A range that starts where the previous one ended continues its run.
+    if (r.offset !== p.end) p.runs++;
+    p.end = r.offset + r.length;
+  }
+  return [...byPass.values()]
+    .map(({ end: _end, ...p }) => p)
+    .sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.number - b.number);
+}
+
+const ms = (iso: string) => Date.parse(iso);
+const spanOutcome = (state: JobState): PhaseSpan["outcome"] =>
+  state === "failed" || state === "cancelled" || state === "rolled_back" ? state : "done";
+
+/**
+ * The attempts and their phases, from the job's stored events (oldest first): a job.phase event opens a phase, the
+ * next one or a final job.state closes it; a retry (job.state queued with `retry`) starts a new attempt.
+ */
+export function attemptReports(events: readonly StoredEvent[]): AttemptReport[] {
+  const attempts: AttemptReport[] = [];
+  let current: AttemptReport | null = null;
+  const open = (at: string): AttemptReport => {
+    current = {
+      attempt: attempts.length + 1,
+      startedAt: at,
+      endedAt: null,
+      outcome: null,
+      phase: null,
+      error: null,
+      phases: [],
+    };
+    attempts.push(current);
+    return current;
+  };
+  const closeSpan = (a: AttemptReport, at: string, outcome: PhaseSpan["outcome"]) => {
+    const last = a.phases[a.phases.length - 1];
+    if (!last || last.endedAt !== null) return;
+    last.endedAt = at;
+    last.durationMs = Math.max(0, ms(at) - ms(last.startedAt));
+    last.outcome = outcome;
+  };
+  for (const e of events) {
+    if (e.type === "job.state" && e.data.retry !== undefined) {
+      open(e.at);
+      continue;
+    }
+    if (e.type === "job.state" && e.data.state === "running" && !current) {
+      open(e.at);
+      continue;
+    }
+    if (e.type === "job.phase") {
+      const a: AttemptReport = current ?? open(e.at);
+      closeSpan(a, e.at, "done");
+      a.phases.push({ phase: e.data.phase, startedAt: e.at, endedAt: null, durationMs: null, outcome: "running" });
+      a.phase = e.data.phase;
+      continue;
+    }
+    if (e.type === "job.log" && e.data.level === "error" && current) {
+      (current as AttemptReport).error = e.data.message;
+      continue;
+    }
+    if (e.type === "job.state" && isTerminalJobState(e.data.state)) {
+      const a: AttemptReport = current ?? open(e.at);
+      closeSpan(a, e.at, spanOutcome(e.data.state));
+      a.endedAt = e.at;
+      a.outcome = e.data.state;
+      // A rollback or a failed rollback stores the phase it moves back to; the attempt ended where it failed.
+      a.phase = a.phases[a.phases.length - 1]?.phase ?? e.data.phase;
+      if (e.data.state === "succeeded" || e.data.state === "cancelled") a.error = null;
+    }
+  }
+  return attempts;
+}
+
+/** Time in each phase over all attempts, in phase order; a phase still running counts up to `now`. */
+export function phaseDurations(attempts: readonly AttemptReport[], now: number): MigrationReport["phaseDurationsMs"] {
+  const total = new Map<Phase, number>();
+  for (const a of attempts)
+    for (const s of a.phases)
+      total.set(s.phase, (total.get(s.phase) ?? 0) + (s.durationMs ?? Math.max(0, now - ms(s.startedAt))));
+  return PHASES.filter((p) => total.has(p)).map((phase) => ({ phase, durationMs: total.get(phase) ?? 0 }));
+}
+
+export interface ReportSources {
+  job: JobRow;
+  events: readonly StoredEvent[];
+  journal: readonly JournalRow[];
+  targetRemoved: boolean;
+  now?: number;
+}
+
+export function buildMigrationReport(s: ReportSources): MigrationReport {
+  const passes = passReports(s.journal);
+  const attempts = attemptReports(s.events);
+  const { startedAt, finishedAt } = s.job;
+  const ended = isTerminalJobState(s.job.state);
+  // A failed job has no finishedAt (a retry may still finish it): it ended with its last attempt.
+  const end = finishedAt ?? attempts[attempts.length - 1]?.endedAt ?? null;
+  return {
+    id: s.job.id,
+    passes,
+    bytesMoved: passes.reduce((sum, p) => sum + p.bytesMoved, 0),
+    attempts,
+    phaseDurationsMs: phaseDurations(attempts, s.now ?? Date.now()),
+    durationMs: startedAt && end && ended ? Math.max(0, ms(end) - ms(startedAt)) : null,
+    targetRemoved: s.targetRemoved,
+  };
+}

@@ -1,0 +1,253 @@
+// A finished job tells what it did: volume, each pass's bytes and runs, total duration, attempts (and that the
+// first failed, on the timeline too), who started it, a log download; the jobs list shows attempts and duration;
+// the throughput chart leaves an idle stretch empty. Real server and sshd (stand-in LVM tools): a job created
+// through the API fails for real in its snapshot phase (attempt 1); its retry is then written as a runner in another
+// process would write it (events through the server's hub, ranges in the journal table, the row in SQLite), since
+// a real copy needs real LVM (e2e/tests/dashboard-flow.test.ts in the lab).
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Host, Migration } from "@blockferry/contracts";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ARTIFACTS, loginAs, screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
+
+const MiB = 2 ** 20;
+
+describe("dashboard: a finished job's facts, its log, and gaps in the throughput chart", () => {
+  let setup: TwoHostDashboard;
+  let server: TwoHostDashboard["server"];
+  let page: Page;
+  let errors: string[];
+  let src: Host;
+  let dst: Host;
+
+  const getJob = async (id: number) => (await (await server.api(`/api/migrations/${id}`)).json()) as Migration;
+  const sql = (q: string, ...args: unknown[]) => server.runtime.db.$client.prepare(q).run(...args);
+
+  /** A job created through the API that ran and failed for real (no device-mapper on the stand-in host). */
+  const failedJob = async (lv: string): Promise<number> => {
+    const res = await server.api(`/api/migrations`, {
+      method: "POST",
+      body: JSON.stringify({
+        source: { hostId: src.id, vg: "vg0", lv },
+        target: { hostId: dst.id, vg: "vg1", lv: `${lv}-copy` },
+        vm: { controller: "none" },
+      }),
+    });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as Migration;
+    await expect.poll(async () => (await getJob(created.id)).state, { timeout: 30_000 }).toBe("failed");
+    return created.id;
+  };
+
+  /** Appends an event through the hub, as the runner does, stamped `seconds` after the job's first failure. */
+  const at = (base: number, seconds: number) => new Date(base + seconds * 1000).toISOString();
+  const stamp = (iso: string) => sql("update job_events set at = ? where id = (select max(id) from job_events)", iso);
+
+  beforeAll(async () => {
+    setup = await startTwoHostDashboard("finished");
+    ({ server, page, errors, src, dst } = setup);
+    await loginAs(page, server);
+  }, 60_000);
+  afterAll(async () => {
+    await setup?.close();
+  });
+
+  it("shows what a job that succeeded on its second attempt did, and serves its log", async () => {
+    const id = await failedJob("data-1");
+    const failedAt = Date.parse((await getJob(id)).updatedAt);
+    const hub = server.runtime.hub;
+    // Attempt 2, as a runner stores it: retried a minute later, then every phase from the snapshot to the end.
+    hub.append(id, "job.state", { state: "queued", phase: "snapshot", retry: 1 });
+    stamp(at(failedAt, 60));
+    hub.append(id, "job.state", { state: "running", phase: "snapshot" });
+    stamp(at(failedAt, 61));
+    const phases: Array<[Migration["phase"], number]> = [
+      ["snapshot", 61],
+      ["prepare_target", 63],
+      ["full_copy", 64],
+      ["catch_up", 80],
+      ["wait_cutover", 84],
+      ["stop_vm", 90],
+      ["final_delta", 91],
+      ["verify", 93],
+      ["start_vm", 94],
+      ["cleanup", 95],
+    ];
+    for (const [phase, s] of phases) {
+      hub.append(id, "job.phase", { phase });
+      stamp(at(failedAt, s));
+    }
+    hub.append(id, "job.log", {
+      level: "info",
+      phase: "final_delta",
+      message: "final delta: 3.00 MiB (3145728 bytes) in 2 runs",
+    });
+    stamp(at(failedAt, 91));
+    const ranges: Array<[string, number, number]> = [
+      ["full-g1", 0, 32 * MiB],
+      ["full-g1", 32 * MiB, 32 * MiB],
+      ["catchup-1", 4 * MiB, 2 * MiB],
+      ["final", 0, MiB],
+      ["final", 40 * MiB, 2 * MiB],
+    ];
+    for (const [pass, offset, length] of ranges)
+      sql(
+        "insert into transfer_ranges (job_id, pass, offset, length, sha256, confirmed_at) values (?, ?, ?, ?, 'h', ?)",
+        id,
+        pass,
+        offset,
+        length,
+        at(failedAt, 90),
+      );
+    sql(
+      "update jobs set state='succeeded', phase='done', error=null, attempt=1, outage_ms=4200, phase_state=?, " +
+        "bytes_total=?, bytes_done=?, finished_at=? where id=?",
+      JSON.stringify({ sizeBytes: 64 * MiB }),
+      3 * MiB,
+      3 * MiB,
+      at(failedAt, 96),
+      id,
+    );
+    hub.append(id, "job.state", { state: "succeeded", phase: "done" });
+    stamp(at(failedAt, 96));
+
+    await page.goto(`${server.url}/jobs/${id}`);
+    const facts = page.getByTestId("finished-facts");
+    await facts.waitFor({ timeout: 15_000 });
+    await expect
+      .poll(() => page.getByTestId("facts-moved").textContent(), { timeout: 15_000 })
+      .toBe("69.0 MiB in 3 passes");
+    // The headline counts the whole migration, not the final delta's 3 MiB.
+    expect(await page.getByTestId("bytes-progress").textContent()).toBe("69.0 MiB in 3 passes");
+    expect(await page.getByTestId("facts-volume").textContent()).toBe("64.0 MiB");
+    expect(await page.getByTestId("facts-created-by").textContent()).toMatch(/^admin \(token \d+\)$/);
+    expect(await page.getByTestId("facts-attempts").textContent()).toMatch(
+      /^2 \(1 retry\)Attempt 1 failed in snapshot: /,
+    );
+    // From the first start to the end: over a minute and a half.
+    expect(await page.getByTestId("facts-duration").textContent()).toMatch(/^1 min 3\d s$/);
+    const passRow = async (pass: string) =>
+      (await page.getByTestId(`pass-${pass}`).locator("th, td").allTextContents()).join(" | ");
+    expect(await passRow("full-g1")).toBe("Full copy | 64.0 MiB | 1 | 2");
+    expect(await passRow("catchup-1")).toBe("Catch-up 1 | 2.00 MiB | 1 | 1");
+    expect(await passRow("final")).toBe("Final delta | 3.00 MiB | 2 | 2");
+    // The timeline: per-phase durations, and the snapshot phase says the first attempt failed there.
+    const snapshotStep = page.getByTestId("phase-snapshot");
+    expect(await snapshotStep.getAttribute("class")).toContain("step-retried");
+    expect(await snapshotStep.textContent()).toContain("attempt 1 failed here");
+    expect(await page.getByTestId("phase-full_copy").textContent()).toContain("16 s");
+    expect(await page.getByTestId("phase-final_delta").textContent()).toContain("2.0 s");
+    // The chunk map of a success: every cell verified.
+    await expect
+      .poll(() => page.locator(".chunk-map .legend").textContent(), { timeout: 15_000 })
+      .toMatch(/verified 100\.0%/);
+    await screenshot(page, "dashboard-finished-job");
+
+    // The log, downloaded through the link as the browser does it (the session cookie goes with it).
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Download log" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`blockferry-migration-${id}.log`);
+    const body = await readFile((await download.path()) as string, "utf8");
+    expect(body.split("\n")[0]).toBe(`# Blockferry migration ${id}: event log (times in UTC)`);
+    expect(body).toMatch(/ error \[snapshot\] snapshot failed: /);
+    expect(body).toContain("info  [snapshot] retried: attempt 2 queued");
+    expect(body).toContain("migration created: hv-src vg0/data-1 -> hv-dst vg1/data-1-copy; VM not controlled");
+    expect(body).toContain("[final delta] final delta: 3.00 MiB (3145728 bytes) in 2 runs");
+    expect(body).toContain("info  [done] state: succeeded");
+    // The same file from the API: a text attachment.
+    const res = await server.api(`/api/migrations/${id}/log`);
+    expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(res.headers.get("content-disposition")).toBe(`attachment; filename="blockferry-migration-${id}.log"`);
+    expect(await res.text()).toBe(body);
+
+    // The list: attempts and duration beside the state.
+    await page.goto(`${server.url}/jobs`);
+    await page.getByTestId(`job-attempts-${id}`).waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId(`job-attempts-${id}`).textContent()).toBe("2 (1 retry)");
+    expect(await page.getByTestId(`job-duration-${id}`).textContent()).toMatch(/^1 min 3\d s$/);
+    await screenshot(page, "dashboard-finished-list");
+  }, 90_000);
+
+  it("says a cancel removed the target instead of showing the copy as complete", async () => {
+    const id = await failedJob("web1-disk");
+    sql(
+      "insert into job_objects (job_id, host_id, kind, vg, lv, removed_at) values (?, ?, 'target_lv', 'vg1', 'web1-disk-copy', ?)",
+      id,
+      dst.id,
+      new Date().toISOString(),
+    );
+    sql(
+      "insert into transfer_ranges (job_id, pass, offset, length, sha256, confirmed_at) values (?, 'full-g1', 0, ?, 'h', ?)",
+      id,
+      256 * MiB,
+      new Date().toISOString(),
+    );
+    sql(
+      "update jobs set state='cancelled', error=null, phase_state=?, bytes_total=?, bytes_done=?, finished_at=? where id=?",
+      JSON.stringify({ sizeBytes: 256 * MiB }),
+      256 * MiB,
+      256 * MiB,
+      new Date().toISOString(),
+      id,
+    );
+    server.runtime.hub.append(id, "job.state", { state: "cancelled", phase: "snapshot" });
+    await page.goto(`${server.url}/jobs/${id}`);
+    await page.getByTestId("chunk-map-target-removed").waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId("bytes-progress").textContent()).toBe("Target removed");
+    expect(await page.locator(".chunk-map").count()).toBe(0);
+    await screenshot(page, "dashboard-cancelled-target-removed");
+  }, 60_000);
+
+  it("draws an idle stretch of the throughput chart as a gap", async () => {
+    const id = await failedJob("scratch");
+    // Held running by a runner in another process, so this server's runner leaves it alone.
+    sql(
+      "update jobs set state='running', phase='full_copy', error=null, phase_state=?, lease_owner='elsewhere', " +
+        "lease_expires_at=? where id=?",
+      JSON.stringify({ sizeBytes: 32 * MiB }),
+      Date.now() + 3_600_000,
+      id,
+    );
+    server.runtime.hub.append(id, "job.phase", { phase: "full_copy" });
+    await page.goto(`${server.url}/jobs/${id}`);
+    await expect.poll(() => page.locator(".conn").textContent(), { timeout: 15_000 }).toBe("live");
+    const chart = page.locator('canvas[aria-label^="Throughput"]');
+    let done = 0;
+    /** Progress as the copy reports it, one message per ~500 ms, until the chart has drawn `count` more. */
+    const burst = async (phase: Migration["phase"], rate: number) => {
+      for (let i = 0; i < 6; i++) {
+        done += rate / 2;
+        server.runtime.hub.progress({
+          jobId: id,
+          phase,
+          bytesDone: Math.min(done, 32 * MiB),
+          bytesTotal: 32 * MiB,
+          rangesDone: 0,
+          rangesTotal: 1,
+          bytesPerSecond: rate,
+          etaSeconds: 5,
+        });
+        const before = await page.evaluate("Date.now()");
+        // The next report comes when the page has seen this one and half a second has passed on its clock.
+        await expect
+          .poll(async () => ((await page.evaluate("Date.now()")) as number) - (before as number), { interval: 100 })
+          .toBeGreaterThanOrEqual(500);
+      }
+    };
+    await burst("full_copy", 4 * MiB);
+    await expect.poll(() => chart.getAttribute("data-segments"), { timeout: 10_000 }).toBe("1");
+    // Idle (waiting for the cutover, say): no report for several intervals on the page's clock.
+    const idleFrom = (await page.evaluate("Date.now()")) as number;
+    await expect
+      .poll(async () => ((await page.evaluate("Date.now()")) as number) - idleFrom, { interval: 250, timeout: 10_000 })
+      .toBeGreaterThanOrEqual(3_000);
+    await burst("final_delta", 2 * MiB);
+    await expect.poll(() => chart.getAttribute("data-segments"), { timeout: 10_000 }).toBe("2");
+    await chart.screenshot({ path: join(ARTIFACTS, "dashboard-throughput-gap.png") });
+    await screenshot(page, "dashboard-throughput-gap-page");
+    expect(errors).toEqual([]);
+  }, 90_000);
+});
