@@ -15,6 +15,7 @@ import { RemoteHosts, type RemoteLogger } from "./hosts/index.ts";
 import { hostShell } from "./hosts/shell.ts";
 import { createHostRegistry, type HostRegistry } from "./hosts/trust/registry.ts";
 import type { HostShell, Mover } from "./jobs/context.ts";
+import { createDecommissionService, type DecommissionService } from "./jobs/decommission.ts";
 import { createJobExecutor } from "./jobs/execute-job.ts";
 import { createMigrationService, type MigrationService } from "./jobs/migration-service.ts";
 import { createPhases } from "./jobs/phases/index.ts";
@@ -47,6 +48,7 @@ export interface Runtime {
   /** Settles once every trusted host is registered with the connection manager (keys read, files checked). */
   ready: Promise<void>;
   migrations: MigrationService;
+  decommission: DecommissionService;
   runner: JobRunner;
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
   reconcile(): Promise<void>;
@@ -126,6 +128,7 @@ export function createRuntime(
     updateOptions: (jobId, options) => runner.updateOptions(jobId, options),
   });
 
+  const decommission = createDecommissionService({ jobs, audit, hub, shellFor });
   const prechecks = createPrechecksService({ registry, shellFor });
   const reconcile = createReconciler({ registry, shellFor, jobs, objects, hub, logger: opts.logger });
 
@@ -140,6 +143,7 @@ export function createRuntime(
     registry,
     ready,
     migrations,
+    decommission,
     runner,
     prechecks,
     reconcile,
