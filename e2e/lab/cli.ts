@@ -46,13 +46,17 @@ async function main(argv: string[]): Promise<number> {
     }
     case "down": {
       const wipe = rest.includes("--wipe");
-      const running = (await labStatus(labDir)).filter((h) => h.running);
+      const all = await labStatus(labDir);
+      const running = all.filter((h) => h.running);
       await shutdownLab({ dir: labDir, wipe });
       for (const h of running) process.stdout.write(`stopped ${h.name} (pid ${h.pid}, port ${h.port})\n`);
       if (running.length === 0) process.stdout.write(`no lab host was running in ${labDir}\n`);
-      process.stdout.write(
-        wipe ? `deleted the hosts' disks and keys in ${labDir}\n` : `disks kept in ${labDir} (--wipe deletes them)\n`,
-      );
+      if (all.length > 0)
+        process.stdout.write(
+          wipe
+            ? `deleted the disks and keys of ${all.map((h) => h.name).join(", ")} in ${labDir}\n`
+            : `disks kept in ${labDir} (pnpm lab down --wipe deletes them)\n`,
+        );
       return 0;
     }
     case "status": {
