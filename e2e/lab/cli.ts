@@ -1,5 +1,6 @@
 // `pnpm lab <command>`: qemu hypervisors with real LVM for tests and for trying Blockferry.
 import { spawn } from "node:child_process";
+import { dirname, resolve } from "node:path";
 import { bootLab, labExec, labHost, labHostNames, labStatus, rebootHost, rekeyHost, shutdownLab } from "./harness.ts";
 import { defaultLabDir } from "./paths.ts";
 import { sshArgs } from "./ssh.ts";
@@ -37,12 +38,27 @@ async function main(argv: string[]): Promise<number> {
       for (const host of hosts) {
         process.stdout.write(`${host.name}\troot@127.0.0.1 -p ${host.port}\t${host.hostKeyFingerprintSha256}\n`);
       }
-      process.stdout.write(`private key: ${hosts[0]?.privateKeyPath}\n`);
+      // Absolute: the server reads key files relative to its own --key-dir, not to where this was run.
+      const key = resolve(hosts[0]?.privateKeyPath ?? "");
+      process.stdout.write(`private key: ${key}\n`);
+      say(`use it with: BLOCKFERRY_KEY_DIR=${dirname(key)} pnpm start, key file ${key}`);
       return 0;
     }
-    case "down":
-      await shutdownLab({ dir: labDir, wipe: rest.includes("--wipe") });
+    case "down": {
+      const wipe = rest.includes("--wipe");
+      const all = await labStatus(labDir);
+      const running = all.filter((h) => h.running);
+      await shutdownLab({ dir: labDir, wipe });
+      for (const h of running) process.stdout.write(`stopped ${h.name} (pid ${h.pid}, port ${h.port})\n`);
+      if (running.length === 0) process.stdout.write(`no lab host was running in ${labDir}\n`);
+      if (all.length > 0)
+        process.stdout.write(
+          wipe
+            ? `deleted the disks and keys of ${all.map((h) => h.name).join(", ")} in ${labDir}\n`
+            : `disks kept in ${labDir} (pnpm lab down --wipe deletes them)\n`,
+        );
       return 0;
+    }
     case "status": {
       const hosts = await labStatus(labDir);
       if (hosts.length === 0) process.stdout.write("no lab hosts (pnpm lab up)\n");

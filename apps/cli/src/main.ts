@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<{ run(argv: string[]): Promise<numb
   changes: () => import("./commands/changes.ts"),
   hosts: () => import("./commands/hosts.ts"),
   migrate: () => import("./commands/migrate.ts"),
+  decommission: () => import("./commands/decommission.ts"),
   secrets: () => import("./commands/secrets.ts"),
   users: () => import("./commands/users.ts"),
   login: () => import("./commands/login.ts"),

@@ -15,6 +15,7 @@ import { RemoteHosts, type RemoteLogger } from "./hosts/index.ts";
 import { hostShell } from "./hosts/shell.ts";
 import { createHostRegistry, type HostRegistry } from "./hosts/trust/registry.ts";
 import type { HostShell, Mover } from "./jobs/context.ts";
+import { createDecommissionService, type DecommissionService } from "./jobs/decommission.ts";
 import { createJobExecutor } from "./jobs/execute-job.ts";
 import { createMigrationHistory, type MigrationHistory } from "./jobs/migration-history.ts";
 import { createMigrationService, type MigrationService } from "./jobs/migration-service.ts";
@@ -49,6 +50,7 @@ export interface Runtime {
   ready: Promise<void>;
   migrations: MigrationService;
   history: MigrationHistory;
+  decommission: DecommissionService;
   runner: JobRunner;
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
   reconcile(): Promise<void>;
@@ -130,6 +132,7 @@ export function createRuntime(
   });
 
   const history = createMigrationHistory({ jobs, events, journal: chunkMaps, objects, hosts: hostsRepo });
+  const decommission = createDecommissionService({ jobs, audit, hub, shellFor });
   const prechecks = createPrechecksService({ registry, shellFor });
   const reconcile = createReconciler({ registry, shellFor, jobs, objects, hub, logger: opts.logger });
 
@@ -145,6 +148,7 @@ export function createRuntime(
     ready,
     migrations,
     history,
+    decommission,
     runner,
     prechecks,
     reconcile,

@@ -48,6 +48,8 @@ export const InventoryLv = Type.Object({
   pool: Nullable(Type.String()),
   thinId: Nullable(Type.Integer({ minimum: 0 })),
   chunkSizeBytes: Nullable(Bytes),
+  /** The job that migrated this LV away (its `blockferry_migrated_<id>` tag): a kept copy, not a live disk. */
+  migratedAway: Nullable(Type.Object({ jobId: Type.Integer({ minimum: 1 }) })),
 });
 export type InventoryLv = Static<typeof InventoryLv>;
 

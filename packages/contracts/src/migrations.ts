@@ -151,10 +151,21 @@ export const Migration = Type.Object(
     updatedAt: Type.String(),
     startedAt: Type.Union([Type.String(), Type.Null()]),
     finishedAt: Type.Union([Type.String(), Type.Null()]),
+    sourceDecommissionedAt: Type.Union([Type.String(), Type.Null()], {
+      description: "when the kept source LV was removed (POST /decommission); null while it is kept",
+    }),
+    sourceDecommissionedBy: Type.Union([Type.String(), Type.Null()], { description: "who removed it" }),
   },
   { $id: "Migration" },
 );
 export type Migration = Static<typeof Migration>;
+
+/** The operator's typed confirmation: the source LV's `vg/lv`, exactly. */
+export const DecommissionSource = Type.Object(
+  { confirm: Type.String({ minLength: 1, maxLength: 300, description: "the source LV as vg/lv" }) },
+  { additionalProperties: false },
+);
+export type DecommissionSource = Static<typeof DecommissionSource>;
 
 export const MigrationListQuery = Type.Object({
   state: Type.Optional(JobState),

@@ -110,3 +110,25 @@ export const BLOCKFERRY_TAG = "blockferry" as LvmTag;
 export function jobTag(jobId: string | number): LvmTag {
   return validateTag(`bf-job-${jobId}`);
 }
+
+const MIGRATED_AWAY_PREFIX = "blockferry_migrated_";
+
+/**
+ * `blockferry_migrated_<id>`: put on a source LV once job <id> moved it away, so the inventory (and an operator
+ * running `lvs -o +lv_tags`) can tell the kept copy from a live disk; decommission removes only an LV carrying it.
+ * Deliberately not `blockferry`: that tag marks LVs we created, which clean-up may drop.
+ */
+export function migratedAwayTag(jobId: number): LvmTag {
+  if (!Number.isSafeInteger(jobId) || jobId < 1)
+    throw new InvalidValueError("job id", "bad-character", String(jobId), "must be a positive integer");
+  return validateTag(`${MIGRATED_AWAY_PREFIX}${jobId}`);
+}
+
+/** The job a `blockferry_migrated_<id>` tag names, or null for any other tag. */
+export function migratedAwayJobId(tag: string): number | null {
+  if (!tag.startsWith(MIGRATED_AWAY_PREFIX)) return null;
+  const rest = tag.slice(MIGRATED_AWAY_PREFIX.length);
+  if (!/^[1-9]\d{0,15}$/.test(rest)) return null;
+  const id = Number(rest);
+  return Number.isSafeInteger(id) ? id : null;
+}

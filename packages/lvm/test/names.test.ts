@@ -3,6 +3,8 @@ import {
   InvalidValueError,
   jobTag,
   LV_RESERVED_SUBSTRINGS,
+  migratedAwayJobId,
+  migratedAwayTag,
   validateLvName,
   validateTag,
   validateVgName,
@@ -69,5 +71,20 @@ describe("LVM names (lvm(8) VALID NAMES)", () => {
     expect(reasonOf(() => validateTag("@x"))).toBe("bad-character");
     expect(reasonOf(() => validateTag("t".repeat(129)))).toBe("too-long");
     expect(() => jobTag("1;rm")).toThrow(InvalidValueError);
+  });
+
+  it("builds and reads the migrated-away tag", () => {
+    expect(migratedAwayTag(12)).toBe("blockferry_migrated_12");
+    expect(migratedAwayJobId(migratedAwayTag(12))).toBe(12);
+    for (const other of [
+      "blockferry",
+      "bf-job-12",
+      "blockferry_migrated_",
+      "blockferry_migrated_012",
+      "blockferry_migrated_1x",
+    ])
+      expect(migratedAwayJobId(other)).toBeNull();
+    expect(() => migratedAwayTag(0)).toThrow(InvalidValueError);
+    expect(() => migratedAwayTag(1.5)).toThrow(InvalidValueError);
   });
 });

@@ -3,15 +3,17 @@ import type { CreateMigration, HostList, Migration, MigrationList } from "@block
 import { isTerminalJobState } from "@blockferry/contracts/vocabulary";
 import WebSocket from "ws";
 import { api, authHeaders, CliApiError, type Connection, connection, parseArgs } from "../lib/api-client.ts";
+import { parseBandwidth } from "../lib/bandwidth.ts";
 import { formatBytes, formatDuration, progressLine } from "../lib/progress.ts";
 
 const USAGE = `usage:
   blockferry migrate --from HOST:VG/LV --to HOST:VG[/LV] [--thin-pool POOL] [--cutover manual|auto]
-                     [--stop-cmd CMD --start-cmd CMD [--restart-cmd CMD]] [--catch-up N] [--bwlimit BYTES_PER_S]
+                     [--stop-cmd CMD --start-cmd CMD [--restart-cmd CMD]] [--catch-up N] [--bwlimit MIB_PER_S]
                      [--snapshot-size BYTES] [--verify-full] [--no-follow]
   blockferry migrate list
   blockferry migrate follow|status|cutover|cancel|retry ID
-HOST is a host name or id. The command follows the job with a progress bar until it ends.
+HOST is a host name or id. --bwlimit is MiB/s: 20, 20M or 20MiB (also K, G, or B for bytes per second).
+The command follows the job with a progress bar until it ends.
 options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)
          --token TOKEN (default $BLOCKFERRY_TOKEN, else the token file blockferry login wrote)`;
 
@@ -152,7 +154,7 @@ export async function run(argv: string[]): Promise<number> {
       cutover: flags.get("cutover") === "auto" ? "auto" : "manual",
       options: {
         ...(flags.has("catch-up") ? { catchUpPasses: Number(flags.get("catch-up")) } : {}),
-        ...(flags.has("bwlimit") ? { bandwidthLimitBytesPerSecond: Number(flags.get("bwlimit")) } : {}),
+        ...(flags.has("bwlimit") ? { bandwidthLimitBytesPerSecond: parseBandwidth(flags.get("bwlimit") ?? "") } : {}),
         ...(flags.has("snapshot-size") ? { snapshotSizeBytes: Number(flags.get("snapshot-size")) } : {}),
         ...(flags.has("verify-full") ? { verifyFull: true } : {}),
       },

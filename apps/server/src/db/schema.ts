@@ -85,6 +85,9 @@ export const jobs = sqliteTable(
     updatedAt: updatedAt(),
     startedAt: text("started_at"),
     finishedAt: text("finished_at"),
+    /** When and by whom the kept source LV was removed after the job succeeded (decommission); null while kept. */
+    sourceDecommissionedAt: text("source_decommissioned_at"),
+    sourceDecommissionedBy: text("source_decommissioned_by"),
   },
   (t) => [
     index("jobs_state_idx").on(t.state),

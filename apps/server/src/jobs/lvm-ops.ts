@@ -17,6 +17,7 @@ import {
   lvextendCommand,
   lvremoveCommand,
   lvsCommand,
+  migratedAwayTag,
   parseLvsReport,
   parseSnapshotStatus,
   parseSnapshotTable,
@@ -147,6 +148,18 @@ export async function removeLvIfPresent(
     }
     await waitForDeviceRelease(shell, vg, lv, { ...release, signal });
   }
+}
+
+/** Marks the source LV a job moved away (re-runnable: LVM keeps a tag once however often it is added). */
+export async function tagMigratedAway(
+  shell: HostShell,
+  o: { jobId: number; vg: string; lv: string },
+  signal?: AbortSignal,
+): Promise<void> {
+  await shell.run(
+    lvchangeCommand({ vg: vgName(o.vg), lv: lvName(o.lv), addTags: [migratedAwayTag(o.jobId)] }),
+    lvmChange(signal),
+  );
 }
 
 export async function snapshotStatus(

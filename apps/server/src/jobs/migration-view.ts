@@ -30,6 +30,8 @@ export const toMigration = (j: JobRow): Migration => ({
   updatedAt: j.updatedAt,
   startedAt: j.startedAt,
   finishedAt: j.finishedAt,
+  sourceDecommissionedAt: j.sourceDecommissionedAt,
+  sourceDecommissionedBy: j.sourceDecommissionedBy,
 });
 
 const hidden = (command: string) => `(hidden: ${command.length} characters)`;

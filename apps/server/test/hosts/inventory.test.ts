@@ -40,7 +40,10 @@ const special = [
   lv({ lv_name: "thin1", lv_attr: "Vwi-a-tz--", segtype: "thin", pool_lv: "pool", data_percent: "4.00", thin_id: "1" }),
   lv({ lv_name: "thin1-s", lv_attr: "Vwi---tz-k", segtype: "thin", pool_lv: "pool", origin: "thin1", thin_id: "2" }),
 ];
-const filler = Array.from({ length: 494 }, (_, i) => lv({ lv_name: `vm-${100 + i}-disk-0`, lv_uuid: `u${i}` }));
+// The first filler LV was migrated away by job 12 (the tag cleanup puts on a kept source LV).
+const filler = Array.from({ length: 494 }, (_, i) =>
+  lv({ lv_name: `vm-${100 + i}-disk-0`, lv_uuid: `u${i}`, lv_tags: i === 0 ? "owner=ops,blockferry_migrated_12" : "" }),
+);
 const lvsJson = lvmReportJson("lv", [...special, ...filler], { indent: 2 });
 const vgsJson = JSON.stringify({
   report: [
@@ -135,6 +138,8 @@ describe("readInventory", () => {
       },
     ]);
     expect(inv.lvs).toHaveLength(500);
+    expect(inv.lvs[6]).toMatchObject({ name: "vm-100-disk-0", migratedAway: { jobId: 12 } });
+    expect(inv.lvs.filter((l) => l.migratedAway !== null)).toHaveLength(1);
     expect(inv.lvs[1]).toMatchObject({
       name: "vm-1-bf",
       path: "/dev/vg0/vm-1-bf",

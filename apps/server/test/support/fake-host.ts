@@ -139,9 +139,15 @@ export class FakeLvmHost implements HostShell {
         return this.lvremove(args, fail);
       case "lvextend":
         return this.lvextend(args, fail);
-      case "lvchange":
-        this.requireLv(args.at(-1), fail);
+      case "lvchange": {
+        const lv = this.requireLv(args.at(-1), fail);
+        for (let i = 0; i < args.length - 1; i++) {
+          const tag = args[i + 1] as string;
+          if (args[i] === "--addtag" && !lv.tags.includes(tag)) lv.tags.push(tag);
+          if (args[i] === "--deltag") lv.tags = lv.tags.filter((t) => t !== tag);
+        }
         return "";
+      }
       case "dmsetup":
         return this.dmsetup(args, fail);
       case "blockdev":

@@ -13,6 +13,7 @@ import {
   dmName,
   dmsetupStatusCommand,
   lvsCommand,
+  migratedAwayJobId,
   parseDmsetupAll,
   parseDomblklist,
   parseLvsReport,
@@ -58,6 +59,12 @@ function need(sections: Map<string, SectionResult>, key: string): SectionResult 
   const s = sections.get(key);
   if (!s) throw new InventoryError(`inventory section ${key} missing from the host's answer`);
   return s;
+}
+
+/** The newest job a source LV was migrated away by (an LV moved away, back, and away again carries two tags). */
+function migratedAwayOf(tags: readonly string[]): { jobId: number } | null {
+  const ids = tags.map(migratedAwayJobId).filter((id): id is number => id !== null);
+  return ids.length ? { jobId: Math.max(...ids) } : null;
 }
 
 export async function readInventory(exec: InventoryExec): Promise<Inventory> {
@@ -114,6 +121,7 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
     pool: r.pool,
     thinId: r.thinId,
     chunkSizeBytes: r.chunkSizeBytes,
+    migratedAway: migratedAwayOf(r.tags),
   }));
 
   const snapshots: InventorySnapshot[] = [];

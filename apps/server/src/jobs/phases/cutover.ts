@@ -1,9 +1,15 @@
 import { ExtentMap } from "@blockferry/changes";
 import { bytesWithExact } from "@blockferry/contracts/units";
-import { blockdevFlushCommand } from "@blockferry/lvm";
+import { blockdevFlushCommand, migratedAwayTag } from "@blockferry/lvm";
 import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
-import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
+import {
+  classicSnapshotChanges,
+  removeLvIfPresent,
+  SnapshotInvalidError,
+  tagMigratedAway,
+  thinChanges,
+} from "../lvm-ops.ts";
 import { decideStart } from "../start-fence.ts";
 import { type VmCommandLogger, vmControllerFor } from "../vm/controller.ts";
 import { fallBackToFullCopy } from "./copy.ts";
@@ -149,13 +155,37 @@ export function cutoverPhases(
         await removeLvIfPresent(ctx.source, o.vg, o.lv, ctx.signal, { killOurs: true });
         deps.objects.markRemoved(o.id);
       }
-      ctx.log(
-        "info",
-        `snapshots dropped; ${ctx.job.sourceVg}/${ctx.job.sourceLv} kept on the source until an operator removes it`,
-      );
+      await markSourceMigratedAway(ctx);
       return { next: "done" };
     },
   };
+}
+
+/**
+ * The VM runs on the target: the kept source LV is tagged as the migrated-away copy, so the inventory says so and
+ * decommission can tell it from a live disk. A failed tag costs only that, never the migration: a warning says how
+ * to add it by hand.
+ */
+async function markSourceMigratedAway(ctx: PhaseContext): Promise<void> {
+  const { job } = ctx;
+  const lv = `${job.sourceVg}/${job.sourceLv}`;
+  const tag = migratedAwayTag(job.id);
+  try {
+    await tagMigratedAway(ctx.source, { jobId: job.id, vg: job.sourceVg, lv: job.sourceLv }, ctx.signal);
+  } catch (err) {
+    ctx.log(
+      "warn",
+      `snapshots dropped; ${lv} is kept on ${ctx.source.name} but could not be tagged ${tag} ` +
+        `(${(err as Error).message}): until \`lvchange --addtag ${tag} ${lv}\` is run there, it is not shown as ` +
+        "migrated away and cannot be removed from Blockferry",
+    );
+    return;
+  }
+  ctx.log(
+    "info",
+    `snapshots dropped; ${lv} is kept on ${ctx.source.name}, tagged ${tag}, until an operator removes it ` +
+      `(Remove source LV on this job, or \`blockferry decommission ${job.id} --confirm ${lv}\`)`,
+  );
 }
 
 /**

@@ -97,6 +97,18 @@ describe("re-running a phase after a crash", () => {
     expect(s.source.lvNames("vg0")).toEqual(["vm1"]);
     expect(s.source.ran("lvremove")).toBe(1);
     expect(s.stored().liveObjects).toEqual([]);
+    // Tagged as moved away (once, however often cleanup runs), and never with the tag clean-up removes by.
+    expect(s.source.lv("vg0", "vm1")?.tags).toEqual([`blockferry_migrated_${s.jobId}`]);
+  });
+
+  it("cleanup that cannot tag the source LV still finishes, with a warning saying how to tag it", async () => {
+    s = phaseSetup({ state: { sizeBytes: VOLUME_BYTES } });
+    s.source.failNext((argv) => argv[0] === "lvchange", new Error("lvchange: VG vg0 lock timeout"));
+    expect(await s.run("cleanup")).toEqual({ next: "done" });
+    expect(s.source.lv("vg0", "vm1")?.tags).toEqual([]);
+    expect(s.stored().logs.at(-1)).toMatch(
+      new RegExp(`could not be tagged .*lock timeout.*lvchange --addtag blockferry_migrated_${s.jobId} vg0/vm1`),
+    );
   });
 
   // RISK (jobs/phases/cutover.ts start_vm): vmStartedAt is stored only after the start command. A crash between

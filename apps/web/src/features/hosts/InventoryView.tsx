@@ -5,6 +5,7 @@ import { Empty } from "../../components/QueryState.tsx";
 import { ProgressBar } from "../../components/StateBadge.tsx";
 import { Table } from "../../components/Table.tsx";
 import { formatTime } from "../../lib/format.ts";
+import { Link } from "../../lib/router.tsx";
 
 /** The tools by the names an operator installs and runs them under, not the API's keys (no "thinDelta"). */
 const TOOL_NAMES: Record<keyof Inventory["tools"], string> = {
@@ -104,6 +105,11 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
               <tr key={lv.uuid}>
                 <th scope="row">
                   {lv.vg}/{lv.name}
+                  {lv.migratedAway ? (
+                    <div className="small muted">
+                      migrated away (<Link href={`/jobs/${lv.migratedAway.jobId}`}>job #{lv.migratedAway.jobId}</Link>)
+                    </div>
+                  ) : null}
                 </th>
                 <td>{KIND_NAMES[lv.kind] ?? lv.kind}</td>
                 <td>

@@ -4,6 +4,7 @@ import { ConfirmDialog } from "../../components/ConfirmDialog.tsx";
 import { errorText } from "../../lib/api.ts";
 import { phaseLabel } from "../../lib/format.ts";
 import { isActive, type JobAction, useJobAction } from "../jobs/api.ts";
+import { RemoveSourceAction, SourceRemovedNote } from "./SourceDecommission.tsx";
 
 const COPY: Record<JobAction, { title: string; confirm: string; danger: boolean; body: (m: Migration) => string }> = {
   cutover: {
@@ -70,6 +71,15 @@ export function JobActions({ job }: { job: Migration }) {
     cancel: blocked === null || blocked.note,
   };
   const copy = asking ? COPY[asking] : null;
+  // After a success the one thing left to do is removing the kept source LV, then saying it was.
+  if (job.state === "succeeded")
+    return (
+      <fieldset className="job-actions">
+        <legend className="sr-only">Job actions</legend>
+        <RemoveSourceAction job={job} />
+        <SourceRemovedNote job={job} />
+      </fieldset>
+    );
   if (!show.cutover && !show.retry && !show.cancel) return null;
   return (
     <fieldset className="job-actions">

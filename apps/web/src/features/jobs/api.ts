@@ -106,3 +106,16 @@ export function useJobAction(id: number) {
     },
   });
 }
+
+/** Removes the source LV a succeeded job kept; `confirm` is its `vg/lv` as the operator typed it. */
+export function useDecommissionSource(id: number) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (confirm: string) =>
+      apiFetch<Migration>(`/api/migrations/${id}/decommission`, { method: "POST", body: { confirm } }),
+    onSuccess: (m) => {
+      qc.setQueryData(migrationKeys.detail(id), m);
+      return qc.invalidateQueries({ queryKey: migrationKeys.all });
+    },
+  });
+}

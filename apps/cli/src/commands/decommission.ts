@@ -1,0 +1,39 @@
+import type { Migration } from "@blockferry/contracts";
+import { api, CliApiError, connection, parseArgs } from "../lib/api-client.ts";
+import { type Io, processIo } from "../lib/io.ts";
+
+const USAGE = `usage: blockferry decommission ID --confirm VG/LV
+Removes the source LV that succeeded migration ID kept on its source host (lvremove), once you confirm its name.
+options: --server URL, --token TOKEN (as for blockferry migrate)`;
+
+/** `blockferry decommission ID --confirm VG/LV`: the dashboard's "Remove source LV", for scripts and shells. */
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+  const { flags, positional } = parseArgs(argv);
+  const id = Number(positional[0]);
+  if (positional.length !== 1 || !Number.isInteger(id) || id < 1) {
+    io.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const conn = connection(flags, io.env);
+    const confirm = flags.get("confirm");
+    if (confirm === undefined) {
+      const job = await api<Migration>(conn, "GET", `/api/migrations/${id}`);
+      throw new CliApiError(
+        `confirm what is removed: blockferry decommission ${id} --confirm ${job.source.vg}/${job.source.lv}`,
+      );
+    }
+    const job = await api<Migration>(conn, "POST", `/api/migrations/${id}/decommission`, { confirm });
+    io.stdout.write(
+      `migration ${id}: source LV ${job.source.vg}/${job.source.lv} removed` +
+        ` (by ${job.sourceDecommissionedBy}, ${job.sourceDecommissionedAt})\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof CliApiError) {
+      io.stderr.write(`blockferry decommission: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,85 @@
+// `blockferry decommission` against a real server in this process and a real sshd whose stand-in lvs/lvremove keep
+// state (test-support/lvm-stand-ins.ts). The API's own rules are tested in apps/server; here: what a shell user sees.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LoopbackSshd, startLoopbackSshd } from "../../../test-support/loopback-sshd.ts";
+import { type LvmStandIns, writeLvmStandIns } from "../../../test-support/lvm-stand-ins.ts";
+import { run as decommission } from "../src/commands/decommission.ts";
+import { runCommand } from "./run-cli.ts";
+
+describe("blockferry decommission", () => {
+  const root = mkdtempSync(join(tmpdir(), "bf-cli-decom-"));
+  let server: RunningServer;
+  let sshd: LoopbackSshd;
+  let lvm: LvmStandIns;
+  let token = "";
+  let jobId = 0;
+  const cli = (args: string[]) =>
+    runCommand(decommission, [...args, "--server", server.url], { env: { BLOCKFERRY_TOKEN: token } });
+
+  beforeAll(async () => {
+    const tools = join(root, "tools");
+    mkdirSync(tools);
+    lvm = writeLvmStandIns(tools);
+    sshd = await startLoopbackSshd({ path: tools });
+    server = await startServer(
+      loadConfig(["--port", "0", "--data-dir", join(root, "data")], { BLOCKFERRY_LOG_LEVEL: "silent" }),
+    );
+    const user = await server.runtime.auth.accounts.create({
+      username: "ops",
+      password: "ops password 1",
+      role: "operator",
+    });
+    token = server.runtime.auth.tokens.create(
+      { name: "cli-test", role: "operator" },
+      { userId: user.id, username: user.username, role: user.role, via: "session" },
+      { name: "ops", address: null },
+    ).token;
+    const { host } = await server.runtime.registry.add({
+      name: "hv-src",
+      address: sshd.host,
+      port: sshd.port,
+      privateKey: sshd.privateKey,
+    });
+    await server.runtime.registry.trust(host.id, sshd.hostKeyFingerprint);
+    const hostId = host.id;
+    jobId = Number(
+      server.runtime.db.$client
+        .prepare(
+          "insert into jobs (state, phase, source_host_id, source_vg, source_lv, target_host_id, target_vg, " +
+            "target_lv, vm, options) values ('succeeded', 'done', ?, 'vg0', 'vm1', ?, 'vg1', 'vm1', " +
+            "'{\"controller\":\"none\"}', '{}')",
+        )
+        .run(hostId, hostId).lastInsertRowid,
+    );
+    lvm.setLvs([{ lv_name: "vm1", lv_tags: `blockferry_migrated_${jobId}` }]);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await sshd?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("says what to type, refuses another name, then removes the LV", async () => {
+    const bare = await cli([String(jobId)]);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toBe(
+      `blockferry decommission: confirm what is removed: blockferry decommission ${jobId} --confirm vg0/vm1\n`,
+    );
+    const wrong = await cli([String(jobId), "--confirm", "vg0/vm2"]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("type vg0/vm1");
+    expect(lvm.lvs()).toHaveLength(1);
+
+    const ok = await cli([String(jobId), "--confirm", "vg0/vm1"]);
+    expect(ok).toMatchObject({ code: 0, stderr: "" });
+    expect(ok.stdout).toMatch(
+      new RegExp(`^migration ${jobId}: source LV vg0/vm1 removed \\(by ops \\(token \\d+\\), `),
+    );
+    expect(lvm.lvs()).toEqual([]);
+    expect((await cli(["x"])).code).toBe(2);
+  });
+});
