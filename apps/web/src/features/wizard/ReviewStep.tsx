@@ -186,9 +186,13 @@ function VmCommandList({ body, hosts }: { body: CreateMigration; hosts: Paramete
         <p className="muted">None: Blockferry stops and starts nothing. Stop the VM yourself before you cut over.</p>
       ) : (
         <>
-          <CommandGroup title={`To stop the VM (${PHASE_LABELS.stop_vm})`} lines={cmds.stop} testId="stop-commands" />
           <CommandGroup
-            title={`To start it on the destination (${PHASE_LABELS.start_vm})`}
+            title={`${sentence(PHASE_LABELS.stop_vm)}: at cutover`}
+            lines={cmds.stop}
+            testId="stop-commands"
+          />
+          <CommandGroup
+            title={`${sentence(PHASE_LABELS.start_vm)}: once the copy is verified`}
             lines={cmds.start}
             testId="start-commands"
           />
@@ -203,6 +207,8 @@ function VmCommandList({ body, hosts }: { body: CreateMigration; hosts: Paramete
     </section>
   );
 }
+
+const sentence = (label: string) => label.charAt(0).toUpperCase() + label.slice(1);
 
 function CommandGroup(props: { title: string; lines: CommandLine[]; testId: string; none?: string }) {
   return (

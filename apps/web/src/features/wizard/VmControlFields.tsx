@@ -13,7 +13,7 @@ const CONTROLLERS: { key: Controller; title: string; detail: string }[] = [
 
 /** Why the wizard suggested this controller for the volume, in words. */
 function suggestedBecause(source: Draft["source"], key: Controller): string {
-  if (key === "libvirt") return `suggested: libvirt domain ${source?.domain} uses this disk`;
+  if (key === "libvirt") return `suggested: VM ${source?.domain} uses this disk`;
   if (key === "commands")
     return source?.domain
       ? `suggested: VM ${source.domain} uses this disk, and libvirt cannot run here`
