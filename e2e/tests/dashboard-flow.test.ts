@@ -131,7 +131,8 @@ describe("dashboard on lab hosts", () => {
     // lab2 is the only other host and vg0 its only VG: both preselected; the name is the source's.
     const vg0 = page.getByRole("radio", { name: /^VG vg0/ });
     await vg0.waitFor({ timeout: 60_000 });
-    expect(await page.getByRole("radio", { name: new RegExp(lab2.name) }).isChecked()).toBe(true);
+    const destination = page.getByRole("group", { name: "Destination host" });
+    expect(await destination.getByRole("radio", { name: new RegExp(lab2.name) }).isChecked()).toBe(true);
     expect(await vg0.isChecked()).toBe(true);
     expect(await page.getByLabel("Name of the new LV").inputValue()).toBe("web");
     expect(await page.getByTestId("name-conflict").count()).toBe(0);
