@@ -23,7 +23,8 @@ describe("dashboard: wizard and jobs", () => {
   const getJob = async (id: number) => (await (await server.api(`/api/migrations/${id}`)).json()) as Migration;
 
   beforeAll(async () => {
-    setup = await startTwoHostDashboard("jobs");
+    // hv-dst has one VG (vg1, with a thin pool): the wizard preselects it.
+    setup = await startTwoHostDashboard("jobs", { targetVgs: ["vg1"] });
     ({ server, fleet, page, errors, src, dst } = setup);
     await loginAs(page, server);
   }, 60_000);
@@ -31,41 +32,72 @@ describe("dashboard: wizard and jobs", () => {
     await setup?.close();
   });
 
-  it("walks the wizard by clicking: host, VM disk, destination, thin pool or VG, options, live prechecks", async () => {
+  it("walks the wizard by clicking in three screens: what, where (defaults from the inventory, a name conflict at its field), review with the VM commands and live prechecks", async () => {
     await page.goto(`${server.url}/jobs`);
     await page.getByText("No migrations yet").waitFor();
     await page.getByRole("link", { name: "New migration" }).first().click();
     await page.getByRole("heading", { name: "New migration" }).waitFor();
-    const next = () => page.getByRole("button", { name: /^Next:/ }).click();
+    // One disk in at most three screens: What, Where, Review.
+    const stepper = page.getByRole("navigation", { name: "Wizard steps" }).getByRole("button");
+    expect(await stepper.allTextContents()).toEqual(["1 What", "2 Where", "3 Review"]);
+    let screens = 1;
+    const next = async () => {
+      await page.getByRole("button", { name: /^Next:/ }).click();
+      screens++;
+    };
 
+    // Screen 1: the source host, then its volumes, the VM's disk first (from the source host's inventory).
     expect(await page.getByRole("button", { name: /^Next:/ }).isDisabled()).toBe(true);
     await page.getByRole("radio", { name: /hv-src/ }).check();
-    await next();
-    // The volume step lists the VM's disk first, from the source host's inventory.
     await page.getByRole("radio", { name: /VM web1 · vda/ }).check();
-    await next();
-    await page.getByRole("radio", { name: /hv-dst/ }).check();
-    await next();
-    // vg0 has 2 GiB free, vg1 4 GiB and a thin pool: all fit a 256 MiB disk.
-    await page.getByRole("radio", { name: /thin pool vg1\/pool1/ }).waitFor();
-    await page.getByRole("radio", { name: /^VG vg1/ }).check();
-    expect(await page.getByLabel("Name of the new LV").inputValue()).toBe("web1-disk");
-    await screenshot(page, "dashboard-wizard-destination");
-    await next();
-    // Picking a VM disk chose libvirt control for that domain.
-    expect(await page.getByRole("radio", { name: /libvirt/ }).isChecked()).toBe(true);
-    expect(await page.getByLabel("Domain").inputValue()).toBe("web1");
-    await page.getByRole("radio", { name: /None/ }).check();
-    await page.getByLabel(/Bandwidth limit/).fill("50");
-    await page.getByLabel("Catch-up passes before cutover").fill("1");
+    await screenshot(page, "dashboard-wizard-1-what");
     await next();
 
+    // Screen 2: hv-dst is the only other host and vg1 its only VG: both preselected (the thin pool still listed).
+    await page.getByRole("radio", { name: /thin pool vg1\/pool1/ }).waitFor();
+    expect(await page.getByRole("radio", { name: /hv-dst/ }).isChecked()).toBe(true);
+    expect(await page.getByRole("radio", { name: /^VG vg1/ }).isChecked()).toBe(true);
+    const name = page.getByLabel("Name of the new LV");
+    expect(await name.inputValue()).toBe("web1-disk");
+    // A VM's disk suggests libvirt for that domain (both hosts have virsh).
+    expect(await page.getByRole("radio", { name: /libvirt/ }).isChecked()).toBe(true);
+    expect(await page.getByLabel("Domain").inputValue()).toBe("web1");
+    // A name the destination already has is told at the field, before any precheck, and blocks Next.
+    await name.fill("scratch");
+    const conflict = page.getByTestId("name-conflict");
+    await conflict.waitFor();
+    expect(await conflict.textContent()).toContain(
+      "vg1/scratch already exists on the destination and cannot be reused: it has 32.0 MiB, the volume 256 MiB.",
+    );
+    expect(await name.getAttribute("aria-invalid")).toBe("true");
+    expect(await page.getByRole("button", { name: /^Next:/ }).isDisabled()).toBe(true);
+    await screenshot(page, "dashboard-wizard-2-where-conflict");
+    await conflict.getByRole("button", { name: "Use web1-disk" }).click();
+    expect(await name.inputValue()).toBe("web1-disk");
+    expect(await conflict.count()).toBe(0);
+    await page.getByLabel(/Bandwidth limit/).fill("50");
+    await page.getByLabel("Catch-up passes before cutover").fill("1");
+    await screenshot(page, "dashboard-wizard-2-where");
+    await next();
+
+    // Screen 3: the exact virsh commands, host by host, then the prechecks.
+    const stop = page.getByTestId("stop-commands");
+    expect(await stop.textContent()).toContain("on hv-src: 'virsh' '--quiet' 'shutdown' 'web1'");
+    expect(await stop.textContent()).toContain("'virsh' '--quiet' 'destroy' 'web1'");
+    const start = page.getByTestId("start-commands");
+    expect(await start.textContent()).toContain("on hv-dst: 'virsh' '--quiet' 'define' '/dev/stdin'");
+    expect(await start.textContent()).toContain("/dev/vg0/web1-disk replaced by /dev/vg1/web1-disk");
+    expect(await start.textContent()).toContain("on hv-dst: 'virsh' '--quiet' 'start' 'web1'");
+    expect(await page.getByTestId("restart-commands").textContent()).toContain(
+      "on hv-src: 'virsh' '--quiet' 'start' 'web1'",
+    );
     const checks = page.getByRole("list", { name: "Precheck results" });
     await checks.waitFor({ timeout: 20_000 });
     const text = await checks.textContent();
     expect(text).toContain("source volume");
     expect(text).toContain("target room");
     expect(await checks.locator("li.bad").count()).toBe(0);
+    expect(screens).toBe(3);
     // 256 MiB at the 50 MiB/s limit, below the assumed 100 MiB/s; said to be an estimate, and on what it rests.
     expect(await page.getByTestId("estimate-copy").textContent()).toBe("about 5 s");
     expect(await page.getByTestId("estimate-assumption").textContent()).toContain("bandwidth limit of 50.0 MiB/s");
@@ -73,7 +105,23 @@ describe("dashboard: wizard and jobs", () => {
     expect(text).not.toMatch(/\d{5,} bytes/);
     expect(await checks.locator("span[title$=' bytes']").count()).toBeGreaterThan(0);
     expect(await page.locator(".review").textContent()).toContain("50.0 MiB/s");
-    await screenshot(page, "dashboard-wizard-review");
+    await screenshot(page, "dashboard-wizard-3-review");
+
+    // A failed precheck links to the field that fixes it: a snapshot larger than the source VG's 2 GiB free.
+    await page.getByRole("button", { name: "Back" }).click();
+    await page.getByLabel(/Snapshot size/).fill("4096");
+    await next();
+    const bad = checks.locator("li.bad");
+    await expect.poll(() => bad.count(), { timeout: 20_000 }).toBe(1);
+    expect(await bad.textContent()).toContain("snapshot space");
+    await screenshot(page, "dashboard-wizard-3-review-failed-check");
+    await bad.getByRole("button", { name: "Change the snapshot size (step 2, Where)" }).click();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("wizard-snapshot-size");
+    await page.getByLabel(/Snapshot size/).fill("");
+    await next();
+    await checks.waitFor({ timeout: 20_000 });
+    await expect.poll(() => checks.locator("li.good").count(), { timeout: 20_000 }).toBeGreaterThan(3);
+    expect(await checks.locator("li.bad").count()).toBe(0);
 
     await page.getByRole("button", { name: "Start migration" }).click();
     await page.waitForURL(/\/jobs\/\d+$/);
@@ -82,6 +130,7 @@ describe("dashboard: wizard and jobs", () => {
     expect(job.source).toEqual({ hostId: src.id, vg: "vg0", lv: "web1-disk" });
     expect(job.target).toMatchObject({ hostId: dst.id, vg: "vg1", lv: "web1-disk", thinPool: null });
     expect(job.options).toMatchObject({ catchUpPasses: 1, bandwidthLimitBytesPerSecond: 50 * 1024 * 1024 });
+    expect(job.vm).toMatchObject({ controller: "libvirt", domain: "web1" });
   });
 
   it("follows the job live: phases, log and the failure with its message", async () => {

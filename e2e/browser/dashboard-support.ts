@@ -147,28 +147,31 @@ function tool(dir: string, name: string, body: string): void {
  * (so a started job fails for real in its snapshot phase) and the real dd/sha256sum/b2sum/cmp/cat (what
  * prechecks probe).
  */
-export function writeStandInTools(dir: string): void {
+export function writeStandInTools(dir: string, opts: { vgs?: string[] } = {}): void {
   mkdirSync(dir, { recursive: true });
   const report = (key: "lv" | "vg", rows: Row[]) => lvmReportJson(key, rows);
-  writeFileSync(join(dir, "lvs-all.json"), report("lv", FLEET.lvs));
-  writeFileSync(join(dir, "vgs-all.json"), report("vg", FLEET.vgs));
-  for (const vg of FLEET.vgs) {
+  const vgs = FLEET.vgs.filter((vg) => !opts.vgs || opts.vgs.includes(vg.vg_name as string));
+  const lvs = FLEET.lvs.filter((lv) => vgs.some((vg) => vg.vg_name === lv.vg_name));
+  writeFileSync(join(dir, "lvs-all.json"), report("lv", lvs));
+  writeFileSync(join(dir, "vgs-all.json"), report("vg", vgs));
+  for (const vg of vgs) {
     const name = vg.vg_name as string;
     writeFileSync(
       join(dir, `lvs-${name}.json`),
       report(
         "lv",
-        FLEET.lvs.filter((l) => l.vg_name === name),
+        lvs.filter((l) => l.vg_name === name),
       ),
     );
     writeFileSync(join(dir, `vgs-${name}.json`), report("vg", [vg]));
   }
+  const names = vgs.map((vg) => vg.vg_name as string);
   const scoped = (what: string) =>
     [
       `last=; for a in "$@"; do last=$a; done`,
       `case "$last" in`,
-      `  vg0|vg1) cat '${dir}/${what}-'"$last"'.json';;`,
-      `  vg0/*|vg1/*) cat '${dir}/${what}-'"\${last%%/*}"'.json';;`,
+      `  ${names.join("|")}) cat '${dir}/${what}-'"$last"'.json';;`,
+      `  ${names.map((n) => `${n}/*`).join("|")}) cat '${dir}/${what}-'"\${last%%/*}"'.json';;`,
       `  -*|*,*|'') cat '${dir}/${what}-all.json';;`,
       `  *) echo "  Volume group \\"$last\\" not found" >&2; exit 5;;`,
       `esac`,
@@ -225,9 +228,10 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
-export async function startFleet(): Promise<Fleet> {
+/** `vgs`: only these of FLEET's VGs (and their LVs), for a host with less to choose from. */
+export async function startFleet(opts: { vgs?: string[] } = {}): Promise<Fleet> {
   const toolsDir = mkdtempSync(join(tmpdir(), "bf-tools-"));
-  writeStandInTools(toolsDir);
+  writeStandInTools(toolsDir, opts);
   const sshd = await startLoopbackSshd({ path: `${toolsDir}:/usr/bin:/bin` });
   return {
     sshd,
@@ -277,12 +281,18 @@ export interface TwoHostDashboard {
   close(): Promise<void>;
 }
 
-/** A dashboard server with two trusted hosts, and a laptop-sized page in headless Chromium (not logged in yet). */
-export async function startTwoHostDashboard(name: string): Promise<TwoHostDashboard> {
+/**
+ * A dashboard server with two trusted hosts, and a laptop-sized page in headless Chromium (not logged in yet).
+ * `targetVgs`: the VGs hv-dst has (default: all of FLEET's).
+ */
+export async function startTwoHostDashboard(
+  name: string,
+  opts: { targetVgs?: string[] } = {},
+): Promise<TwoHostDashboard> {
   const [server, fleet, fleetB, browser] = await Promise.all([
     startDashboardServer(name),
     startFleet(),
-    startFleet(),
+    startFleet(opts.targetVgs ? { vgs: opts.targetVgs } : {}),
     launchChromium(),
   ]);
   const src = await addTrustedHost(server, fleet.sshd, "hv-src");

@@ -116,25 +116,51 @@ describe("dashboard on lab hosts", () => {
   it("walks the wizard, watches progress move, cuts over, and sees the job verified", async () => {
     await sh(lab1, "bf-workload start /dev/vg0/web 64");
     await page.getByRole("link", { name: "New migration" }).click();
-    const next = () => page.getByRole("button", { name: /^Next:/ }).click();
+    // One disk in at most three screens.
+    const stepper = page.getByRole("navigation", { name: "Wizard steps" }).getByRole("button");
+    expect(await stepper.allTextContents()).toEqual(["1 What", "2 Where", "3 Review"]);
+    let screens = 1;
+    const next = async () => {
+      await page.getByRole("button", { name: /^Next:/ }).click();
+      screens++;
+    };
     await page.getByRole("radio", { name: new RegExp(lab1.name) }).check();
-    await next();
     await page.getByRole("radio", { name: /^vg0\/web/ }).check({ timeout: 60_000 });
+    await shot("dashboard-flow-wizard-1-what");
     await next();
-    await page.getByRole("radio", { name: new RegExp(lab2.name) }).check();
-    await next();
-    await page.getByRole("radio", { name: /^VG vg0/ }).check({ timeout: 60_000 });
-    await next();
+    // lab2 is the only other host and vg0 its only VG: both preselected; the name is the source's.
+    const vg0 = page.getByRole("radio", { name: /^VG vg0/ });
+    await vg0.waitFor({ timeout: 60_000 });
+    const destination = page.getByRole("group", { name: "Destination host" });
+    expect(await destination.getByRole("radio", { name: new RegExp(lab2.name) }).isChecked()).toBe(true);
+    expect(await vg0.isChecked()).toBe(true);
+    expect(await page.getByLabel("Name of the new LV").inputValue()).toBe("web");
+    expect(await page.getByTestId("name-conflict").count()).toBe(0);
+    // The lab hosts have no virsh: libvirt is not offered, and the card says why.
+    expect(await page.getByRole("radio", { name: /libvirt/ }).isDisabled()).toBe(true);
+    expect(await page.locator("label.choice", { hasText: "libvirt" }).textContent()).toContain(
+      `not available: virsh is not installed on ${lab1.name} or ${lab2.name}`,
+    );
     await page.getByRole("radio", { name: /Commands/ }).check();
     await page.getByLabel("Stop command on the source").fill("bf-workload stop");
     await page.getByLabel(/Start command on the destination/).fill("echo {device} > /run/vm-started-on-target");
     await page.getByLabel(/Restart command on the source/).fill("bf-workload start /dev/vg0/web 64");
     await page.getByRole("radio", { name: /Manual/ }).check();
     await page.getByLabel("Catch-up passes before cutover").fill("1");
+    await shot("dashboard-flow-wizard-2-where");
     await next();
+    // Review shows the commands exactly as they will run, {device} filled in and quoted.
+    expect(await page.getByTestId("stop-commands").textContent()).toContain(`on ${lab1.name}: bf-workload stop`);
+    expect(await page.getByTestId("start-commands").textContent()).toContain(
+      `on ${lab2.name}: echo '/dev/vg0/web' > /run/vm-started-on-target`,
+    );
+    expect(await page.getByTestId("restart-commands").textContent()).toContain(
+      `on ${lab1.name}: bf-workload start /dev/vg0/web 64`,
+    );
     const checks = page.getByRole("list", { name: "Precheck results" });
     await checks.waitFor({ timeout: 60_000 });
     expect(await checks.locator("li.bad").allTextContents()).toEqual([]);
+    expect(screens).toBe(3);
     await shot("dashboard-flow-review");
     await page.getByRole("button", { name: "Start migration" }).click();
     await page.waitForURL(/\/jobs\/\d+$/);

@@ -9,6 +9,8 @@ export interface Choice<K extends string = string> {
 
 /** A radio group drawn as cards: one click anywhere on a card picks it; arrow keys move between cards. */
 export function ChoiceList<K extends string>(props: {
+  /** For a link that brings the operator back here (a failed precheck's). */
+  id?: string;
   name: string;
   legend: string;
   choices: Choice<K>[];
@@ -16,7 +18,7 @@ export function ChoiceList<K extends string>(props: {
   onChange(key: K): void;
 }) {
   return (
-    <fieldset className="choices">
+    <fieldset className="choices" id={props.id}>
       <legend>{props.legend}</legend>
       {props.choices.map((c) => (
         <label

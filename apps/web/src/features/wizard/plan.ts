@@ -1,28 +1,46 @@
 import type { CreateMigration, Inventory, InventoryLv, VmControl } from "@blockferry/contracts";
 
-/** What the wizard has collected so far; turned into a CreateMigration only when complete. */
+/** The source volume as the wizard keeps it: enough to suggest defaults without the inventory at hand. */
+export interface SourceVolume {
+  vg: string;
+  lv: string;
+  sizeBytes: number;
+  kind: InventoryLv["kind"];
+  open: boolean;
+  domain?: string;
+}
+
+/**
+ * What the wizard has collected so far; turned into a CreateMigration only when complete. A field left undefined
+ * follows the default the inventory suggests (defaults.ts resolveDraft), so a default can change with the facts
+ * until the operator overrides it.
+ */
 export interface Draft {
   sourceHostId?: number;
-  source?: { vg: string; lv: string; sizeBytes: number; domain?: string };
+  source?: SourceVolume;
   targetHostId?: number;
   target?: { vg: string; thinPool?: string };
-  targetLv: string;
-  controller: VmControl["controller"];
+  targetLv?: string;
+  controller?: VmControl["controller"];
   commands: { stopSource: string; startSource: string; startTarget: string };
   libvirt: { domain: string; shutdownTimeoutSeconds: number; undefineSource: boolean };
   cutover: "manual" | "auto";
   bandwidthMiBps: string;
   catchUpPasses: number;
+  /** MiB, empty for the server's default (a quarter of the volume, at least 32 MiB). */
+  snapshotSizeMiB: string;
+  /** Write into the existing target LV of that name (same size, not open). */
+  reuseTarget: boolean;
 }
 
 export const emptyDraft = (): Draft => ({
-  targetLv: "",
-  controller: "none",
   commands: { stopSource: "", startSource: "", startTarget: "" },
   libvirt: { domain: "", shutdownTimeoutSeconds: 120, undefineSource: false },
   cutover: "manual",
   bandwidthMiBps: "",
   catchUpPasses: 0,
+  snapshotSizeMiB: "",
+  reuseTarget: false,
 });
 
 export interface VolumeChoice {
@@ -88,6 +106,8 @@ export function targetChoices(inv: Inventory): TargetChoice[] {
 
 function vmControl(d: Draft): VmControl | null {
   switch (d.controller) {
+    case undefined:
+      return null;
     case "none":
       return { controller: "none" };
     case "commands": {
@@ -114,14 +134,26 @@ function vmControl(d: Draft): VmControl | null {
 const LV_NAME = /^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$/;
 export const validLvName = (s: string) => s.length <= 127 && LV_NAME.test(s) && !/^(snapshot|pvmove)/.test(s);
 
+const MiB = 1024 * 1024;
+/** The API's floor for a snapshot (MigrationOptions.snapshotSizeBytes). */
+export const MIN_SNAPSHOT_MIB = 4;
+
+/** The snapshot size field in bytes: undefined when empty (the server's default), null when not a usable size. */
+export function snapshotBytes(field: string): number | undefined | null {
+  if (!field.trim()) return undefined;
+  const mib = Number(field);
+  return Number.isFinite(mib) && mib >= MIN_SNAPSHOT_MIB ? Math.round(mib * MiB) : null;
+}
+
 /** The request body, or null while something required is missing or invalid. */
 export function toCreateMigration(d: Draft): CreateMigration | null {
   if (!d.sourceHostId || !d.source || !d.targetHostId || !d.target) return null;
   const vm = vmControl(d);
-  const lv = d.targetLv.trim() || d.source.lv;
-  if (!vm || !validLvName(lv)) return null;
+  const lv = d.targetLv?.trim() || d.source.lv;
+  const snapshot = snapshotBytes(d.snapshotSizeMiB);
+  if (!vm || !validLvName(lv) || snapshot === null) return null;
   const mibps = Number(d.bandwidthMiBps);
-  const limit = d.bandwidthMiBps.trim() && mibps > 0 ? Math.round(mibps * 1024 * 1024) : undefined;
+  const limit = d.bandwidthMiBps.trim() && mibps > 0 ? Math.round(mibps * MiB) : undefined;
   return {
     source: { hostId: d.sourceHostId, vg: d.source.vg, lv: d.source.lv },
     target: {
@@ -135,6 +167,21 @@ export function toCreateMigration(d: Draft): CreateMigration | null {
     options: {
       catchUpPasses: d.catchUpPasses,
       ...(limit ? { bandwidthLimitBytesPerSecond: limit } : {}),
+      ...(snapshot ? { snapshotSizeBytes: snapshot } : {}),
+      ...(d.reuseTarget ? { reuseTarget: true } : {}),
     },
   };
 }
+
+/** The picked volume as the draft keeps it. */
+export const sourceOf = (c: VolumeChoice): SourceVolume => ({
+  vg: c.vg,
+  lv: c.lv,
+  sizeBytes: c.sizeBytes,
+  kind: c.kind,
+  open: c.open,
+  ...(c.domain ? { domain: c.domain } : {}),
+});
+
+/** Whether a destination can hold the volume: a VG needs the room free; a thin pool over-commits. */
+export const fits = (c: TargetChoice, needBytes: number) => Boolean(c.thinPool) || c.freeBytes >= needBytes;

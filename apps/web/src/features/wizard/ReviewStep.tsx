@@ -1,0 +1,231 @@
+import type { CreateMigration, Host } from "@blockferry/contracts";
+import { PHASE_LABELS } from "@blockferry/contracts/vocabulary";
+import { useEffect, useState } from "react";
+import { Bytes, HumanText, Rate } from "../../components/Figures.tsx";
+import { ErrorState, Loading } from "../../components/QueryState.tsx";
+import { errorText } from "../../lib/api.ts";
+import {
+  ASSUMED_COPY_BYTES_PER_SECOND,
+  estimateCopySeconds,
+  formatApproxDuration,
+  formatDuration,
+  formatRate,
+} from "../../lib/format.ts";
+import { navigate } from "../../lib/router.tsx";
+import { useCreateMigration, usePrechecks } from "../jobs/api.ts";
+import { type CommandLine, lvDevice, vmCommands } from "./commands-preview.ts";
+import type { Draft } from "./plan.ts";
+import { type FieldId, type Fix, fixFor, type StepIndex, WIZARD_STEPS } from "./precheck-fixes.ts";
+
+/** Screen 3: the plan in words, the exact VM commands, live prechecks (each failure linked to its fix), Start. */
+export function ReviewStep(props: {
+  plan: Draft;
+  body: CreateMigration | null;
+  hosts: Host[];
+  goTo(step: StepIndex, field: FieldId): void;
+}) {
+  const { plan, body, hosts } = props;
+  // Prechecks follow the plan; debounced so a burst of edits costs one request.
+  const [debounced, setDebounced] = useState(body);
+  const bodyKey = JSON.stringify(body);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the serialised plan is the dependency.
+  useEffect(() => {
+    const t = setTimeout(() => setDebounced(body), 300);
+    return () => clearTimeout(t);
+  }, [bodyKey]);
+  const pre = usePrechecks(debounced);
+  const create = useCreateMigration();
+  if (!body) return <ErrorState error={new Error("The plan is incomplete: go back and fill in the missing step.")} />;
+  const name = (id: number) => hosts.find((h) => h.id === id)?.name ?? `#${id}`;
+  const est = pre.data?.estimate;
+  // The dashboard's own estimate: the server's assumes a rate but ignores the bandwidth limit.
+  const toCopy = est?.bytes || plan.source?.sizeBytes;
+  const copy = estimateCopySeconds(toCopy, { limitBytesPerSecond: body.options?.bandwidthLimitBytesPerSecond });
+  const targetLv = body.target.lv ?? body.source.lv;
+  return (
+    <div>
+      <dl className="review">
+        <dt>From</dt>
+        <dd>
+          {name(body.source.hostId)} {body.source.vg}/{body.source.lv} (<Bytes n={plan.source?.sizeBytes} />)
+        </dd>
+        <dt>To</dt>
+        <dd>
+          {name(body.target.hostId)} {body.target.vg}/{targetLv}
+          {body.target.thinPool ? ` in thin pool ${body.target.thinPool}` : ""}
+          {body.options?.reuseTarget ? " (the existing LV, overwritten)" : ""}
+        </dd>
+        <dt>VM control</dt>
+        <dd>
+          {body.vm.controller === "libvirt"
+            ? `libvirt stops and starts domain ${body.vm.domain}`
+            : body.vm.controller === "commands"
+              ? "your stop and start commands"
+              : "none: you stop and start the VM yourself"}
+        </dd>
+        <dt>Cutover</dt>
+        <dd>
+          {body.cutover === "auto" ? "automatic, as soon as the copy is in sync" : "manual, when you press Cut over"}
+        </dd>
+        <dt>Bandwidth</dt>
+        <dd>
+          {body.options?.bandwidthLimitBytesPerSecond ? (
+            <Rate n={body.options.bandwidthLimitBytesPerSecond} />
+          ) : (
+            "unlimited"
+          )}
+        </dd>
+        <dt>Catch-up passes</dt>
+        <dd>{body.options?.catchUpPasses ?? 0}</dd>
+        <dt>Snapshot</dt>
+        <dd>
+          {plan.source?.kind === "thin" ? (
+            "thin: shares the volume's pool"
+          ) : body.options?.snapshotSizeBytes ? (
+            <Bytes n={body.options.snapshotSizeBytes} />
+          ) : (
+            "default size"
+          )}
+        </dd>
+      </dl>
+      <VmCommandList
+        body={body}
+        hosts={{
+          source: name(body.source.hostId),
+          target: name(body.target.hostId),
+          sourceDevice: lvDevice(body.source.vg, body.source.lv),
+          targetDevice: lvDevice(body.target.vg, targetLv),
+        }}
+      />
+      <h3>Prechecks</h3>
+      {pre.isPending || pre.isFetching ? (
+        <Loading what="prechecks against both hosts" />
+      ) : pre.isError ? (
+        <ErrorState error={pre.error} retry={() => void pre.refetch()} />
+      ) : (
+        <>
+          <ul className="checks" aria-label="Precheck results">
+            {pre.data.checks.map((c) => {
+              const fix = c.ok ? null : fixFor(c.name);
+              return (
+                <li key={c.name} className={c.ok ? "good" : "bad"}>
+                  <span aria-hidden="true">{c.ok ? "✓" : "✗"}</span> <strong>{c.name}</strong>
+                  <span className="sr-only">{c.ok ? " passed" : " failed"}</span>
+                  {c.message ? (
+                    <>
+                      : <HumanText text={c.message} />
+                    </>
+                  ) : (
+                    ""
+                  )}
+                  {fix ? <FixLink fix={fix} goTo={props.goTo} /> : null}
+                </li>
+              );
+            })}
+          </ul>
+          <section className="estimate" aria-label="Estimate">
+            <div>
+              <span className="stat-label">To copy</span> <Bytes n={toCopy} />
+            </div>
+            <div>
+              <span className="stat-label">Copy time (estimate)</span>{" "}
+              <span data-testid="estimate-copy">{formatApproxDuration(copy?.seconds)}</span>
+            </div>
+            <div>
+              <span className="stat-label">Expected outage</span>{" "}
+              <span data-testid="estimate-outage">
+                {est?.expectedOutageSeconds == null
+                  ? "known after the first catch-up pass"
+                  : formatDuration(est.expectedOutageSeconds)}
+              </span>
+            </div>
+          </section>
+          <p className="muted small" data-testid="estimate-assumption">
+            {copy?.limited
+              ? `An estimate: the full copy at the bandwidth limit of ${formatRate(copy.bytesPerSecond)}, below the ${formatRate(ASSUMED_COPY_BYTES_PER_SECOND)} assumed otherwise.`
+              : `An estimate: the full copy at an assumed ${formatRate(ASSUMED_COPY_BYTES_PER_SECOND)}${copy ? ", with no lower bandwidth limit set" : ""}.`}{" "}
+            Disks and network decide the real rate; the job page shows it as it is measured.
+          </p>
+        </>
+      )}
+      {create.isError ? (
+        <p className="error" role="alert">
+          {errorText(create.error)}
+        </p>
+      ) : null}
+      <button
+        type="button"
+        className="primary big"
+        disabled={!pre.data?.ok || create.isPending || pre.isFetching}
+        onClick={() => create.mutate(body, { onSuccess: (m) => navigate(`/jobs/${m.id}`) })}
+      >
+        {create.isPending ? "Starting…" : "Start migration"}
+      </button>
+    </div>
+  );
+}
+
+function FixLink({ fix, goTo }: { fix: Fix; goTo(step: StepIndex, field: FieldId): void }) {
+  return (
+    <>
+      {" "}
+      <button type="button" className="wizard-fix" onClick={() => goTo(fix.step, fix.field)}>
+        {fix.label} (step {fix.step + 1}, {WIZARD_STEPS[fix.step]})
+      </button>
+    </>
+  );
+}
+
+/** The stop, start and restart commands exactly as the VM controller will run them, host by host. */
+function VmCommandList({ body, hosts }: { body: CreateMigration; hosts: Parameters<typeof vmCommands>[1] }) {
+  const cmds = vmCommands(body.vm, hosts);
+  return (
+    <section className="wizard-commands" aria-label="VM commands">
+      <h3>Commands Blockferry will run</h3>
+      {body.vm.controller === "none" ? (
+        <p className="muted">None: Blockferry stops and starts nothing. Stop the VM yourself before you cut over.</p>
+      ) : (
+        <>
+          <CommandGroup
+            title={`${sentence(PHASE_LABELS.stop_vm)}: at cutover`}
+            lines={cmds.stop}
+            testId="stop-commands"
+          />
+          <CommandGroup
+            title={`${sentence(PHASE_LABELS.start_vm)}: once the copy is verified`}
+            lines={cmds.start}
+            testId="start-commands"
+          />
+          <CommandGroup
+            title="On cancel, to run it again on the source"
+            lines={cmds.restart}
+            testId="restart-commands"
+            none="nothing: no restart command given, so after a cancel you start the VM yourself"
+          />
+        </>
+      )}
+    </section>
+  );
+}
+
+const sentence = (label: string) => label.charAt(0).toUpperCase() + label.slice(1);
+
+function CommandGroup(props: { title: string; lines: CommandLine[]; testId: string; none?: string }) {
+  return (
+    <>
+      <h4>{props.title}</h4>
+      {props.lines.length === 0 ? (
+        <p className="muted small">{props.none}</p>
+      ) : (
+        <ol data-testid={props.testId}>
+          {props.lines.map((l) => (
+            <li key={`${l.host} ${l.command}`}>
+              <span className="muted">on {l.host}:</span> <code>{l.command}</code>
+              {l.note ? <span className="muted small"> ({l.note})</span> : null}
+            </li>
+          ))}
+        </ol>
+      )}
+    </>
+  );
+}

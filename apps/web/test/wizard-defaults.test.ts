@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import {
+  controllerAvailability,
+  defaultTarget,
+  defaultTargetHost,
+  freeLvName,
+  resolveDraft,
+  suggestController,
+  suggestTargetName,
+} from "../src/features/wizard/defaults.ts";
+import { emptyDraft, type SourceVolume, targetChoices, toCreateMigration } from "../src/features/wizard/plan.ts";
+import { host, inventory, lv, MiB, pool, vg } from "./wizard-inventory.ts";
+
+const web: SourceVolume = { vg: "vg0", lv: "web", sizeBytes: 64 * MiB, kind: "linear", open: true };
+
+describe("defaultTarget", () => {
+  it("preselects the only VG", () => {
+    const choices = targetChoices(inventory({ vgs: [vg("vg0", 1024 * MiB)] }));
+    expect(defaultTarget(choices, web)).toMatchObject({ key: "vg0", vg: "vg0" });
+  });
+
+  it("preselects the VG itself on a host with one VG and a thin pool, the pool for a thin volume", () => {
+    const inv = inventory({ vgs: [vg("vg1", 1024 * MiB)], thinPools: [pool("vg1", "pool1")] });
+    expect(defaultTarget(targetChoices(inv), web)).toMatchObject({ key: "vg1" });
+    expect(defaultTarget(targetChoices(inv), { ...web, kind: "thin" })).toMatchObject({ key: "vg1/pool1" });
+  });
+
+  it("preselects nothing where there is a real choice, and the one that fits where only one does", () => {
+    const two = inventory({ vgs: [vg("vg0", 1024 * MiB), vg("vg1", 1024 * MiB)] });
+    expect(defaultTarget(targetChoices(two), web)).toBeUndefined();
+    const oneFits = inventory({ vgs: [vg("vg0", 8 * MiB), vg("vg1", 1024 * MiB)] });
+    expect(defaultTarget(targetChoices(oneFits), web)).toMatchObject({ key: "vg1" });
+    const full = inventory({ vgs: [vg("vg0", 8 * MiB)] });
+    expect(defaultTarget(targetChoices(full), web)).toBeUndefined();
+  });
+});
+
+describe("suggestTargetName", () => {
+  const d = { sourceHostId: 1, targetHostId: 2, source: web };
+  const inv = inventory({ vgs: [vg("vg0", 1024 * MiB)], lvs: [lv("vg0", "web"), lv("vg0", "web-copy")] });
+
+  it("keeps the source's name on another host or VG", () => {
+    expect(suggestTargetName(d, { vg: "vg0" }, inv)).toBe("web");
+    expect(suggestTargetName({ ...d, targetHostId: 1 }, { vg: "vg1" }, inv)).toBe("web");
+  });
+
+  it("never suggests the source itself in its own VG on the same host: the first free -copy name", () => {
+    expect(suggestTargetName({ ...d, targetHostId: 1 }, { vg: "vg0" }, inv)).toBe("web-copy2");
+    expect(suggestTargetName({ ...d, targetHostId: 1 }, { vg: "vg0" }, inventory())).toBe("web-copy");
+  });
+
+  it("keeps a long name within LVM's 127 characters", () => {
+    const long = "a".repeat(127);
+    const name = freeLvName(long, new Set([long]));
+    expect(name).toHaveLength(127);
+    expect(name.endsWith("-copy")).toBe(true);
+  });
+});
+
+describe("controllers", () => {
+  it("offers libvirt only when both hosts have virsh, and says which lacks it", () => {
+    const yes = inventory();
+    const no = inventory({ virsh: false });
+    expect(controllerAvailability({ name: "a", inventory: yes }, { name: "b", inventory: yes }).libvirt).toEqual({
+      ok: true,
+    });
+    expect(controllerAvailability({ name: "a", inventory: yes }, { name: "b", inventory: no }).libvirt).toEqual({
+      ok: false,
+      reason: "virsh is not installed on b",
+    });
+    expect(controllerAvailability({ name: "a", inventory: no }, { name: "b", inventory: no }).libvirt.reason).toBe(
+      "virsh is not installed on a or b",
+    );
+    expect(controllerAvailability({ name: "a", inventory: no }, { name: "a", inventory: no }).libvirt.reason).toBe(
+      "virsh is not installed on a",
+    );
+    // Not loaded yet is not missing.
+    expect(controllerAvailability({ name: "a", inventory: undefined }, { name: "b", inventory: yes }).libvirt.ok).toBe(
+      true,
+    );
+  });
+
+  it("suggests a controller from the volume's use: libvirt for a VM's disk, commands when open, else none", () => {
+    const all = controllerAvailability({ name: "a", inventory: inventory() }, { name: "b", inventory: inventory() });
+    const noVirsh = { ...all, libvirt: { ok: false, reason: "virsh is not installed on b" } };
+    expect(suggestController({ ...web, domain: "web1" }, all)).toBe("libvirt");
+    expect(suggestController({ ...web, domain: "web1" }, noVirsh)).toBe("commands");
+    expect(suggestController(web, all)).toBe("commands");
+    expect(suggestController({ ...web, open: false }, all)).toBe("none");
+  });
+});
+
+describe("resolveDraft", () => {
+  const hosts = [host(1, "lab1"), host(2, "lab2"), host(3, "old", "key_changed")];
+  const src = inventory({ virsh: false, vgs: [vg("vg0", 512 * MiB)], lvs: [lv("vg0", "web", { open: true })] });
+  const dst = inventory({ virsh: false, vgs: [vg("vg0", 1024 * MiB)] });
+
+  it("fills the destination host, the only VG, the name and the controller from the inventories", () => {
+    const d = { ...emptyDraft(), sourceHostId: 1, source: web };
+    const plan = resolveDraft(d, { hosts, sourceInventory: src, targetInventory: dst });
+    expect(plan).toMatchObject({ targetHostId: 2, target: { vg: "vg0" }, targetLv: "web", controller: "commands" });
+    expect(defaultTargetHost(hosts, 1)).toBe(2);
+    expect(defaultTargetHost([...hosts, host(4, "lab3")], 1)).toBeUndefined();
+  });
+
+  it("keeps what the operator chose over the defaults", () => {
+    const d = {
+      ...emptyDraft(),
+      sourceHostId: 1,
+      source: web,
+      targetHostId: 1,
+      target: { vg: "vg0" },
+      targetLv: "mine",
+      controller: "none" as const,
+    };
+    const plan = resolveDraft(d, { hosts, sourceInventory: src, targetInventory: src });
+    expect(plan).toMatchObject({ targetHostId: 1, target: { vg: "vg0" }, targetLv: "mine", controller: "none" });
+    expect(
+      resolveDraft({ ...d, targetLv: undefined }, { hosts, sourceInventory: src, targetInventory: src }).targetLv,
+    ).toBe("web-copy");
+  });
+
+  it("becomes a request with the snapshot size and reuse options", () => {
+    const d = { ...emptyDraft(), sourceHostId: 1, source: web, snapshotSizeMiB: "48", reuseTarget: true };
+    const body = toCreateMigration(
+      resolveDraft({ ...d, controller: "none" }, { hosts, sourceInventory: src, targetInventory: dst }),
+    );
+    expect(body?.options).toEqual({ catchUpPasses: 0, snapshotSizeBytes: 48 * MiB, reuseTarget: true });
+    expect(
+      toCreateMigration({ ...d, snapshotSizeMiB: "2", controller: "none", targetHostId: 2, target: { vg: "vg0" } }),
+    ).toBeNull();
+  });
+});
