@@ -159,8 +159,15 @@ export function createJobExecutor(d: ExecutorDeps) {
         });
         return;
       }
-      const outageMs = Date.now() - (state.vmStoppedAt ?? Date.now());
-      ctx.save({ vmStoppedAt: undefined, startDecision: undefined, rollbacks: (state.rollbacks ?? 0) + 1 });
+      const restartedAt = Date.now();
+      const stoppedAt = state.vmStoppedAt ?? restartedAt;
+      const outageMs = restartedAt - stoppedAt;
+      ctx.save({
+        vmStoppedAt: undefined,
+        startDecision: undefined,
+        rollbacks: (state.rollbacks ?? 0) + 1,
+        lastOutage: { stoppedAt, restartedAt },
+      });
       ctx.event("job.rolled_back", { reason: why, outageMs });
       ctx.log(
         "warn",
