@@ -2,10 +2,14 @@
 // that matter. Before the VM is stopped, the cutover gate refuses and the VM keeps running. During the outage (the
 // final delta), the job rolls back within its bound: the VM runs again on the source from its untouched LV. Once
 // the target is back, the same job completes, with identical volumes.
-import type { Migration } from "@blockferry/contracts";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type Migration, SESSION_COOKIE } from "@blockferry/contracts";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type LabHost, powerOffHost, powerOnHost } from "../lab/harness.ts";
 import type { apiClient } from "./support/api.ts";
+import { adminSession } from "./support/auth.ts";
 import { currentLabHosts, sh, sha256 } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 
@@ -18,6 +22,7 @@ const LV_BYTES = 8 << 20;
 const ROLLBACK_AFTER_SECONDS = 10;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ARTIFACTS = resolve(import.meta.dirname, "../../test-results");
 
 describe("target faults around the cutover", () => {
   let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -26,6 +31,29 @@ describe("target faults around the cutover", () => {
   let dstId: number;
   const sources: string[] = [];
   const figures: string[] = [];
+  /** The job page an operator watches during the outage (headless Chromium, logged in as the e2e admin). */
+  let browser: Browser | undefined;
+
+  async function jobPage(jobId: number): Promise<Page> {
+    browser ??= await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+    });
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    const session = await adminSession(server.runtime.auth);
+    await page
+      .context()
+      .addCookies([
+        { name: SESSION_COOKIE, value: session.token, url: server.url, httpOnly: true, sameSite: "Strict" },
+      ]);
+    await page.goto(`${server.url}/jobs/${jobId}`);
+    await expect.poll(() => page.locator(".conn").textContent(), { timeout: 30_000 }).toBe("live");
+    return page;
+  }
+  const shot = async (page: Page, name: string, o: { fullPage?: boolean } = {}) => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: o.fullPage ?? true });
+  };
 
   beforeAll(async () => {
     const started = await startServerWithLabHosts(lab1, lab2);
@@ -34,6 +62,7 @@ describe("target faults around the cutover", () => {
     dstId = started.dst.id;
   });
   afterAll(async () => {
+    await browser?.close();
     lab2 = await powerOnHost(lab2); // the lab's other tests need it
     await server?.close();
     const lvs = sources.join(" ");
@@ -119,15 +148,44 @@ describe("target faults around the cutover", () => {
     const device = await runningVm(lv);
     const job = await migrate(lv, device, { rollbackAfterSeconds: ROLLBACK_AFTER_SECONDS });
     await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
+    const page = await jobPage(job.id);
+    const banner = page.getByTestId("outage-banner");
+    const bannerText = async () => ((await banner.count()) === 0 ? "" : ((await banner.textContent()) ?? ""));
     // A slow link makes the final delta last: the target dies in the middle of it.
     await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: 32 * 1024 });
     await api.cutover(job.id);
     await api.waitFor(job.id, (m) => m.phase === "final_delta" && m.state === "running");
+    // The outage banner from the stop on (the screenshot before the power-off: it costs CPU the rollback needs).
+    const downBanner = /^VM stopped on lab1 since .+ \(\d+:\d\d\), not running anywhere\./;
+    await expect.poll(bannerText, { timeout: 15_000, interval: 250 }).toMatch(downBanner);
+    await shot(page, "lab-outage-vm-down", { fullPage: false });
     const died = Date.now();
     await powerOffHost(lab2);
+    // While the target is off the banner still says where the VM is, and its downtime runs: checked beside the
+    // rollback (cheap text reads only), so as not to slow it down.
+    const watched = (async () => {
+      const elapsed = page.getByTestId("outage-elapsed");
+      const first = await elapsed.textContent();
+      await expect.poll(() => elapsed.textContent(), { timeout: 5_000, interval: 250 }).not.toBe(first);
+      expect(await bannerText()).toMatch(downBanner);
+      return first;
+    })();
+    watched.catch(() => {}); // awaited below; this keeps an early failure from counting as unhandled meanwhile
     const rolled = await api.waitFor(job.id, (m) => m.state === "rolled_back", 60_000);
     await until("the VM to run on the source again", async () => /^running /.test(await workload()));
     const backMs = Date.now() - died;
+    expect(await watched).toMatch(/^\d+:\d\d$/);
+    // After the rollback: the VM runs on the source again, and the failure names the target by its name.
+    await expect
+      .poll(bannerText, { timeout: 15_000 })
+      .toMatch(/^The VM runs again on lab1 since .+, after an outage of /);
+    expect(await page.getByTestId("outage-retry").textContent()).toContain("waits for your cutover");
+    expect(await page.getByTestId("outage-cancel").textContent()).toContain("keeps the VM running on lab1");
+    const failure = (await page.locator(".banner.danger").first().textContent()) ?? "";
+    expect(failure).toMatch(/lab2/);
+    expect(failure).not.toMatch(/(?<!lab2 \()root@/); // an address only as detail after the name
+    await shot(page, "lab-outage-rolled-back");
+    await page.close();
     const outage = (await events(job.id)).find((e) => e.type === "job.rolled_back")?.data.outageMs;
     figures.push(`rollback: target death to VM running on the source ${backMs} ms (outage ${outage} ms)`);
     expect(backMs).toBeLessThan(ROLLBACK_AFTER_SECONDS * 1000);

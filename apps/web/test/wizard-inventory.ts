@@ -33,6 +33,7 @@ export const lv = (vgName: string, name: string, o: Partial<InventoryLv> = {}): 
   pool: null,
   thinId: null,
   chunkSizeBytes: null,
+  migratedAway: null,
   ...o,
 });
 

@@ -40,6 +40,8 @@ export const JobEvent = Type.Union([
   ),
   event("job.snapshot", Type.Object({ phase: Phase, snapshot: Type.String(), fillPercent: Type.Number() })),
   event("job.verified", Type.Object({ phase: Phase, ranges: Type.Integer({ minimum: 0 }), full: Type.Boolean() })),
+  /** The outage begins: stored before the stop command, so a dashboard shows the VM down from its first second. */
+  event("job.vm_stopped", Type.Object({ phase: Phase, at: Type.Number({ description: "epoch milliseconds" }) })),
   event("job.outage", Type.Object({ phase: Phase, outageMs: Type.Number() })),
   /** The cutover gate said no right before stop_vm: the VM keeps running on the source. */
   event("job.cutover_refused", Type.Object({ phase: Phase, reason: Type.String() })),

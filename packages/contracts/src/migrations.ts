@@ -114,6 +114,55 @@ export const CreateMigration = Type.Object(
 );
 export type CreateMigration = Static<typeof CreateMigration>;
 
+/**
+ * Where the VM is while our cutover has it stopped, and what each action would do to it; null when the job has not
+ * stopped it (or it has been started since). Derived from the job's stored state by the server's own rules.
+ * - "down": stopped on `stoppedOn` since `since`, running nowhere;
+ * - "starting": down, and a start on `startingOn` was decided (it may be running there already);
+ * - "back_on_source": a rollback started it again on the source (`since`), after being down `outageMs`.
+ */
+export const VmOutage = Type.Object(
+  {
+    state: Type.Union([Type.Literal("down"), Type.Literal("starting"), Type.Literal("back_on_source")]),
+    since: Type.String({ format: "date-time" }),
+    stoppedOn: Type.Integer({ description: "host id" }),
+    startingOn: Type.Union([Type.Integer(), Type.Null()], { description: "host id of a decided start" }),
+    outageMs: Type.Union([Type.Number(), Type.Null()], { description: "for back_on_source: how long it was down" }),
+    retry: Type.Union(
+      [
+        Type.Literal("resume_then_start_on_target"),
+        Type.Literal("start_on_target"),
+        Type.Literal("cut_over_again"),
+        Type.Literal("start_on_source"),
+        Type.Null(),
+      ],
+      {
+        description:
+          "what POST /retry would do to the VM: resume the cutover from the failed phase and start it on the " +
+          "target; repeat the start decided on the target; copy what it wrote since and cut over again; finish a " +
+          "rollback to the source; null: no retry",
+      },
+    ),
+    cancel: Type.Union(
+      [
+        Type.Literal("start_on_source"),
+        Type.Literal("stays_stopped"),
+        Type.Literal("keeps_running_on_source"),
+        Type.Literal("refused"),
+        Type.Null(),
+      ],
+      {
+        description:
+          "what POST /cancel would do to the VM: start it again on the source; nothing (no start command for the " +
+          "source), so it stays stopped; nothing, it runs on the source; refused (it may run on the target); null: " +
+          "the job is being cancelled already",
+      },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type VmOutage = Static<typeof VmOutage>;
+
 export const Migration = Type.Object(
   {
     id: Type.Integer(),
@@ -138,6 +187,7 @@ export const Migration = Type.Object(
     rangesTotal: Type.Number(),
     rangesDone: Type.Number(),
     outageMs: Type.Union([Type.Number(), Type.Null()]),
+    vmOutage: Type.Union([VmOutage, Type.Null()]),
     cancellable: Type.Boolean({
       description:
         "whether POST /cancel would be accepted now: false once cancelling or finished, from start_vm on, and for a " +

@@ -66,6 +66,8 @@ export const PhaseState = Type.Object({
   startDecision: Type.Optional(
     Type.Object({ host: Type.Union([Type.Literal("source"), Type.Literal("target")]), at: EpochMs }),
   ),
+  /** The outage a rollback ended (vmStoppedAt is cleared then): the dashboard says how long the VM was down. */
+  lastOutage: Type.Optional(Type.Object({ stoppedAt: EpochMs, restartedAt: EpochMs })),
   /** Rollbacks so far: each retry's final delta is a journal pass of its own. */
   rollbacks: Type.Optional(Count),
   /** When an automatic cutover the gate refused is tried again. */

@@ -1,3 +1,4 @@
+import { describeEndpoint } from "./transport/endpoint.ts";
 import type { RemoteHosts } from "./transport/manager.ts";
 import type { HostRegistry } from "./trust/registry.ts";
 
@@ -5,6 +6,8 @@ import type { HostRegistry } from "./trust/registry.ts";
 export interface HostShell {
   readonly hostId: number;
   readonly name: string;
+  /** user@address:port, as the SSH layer names this host in its errors (absent: not known to the caller). */
+  readonly endpoint?: string;
   /**
    * Runs one command; a non-zero exit throws the SSH layer's typed error. Abort (and timeout) kill its process
    * group; `stop: "term"` only sends SIGTERM and lets it finish what it defers (LVM changes: see ExecOptions).
@@ -30,6 +33,7 @@ export function hostShell(remote: RemoteHosts, registry: HostRegistry, hostId: n
   return {
     hostId,
     name: row.name,
+    endpoint: describeEndpoint({ host: row.address, port: row.port, username: row.username }),
     async run(command, opts = {}) {
       const result = await registry.withHost(hostId, () =>
         remote.exec(hostId, command, {

@@ -48,7 +48,13 @@ export interface PhaseContext {
 }
 
 /** Events phases record through ctx.event (the others are the runner's and the services'). */
-export type PhaseEventType = "job.snapshot" | "job.verified" | "job.outage" | "job.cutover_refused" | "job.rolled_back";
+export type PhaseEventType =
+  | "job.snapshot"
+  | "job.verified"
+  | "job.vm_stopped"
+  | "job.outage"
+  | "job.cutover_refused"
+  | "job.rolled_back";
 
 export type PhaseResult = { next: Phase };
 export type PhaseFn = (ctx: PhaseContext) => Promise<PhaseResult>;

@@ -3,6 +3,7 @@ import type { JobState, Phase } from "@blockferry/contracts/vocabulary";
 import { type JobRow, type JobsRepo, LeaseLostError as LeaseLost } from "../db/repositories/jobs.ts";
 import { codeOf, messageOf } from "../errors.ts";
 import type { EventHub } from "../events/hub.ts";
+import { hostNamedMessage } from "../hosts/named-failure.ts";
 import { type HostShell, isPastNoReturn, type PhaseContext, type PhaseState, type PhaseTable } from "./context.ts";
 import { guardTarget } from "./outage-guard.ts";
 import { JobInterrupted, type Lease } from "./runner.ts";
@@ -26,8 +27,6 @@ export interface ExecutorDeps {
   rollBack?(ctx: PhaseContext): Promise<void>;
   shellFor(hostId: number): Promise<HostShell>;
 }
-
-const errorInfo = (err: unknown) => ({ code: codeOf(err), message: messageOf(err) });
 
 /**
  * How long the target may stay silent during the outage before the job rolls back. Half the operator's bound:
@@ -53,6 +52,11 @@ export function createJobExecutor(d: ExecutorDeps) {
     };
 
     const [source, target] = await Promise.all([d.shellFor(job.sourceHostId), d.shellFor(job.targetHostId)]);
+    // What the job records and the dashboard shows: hosts by their names, not by the addresses the SSH layer knows.
+    const errorInfo = (err: unknown) => ({
+      code: codeOf(err),
+      message: hostNamedMessage(messageOf(err), [source, target]),
+    });
     const state: PhaseState = { ...job.phaseState };
     let phase = job.phase;
     // The lease's signal, joined during the outage by the target guard's.
@@ -155,8 +159,15 @@ export function createJobExecutor(d: ExecutorDeps) {
         });
         return;
       }
-      const outageMs = Date.now() - (state.vmStoppedAt ?? Date.now());
-      ctx.save({ vmStoppedAt: undefined, startDecision: undefined, rollbacks: (state.rollbacks ?? 0) + 1 });
+      const restartedAt = Date.now();
+      const stoppedAt = state.vmStoppedAt ?? restartedAt;
+      const outageMs = restartedAt - stoppedAt;
+      ctx.save({
+        vmStoppedAt: undefined,
+        startDecision: undefined,
+        rollbacks: (state.rollbacks ?? 0) + 1,
+        lastOutage: { stoppedAt, restartedAt },
+      });
       ctx.event("job.rolled_back", { reason: why, outageMs });
       ctx.log(
         "warn",

@@ -1,6 +1,7 @@
 import type { Migration, PhaseState } from "@blockferry/contracts";
 import type { JobRow } from "../db/repositories/jobs.ts";
 import { cancelRefusal } from "./cancel-rule.ts";
+import { vmOutageOf } from "./vm-outage.ts";
 
 /** The volume size the job measured (prechecks store 0 when they had no estimate: not known either). */
 const sizeOf = (state: PhaseState): number | null =>
@@ -23,6 +24,7 @@ export const toMigration = (j: JobRow): Migration => ({
   rangesTotal: j.rangesTotal,
   rangesDone: j.rangesDone,
   outageMs: j.outageMs,
+  vmOutage: vmOutageOf(j),
   cancellable: cancelRefusal(j) === null,
   error: j.error,
   createdBy: j.createdBy,

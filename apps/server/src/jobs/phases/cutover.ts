@@ -67,7 +67,9 @@ export function cutoverPhases(
         const gate = await checkCutoverGate(ctx);
         if (!gate.ok) return refuseCutover(ctx, deps, gate);
         // Stored before the stop command: if anything fails from here on, cancel knows to restart the VM.
-        ctx.save({ vmStoppedAt: Date.now(), cutoverRetryAt: undefined });
+        const at = Date.now();
+        ctx.save({ vmStoppedAt: at, cutoverRetryAt: undefined });
+        ctx.event("job.vm_stopped", { at });
       }
       await vm(ctx).stopSource(ctx.signal);
       await ctx.source.run(blockdevFlushCommand(sourceDevice(ctx)), { signal: ctx.signal });

@@ -88,6 +88,9 @@ describe("re-running a phase after a crash", () => {
     await s.run("stop_vm");
     expect(s.stored().state.vmStoppedAt).toBe(stoppedAt);
     expect(s.source.vmRunning).toBe(false);
+    // The outage's start is announced once, with the stored time (the dashboard's banner counts from it).
+    const announced = s.stored().events.filter((e) => e.type === "job.vm_stopped");
+    expect(announced.map((e) => e.data)).toEqual([{ phase: "stop_vm", at: stoppedAt }]);
   });
 
   it("cleanup drops the snapshots once and keeps the source LV", async () => {

@@ -26,6 +26,7 @@ import { FinishedFacts } from "./FinishedFacts.tsx";
 import { JobActions } from "./JobActions.tsx";
 import { JobStreamStore } from "./job-stream-store.ts";
 import { LogView } from "./LogView.tsx";
+import { OutageBanner } from "./OutageBanner.tsx";
 import { PhaseTimeline } from "./PhaseTimeline.tsx";
 import { SnapshotGauge } from "./SnapshotGauge.tsx";
 import { ThroughputChart } from "./ThroughputChart.tsx";
@@ -155,6 +156,7 @@ export function JobDetailPage({ id }: { id: number }) {
           Failed in {phaseLabel(m.error.phase)}: <HumanText text={m.error.message} /> <code>{m.error.code}</code>
         </div>
       ) : null}
+      <OutageBanner job={m} hostName={hostName} />
       {m.state === "waiting_cutover" ? (
         <div className="banner info" role="status">
           The copy is in sync.{" "}

@@ -3,6 +3,7 @@ import { Bytes } from "../../components/Figures.tsx";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
 import { ProgressBar, StateBadge } from "../../components/StateBadge.tsx";
 import { Table } from "../../components/Table.tsx";
+import { VmDownBadge } from "../../components/VmDownBadge.tsx";
 import { formatMs, formatTime, percent, phaseLabel } from "../../lib/format.ts";
 import { attemptsText, jobDurationMs } from "../../lib/job-facts.ts";
 import { isJobState, JOB_STATE_LABELS, JOB_STATES as STATES } from "../../lib/job-vocabulary.ts";
@@ -153,6 +154,7 @@ export function JobsPage() {
               </td>
               <td>
                 <StateBadge state={m.state} />
+                <VmDownBadge job={m} />
               </td>
               <td>{phaseLabel(m.phase)}</td>
               <td className="progress-cell">
