@@ -8,3 +8,4 @@ export * from "./migrations.ts";
 export { JobState } from "./migrations.ts";
 export * from "./stored-job.ts";
 export * from "./vocabulary.ts";
+export * from "./webhooks.ts";
