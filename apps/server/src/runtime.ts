@@ -25,7 +25,7 @@ import { JobRunner, type RunnerOptions } from "./jobs/runner.ts";
 import { watchForMetrics } from "./metrics/job-events.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
 import type { Keyring } from "./secrets/keyring.ts";
-import { resealPrivateKeys } from "./secrets/reseal.ts";
+import { resealPrivateKeys, resealWebhookSecrets } from "./secrets/reseal.ts";
 import { watchForWebhooks } from "./webhooks/notifier.ts";
 import { createWebhookService, type WebhookService } from "./webhooks/service.ts";
 import { createDeliveryWorker, type DeliveryPolicy, type DeliveryWorker } from "./webhooks/worker.ts";
@@ -81,7 +81,7 @@ export function createRuntime(
   // key, in one transaction, before anything reads them. A key we cannot open stops the boot here.
   let sealed: number;
   try {
-    sealed = resealPrivateKeys(hostsRepo, opts.keyring);
+    sealed = resealPrivateKeys(hostsRepo, opts.keyring) + resealWebhookSecrets(createWebhooksRepo(db), opts.keyring);
   } catch (err) {
     db.$client.close();
     throw err;

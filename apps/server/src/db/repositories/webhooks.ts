@@ -61,6 +61,26 @@ export function createWebhooksRepo(db: Db) {
         .get();
     },
 
+    /**
+     * Rewrites every sealed secret as `rewrite` says (null: leave it), in one transaction; returns how many
+     * changed. For re-sealing under a new key.
+     */
+    rewriteSecrets(rewrite: (sealed: string, row: { id: number; url: string }) => string | null): number {
+      return db.transaction((tx) => {
+        let changed = 0;
+        for (const row of tx
+          .select({ id: webhooks.id, url: webhooks.url, secret: webhooks.secret })
+          .from(webhooks)
+          .all()) {
+          const next = rewrite(row.secret, row);
+          if (next === null || next === row.secret) continue;
+          tx.update(webhooks).set({ secret: next }).where(eq(webhooks.id, row.id)).run();
+          changed++;
+        }
+        return changed;
+      });
+    },
+
     /** One pending delivery per webhook, due now, in one transaction (an event reaches all or none). */
     enqueue(
       rows: readonly { webhookId: number; event: WebhookEvent; jobId: number | null; body: string }[],
