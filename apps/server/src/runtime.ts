@@ -154,7 +154,13 @@ export function createRuntime(
     logger: opts.logger,
     policy: opts.webhookPolicy,
   });
-  const unwatchWebhooks = watchForWebhooks({ hub, repo: webhooksRepo, jobs, kick: () => webhookWorker.kick() });
+  const unwatchWebhooks = watchForWebhooks({
+    hub,
+    repo: webhooksRepo,
+    jobs,
+    kick: () => webhookWorker.kick(),
+    logger: opts.logger,
+  });
 
   const prechecks = createPrechecksService({ registry, shellFor });
   const reconcile = createReconciler({ registry, shellFor, jobs, objects, hub, logger: opts.logger });

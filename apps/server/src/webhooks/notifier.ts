@@ -13,6 +13,7 @@ export function watchForWebhooks(d: {
   repo: Pick<WebhooksRepo, "targets" | "enqueue">;
   jobs: Pick<JobsRepo, "get">;
   kick(): void;
+  logger: { error(obj: object, msg: string): void };
 }): () => void {
   return d.hub.subscribe(
     {},
@@ -20,15 +21,21 @@ export function watchForWebhooks(d: {
       event(e) {
         const event = webhookEventOf(e);
         if (event === null || e.jobId === null) return;
-        const subscribed = d.repo.targets().filter((w) => w.events.includes(event));
-        if (subscribed.length === 0) return;
-        const job = d.jobs.get(e.jobId);
-        if (!job) return;
-        const body = JSON.stringify({ event, migration: toMigrationEvent(job), at: e.at });
-        d.repo.enqueue(
-          subscribed.map((w) => ({ webhookId: w.id, event, jobId: e.jobId, body })),
-          Date.now(),
-        );
+        // Called inside whoever appended the event (the job executor): a failure here must not become theirs.
+        try {
+          const subscribed = d.repo.targets().filter((w) => w.events.includes(event));
+          if (subscribed.length === 0) return;
+          const job = d.jobs.get(e.jobId);
+          if (!job) return;
+          const body = JSON.stringify({ event, migration: toMigrationEvent(job), at: e.at });
+          d.repo.enqueue(
+            subscribed.map((w) => ({ webhookId: w.id, event, jobId: e.jobId, body })),
+            Date.now(),
+          );
+        } catch (err) {
+          d.logger.error({ err, jobId: e.jobId, event }, "webhook deliveries could not be stored for this event");
+          return;
+        }
         d.kick();
       },
       progress() {},

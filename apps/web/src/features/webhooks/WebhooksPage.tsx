@@ -43,8 +43,9 @@ function CreateWebhookForm() {
       <fieldset className="span-2">
         <legend>Events</legend>
         {WEBHOOK_EVENTS.map((e) => (
-          <label key={e}>
-            <input type="checkbox" checked={events.includes(e)} onChange={() => toggle(e)} /> {WEBHOOK_EVENT_LABELS[e]}
+          <label key={e} className="inline">
+            <input type="checkbox" checked={events.includes(e)} onChange={() => toggle(e)} />
+            {WEBHOOK_EVENT_LABELS[e]}
           </label>
         ))}
       </fieldset>
