@@ -20,7 +20,7 @@ vi.setConfig({ testTimeout: 120_000 });
 const MiB = 1 << 20;
 
 /** One sample's value of a family, by its labels; 0 when the series is absent. */
-function valueOf(families: ParsedFamily[], name: string, labels: Record<string, string> = {}): number {
+function sampleOf(families: ParsedFamily[], name: string, labels: Record<string, string> = {}): number {
   const family = families.find((f) => f.name === name);
   const sample = family?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
   return Number(sample?.value ?? sample?.count ?? 0);
@@ -77,10 +77,10 @@ describe("/metrics", () => {
     const migration = created.json() as Migration;
 
     const before = await scrape();
-    expect(valueOf(before, "blockferry_migrations", { state: "queued" })).toBe(1);
-    expect(valueOf(before, "blockferry_migrations", { state: "running" })).toBe(0);
-    expect(valueOf(before, "blockferry_bytes_copied_total", { path: "relay" })).toBe(0);
-    expect(valueOf(before, "blockferry_ssh_connections_open")).toBe(0);
+    expect(sampleOf(before, "blockferry_migrations", { state: "queued" })).toBe(1);
+    expect(sampleOf(before, "blockferry_migrations", { state: "running" })).toBe(0);
+    expect(sampleOf(before, "blockferry_bytes_copied_total", { path: "relay" })).toBe(0);
+    expect(sampleOf(before, "blockferry_ssh_connections_open")).toBe(0);
     expect(before.some((f) => f.name === "process_cpu_user_seconds_total")).toBe(true);
 
     // The job starts its full copy (rows and events as the executor writes them) ...
@@ -115,9 +115,9 @@ describe("/metrics", () => {
 
     const afterText = await scrapeText();
     const after = parsePrometheusTextFormat(afterText);
-    expect(valueOf(after, "blockferry_bytes_copied_total", { path: "relay" })).toBe(8 * MiB);
-    expect(valueOf(after, "blockferry_migrations", { state: "queued" })).toBe(0);
-    expect(valueOf(after, "blockferry_migrations", { state: "running" })).toBe(1);
+    expect(sampleOf(after, "blockferry_bytes_copied_total", { path: "relay" })).toBe(8 * MiB);
+    expect(sampleOf(after, "blockferry_migrations", { state: "queued" })).toBe(0);
+    expect(sampleOf(after, "blockferry_migrations", { state: "running" })).toBe(1);
     // The parser folds a labelled histogram into one sample of buckets (it drops labels, count and sum): the
     // phase label is checked on the text, the observation count on the parsed +Inf bucket.
     const phases = after.find((f) => f.name === "blockferry_phase_duration_seconds");
@@ -134,14 +134,14 @@ describe("/metrics", () => {
       ws.once("open", () => resolve());
       ws.once("error", reject);
     });
-    expect(valueOf(await scrape(), "blockferry_event_stream_clients")).toBe(1);
+    expect(sampleOf(await scrape(), "blockferry_event_stream_clients")).toBe(1);
     const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
     ws.close();
     await closed;
     // The server sees the close a moment later: scrape until it has.
     let clients = 1;
     for (const deadline = Date.now() + 5000; clients !== 0 && Date.now() < deadline; ) {
-      clients = valueOf(await scrape(), "blockferry_event_stream_clients");
+      clients = sampleOf(await scrape(), "blockferry_event_stream_clients");
       if (clients !== 0) await new Promise((r) => setImmediate(r));
     }
     expect(clients).toBe(0);
@@ -153,9 +153,9 @@ describe("/metrics", () => {
     cleanups.push(() => other.close());
     other.runtime.metrics.bytesCopied("relay", 4096);
     const text = (await t.inject({ method: "GET", url: "/metrics" })).body;
-    expect(valueOf(parsePrometheusTextFormat(text), "blockferry_bytes_copied_total", { path: "relay" })).toBe(0);
+    expect(sampleOf(parsePrometheusTextFormat(text), "blockferry_bytes_copied_total", { path: "relay" })).toBe(0);
     const otherText = (await other.inject({ method: "GET", url: "/metrics" })).body;
-    expect(valueOf(parsePrometheusTextFormat(otherText), "blockferry_bytes_copied_total", { path: "relay" })).toBe(
+    expect(sampleOf(parsePrometheusTextFormat(otherText), "blockferry_bytes_copied_total", { path: "relay" })).toBe(
       4096,
     );
   });
