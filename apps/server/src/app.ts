@@ -13,6 +13,7 @@ import type { HostRegistry } from "./hosts/trust/registry.ts";
 import type { DecommissionService } from "./jobs/decommission.ts";
 import type { MigrationHistory } from "./jobs/migration-history.ts";
 import type { MigrationService } from "./jobs/migration-service.ts";
+import type { Metrics } from "./metrics/registry.ts";
 import { errorHandler, frameworkErrors } from "./plugins/error-handler.ts";
 import { openapi } from "./plugins/openapi.ts";
 import { securityHeaders } from "./plugins/security-headers.ts";
@@ -22,12 +23,15 @@ import { auditRoutes } from "./routes/audit/index.ts";
 import { eventRoutes } from "./routes/events/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
 import { hostRoutes } from "./routes/hosts/index.ts";
+import { metricsRoutes } from "./routes/metrics/index.ts";
 import { decommissionRoutes } from "./routes/migrations/decommission.ts";
 import { migrationHistoryRoutes } from "./routes/migrations/history.ts";
 import { migrationRoutes } from "./routes/migrations/index.ts";
 import { sessionRoutes } from "./routes/session/index.ts";
 import { tokenRoutes } from "./routes/tokens/index.ts";
 import { userRoutes } from "./routes/users/index.ts";
+import { webhookRoutes } from "./routes/webhooks/index.ts";
+import type { WebhookService } from "./webhooks/service.ts";
 
 /** Everything the HTTP layer needs, built by the caller (server.ts or a test). */
 export interface AppDeps {
@@ -42,6 +46,8 @@ export interface AppDeps {
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
   auth: Auth;
   audit: Pick<AuditRepo, "page">;
+  webhooks: WebhookService;
+  metrics: Pick<Metrics, "registry" | "streamClients">;
   /** Host names (Host header, no port) and extra origins the server is served under. */
   served: { hosts: ReadonlySet<string>; origins: ReadonlySet<string> };
   /** Served over TLS (directly or behind a proxy): session cookies get `Secure`. */
@@ -77,14 +83,17 @@ export async function appPlugin(app: FastifyInstance, deps: AppDeps): Promise<vo
     await api.register(userRoutes, { accounts: deps.auth.accounts });
     await api.register(tokenRoutes, { tokens: deps.auth.tokens });
     await api.register(auditRoutes, { audit: deps.audit });
-    await api.register(eventRoutes, { hub: deps.hub, events: deps.events });
+    await api.register(eventRoutes, { hub: deps.hub, events: deps.events, clients: deps.metrics.streamClients });
     await api.register(hostRoutes, { registry: deps.registry });
     await api.register(migrationRoutes, { migrations: deps.migrations, prechecks: deps.prechecks });
     await api.register(migrationHistoryRoutes, { history: deps.history });
     await api.register(decommissionRoutes, { decommission: deps.decommission });
+    await api.register(webhookRoutes, { webhooks: deps.webhooks });
     api.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   };
   await app.register(apiRoutes, { prefix: "/api" });
+  // Where Prometheus looks by default; outside /api but behind the same guard (see auth/guard.ts).
+  await app.register(metricsRoutes, { registry: deps.metrics.registry });
 
   if (deps.webDir) await app.register(webStatic, { webDir: deps.webDir });
 }

@@ -10,6 +10,7 @@ import { createEventsRepo } from "./db/repositories/events.ts";
 import { createHostsRepo } from "./db/repositories/hosts.ts";
 import { createJobObjectsRepo } from "./db/repositories/job-objects.ts";
 import { createJobsRepo } from "./db/repositories/jobs.ts";
+import { createWebhooksRepo } from "./db/repositories/webhooks.ts";
 import { EventHub } from "./events/hub.ts";
 import { RemoteHosts, type RemoteLogger } from "./hosts/index.ts";
 import { hostShell } from "./hosts/shell.ts";
@@ -23,14 +24,24 @@ import { createPhases } from "./jobs/phases/index.ts";
 import { createPrechecksService } from "./jobs/prechecks.ts";
 import { createReconciler } from "./jobs/reconcile.ts";
 import { JobRunner, type RunnerOptions } from "./jobs/runner.ts";
+import { watchForMetrics } from "./metrics/job-events.ts";
+import { createMetrics, type Metrics } from "./metrics/registry.ts";
 import type { Keyring } from "./secrets/keyring.ts";
-import { resealPrivateKeys } from "./secrets/reseal.ts";
+import { resealPrivateKeys, resealWebhookSecrets } from "./secrets/reseal.ts";
+import { watchForWebhooks } from "./webhooks/notifier.ts";
+import { createWebhookService, type WebhookService } from "./webhooks/service.ts";
+import { createDeliveryWorker, type DeliveryPolicy, type DeliveryWorker } from "./webhooks/worker.ts";
 
 export interface RuntimeOptions {
   logger: RemoteLogger & { error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
   runner?: RunnerOptions;
-  /** Builds the transfer engine over the host connections and the database journal. */
-  createMover(remote: RemoteHosts, db: Db): Mover;
+  /**
+   * Builds the transfer engine over the host connections and the database journal; `onConfirmedBytes` is told of
+   * every byte the journal confirms (the bytes-copied metric).
+   */
+  createMover(remote: RemoteHosts, db: Db, onConfirmedBytes: (bytes: number) => void): Mover;
+  /** Webhook retry timing (tests shorten it); defaults in webhooks/worker.ts. */
+  webhookPolicy?: Partial<DeliveryPolicy>;
   snapshotWatchMs?: number;
   sessionPolicy?: SessionPolicy;
   /** Seals and opens stored secrets (server.ts loads it from secret.key; tests make one). */
@@ -52,6 +63,10 @@ export interface Runtime {
   history: MigrationHistory;
   decommission: DecommissionService;
   runner: JobRunner;
+  metrics: Metrics;
+  webhooks: WebhookService;
+  /** Sends stored webhook deliveries; started by whoever starts the runner (server.ts, tests). */
+  webhookWorker: DeliveryWorker;
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
   reconcile(): Promise<void>;
   close(): Promise<void>;
@@ -70,7 +85,7 @@ export function createRuntime(
   // key, in one transaction, before anything reads them. A key we cannot open stops the boot here.
   let sealed: number;
   try {
-    sealed = resealPrivateKeys(hostsRepo, opts.keyring);
+    sealed = resealPrivateKeys(hostsRepo, opts.keyring) + resealWebhookSecrets(createWebhooksRepo(db), opts.keyring);
   } catch (err) {
     db.$client.close();
     throw err;
@@ -95,7 +110,12 @@ export function createRuntime(
   });
   const shellFor = (hostId: number): HostShell => hostShell(remote, registry, hostId);
 
-  const mover = opts.createMover(remote, db);
+  const metrics = createMetrics({
+    countByState: () => jobs.countByState(),
+    openSshConnections: () => remote.openConnections(),
+  });
+  const unwatchMetrics = watchForMetrics(hub, metrics);
+  const mover = opts.createMover(remote, db, (bytes) => metrics.bytesCopied("relay", bytes));
   const { phases, compensate, rollBack } = createPhases({
     mover,
     objects,
@@ -133,6 +153,22 @@ export function createRuntime(
 
   const history = createMigrationHistory({ jobs, events, journal: chunkMaps, objects, hosts: hostsRepo });
   const decommission = createDecommissionService({ jobs, audit, hub, shellFor });
+  const webhooksRepo = createWebhooksRepo(db);
+  const webhooks = createWebhookService({ repo: webhooksRepo, keyring: opts.keyring, audit });
+  const webhookWorker = createDeliveryWorker({
+    repo: webhooksRepo,
+    keyring: opts.keyring,
+    logger: opts.logger,
+    policy: opts.webhookPolicy,
+  });
+  const unwatchWebhooks = watchForWebhooks({
+    hub,
+    repo: webhooksRepo,
+    jobs,
+    kick: () => webhookWorker.kick(),
+    logger: opts.logger,
+  });
+
   const prechecks = createPrechecksService({ registry, shellFor });
   const reconcile = createReconciler({ registry, shellFor, jobs, objects, hub, logger: opts.logger });
 
@@ -150,12 +186,18 @@ export function createRuntime(
     history,
     decommission,
     runner,
+    metrics,
+    webhooks,
+    webhookWorker,
     prechecks,
     reconcile,
     async close() {
       if (closed) return;
       closed = true;
       await runner.stop();
+      unwatchWebhooks();
+      unwatchMetrics();
+      await webhookWorker.close();
       hub.close();
       await remote.close();
       db.$client.close();

@@ -12,8 +12,8 @@ import { openKeyring } from "./secrets/kek-file.ts";
 
 export const VERSION = "0.1.0";
 
-const defaultMover: RuntimeOptions["createMover"] = (remote, db) =>
-  createTransferMover(remote, createTransferJournal(db));
+const defaultMover: RuntimeOptions["createMover"] = (remote, db, onConfirmedBytes) =>
+  createTransferMover(remote, createTransferJournal(db, undefined, onConfirmedBytes));
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -79,6 +79,7 @@ export async function startServer(
   );
   await app.listen({ port: config.port, host: config.host });
   runtime.runner.start();
+  runtime.webhookWorker.start();
   runtime.reconcile().catch((err: unknown) => app.log.warn({ err }, "startup reconciliation failed"));
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;

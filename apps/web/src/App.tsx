@@ -11,6 +11,7 @@ import { useCan, useSession } from "./features/session/session-store.ts";
 import { UserMenu } from "./features/session/UserMenu.tsx";
 import { TokensPage } from "./features/tokens/TokensPage.tsx";
 import { UsersPage } from "./features/users/UsersPage.tsx";
+import { WebhooksPage } from "./features/webhooks/WebhooksPage.tsx";
 import { WizardPage } from "./features/wizard/WizardPage.tsx";
 import { routeTitle, titled, usePageTitle } from "./lib/page-title.ts";
 import { Link, matchPath, useLocation } from "./lib/router.tsx";
@@ -49,6 +50,12 @@ function Page({ pathname }: { pathname: string }) {
         <TokensPage />
       </NeedsRole>
     );
+  if (pathname === "/webhooks")
+    return (
+      <NeedsRole need="admin">
+        <WebhooksPage />
+      </NeedsRole>
+    );
   if (pathname === "/audit")
     return (
       <NeedsRole need="admin">
@@ -72,6 +79,7 @@ const NAV: { href: string; label: string; role: Role; match: (p: string) => bool
   { href: "/hosts", label: "Hosts", role: "viewer", match: (p) => p.startsWith("/hosts") },
   { href: "/users", label: "Users", role: "admin", match: (p) => p === "/users" },
   { href: "/tokens", label: "API tokens", role: "admin", match: (p) => p === "/tokens" },
+  { href: "/webhooks", label: "Webhooks", role: "admin", match: (p) => p === "/webhooks" },
   { href: "/audit", label: "Audit", role: "admin", match: (p) => p === "/audit" },
 ];
 

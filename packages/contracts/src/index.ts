@@ -10,3 +10,4 @@ export { JobState } from "./migrations.ts";
 export * from "./stored-job.ts";
 export * from "./units.ts";
 export * from "./vocabulary.ts";
+export * from "./webhooks.ts";

@@ -35,6 +35,8 @@ export function hostNameOf(authority: string): string {
 }
 
 const isApi = (url: string) => url === "/api" || url.startsWith("/api/") || url.startsWith("/api?");
+/** Guarded like the API: credentials and roles (the dashboard's files and pages are public). */
+const isGuarded = (url: string) => isApi(url) || url === "/metrics" || url.startsWith("/metrics?");
 
 function bearerOf(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization;
@@ -86,7 +88,7 @@ export const authGuard = fp(
         throw new MisdirectedRequestError(
           "this server is not served under that host name; add it with --public-url / BLOCKFERRY_PUBLIC_URL",
         );
-      if (!isApi(request.url)) return;
+      if (!isGuarded(request.url)) return;
 
       if (request.headers["sec-fetch-site"] === "cross-site")
         throw new ForbiddenError("cross-site requests are refused", "CROSS_SITE");

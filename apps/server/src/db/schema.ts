@@ -6,6 +6,7 @@ import type {
   PhaseState,
   Role,
   VmControl,
+  WebhookEvent,
 } from "@blockferry/contracts";
 import { ACTIVE_JOB_STATES, JOB_STATES, type Phase } from "@blockferry/contracts/vocabulary";
 import { sql } from "drizzle-orm";
@@ -207,3 +208,45 @@ export const apiTokens = sqliteTable("api_tokens", {
   createdAt: createdAt(),
   lastUsedAt: text("last_used_at"),
 });
+
+/** Where job events are POSTed. The signing secret is sealed with the server's key (`bfenc:v1:`), never returned. */
+export const webhooks = sqliteTable("webhooks", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  url: text("url").notNull(),
+  /** Webhook event names (contracts' WEBHOOK_EVENTS) this receiver wants. */
+  events: text("events", { mode: "json" }).$type<WebhookEvent[]>().notNull(),
+  secret: text("secret").notNull(),
+  createdBy: text("created_by").notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * One event to one webhook: the body is fixed when the event happens, so every attempt sends the same bytes.
+ * Pending rows with `next_attempt_at` are what a restarted server resumes.
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    webhookId: integer("webhook_id")
+      .notNull()
+      .references(() => webhooks.id, { onDelete: "cascade" }),
+    event: text("event").$type<WebhookEvent>().notNull(),
+    jobId: integer("job_id"),
+    body: text("body").notNull(),
+    state: text("state", { enum: ["pending", "delivered", "failed"] })
+      .notNull()
+      .default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    /** Epoch ms of the next try; null once delivered or given up. */
+    nextAttemptAt: integer("next_attempt_at"),
+    lastAttemptAt: text("last_attempt_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("webhook_deliveries_webhook_idx").on(t.webhookId, t.id),
+    index("webhook_deliveries_due_idx").on(t.state, t.nextAttemptAt),
+  ],
+);

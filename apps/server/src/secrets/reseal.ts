@@ -1,12 +1,13 @@
 import type { HostsRepo } from "../db/repositories/hosts.ts";
+import type { WebhooksRepo } from "../db/repositories/webhooks.ts";
 import { DomainError, messageOf } from "../errors.ts";
 import { isSealed } from "./envelope.ts";
 import type { Keyring } from "./keyring.ts";
 
 /** A stored secret could not be opened while re-sealing; nothing was changed (one transaction). */
 export class StoredSecretError extends DomainError {
-  constructor(hostName: string, cause: unknown) {
-    super("STORED_SECRET", `the stored key of host ${hostName} cannot be opened: ${messageOf(cause)}`);
+  constructor(hostName: string, cause: unknown, what = `the stored key of host ${hostName}`) {
+    super("STORED_SECRET", `${what} cannot be opened: ${messageOf(cause)}`);
   }
 }
 
@@ -29,5 +30,25 @@ export function resealPrivateKeys(
       throw new StoredSecretError(row.name, err);
     }
     return sealer.seal(plaintext);
+  });
+}
+
+/**
+ * The same for webhook signing secrets (always sealed). Run right after resealPrivateKeys, wherever it runs:
+ * a crash between the two leaves values under two keys the server loads both of, and the next start or
+ * rotation finishes the job.
+ */
+export function resealWebhookSecrets(
+  webhooks: Pick<WebhooksRepo, "rewriteSecrets">,
+  opener: Keyring,
+  sealer: Keyring = opener,
+): number {
+  return webhooks.rewriteSecrets((stored, row) => {
+    if (sealer.isCurrent(stored)) return null;
+    try {
+      return sealer.seal(opener.open(stored));
+    } catch (err) {
+      throw new StoredSecretError(String(row.id), err, `the secret of webhook ${row.id} (${row.url})`);
+    }
   });
 }

@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { openDbExclusive } from "../db/open.ts";
 import { createHostsRepo } from "../db/repositories/hosts.ts";
+import { createWebhooksRepo } from "../db/repositories/webhooks.ts";
 import {
   moveKekFile,
   PENDING_KEY_FILE,
@@ -22,7 +23,7 @@ import {
   SECRET_KEY_FILE,
 } from "./kek-file.ts";
 import { createKeyring, generateKek } from "./keyring.ts";
-import { resealPrivateKeys } from "./reseal.ts";
+import { resealPrivateKeys, resealWebhookSecrets } from "./reseal.ts";
 
 export const NEW_SECRET_KEY_ENV = `${SECRET_KEY_ENV}_NEW`;
 
@@ -69,10 +70,13 @@ export function rotateSecretKey(opts: {
   const db = openDbExclusive(opts.dbFile);
   try {
     const hosts = createHostsRepo(db);
+    const webhooks = createWebhooksRepo(db);
+    const resealAll = (opener: ReturnType<typeof createKeyring>, sealer?: ReturnType<typeof createKeyring>) =>
+      resealPrivateKeys(hosts, opener, sealer) + resealWebhookSecrets(webhooks, opener, sealer);
     if (opts.envKey && opts.newEnvKey) {
       const from = createKeyring(opts.envKey);
       const to = createKeyring(opts.newEnvKey);
-      const resealed = resealPrivateKeys(hosts, from, to);
+      const resealed = resealAll(from, to);
       return { from: "env", previousKeyId: from.keyId, keyId: to.keyId, resealed, recovered: false };
     }
 
@@ -83,7 +87,7 @@ export function rotateSecretKey(opts: {
     const leftover = readKekFile(pendingPath);
     if (leftover) {
       // An earlier rotation stopped between its steps: everything back under secret.key, then drop the leftover.
-      resealPrivateKeys(hosts, createKeyring(current, [leftover]));
+      resealAll(createKeyring(current, [leftover]));
       removeKekFile(pendingPath);
     }
 
@@ -94,7 +98,7 @@ export function rotateSecretKey(opts: {
     opts.afterStep?.("pending-written");
     let resealed: number;
     try {
-      resealed = resealPrivateKeys(hosts, from, to);
+      resealed = resealAll(from, to);
     } catch (err) {
       removeKekFile(pendingPath); // nothing was committed: the new key is of no use
       throw err;

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DatabaseBusyError, openDb } from "../../src/db/open.ts";
 import { createHostsRepo } from "../../src/db/repositories/hosts.ts";
+import { createWebhooksRepo } from "../../src/db/repositories/webhooks.ts";
 import { openKeyring, PENDING_KEY_FILE, SECRET_KEY_FILE } from "../../src/secrets/kek-file.ts";
 import { createKeyring, generateKek, generateKeyring, type Keyring } from "../../src/secrets/keyring.ts";
 import { resealPrivateKeys, StoredSecretError } from "../../src/secrets/reseal.ts";
@@ -74,6 +75,25 @@ describe("rotate", () => {
       expect(v.startsWith(`bfenc:v1:${result.keyId}:`)).toBe(true);
       expect(() => createKeyring(before).open(v)).toThrow(/encrypted under another key/);
     }
+  });
+
+  it("re-seals webhook signing secrets too, so deliveries still sign after a rotation", () => {
+    seed();
+    const before = keyFile();
+    let db = openDb(dbFile);
+    const webhook = createWebhooksRepo(db).insert({
+      url: "https://hooks.example.com/bf",
+      events: ["migration.failed"],
+      sealedSecret: createKeyring(before).seal("receiver-shared-secret"),
+      createdBy: "admin",
+    });
+    db.$client.close();
+    expect(rotate()).toMatchObject({ resealed: 3 });
+    db = openDb(dbFile);
+    const sealed = createWebhooksRepo(db).target(webhook.id)?.sealedSecret ?? "";
+    db.$client.close();
+    expect(createKeyring(keyFile()).open(sealed)).toBe("receiver-shared-secret");
+    expect(() => createKeyring(before).open(sealed)).toThrow(/encrypted under another key/);
   });
 
   it.each(["pending-written", "db-committed"] as const)(

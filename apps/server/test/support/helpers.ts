@@ -69,7 +69,7 @@ export async function testApp(
     sessionPolicy?: SessionPolicy;
     keyDir?: string;
     logger?: pino.Logger;
-  } & Partial<Pick<RuntimeOptions, "createMover" | "runner" | "keyring">> = {},
+  } & Partial<Pick<RuntimeOptions, "createMover" | "runner" | "keyring" | "webhookPolicy">> = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), "blockferry-test-"));
   const runtime = createRuntime(
@@ -85,6 +85,7 @@ export async function testApp(
           return { copyFull: refuse, copyExtents: refuse, verify: refuse };
         }),
       runner: opts.runner,
+      webhookPolicy: opts.webhookPolicy,
       sessionPolicy: opts.sessionPolicy,
       keyring: opts.keyring ?? generateKeyring(),
     },
@@ -97,6 +98,8 @@ export async function testApp(
   const tokenFor = (role: Role, username?: string) => tokenOfNewUser(runtime, role, username);
   const adminToken = await tokenFor("admin", "admin");
   if (opts.startRunner) runtime.runner.start();
+  // As server.ts does: it only sends deliveries a test's webhooks made.
+  runtime.webhookWorker.start();
   return {
     app,
     db: runtime.db,

@@ -13,6 +13,7 @@ const STATIC: Record<string, string> = {
   "/migrations/new": "New migration",
   "/users": "Users",
   "/tokens": "API tokens",
+  "/webhooks": "Webhooks",
   "/audit": "Audit",
   "/login": "Sign in",
   "/setup": "First-run setup",

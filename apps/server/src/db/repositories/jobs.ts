@@ -272,6 +272,10 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         .all()
         .map(checkJobRow);
     },
+    /** How many jobs are in each state (states with none are absent): for the metrics scrape. */
+    countByState(): Array<{ state: JobRow["state"]; count: number }> {
+      return db.select({ state: jobs.state, count: count() }).from(jobs).groupBy(jobs.state).all();
+    },
   };
 }
 export type JobsRepo = ReturnType<typeof createJobsRepo>;

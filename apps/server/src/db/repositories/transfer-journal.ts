@@ -48,7 +48,7 @@ function slices(offsets: readonly number[], size = 500): number[][] {
 /**
  * Confirms the ranges at `offsets` with `hash`, or takes their confirmation back (`null`), leaving those already
  * in that state alone; the job's counters move by what changed. One statement per few hundred ranges, not one
- * per range: a final delta confirms hundreds of ranges inside the outage. Returns how many changed.
+ * per range: a final delta confirms hundreds of ranges inside the outage. Returns how many changed, and their bytes.
  */
 function setConfirmation(
   tx: Tx,
@@ -57,7 +57,7 @@ function setConfirmation(
   offsets: readonly number[],
   hash: string | null,
   lease: string | undefined,
-): number {
+): { count: number; bytes: number } {
   let bytes = 0;
   let count = 0;
   for (const slice of slices(offsets)) {
@@ -86,7 +86,7 @@ function setConfirmation(
       bytesDone: sql`${jobs.bytesDone} + ${sign * bytes}`,
       rangesDone: sql`${jobs.rangesDone} + ${sign * count}`,
     });
-  return count;
+  return { count, bytes };
 }
 
 /**
@@ -96,7 +96,7 @@ function setConfirmation(
  * them. A journal bound to a lease (`createTransferJournal(db, lease)`, what a runner's copy gets) writes only
  * while that lease holds.
  */
-export function createTransferJournal(db: Db, lease?: string) {
+export function createTransferJournal(db: Db, lease?: string, onConfirmedBytes?: (bytes: number) => void) {
   const rangesOf = (jobId: number, pass: string): JournalRange[] =>
     db
       .select()
@@ -132,7 +132,7 @@ export function createTransferJournal(db: Db, lease?: string) {
 
   return {
     /** The same journal, writing only while `owner` holds the job's lease. */
-    leased: (owner: string) => createTransferJournal(db, owner),
+    leased: (owner: string) => createTransferJournal(db, owner, onConfirmedBytes),
 
     /**
      * Stores the ranges of a pass the first time; afterwards returns the stored rows, refusing a different plan
@@ -188,16 +188,23 @@ export function createTransferJournal(db: Db, lease?: string) {
         if (offsets) offsets.push(c.offset);
         else byHash.set(c.hash, [c.offset]);
       }
-      return db.transaction((tx) => {
-        let count = 0;
-        for (const [hash, offsets] of byHash) count += setConfirmation(tx, jobId, pass, offsets, hash, lease);
-        return count;
+      const { count, bytes } = db.transaction((tx) => {
+        const total = { count: 0, bytes: 0 };
+        for (const [hash, offsets] of byHash) {
+          const r = setConfirmation(tx, jobId, pass, offsets, hash, lease);
+          total.count += r.count;
+          total.bytes += r.bytes;
+        }
+        return total;
       });
+      // Told after the commit: bytes a lost lease rolled back were never confirmed.
+      onConfirmedBytes?.(bytes);
+      return count;
     },
 
     /** Takes confirmation back (a later verify found the destination differs): the next copy resends them. */
     unconfirm(jobId: number, pass: string, offsets: readonly number[]): number {
-      return db.transaction((tx) => setConfirmation(tx, jobId, pass, offsets, null, lease));
+      return db.transaction((tx) => setConfirmation(tx, jobId, pass, offsets, null, lease)).count;
     },
 
     ranges: rangesOf,

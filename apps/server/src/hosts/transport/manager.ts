@@ -124,6 +124,13 @@ export class RemoteHosts {
     }
   }
 
+  /** Connections that are up now (for the metrics scrape). */
+  openConnections(): number {
+    let open = 0;
+    for (const c of this.conns.values()) if (c.stats().state === "ready") open++;
+    return open;
+  }
+
   stats(id: HostId): ConnectionStats {
     return this.connection(id).stats();
   }

@@ -10,11 +10,13 @@ export interface EventRouteDeps {
   hub: EventHub;
   events: Pick<EventsRepo, "listAfter">;
   maxSocketsPerUser?: number;
+  /** Told of each stream opening and closing (the event-stream-clients gauge). */
+  clients?: { opened(): void; closed(): void };
 }
 
 export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (
   app,
-  { hub, events, maxSocketsPerUser = 20 },
+  { hub, events, maxSocketsPerUser = 20, clients },
 ) => {
   app.get(
     "/events",
@@ -64,7 +66,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (
     (socket, request) => {
       const userId = request.principal?.userId ?? 0;
       socketsPerUser.set(userId, (socketsPerUser.get(userId) ?? 0) + 1);
+      clients?.opened();
       socket.on("close", () => {
+        clients?.closed();
         const n = (socketsPerUser.get(userId) ?? 1) - 1;
         if (n > 0) socketsPerUser.set(userId, n);
         else socketsPerUser.delete(userId);
