@@ -3,7 +3,7 @@ import { blockdevFlushCommand } from "@blockferry/lvm";
 import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
 import { classicSnapshotChanges, removeLvIfPresent, SnapshotInvalidError, thinChanges } from "../lvm-ops.ts";
-import { decideStart } from "../start-fence.ts";
+import { startFenced } from "../start-fence.ts";
 import { type VmCommandLogger, vmControllerFor } from "../vm/controller.ts";
 import { fallBackToFullCopy } from "./copy.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, storedThin, targetDevice } from "./shared.ts";
@@ -131,8 +131,8 @@ export function cutoverPhases(
     },
 
     async start_vm(ctx) {
-      decideStart(ctx, "target");
-      await vm(ctx).startTarget(targetDevice(ctx), ctx.signal);
+      const control = vm(ctx);
+      await startFenced(ctx, "target", control, () => control.startTarget(targetDevice(ctx), ctx.signal), ctx.signal);
       const startedAt = Date.now();
       const outageMs = startedAt - (ctx.state.vmStoppedAt ?? startedAt);
       ctx.save({ vmStartedAt: startedAt });
@@ -178,10 +178,9 @@ export function createCompensation(deps: PhaseDeps) {
     if (state.vmStoppedAt && !state.vmStartedAt) {
       const vmControl = job.vm;
       await attempt("restarting the VM on the source", async () => {
-        decideStart(ctx, "source"); // refused when a start on the target was decided: never on both
-        await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), deps.logger).restartSource(
-          ctx.signal,
-        );
+        // Refused when a start on the target was decided or the VM runs there: never on both.
+        const control = vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), deps.logger);
+        await startFenced(ctx, "source", control, () => control.restartSource(ctx.signal), ctx.signal);
         if (vmControl.controller === "commands" && !vmControl.startSource)
           ctx.log("warn", "no start command for the source was given: the VM stays stopped, start it yourself");
         else if (vmControl.controller !== "none") ctx.log("info", "VM restarted on the source");
@@ -223,6 +222,7 @@ export async function restartOnSource(ctx: PhaseContext, logger?: VmCommandLogge
   const vmControl = ctx.job.vm;
   if (vmControl.controller === "commands" && !vmControl.startSource)
     throw new Error("no start command for the source was given: start the VM on the source yourself");
-  await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), logger).restartSource(ctx.signal);
-  if (vmControl.controller !== "none") ctx.log("info", "VM started again on the source");
+  const control = vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), logger);
+  await startFenced(ctx, "source", control, () => control.restartSource(ctx.signal), ctx.signal);
+  if (vmControl.controller !== "none") ctx.log("info", "VM running again on the source");
 }
