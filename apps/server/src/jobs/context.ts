@@ -48,7 +48,13 @@ export interface PhaseContext {
 }
 
 /** Events phases record through ctx.event (the others are the runner's and the services'). */
-export type PhaseEventType = "job.snapshot" | "job.verified" | "job.outage" | "job.cutover_refused" | "job.rolled_back";
+export type PhaseEventType =
+  | "job.snapshot"
+  | "job.verified"
+  | "job.outage"
+  | "job.copied"
+  | "job.cutover_refused"
+  | "job.rolled_back";
 
 export type PhaseResult = { next: Phase };
 export type PhaseFn = (ctx: PhaseContext) => Promise<PhaseResult>;
@@ -89,10 +95,18 @@ export interface VerifyRequest {
   signal: AbortSignal;
 }
 
+/** What one copy run did: ranges its journal had confirmed before (resumed, not sent again) and bytes it moved. */
+export interface CopySummary {
+  rangesTotal: number;
+  rangesAlreadyDone: number;
+  bytesRead: number;
+  bytesSent: number;
+}
+
 /** The transfer engine as phases see it: verified, journaled, resumable copies. */
 export interface Mover {
-  copyFull(o: CopyRequest & { bytes: number }): Promise<void>;
-  copyExtents(o: CopyRequest & { extents: ExtentMap; chunkBytes: number; deviceBytes: number }): Promise<void>;
+  copyFull(o: CopyRequest & { bytes: number }): Promise<CopySummary>;
+  copyExtents(o: CopyRequest & { extents: ExtentMap; chunkBytes: number; deviceBytes: number }): Promise<CopySummary>;
   /** Re-reads ranges on both hosts from the devices (transfer/verify.ts) and names the ones that differ. */
   verify(o: VerifyRequest): Promise<{ rangesChecked: number; mismatched: Array<readonly [number, number]> }>;
 }

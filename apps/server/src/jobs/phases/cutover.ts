@@ -89,13 +89,15 @@ export function cutoverPhases(
       const bytes = changes.extents.byteCount(changes.chunkBytes);
       ctx.log("info", `final delta: ${bytes} bytes in ${changes.extents.runCount} runs`, { bytes });
       ctx.save({ finalChunkBytes: changes.chunkBytes, finalExtents: changes.extents.toJSON() });
-      await deps.mover.copyExtents({
-        ...copyRequest(ctx, finalPass(ctx, "final"), sourceDevice(ctx), ctx.signal),
+      const pass = finalPass(ctx, "final");
+      const copied = await deps.mover.copyExtents({
+        ...copyRequest(ctx, pass, sourceDevice(ctx), ctx.signal),
         targetReadsZero: false,
         extents: changes.extents,
         chunkBytes: changes.chunkBytes,
         deviceBytes: ctx.state.sizeBytes ?? 0,
       });
+      ctx.event("job.copied", { pass, ...copied });
       return { next: "verify" };
     },
 
