@@ -9,6 +9,12 @@ import { verifyRanges } from "../transfer/verify.ts";
 import type { CopyRequest, CopySummary, Mover } from "./context.ts";
 
 /**
+ * How long a copy rides out a lost connection before the job fails: a network that drops for a minute (a switch
+ * rebooting) resumes the copy by itself, while a host that is gone fails it within two minutes.
+ */
+const TRANSIENT_WINDOW_MS = 120_000;
+
+/**
  * The transfer engine behind the phases' Mover: host connections from the connection manager, the SQLite
  * journal, and a rate limiter per copy that follows the job's limit, so a change applies to the copy already running.
  */
@@ -42,6 +48,7 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
     onProgress: o.onProgress,
     bandwidth,
     compress: o.compress,
+    transientWindowMs: TRANSIENT_WINDOW_MS,
   });
 
   const mover: Mover = {
