@@ -1,3 +1,4 @@
+import { messageOf } from "../errors.ts";
 import type { PhaseContext, PhaseState } from "./context.ts";
 import type { VmController } from "./vm/controller.ts";
 
@@ -42,9 +43,20 @@ export async function startFenced(
   signal: AbortSignal,
 ): Promise<boolean> {
   decideStart(ctx, host);
-  if ((await vm.runningOn(other(host), signal)) === true)
+  // A host that cannot be asked (a rollback because the target died) does not block the start: the decision above
+  // guarantees no start was ever issued there by this job.
+  const ask = async (where: StartHost) => {
+    try {
+      return await vm.runningOn(where, signal);
+    } catch (err) {
+      signal.throwIfAborted();
+      ctx.log("warn", `could not ask the ${where} whether the VM runs there: ${messageOf(err)}`);
+      return null;
+    }
+  };
+  if ((await ask(other(host))) === true)
     throw new FencingError(`refusing to start the VM on the ${host}: it is running on the ${other(host)}`);
-  if ((await vm.runningOn(host, signal)) === true) {
+  if ((await ask(host)) === true) {
     ctx.log(
       "warn",
       `the VM is already running on the ${host} (a start before a restart took effect): not started again`,
