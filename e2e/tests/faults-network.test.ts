@@ -44,7 +44,7 @@ describe("network faults during the full copy", () => {
   it("resumes the copy by itself after the source's link was down, without reading confirmed ranges again", async () => {
     const t0 = Date.now();
     const device = await rangedVolume(lab1, VG, lv, RANGES, 8);
-    await sh(lab1, `bf-workload start ${device} 64`);
+    await sh(lab1, `bf-workload stop >/dev/null; bf-workload start ${device} 64`);
     const job = await api.createMigration({
       source: { hostId: srcId, vg: VG, lv },
       target: { hostId: dstId, vg: VG },

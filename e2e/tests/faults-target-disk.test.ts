@@ -51,7 +51,7 @@ describe("target disk faults during the full copy", () => {
     await sh(
       lab1,
       `lvcreate -q -y -L ${mib}m -n ${lv} ${VG} && dd if=/dev/urandom of=${device} bs=1M count=${mib} oflag=direct status=none && ` +
-        `bf-workload start ${device} 64`,
+        `bf-workload stop >/dev/null; bf-workload start ${device} 64`,
     );
     return device;
   }
@@ -67,7 +67,10 @@ describe("target disk faults during the full copy", () => {
     const lv = "fpoolvm";
     const device = await runningVm(lv, 32);
     // A pool with room for half the volume; it errors when full instead of queueing writes for a minute.
-    await sh(lab2, `lvcreate -q -y --type thin-pool -L 16m --errorwhenfull y -n fpool ${VG}`);
+    await sh(
+      lab2,
+      `lvcreate -q -y --type thin-pool -L 16m -n fpool ${VG} && lvchange -q --errorwhenfull y ${VG}/fpool`,
+    );
     targetLvs.push(lv, "fpool");
     const job = await api.createMigration({
       source: { hostId: srcId, vg: VG, lv },
@@ -117,7 +120,7 @@ describe("target disk faults during the full copy", () => {
     const lv = "fflaky";
     sourceLvs.push(lv);
     const device = await rangedVolume(lab1, VG, lv, RANGES, 8);
-    await sh(lab1, `bf-workload start ${device} 64`);
+    await sh(lab1, `bf-workload stop >/dev/null; bf-workload start ${device} 64`);
     // The target LV the job writes to is ours to break: dm-flakey swapped in under it, the linear table kept.
     await sh(lab2, `lvcreate -q -y -L ${VOLUME}b -n ${lv} ${VG} && dmsetup table ${VG}-${lv} >/run/${lv}.table`);
     targetLvs.push(lv);
@@ -144,7 +147,8 @@ describe("target disk faults during the full copy", () => {
     const failed = await api.waitFor(job.id, (m) => m.state === "failed", 300_000);
     figures.push(`flakey: failed after ${Math.round((Date.now() - t0) / 1000)} s: ${failed.error?.message}`);
     expect(failed.phase).toBe("full_copy");
-    expect(failed.error?.message).toMatch(/lab2/);
+    expect(failed.error?.code).toBe("TARGET_IO_ERROR");
+    expect(failed.error?.message).toMatch(/the disk under vg0\/fflaky on lab2 returned I\/O errors/);
     expect(failed.error?.message).toMatch(/Input\/output error/);
     expect(await workload()).toMatch(/^running /);
     const confirmed = failed.bytesDone;

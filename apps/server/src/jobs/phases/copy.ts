@@ -10,7 +10,7 @@ import {
   snapshotStatus,
   thinChanges,
 } from "../lvm-ops.ts";
-import { explainTargetFailure } from "../target-pool.ts";
+import { explainTargetFailure } from "../target-failure.ts";
 import { dropStaleSnapshots, takeSnapshot } from "./prepare.ts";
 import {
   abortableSleep,

@@ -1,4 +1,4 @@
-import { DomainError, messageOf } from "../errors.ts";
+import { DomainError } from "../errors.ts";
 import type { PhaseContext } from "./context.ts";
 import { findLv } from "./lvm-ops.ts";
 
@@ -41,7 +41,23 @@ export async function targetPoolFull(
   }
 }
 
-/** `err` as the pool being full when it is (see targetPoolFull); otherwise `err` itself. */
+/** The target's disk failed under the copy (EIO writing or reading back the target LV). */
+export class TargetDiskError extends DomainError {
+  constructor(message: string) {
+    super("TARGET_IO_ERROR", message);
+  }
+}
+
+/** The stderr a failed remote command left, whatever layer wrapped it. */
+const stderrOf = (err: unknown): string => {
+  const e = err as { stderrTail?: unknown; stderr?: unknown; details?: { stderrTail?: unknown } };
+  return String(e?.stderrTail ?? e?.details?.stderrTail ?? e?.stderr ?? "");
+};
+
+/**
+ * A copy to the target failed: say why in the operator's words when it is the target's storage (a full thin pool,
+ * or I/O errors from the target LV) instead of quoting a dd command line; otherwise `err` itself.
+ */
 export async function explainTargetFailure(
   ctx: Pick<PhaseContext, "job" | "target">,
   err: unknown,
@@ -49,6 +65,16 @@ export async function explainTargetFailure(
 ): Promise<unknown> {
   if (signal.aborted) return err;
   const full = await targetPoolFull(ctx, signal);
-  if (full) full.message += ` (the copy failed with: ${messageOf(err).slice(0, 300)})`;
-  return full ?? err;
+  if (full) return full;
+  const { job } = ctx;
+  const device = `/dev/${job.targetVg}/${job.targetLv}`;
+  const ioError = stderrOf(err)
+    .split("\n")
+    .find((line) => line.includes(device) && /Input\/output error/.test(line));
+  if (ioError)
+    return new TargetDiskError(
+      `the disk under ${job.targetVg}/${job.targetLv} on ${ctx.target.name} returned I/O errors (${ioError.trim()}): ` +
+        "the VM keeps running on the source; repair the target's storage and retry (confirmed ranges are kept)",
+    );
+  return err;
 }
