@@ -87,5 +87,5 @@ describe("network faults during the full copy", () => {
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded", 300_000);
     figures.push(`total ${Math.round((Date.now() - t0) / 1000)} s, outage ${done.outageMs} ms`);
     expect(await sha256(lab2, device)).toBe(await sha256(lab1, device));
-  });
+  }, 900_000);
 });

@@ -174,5 +174,5 @@ describe("target disk faults during the full copy", () => {
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded", 300_000);
     figures.push(`flakey: total ${Math.round((Date.now() - t0) / 1000)} s, outage ${done.outageMs} ms`);
     expect(await sha256(lab2, device)).toBe(await sha256(lab1, device));
-  });
+  }, 900_000);
 });
