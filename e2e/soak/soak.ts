@@ -21,12 +21,13 @@ async function hostFootprint(host: LabHost) {
   const lvs = (await sh(host, `lvs --noheadings -o lv_name,lv_tags ${VG} 2>/dev/null || true`))
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l.includes("blockferry"));
+    // The migrated volumes themselves carry the tag of the job that made them: those are the VMs, not leftovers.
+    .filter((l) => l.includes("blockferry") && !/^soak[ct]\s/.test(l));
   const keys = Number(
     (await sh(host, "grep -c blockferry /root/.ssh/authorized_keys 2>/dev/null || true")).trim() || 0,
   );
   // sshd sessions beyond the listener: one per open SSH connection (the lab's own multiplexed one included).
-  const sshSessions = Number((await sh(host, "pgrep -c -f 'sshd: root' || true")).trim() || 0);
+  const sshSessions = Number((await sh(host, "ps -eo args | grep -c '^sshd: ' || true")).trim() || 0);
   return { snapshots: left.lvs, taggedLvs: lvs, processes: left.processes, keyLines: keys, sshSessions };
 }
 
@@ -79,7 +80,7 @@ async function main() {
       if (a !== b) throw new Error(`migration ${i + 1} (${lv} ${from.name} -> ${to.name}): sha256 differs`);
       await sh(from, `lvremove -q -y ${VG}/${lv}`);
       at[lv] = to;
-      bytes += done.bytesTotal;
+      bytes += LV_MIB * MIB;
       outages.push(done.outageMs ?? 0);
       say(
         `${i + 1}/${COUNT} ${lv} ${from.name} -> ${to.name}: ${Math.round((Date.now() - t0) / 1000)} s, ` +
