@@ -42,7 +42,7 @@ describe("dashboard: progress while a throttled full copy streams", () => {
   let b: Host;
   let dir: string;
   const stop = new AbortController();
-  let copy: Promise<void> | null = null;
+  let copy: Promise<unknown> | null = null;
 
   beforeAll(async () => {
     dir = mkdtempSync(join("/dev/shm", "bf-progress-"));

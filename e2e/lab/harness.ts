@@ -15,6 +15,7 @@ import {
   knownHostsPath,
   prepareHost,
   qemuArgv,
+  qmpSocketPath,
   readHostRecord,
   replaceHostKey,
   startHost,
@@ -23,6 +24,7 @@ import {
 import { buildImage } from "./initramfs.ts";
 import { ensureKey, fingerprintSha256, readPublicKey } from "./keys.ts";
 import { cacheDir, defaultLabDir } from "./paths.ts";
+import { qmp } from "./qmp.ts";
 import type { RunResult } from "./run.ts";
 import { closeConnection, type ExecOptions, sshExec } from "./ssh.ts";
 
@@ -192,6 +194,17 @@ export async function powerOffHost(host: LabHost): Promise<void> {
   await closeConnection(host);
   if (isRunning(host.labDir, host.name)) process.kill(record.pid, "SIGKILL");
   await stopHost(host.labDir, host.name);
+}
+
+/**
+ * Pulls (up: false) or plugs back (up: true) the host's network cable: QMP set_link on its only NIC. Its TCP
+ * peers see nothing (no reset), as with a dead switch port.
+ */
+export async function setHostLink(host: LabHost, up: boolean): Promise<void> {
+  await qmp(qmpSocketPath(hostDir(host.labDir, host.name)), [
+    { execute: "qmp_capabilities" },
+    { execute: "set_link", arguments: { name: "n0", up } },
+  ]);
 }
 
 /** Boots a host that is off (same disks, port and keys); a running one is left as it is. */

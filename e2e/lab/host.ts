@@ -125,6 +125,9 @@ async function pinHostKey(labDir: string, name: string): Promise<void> {
   if (port) await writeFile(knownHostsPath(labDir, name), `[127.0.0.1]:${port} ${key}\n`);
 }
 
+/** The host's QMP socket (see qemuArgv). */
+export const qmpSocketPath = (hostDirectory: string) => join(hostDirectory, "qmp.sock");
+
 export function qemuArgv(labDir: string, name: string, image: LabImage, port: number): string[] {
   const dir = hostDir(labDir, name);
   return [
@@ -140,6 +143,9 @@ export function qemuArgv(labDir: string, name: string, image: LabImage, port: nu
     "none",
     "-monitor",
     "none",
+    // QMP, for faults a test injects from outside the guest (set_link: the network cable pulled).
+    "-qmp",
+    `unix:${qmpSocketPath(dir)},server=on,wait=off`,
     "-serial",
     `file:${join(dir, "console.log")}`,
     "-no-reboot",

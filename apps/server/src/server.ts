@@ -40,7 +40,7 @@ export async function startServer(
       "*.privateKey",
       "privateKey",
       "*.passphrase",
-      ...["stopSource", "startSource", "startTarget"].flatMap((k) => [`vm.${k}`, `*.vm.${k}`, `*.*.vm.${k}`]),
+      ...["stopSource", "startSource", "startTarget", "status"].flatMap((k) => [`vm.${k}`, `*.vm.${k}`, `*.*.vm.${k}`]),
     ],
   });
   const looser = ensurePrivateDir(config.dataDir);

@@ -43,6 +43,21 @@ export const JobEvent = Type.Union([
   /** The outage begins: stored before the stop command, so a dashboard shows the VM down from its first second. */
   event("job.vm_stopped", Type.Object({ phase: Phase, at: Type.Number({ description: "epoch milliseconds" }) })),
   event("job.outage", Type.Object({ phase: Phase, outageMs: Type.Number() })),
+  /**
+   * A copy pass finished: how many of its ranges an earlier, interrupted run had confirmed already (the journal
+   * resumed them: neither read nor sent again) and what this run moved.
+   */
+  event(
+    "job.copied",
+    Type.Object({
+      phase: Phase,
+      pass: Type.String(),
+      rangesTotal: Type.Integer({ minimum: 0 }),
+      rangesAlreadyDone: Type.Integer({ minimum: 0 }),
+      bytesRead: Type.Number(),
+      bytesSent: Type.Number(),
+    }),
+  ),
   /** The cutover gate said no right before stop_vm: the VM keeps running on the source. */
   event("job.cutover_refused", Type.Object({ phase: Phase, reason: Type.String() })),
   /** The target failed during the outage and the VM runs on the source again. */

@@ -22,6 +22,14 @@ export const VmControl = Type.Union([
         maxLength: 4096,
         description: "{device} is replaced by the target path",
       }),
+      status: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 4096,
+          description:
+            "run on either host before any start: exit 0 when the VM runs there, 3 when not (fencing after a crash)",
+        }),
+      ),
       timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: "default 120" })),
     },
     { additionalProperties: false },

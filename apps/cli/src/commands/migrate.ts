@@ -8,7 +8,8 @@ import { formatBytes, formatDuration, progressLine } from "../lib/progress.ts";
 
 const USAGE = `usage:
   blockferry migrate --from HOST:VG/LV --to HOST:VG[/LV] [--thin-pool POOL] [--cutover manual|auto]
-                     [--stop-cmd CMD --start-cmd CMD [--restart-cmd CMD]] [--catch-up N] [--bwlimit MIB_PER_S]
+                     [--stop-cmd CMD --start-cmd CMD [--restart-cmd CMD] [--status-cmd CMD]]
+                     [--catch-up N] [--bwlimit MIB_PER_S]
                      [--snapshot-size BYTES] [--verify-full] [--no-follow]
   blockferry migrate list
   blockferry migrate follow|status|cutover|cancel|retry ID
@@ -149,6 +150,7 @@ export async function run(argv: string[]): Promise<number> {
               stopSource: stop,
               startTarget: start,
               ...(flags.get("restart-cmd") ? { startSource: flags.get("restart-cmd") } : {}),
+              ...(flags.get("status-cmd") ? { status: flags.get("status-cmd") } : {}),
             }
           : { controller: "none" },
       cutover: flags.get("cutover") === "auto" ? "auto" : "manual",

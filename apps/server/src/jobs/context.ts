@@ -53,6 +53,7 @@ export type PhaseEventType =
   | "job.verified"
   | "job.vm_stopped"
   | "job.outage"
+  | "job.copied"
   | "job.cutover_refused"
   | "job.rolled_back";
 
@@ -95,10 +96,18 @@ export interface VerifyRequest {
   signal: AbortSignal;
 }
 
+/** What one copy run did: ranges its journal had confirmed before (resumed, not sent again) and bytes it moved. */
+export interface CopySummary {
+  rangesTotal: number;
+  rangesAlreadyDone: number;
+  bytesRead: number;
+  bytesSent: number;
+}
+
 /** The transfer engine as phases see it: verified, journaled, resumable copies. */
 export interface Mover {
-  copyFull(o: CopyRequest & { bytes: number }): Promise<void>;
-  copyExtents(o: CopyRequest & { extents: ExtentMap; chunkBytes: number; deviceBytes: number }): Promise<void>;
+  copyFull(o: CopyRequest & { bytes: number }): Promise<CopySummary>;
+  copyExtents(o: CopyRequest & { extents: ExtentMap; chunkBytes: number; deviceBytes: number }): Promise<CopySummary>;
   /** Re-reads ranges on both hosts from the devices (transfer/verify.ts) and names the ones that differ. */
   verify(o: VerifyRequest): Promise<{ rangesChecked: number; mismatched: Array<readonly [number, number]> }>;
 }

@@ -45,7 +45,7 @@ const hidden = (command: string) => `(hidden: ${command.length} characters)`;
 export function toMigrationEvent(j: JobRow): Migration {
   const m = toMigration(j);
   if (m.vm.controller !== "commands") return m;
-  const { stopSource, startSource, startTarget } = m.vm;
+  const { stopSource, startSource, startTarget, status } = m.vm;
   return {
     ...m,
     vm: {
@@ -53,6 +53,7 @@ export function toMigrationEvent(j: JobRow): Migration {
       stopSource: hidden(stopSource),
       startTarget: hidden(startTarget),
       ...(startSource !== undefined && { startSource: hidden(startSource) }),
+      ...(status !== undefined && { status: hidden(status) }),
     },
   };
 }

@@ -6,7 +6,13 @@ import { transferHostOf } from "../transfer/host.ts";
 import { extentRanges, fullRanges } from "../transfer/plan.ts";
 import { RateLimiter } from "../transfer/rate-limiter.ts";
 import { verifyRanges } from "../transfer/verify.ts";
-import type { CopyRequest, Mover } from "./context.ts";
+import type { CopyRequest, CopySummary, Mover } from "./context.ts";
+
+/**
+ * How long a copy rides out a lost connection before the job fails: a network that drops for a minute (a switch
+ * rebooting) resumes the copy by itself, while a host that is gone fails it within two minutes.
+ */
+const TRANSIENT_WINDOW_MS = 120_000;
 
 /**
  * The transfer engine behind the phases' Mover: host connections from the connection manager, the SQLite
@@ -14,11 +20,20 @@ import type { CopyRequest, Mover } from "./context.ts";
  */
 export function createTransferMover(remote: RemoteHosts, journal: TransferJournal) {
   // One limiter per copy, following the job's limit while it runs (the runner tells the job of changes).
-  const withLimiter = async (o: CopyRequest, copy: (limiter: RateLimiter) => Promise<unknown>) => {
+  const withLimiter = async (
+    o: CopyRequest,
+    copy: (limiter: RateLimiter) => Promise<CopySummary>,
+  ): Promise<CopySummary> => {
     const limiter = new RateLimiter(o.bandwidthBytesPerSecond ?? null);
     const unwatch = o.watchBandwidth?.((bytesPerSecond) => limiter.set(bytesPerSecond));
     try {
-      await copy(limiter);
+      const r = await copy(limiter);
+      return {
+        rangesTotal: r.rangesTotal,
+        rangesAlreadyDone: r.rangesAlreadyDone,
+        bytesRead: r.bytesRead,
+        bytesSent: r.bytesSent,
+      };
     } finally {
       unwatch?.();
     }
@@ -33,11 +48,12 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
     onProgress: o.onProgress,
     bandwidth,
     compress: o.compress,
+    transientWindowMs: TRANSIENT_WINDOW_MS,
   });
 
   const mover: Mover = {
-    async copyFull(o) {
-      await withLimiter(o, (limiter) =>
+    copyFull(o) {
+      return withLimiter(o, (limiter) =>
         copyFull({
           ...common(o, limiter),
           bytes: o.bytes,
@@ -46,8 +62,8 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
         }),
       );
     },
-    async copyExtents(o) {
-      await withLimiter(o, (limiter) =>
+    copyExtents(o) {
+      return withLimiter(o, (limiter) =>
         copyExtents({
           ...common(o, limiter),
           extents: closeGaps(o.extents, Math.floor(GAP_BYTES / o.chunkBytes)),

@@ -58,6 +58,12 @@ export interface CommonCopyOptions {
   maxAttempts?: number;
   /** Extra attempts per batch after a lost channel or connection. Default 1. */
   transientRetries?: number;
+  /**
+   * Beyond those, a batch keeps trying again (waiting longer each time, up to 5 s) while its first lost
+   * connection is less than this long ago: a network that drops for a while then resumes the copy by itself.
+   * Default 0 (no window).
+   */
+  transientWindowMs?: number;
 }
 
 export interface FullCopyOptions extends CommonCopyOptions {
@@ -137,6 +143,22 @@ export function zeroBlockHash(length: number): string {
 }
 
 /** Failures worth one more try: the transport, not the data or our own commands. */
+/** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
+function waitOrAbort(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 function isTransient(e: unknown): boolean {
   return e instanceof ConnectionLostError || e instanceof HostUnreachableError || e instanceof TruncatedStreamError;
 }
@@ -354,6 +376,7 @@ async function runPass(
   try {
     await eachWithLimit(batchOf(rows), opts.concurrency ?? 3, opts.signal, async (batch, _i, signal) => {
       let transient = 0;
+      let firstLostAt: number | null = null;
       const ranges = batch.map((r) => [r.offset, r.length] as const);
       for (let attempt = 1; ; attempt++) {
         let hash: string | null;
@@ -364,7 +387,13 @@ async function runPass(
           tracker.end(flight);
           // A dropped channel or connection: try the batch again (the hosts layer reconnects); a second
           // failure ends the run, and the journal lets the next run resume.
-          if (signal.aborted || transient >= (opts.transientRetries ?? 1) || !isTransient(e)) throw e;
+          if (signal.aborted || !isTransient(e)) throw e;
+          firstLostAt ??= Date.now();
+          const extra = transient - (opts.transientRetries ?? 1);
+          if (extra >= 0) {
+            if (Date.now() - firstLostAt >= (opts.transientWindowMs ?? 0)) throw e;
+            await waitOrAbort(Math.min(5000, 500 * 2 ** extra), signal);
+          }
           transient++;
           result.retries++;
           attempt--;

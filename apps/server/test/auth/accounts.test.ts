@@ -148,12 +148,14 @@ describe("accounts, sessions and tokens", () => {
       controller: "commands" as const,
       stopSource: "curl -H 'Bearer s3cret' stop",
       startTarget: "start {device}",
+      status: "curl -H 'Bearer s3cret' status",
     };
     const { job } = seedJob(t.db, { vm });
     const viewer = await t.tokenFor("viewer");
     const seen = await t.inject({ method: "GET", url: `/api/migrations/${job.id}`, as: viewer });
     expect(JSON.stringify(seen.json())).not.toContain("s3cret");
     expect(seen.json().vm.stopSource).toBe(HIDDEN_COMMAND);
+    expect(seen.json().vm.status).toBe(HIDDEN_COMMAND);
     const list = await t.inject({ method: "GET", url: "/api/migrations", as: viewer });
     expect(JSON.stringify(list.json())).not.toContain("s3cret");
     const operator = await t.tokenFor("operator");

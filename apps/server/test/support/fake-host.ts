@@ -51,7 +51,7 @@ const bytesArg = (v: string | undefined) => {
 
 export class FakeLvmHost implements HostShell {
   readonly commands: string[] = [];
-  /** The VM's disk is in use on this host (toggled by `fake-vm stop|start`, the job's VM commands). */
+  /** The VM's disk is in use on this host (toggled by `fake-vm stop|start`, the job's VM commands; `fake-vm status` tells). */
   vmRunning = true;
   private readonly vgs = new Map<string, FakeVg>();
   private readonly failures: Array<{ match: (argv: string[]) => boolean; error: Error; afterRunning: boolean }> = [];
@@ -167,6 +167,11 @@ export class FakeLvmHost implements HostShell {
         if (args[0] === "stop" || args[0] === "start") {
           this.vmRunning = args[0] === "start";
           return "";
+        }
+        // LSB status: 0 running, 3 not running.
+        if (args[0] === "status") {
+          if (this.vmRunning) return "running";
+          throw fail(3, "");
         }
         break;
     }

@@ -23,6 +23,9 @@ export const VM_COMMANDS = {
   startTarget: "fake-vm start {device}",
 } satisfies VmControl;
 
+/** The same, with a status command: the job can ask either host whether the VM runs there (fencing). */
+export const VM_COMMANDS_WITH_STATUS = { ...VM_COMMANDS, status: "fake-vm status" } satisfies VmControl;
+
 export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState; targetExtentBytes?: number } = {}) {
   const t = tempDb();
   const { job, sourceHostId, targetHostId } = seedJob(t.db, { phaseState: o.state ?? {}, ...o.job });

@@ -2,7 +2,7 @@
 // against a real sshd elsewhere). `during` lets a test act inside a copy: make the VM write, overflow a
 // snapshot, wait for the copy's abort, or fail like a crash.
 import type { Run } from "@blockferry/changes";
-import type { CopyRequest, Mover, VerifyRequest } from "../../src/jobs/context.ts";
+import type { CopyRequest, CopySummary, Mover, VerifyRequest } from "../../src/jobs/context.ts";
 
 export interface CopyCall {
   kind: "full" | "extents";
@@ -24,13 +24,13 @@ export class RecordingMover implements Mover {
   mismatched: Array<readonly [number, number]> = [];
   during?: (call: CopyCall, signal: AbortSignal) => Promise<void> | void;
 
-  async copyFull(o: CopyRequest & { bytes: number }): Promise<void> {
-    await this.copy(o, { kind: "full", bytes: o.bytes }, o.bytes);
+  async copyFull(o: CopyRequest & { bytes: number }): Promise<CopySummary> {
+    return this.copy(o, { kind: "full", bytes: o.bytes }, o.bytes);
   }
 
-  async copyExtents(o: Parameters<Mover["copyExtents"]>[0]): Promise<void> {
+  async copyExtents(o: Parameters<Mover["copyExtents"]>[0]): Promise<CopySummary> {
     const bytes = o.extents.byteCount(o.chunkBytes);
-    await this.copy(o, { kind: "extents", chunkBytes: o.chunkBytes, runs: o.extents.toJSON() }, bytes);
+    return this.copy(o, { kind: "extents", chunkBytes: o.chunkBytes, runs: o.extents.toJSON() }, bytes);
   }
 
   async verify(o: VerifyRequest): Promise<{ rangesChecked: number; mismatched: Array<readonly [number, number]> }> {
@@ -39,7 +39,11 @@ export class RecordingMover implements Mover {
     return { rangesChecked: o.extents ? o.extents.map.toJSON().length : 1, mismatched: this.mismatched };
   }
 
-  private async copy(o: CopyRequest, what: Pick<CopyCall, "kind" | "bytes" | "chunkBytes" | "runs">, bytes: number) {
+  private async copy(
+    o: CopyRequest,
+    what: Pick<CopyCall, "kind" | "bytes" | "chunkBytes" | "runs">,
+    bytes: number,
+  ): Promise<CopySummary> {
     const call: CopyCall = {
       pass: o.pass,
       from: o.source.device,
@@ -59,6 +63,7 @@ export class RecordingMover implements Mover {
       bytesPerSecond: 0,
       etaSeconds: 0,
     });
+    return { rangesTotal: 1, rangesAlreadyDone: 0, bytesRead: bytes, bytesSent: bytes };
   }
 }
 

@@ -340,6 +340,37 @@ describe("small scattered runs over SFTP", () => {
     await nothingLeft(dir);
   });
 
+  it("with a transient window, a copy rides out sshd going away and coming back, and finishes by itself", async () => {
+    const bytes = 64 * MiB;
+    const { s, d, data } = volumes("window", bytes);
+    const before = readFileSync(d);
+    const map = scattered(bytes, 120);
+    let restarted: Promise<void> | null = null;
+    const r = await copyExtents({
+      source: { host: src, device: s },
+      target: { host: dst, device: d },
+      journal,
+      jobId: insertJob(t.db),
+      pass: "final",
+      extents: map,
+      chunkBytes: CHUNK,
+      deviceBytes: bytes,
+      sftpBatchBytes: MiB,
+      concurrency: 2,
+      // No immediate retry: only the window (waiting between tries) brings the copy through.
+      transientRetries: 0,
+      transientWindowMs: 30_000,
+      onProgress: (p) => {
+        if (!restarted && p.rangesDone >= 16) restarted = sshd.restart();
+      },
+    });
+    await restarted;
+    expect(restarted).not.toBeNull();
+    expect(r.retries).toBeGreaterThanOrEqual(1);
+    expect(r.rangesConfirmed).toBe(120);
+    expect(sha256File(d)).toBe(sha(expected(before, data, map)));
+  });
+
   it("cancel stops promptly and leaves no process and no open handle; the bandwidth limit holds", async () => {
     const bytes = 128 * MiB;
     const { s, d, data } = volumes("cancel", bytes);

@@ -11,6 +11,7 @@ import {
   snapshotStatus,
   thinChanges,
 } from "../lvm-ops.ts";
+import { explainTargetFailure } from "../target-failure.ts";
 import { dropStaleSnapshots, takeSnapshot } from "./prepare.ts";
 import {
   abortableSleep,
@@ -85,7 +86,11 @@ export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (er
 }
 
 /** Runs `copy` under a signal that also fires when the snapshot turns invalid. */
-async function withSnapshotWatch(ctx: PhaseContext, deps: PhaseDeps, copy: (signal: AbortSignal) => Promise<void>) {
+async function withSnapshotWatch<T>(
+  ctx: PhaseContext,
+  deps: PhaseDeps,
+  copy: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(ctx.signal.reason);
   ctx.signal.addEventListener("abort", onOuterAbort, { once: true });
@@ -94,8 +99,9 @@ async function withSnapshotWatch(ctx: PhaseContext, deps: PhaseDeps, copy: (sign
     invalid = err;
     controller.abort(err);
   });
+  let result: T;
   try {
-    await copy(controller.signal);
+    result = await copy(controller.signal);
   } catch (err) {
     if (invalid) throw invalid;
     // Reads of an overflowed snapshot fail with EIO, often before the watcher's next look: ask now.
@@ -111,6 +117,7 @@ async function withSnapshotWatch(ctx: PhaseContext, deps: PhaseDeps, copy: (sign
     ctx.signal.removeEventListener("abort", onOuterAbort);
   }
   if (invalid) throw invalid;
+  return result;
 }
 
 /** A snapshot that overflowed: start over from a new snapshot and a full copy, and say so. */
@@ -138,16 +145,18 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
       const { state, job } = ctx;
       const snap = state.snapshotLv ?? snapshotName(job.id, state.snapshotGen ?? 1);
       try {
-        await withSnapshotWatch(ctx, deps, (signal) =>
+        const pass = `full-g${state.snapshotGen ?? 1}`;
+        const copied = await withSnapshotWatch(ctx, deps, (signal) =>
           deps.mover.copyFull({
-            ...copyRequest(ctx, `full-g${state.snapshotGen ?? 1}`, devicePath(job.sourceVg, snap), signal),
+            ...copyRequest(ctx, pass, devicePath(job.sourceVg, snap), signal),
             targetReadsZero: Boolean(state.targetReadsZero),
             bytes: state.sizeBytes ?? 0,
           }),
         );
+        ctx.event("job.copied", { pass, ...copied });
       } catch (err) {
         if (err instanceof SnapshotInvalidError) return fallBackToFullCopy(ctx, err);
-        throw err;
+        throw await explainTargetFailure(ctx, err, ctx.signal);
       }
       ctx.save({ fullCopyDone: true });
       return { next: "catch_up" };

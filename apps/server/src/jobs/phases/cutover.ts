@@ -10,7 +10,7 @@ import {
   tagMigratedAway,
   thinChanges,
 } from "../lvm-ops.ts";
-import { decideStart } from "../start-fence.ts";
+import { startFenced } from "../start-fence.ts";
 import { type VmCommandLogger, vmControllerFor } from "../vm/controller.ts";
 import { fallBackToFullCopy } from "./copy.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, storedThin, targetDevice } from "./shared.ts";
@@ -98,13 +98,15 @@ export function cutoverPhases(
       const bytes = changes.extents.byteCount(changes.chunkBytes);
       ctx.log("info", `final delta: ${bytesWithExact(bytes)} in ${changes.extents.runCount} runs`, { bytes });
       ctx.save({ finalChunkBytes: changes.chunkBytes, finalExtents: changes.extents.toJSON() });
-      await deps.mover.copyExtents({
-        ...copyRequest(ctx, finalPass(ctx, "final"), sourceDevice(ctx), ctx.signal),
+      const pass = finalPass(ctx, "final");
+      const copied = await deps.mover.copyExtents({
+        ...copyRequest(ctx, pass, sourceDevice(ctx), ctx.signal),
         targetReadsZero: false,
         extents: changes.extents,
         chunkBytes: changes.chunkBytes,
         deviceBytes: ctx.state.sizeBytes ?? 0,
       });
+      ctx.event("job.copied", { pass, ...copied });
       return { next: "verify" };
     },
 
@@ -140,8 +142,8 @@ export function cutoverPhases(
     },
 
     async start_vm(ctx) {
-      decideStart(ctx, "target");
-      await vm(ctx).startTarget(targetDevice(ctx), ctx.signal);
+      const control = vm(ctx);
+      await startFenced(ctx, "target", control, () => control.startTarget(targetDevice(ctx), ctx.signal), ctx.signal);
       const startedAt = Date.now();
       const outageMs = startedAt - (ctx.state.vmStoppedAt ?? startedAt);
       ctx.save({ vmStartedAt: startedAt });
@@ -211,10 +213,9 @@ export function createCompensation(deps: PhaseDeps) {
     if (state.vmStoppedAt && !state.vmStartedAt) {
       const vmControl = job.vm;
       await attempt("restarting the VM on the source", async () => {
-        decideStart(ctx, "source"); // refused when a start on the target was decided: never on both
-        await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), deps.logger).restartSource(
-          ctx.signal,
-        );
+        // Refused when a start on the target was decided or the VM runs there: never on both.
+        const control = vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), deps.logger);
+        await startFenced(ctx, "source", control, () => control.restartSource(ctx.signal), ctx.signal);
         if (vmControl.controller === "commands" && !vmControl.startSource)
           ctx.log("warn", "no start command for the source was given: the VM stays stopped, start it yourself");
         else if (vmControl.controller !== "none") ctx.log("info", "VM restarted on the source");
@@ -256,6 +257,7 @@ export async function restartOnSource(ctx: PhaseContext, logger?: VmCommandLogge
   const vmControl = ctx.job.vm;
   if (vmControl.controller === "commands" && !vmControl.startSource)
     throw new Error("no start command for the source was given: start the VM on the source yourself");
-  await vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), logger).restartSource(ctx.signal);
-  if (vmControl.controller !== "none") ctx.log("info", "VM started again on the source");
+  const control = vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), logger);
+  await startFenced(ctx, "source", control, () => control.restartSource(ctx.signal), ctx.signal);
+  if (vmControl.controller !== "none") ctx.log("info", "VM running again on the source");
 }

@@ -11,12 +11,17 @@ export interface VmController {
   startTarget(targetDevice: string, signal: AbortSignal): Promise<void>;
   /** Undo of stopSource, for cancel; a no-op where the operator gave no command. */
   restartSource(signal: AbortSignal): Promise<void>;
+  /** Whether the VM runs on that host now; null when this controller cannot tell (no status command). */
+  runningOn(host: "source" | "target", signal: AbortSignal): Promise<boolean | null>;
 }
 
 const noVm: VmController = {
   async stopSource() {},
   async startTarget() {},
   async restartSource() {},
+  async runningOn() {
+    return null;
+  },
 };
 
 /** Where the server log gets an operator command (debug level, redacted); pino's logger fits. */
@@ -27,7 +32,12 @@ export type VmCommandLogger = { debug(obj: object, msg: string): void };
  * step, the host by name and the outcome, with the stderr tail; never the command, which may hold credentials.
  */
 export class VmCommandError extends DomainError {
-  constructor(code: string, message: string) {
+  constructor(
+    code: string,
+    message: string,
+    /** The command's exit status, when it ran to an exit. */
+    readonly exitCode?: number,
+  ) {
     super(code, message);
   }
 }
@@ -83,7 +93,12 @@ function commandsController(
         { hostId: shell.hostId, command: redactSecrets(command), code: codeOf(err), stderr: tail },
         `the ${where} ${outcome}`,
       );
-      throw new VmCommandError(codeOf(err), `${where} ${outcome}${tail ? `: ${tail}` : ""}`);
+      const exitCode = field(err, "exitCode");
+      throw new VmCommandError(
+        codeOf(err),
+        `${where} ${outcome}${tail ? `: ${tail}` : ""}`,
+        typeof exitCode === "number" ? exitCode : undefined,
+      );
     }
   };
   return {
@@ -95,6 +110,18 @@ function commandsController(
     },
     async restartSource(signal) {
       if (vm.startSource) await run("start command", "source", source, vm.startSource, signal);
+    },
+    async runningOn(role, signal) {
+      if (!vm.status) return null;
+      const shell = role === "source" ? source : target;
+      try {
+        await run("status command", role, shell, vm.status, signal);
+        return true;
+      } catch (err) {
+        // LSB status codes: 3 is "not running"; anything else is a failure to find out.
+        if (err instanceof VmCommandError && err.exitCode === 3) return false;
+        throw err;
+      }
     },
   };
 }

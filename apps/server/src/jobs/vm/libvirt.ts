@@ -58,5 +58,14 @@ export function libvirtController(
     async restartSource(signal) {
       if ((await state(source, signal)) !== "running") await source.run(virsh("start", domain), { signal });
     },
+    async runningOn(host, signal) {
+      try {
+        return (await state(host === "source" ? source : target, signal)) === "running";
+      } catch (err) {
+        // Not defined there (the target before its first start): not running there either.
+        if (/failed to get domain/.test(String((err as { stderrTail?: unknown }).stderrTail ?? ""))) return false;
+        throw err;
+      }
+    },
   };
 }

@@ -6,7 +6,7 @@ export const HIDDEN_COMMAND = "(hidden: operators and admins only)";
 /** The migration as `role` may see it: viewers get the commands controller's command lines masked. */
 export function maskForRole(m: Migration, role: Role | undefined): Migration {
   if (role !== "viewer" || m.vm.controller !== "commands") return m;
-  const { stopSource, startSource, startTarget, ...rest } = m.vm;
+  const { stopSource, startSource, startTarget, status, ...rest } = m.vm;
   return {
     ...m,
     vm: {
@@ -14,6 +14,7 @@ export function maskForRole(m: Migration, role: Role | undefined): Migration {
       stopSource: HIDDEN_COMMAND,
       startTarget: HIDDEN_COMMAND,
       ...(startSource !== undefined && { startSource: HIDDEN_COMMAND }),
+      ...(status !== undefined && { status: HIDDEN_COMMAND }),
     },
   };
 }

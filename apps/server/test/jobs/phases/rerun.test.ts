@@ -2,7 +2,14 @@
 // stored the next phase, or mid-phase after a command took effect) it must finish the same work, not redo it.
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunnablePhase } from "../../../src/jobs/context.ts";
-import { MIB, type PhaseSetup, phaseSetup, VM_COMMANDS, VOLUME_BYTES } from "../../support/phase-setup.ts";
+import {
+  MIB,
+  type PhaseSetup,
+  phaseSetup,
+  VM_COMMANDS,
+  VM_COMMANDS_WITH_STATUS,
+  VOLUME_BYTES,
+} from "../../support/phase-setup.ts";
 
 /** Runs `phase` twice, as a runner restarted from the stored row would. */
 async function twice(s: PhaseSetup, phase: RunnablePhase) {
@@ -114,17 +121,60 @@ describe("re-running a phase after a crash", () => {
     );
   });
 
-  // RISK (jobs/phases/cutover.ts start_vm): vmStartedAt is stored only after the start command. A crash between
-  // the two re-runs start_vm, which starts the VM on the target a second time (`virsh start` then fails with
-  // "Domain is already active"; an operator's start command may start a second instance), and meanwhile the
-  // stored state says the VM never started, so a cancel would restart it on the source as well. A fix: store a
-  // "starting" marker before the command (as stop_vm stores vmStoppedAt) and check the VM's state on a re-run.
-  it.fails("start_vm, after the VM started but before that was stored, does not start it again", async () => {
+  // A crash between the start command and storing vmStartedAt re-runs start_vm. The start decision is stored
+  // first, and the re-run asks both hosts (the status command) before it starts anything.
+  const starts = (host: PhaseSetup["target"]) => host.commands.filter((c) => c.startsWith("fake-vm start")).length;
+
+  it("start_vm, after the VM started but before that was stored, does not start it again", async () => {
+    s = phaseSetup({
+      job: { vm: VM_COMMANDS_WITH_STATUS },
+      state: { sizeBytes: VOLUME_BYTES, vmStoppedAt: Date.now() },
+    });
+    s.source.vmRunning = false;
+    s.target.failNext((argv) => argv.join(" ").startsWith("fake-vm start"), new Error("connection lost"), {
+      afterRunning: true,
+    });
+    await expect(s.run("start_vm")).rejects.toThrow(/connection lost/);
+    expect(s.stored().state.startDecision?.host).toBe("target"); // stored before the command
+    expect(s.target.vmRunning).toBe(true);
+    expect(await s.run("start_vm")).toEqual({ next: "cleanup" });
+    expect(starts(s.target)).toBe(1);
+    expect(s.stored().state.vmStartedAt).toBeGreaterThan(0);
+  });
+
+  it("start_vm, when the crash came before the start command, starts the VM once on the re-run", async () => {
+    s = phaseSetup({
+      job: { vm: VM_COMMANDS_WITH_STATUS },
+      state: { sizeBytes: VOLUME_BYTES, vmStoppedAt: Date.now() },
+    });
+    s.source.vmRunning = false;
+    s.target.failNext((argv) => argv.join(" ").startsWith("fake-vm start"), new Error("connection lost"));
+    await expect(s.run("start_vm")).rejects.toThrow(/connection lost/);
+    expect(s.target.vmRunning).toBe(false);
+    await s.run("start_vm");
+    expect(s.target.vmRunning).toBe(true);
+    expect(starts(s.target)).toBe(2); // the first never ran
+  });
+
+  it("start_vm refuses to start the VM on the target while it runs on the source", async () => {
+    s = phaseSetup({
+      job: { vm: VM_COMMANDS_WITH_STATUS },
+      state: { sizeBytes: VOLUME_BYTES, vmStoppedAt: Date.now() },
+    });
+    // The fake source's VM still runs (someone started it again during the outage).
+    await expect(s.run("start_vm")).rejects.toThrow(
+      /refusing to start the VM on the target: it is running on the source/,
+    );
+    expect(starts(s.target)).toBe(0);
+    expect(s.target.vmRunning).toBe(false);
+  });
+
+  it("start_vm without a status command issues the start again (its start command must be idempotent)", async () => {
     s = phaseSetup({ job: { vm: VM_COMMANDS }, state: { sizeBytes: VOLUME_BYTES, vmStoppedAt: Date.now() } });
     s.target.failNext((argv) => argv[0] === "fake-vm", new Error("connection lost"), { afterRunning: true });
     await expect(s.run("start_vm")).rejects.toThrow(/connection lost/);
-    expect(s.target.vmRunning).toBe(true);
     await s.run("start_vm");
-    expect(s.target.ran("fake-vm")).toBe(1);
+    expect(starts(s.target)).toBe(2);
+    expect(s.target.vmRunning).toBe(true);
   });
 });
