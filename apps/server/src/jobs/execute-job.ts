@@ -62,6 +62,7 @@ export function createJobExecutor(d: ExecutorDeps) {
     // The lease's signal, joined during the outage by the target guard's.
     let phaseSignal = lease.signal;
     let guard: ReturnType<typeof guardTarget> | null = null;
+    let lastRangesDone = 0;
     const ctx: PhaseContext = {
       get job() {
         return job;
@@ -98,7 +99,10 @@ export function createJobExecutor(d: ExecutorDeps) {
         return lease.watchOptions?.((options) => listener(options as MigrationOptions)) ?? (() => {});
       },
       progress(p) {
-        guard?.heard(); // the target confirmed data
+        // Only data the target confirmed counts as its answer: bytes streamed from the source (a retry re-reading
+        // after a lost connection, say) say nothing about a target that may be dead.
+        if (p.rangesDone > lastRangesDone) guard?.heard();
+        lastRangesDone = p.rangesDone;
         d.hub.progress({ ...p, jobId: job.id, phase });
       },
       reload() {
