@@ -19,6 +19,7 @@ import {
   release,
   removeFenceVm,
 } from "./support/fence-vm.ts";
+import { longFaults } from "./support/long-faults.ts";
 import { currentLabHosts, sh } from "./support/lvm.ts";
 import { freePort, killHard, type ServerProcess, spawnServer } from "./support/server-process.ts";
 import { until } from "./support/wait.ts";
@@ -44,7 +45,7 @@ const CASES: Case[] = [
 /** The stop runs on the source, the start on the target. */
 const hostOf = (step: Step) => (step === "stop" ? lab1 : lab2);
 
-describe("server killed around the VM's stop and start", () => {
+describe.runIf(longFaults)("server killed around the VM's stop and start", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "bf-kill-"));
   const servers: ServerProcess[] = [];
   const figures: string[] = [];

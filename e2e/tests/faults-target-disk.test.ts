@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
 import type { apiClient } from "./support/api.ts";
+import { longFaults } from "./support/long-faults.ts";
 import { currentLabHosts, sh, sha256 } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 import { FULL_COPY_RANGE_MIB, rangedVolume } from "./support/volumes.ts";
@@ -115,64 +116,68 @@ describe("target disk faults during the full copy", () => {
       )
     ).events.filter((e) => e.type === type);
 
-  it("fails clearly when the target disk returns I/O errors, and a retry after healing resends nothing confirmed", async () => {
-    const t0 = Date.now();
-    const lv = "fflaky";
-    sourceLvs.push(lv);
-    const device = await rangedVolume(lab1, VG, lv, RANGES, 8);
-    await sh(lab1, `bf-workload stop >/dev/null; bf-workload start ${device} 64`);
-    // The target LV the job writes to is ours to break: dm-flakey swapped in under it, the linear table kept.
-    await sh(lab2, `lvcreate -q -y -L ${VOLUME}b -n ${lv} ${VG} && dmsetup table ${VG}-${lv} >/run/${lv}.table`);
-    targetLvs.push(lv);
-    const job = await api.createMigration({
-      source: { hostId: srcId, vg: VG, lv },
-      target: { hostId: dstId, vg: VG, lv },
-      vm: {
-        controller: "commands",
-        stopSource: "bf-workload stop",
-        startSource: `bf-workload start ${device} 64`,
-        startTarget: "true",
-      },
-      cutover: "manual",
-      // A slow link: the disk breaks with a range confirmed and others still to send.
-      options: { snapshotSizeBytes: 32 * MIB, reuseTarget: true, bandwidthLimitBytesPerSecond: 1 * MIB },
-    });
-    await api.waitFor(job.id, (m) => m.phase === "full_copy" && m.bytesDone >= RANGE, 300_000);
-    // Every I/O to the target LV fails from now on (up 0 s, down 3600 s), as a dying disk's would.
-    await sh(
-      lab2,
-      `set -- $(cat /run/${lv}.table) && dmsetup suspend ${VG}-${lv} && ` +
-        `dmsetup load ${VG}-${lv} --table "$1 $2 flakey $4 $5 0 3600" && dmsetup resume ${VG}-${lv}`,
-    );
-    const failed = await api.waitFor(job.id, (m) => m.state === "failed", 300_000);
-    figures.push(`flakey: failed after ${Math.round((Date.now() - t0) / 1000)} s: ${failed.error?.message}`);
-    expect(failed.phase).toBe("full_copy");
-    expect(failed.error?.code).toBe("TARGET_IO_ERROR");
-    expect(failed.error?.message).toMatch(/the disk under vg0\/fflaky on lab2 returned I\/O errors/);
-    expect(failed.error?.message).toMatch(/Input\/output error/);
-    expect(await workload()).toMatch(/^running /);
-    const confirmed = failed.bytesDone;
-    expect(confirmed).toBeGreaterThanOrEqual(RANGE);
-    expect(confirmed).toBeLessThan(VOLUME);
+  it.runIf(longFaults)(
+    "fails clearly when the target disk returns I/O errors, and a retry after healing resends nothing confirmed",
+    async () => {
+      const t0 = Date.now();
+      const lv = "fflaky";
+      sourceLvs.push(lv);
+      const device = await rangedVolume(lab1, VG, lv, RANGES, 8);
+      await sh(lab1, `bf-workload stop >/dev/null; bf-workload start ${device} 64`);
+      // The target LV the job writes to is ours to break: dm-flakey swapped in under it, the linear table kept.
+      await sh(lab2, `lvcreate -q -y -L ${VOLUME}b -n ${lv} ${VG} && dmsetup table ${VG}-${lv} >/run/${lv}.table`);
+      targetLvs.push(lv);
+      const job = await api.createMigration({
+        source: { hostId: srcId, vg: VG, lv },
+        target: { hostId: dstId, vg: VG, lv },
+        vm: {
+          controller: "commands",
+          stopSource: "bf-workload stop",
+          startSource: `bf-workload start ${device} 64`,
+          startTarget: "true",
+        },
+        cutover: "manual",
+        // A slow link: the disk breaks with a range confirmed and others still to send.
+        options: { snapshotSizeBytes: 32 * MIB, reuseTarget: true, bandwidthLimitBytesPerSecond: 1 * MIB },
+      });
+      await api.waitFor(job.id, (m) => m.phase === "full_copy" && m.bytesDone >= RANGE, 300_000);
+      // Every I/O to the target LV fails from now on (up 0 s, down 3600 s), as a dying disk's would.
+      await sh(
+        lab2,
+        `set -- $(cat /run/${lv}.table) && dmsetup suspend ${VG}-${lv} && ` +
+          `dmsetup load ${VG}-${lv} --table "$1 $2 flakey $4 $5 0 3600" && dmsetup resume ${VG}-${lv}`,
+      );
+      const failed = await api.waitFor(job.id, (m) => m.state === "failed", 300_000);
+      figures.push(`flakey: failed after ${Math.round((Date.now() - t0) / 1000)} s: ${failed.error?.message}`);
+      expect(failed.phase).toBe("full_copy");
+      expect(failed.error?.code).toBe("TARGET_IO_ERROR");
+      expect(failed.error?.message).toMatch(/the disk under vg0\/fflaky on lab2 returned I\/O errors/);
+      expect(failed.error?.message).toMatch(/Input\/output error/);
+      expect(await workload()).toMatch(/^running /);
+      const confirmed = failed.bytesDone;
+      expect(confirmed).toBeGreaterThanOrEqual(RANGE);
+      expect(confirmed).toBeLessThan(VOLUME);
 
-    // Healed: the linear table back.
-    await sh(
-      lab2,
-      `dmsetup suspend ${VG}-${lv} && dmsetup load ${VG}-${lv} --table "$(cat /run/${lv}.table)" && ` +
-        `dmsetup resume ${VG}-${lv} && rm -f /run/${lv}.table`,
-    );
-    await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: null });
-    await api.retry(job.id);
-    await api.waitFor(job.id, (m) => m.state === "waiting_cutover", 300_000);
-    const [copied] = await eventsOf(job.id, "job.copied");
-    figures.push(`flakey: confirmed before the fault ${confirmed} bytes; the retry ${JSON.stringify(copied?.data)}`);
-    // The retry resumed from the journal: the ranges confirmed before the fault were neither read nor sent again.
-    expect(Number(copied?.data.rangesAlreadyDone)).toBe(confirmed / RANGE);
-    expect(Number(copied?.data.bytesRead)).toBeLessThanOrEqual(VOLUME - confirmed);
+      // Healed: the linear table back.
+      await sh(
+        lab2,
+        `dmsetup suspend ${VG}-${lv} && dmsetup load ${VG}-${lv} --table "$(cat /run/${lv}.table)" && ` +
+          `dmsetup resume ${VG}-${lv} && rm -f /run/${lv}.table`,
+      );
+      await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: null });
+      await api.retry(job.id);
+      await api.waitFor(job.id, (m) => m.state === "waiting_cutover", 300_000);
+      const [copied] = await eventsOf(job.id, "job.copied");
+      figures.push(`flakey: confirmed before the fault ${confirmed} bytes; the retry ${JSON.stringify(copied?.data)}`);
+      // The retry resumed from the journal: the ranges confirmed before the fault were neither read nor sent again.
+      expect(Number(copied?.data.rangesAlreadyDone)).toBe(confirmed / RANGE);
+      expect(Number(copied?.data.bytesRead)).toBeLessThanOrEqual(VOLUME - confirmed);
 
-    await api.cutover(job.id);
-    const done = await api.waitFor(job.id, (m) => m.state === "succeeded", 300_000);
-    figures.push(`flakey: total ${Math.round((Date.now() - t0) / 1000)} s, outage ${done.outageMs} ms`);
-    expect(await sha256(lab2, device)).toBe(await sha256(lab1, device));
-  }, 900_000);
+      await api.cutover(job.id);
+      const done = await api.waitFor(job.id, (m) => m.state === "succeeded", 300_000);
+      figures.push(`flakey: total ${Math.round((Date.now() - t0) / 1000)} s, outage ${done.outageMs} ms`);
+      expect(await sha256(lab2, device)).toBe(await sha256(lab1, device));
+    },
+    900_000,
+  );
 });
