@@ -17,19 +17,19 @@ const base: ProgressMessage = {
 describe("progressLine", () => {
   it("shows bytes streamed ahead of those confirmed", () => {
     expect(progressLine({ ...base, bytesDone: 8 * MiB, bytesStreamed: 8 * MiB }, 8)).toBe(
-      "full_copy [#=------]  25% 16.0 MiB/64.0 MiB (8.00 MiB confirmed)  1.00 MiB/s  ETA 48 s",
+      "full copy [#=------]  25% 16.0 MiB/64.0 MiB (8.00 MiB confirmed)  1.00 MiB/s  ETA 48 s",
     );
   });
 
   it("moves while nothing is confirmed yet", () => {
     expect(progressLine({ ...base, bytesStreamed: 32 * MiB }, 8)).toBe(
-      "full_copy [====----]  50% 32.0 MiB/64.0 MiB (0 B confirmed)  1.00 MiB/s  ETA 48 s",
+      "full copy [====----]  50% 32.0 MiB/64.0 MiB (0 B confirmed)  1.00 MiB/s  ETA 48 s",
     );
   });
 
   it("reads as before from a server that reports no streamed bytes", () => {
     expect(progressLine({ ...base, bytesDone: 64 * MiB, etaSeconds: 0 }, 8)).toBe(
-      "full_copy [########] 100% 64.0 MiB/64.0 MiB  1.00 MiB/s  ETA 0.0 s",
+      "full copy [########] 100% 64.0 MiB/64.0 MiB  1.00 MiB/s  ETA 0.0 s",
     );
   });
 });

@@ -1,6 +1,6 @@
 import { EventStream, socketFactory } from "@blockferry/client";
 import type { CreateMigration, HostList, Migration, MigrationList } from "@blockferry/contracts";
-import { isTerminalJobState } from "@blockferry/contracts/vocabulary";
+import { isTerminalJobState, JOB_STATE_LABELS, PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 import WebSocket from "ws";
 import { api, authHeaders, CliApiError, type Connection, connection, parseArgs } from "../lib/api-client.ts";
 import { parseBandwidth } from "../lib/bandwidth.ts";
@@ -54,7 +54,10 @@ export async function follow(
           if (out.isTTY) out.write(`${clear}${progressLine(p)}`);
         },
         event(e) {
-          if (e.type === "job.phase") out.write(out.isTTY ? `${clear}▸ ${e.data.phase}\n` : `phase ${e.data.phase}\n`);
+          if (e.type === "job.phase") {
+            const label = PHASE_LABELS[e.data.phase];
+            out.write(out.isTTY ? `${clear}▸ ${label}\n` : `phase: ${label}\n`);
+          }
           if (e.type === "job.log" && e.data.level !== "info")
             out.write(`${clear}${e.data.level}: ${e.data.message}\n`);
           if (e.type === "job.outage") out.write(`${clear}outage ${formatDuration(e.data.outageMs / 1000)}\n`);
@@ -92,7 +95,7 @@ export async function follow(
 }
 
 function summary(job: Migration): string {
-  const parts = [`migration ${job.id}: ${job.state} (phase ${job.phase})`];
+  const parts = [`migration ${job.id}: ${JOB_STATE_LABELS[job.state]} (${PHASE_LABELS[job.phase]})`];
   if (job.bytesTotal) parts.push(`${formatBytes(job.bytesDone)} of ${formatBytes(job.bytesTotal)}`);
   if (job.outageMs !== null) parts.push(`outage ${formatDuration(job.outageMs / 1000)}`);
   if (job.error) parts.push(`error: ${job.error.message}`);

@@ -1,5 +1,6 @@
 import type { ProgressMessage } from "@blockferry/contracts";
 import { humanBytes } from "@blockferry/contracts/units";
+import { PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 
 /** The dashboard's and the server messages' binary units: the same figure everywhere ("1.93 GiB"). */
 export const formatBytes = (n: number): string => humanBytes(n);
@@ -26,5 +27,5 @@ export function progressLine(p: ProgressMessage, width = 24): string {
   const bar = `${"#".repeat(done)}${"=".repeat(ahead - done)}${"-".repeat(width - ahead)}`;
   const confirmed = streamed > 0 ? ` (${formatBytes(p.bytesDone)} confirmed)` : "";
   const eta = p.etaSeconds === null ? "" : `  ETA ${formatDuration(p.etaSeconds)}`;
-  return `${p.phase} [${bar}] ${String(Math.round(frac(reached) * 100)).padStart(3)}% ${formatBytes(reached)}/${formatBytes(p.bytesTotal)}${confirmed}  ${formatBytes(p.bytesPerSecond)}/s${eta}`;
+  return `${PHASE_LABELS[p.phase]} [${bar}] ${String(Math.round(frac(reached) * 100)).padStart(3)}% ${formatBytes(reached)}/${formatBytes(p.bytesTotal)}${confirmed}  ${formatBytes(p.bytesPerSecond)}/s${eta}`;
 }
