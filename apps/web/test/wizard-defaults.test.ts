@@ -8,7 +8,13 @@ import {
   suggestController,
   suggestTargetName,
 } from "../src/features/wizard/defaults.ts";
-import { emptyDraft, type SourceVolume, targetChoices, toCreateMigration } from "../src/features/wizard/plan.ts";
+import {
+  emptyDraft,
+  type SourceVolume,
+  targetChoices,
+  toCreateMigration,
+  volumeChoices,
+} from "../src/features/wizard/plan.ts";
 import { host, inventory, lv, MiB, pool, vg } from "./wizard-inventory.ts";
 
 const web: SourceVolume = { vg: "vg0", lv: "web", sizeBytes: 64 * MiB, kind: "linear", open: true };
@@ -129,5 +135,14 @@ describe("resolveDraft", () => {
     expect(
       toCreateMigration({ ...d, snapshotSizeMiB: "2", controller: "none", targetHostId: 2, target: { vg: "vg0" } }),
     ).toBeNull();
+  });
+});
+
+describe("volumeChoices", () => {
+  it("marks the kept copy of a volume already migrated away, and only that one", () => {
+    const inv = inventory({ lvs: [lv("vg0", "kept", { migratedAway: { jobId: 12 } }), lv("vg0", "web")] });
+    const byKey = new Map(volumeChoices(inv).map((c) => [c.key, c]));
+    expect(byKey.get("vg0/kept")?.migratedAwayBy).toBe(12);
+    expect(byKey.get("vg0/web")?.migratedAwayBy).toBeUndefined();
   });
 });

@@ -69,6 +69,12 @@ function Volumes({
               {c.domain ? `${c.key} · ` : ""}
               <Bytes n={c.sizeBytes} /> · {c.kind === "origin" ? "has snapshots" : c.kind}
               {c.open ? " · in use" : ""}
+              {c.migratedAwayBy !== undefined && (
+                <span className="wizard-why unavailable">
+                  {" "}
+                  · already migrated away by job #{c.migratedAwayBy}: this is the kept copy
+                </span>
+              )}
             </>
           ),
         }))}

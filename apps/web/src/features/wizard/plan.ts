@@ -53,6 +53,8 @@ export interface VolumeChoice {
   /** The VM and its disk target when a libvirt domain uses this LV. */
   domain?: string;
   disk?: string;
+  /** Already migrated away by this job (its kept copy, tagged by the clean-up): moving it again is rarely meant. */
+  migratedAwayBy?: number;
 }
 
 /** LVs that can be migrated (not snapshots or pools), each tied to the VM that uses it, if any. */
@@ -73,6 +75,7 @@ export function volumeChoices(inv: Inventory): VolumeChoice[] {
         kind: lv.kind,
         open: lv.open,
         ...(user ? { domain: user.domain, disk: user.disk } : {}),
+        ...(lv.migratedAway ? { migratedAwayBy: lv.migratedAway.jobId } : {}),
       };
     })
     .sort((a, b) => Number(Boolean(b.domain)) - Number(Boolean(a.domain)) || a.key.localeCompare(b.key));
