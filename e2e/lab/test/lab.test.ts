@@ -6,7 +6,9 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { type LabHost, labExec, labHost, rebootHost, rekeyHost } from "../harness.ts";
 import { sshExec } from "../ssh.ts";
 
-const { hosts } = inject("lab");
+// As they are now, not as global setup booted them: an earlier file may have powered a host off and on (new pid)
+// or rotated its key.
+const hosts = await Promise.all(inject("lab").hosts.map((h) => labHost(h.labDir, h.name)));
 const [lab1, lab2] = hosts as [LabHost, LabHost];
 
 /** Runs on lab1 and returns stdout, trimmed. */
