@@ -1,4 +1,4 @@
-import type { CreateMigration, MigrationOptions, PrecheckResult } from "@blockferry/contracts";
+import type { CreateMigration, MigrationOptions, PrecheckResult, VmControl } from "@blockferry/contracts";
 import { bytesWithExact } from "@blockferry/contracts/units";
 import { HASH_TOOL_PROBE_COMMAND, isValidLvName, isValidVgName, toolsPresentCommand } from "@blockferry/lvm";
 import type { HostRegistry } from "../hosts/trust/registry.ts";
@@ -9,6 +9,8 @@ export interface PlannedMigration {
   source: { vg: string; lv: string };
   target: { vg: string; lv: string; thinPool: string | null };
   options: MigrationOptions;
+  /** How the VM is stopped and started; libvirt needs virsh on both hosts. */
+  vm?: VmControl;
 }
 
 /** Assumed rate for the estimate until a job has measured a real one. */
@@ -61,6 +63,22 @@ async function hashToolCheck(source: HostShell, target: HostShell, signal?: Abor
   return ok
     ? { name, ok: true, message: "copies prove with each target's tool; verify uses b2sum on both hosts" }
     : { name, ok: false, message: `${opensslHost.name} lacks b2sum (coreutils), which verify needs on both hosts` };
+}
+
+/** libvirt stops the VM with virsh on the source and defines and starts it with virsh on the target. */
+export async function virshCheck(shells: Array<HostShell | null>, signal?: AbortSignal): Promise<Check> {
+  const name = "VM control";
+  const lacking: string[] = [];
+  for (const shell of shells) {
+    if (shell && !(await toolsCheck(shell, ["virsh"], signal))[0]) lacking.push(shell.name);
+  }
+  return lacking.length
+    ? {
+        name,
+        ok: false,
+        message: `virsh is not installed on ${lacking.join(" or ")}: install libvirt-clients there, or let your own commands stop and start the VM`,
+      }
+    : { name, ok: true, message: "virsh present for libvirt" };
 }
 
 /**
@@ -174,6 +192,7 @@ export async function runPrechecks(
   }
 
   if (source && target) checks.push(await hashToolCheck(source, target, signal));
+  if (plan.vm?.controller === "libvirt") checks.push(await virshCheck([source, target], signal));
 
   // The tool probes swallow errors: a cancel must not read as missing tools.
   signal?.throwIfAborted();
@@ -229,6 +248,7 @@ export function createPrechecksService(deps: {
           thinPool: input.target.thinPool ?? null,
         },
         options: input.options ?? {},
+        vm: input.vm,
       },
       { source, target },
       problems,

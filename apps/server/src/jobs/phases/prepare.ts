@@ -21,6 +21,7 @@ export function preparePhases(deps: PhaseDeps): Pick<PhaseTable, "prechecks" | "
           source: { vg: job.sourceVg, lv: job.sourceLv },
           target: { vg: job.targetVg, lv: job.targetLv, thinPool: job.targetThinPool },
           options: options(ctx),
+          vm: job.vm,
         },
         // On a retry the target may be ours from the first attempt: reuse is then expected.
         { source: ctx.source, target: ctx.state.targetCreated ? null : ctx.target },

@@ -2,6 +2,7 @@ import type { VmControl } from "@blockferry/contracts";
 import { ChoiceList } from "./ChoiceList.tsx";
 import type { ControllerAvailability } from "./defaults.ts";
 import type { Draft } from "./plan.ts";
+import { FIELD } from "./precheck-fixes.ts";
 
 type Controller = VmControl["controller"];
 
@@ -36,6 +37,7 @@ export function VmControlFields(props: {
   return (
     <div className="form-grid">
       <ChoiceList
+        id={FIELD.controller}
         name="controller"
         legend="VM control"
         value={plan.controller}

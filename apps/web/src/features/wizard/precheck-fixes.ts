@@ -15,6 +15,7 @@ export const FIELD = {
   target: "wizard-target",
   targetLv: "wizard-target-lv",
   snapshotSize: "wizard-snapshot-size",
+  controller: "wizard-controller",
 } as const;
 export type FieldId = (typeof FIELD)[keyof typeof FIELD];
 
@@ -37,6 +38,7 @@ const FIXES: Record<string, Fix> = {
   "target room": { step: 1, field: FIELD.target, label: "Change the destination" },
   "target LV name": { step: 1, field: FIELD.targetLv, label: "Change the name" },
   "target name": { step: 1, field: FIELD.targetLv, label: "Change the name" },
+  "VM control": { step: 1, field: FIELD.controller, label: "Change how the VM is stopped and started" },
 };
 
 export const fixFor = (checkName: string): Fix | null => FIXES[checkName] ?? null;
