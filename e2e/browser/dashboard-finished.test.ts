@@ -9,7 +9,15 @@ import { join } from "node:path";
 import type { Host, Migration } from "@blockferry/contracts";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ARTIFACTS, loginAs, screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
+import {
+  ARTIFACTS,
+  failedJob as failedJobOf,
+  jobOf,
+  loginAs,
+  screenshot,
+  startTwoHostDashboard,
+  type TwoHostDashboard,
+} from "./dashboard-support.ts";
 
 const MiB = 2 ** 20;
 
@@ -18,27 +26,12 @@ describe("dashboard: a finished job's facts, its log, and gaps in the throughput
   let server: TwoHostDashboard["server"];
   let page: Page;
   let errors: string[];
-  let src: Host;
   let dst: Host;
 
-  const getJob = async (id: number) => (await (await server.api(`/api/migrations/${id}`)).json()) as Migration;
+  const getJob = (id: number) => jobOf(server, id);
   const sql = (q: string, ...args: unknown[]) => server.runtime.db.$client.prepare(q).run(...args);
 
-  /** A job created through the API that ran and failed for real (no device-mapper on the stand-in host). */
-  const failedJob = async (lv: string): Promise<number> => {
-    const res = await server.api(`/api/migrations`, {
-      method: "POST",
-      body: JSON.stringify({
-        source: { hostId: src.id, vg: "vg0", lv },
-        target: { hostId: dst.id, vg: "vg1", lv: `${lv}-copy` },
-        vm: { controller: "none" },
-      }),
-    });
-    expect(res.status).toBe(201);
-    const created = (await res.json()) as Migration;
-    await expect.poll(async () => (await getJob(created.id)).state, { timeout: 30_000 }).toBe("failed");
-    return created.id;
-  };
+  const failedJob = async (lv: string): Promise<number> => (await failedJobOf(setup, lv)).id;
 
   /** Appends an event through the hub, as the runner does, stamped `seconds` after the job's first failure. */
   const at = (base: number, seconds: number) => new Date(base + seconds * 1000).toISOString();
@@ -46,7 +39,7 @@ describe("dashboard: a finished job's facts, its log, and gaps in the throughput
 
   beforeAll(async () => {
     setup = await startTwoHostDashboard("finished");
-    ({ server, page, errors, src, dst } = setup);
+    ({ server, page, errors, dst } = setup);
     await loginAs(page, server);
   }, 60_000);
   afterAll(async () => {

@@ -3,10 +3,17 @@
 // API and fails for real, then its row is moved on in SQLite to the phases that cannot be reached without real LVM
 // (held by another process's lease, so this server's runner leaves it alone), and the move is announced through the
 // server's event hub as the runner does. The full flow on real LVM is in e2e/tests/dashboard-flow.test.ts (lab).
-import type { Host, Migration } from "@blockferry/contracts";
+import type { Migration } from "@blockferry/contracts";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loginAs, screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
+import {
+  failedJob as failedJobOf,
+  jobOf,
+  loginAs,
+  screenshot,
+  startTwoHostDashboard,
+  type TwoHostDashboard,
+} from "./dashboard-support.ts";
 
 const MiB = 2 ** 20;
 
@@ -15,25 +22,12 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
   let server: TwoHostDashboard["server"];
   let page: Page;
   let errors: string[];
-  let src: Host;
-  let dst: Host;
 
-  const getJob = async (id: number) => (await (await server.api(`/api/migrations/${id}`)).json()) as Migration;
+  const getJob = (id: number) => jobOf(server, id);
 
-  /** A job created through the API that ran and failed for real (no device-mapper on the stand-in host). */
   const failedJob = async (lv: string): Promise<number> => {
-    const res = await server.api(`/api/migrations`, {
-      method: "POST",
-      body: JSON.stringify({
-        source: { hostId: src.id, vg: "vg0", lv },
-        target: { hostId: dst.id, vg: "vg1", lv: `${lv}-copy` },
-        vm: { controller: "none" },
-      }),
-    });
-    expect(res.status).toBe(201);
-    const created = (await res.json()) as Migration;
+    const created = await failedJobOf(setup, lv);
     expect(created).toMatchObject({ cancellable: true, sizeBytes: null });
-    await expect.poll(async () => (await getJob(created.id)).state, { timeout: 30_000 }).toBe("failed");
     return created.id;
   };
 
@@ -65,7 +59,7 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
 
   beforeAll(async () => {
     setup = await startTwoHostDashboard("no-return");
-    ({ server, page, errors, src, dst } = setup);
+    ({ server, page, errors } = setup);
     await loginAs(page, server);
   }, 60_000);
   afterAll(async () => {

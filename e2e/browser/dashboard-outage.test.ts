@@ -3,10 +3,16 @@
 // server and sshd (stand-in LVM tools): a job is created through the API and fails for real, then its row is moved to
 // the outage phases as dashboard-no-return.test.ts does (the lab proves the same on real LVM with a powered-off
 // target: e2e/tests/migration-faults.test.ts).
-import type { Host, Migration } from "@blockferry/contracts";
+import type { Migration } from "@blockferry/contracts";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loginAs, screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
+import {
+  failedJob as failedJobOf,
+  loginAs,
+  screenshot,
+  startTwoHostDashboard,
+  type TwoHostDashboard,
+} from "./dashboard-support.ts";
 
 const MiB = 2 ** 20;
 
@@ -15,26 +21,9 @@ describe("dashboard: the outage banner", () => {
   let server: TwoHostDashboard["server"];
   let page: Page;
   let errors: string[];
-  let src: Host;
-  let dst: Host;
 
-  const getJob = async (id: number) => (await (await server.api(`/api/migrations/${id}`)).json()) as Migration;
-
-  /** A job created through the API that ran and failed for real (no device-mapper on the stand-in host). */
-  const failedJob = async (lv: string): Promise<number> => {
-    const res = await server.api(`/api/migrations`, {
-      method: "POST",
-      body: JSON.stringify({
-        source: { hostId: src.id, vg: "vg0", lv },
-        target: { hostId: dst.id, vg: "vg1", lv: `${lv}-copy` },
-        vm: { controller: "libvirt", domain: lv },
-      }),
-    });
-    expect(res.status).toBe(201);
-    const created = (await res.json()) as Migration;
-    await expect.poll(async () => (await getJob(created.id)).state, { timeout: 30_000 }).toBe("failed");
-    return created.id;
-  };
+  const failedJob = async (lv: string): Promise<number> =>
+    (await failedJobOf(setup, lv, { vm: { controller: "libvirt", domain: lv } })).id;
 
   /** Moves a job on as a runner in another process would (under its lease), then stores the event it would. */
   const moveJob = (
@@ -66,7 +55,7 @@ describe("dashboard: the outage banner", () => {
 
   beforeAll(async () => {
     setup = await startTwoHostDashboard("outage");
-    ({ server, page, errors, src, dst } = setup);
+    ({ server, page, errors } = setup);
     await loginAs(page, server);
   }, 60_000);
   afterAll(async () => {

@@ -7,8 +7,14 @@
 // dashboard-no-return, and the live one gets copy progress through the hub, as in dashboard-live.
 import type { Migration } from "@blockferry/contracts";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { loginAs, screenshot, startTwoHostDashboard, type TwoHostDashboard } from "./dashboard-support.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  failedJob as failedJobOf,
+  loginAs,
+  screenshot,
+  startTwoHostDashboard,
+  type TwoHostDashboard,
+} from "./dashboard-support.ts";
 
 const MiB = 2 ** 20;
 /** The volumes' sizes in the stand-in fleet (FLEET in dashboard-support). */
@@ -138,24 +144,8 @@ describe("dashboard: screens at 1440, 1024 and 800 px, light and dark", () => {
   let finishedId = 0;
   let copiedChunks = 0;
 
-  const getJob = async (id: number) => (await (await server.api(`/api/migrations/${id}`)).json()) as Migration;
-
-  /** A job created through the API that ran and failed for real (no device-mapper on the stand-in host). */
-  const failedJob = async (lv: keyof typeof SIZES, targetLv: string): Promise<number> => {
-    const res = await server.api("/api/migrations", {
-      method: "POST",
-      body: JSON.stringify({
-        source: { hostId: setup.src.id, vg: "vg0", lv },
-        target: { hostId: setup.dst.id, vg: "vg1", lv: targetLv },
-        vm: { controller: "none" },
-      }),
-    });
-    expect(res.status).toBe(201);
-    const { id } = (await res.json()) as Migration;
-    // vi.waitFor: this runs in beforeAll, where expect.poll may not.
-    await vi.waitFor(async () => expect((await getJob(id)).state).toBe("failed"), { timeout: 30_000, interval: 200 });
-    return id;
-  };
+  const failedJob = async (lv: keyof typeof SIZES, targetLv: string): Promise<number> =>
+    (await failedJobOf(setup, lv, { targetLv })).id;
 
   /** Moves a job on as a runner in another process would, then announces it as the runner does. */
   const moveJob = (id: number, size: number, to: Pick<Migration, "state" | "phase">, done: boolean) => {

@@ -4,9 +4,10 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Host, Role, User } from "@blockferry/contracts";
+import type { Host, Migration, Role, User, VmControl } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { expect, vi } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../../test-support/loopback-sshd.ts";
 import { type LvReportRow, lvmReportJson, lvReportRow, vgReportRow } from "../../test-support/lvm-report.ts";
 
@@ -314,4 +315,36 @@ export async function startTwoHostDashboard(
       await fleetB.close();
     },
   };
+}
+
+/** The migration as the API shows it now. */
+export async function jobOf(server: DashboardServer, id: number): Promise<Migration> {
+  return (await (await server.api(`/api/migrations/${id}`)).json()) as Migration;
+}
+
+/**
+ * A job created through the API from hv-src vg0/`lv` to hv-dst vg1 that ran and failed for real (no device-mapper
+ * on the stand-in hosts): a real row the tests then move into the states they show. Returns the job as created.
+ */
+export async function failedJob(
+  setup: Pick<TwoHostDashboard, "server" | "src" | "dst">,
+  lv: string,
+  opts: { targetLv?: string; vm?: VmControl } = {},
+): Promise<Migration> {
+  const res = await setup.server.api("/api/migrations", {
+    method: "POST",
+    body: JSON.stringify({
+      source: { hostId: setup.src.id, vg: "vg0", lv },
+      target: { hostId: setup.dst.id, vg: "vg1", lv: opts.targetLv ?? `${lv}-copy` },
+      vm: opts.vm ?? { controller: "none" },
+    }),
+  });
+  expect(res.status).toBe(201);
+  const created = (await res.json()) as Migration;
+  // vi.waitFor, not expect.poll: callers run this in beforeAll too, where expect.poll may not.
+  await vi.waitFor(async () => expect((await jobOf(setup.server, created.id)).state).toBe("failed"), {
+    timeout: 30_000,
+    interval: 200,
+  });
+  return created;
 }
