@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from "typebox";
 import { MAX_ID } from "./common.ts";
+import { CutoverWait, OutagePrediction } from "./cutover.ts";
 import { JobState, Migration } from "./migrations.ts";
 import { PHASES } from "./vocabulary.ts";
 
@@ -58,6 +59,13 @@ export const JobEvent = Type.Union([
       bytesSent: Type.Number(),
     }),
   ),
+  /**
+   * A new outage prediction. The view's `prediction` is refreshed every few seconds; an event is stored only when it
+   * moved (by 10% or a second) or a minute passed, so a migration waiting for days does not fill the log.
+   */
+  event("job.prediction", Type.Object({ phase: Phase, prediction: OutagePrediction })),
+  /** An automatic cutover waits, and why; stored when the reason changes. */
+  event("job.cutover_waiting", Type.Intersect([Type.Object({ phase: Phase }), CutoverWait])),
   /** The cutover gate said no right before stop_vm: the VM keeps running on the source. */
   event("job.cutover_refused", Type.Object({ phase: Phase, reason: Type.String() })),
   /** The target failed during the outage and the VM runs on the source again. */

@@ -1,5 +1,6 @@
 export * from "./auth.ts";
 export * from "./common.ts";
+export * from "./cutover.ts";
 export * from "./events.ts";
 export * from "./hosts.ts";
 export * from "./inventory.ts";

@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { MAX_ID } from "./common.ts";
+import { CutoverPolicy, CutoverWait, OutagePrediction } from "./cutover.ts";
 import { JobError } from "./stored-job.ts";
 import { JOB_STATES, PHASES } from "./vocabulary.ts";
 
@@ -115,7 +116,12 @@ export const CreateMigration = Type.Object(
       { additionalProperties: false },
     ),
     vm: VmControl,
-    cutover: Type.Optional(Type.Union([Type.Literal("manual"), Type.Literal("auto")], { default: "manual" })),
+    cutover: Type.Optional(
+      Type.Union([Type.Literal("manual"), Type.Literal("auto"), CutoverPolicy], {
+        default: "manual",
+        description: '"manual" and "auto" are short for {mode: "manual"} and {mode: "auto"} (no budget, no window)',
+      }),
+    ),
     options: Type.Optional(MigrationOptions),
   },
   { additionalProperties: false },
@@ -184,7 +190,15 @@ export const Migration = Type.Object(
       thinPool: Type.Union([Type.String(), Type.Null()]),
     }),
     vm: VmControl,
-    cutover: Type.Union([Type.Literal("manual"), Type.Literal("auto")]),
+    cutover: Type.Union([Type.Literal("manual"), Type.Literal("auto")], { description: "the policy's mode" }),
+    cutoverPolicy: CutoverPolicy,
+    cutoverWait: Type.Union([CutoverWait, Type.Null()]),
+    prediction: Type.Union([OutagePrediction, Type.Null()], {
+      description: "the outage a cutover now would cause; kept after the cutover as the last one taken before it",
+    }),
+    predictedOutageSeconds: Type.Union([Type.Number(), Type.Null()], {
+      description: "the prediction taken right before the VM was stopped (compare outageMs)",
+    }),
     options: MigrationOptions,
     attempt: Type.Integer(),
     sizeBytes: Type.Union([Type.Number(), Type.Null()], {
@@ -230,6 +244,9 @@ export const MigrationListQuery = Type.Object({
   hostId: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ID })),
   q: Type.Optional(Type.String({ maxLength: 200, description: "search in VG/LV names" })),
   since: Type.Optional(Type.String({ format: "date-time" })),
+  overBudget: Type.Optional(
+    Type.Boolean({ description: "only migrations whose measured outage exceeded their policy's maxOutageSeconds" }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
 });
 export type MigrationListQuery = Static<typeof MigrationListQuery>;

@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { CutoverWait, OutagePrediction } from "./cutover.ts";
 import { PHASES } from "./vocabulary.ts";
 
 /**
@@ -72,6 +73,17 @@ export const PhaseState = Type.Object({
   rollbacks: Type.Optional(Count),
   /** When an automatic cutover the gate refused is tried again. */
   cutoverRetryAt: Type.Optional(EpochMs),
+  /** The latest outage prediction (see OutagePrediction); kept after the cutover. */
+  prediction: Type.Optional(OutagePrediction),
+  /** The prediction's outage right before the stop command: compared with the measured outage afterwards. */
+  predictedOutageSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  /** Why an automatic cutover waits now. */
+  cutoverWait: Type.Optional(CutoverWait),
+  /**
+   * What the snapshot has recorded since the last pass, as chunk-map cells [firstCell, cellCount]: the live
+   * "changed" cells while the VM writes (replaced at each reading, capped in size).
+   */
+  liveChangedCells: Type.Optional(Type.Array(Type.Tuple([Count, Count]))),
   /** The final delta was the whole volume (its change list was lost). */
   finalFull: Type.Optional(Type.Boolean()),
   finalChunkBytes: Type.Optional(Type.Integer({ minimum: 1 })),

@@ -1,4 +1,5 @@
 import type {
+  CutoverPolicy,
   EventData,
   EventType,
   JobError,
@@ -65,6 +66,8 @@ export const jobs = sqliteTable(
     cutover: text("cutover", { enum: ["manual", "auto"] })
       .notNull()
       .default("manual"),
+    /** The cutover policy's budget and window (mode "auto"); null: the plain `cutover` mode. */
+    cutoverPolicy: text("cutover_policy", { mode: "json" }).$type<CutoverPolicy>(),
     options: text("options", { mode: "json" }).$type<MigrationOptions>().notNull(),
     /** Per-phase durable progress (what a re-run of the phase needs to continue). */
     phaseState: text("phase_state", { mode: "json" }).$type<PhaseState>().notNull().default(sql`'{}'`),

@@ -1,4 +1,11 @@
-import type { ChunkMap, CreateMigration, Migration, MigrationListQuery, MigrationOptions } from "@blockferry/contracts";
+import type {
+  ChunkMap,
+  CreateMigration,
+  CutoverPolicy,
+  Migration,
+  MigrationListQuery,
+  MigrationOptions,
+} from "@blockferry/contracts";
 import { humanBytes } from "@blockferry/contracts/units";
 import type { JobState } from "@blockferry/contracts/vocabulary";
 import { type Actor, type AuditRepo, SYSTEM } from "../db/repositories/audit.ts";
@@ -97,6 +104,13 @@ export function createMigrationService(d: MigrationServiceDeps) {
     }
   };
 
+  /** The policy as stored: the mode in `cutover`, a budget or window (if any) in `cutoverPolicy`. */
+  const cutoverColumns = (c: CreateMigration["cutover"]) => {
+    const policy: CutoverPolicy = typeof c === "object" ? c : { mode: c ?? "manual" };
+    const detailed = Object.keys(policy).length > 1;
+    return { cutover: policy.mode, cutoverPolicy: detailed ? policy : null };
+  };
+
   return {
     create(input: CreateMigration, actor: Actor = SYSTEM): Migration {
       trustedHost(input.source.hostId, "source");
@@ -121,7 +135,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
           ...volumes,
           targetThinPool: input.target.thinPool ?? null,
           vm: input.vm,
-          cutover: input.cutover ?? "manual",
+          ...cutoverColumns(input.cutover),
           options: input.options ?? {},
           createdBy: actor.name,
         }),
