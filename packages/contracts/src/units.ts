@@ -27,3 +27,18 @@ export function humanBytes(n: number): string {
 export function bytesWithExact(n: number): string {
   return Math.abs(n) < 1024 ? `${n} ${Math.abs(n) === 1 ? "byte" : "bytes"}` : `${humanBytes(n)} (${n} bytes)`;
 }
+
+/**
+ * A predicted duration as a promise can be made: "under 1 s", "about 4 s", then a clock past a minute
+ * ("about 1:12", "about 1:02:03"), so the dashboard and the CLI say the same predicted outage the same way.
+ */
+export function approxSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "unknown";
+  if (seconds < 1) return "under 1 s";
+  const s = Math.round(seconds);
+  if (s < 60) return `about ${s} s`;
+  const two = (n: number) => String(n).padStart(2, "0");
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `about ${h}:${two(m)}:${two(s % 60)}` : `about ${m}:${two(s % 60)}`;
+}

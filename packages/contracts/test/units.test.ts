@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bytesWithExact, humanBytes } from "../src/units.ts";
+import { approxSeconds, bytesWithExact, humanBytes } from "../src/units.ts";
 
 const MiB = 1024 * 1024;
 
@@ -27,5 +27,21 @@ describe("bytesWithExact", () => {
     expect(bytesWithExact(0)).toBe("0 bytes");
     expect(bytesWithExact(1)).toBe("1 byte");
     expect(bytesWithExact(1023)).toBe("1023 bytes");
+  });
+});
+
+describe("approxSeconds", () => {
+  it("rounds to whole seconds, then reads as a clock past a minute", () => {
+    expect(approxSeconds(0.4)).toBe("under 1 s");
+    expect(approxSeconds(4.2)).toBe("about 4 s");
+    expect(approxSeconds(59.4)).toBe("about 59 s");
+    expect(approxSeconds(59.6)).toBe("about 1:00");
+    expect(approxSeconds(72)).toBe("about 1:12");
+    expect(approxSeconds(3723)).toBe("about 1:02:03");
+  });
+
+  it("says unknown for what is no duration", () => {
+    expect(approxSeconds(Number.NaN)).toBe("unknown");
+    expect(approxSeconds(-1)).toBe("unknown");
   });
 });
