@@ -138,6 +138,35 @@ describe("resolveDraft", () => {
   });
 });
 
+describe("the request's cutover", () => {
+  const d = {
+    ...emptyDraft(),
+    sourceHostId: 1,
+    source: web,
+    controller: "none" as const,
+    targetHostId: 2,
+    target: { vg: "vg0" },
+  };
+
+  it("sends the short mode when no budget, pass limit or window is set", () => {
+    expect(toCreateMigration(d)?.cutover).toBe("manual");
+    expect(toCreateMigration({ ...d, cutover: "auto" })?.cutover).toBe("auto");
+    // A budget typed and then manual chosen again: manual, the fields ignored.
+    const typed = { ...d.cutoverPolicy, maxOutageSeconds: "5" };
+    expect(toCreateMigration({ ...d, cutoverPolicy: typed })?.cutover).toBe("manual");
+  });
+
+  it("sends the policy object with what is set, and nothing while a field is unusable", () => {
+    const policy = { ...d.cutoverPolicy, maxOutageSeconds: "5", maxPasses: "3" };
+    expect(toCreateMigration({ ...d, cutover: "auto", cutoverPolicy: policy })?.cutover).toEqual({
+      mode: "auto",
+      maxOutageSeconds: 5,
+      maxPasses: 3,
+    });
+    expect(toCreateMigration({ ...d, cutover: "auto", cutoverPolicy: { ...policy, maxPasses: "many" } })).toBeNull();
+  });
+});
+
 describe("volumeChoices", () => {
   it("marks the kept copy of a volume already migrated away, and only that one", () => {
     const inv = inventory({ lvs: [lv("vg0", "kept", { migratedAway: { jobId: 12 } }), lv("vg0", "web")] });

@@ -1,5 +1,7 @@
 import type { Migration, MigrationReport } from "@blockferry/contracts";
+import { approxSeconds } from "@blockferry/contracts/units";
 import { Bytes } from "../../components/Figures.tsx";
+import { budgetOf, overBudget } from "../../lib/cutover-policy.ts";
 import { formatMs, phaseLabel, stateLabel } from "../../lib/format.ts";
 import { attemptsText, jobDurationMs, passLabel } from "../../lib/job-facts.ts";
 import { migrationLogUrl } from "../jobs/api.ts";
@@ -30,6 +32,14 @@ export function FinishedFacts({ job, report }: { job: Migration; report: Migrati
         </dd>
         <dt>Duration</dt>
         <dd data-testid="facts-duration">{formatMs(report?.durationMs ?? jobDurationMs(job))}</dd>
+        {job.outageMs !== null || job.predictedOutageSeconds !== null ? (
+          <>
+            <dt>Outage</dt>
+            <dd data-testid="facts-outage">
+              <OutageVersusPrediction job={job} />
+            </dd>
+          </>
+        ) : null}
         <dt>Attempts</dt>
         <dd data-testid="facts-attempts">
           {attemptsText(job.attempt)}
@@ -79,5 +89,41 @@ export function FinishedFacts({ job, report }: { job: Migration; report: Migrati
         </a>
       </p>
     </section>
+  );
+}
+
+/**
+ * The outage predicted right before the stop beside the one measured, and the budget when there was one: how far
+ * to trust the next prediction.
+ */
+function OutageVersusPrediction({ job }: { job: Migration }) {
+  const budget = budgetOf(job);
+  const over = overBudget(job);
+  const predicted = job.predictedOutageSeconds;
+  const measured = job.outageMs;
+  const off =
+    predicted !== null && measured !== null && predicted > 0
+      ? Math.round(((measured / 1000 - predicted) / predicted) * 100)
+      : null;
+  return (
+    <span className="outage-compare">
+      <span data-testid="facts-outage-predicted">
+        <span className="muted">predicted</span> {predicted === null ? "–" : approxSeconds(predicted)}
+      </span>
+      <span data-testid="facts-outage-measured" className={over ? "bad" : undefined}>
+        <span className="muted">measured</span> {formatMs(measured)}
+        {over ? " (over budget)" : ""}
+      </span>
+      {budget !== null ? (
+        <span data-testid="facts-outage-budget">
+          <span className="muted">budget</span> {budget} s
+        </span>
+      ) : null}
+      {off !== null ? (
+        <span className="muted small" data-testid="facts-outage-error">
+          {off === 0 ? "as predicted" : `${Math.abs(off)}% ${off > 0 ? "longer" : "shorter"} than predicted`}
+        </span>
+      ) : null}
+    </span>
   );
 }

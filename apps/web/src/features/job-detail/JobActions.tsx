@@ -1,7 +1,8 @@
-import type { Migration } from "@blockferry/contracts";
+import type { Migration, OutagePrediction } from "@blockferry/contracts";
 import { useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog.tsx";
 import { errorText } from "../../lib/api.ts";
+import { cutoverAhead, downtimeWords } from "../../lib/cutover-policy.ts";
 import { phaseLabel } from "../../lib/format.ts";
 import { isActive, type JobAction, useJobAction } from "../jobs/api.ts";
 import { RemoveSourceAction, SourceRemovedNote } from "./SourceDecommission.tsx";
@@ -60,12 +61,13 @@ const RETRYABLE = new Set<Migration["state"]>(["failed", "rolled_back"]);
  * The actions that apply to the job as it is now, and only those: nothing on a finished job. A disabled Cancel
  * stays only where its reason is worth reading (past the point of no return, or a failure after the VM started).
  */
-export function JobActions({ job }: { job: Migration }) {
+export function JobActions({ job, prediction }: { job: Migration; prediction: OutagePrediction | null }) {
   const action = useJobAction(job.id);
   const [asking, setAsking] = useState<JobAction | null>(null);
   const blocked = cancelBlocked(job);
   const show: Record<JobAction, boolean> = {
-    cutover: job.state === "waiting_cutover",
+    // An automatic cutover that waits (budget, window) can be forced while the VM still runs on the source.
+    cutover: job.state === "waiting_cutover" || (job.cutoverWait !== null && cutoverAhead(job)),
     retry: RETRYABLE.has(job.state),
     // A failed job can often still be cancelled (that cleans up what it created); the server says when.
     cancel: blocked === null || blocked.note,
@@ -126,6 +128,11 @@ export function JobActions({ job }: { job: Migration }) {
           onConfirm={() => action.mutate(asking, { onSuccess: () => setAsking(null) })}
         >
           <p>{copy.body(job)}</p>
+          {asking === "cutover" && prediction ? (
+            <p data-testid="cutover-dialog-prediction">
+              <strong>Predicted: {downtimeWords(prediction)}.</strong>
+            </p>
+          ) : null}
         </ConfirmDialog>
       ) : null}
     </fieldset>

@@ -6,6 +6,7 @@ import { NotFound } from "../../components/NotFound.tsx";
 import { ErrorState, Loading } from "../../components/QueryState.tsx";
 import { ProgressBar, StateBadge } from "../../components/StateBadge.tsx";
 import { ApiError, errorText } from "../../lib/api.ts";
+import { cutoverAhead, newerPrediction } from "../../lib/cutover-policy.ts";
 import {
   exactBytes,
   formatBytes,
@@ -22,6 +23,9 @@ import { useHosts } from "../hosts/api.ts";
 import { migrationKeys, useChunkMap, useMigration, useMigrationReport } from "../jobs/api.ts";
 import { useCan } from "../session/session-store.ts";
 import { ChunkMapCanvas } from "./ChunkMapCanvas.tsx";
+import { CutoverForecast } from "./CutoverForecast.tsx";
+import { CutoverPolicyPanel, POLICY_PANEL_ID } from "./CutoverPolicyPanel.tsx";
+import { CutoverWaitBanner } from "./CutoverWaitBanner.tsx";
 import { FinishedFacts } from "./FinishedFacts.tsx";
 import { JobActions } from "./JobActions.tsx";
 import { JobStreamStore } from "./job-stream-store.ts";
@@ -69,6 +73,7 @@ export function JobDetailPage({ id }: { id: number }) {
   const qc = useQueryClient();
   const hosts = useHosts();
   const canAct = useCan("operator");
+  const [policyOpen, setPolicyOpen] = useState(false);
   const phase = live.phase ?? job.data?.phase;
   // The map needs the volume size: from the job row, or from the first progress message of a running copy.
   const chunkMap = useChunkMap(id, Math.max(job.data?.bytesTotal ?? 0, live.progress?.bytesTotal ?? 0) > 0);
@@ -119,6 +124,18 @@ export function JobDetailPage({ id }: { id: number }) {
   const facts = report.data;
   // A cancel that removed the target the job created leaves nothing of the copy: no "copied 100%".
   const targetGone = m.state === "cancelled" && facts?.targetRemoved === true;
+  // The cutover still ahead: its prediction (the newer of the row's and the last event's) and its policy matter.
+  const ahead = cutoverAhead(m);
+  const prediction = newerPrediction(m.prediction, live.prediction);
+  const openPolicy = () => {
+    setPolicyOpen(true);
+    // After the panel has opened: bring it into view with its first control focused.
+    requestAnimationFrame(() => {
+      const panel = document.getElementById(POLICY_PANEL_ID);
+      panel?.scrollIntoView({ block: "start" });
+      panel?.querySelector<HTMLInputElement>("input:checked, input")?.focus();
+    });
+  };
 
   return (
     <section aria-labelledby="job-title" className="job-detail">
@@ -157,7 +174,9 @@ export function JobDetailPage({ id }: { id: number }) {
         </div>
       ) : null}
       <OutageBanner job={m} hostName={hostName} />
-      {m.state === "waiting_cutover" ? (
+      {m.cutoverWait && ahead ? (
+        <CutoverWaitBanner wait={m.cutoverWait} canAct={canAct} onChangePolicy={openPolicy} />
+      ) : m.state === "waiting_cutover" ? (
         <div className="banner info" role="status">
           The copy is in sync.{" "}
           {canAct
@@ -166,7 +185,9 @@ export function JobDetailPage({ id }: { id: number }) {
         </div>
       ) : null}
 
-      {canAct ? <JobActions job={m} /> : null}
+      {ahead && prediction ? <CutoverForecast prediction={prediction} /> : null}
+      {canAct ? <JobActions job={m} prediction={ahead ? prediction : null} /> : null}
+      {ahead ? <CutoverPolicyPanel job={m} canEdit={canAct} open={policyOpen} onToggle={setPolicyOpen} /> : null}
 
       <PhaseTimeline phase={phase ?? m.phase} state={m.state} phaseStarts={live.phaseStarts} report={facts} />
 

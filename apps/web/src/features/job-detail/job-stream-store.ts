@@ -1,5 +1,5 @@
 import type { EventStream } from "@blockferry/client";
-import type { Phase, ProgressMessage, StoredEvent } from "@blockferry/contracts";
+import type { OutagePrediction, Phase, ProgressMessage, StoredEvent } from "@blockferry/contracts";
 import { pageEventStream, type SocketFactory, type StreamStatus } from "../../lib/event-stream.ts";
 
 export interface LogLine {
@@ -24,6 +24,8 @@ export interface JobStreamSnapshot {
   phaseStarts: Record<string, string>;
   snapshotFillPercent: number | null;
   outageMs: number | null;
+  /** The newest outage prediction heard of (job.prediction): the page compares it with the job row's by time. */
+  prediction: OutagePrediction | null;
   /** Bumped on every stored event that changes the job row, so the page refetches it. */
   jobVersion: number;
   /** Bumped whenever the log window changes. */
@@ -50,6 +52,7 @@ export class JobStreamStore {
     phaseStarts: {},
     snapshotFillPercent: null,
     outageMs: null,
+    prediction: null,
     jobVersion: 0,
     logVersion: 0,
   };
@@ -151,6 +154,10 @@ export class JobStreamStore {
       }
       case "job.snapshot":
         this.update({ snapshotFillPercent: e.data.fillPercent });
+        return;
+      case "job.prediction":
+        // Carried by the event itself: no refetch of the job for a figure that moves every few seconds.
+        this.update({ prediction: e.data.prediction });
         return;
       case "job.outage":
         this.update({ outageMs: e.data.outageMs, jobVersion: this.current().jobVersion + 1 });

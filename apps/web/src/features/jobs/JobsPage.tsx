@@ -1,9 +1,11 @@
+import type { Migration } from "@blockferry/contracts";
 import { useEffect, useState } from "react";
 import { Bytes } from "../../components/Figures.tsx";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
 import { ProgressBar, StateBadge } from "../../components/StateBadge.tsx";
 import { Table } from "../../components/Table.tsx";
 import { VmDownBadge } from "../../components/VmDownBadge.tsx";
+import { budgetOf, overBudget } from "../../lib/cutover-policy.ts";
 import { formatMs, formatTime, percent, phaseLabel } from "../../lib/format.ts";
 import { attemptsText, jobDurationMs } from "../../lib/job-facts.ts";
 import { isJobState, JOB_STATE_LABELS, JOB_STATES as STATES } from "../../lib/job-vocabulary.ts";
@@ -24,6 +26,7 @@ function useFilters(): [MigrationFilters, (patch: Record<string, string>) => voi
   if (q) filters.q = q;
   const since = search.get("since");
   if (since) filters.since = new Date(`${since}T00:00:00`).toISOString();
+  if (search.get("overBudget") === "true") filters.overBudget = true;
   const set = (patch: Record<string, string>) => {
     const next = new URLSearchParams(search);
     for (const [k, v] of Object.entries(patch)) {
@@ -52,7 +55,7 @@ export function JobsPage() {
     return () => clearTimeout(t);
   }, [q]);
   const hostName = (id: number) => hosts.data?.find((h) => h.id === id)?.name ?? `#${id}`;
-  const filtered = Boolean(filters.state || filters.hostId || filters.q || filters.since);
+  const filtered = Boolean(filters.state || filters.hostId || filters.q || filters.since || filters.overBudget);
 
   return (
     <section aria-labelledby="jobs-title">
@@ -94,6 +97,14 @@ export function JobsPage() {
             value={search.get("since") ?? ""}
             onChange={(e) => setFilters({ since: e.target.value })}
           />
+        </label>
+        <label className="inline over-budget-filter">
+          <input
+            type="checkbox"
+            checked={filters.overBudget === true}
+            onChange={(e) => setFilters({ overBudget: e.target.checked ? "true" : "" })}
+          />
+          Over budget only
         </label>
         <label className="grow">
           Search
@@ -167,7 +178,9 @@ export function JobsPage() {
               <td data-testid={`job-duration-${m.id}`} title="from the first start to the end (or now)">
                 {formatMs(jobDurationMs(m))}
               </td>
-              <td>{formatMs(m.outageMs)}</td>
+              <td data-testid={`job-outage-${m.id}`}>
+                <OutageCell job={m} />
+              </td>
               <td
                 className={`result-cell ${m.error ? "bad" : m.state === "succeeded" ? "good" : ""}`}
                 title={m.error?.message}
@@ -180,5 +193,22 @@ export function JobsPage() {
         </Table>
       )}
     </section>
+  );
+}
+
+/** The measured outage, the budget under it when there was one, marked when it went over. */
+function OutageCell({ job }: { job: Migration }) {
+  const budget = budgetOf(job);
+  const over = overBudget(job);
+  return (
+    <>
+      <span className={over ? "bad" : undefined}>{formatMs(job.outageMs)}</span>
+      {budget !== null ? (
+        <div className={`small ${over ? "bad" : "muted"}`}>
+          {over ? "over " : "of "}
+          {budget} s budget
+        </div>
+      ) : null}
+    </>
   );
 }

@@ -1,6 +1,7 @@
 import type {
   ChunkMap,
   CreateMigration,
+  CutoverPolicy,
   JobState,
   Migration,
   MigrationList,
@@ -16,6 +17,8 @@ export interface MigrationFilters {
   hostId?: number;
   q?: string;
   since?: string;
+  /** Only migrations whose measured outage exceeded their budget. */
+  overBudget?: boolean;
   limit?: number;
 }
 
@@ -34,7 +37,7 @@ export { isActive };
 
 function listQuery(f: MigrationFilters): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== "") q.set(k, String(v));
+  for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== "" && v !== false) q.set(k, String(v));
   const s = q.toString();
   return s ? `?${s}` : "";
 }
@@ -103,6 +106,19 @@ export function useJobAction(id: number) {
     onSuccess: (m) => {
       qc.setQueryData(migrationKeys.detail(id), m);
       return qc.invalidateQueries({ queryKey: migrationKeys.all });
+    },
+  });
+}
+
+/** Replaces the cutover policy of a migration whose cutover is still ahead (409 once it is finished or stopping). */
+export function useSetCutoverPolicy(id: number) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (policy: CutoverPolicy) =>
+      apiFetch<Migration>(`/api/migrations/${id}/cutover-policy`, { method: "PUT", body: policy }),
+    onSuccess: (m) => {
+      qc.setQueryData(migrationKeys.detail(id), m);
+      return qc.invalidateQueries({ queryKey: migrationKeys.lists() });
     },
   });
 }

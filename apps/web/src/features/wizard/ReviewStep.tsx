@@ -4,12 +4,14 @@ import { useEffect, useState } from "react";
 import { Bytes, HumanText, Rate } from "../../components/Figures.tsx";
 import { ErrorState, Loading } from "../../components/QueryState.tsx";
 import { errorText } from "../../lib/api.ts";
+import { policyWords } from "../../lib/cutover-policy.ts";
 import {
   ASSUMED_COPY_BYTES_PER_SECOND,
   estimateCopySeconds,
   formatApproxDuration,
   formatDuration,
   formatRate,
+  formatTime,
 } from "../../lib/format.ts";
 import { navigate } from "../../lib/router.tsx";
 import { useCreateMigration, usePrechecks } from "../jobs/api.ts";
@@ -64,8 +66,12 @@ export function ReviewStep(props: {
               : "none: you stop and start the VM yourself"}
         </dd>
         <dt>Cutover</dt>
-        <dd>
-          {body.cutover === "auto" ? "automatic, as soon as the copy is in sync" : "manual, when you press Cut over"}
+        <dd data-testid="review-cutover">
+          {typeof body.cutover === "object"
+            ? policyWords(body.cutover, formatTime)
+            : body.cutover === "auto"
+              ? "automatic, as soon as the copy is in sync"
+              : "manual, when you press Cut over"}
         </dd>
         <dt>Bandwidth</dt>
         <dd>

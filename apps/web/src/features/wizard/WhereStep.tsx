@@ -1,7 +1,9 @@
 import type { Host, Inventory, VmControl } from "@blockferry/contracts";
 import type { UseQueryResult } from "@tanstack/react-query";
+import { CutoverPolicyFields } from "../../components/CutoverPolicyFields.tsx";
 import { Bytes } from "../../components/Figures.tsx";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
+import { readAutoPolicy } from "../../lib/cutover-policy.ts";
 import { formatBytes } from "../../lib/format.ts";
 import { ChoiceList } from "./ChoiceList.tsx";
 import type { NameConflict } from "./conflicts.ts";
@@ -148,16 +150,32 @@ function Options({ plan, set }: { plan: Draft; set(p: Partial<Draft>): void }) {
   const snapshotOk = snapshotBytes(plan.snapshotSizeMiB) !== null;
   return (
     <div className="form-grid">
-      <ChoiceList
-        name="cutover"
-        legend="Cutover"
-        value={plan.cutover}
-        onChange={(k) => set({ cutover: k })}
-        choices={[
-          { key: "manual", title: "Manual", detail: "wait in sync until I press Cut over" },
-          { key: "auto", title: "Automatic", detail: "cut over as soon as the copy is in sync" },
-        ]}
-      />
+      <div>
+        <ChoiceList
+          name="cutover"
+          legend="Cutover"
+          value={plan.cutover}
+          onChange={(k) => set({ cutover: k })}
+          choices={[
+            { key: "manual", title: "Manual", detail: "wait in sync until I press Cut over" },
+            {
+              key: "auto",
+              title: "Automatic",
+              detail: "cut over once the copy is in sync and the predicted outage fits (optional budget and window)",
+            },
+          ]}
+        />
+        {plan.cutover === "auto" ? (
+          <div className="wizard-policy" data-testid="wizard-policy">
+            <CutoverPolicyFields
+              idPrefix="wizard-policy"
+              value={plan.cutoverPolicy}
+              errors={readAutoPolicy(plan.cutoverPolicy).errors}
+              onChange={(p) => set({ cutoverPolicy: { ...plan.cutoverPolicy, ...p } })}
+            />
+          </div>
+        ) : null}
+      </div>
       <div>
         <label className="field">
           Bandwidth limit (MiB/s, empty for none)

@@ -1,4 +1,5 @@
 import type { CreateMigration, Inventory, InventoryLv, VmControl } from "@blockferry/contracts";
+import { cutoverRequest, emptyPolicyFields, type PolicyFields } from "../../lib/cutover-policy.ts";
 
 /** The source volume as the wizard keeps it: enough to suggest defaults without the inventory at hand. */
 export interface SourceVolume {
@@ -25,6 +26,8 @@ export interface Draft {
   commands: { stopSource: string; startSource: string; startTarget: string };
   libvirt: { domain: string; shutdownTimeoutSeconds: number; undefineSource: boolean };
   cutover: "manual" | "auto";
+  /** An automatic cutover's budget, pass limit and window as typed; all empty for none. */
+  cutoverPolicy: PolicyFields;
   bandwidthMiBps: string;
   catchUpPasses: number;
   /** MiB, empty for the server's default (a quarter of the volume, at least 32 MiB). */
@@ -37,6 +40,7 @@ export const emptyDraft = (): Draft => ({
   commands: { stopSource: "", startSource: "", startTarget: "" },
   libvirt: { domain: "", shutdownTimeoutSeconds: 120, undefineSource: false },
   cutover: "manual",
+  cutoverPolicy: emptyPolicyFields(),
   bandwidthMiBps: "",
   catchUpPasses: 0,
   snapshotSizeMiB: "",
@@ -154,7 +158,8 @@ export function toCreateMigration(d: Draft): CreateMigration | null {
   const vm = vmControl(d);
   const lv = d.targetLv?.trim() || d.source.lv;
   const snapshot = snapshotBytes(d.snapshotSizeMiB);
-  if (!vm || !validLvName(lv) || snapshot === null) return null;
+  const cutover = cutoverRequest(d.cutover, d.cutoverPolicy);
+  if (!vm || !validLvName(lv) || snapshot === null || cutover === null) return null;
   const mibps = Number(d.bandwidthMiBps);
   const limit = d.bandwidthMiBps.trim() && mibps > 0 ? Math.round(mibps * MiB) : undefined;
   return {
@@ -166,7 +171,7 @@ export function toCreateMigration(d: Draft): CreateMigration | null {
       ...(d.target.thinPool ? { thinPool: d.target.thinPool } : {}),
     },
     vm,
-    cutover: d.cutover,
+    cutover,
     options: {
       catchUpPasses: d.catchUpPasses,
       ...(limit ? { bandwidthLimitBytesPerSecond: limit } : {}),
