@@ -1,20 +1,34 @@
 import { EventStream, socketFactory } from "@blockferry/client";
-import type { CreateMigration, HostList, Migration, MigrationList } from "@blockferry/contracts";
+import type { CreateMigration, HostList, Migration, MigrationList, OutagePrediction } from "@blockferry/contracts";
 import { isTerminalJobState, JOB_STATE_LABELS, PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 import WebSocket from "ws";
 import { api, authHeaders, CliApiError, type Connection, connection, parseArgs } from "../lib/api-client.ts";
 import { parseBandwidth } from "../lib/bandwidth.ts";
+import {
+  beforeStop,
+  cutoverAhead,
+  cutoverFromFlags,
+  outageText,
+  POLICY_FLAGS,
+  predictionLine,
+  waitLine,
+} from "../lib/cutover.ts";
 import { formatBytes, formatDuration, progressLine } from "../lib/progress.ts";
 
 const USAGE = `usage:
   blockferry migrate --from HOST:VG/LV --to HOST:VG[/LV] [--thin-pool POOL] [--cutover manual|auto]
+                     [--max-outage SECONDS] [--max-passes N] [--not-before ISO] [--not-after ISO]
                      [--stop-cmd CMD --start-cmd CMD [--restart-cmd CMD] [--status-cmd CMD]]
                      [--catch-up N] [--bwlimit MIB_PER_S]
                      [--snapshot-size BYTES] [--verify-full] [--no-follow]
   blockferry migrate list
   blockferry migrate follow|status|cutover|cancel|retry ID
+  blockferry migrate policy ID [--cutover manual|auto] [--max-outage SECONDS] [--max-passes N]
+                     [--not-before ISO] [--not-after ISO]
 HOST is a host name or id. --bwlimit is MiB/s: 20, 20M or 20MiB (also K, G, or B for bytes per second).
-The command follows the job with a progress bar until it ends.
+--max-outage, --max-passes, --not-before and --not-after imply --cutover auto: catch-up passes run until the
+predicted outage fits, and the cutover starts inside the window (ISO times; without a zone, this machine's time).
+The command follows the job with a progress bar, the predicted outage and why a cutover waits, until it ends.
 options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)
          --token TOKEN (default $BLOCKFERRY_TOKEN, else the token file blockferry login wrote)`;
 
@@ -41,6 +55,15 @@ export async function follow(
   if (isTerminalJobState(job.state)) return job;
   const clear = out.isTTY ? "\r\x1b[2K" : "";
   let waitingHint = false;
+  // A new prediction is printed when the downtime it says changes, not each time it is stored again.
+  let saidPrediction = "";
+  const sayPrediction = (p: OutagePrediction) => {
+    const line = predictionLine(p);
+    const downtime = line.slice(0, line.indexOf(" ("));
+    if (downtime === saidPrediction) return;
+    saidPrediction = downtime;
+    out.write(`${clear}${line}\n`);
+  };
   await new Promise<void>((resolve, reject) => {
     const stream = new EventStream(
       {
@@ -60,6 +83,9 @@ export async function follow(
           }
           if (e.type === "job.log" && e.data.level !== "info")
             out.write(`${clear}${e.data.level}: ${e.data.message}\n`);
+          // The last prediction is also taken right before the stop: "cut over now" no longer fits then.
+          if (e.type === "job.prediction" && beforeStop(e.data.phase)) sayPrediction(e.data.prediction);
+          if (e.type === "job.cutover_waiting") out.write(`${clear}${waitLine(e.data, id)}\n`);
           if (e.type === "job.outage") out.write(`${clear}outage ${formatDuration(e.data.outageMs / 1000)}\n`);
           if (e.type !== "job.state") return;
           if (e.data.state === "waiting_cutover" && !waitingHint) {
@@ -97,7 +123,10 @@ export async function follow(
 function summary(job: Migration): string {
   const parts = [`migration ${job.id}: ${JOB_STATE_LABELS[job.state]} (${PHASE_LABELS[job.phase]})`];
   if (job.bytesTotal) parts.push(`${formatBytes(job.bytesDone)} of ${formatBytes(job.bytesTotal)}`);
-  if (job.outageMs !== null) parts.push(`outage ${formatDuration(job.outageMs / 1000)}`);
+  const outage = outageText(job);
+  if (outage) parts.push(outage);
+  if (job.prediction && cutoverAhead(job)) parts.push(predictionLine(job.prediction));
+  if (job.cutoverWait && cutoverAhead(job)) parts.push(waitLine(job.cutoverWait, job.id));
   if (job.error) parts.push(`error: ${job.error.message}`);
   return parts.join(", ");
 }
@@ -110,6 +139,16 @@ export async function run(argv: string[]): Promise<number> {
     if (sub === "list") {
       const { migrations } = await api<MigrationList>(conn, "GET", "/api/migrations");
       for (const m of migrations) process.stdout.write(`${summary(m)}\n`);
+      return 0;
+    }
+    if (sub === "policy") {
+      const id = Number(idArg);
+      if (!Number.isInteger(id) || id < 1) throw new CliApiError("policy needs a migration id");
+      if (!flags.has("cutover") && !POLICY_FLAGS.some((f) => flags.has(f)))
+        throw new CliApiError("policy needs --cutover manual|auto or a budget, pass limit or window flag");
+      const policy = cutoverFromFlags(flags, { short: false });
+      const job = await api<Migration>(conn, "PUT", `/api/migrations/${id}/cutover-policy`, policy);
+      process.stdout.write(`${summary(job)}\n`);
       return 0;
     }
     if (sub && ["follow", "status", "cutover", "cancel", "retry"].includes(sub)) {
@@ -156,7 +195,7 @@ export async function run(argv: string[]): Promise<number> {
               ...(flags.get("status-cmd") ? { status: flags.get("status-cmd") } : {}),
             }
           : { controller: "none" },
-      cutover: flags.get("cutover") === "auto" ? "auto" : "manual",
+      cutover: cutoverFromFlags(flags),
       options: {
         ...(flags.has("catch-up") ? { catchUpPasses: Number(flags.get("catch-up")) } : {}),
         ...(flags.has("bwlimit") ? { bandwidthLimitBytesPerSecond: parseBandwidth(flags.get("bwlimit") ?? "") } : {}),
