@@ -1,8 +1,7 @@
 import type { Migration, MigrationReport } from "@blockferry/contracts";
-import { approxSeconds } from "@blockferry/contracts/units";
 import { Bytes } from "../../components/Figures.tsx";
 import { budgetOf, overBudget } from "../../lib/cutover-policy.ts";
-import { formatMs, phaseLabel, stateLabel } from "../../lib/format.ts";
+import { formatDuration, formatMs, phaseLabel, stateLabel } from "../../lib/format.ts";
 import { attemptsText, jobDurationMs, passLabel } from "../../lib/job-facts.ts";
 import { migrationLogUrl } from "../jobs/api.ts";
 
@@ -108,7 +107,7 @@ function OutageVersusPrediction({ job }: { job: Migration }) {
   return (
     <span className="outage-compare">
       <span data-testid="facts-outage-predicted">
-        <span className="muted">predicted</span> {predicted === null ? "–" : approxSeconds(predicted)}
+        <span className="muted">predicted</span> {formatDuration(predicted)}
       </span>
       <span data-testid="facts-outage-measured" className={over ? "bad" : undefined}>
         <span className="muted">measured</span> {formatMs(measured)}

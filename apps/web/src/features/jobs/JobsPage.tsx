@@ -205,8 +205,7 @@ function OutageCell({ job }: { job: Migration }) {
       <span className={over ? "bad" : undefined}>{formatMs(job.outageMs)}</span>
       {budget !== null ? (
         <div className={`small ${over ? "bad" : "muted"}`}>
-          {over ? "over " : "of "}
-          {budget} s budget
+          {job.outageMs === null ? "budget" : over ? "over" : "of"} {budget} s{job.outageMs === null ? "" : " budget"}
         </div>
       ) : null}
     </>
