@@ -10,6 +10,7 @@ import type {
 } from "@blockferry/contracts";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiFetch } from "../../lib/api.ts";
+import { cutoverAhead } from "../../lib/cutover-policy.ts";
 import { isActive } from "../../lib/job-vocabulary.ts";
 
 export interface MigrationFilters {
@@ -31,6 +32,9 @@ export const migrationKeys = {
   report: (id: number) => [...migrationKeys.detail(id), "report"] as const,
   precheck: (body: CreateMigration | null) => ["prechecks", body] as const,
 };
+
+/** How often the server refreshes an outage prediction (issue 16: at least every 5 s). */
+const PREDICTION_REFRESH_MS = 5_000;
 
 // Where the job pages look for "is this job still moving".
 export { isActive };
@@ -56,6 +60,9 @@ export const useMigration = (id: number) =>
   useQuery({
     queryKey: migrationKeys.detail(id),
     queryFn: ({ signal }) => apiFetch<Migration>(`/api/migrations/${id}`, { signal }),
+    // The server refreshes a prediction every few seconds but stores an event only when it moved: while one is
+    // shown, the row is read again as often, so its bytes and time stay current.
+    refetchInterval: (q) => (q.state.data?.prediction && cutoverAhead(q.state.data) ? PREDICTION_REFRESH_MS : false),
   });
 
 export const useChunkMap = (id: number, enabled: boolean) =>
