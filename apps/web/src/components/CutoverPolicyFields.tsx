@@ -23,22 +23,25 @@ export function CutoverPolicyFields(props: {
     const id = `${idPrefix}-${key}`;
     const error = errors[key];
     return (
-      <label className="field" key={key}>
-        {label}
-        <input
-          id={id}
-          name={key}
-          value={value[key]}
-          disabled={props.disabled}
-          aria-invalid={error ? true : undefined}
-          aria-describedby={`${id}-note`}
-          onChange={(e) => onChange({ [key]: e.target.value })}
-          {...input}
-        />
+      // The note stays outside the label: it describes the input (aria-describedby) without renaming it.
+      <div className="policy-field" key={key}>
+        <label className="field">
+          {label}
+          <input
+            id={id}
+            name={key}
+            value={value[key]}
+            disabled={props.disabled}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={`${id}-note`}
+            onChange={(e) => onChange({ [key]: e.target.value })}
+            {...input}
+          />
+        </label>
         <span id={`${id}-note`} className={error ? "error small" : "muted small"}>
           {error ?? HELP[key]}
         </span>
-      </label>
+      </div>
     );
   };
   return (
