@@ -4,7 +4,7 @@ import type { Host, StoredEvent } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
 import type { apiClient } from "./support/api.ts";
-import { currentLabHosts, leftovers, sh, sha256 } from "./support/lvm.ts";
+import { currentLabHosts, leftovers, sh, sha256OnBoth } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 
 const { hosts } = inject("lab");
@@ -57,7 +57,8 @@ describe("migration jobs on lab hosts", () => {
     await api.cutover(job.id);
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded");
 
-    expect(await sha256(lab2, "/dev/vg0/vm1")).toBe(await sha256(lab1, "/dev/vg0/vm1"));
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/vm1");
+    expect(target).toBe(source);
     expect((await sh(lab2, "cat /run/vm-started-on-target")).trim()).toBe("/dev/vg0/vm1");
     const { at, events } = await phaseTimes(job.id);
     const fullCopyMs = at("catch_up") - at("full_copy");
@@ -96,7 +97,8 @@ describe("migration jobs on lab hosts", () => {
       options: { catchUpPasses: 1 },
     });
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded");
-    expect(await sha256(lab2, "/dev/vg0/tvm")).toBe(await sha256(lab1, "/dev/vg0/tvm"));
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/tvm");
+    expect(target).toBe(source);
     expect(await sh(lab2, "lvs --noheadings -o segtype vg0/tvm")).toContain("thin");
     expect(done.outageMs).not.toBeNull();
     expect(await leftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
@@ -160,7 +162,8 @@ describe("migration jobs on lab hosts", () => {
       await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
       await api.cutover(job.id);
       await api.waitFor(job.id, (m) => m.state === "succeeded");
-      expect(await sha256(lab2, "/dev/vg0/ovf")).toBe(await sha256(lab1, "/dev/vg0/ovf"));
+      const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/ovf");
+      expect(target).toBe(source);
     } finally {
       // The filler must go whatever happened: later tests need the VG's space.
       await sh(lab1, "bf-workload stop >/dev/null 2>&1 || true; lvremove -q -y vg0/filler || true");
