@@ -6,6 +6,7 @@ import type { LabHost } from "../lab/harness.ts";
 import type { apiClient } from "./support/api.ts";
 import { currentLabHosts, leftovers, sh, sha256OnBoth } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
+import { until } from "./support/wait.ts";
 
 const { hosts } = inject("lab");
 // Re-read: an earlier lab test may have rotated a host key.
@@ -53,7 +54,9 @@ describe("migration jobs on lab hosts", () => {
     await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
     // The VM is still running on the source while we wait: its writes land in the snapshot's COW store.
     expect((await sh(lab1, "bf-workload status")).startsWith("running")).toBe(true);
-    await new Promise<void>((r) => setTimeout(r, 2000));
+    const writes = async () => Number(/writes=(\d+)/.exec(await sh(lab1, "bf-workload status"))?.[1]);
+    const before = await writes();
+    await until("the VM to write while the job waits", async () => (await writes()) >= before + 4);
     await api.cutover(job.id);
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded");
 
