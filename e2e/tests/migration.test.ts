@@ -113,15 +113,16 @@ describe("migration jobs on lab hosts", () => {
     const lv = `c-${phase.replace("_", "")}`;
     await sh(
       lab1,
-      `lvcreate -q -y -L 64M -n ${lv} vg0 && dd if=/dev/urandom of=/dev/vg0/${lv} bs=1M count=16 oflag=direct status=none`,
+      // Small: what a cancel leaves does not depend on the size, and wait_cutover comes after a whole full copy.
+      `lvcreate -q -y -L 16M -n ${lv} vg0 && dd if=/dev/urandom of=/dev/vg0/${lv} bs=1M count=8 oflag=direct status=none`,
     );
     const job = await api.createMigration({
       source: { hostId: src.id, vg: "vg0", lv },
       target: { hostId: dst.id, vg: "vg0" },
       vm: { controller: "none" },
       cutover: "manual",
-      // Slow enough to catch the full copy in the act.
-      options: phase === "full_copy" ? { bandwidthLimitBytesPerSecond: 2 * 1024 * 1024 } : {},
+      // Slow enough to catch the full copy in the act (16 s for the 16 MiB).
+      options: phase === "full_copy" ? { bandwidthLimitBytesPerSecond: 1024 * 1024 } : {},
     });
     await api.waitFor(job.id, (m) => m.phase === phase && m.state !== "queued");
     await api.cancel(job.id);
