@@ -85,11 +85,8 @@ describe("migration jobs on lab hosts", () => {
     expect(await sh(lab1, "lvs --noheadings -o lv_name vg0/vm1")).toContain("vm1");
   }, 600_000);
   it("moves a thin LV into a thin pool with an automatic cutover", async () => {
-    await sh(
-      lab1,
-      "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0 && lvcreate -q -y -V 128M -T vg0/pool0 -n tvm",
-    );
-    await sh(lab1, "dd if=/dev/urandom of=/dev/vg0/tvm bs=1M count=24 oflag=direct status=none");
+    await sh(lab1, "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0 && lvcreate -q -y -V 64M -T vg0/pool0 -n tvm");
+    await sh(lab1, "dd if=/dev/urandom of=/dev/vg0/tvm bs=1M count=16 oflag=direct status=none");
     await sh(lab2, "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0");
     await sh(lab1, "bf-workload start /dev/vg0/tvm 1024");
     const job = await api.createMigration({
