@@ -1,6 +1,8 @@
 // Issue 7 end to end against real LVM hypervisors: a VM's disk moves while its workload keeps writing,
-// and after cutover the target holds exactly the source's bytes.
-import type { Host, StoredEvent } from "@blockferry/contracts";
+// and after cutover the target holds exactly the source's bytes. Issue 19 on the same run: the kept source LV is
+// tagged as migrated away, the inventory says so, decommission refuses while the LV is open, and then removes it
+// after the typed confirmation.
+import type { ErrorBody, Host, Inventory, Migration, StoredEvent } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
 import type { apiClient } from "./support/api.ts";
@@ -17,11 +19,16 @@ describe("migration jobs on lab hosts", () => {
   let api: ReturnType<typeof apiClient>;
   let src: Host;
   let dst: Host;
+  /** The 128 MiB migration, once it succeeded: its kept source LV is the one decommissioned. */
+  let classic: Migration | undefined;
+  /** A process holding the kept source LV open. */
+  let holder = "";
 
   beforeAll(async () => {
     ({ server, api, src, dst } = await startServerWithLabHosts(lab1, lab2));
   });
   afterAll(async () => {
+    if (holder) await sh(lab1, `kill ${holder} 2>/dev/null || true`);
     await sh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
     await server?.close();
   });
@@ -83,7 +90,43 @@ describe("migration jobs on lab hosts", () => {
     expect(await leftovers(lab2, "vg0")).toEqual({ lvs: [], processes: [] });
     // The source LV stays until an operator removes it.
     expect(await sh(lab1, "lvs --noheadings -o lv_name vg0/vm1")).toContain("vm1");
+    classic = done;
   }, 600_000);
+
+  it("tags the kept source LV, refuses it while open, then removes it", async () => {
+    // The 128 MiB migration's source LV: a migration of its own would only cost another full copy.
+    if (!classic) throw new Error("the 128 MiB migration did not succeed: nothing to decommission");
+    const job = classic;
+    const tags = async () => (await sh(lab1, "lvs --noheadings -o lv_tags vg0/vm1")).trim().split(",");
+    const decommission = (confirm: string) => api.send("POST", `/api/migrations/${job.id}/decommission`, { confirm });
+
+    expect(await tags()).toContain(`blockferry_migrated_${job.id}`);
+    const inventory = await api.call<Inventory>("GET", `/api/hosts/${src.id}/inventory`);
+    expect(inventory.lvs.find((l) => l.vg === "vg0" && l.name === "vm1")?.migratedAway).toEqual({ jobId: job.id });
+
+    expect((await decommission("vg0/vm1x")).status).toBe(400);
+
+    // Something still reads the old copy: lvs shows the open bit, and the removal is refused with the reason.
+    holder = (
+      await sh(lab1, "setsid sh -c 'exec 3</dev/vg0/vm1; exec sleep 300' >/dev/null 2>&1 </dev/null & echo $!")
+    ).trim();
+    await until("the holder to open the LV", async () =>
+      (await sh(lab1, "lvs --noheadings -o lv_attr vg0/vm1")).trim().startsWith("-wi-ao"),
+    );
+    const open = await decommission("vg0/vm1");
+    expect(open.status).toBe(409);
+    expect(((await open.json()) as ErrorBody).error.details).toEqual({ reason: "source_open" });
+    await sh(lab1, `kill ${holder}; while kill -0 ${holder} 2>/dev/null; do sleep 0.1; done`);
+    holder = "";
+
+    const ok = await decommission("vg0/vm1");
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as Migration).sourceDecommissionedAt).not.toBeNull();
+    expect(await sh(lab1, "lvs --noheadings -o lv_name vg0 2>&1")).not.toMatch(/\bvm1\b/);
+    // The migrated copy on the target is untouched.
+    expect(await sh(lab2, "lvs --noheadings -o lv_name vg0/vm1")).toContain("vm1");
+  });
+
   it("moves a thin LV into a thin pool with an automatic cutover", async () => {
     await sh(lab1, "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0 && lvcreate -q -y -V 64M -T vg0/pool0 -n tvm");
     await sh(lab1, "dd if=/dev/urandom of=/dev/vg0/tvm bs=1M count=16 oflag=direct status=none");
