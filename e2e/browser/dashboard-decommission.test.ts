@@ -2,7 +2,7 @@
 // it from the succeeded job's page by typing its name. Real server and sshd; the stand-in lvs/lvremove keep state
 // (test-support/lvm-stand-ins.ts), so the removal really happens to what the "host" reports. A succeeded job cannot
 // be reached without real LVM, so its row is written to SQLite as a finished runner leaves it; the whole path on
-// real LVM is e2e/tests/decommission.test.ts (lab).
+// real LVM is e2e/tests/migration.test.ts (lab).
 import type { Host, Migration } from "@blockferry/contracts";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

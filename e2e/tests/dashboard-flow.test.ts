@@ -8,16 +8,13 @@ import { type Migration, SESSION_COOKIE } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type LabHost, labExec } from "../lab/harness.ts";
+import type { LabHost } from "../lab/harness.ts";
 import { adminSession, adminToken, authHeaders } from "./support/auth.ts";
+import { sh, sha256OnBoth } from "./support/lvm.ts";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../../test-results");
 const { hosts } = inject("lab");
 const [lab1, lab2] = hosts as [LabHost, LabHost];
-
-const sh = async (host: LabHost, command: string) => (await labExec(host, command, { timeoutMs: 300_000 })).stdout;
-const sha256 = async (host: LabHost, device: string) =>
-  (await sh(host, `dd if=${device} bs=4M iflag=direct status=none | sha256sum`)).split(" ")[0] ?? "";
 
 describe("dashboard on lab hosts", () => {
   let server: RunningServer;
@@ -196,7 +193,8 @@ describe("dashboard on lab hosts", () => {
       .toContain("verified 100.0%");
     await shot("dashboard-flow-succeeded");
 
-    expect(await sha256(lab2, "/dev/vg0/web")).toBe(await sha256(lab1, "/dev/vg0/web"));
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/web");
+    expect(target).toBe(source);
     expect((await sh(lab2, "cat /run/vm-started-on-target")).trim()).toBe("/dev/vg0/web");
     expect((await job(id)).outageMs).not.toBeNull();
 
@@ -210,12 +208,12 @@ describe("dashboard on lab hosts", () => {
   it("cancels a running migration from the browser, leaving no snapshot behind", async () => {
     await sh(
       lab1,
-      "lvcreate -q -y -L 32M -n db vg0 && dd if=/dev/urandom of=/dev/vg0/db bs=1M count=32 oflag=direct status=none",
+      "lvcreate -q -y -L 8M -n db vg0 && dd if=/dev/urandom of=/dev/vg0/db bs=1M count=8 oflag=direct status=none",
     );
     const res = await fetch(`${server.url}/api/migrations`, {
       method: "POST",
       headers: authHeaders(token, "POST"),
-      // 256 KiB/s: the copy takes two minutes, time enough to cancel it in the middle.
+      // 256 KiB/s: the copy takes half a minute, time enough to cancel it in the middle.
       body: JSON.stringify({
         source: { hostId: await hostId(lab1), vg: "vg0", lv: "db" },
         target: { hostId: await hostId(lab2), vg: "vg0" },
@@ -238,7 +236,7 @@ describe("dashboard on lab hosts", () => {
   });
 
   it("retries a failed migration from the browser once its cause is fixed", async () => {
-    await sh(lab1, "rm -f /run/allow-stop; lvcreate -q -y -L 32M -n stuck vg0");
+    await sh(lab1, "rm -f /run/allow-stop; lvcreate -q -y -L 8M -n stuck vg0");
     const res = await fetch(`${server.url}/api/migrations`, {
       method: "POST",
       headers: authHeaders(token, "POST"),
@@ -258,7 +256,8 @@ describe("dashboard on lab hosts", () => {
     await page.getByRole("button", { name: "Retry…" }).click();
     await page.getByRole("dialog", { name: "Retry this migration?" }).getByRole("button", { name: "Retry" }).click();
     await expect.poll(badge, { timeout: 240_000, interval: 500 }).toBe("succeeded");
-    expect(await sha256(lab2, "/dev/vg0/stuck")).toBe(await sha256(lab1, "/dev/vg0/stuck"));
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/stuck");
+    expect(target).toBe(source);
     await shot("dashboard-flow-retried");
     expect(errors).toEqual([]);
   });

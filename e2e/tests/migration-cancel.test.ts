@@ -231,7 +231,8 @@ describe("cancel in every phase", () => {
   it("full_copy: stops the copy on a slow link", async () => {
     const job = await migrate("tfullcopy", { options: { bandwidthLimitBytesPerSecond: 256 * 1024 } });
     await api.waitFor(job.id, inPhase("full_copy"));
-    await sleep(1000); // into the copy: 8 MiB at 256 KiB/s take half a minute
+    // Into the copy (8 MiB at 256 KiB/s take half a minute): the target writes what the source streams.
+    await until("the target to receive the copy", seen(lab2, /^dd of=\/dev\/vg0\/tfullcopy /));
     expect(await cancel(job)).toBeLessThan(15_000);
     await expectRolledBack("tfullcopy", { vmStoppedByUs: false });
   });
@@ -274,7 +275,10 @@ describe("cancel in every phase", () => {
     await sh(lab1, `bf-workload start ${DEVICE} 128`);
     const job = await migrate("tfinaldelta");
     await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
-    await sleep(1500); // the VM writes: the snapshot records a delta
+    // The VM writes: the snapshot records a delta.
+    const writes = async () => Number(/writes=(\d+)/.exec(await sh(lab1, "bf-workload status"))?.[1]);
+    const before = await writes();
+    await until("the VM to write", async () => (await writes()) >= before + 3);
     // The link slows down before the cutover: the final delta would take minutes.
     await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: 32 * 1024 });
     await api.cutover(job.id);

@@ -7,8 +7,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
 import { apiClient } from "./support/api.ts";
-import { currentLabHosts, sh, sha256 } from "./support/lvm.ts";
+import { currentLabHosts, sh, sha256OnBoth } from "./support/lvm.ts";
 import { freePort, killHard, type ServerProcess, spawnServer } from "./support/server-process.ts";
+import { until } from "./support/wait.ts";
 
 const { hosts } = inject("lab");
 // Re-read: an earlier lab test may have rotated a host key.
@@ -52,16 +53,24 @@ describe("crash recovery", () => {
     });
 
     await api.waitFor(job.id, (m) => m.phase === "full_copy" && m.state === "running");
-    await new Promise((r) => setTimeout(r, 4000));
+    // Killed mid-copy: once the target writes what the source streams.
+    await until("the target to receive the copy", async () =>
+      (await sh(lab2, "ps -eo args")).split("\n").some((l) => l.startsWith("dd of=/dev/vg0/crash1 ")),
+    );
     server = await restart(server);
     api = apiClient(server.url, server.token);
+    // The limit only made the first copy last until the kill: the resumed one may run at full speed.
+    await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: null });
     await api.waitFor(job.id, (m) => m.state === "waiting_cutover", 400_000);
+    // Slow again, so the final delta lasts until the next kill.
+    await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: 2 * 1024 * 1024 });
     await api.cutover(job.id);
     await api.waitFor(job.id, (m) => m.phase === "final_delta", 120_000);
     server = await restart(server);
     api = apiClient(server.url, server.token);
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded", 400_000);
     expect(done.attempt).toBe(0);
-    expect(await sha256(lab2, "/dev/vg0/crash1")).toBe(await sha256(lab1, "/dev/vg0/crash1"));
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/crash1");
+    expect(target).toBe(source);
   }, 900_000);
 });

@@ -1,11 +1,14 @@
 // Issue 7 end to end against real LVM hypervisors: a VM's disk moves while its workload keeps writing,
-// and after cutover the target holds exactly the source's bytes.
-import type { Host, StoredEvent } from "@blockferry/contracts";
+// and after cutover the target holds exactly the source's bytes. Issue 19 on the same run: the kept source LV is
+// tagged as migrated away, the inventory says so, decommission refuses while the LV is open, and then removes it
+// after the typed confirmation.
+import type { ErrorBody, Host, Inventory, Migration, StoredEvent } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
 import type { apiClient } from "./support/api.ts";
-import { currentLabHosts, leftovers, sh, sha256 } from "./support/lvm.ts";
+import { currentLabHosts, leftovers, sh, sha256OnBoth } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
+import { until } from "./support/wait.ts";
 
 const { hosts } = inject("lab");
 // Re-read: an earlier lab test may have rotated a host key.
@@ -16,11 +19,16 @@ describe("migration jobs on lab hosts", () => {
   let api: ReturnType<typeof apiClient>;
   let src: Host;
   let dst: Host;
+  /** The 128 MiB migration, once it succeeded: its kept source LV is the one decommissioned. */
+  let classic: Migration | undefined;
+  /** A process holding the kept source LV open. */
+  let holder = "";
 
   beforeAll(async () => {
     ({ server, api, src, dst } = await startServerWithLabHosts(lab1, lab2));
   });
   afterAll(async () => {
+    if (holder) await sh(lab1, `kill ${holder} 2>/dev/null || true`);
     await sh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
     await server?.close();
   });
@@ -53,11 +61,14 @@ describe("migration jobs on lab hosts", () => {
     await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
     // The VM is still running on the source while we wait: its writes land in the snapshot's COW store.
     expect((await sh(lab1, "bf-workload status")).startsWith("running")).toBe(true);
-    await new Promise<void>((r) => setTimeout(r, 2000));
+    const writes = async () => Number(/writes=(\d+)/.exec(await sh(lab1, "bf-workload status"))?.[1]);
+    const before = await writes();
+    await until("the VM to write while the job waits", async () => (await writes()) >= before + 4);
     await api.cutover(job.id);
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded");
 
-    expect(await sha256(lab2, "/dev/vg0/vm1")).toBe(await sha256(lab1, "/dev/vg0/vm1"));
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/vm1");
+    expect(target).toBe(source);
     expect((await sh(lab2, "cat /run/vm-started-on-target")).trim()).toBe("/dev/vg0/vm1");
     const { at, events } = await phaseTimes(job.id);
     const fullCopyMs = at("catch_up") - at("full_copy");
@@ -79,13 +90,46 @@ describe("migration jobs on lab hosts", () => {
     expect(await leftovers(lab2, "vg0")).toEqual({ lvs: [], processes: [] });
     // The source LV stays until an operator removes it.
     expect(await sh(lab1, "lvs --noheadings -o lv_name vg0/vm1")).toContain("vm1");
+    classic = done;
   }, 600_000);
-  it("moves a thin LV into a thin pool with an automatic cutover", async () => {
-    await sh(
-      lab1,
-      "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0 && lvcreate -q -y -V 128M -T vg0/pool0 -n tvm",
+
+  it("tags the kept source LV, refuses it while open, then removes it", async () => {
+    // The 128 MiB migration's source LV: a migration of its own would only cost another full copy.
+    if (!classic) throw new Error("the 128 MiB migration did not succeed: nothing to decommission");
+    const job = classic;
+    const tags = async () => (await sh(lab1, "lvs --noheadings -o lv_tags vg0/vm1")).trim().split(",");
+    const decommission = (confirm: string) => api.send("POST", `/api/migrations/${job.id}/decommission`, { confirm });
+
+    expect(await tags()).toContain(`blockferry_migrated_${job.id}`);
+    const inventory = await api.call<Inventory>("GET", `/api/hosts/${src.id}/inventory`);
+    expect(inventory.lvs.find((l) => l.vg === "vg0" && l.name === "vm1")?.migratedAway).toEqual({ jobId: job.id });
+
+    expect((await decommission("vg0/vm1x")).status).toBe(400);
+
+    // Something still reads the old copy: lvs shows the open bit, and the removal is refused with the reason.
+    holder = (
+      await sh(lab1, "setsid sh -c 'exec 3</dev/vg0/vm1; exec sleep 300' >/dev/null 2>&1 </dev/null & echo $!")
+    ).trim();
+    await until("the holder to open the LV", async () =>
+      (await sh(lab1, "lvs --noheadings -o lv_attr vg0/vm1")).trim().startsWith("-wi-ao"),
     );
-    await sh(lab1, "dd if=/dev/urandom of=/dev/vg0/tvm bs=1M count=24 oflag=direct status=none");
+    const open = await decommission("vg0/vm1");
+    expect(open.status).toBe(409);
+    expect(((await open.json()) as ErrorBody).error.details).toEqual({ reason: "source_open" });
+    await sh(lab1, `kill ${holder}; while kill -0 ${holder} 2>/dev/null; do sleep 0.1; done`);
+    holder = "";
+
+    const ok = await decommission("vg0/vm1");
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as Migration).sourceDecommissionedAt).not.toBeNull();
+    expect(await sh(lab1, "lvs --noheadings -o lv_name vg0 2>&1")).not.toMatch(/\bvm1\b/);
+    // The migrated copy on the target is untouched.
+    expect(await sh(lab2, "lvs --noheadings -o lv_name vg0/vm1")).toContain("vm1");
+  });
+
+  it("moves a thin LV into a thin pool with an automatic cutover", async () => {
+    await sh(lab1, "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0 && lvcreate -q -y -V 64M -T vg0/pool0 -n tvm");
+    await sh(lab1, "dd if=/dev/urandom of=/dev/vg0/tvm bs=1M count=16 oflag=direct status=none");
     await sh(lab2, "lvcreate -q -y --type thin-pool -L 300M -n pool0 vg0");
     await sh(lab1, "bf-workload start /dev/vg0/tvm 1024");
     const job = await api.createMigration({
@@ -96,7 +140,8 @@ describe("migration jobs on lab hosts", () => {
       options: { catchUpPasses: 1 },
     });
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded");
-    expect(await sha256(lab2, "/dev/vg0/tvm")).toBe(await sha256(lab1, "/dev/vg0/tvm"));
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/tvm");
+    expect(target).toBe(source);
     expect(await sh(lab2, "lvs --noheadings -o segtype vg0/tvm")).toContain("thin");
     expect(done.outageMs).not.toBeNull();
     expect(await leftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
@@ -108,15 +153,16 @@ describe("migration jobs on lab hosts", () => {
     const lv = `c-${phase.replace("_", "")}`;
     await sh(
       lab1,
-      `lvcreate -q -y -L 64M -n ${lv} vg0 && dd if=/dev/urandom of=/dev/vg0/${lv} bs=1M count=16 oflag=direct status=none`,
+      // Small: what a cancel leaves does not depend on the size, and wait_cutover comes after a whole full copy.
+      `lvcreate -q -y -L 16M -n ${lv} vg0 && dd if=/dev/urandom of=/dev/vg0/${lv} bs=1M count=8 oflag=direct status=none`,
     );
     const job = await api.createMigration({
       source: { hostId: src.id, vg: "vg0", lv },
       target: { hostId: dst.id, vg: "vg0" },
       vm: { controller: "none" },
       cutover: "manual",
-      // Slow enough to catch the full copy in the act.
-      options: phase === "full_copy" ? { bandwidthLimitBytesPerSecond: 2 * 1024 * 1024 } : {},
+      // Slow enough to catch the full copy in the act (16 s for the 16 MiB).
+      options: phase === "full_copy" ? { bandwidthLimitBytesPerSecond: 1024 * 1024 } : {},
     });
     await api.waitFor(job.id, (m) => m.phase === phase && m.state !== "queued");
     await api.cancel(job.id);
@@ -157,10 +203,13 @@ describe("migration jobs on lab hosts", () => {
       await expect.poll(fellBack, { timeout: 180_000, interval: 1000 }).toBe(true);
       // The writer calms down (as after a burst): the new snapshot now survives.
       await sh(lab1, "bf-workload stop && bf-workload start /dev/vg0/ovf 64");
+      // The limit only kept the first copy going until the overflow: the second one may run at full speed.
+      await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: null });
       await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
       await api.cutover(job.id);
       await api.waitFor(job.id, (m) => m.state === "succeeded");
-      expect(await sha256(lab2, "/dev/vg0/ovf")).toBe(await sha256(lab1, "/dev/vg0/ovf"));
+      const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/ovf");
+      expect(target).toBe(source);
     } finally {
       // The filler must go whatever happened: later tests need the VG's space.
       await sh(lab1, "bf-workload stop >/dev/null 2>&1 || true; lvremove -q -y vg0/filler || true");

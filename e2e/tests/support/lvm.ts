@@ -25,3 +25,8 @@ export async function leftovers(host: LabHost, vg: string): Promise<{ lvs: strin
 export function currentLabHosts(hosts: readonly LabHost[]): Promise<LabHost[]> {
   return Promise.all(hosts.map((h) => labHost(h.labDir, h.name)));
 }
+
+/** `device`'s SHA-256 on two hosts, read at the same time: each read costs its TCG guest seconds. */
+export function sha256OnBoth(a: LabHost, b: LabHost, device: string): Promise<[string, string]> {
+  return Promise.all([sha256(a, device), sha256(b, device)]);
+}

@@ -1,6 +1,6 @@
 // POST /migrations/:id/decommission over the real app, a real migrated SQLite database and a real sshd whose PATH
 // holds stateful stand-in LVM tools: the checks that guard the only LV removal Blockferry does on an LV it did
-// not create, and the audit entry it leaves. Against real LVM: e2e/tests/decommission.test.ts.
+// not create, and the audit entry it leaves. Against real LVM: e2e/tests/migration.test.ts.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
