@@ -31,7 +31,7 @@ describe("cutover policy API", () => {
     expect(res.statusCode).toBe(201);
     return res.json() as Migration;
   };
-  const put = (id: number, payload: unknown, as?: string) =>
+  const put = (id: number, payload: object, as?: string) =>
     t.inject({ method: "PUT", url: `/api/migrations/${id}/cutover-policy`, payload, ...(as && { as }) });
 
   it("stores a policy, the short forms as before, and shows it in the view", async () => {
