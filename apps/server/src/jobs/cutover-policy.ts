@@ -67,12 +67,13 @@ export function decideCutover(s: CutoverSituation): CutoverDecision {
   const budget = p.maxOutageSeconds;
   if (budget === undefined) return { action: "cutover" };
   const pr = s.prediction;
-  if (!pr)
+  // Without the write rate a prediction leaves out what the VM adds until it stops: too hopeful to cut over on.
+  if (!pr || pr.writeBytesPerSecond === null)
     return {
       action: "wait",
       wait: {
         reason: "over_budget",
-        message: `waiting for the first outage prediction to compare with the budget of ${secs(budget)}`,
+        message: `waiting for an outage prediction with the VM's write rate, to compare with the budget of ${secs(budget)}`,
         until: iso(s.now + s.nextLookMs),
       },
     };

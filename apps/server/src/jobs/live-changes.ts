@@ -106,7 +106,8 @@ export function startChangeReader(
     const input: PredictionInput = {
       changedBytes,
       changedRuns: found.extents.runCount,
-      writeBytesPerSecond: writeRate(readings) ?? o.fallbackRate ?? null,
+      // Over the last three intervals: a writer that stopped shows as one within seconds.
+      writeBytesPerSecond: writeRate(readings, 3 * (deps.changeReadMs ?? CHANGE_READ_MS)) ?? o.fallbackRate ?? null,
       readChangesSeconds: found.readMs / 1000,
       passes: ctx.state.passTimings ?? [],
       history,

@@ -172,12 +172,12 @@ export interface Reading {
   changedBytes: number;
 }
 
-/** How fast the changes grow: over the readings of the last `windowMs` (at least two, a second apart), else null. */
+/** How fast the changes grow: over the readings of the last `windowMs` (at least two), else null. */
 export function writeRate(readings: readonly Reading[], windowMs = 15_000): number | null {
   const last = readings[readings.length - 1];
   if (!last) return null;
   const inWindow = readings.filter((r) => last.at - r.at <= windowMs);
   const first = inWindow[0];
-  if (!first || last.at - first.at < 1000) return null;
+  if (!first || last.at - first.at <= 0) return null;
   return Math.max(0, ((last.changedBytes - first.changedBytes) * 1000) / (last.at - first.at));
 }

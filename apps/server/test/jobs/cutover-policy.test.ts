@@ -57,6 +57,10 @@ describe("cutover policy", () => {
       action: "wait",
       wait: { reason: "over_budget", until: at(5) },
     });
+    expect(decideCutover(situation({ policy, prediction: prediction(4.9, null) }))).toMatchObject({
+      action: "wait",
+      wait: { reason: "over_budget" },
+    });
     expect(decideCutover(situation({ policy, prediction: prediction(4.9) }))).toEqual({ action: "cutover" });
     const pass = decideCutover(situation({ policy, prediction: prediction(14), passesRun: 2 }));
     expect(pass).toMatchObject({ action: "pass", wait: { reason: "over_budget" } });

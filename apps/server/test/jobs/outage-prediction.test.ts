@@ -116,7 +116,7 @@ describe("outage prediction", () => {
         { at: 0, changedBytes: 0 },
         { at: 500, changedBytes: MIB },
       ]),
-    ).toBeNull();
+    ).toBe(2 * MIB);
     const readings = [
       { at: 0, changedBytes: 0 },
       { at: 20_000, changedBytes: 10 * MIB },
