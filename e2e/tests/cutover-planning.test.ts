@@ -1,7 +1,7 @@
 // Issue 16 on lab hypervisors: the outage prediction against the measured outage, an automatic cutover that waits
 // for a writer it cannot outrun and cuts over by itself once the writer stops, and a cutover window.
 import type { Host, Migration, StoredEvent } from "@blockferry/contracts";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
 import type { apiClient } from "./support/api.ts";
 import { currentLabHosts, sh, sha256 } from "./support/lvm.ts";
@@ -28,6 +28,31 @@ describe("cutover planning on lab hosts", () => {
     await Promise.all([sh(lab1, `${drop}; true`), sh(lab2, `${drop}; true`)]);
   });
 
+  // Whatever a case left running, the next one starts its own writer.
+  afterEach(async () => {
+    await sh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
+  });
+
+  /** Waits on the view, printing each new prediction and wait reason (what the operator would see). */
+  const watch = async (id: number, pred: (m: Migration) => boolean, timeoutMs = 240_000) => {
+    let seen = "";
+    try {
+      return await api.waitFor(
+        id,
+        (m) => {
+          const now = `${m.phase} ${m.prediction?.outageSeconds ?? "-"} s, writes ${m.prediction?.writeBytesPerSecond ?? "-"} B/s, ${m.cutoverWait?.reason ?? "-"}`;
+          if (now !== seen) console.log(`#${id} ${(seen = now)}`);
+          return pred(m);
+        },
+        timeoutMs,
+      );
+    } catch (err) {
+      const logs = (await events(id)).filter((e) => e.type === "job.log").slice(-8);
+      console.log(logs.map((e) => (e.data as { message: string }).message).join("\n"));
+      throw err;
+    }
+  };
+
   /** A volume with some data, and the "VM" writing to it at `kibPerSecond`. */
   const volume = async (lv: string, mib: number, kibPerSecond: number) => {
     await sh(
@@ -49,7 +74,7 @@ describe("cutover planning on lab hosts", () => {
 
   it("predicts the outage of a cutover under a steady writer within 30% or 2 s", async () => {
     // A first migration between these hosts: its stop, verify and start times are the prediction's history.
-    await volume("cp-warm", 32, 256);
+    await volume("cp-warm", 16, 256);
     const warm = await api.createMigration({
       source: { hostId: src.id, vg: "vg0", lv: "cp-warm" },
       target: { hostId: dst.id, vg: "vg0" },
@@ -59,7 +84,7 @@ describe("cutover planning on lab hosts", () => {
     const warmDone = await api.waitFor(warm.id, (m) => m.state === "succeeded");
     expect(warmDone.predictedOutageSeconds).not.toBeNull();
 
-    await volume("cp-pred", 32, 256);
+    await volume("cp-pred", 16, 256);
     const job = await api.createMigration({
       source: { hostId: src.id, vg: "vg0", lv: "cp-pred" },
       target: { hostId: dst.id, vg: "vg0" },
@@ -67,7 +92,7 @@ describe("cutover planning on lab hosts", () => {
       cutover: "manual",
     });
     // Readings of the waiting snapshot until the write rate is known: the prediction then counts the writes too.
-    const waiting = await api.waitFor(
+    const waiting = await watch(
       job.id,
       (m) =>
         m.state === "waiting_cutover" &&
@@ -101,7 +126,7 @@ describe("cutover planning on lab hosts", () => {
       cutover: "manual",
       options: { bandwidthLimitBytesPerSecond: 1024 * 1024 },
     });
-    const first = await api.waitFor(job.id, (m) => m.state === "waiting_cutover" && m.prediction !== null);
+    const first = await watch(job.id, (m) => m.state === "waiting_cutover" && m.prediction !== null);
     const parts = (first.prediction as NonNullable<Migration["prediction"]>).parts;
     // What an outage with nothing left to send costs, and a margin far below what the writer adds in one pass.
     const budget = Math.round((parts.stopSeconds + parts.startSeconds + parts.verifySeconds + 1.5) * 10) / 10;
@@ -111,7 +136,7 @@ describe("cutover planning on lab hosts", () => {
       maxOutageSeconds: budget,
       maxPasses: 1,
     });
-    const stuck = await api.waitFor(job.id, (m) => m.cutoverWait?.reason === "not_converging");
+    const stuck = await watch(job.id, (m) => m.cutoverWait?.reason === "not_converging");
     console.log(`waiting: ${stuck.cutoverWait?.message}`);
     expect(stuck.cutoverWait?.message).toContain(`over the budget of ${budget} s`);
     expect(stuck.cutoverWait?.until).toBeNull();
@@ -119,7 +144,7 @@ describe("cutover planning on lab hosts", () => {
 
     const writerStopped = Date.now();
     await sh(lab1, "bf-workload stop");
-    const done = await api.waitFor(job.id, (m) => m.state === "succeeded");
+    const done = await watch(job.id, (m) => m.state === "succeeded");
     const evs = await events(job.id);
     const stoppedAt = evs.find((e) => e.type === "job.vm_stopped");
     expect(Date.parse(stoppedAt?.at ?? "")).toBeGreaterThan(writerStopped);
@@ -147,7 +172,7 @@ describe("cutover planning on lab hosts", () => {
       vm: vm("cp-window", 128),
       cutover: { mode: "auto", notBefore },
     });
-    const before = await api.waitFor(job.id, (m) => m.cutoverWait?.reason === "before_window");
+    const before = await watch(job.id, (m) => m.cutoverWait?.reason === "before_window");
     expect(before.cutoverWait?.until).toBe(notBefore);
     expect((await events(job.id)).some((e) => e.type === "job.vm_stopped")).toBe(false);
     await api.waitFor(job.id, (m) => m.state === "succeeded");
