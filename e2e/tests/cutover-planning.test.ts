@@ -127,9 +127,10 @@ describe("cutover planning on lab hosts", () => {
       options: { bandwidthLimitBytesPerSecond: 1024 * 1024 },
     });
     const first = await watch(job.id, (m) => m.state === "waiting_cutover" && m.prediction !== null);
-    const parts = (first.prediction as NonNullable<Migration["prediction"]>).parts;
-    // What an outage with nothing left to send costs, and a margin far below what the writer adds in one pass.
-    const budget = Math.round((parts.stopSeconds + parts.startSeconds + parts.verifySeconds + 1.5) * 10) / 10;
+    // What a cutover with nothing left to send costs, and a margin below what the writer adds in one pass (the
+    // delta goes at 1 MiB/s at most: a second of it is 1 MiB, a few seconds of the writer).
+    const idle = (first.prediction as NonNullable<Migration["prediction"]>).idleOutageSeconds ?? 0;
+    const budget = Math.round((idle + Math.max(1, 0.15 * idle)) * 10) / 10;
     console.log(`budget ${budget} s; prediction while waiting: ${first.prediction?.outageSeconds} s`);
     await api.call("PUT", `/api/migrations/${job.id}/cutover-policy`, {
       mode: "auto",

@@ -100,13 +100,16 @@ export function decideCutover(s: CutoverSituation): CutoverDecision {
         until: null,
       },
     };
+  const floor = pr.idleOutageSeconds;
+  const hint =
+    floor !== undefined && floor > budget
+      ? `. Even with nothing left to send a cutover takes ${secs(floor)}: cut over now, or raise the budget`
+      : ". It cuts over by itself once the writes slow down; or cut over now, or raise the budget";
   return {
     action: "wait",
     wait: {
       reason: "not_converging",
-      message:
-        `after ${s.passesRun} ${s.passesRun === 1 ? "pass" : "passes"} ${over}${writes}. It cuts over by itself ` +
-        "once the writes slow down; or cut over now, or raise the budget",
+      message: `after ${s.passesRun} ${s.passesRun === 1 ? "pass" : "passes"} ${over}${writes}${hint}`,
       until: null,
     },
   };

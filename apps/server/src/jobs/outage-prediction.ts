@@ -126,6 +126,7 @@ export function predictOutage(input: PredictionInput): OutagePrediction | null {
 
   return {
     outageSeconds: round(stopSeconds + deltaSeconds + verifySeconds + startSeconds),
+    idleOutageSeconds: round(stopSeconds + fixed + verifyFixed + startSeconds),
     changedBytes: input.changedBytes,
     changedRuns: input.changedRuns,
     parts: {

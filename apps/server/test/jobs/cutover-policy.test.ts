@@ -80,6 +80,10 @@ describe("cutover policy", () => {
     const policy = { mode: "auto" as const, maxOutageSeconds: 5, maxPasses: 5 };
     const d = decideCutover(situation({ policy, prediction: prediction(14, 0), passesRun: 5, outageAfterOnePass: 3 }));
     expect(d).toMatchObject({ action: "pass", wait: { reason: "over_budget" } });
+    // A budget below what a cutover with nothing to send costs: it says so.
+    const floor = { ...prediction(14, 0), idleOutageSeconds: 6 };
+    const low = decideCutover(situation({ policy, prediction: floor, passesRun: 5, outageAfterOnePass: 6 }));
+    expect(low.action === "wait" && low.wait?.message).toContain("Even with nothing left to send a cutover takes 6 s");
     // No passes allowed at all: it waits.
     const none = { ...policy, maxPasses: 0 };
     expect(

@@ -66,6 +66,8 @@ describe("outage prediction", () => {
     const fixed = 1.2 - 1 / 16 - 10 * DEFAULTS.perRunSeconds;
     expect(p.parts.deltaSeconds).toBeCloseTo(fixed + 0.5 + 100 * DEFAULTS.perRunSeconds, 2);
     expect(p.basis).toContain("migration #7 of this VM");
+    // Nothing left to send: stop, start, and the fixed costs of delta and verify.
+    expect(p.idleOutageSeconds).toBeCloseTo(0.4 + 0.3 + fixed + (0.8 - 1 / 50), 1);
     expect(predictOutage({ ...base, history: { ...earlier, match: "hosts" } })?.basis).toContain(
       "migration #7 between these hosts",
     );
