@@ -114,7 +114,7 @@ describe("cutover planning on lab hosts", () => {
     await sameBytes("cp-pred");
     // The view learned of the prediction through stored events (the dashboard refetches on them).
     expect((await events(job.id)).some((e) => e.type === "job.prediction")).toBe(true);
-  }, 300_000);
+  }, 600_000);
 
   it("an automatic cutover over its budget waits and says why, and cuts over by itself once the writer stops", async () => {
     // Throttled, so that what the writer adds costs seconds of outage: the budget can then tell it apart.
@@ -162,7 +162,7 @@ describe("cutover planning on lab hosts", () => {
       evs.some((e) => e.type === "job.cutover_waiting" && (e.data as { reason: string }).reason === "not_converging"),
     ).toBe(true);
     await sameBytes("cp-budget");
-  }, 300_000);
+  }, 600_000);
 
   it("does not stop the VM before the window opens, and cuts over after", async () => {
     await volume("cp-window", 16, 128);
@@ -180,5 +180,5 @@ describe("cutover planning on lab hosts", () => {
     const stopped = (await events(job.id)).find((e) => e.type === "job.vm_stopped");
     expect(Date.parse(stopped?.at ?? "")).toBeGreaterThanOrEqual(Date.parse(notBefore));
     await sameBytes("cp-window");
-  }, 300_000);
+  }, 600_000);
 });
