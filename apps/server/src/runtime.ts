@@ -20,6 +20,7 @@ import { createDecommissionService, type DecommissionService } from "./jobs/deco
 import { createJobExecutor } from "./jobs/execute-job.ts";
 import { createMigrationHistory, type MigrationHistory } from "./jobs/migration-history.ts";
 import { createMigrationService, type MigrationService } from "./jobs/migration-service.ts";
+import { createOutageHistory } from "./jobs/outage-history.ts";
 import { createPhases } from "./jobs/phases/index.ts";
 import { createPrechecksService } from "./jobs/prechecks.ts";
 import { createReconciler } from "./jobs/reconcile.ts";
@@ -43,6 +44,8 @@ export interface RuntimeOptions {
   /** Webhook retry timing (tests shorten it); defaults in webhooks/worker.ts. */
   webhookPolicy?: Partial<DeliveryPolicy>;
   snapshotWatchMs?: number;
+  /** Interval of live change readings (outage prediction) while a job copies or waits; default 5 s. */
+  changeReadMs?: number;
   sessionPolicy?: SessionPolicy;
   /** Seals and opens stored secrets (server.ts loads it from secret.key; tests make one). */
   keyring: Keyring;
@@ -120,6 +123,8 @@ export function createRuntime(
     mover,
     objects,
     snapshotWatchMs: opts.snapshotWatchMs,
+    changeReadMs: opts.changeReadMs,
+    outageHistory: createOutageHistory({ jobs, events }),
     logger: opts.logger,
   });
   const execute = createJobExecutor({

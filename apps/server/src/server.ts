@@ -28,7 +28,7 @@ export interface RunningServer {
  */
 export async function startServer(
   config: Config,
-  opts: Partial<Pick<RuntimeOptions, "runner" | "snapshotWatchMs" | "createMover">> = {},
+  opts: Partial<Pick<RuntimeOptions, "runner" | "snapshotWatchMs" | "changeReadMs" | "createMover">> = {},
 ): Promise<RunningServer> {
   // One logger for HTTP and the runtime; key material, credentials and the operator's VM commands (which may hold
   // tokens; the VM controller logs them itself, redacted, at debug level) are redacted wherever they might appear.

@@ -48,6 +48,11 @@ export const OutagePrediction = Type.Object(
       verifySeconds: Type.Number(),
       startSeconds: Type.Number(),
     }),
+    /**
+     * The outage of a cutover with nothing left to send (stop, the delta's and verify's fixed costs, start): the floor
+     * no catch-up pass can go below, so a budget under it cannot be met.
+     */
+    idleOutageSeconds: Type.Optional(Type.Number({ minimum: 0 })),
     /** How fast the VM adds changed bytes now (growth of the snapshot over the last readings); null until known. */
     writeBytesPerSecond: Type.Union([Type.Number(), Type.Null()]),
     basis: Type.String({ description: "where each figure came from, in words" }),

@@ -43,7 +43,15 @@ export const JobEvent = Type.Union([
   event("job.verified", Type.Object({ phase: Phase, ranges: Type.Integer({ minimum: 0 }), full: Type.Boolean() })),
   /** The outage begins: stored before the stop command, so a dashboard shows the VM down from its first second. */
   event("job.vm_stopped", Type.Object({ phase: Phase, at: Type.Number({ description: "epoch milliseconds" }) })),
-  event("job.outage", Type.Object({ phase: Phase, outageMs: Type.Number() })),
+  event(
+    "job.outage",
+    Type.Object({
+      phase: Phase,
+      outageMs: Type.Number(),
+      /** The prediction taken right before the stop, when there was one (the prediction-error metric). */
+      predictedOutageSeconds: Type.Optional(Type.Number()),
+    }),
+  ),
   /**
    * A copy pass finished: how many of its ranges an earlier, interrupted run had confirmed already (the journal
    * resumed them: neither read nor sent again) and what this run moved.

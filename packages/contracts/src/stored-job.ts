@@ -55,6 +55,23 @@ export const PhaseState = Type.Object({
   fullCopyFallbacks: Type.Optional(Count),
   /** Completed catch-up passes. */
   catchUpDone: Type.Optional(Count),
+  /** Catch-up passes an automatic cutover policy added to converge (on top of options.catchUpPasses). */
+  extraPasses: Type.Optional(Count),
+  /**
+   * What this migration's copy passes measured (the latest few): the outage prediction's delta throughput and
+   * per-run cost. `readMs` is the time to read the pass's change list (catch-up passes).
+   */
+  passTimings: Type.Optional(
+    Type.Array(
+      Type.Object({
+        pass: Type.String(),
+        bytes: Type.Number({ minimum: 0 }),
+        runs: Count,
+        copyMs: Type.Number({ minimum: 0 }),
+        readMs: Type.Optional(Type.Number({ minimum: 0 })),
+      }),
+    ),
+  ),
   rotation: Type.Optional(StoredRotation),
   pendingChanges: Type.Optional(StoredChanges),
   /** Set before the stop command runs, so cancel restarts the VM. */

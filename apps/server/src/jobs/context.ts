@@ -54,6 +54,8 @@ export type PhaseEventType =
   | "job.vm_stopped"
   | "job.outage"
   | "job.copied"
+  | "job.prediction"
+  | "job.cutover_waiting"
   | "job.cutover_refused"
   | "job.rolled_back";
 

@@ -1,4 +1,5 @@
 import type { Migration, StoredEvent } from "@blockferry/contracts";
+import { humanBytes } from "@blockferry/contracts/units";
 import { JOB_STATE_LABELS, PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 
 /** A migration's endpoints and VM control in one line, from the (already masked) view of it. */
@@ -37,7 +38,16 @@ function lineOf(e: StoredEvent, view: LogView): [level: string, text: string] | 
     case "job.verified":
       return ["info", `verified ${e.data.ranges} ranges${e.data.full ? " (whole volume)" : ""}`];
     case "job.outage":
-      return ["info", `outage ${e.data.outageMs} ms`];
+      return [
+        "info",
+        `outage ${e.data.outageMs} ms${e.data.predictedOutageSeconds === undefined ? "" : ` (predicted ${e.data.predictedOutageSeconds} s)`}`,
+      ];
+    case "job.prediction":
+      return [
+        "info",
+        `predicted outage ${e.data.prediction.outageSeconds} s (${humanBytes(e.data.prediction.changedBytes)} changed in ` +
+          `${e.data.prediction.changedRuns} runs): ${e.data.prediction.basis}`,
+      ];
     case "job.cutover_refused":
       return ["warn", `cutover refused: ${e.data.reason}`];
     case "job.rolled_back":

@@ -49,6 +49,17 @@ export interface MigrationServiceDeps {
   updateOptions(jobId: number, options: MigrationOptions): void;
 }
 
+/** The policy as stored: the mode in `cutover`, a budget or window (if any) in `cutoverPolicy`. */
+const cutoverColumns = (c: CreateMigration["cutover"]) => {
+  const policy: CutoverPolicy = typeof c === "object" ? c : { mode: c ?? "manual" };
+  const detailed = Object.keys(policy).length > 1;
+  return { cutover: policy.mode, cutoverPolicy: detailed ? policy : null };
+};
+
+/** A policy may change until the VM is stopped: from then on the cutover is under way. */
+const POLICY_FIXED_PHASES = ["final_delta", "verify", "start_vm", "cleanup", "done"] as const;
+const POLICY_STATES = ["queued", "running", "waiting_cutover", "failed", "rolled_back"] as const;
+
 /** Ended, but not for good: retry resumes them, cancel cleans up after them. */
 const RETRYABLE_STATES = ["failed", "rolled_back"] as const satisfies readonly JobState[];
 const isRetryable = (state: JobState): state is (typeof RETRYABLE_STATES)[number] =>
@@ -104,13 +115,6 @@ export function createMigrationService(d: MigrationServiceDeps) {
     }
   };
 
-  /** The policy as stored: the mode in `cutover`, a budget or window (if any) in `cutoverPolicy`. */
-  const cutoverColumns = (c: CreateMigration["cutover"]) => {
-    const policy: CutoverPolicy = typeof c === "object" ? c : { mode: c ?? "manual" };
-    const detailed = Object.keys(policy).length > 1;
-    return { cutover: policy.mode, cutoverPolicy: detailed ? policy : null };
-  };
-
   return {
     create(input: CreateMigration, actor: Actor = SYSTEM): Migration {
       trustedHost(input.source.hostId, "source");
@@ -152,14 +156,21 @@ export function createMigrationService(d: MigrationServiceDeps) {
 
     list(q: MigrationListQuery): Migration[] {
       return d.jobs
-        .list({ state: q.state, hostId: q.hostId, q: q.q, since: q.since, limit: q.limit ?? 100 })
+        .list({
+          state: q.state,
+          hostId: q.hostId,
+          q: q.q,
+          since: q.since,
+          overBudget: q.overBudget,
+          limit: q.limit ?? 100,
+        })
         .map(toMigration);
     },
 
     chunkMap(id: number): ChunkMap {
       const job = load(id);
       const size = job.phaseState.sizeBytes ?? 0;
-      return buildChunkMap(d.chunkMaps.rangesOf(id), size, job.phase);
+      return buildChunkMap(d.chunkMaps.rangesOf(id), size, job.phase, job.phaseState.liveChangedCells);
     },
 
     /** Changes the bandwidth limit, also of a copy that is running now; null removes the limit. */
@@ -179,6 +190,28 @@ export function createMigrationService(d: MigrationServiceDeps) {
             : `bandwidth limit ${humanBytes(bytesPerSecond)}/s (${bytesPerSecond} bytes/s)`,
       });
       d.audit.record(actor, "migration.bandwidth", `job:${id}`, { bytesPerSecond });
+      return toMigration(row);
+    },
+
+    /**
+     * Changes the cutover policy of a migration that has not stopped its VM yet (also a failed or rolled-back one,
+     * for its retry); the runner's wait_cutover reads it on its next look.
+     */
+    setCutoverPolicy(id: number, policy: CutoverPolicy, actor: Actor = SYSTEM): Migration {
+      const job = load(id);
+      const stopped = job.phase === "stop_vm" && job.phaseState.vmStoppedAt !== undefined;
+      const refuse = () =>
+        new ConflictError(
+          `migration ${id} is ${job.state} in ${job.phase}: its cutover policy can change only until the VM is stopped`,
+          { reason: "cutover_under_way" },
+        );
+      if (stopped) throw refuse();
+      const row = d.jobs.updateIfState(id, POLICY_STATES, cutoverColumns(policy), {
+        phaseNotIn: POLICY_FIXED_PHASES,
+      });
+      if (!row) throw refuse();
+      d.hub.append(id, "job.log", { level: "info", message: `cutover policy changed: ${JSON.stringify(policy)}` });
+      d.audit.record(actor, "migration.cutover_policy", `job:${id}`, { policy });
       return toMigration(row);
     },
 

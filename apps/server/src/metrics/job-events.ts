@@ -3,11 +3,15 @@ import type { Metrics } from "./registry.ts";
 
 /**
  * Feeds the metrics from the event hub: a phase ends when the job's next phase starts or the job stops
- * (ends, fails, is cancelled); outages as the job records them (a rollback's too: the VM was down as long).
+ * (ends, fails, is cancelled); outages as the job records them (a rollback's too: the VM was down as long), and
+ * after a cutover how far its outage was from the prediction taken right before the stop.
  * Timed from the stored events' times, so the numbers are those of the log. A phase that began before this
  * process started is not observed (its start is not in memory), which skews nothing but leaves it out.
  */
-export function watchForMetrics(hub: Pick<EventHub, "subscribe">, metrics: Pick<Metrics, "outage" | "phaseEnded">) {
+export function watchForMetrics(
+  hub: Pick<EventHub, "subscribe">,
+  metrics: Pick<Metrics, "outage" | "phaseEnded" | "predictionError">,
+) {
   const running = new Map<number, { phase: string; since: number }>();
   const end = (jobId: number, at: number) => {
     const current = running.get(jobId);
@@ -31,6 +35,10 @@ export function watchForMetrics(hub: Pick<EventHub, "subscribe">, metrics: Pick<
             if (e.data.state !== "running" && e.data.state !== "waiting_cutover") end(e.jobId, at);
             break;
           case "job.outage":
+            metrics.outage(e.data.outageMs / 1000);
+            if (e.data.predictedOutageSeconds !== undefined)
+              metrics.predictionError(e.data.outageMs / 1000 - e.data.predictedOutageSeconds);
+            break;
           case "job.rolled_back":
             metrics.outage(e.data.outageMs / 1000);
             break;

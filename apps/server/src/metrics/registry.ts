@@ -38,6 +38,12 @@ export function createMetrics(d: {
     buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
     registers: [registry],
   });
+  const predictionError = new Histogram({
+    name: "blockferry_outage_prediction_error_seconds",
+    help: "Measured minus predicted outage per cutover (the prediction taken right before the VM was stopped)",
+    buckets: [-60, -20, -10, -5, -2, -1, -0.5, 0, 0.5, 1, 2, 5, 10, 20, 60],
+    registers: [registry],
+  });
   const phaseDuration = new Histogram({
     name: "blockferry_phase_duration_seconds",
     help: "How long each phase ran, observed when it ended",
@@ -65,6 +71,7 @@ export function createMetrics(d: {
       if (bytes > 0) bytesCopied.inc({ path }, bytes);
     },
     outage: (seconds: number) => outage.observe(seconds),
+    predictionError: (measuredMinusPredicted: number) => predictionError.observe(measuredMinusPredicted),
     phaseEnded: (phase: string, seconds: number) => phaseDuration.observe({ phase }, seconds),
     streamClients: { opened: () => streamClients.inc(), closed: () => streamClients.dec() },
   };

@@ -1,5 +1,6 @@
+import { ExtentMap } from "@blockferry/changes";
 import { describe, expect, it } from "vitest";
-import { buildChunkMap } from "../../src/jobs/chunk-map.ts";
+import { buildChunkMap, toMapCells } from "../../src/jobs/chunk-map.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -51,5 +52,49 @@ describe("chunk map from the journal", () => {
       "full_copy",
     );
     expect(m).toMatchObject({ copied: [[0, 8]], changed: [], verified: [] });
+  });
+});
+
+describe("live changed cells", () => {
+  const full = [row("full-g1", 0, MiB, true)];
+
+  it("shows what the snapshot recorded as changed on top of copied, until the verify is done", () => {
+    const m = buildChunkMap(full, MiB, "wait_cutover", [
+      [3, 2],
+      [15, 4],
+    ]);
+    expect(m.changed).toEqual([
+      [3, 2],
+      [15, 1],
+    ]);
+    expect(m.copied).toEqual([
+      [0, 3],
+      [5, 10],
+    ]);
+    expect(buildChunkMap(full, MiB, "start_vm", [[3, 2]]).changed).toEqual([]);
+  });
+
+  it("maps snapshot chunks to map cells, and merges the smallest gaps down to the cap", () => {
+    // 4 KiB chunks into 64 KiB cells: chunks 0-1 and 15-16 touch cells 0 and 0-1; chunk 160 is cell 10.
+    const extents = ExtentMap.fromRuns([
+      [0, 2],
+      [15, 2],
+      [160, 1],
+    ]);
+    expect(toMapCells(extents, 4 * KiB, cell)).toEqual([
+      [0, 2],
+      [10, 1],
+    ]);
+    const scattered = ExtentMap.fromRuns([
+      [0, 1],
+      [2, 1],
+      [10, 1],
+      [11 + 1, 1],
+      [40, 1],
+    ]);
+    const capped = toMapCells(scattered, cell, cell, 3);
+    expect(capped.length).toBeLessThanOrEqual(3);
+    // Never less than was recorded: every recorded cell is inside a run.
+    for (const [first] of scattered.toJSON()) expect(capped.some(([a, n]) => first >= a && first < a + n)).toBe(true);
   });
 });

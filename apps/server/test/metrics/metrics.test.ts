@@ -111,7 +111,7 @@ describe("/metrics", () => {
       blockBytes: MiB,
     });
     t.hub.append(migration.id, "job.phase", { phase: "stop_vm" });
-    t.hub.append(migration.id, "job.outage", { phase: "start_vm", outageMs: 1500 });
+    t.hub.append(migration.id, "job.outage", { phase: "start_vm", outageMs: 1500, predictedOutageSeconds: 2 });
 
     const afterText = await scrapeText();
     const after = parsePrometheusTextFormat(afterText);
@@ -125,6 +125,8 @@ describe("/metrics", () => {
     expect(phases?.metrics[0]?.buckets?.["+Inf"]).toBe("1");
     expect(afterText).toMatch(/^blockferry_phase_duration_seconds_count\{phase="full_copy"\} 1$/m);
     expect(histogramOf(after, "blockferry_outage_seconds")).toEqual({ count: 1, sum: 1.5 });
+    // Measured minus predicted, at the end of the cutover.
+    expect(histogramOf(after, "blockferry_outage_prediction_error_seconds")).toEqual({ count: 1, sum: -0.5 });
 
     // An event stream client is counted while it is connected.
     const ws = new WebSocket(`${base.replace("http", "ws")}/api/events/stream`, {

@@ -39,6 +39,7 @@ export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState; targe
     objects: createJobObjectsRepo(t.db),
     // Fast snapshot checks and cutover polls, so a test waits milliseconds for the state it waits on.
     snapshotWatchMs: 5,
+    changeReadMs: 20,
     sleep: (_ms, signal) => abortableSleep(5, signal),
   };
   const { phases, compensate } = createPhases(deps);

@@ -39,6 +39,17 @@ export function createEventsRepo(db: Db) {
           : and(gt(jobEvents.id, after), eq(jobEvents.jobId, opts.jobId));
       return db.select().from(jobEvents).where(where).orderBy(asc(jobEvents.id)).limit(opts.limit).all().map(toEvent);
     },
+
+    /** Every event of one type of a job, oldest first (a job's phase changes, say, without its log). */
+    ofType(jobId: number, type: EventType): StoredEvent[] {
+      return db
+        .select()
+        .from(jobEvents)
+        .where(and(eq(jobEvents.jobId, jobId), eq(jobEvents.type, type)))
+        .orderBy(asc(jobEvents.id))
+        .all()
+        .map(toEvent);
+    },
   };
 }
 export type EventsRepo = ReturnType<typeof createEventsRepo>;

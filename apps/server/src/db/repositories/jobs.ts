@@ -29,6 +29,8 @@ export interface JobFilter {
   hostId?: number;
   q?: string;
   since?: string;
+  /** Only jobs whose measured outage exceeded their policy's maxOutageSeconds. */
+  overBudget?: boolean;
   limit: number;
 }
 
@@ -96,6 +98,8 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
       if (f.state) where.push(eq(jobs.state, f.state));
       if (f.hostId) where.push(or(eq(jobs.sourceHostId, f.hostId), eq(jobs.targetHostId, f.hostId)));
       if (f.since) where.push(gte(jobs.createdAt, f.since));
+      if (f.overBudget)
+        where.push(sql`${jobs.outageMs} > json_extract(${jobs.cutoverPolicy}, '$.maxOutageSeconds') * 1000`);
       if (f.q) {
         const pattern = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
         where.push(
@@ -271,6 +275,17 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
         )
         .all()
         .map(checkJobRow);
+    },
+    /** The newest succeeded jobs with a measured outage (the outage prediction's history). */
+    recentOutages(limit: number): JobRow[] {
+      return db
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.state, "succeeded"), isNotNull(jobs.outageMs)))
+        .orderBy(desc(jobs.id))
+        .limit(limit)
+        .all()
+        .filter(isSound);
     },
     /** How many jobs are in each state (states with none are absent): for the metrics scrape. */
     countByState(): Array<{ state: JobRow["state"]; count: number }> {

@@ -1,6 +1,10 @@
+import type { CutoverWait } from "@blockferry/contracts";
 import { bytesWithExact } from "@blockferry/contracts/units";
+import type { SnapshotStatus } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
 import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
+import { decideCutover } from "../cutover-policy.ts";
+import { CHANGE_READ_MS, type ChangeReader, startChangeReader } from "../live-changes.ts";
 import {
   classicSnapshotChanges,
   devicePath,
@@ -22,6 +26,7 @@ import {
   snapshotName,
   storeChanges,
   storedThin,
+  withTiming,
 } from "./shared.ts";
 
 /** Above this fill level a classic snapshot is grown (when its VG has room) before it can overflow. */
@@ -32,7 +37,12 @@ const EXTEND_AT_PERCENT = 70;
  * the moment it turns invalid (its change list can then never be trusted). Stopping it (or the job's signal)
  * also stops a check in flight.
  */
-export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (err: Error) => void): () => void {
+export function watchSnapshot(
+  ctx: PhaseContext,
+  deps: PhaseDeps,
+  onInvalid: (err: Error) => void,
+  onStatus?: (snapshot: string, status: SnapshotStatus) => void,
+): () => void {
   const { state, job } = ctx;
   if (state.sourceThin || !state.snapshotLv) return () => undefined;
   const snap = state.snapshotLv;
@@ -45,6 +55,7 @@ export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (er
     busy = true;
     try {
       const status = await snapshotStatus(ctx.source, job.sourceVg, snap, signal);
+      onStatus?.(snap, status);
       if (status.state !== "valid") return onInvalid(new SnapshotInvalidError(`${job.sourceVg}/${snap}`, status.state));
       // Stored events are forever: record the fill level when it moved by a whole percent, not every tick.
       if (Math.floor(status.fillPercent) !== lastPercent) {
@@ -85,20 +96,42 @@ export function watchSnapshot(ctx: PhaseContext, deps: PhaseDeps, onInvalid: (er
   };
 }
 
-/** Runs `copy` under a signal that also fires when the snapshot turns invalid. */
+/**
+ * Runs `copy` under a signal that also fires when the snapshot turns invalid, reading the live changes meanwhile
+ * (classic snapshots only: a thin reading's metadata snapshot must not meet the catch-up's own).
+ */
 async function withSnapshotWatch<T>(
   ctx: PhaseContext,
   deps: PhaseDeps,
   copy: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
+  const reader: ChangeReader | null = ctx.state.sourceThin ? null : startChangeReader(ctx, deps);
+  try {
+    return await watchedCopy(ctx, deps, copy, reader);
+  } finally {
+    await reader?.stop();
+  }
+}
+
+async function watchedCopy<T>(
+  ctx: PhaseContext,
+  deps: PhaseDeps,
+  copy: (signal: AbortSignal) => Promise<T>,
+  reader: ChangeReader | null,
+): Promise<T> {
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(ctx.signal.reason);
   ctx.signal.addEventListener("abort", onOuterAbort, { once: true });
   let invalid: Error | null = null;
-  const stop = watchSnapshot(ctx, deps, (err) => {
-    invalid = err;
-    controller.abort(err);
-  });
+  const stop = watchSnapshot(
+    ctx,
+    deps,
+    (err) => {
+      invalid = err;
+      controller.abort(err);
+    },
+    reader?.noteStatus,
+  );
   let result: T;
   try {
     result = await copy(controller.signal);
@@ -130,6 +163,8 @@ export function fallBackToFullCopy(ctx: PhaseContext, err: Error): PhaseResult {
     snapshotGen: (ctx.state.snapshotGen ?? 1) + 1,
     fullCopyDone: false,
     catchUpDone: 0,
+    extraPasses: 0,
+    liveChangedCells: undefined,
     // The overflowed pass's rotation and change list belong to the old snapshot: the next catch_up must start a
     // new generation from the new one, not resume them.
     rotation: undefined,
@@ -144,8 +179,9 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
     async full_copy(ctx) {
       const { state, job } = ctx;
       const snap = state.snapshotLv ?? snapshotName(job.id, state.snapshotGen ?? 1);
+      const pass = `full-g${state.snapshotGen ?? 1}`;
+      const began = Date.now();
       try {
-        const pass = `full-g${state.snapshotGen ?? 1}`;
         const copied = await withSnapshotWatch(ctx, deps, (signal) =>
           deps.mover.copyFull({
             ...copyRequest(ctx, pass, devicePath(job.sourceVg, snap), signal),
@@ -154,6 +190,8 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
           }),
         );
         ctx.event("job.copied", { pass, ...copied });
+        const timing = { pass, bytes: copied.bytesRead, runs: 1, copyMs: Date.now() - began };
+        ctx.save({ passTimings: withTiming(ctx.state, timing) });
       } catch (err) {
         if (err instanceof SnapshotInvalidError) return fallBackToFullCopy(ctx, err);
         throw await explainTargetFailure(ctx, err, ctx.signal);
@@ -168,7 +206,8 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
      * writes before that moment; later writes are g+1's to record. So the final outage covers one pass.
      */
     async catch_up(ctx) {
-      const passes = options(ctx).catchUpPasses ?? 0;
+      // The operator's passes, and those an automatic cutover policy added to converge.
+      const passes = (options(ctx).catchUpPasses ?? 0) + (ctx.state.extraPasses ?? 0);
       const { job } = ctx;
       while ((ctx.state.catchUpDone ?? 0) < passes) {
         const done = ctx.state.catchUpDone ?? 0;
@@ -190,8 +229,10 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
         // Until its changes are stored, `from` is still to be read: a re-run after a crash (when the state already
         // names generation g+1) adopts g+1 and must not drop g.
         const next = await takeSnapshot(ctx, deps, stored?.pass === pass ? [] : [from]);
+        let readMs: number | undefined;
         try {
           if (stored?.pass !== pass) {
+            const began = Date.now();
             const found = ctx.state.sourceThin
               ? await thinChanges(
                   ctx.source,
@@ -209,14 +250,17 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
                   ctx.signal,
                 );
             stored = storeChanges(pass, found.chunkBytes, found.extents);
-            ctx.save({ pendingChanges: stored });
+            readMs = Date.now() - began;
+            // The pass plans these ranges now: the journal shows them as changed from here on.
+            ctx.save({ pendingChanges: stored, liveChangedCells: undefined });
           }
           const changes = loadChanges(stored);
           ctx.log(
             "info",
             `catch-up ${done + 1}/${passes}: ${changes.extents.byteCount(changes.chunkBytes)} bytes changed`,
           );
-          await withSnapshotWatch(ctx, deps, (signal) =>
+          const began = Date.now();
+          const copied = await withSnapshotWatch(ctx, deps, (signal) =>
             deps.mover.copyExtents({
               ...copyRequest(ctx, pass, devicePath(job.sourceVg, next), signal),
               targetReadsZero: false,
@@ -225,6 +269,15 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
               deviceBytes: ctx.state.sizeBytes ?? 0,
             }),
           );
+          ctx.event("job.copied", { pass, ...copied });
+          const timing = {
+            pass,
+            bytes: copied.bytesRead,
+            runs: changes.extents.runCount,
+            copyMs: Date.now() - began,
+            ...(readMs !== undefined && { readMs }),
+          };
+          ctx.save({ passTimings: withTiming(ctx.state, timing) });
         } catch (err) {
           if (err instanceof SnapshotInvalidError) return fallBackToFullCopy(ctx, err);
           throw err;
@@ -235,37 +288,79 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
       return { next: "wait_cutover" };
     },
 
+    /**
+     * Waits for the cutover while the VM runs, reading the snapshot's changes: a manual cutover for the operator's
+     * confirmation; an automatic one by its policy (window, outage budget), running more catch-up passes to
+     * converge. A forced cutover (the operator's) goes on at any time.
+     */
     async wait_cutover(ctx) {
-      const auto = ctx.job.cutover === "auto";
-      // An automatic cutover the gate refused waits until its retry time (watching the snapshot meanwhile).
-      const retryAt = ctx.state.cutoverRetryAt ?? 0;
-      if (auto && Date.now() >= retryAt) return { next: "stop_vm" };
+      const decide = (reading: ReturnType<ChangeReader["latest"]>) => {
+        const job = ctx.reload();
+        // Only a reading of the current snapshot decides: one taken before a rotation is old news.
+        const fresh = reading && reading.snapshot === ctx.state.snapshotLv ? reading : null;
+        return decideCutover({
+          policy: job.cutoverPolicy ?? { mode: job.cutover },
+          now: Date.now(),
+          forced: job.cutoverRequested,
+          retryAt: ctx.state.cutoverRetryAt ?? null,
+          prediction: fresh?.prediction ?? null,
+          passesRun: ctx.state.extraPasses ?? 0,
+          outageAfterOnePass: fresh?.afterOnePass ?? null,
+          nextLookMs: deps.changeReadMs ?? CHANGE_READ_MS,
+        });
+      };
+      // An automatic cutover with nothing to wait for goes on at once, as it always has.
+      if (decide(null).action === "cutover") {
+        showWait(ctx, null);
+        return { next: "stop_vm" };
+      }
       ctx.markWaiting(true);
-      ctx.log(
-        "info",
-        auto
-          ? `trying the cutover again in ${Math.ceil((retryAt - Date.now()) / 1000)} s`
-          : "full copy done: waiting for the operator to confirm cutover",
-      );
-      // The watcher already reads the snapshot's status on its interval; the loop only reacts to what it saw.
+      if (ctx.job.cutover === "manual") ctx.log("info", "full copy done: waiting for the operator to confirm cutover");
+      const reader = startChangeReader(ctx, deps);
       let invalid: Error | null = null;
-      const stop = watchSnapshot(ctx, deps, (err) => {
-        invalid = err;
-      });
+      const stop = watchSnapshot(
+        ctx,
+        deps,
+        (err) => {
+          invalid = err;
+        },
+        reader.noteStatus,
+      );
       try {
         for (;;) {
           if (invalid) {
             ctx.markWaiting(false);
+            showWait(ctx, null);
             return fallBackToFullCopy(ctx, invalid);
           }
-          if (auto ? Date.now() >= retryAt : ctx.reload().cutoverRequested) break;
+          const d = decide(reader.latest());
+          if (d.action === "cutover") break;
+          showWait(ctx, d.wait);
+          if (d.action === "pass") {
+            ctx.markWaiting(false);
+            ctx.save({ extraPasses: (ctx.state.extraPasses ?? 0) + 1 });
+            return { next: "catch_up" };
+          }
           await (deps.sleep ?? abortableSleep)(500, ctx.signal);
         }
       } finally {
         stop();
+        await reader.stop();
       }
       ctx.markWaiting(false);
+      showWait(ctx, null);
       return { next: "stop_vm" };
     },
   };
+}
+
+/** Shows why an automatic cutover waits (the view); a new reason is also stored as an event and logged. */
+function showWait(ctx: PhaseContext, wait: CutoverWait | null): void {
+  const before = ctx.state.cutoverWait;
+  if (JSON.stringify(before ?? null) === JSON.stringify(wait)) return;
+  ctx.save({ cutoverWait: wait ?? undefined });
+  if (wait && wait.reason !== before?.reason) {
+    ctx.event("job.cutover_waiting", wait);
+    ctx.log("info", `automatic cutover waits: ${wait.message}`);
+  }
 }

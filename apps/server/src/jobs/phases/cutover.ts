@@ -1,8 +1,10 @@
 import { ExtentMap } from "@blockferry/changes";
+import type { OutagePrediction } from "@blockferry/contracts";
 import { bytesWithExact } from "@blockferry/contracts/units";
 import { blockdevFlushCommand, migratedAwayTag } from "@blockferry/lvm";
 import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
+import { startChangeReader } from "../live-changes.ts";
 import {
   classicSnapshotChanges,
   removeLvIfPresent,
@@ -34,6 +36,25 @@ async function finalChanges(ctx: PhaseContext) {
   );
 }
 
+/** A prediction older than this is taken again right before the stop. */
+const FRESH_PREDICTION_MS = 5000;
+
+/**
+ * The outage prediction right before the VM stops (compared with the measured outage afterwards): the latest
+ * one if fresh, else one more reading of the snapshot, at the write rate the last prediction saw. Null when
+ * nothing can tell it (no pass measured, or the reading failed: the cutover does not wait for a forecast).
+ */
+async function predictionBeforeStop(ctx: PhaseContext, deps: PhaseDeps): Promise<OutagePrediction | null> {
+  const last = ctx.state.prediction;
+  if (last && Date.now() - Date.parse(last.at) <= FRESH_PREDICTION_MS) return last;
+  const reader = startChangeReader(ctx, deps, { repeat: false, fallbackRate: last?.writeBytesPerSecond ?? null });
+  try {
+    return (await reader.readNow())?.prediction ?? null;
+  } finally {
+    await reader.stop();
+  }
+}
+
 /** How long an automatic cutover waits after the gate refused it before it looks again. */
 export const CUTOVER_RETRY_MS = 15_000;
 
@@ -45,8 +66,9 @@ function refuseCutover(ctx: PhaseContext, deps: PhaseDeps, gate: Extract<GateRes
   ctx.event("job.cutover_refused", { reason: gate.reason });
   ctx.log("warn", `cutover refused, the VM keeps running on the source: ${gate.reason}`);
   if (gate.snapshotInvalid) return fallBackToFullCopy(ctx, gate.snapshotInvalid);
+  // An operator's confirmation is spent: they confirm again. An automatic policy looks again later by itself.
+  ctx.saveJob({ cutoverRequested: false });
   if (ctx.job.cutover === "auto") ctx.save({ cutoverRetryAt: Date.now() + (deps.cutoverRetryMs ?? CUTOVER_RETRY_MS) });
-  else ctx.saveJob({ cutoverRequested: false });
   return { next: "wait_cutover" };
 }
 
@@ -66,9 +88,17 @@ export function cutoverPhases(
       if (!ctx.state.vmStoppedAt) {
         const gate = await checkCutoverGate(ctx);
         if (!gate.ok) return refuseCutover(ctx, deps, gate);
+        const predicted = await predictionBeforeStop(ctx, deps);
         // Stored before the stop command: if anything fails from here on, cancel knows to restart the VM.
         const at = Date.now();
-        ctx.save({ vmStoppedAt: at, cutoverRetryAt: undefined });
+        ctx.save({
+          vmStoppedAt: at,
+          cutoverRetryAt: undefined,
+          cutoverWait: undefined,
+          // The final delta plans the changed cells now.
+          liveChangedCells: undefined,
+          ...(predicted && { prediction: predicted, predictedOutageSeconds: predicted.outageSeconds }),
+        });
         ctx.event("job.vm_stopped", { at });
       }
       await vm(ctx).stopSource(ctx.signal);
@@ -148,7 +178,8 @@ export function cutoverPhases(
       const outageMs = startedAt - (ctx.state.vmStoppedAt ?? startedAt);
       ctx.save({ vmStartedAt: startedAt });
       ctx.saveJob({ outageMs });
-      ctx.event("job.outage", { outageMs });
+      const predicted = ctx.state.predictedOutageSeconds;
+      ctx.event("job.outage", { outageMs, ...(predicted !== undefined && { predictedOutageSeconds: predicted }) });
       ctx.log("info", `VM started on the target; outage ${outageMs} ms`);
       return { next: "cleanup" };
     },

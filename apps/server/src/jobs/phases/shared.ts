@@ -1,8 +1,10 @@
 import { decodeExtentMap, type ExtentMap, encodeExtentMap } from "@blockferry/changes";
 import type { PhaseState, StoredChanges } from "@blockferry/contracts";
 import type { JobObjectsRepo } from "../../db/repositories/job-objects.ts";
+import type { JobRow } from "../../db/repositories/jobs.ts";
 import type { CopyRequest, Mover, PhaseContext, TransferProgress } from "../context.ts";
 import { devicePath } from "../lvm-ops.ts";
+import type { OutageHistory } from "../outage-prediction.ts";
 import type { VmCommandLogger } from "../vm/controller.ts";
 
 export interface PhaseDeps {
@@ -10,6 +12,10 @@ export interface PhaseDeps {
   objects: Pick<JobObjectsRepo, "record" | "live" | "markRemoved">;
   /** Interval of snapshot fill checks while the VM runs. */
   snapshotWatchMs?: number;
+  /** Interval of change readings (live changed cells, outage prediction) while the VM runs; default 5 s. */
+  changeReadMs?: number;
+  /** An earlier migration's outage figures for this job's prediction (outage-history.ts); none: defaults. */
+  outageHistory?(job: JobRow): OutageHistory | null;
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
   /** Wait before an automatic cutover the gate refused is tried again (default CUTOVER_RETRY_MS). */
   cutoverRetryMs?: number;
@@ -84,3 +90,9 @@ export const loadChanges = (s: StoredChanges) => ({
   chunkBytes: s.chunkBytes,
   extents: decodeExtentMap(Buffer.from(s.extents, "base64")),
 });
+
+/** Adds a pass's measurement to the stored ones (the latest few: the prediction's throughput and per-run cost). */
+export const withTiming = (state: PhaseState, t: NonNullable<PhaseState["passTimings"]>[number]) => [
+  ...(state.passTimings ?? []).filter((p) => p.pass !== t.pass).slice(-9),
+  t,
+];

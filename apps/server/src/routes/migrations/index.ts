@@ -2,6 +2,7 @@ import {
   BandwidthLimit,
   ChunkMap,
   CreateMigration,
+  CutoverPolicy,
   IdParams,
   Migration,
   MigrationList,
@@ -103,6 +104,25 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
     },
     async (request) =>
       migrations.setBandwidth(request.params.id, request.body.bytesPerSecond, actorOf(request.principal, request.ip)),
+  );
+
+  app.put(
+    "/migrations/:id/cutover-policy",
+    {
+      config: operator,
+      schema: {
+        operationId: "setMigrationCutoverPolicy",
+        tags: ["migrations"],
+        description:
+          "Changes when the migration cuts over (mode, budget, passes, window) until its VM is stopped; 409 once " +
+          "the cutover is under way or the migration finished.",
+        params: IdParams,
+        body: CutoverPolicy,
+        response: { 200: Migration, ...errors },
+      },
+    },
+    async (request) =>
+      migrations.setCutoverPolicy(request.params.id, request.body, actorOf(request.principal, request.ip)),
   );
 
   for (const action of ["cutover", "cancel", "retry"] as const) {

@@ -1,0 +1,184 @@
+// Issue 16 on lab hypervisors: the outage prediction against the measured outage, an automatic cutover that waits
+// for a writer it cannot outrun and cuts over by itself once the writer stops, and a cutover window.
+import type { Host, Migration, StoredEvent } from "@blockferry/contracts";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import type { LabHost } from "../lab/harness.ts";
+import type { apiClient } from "./support/api.ts";
+import { currentLabHosts, sh, sha256 } from "./support/lvm.ts";
+import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
+
+const { hosts } = inject("lab");
+const [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
+const LVS = ["cp-warm", "cp-pred", "cp-budget", "cp-window"];
+
+describe("cutover planning on lab hosts", () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let api: ReturnType<typeof apiClient>;
+  let src: Host;
+  let dst: Host;
+
+  beforeAll(async () => {
+    // Readings every 2 s (5 s in production): the waits below follow the predictions, not the clock.
+    ({ server, api, src, dst } = await startServerWithLabHosts(lab1, lab2, { changeReadMs: 2000 }));
+  });
+  afterAll(async () => {
+    await sh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
+    await server?.close();
+    const drop = LVS.map((lv) => `lvremove -q -f vg0/${lv} >/dev/null 2>&1`).join("; ");
+    await Promise.all([sh(lab1, `${drop}; true`), sh(lab2, `${drop}; true`)]);
+  });
+
+  // Whatever a case left running, the next one starts its own writer.
+  afterEach(async () => {
+    await sh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
+  });
+
+  /** Waits on the view, printing each new prediction and wait reason (what the operator would see). */
+  const watch = async (id: number, pred: (m: Migration) => boolean, timeoutMs = 240_000) => {
+    let seen = "";
+    try {
+      return await api.waitFor(
+        id,
+        (m) => {
+          const now = `${m.phase} ${m.prediction?.outageSeconds ?? "-"} s, writes ${m.prediction?.writeBytesPerSecond ?? "-"} B/s, ${m.cutoverWait?.reason ?? "-"}`;
+          if (now !== seen) console.log(`#${id} ${(seen = now)}`);
+          return pred(m);
+        },
+        timeoutMs,
+      );
+    } catch (err) {
+      const logs = (await events(id)).filter((e) => e.type === "job.log").slice(-8);
+      console.log(logs.map((e) => (e.data as { message: string }).message).join("\n"));
+      throw err;
+    }
+  };
+
+  /** A volume with some data, and the "VM" writing to it at `kibPerSecond`. */
+  const volume = async (lv: string, mib: number, kibPerSecond: number) => {
+    await sh(
+      lab1,
+      `lvcreate -q -y -L ${mib}M -n ${lv} vg0 && dd if=/dev/urandom of=/dev/vg0/${lv} bs=1M count=4 oflag=direct status=none`,
+    );
+    await sh(lab1, `bf-workload start /dev/vg0/${lv} ${kibPerSecond}`);
+  };
+  const vm = (lv: string, kibPerSecond: number) => ({
+    controller: "commands" as const,
+    stopSource: "bf-workload stop",
+    startSource: `bf-workload start /dev/vg0/${lv} ${kibPerSecond}`,
+    startTarget: "true",
+  });
+  const events = async (id: number) =>
+    (await api.call<{ events: StoredEvent[] }>("GET", `/api/jobs/${id}/events?limit=1000`)).events;
+  const sameBytes = async (lv: string) =>
+    expect(await sha256(lab2, `/dev/vg0/${lv}`)).toBe(await sha256(lab1, `/dev/vg0/${lv}`));
+
+  it("predicts the outage of a cutover under a steady writer within 30% or 2 s", async () => {
+    // A first migration between these hosts: its stop, verify and start times are the prediction's history.
+    await volume("cp-warm", 16, 256);
+    const warm = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "cp-warm" },
+      target: { hostId: dst.id, vg: "vg0" },
+      vm: vm("cp-warm", 256),
+      cutover: "auto",
+    });
+    const warmDone = await api.waitFor(warm.id, (m) => m.state === "succeeded");
+    expect(warmDone.predictedOutageSeconds).not.toBeNull();
+
+    await volume("cp-pred", 16, 256);
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "cp-pred" },
+      target: { hostId: dst.id, vg: "vg0" },
+      vm: vm("cp-pred", 256),
+      cutover: "manual",
+    });
+    // Readings of the waiting snapshot until the write rate is known: the prediction then counts the writes too.
+    const waiting = await watch(
+      job.id,
+      (m) =>
+        m.state === "waiting_cutover" &&
+        m.prediction !== null &&
+        m.prediction.writeBytesPerSecond !== null &&
+        m.prediction.basis.includes(`migration #${warm.id}`),
+    );
+    const predicted = (waiting.prediction as NonNullable<Migration["prediction"]>).outageSeconds;
+    await api.cutover(job.id);
+    const done = await api.waitFor(job.id, (m) => m.state === "succeeded");
+    const measured = (done.outageMs ?? 0) / 1000;
+    console.log(
+      `prediction before confirming: ${predicted} s (${waiting.prediction?.basis}); at the stop: ` +
+        `${done.predictedOutageSeconds} s; measured outage: ${measured} s`,
+    );
+    expect(done.outageMs).not.toBeNull();
+    expect(Math.abs(measured - predicted)).toBeLessThanOrEqual(Math.max(2, 0.3 * measured));
+    expect(Math.abs(measured - (done.predictedOutageSeconds ?? 0))).toBeLessThanOrEqual(Math.max(2, 0.3 * measured));
+    await sameBytes("cp-pred");
+    // The view learned of the prediction through stored events (the dashboard refetches on them).
+    expect((await events(job.id)).some((e) => e.type === "job.prediction")).toBe(true);
+  }, 600_000);
+
+  it("an automatic cutover over its budget waits and says why, and cuts over by itself once the writer stops", async () => {
+    // Throttled, so that what the writer adds costs seconds of outage: the budget can then tell it apart.
+    await volume("cp-budget", 24, 400);
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "cp-budget" },
+      target: { hostId: dst.id, vg: "vg0" },
+      vm: vm("cp-budget", 400),
+      cutover: "manual",
+      options: { bandwidthLimitBytesPerSecond: 1024 * 1024 },
+    });
+    const first = await watch(job.id, (m) => m.state === "waiting_cutover" && m.prediction !== null);
+    // What a cutover with nothing left to send costs, and a margin below what the writer adds in one pass (the
+    // delta goes at 1 MiB/s at most: a second of it is 1 MiB, a few seconds of the writer).
+    const idle = (first.prediction as NonNullable<Migration["prediction"]>).idleOutageSeconds ?? 0;
+    const budget = Math.round((idle + Math.max(1, 0.15 * idle)) * 10) / 10;
+    console.log(`budget ${budget} s; prediction while waiting: ${first.prediction?.outageSeconds} s`);
+    await api.call("PUT", `/api/migrations/${job.id}/cutover-policy`, {
+      mode: "auto",
+      maxOutageSeconds: budget,
+      maxPasses: 1,
+    });
+    const stuck = await watch(job.id, (m) => m.cutoverWait?.reason === "not_converging");
+    console.log(`waiting: ${stuck.cutoverWait?.message}`);
+    expect(stuck.cutoverWait?.message).toContain(`over the budget of ${budget} s`);
+    expect(stuck.cutoverWait?.until).toBeNull();
+    expect(stuck.state).toBe("waiting_cutover");
+
+    const writerStopped = Date.now();
+    await sh(lab1, "bf-workload stop");
+    const done = await watch(job.id, (m) => m.state === "succeeded");
+    const evs = await events(job.id);
+    const stoppedAt = evs.find((e) => e.type === "job.vm_stopped");
+    expect(Date.parse(stoppedAt?.at ?? "")).toBeGreaterThan(writerStopped);
+    const passes = evs.filter(
+      (e) => e.type === "job.copied" && String((e.data as { pass: string }).pass).startsWith("catchup"),
+    );
+    console.log(
+      `cut over by itself after ${passes.length} catch-up passes: predicted ${done.predictedOutageSeconds} s, ` +
+        `measured ${(done.outageMs ?? 0) / 1000} s, budget ${budget} s`,
+    );
+    expect(passes.length).toBeGreaterThanOrEqual(2);
+    expect(done.predictedOutageSeconds ?? Infinity).toBeLessThanOrEqual(budget);
+    expect(
+      evs.some((e) => e.type === "job.cutover_waiting" && (e.data as { reason: string }).reason === "not_converging"),
+    ).toBe(true);
+    await sameBytes("cp-budget");
+  }, 600_000);
+
+  it("does not stop the VM before the window opens, and cuts over after", async () => {
+    await volume("cp-window", 16, 128);
+    const notBefore = new Date(Date.now() + 20_000).toISOString();
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "cp-window" },
+      target: { hostId: dst.id, vg: "vg0" },
+      vm: vm("cp-window", 128),
+      cutover: { mode: "auto", notBefore },
+    });
+    const before = await watch(job.id, (m) => m.cutoverWait?.reason === "before_window");
+    expect(before.cutoverWait?.until).toBe(notBefore);
+    expect((await events(job.id)).some((e) => e.type === "job.vm_stopped")).toBe(false);
+    await api.waitFor(job.id, (m) => m.state === "succeeded");
+    const stopped = (await events(job.id)).find((e) => e.type === "job.vm_stopped");
+    expect(Date.parse(stopped?.at ?? "")).toBeGreaterThanOrEqual(Date.parse(notBefore));
+    await sameBytes("cp-window");
+  }, 600_000);
+});
