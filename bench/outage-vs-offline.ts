@@ -5,7 +5,8 @@
 // The "VM" is the lab writer (bf-workload). On the target it starts writing to a small scratch LV, not the moved
 // one: the start costs the same, and the moved volume stays as copied so its sha256 can be compared.
 // Run: `pnpm bench:outage` (as root: it boots two qemu hosts; several minutes under TCG). Size: BF_BENCH_MIB
-// (default 1024). One JSON result line on stdout (as `pnpm bench` prints), a table and progress on stderr.
+// (default 1024); BF_BENCH_WRITER_KIB: the writer's rate (default: derived from the offline copy's time).
+// One JSON result line on stdout (as `pnpm bench` prints), a table and progress on stderr.
 import { spawn } from "node:child_process";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -29,7 +30,7 @@ const log = (m: string) => process.stderr.write(`[outage bench] ${m}\n`);
 const secs = (ms: number) => Math.round(ms) / 1000;
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-const ssh = (host: LabHost, command: string) => [...sshArgs(host), command].map(q).join(" ");
+const ssh = (host: LabHost, command: string) => ["ssh", ...sshArgs(host), command].map(q).join(" ");
 const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 1_800_000) => {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -166,7 +167,11 @@ async function main() {
     log(`offline: outage ${secs(offline.outageMs)} s (copy ${secs(offline.copyMs)} s), sha256 equal`);
     await sh(lab2, `lvremove -q -y ${VG}/${LV}`); // Blockferry creates its own target
 
-    const rateKiB = Math.max(16, Math.min(400, Math.round((CHANGED_SHARE * VOLUME) / 1024 / (offline.copyMs / 1000))));
+    // Blockferry's full copy may well take longer than dd's (the writer runs through it): aim for 1% at 1.5x
+    // dd's time; reached sooner, it waits at waiting_cutover until 1% has changed. BF_BENCH_WRITER_KIB overrides.
+    const rateKiB =
+      Number(process.env.BF_BENCH_WRITER_KIB ?? 0) ||
+      Math.max(16, Math.min(400, Math.round((CHANGED_SHARE * VOLUME) / 1024 / ((1.5 * offline.copyMs) / 1000))));
     log(`Blockferry: writer at ${rateKiB} KiB/s (64 KiB writes at random offsets)`);
     const loadBlockferry = load();
     const bf = await blockferryMove(lab1, lab2, rateKiB);
