@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { bootLab, type LabHost, labExec, shutdownLab, startWatchdog } from "../e2e/lab/harness.ts";
 import { repoRoot } from "../e2e/lab/paths.ts";
 import { sshArgs } from "../e2e/lab/ssh.ts";
-import { sh, sha256 } from "../e2e/tests/support/lvm.ts";
+import { sh } from "../e2e/tests/support/lvm.ts";
 import { startServerWithLabHosts } from "../e2e/tests/support/server.ts";
 
 const MiB = 1024 * 1024;
@@ -68,6 +68,12 @@ async function snapshotChangedBytes(host: LabHost): Promise<number> {
   // "0 <sectors> snapshot <allocated>/<total> <metadata>": allocated sectors include the metadata ones.
   const m = /snapshot (\d+)\/\d+ (\d+)/.exec(out);
   return m ? (Number(m[1]) - Number(m[2])) * 512 : 0;
+}
+
+/** sha256 of the LV; with its own timeout: on a loaded machine TCG hashes 1 GiB in more than sh's 5 minutes. */
+async function sha256(host: LabHost, device: string): Promise<string> {
+  const r = await labExec(host, `dd if=${device} bs=4M iflag=direct status=none | sha256sum`, LONG);
+  return r.stdout.split(" ")[0] ?? "";
 }
 
 async function equalHashes(src: LabHost, dst: LabHost, what: string): Promise<string> {
