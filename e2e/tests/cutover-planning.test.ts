@@ -41,7 +41,10 @@ describe("cutover planning on lab hosts", () => {
         id,
         (m) => {
           const now = `${m.phase} ${m.prediction?.outageSeconds ?? "-"} s, writes ${m.prediction?.writeBytesPerSecond ?? "-"} B/s, ${m.cutoverWait?.reason ?? "-"}`;
-          if (now !== seen) console.log(`#${id} ${(seen = now)}`);
+          if (now !== seen) {
+            seen = now;
+            console.log(`#${id} ${now}`);
+          }
           return pred(m);
         },
         timeoutMs,
