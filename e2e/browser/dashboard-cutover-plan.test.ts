@@ -145,6 +145,27 @@ describe("dashboard: planning the cutover", () => {
     expect(errors).toEqual([]);
   });
 
+  it("marks the cells the VM changed while the job waits as changed on the map, at each new reading", async () => {
+    await page.goto(`${server.url}/jobs/${waitingId}`);
+    const legend = page.locator(".swatch-changed").locator("..");
+    await expect.poll(() => legend.textContent(), { timeout: 15_000 }).toMatch(/changed 0$/);
+    // A reading of the snapshot stores the cells it found and announces a prediction: the page asks for the map again.
+    const row = server.runtime.db.$client.prepare("select phase_state from jobs where id=?").get(waitingId) as {
+      phase_state: string;
+    };
+    const state = {
+      ...JSON.parse(row.phase_state),
+      liveChangedCells: [
+        [10, 5],
+        [100, 20],
+      ],
+    };
+    server.runtime.db.$client.prepare("update jobs set phase_state=? where id=?").run(JSON.stringify(state), waitingId);
+    server.runtime.hub.append(waitingId, "job.prediction", { phase: "wait_cutover", prediction: prediction({}) });
+    await expect.poll(() => legend.textContent(), { timeout: 15_000 }).toMatch(/changed 25$/);
+    await screenshot(page, "cutover-plan-live-changed-cells");
+  });
+
   it("says why an automatic cutover waits; 'change the policy' opens the panel, whose errors stand at the field", async () => {
     const wait: CutoverWait = {
       reason: "not_converging",

@@ -86,10 +86,12 @@ export function JobDetailPage({ id }: { id: number }) {
   }, [live.jobVersion, id, qc]);
   // A new pass (its ranges planned: the changed cells) shows as new totals in the progress messages.
   const pass = live.progress ? `${live.progress.phase}:${live.progress.rangesTotal}:${live.progress.bytesTotal}` : "";
-  // biome-ignore lint/correctness/useExhaustiveDependencies: refetch the map when the phase or the pass changes.
+  // Each new reading of the snapshot (a prediction) brings the cells the VM changed since: "changed" on the map.
+  const reading = `${job.data?.prediction?.at ?? ""}:${live.prediction?.at ?? ""}`;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refetch the map when the phase, the pass or the reading changes.
   useEffect(() => {
     void qc.invalidateQueries({ queryKey: migrationKeys.chunkMap(id) });
-  }, [phase, pass, id, qc]);
+  }, [phase, pass, reading, id, qc]);
 
   const titleBytesDone = live.progress?.bytesDone ?? job.data?.bytesDone ?? 0;
   const titleBytesTotal = live.progress?.bytesTotal || job.data?.bytesTotal || 0;
