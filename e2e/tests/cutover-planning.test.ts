@@ -126,16 +126,17 @@ describe("cutover planning on lab hosts", () => {
   }, 600_000);
 
   it("an automatic cutover over its budget waits and says why, and cuts over by itself once the writer stops", async () => {
-    // Throttled, so that what the writer adds costs seconds of outage: the budget can then tell it apart.
     await volume("cp-budget", 24, 0);
     const job = await api.createMigration({
       source: { hostId: src.id, vg: "vg0", lv: "cp-budget" },
       target: { hostId: dst.id, vg: "vg0" },
       vm: vm("cp-budget", 400),
       cutover: "manual",
-      options: { bandwidthLimitBytesPerSecond: 1024 * 1024 },
     });
     const first = await watch(job.id, (m) => m.state === "waiting_cutover" && m.prediction !== null);
+    // Throttled now, about to the writer's pace under TCG: what it adds then costs seconds of outage, which the
+    // prediction (sending no faster than the limit) sees.
+    await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: 128 * 1024 });
     // The writer starts only now: its changes land in a snapshot far from full, so they keep growing.
     await sh(lab1, "bf-workload start /dev/vg0/cp-budget 400");
     // A cutover with nothing left to send costs `idle`; the budget is just above it.
