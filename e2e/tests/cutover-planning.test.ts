@@ -56,13 +56,13 @@ describe("cutover planning on lab hosts", () => {
     }
   };
 
-  /** A volume with some data, and the "VM" writing to it at `kibPerSecond`. */
+  /** A volume with some data, and the "VM" writing to it at `kibPerSecond` (0: not yet). */
   const volume = async (lv: string, mib: number, kibPerSecond: number) => {
     await sh(
       lab1,
       `lvcreate -q -y -L ${mib}M -n ${lv} vg0 && dd if=/dev/urandom of=/dev/vg0/${lv} bs=1M count=4 oflag=direct status=none`,
     );
-    await sh(lab1, `bf-workload start /dev/vg0/${lv} ${kibPerSecond}`);
+    if (kibPerSecond > 0) await sh(lab1, `bf-workload start /dev/vg0/${lv} ${kibPerSecond}`);
   };
   const vm = (lv: string, kibPerSecond: number) => ({
     controller: "commands" as const,
@@ -107,6 +107,15 @@ describe("cutover planning on lab hosts", () => {
     await api.cutover(job.id);
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded");
     const measured = (done.outageMs ?? 0) / 1000;
+    const evs = await events(job.id);
+    const phaseAt = (p: string) =>
+      Date.parse(evs.findLast((e) => e.type === "job.phase" && (e.data as { phase: string }).phase === p)?.at ?? "");
+    const stopAt = Date.parse(evs.find((e) => e.type === "job.vm_stopped")?.at ?? "");
+    console.log(
+      `measured parts: stop ${(phaseAt("final_delta") - stopAt) / 1000} s, delta ` +
+        `${(phaseAt("verify") - phaseAt("final_delta")) / 1000} s, verify ${(phaseAt("start_vm") - phaseAt("verify")) / 1000} s; ` +
+        `predicted parts ${JSON.stringify(waiting.prediction?.parts)}`,
+    );
     console.log(
       `prediction before confirming: ${predicted} s (${waiting.prediction?.basis}); at the stop: ` +
         `${done.predictedOutageSeconds} s; measured outage: ${measured} s`,
@@ -116,25 +125,33 @@ describe("cutover planning on lab hosts", () => {
     expect(Math.abs(measured - (done.predictedOutageSeconds ?? 0))).toBeLessThanOrEqual(Math.max(2, 0.3 * measured));
     await sameBytes("cp-pred");
     // The view learned of the prediction through stored events (the dashboard refetches on them).
-    expect((await events(job.id)).some((e) => e.type === "job.prediction")).toBe(true);
+    expect(evs.some((e) => e.type === "job.prediction")).toBe(true);
   }, 600_000);
 
   it("an automatic cutover over its budget waits and says why, and cuts over by itself once the writer stops", async () => {
-    // Throttled, so that what the writer adds costs seconds of outage: the budget can then tell it apart.
-    await volume("cp-budget", 24, 400);
+    await volume("cp-budget", 24, 0);
     const job = await api.createMigration({
       source: { hostId: src.id, vg: "vg0", lv: "cp-budget" },
       target: { hostId: dst.id, vg: "vg0" },
       vm: vm("cp-budget", 400),
       cutover: "manual",
-      options: { bandwidthLimitBytesPerSecond: 1024 * 1024 },
     });
     const first = await watch(job.id, (m) => m.state === "waiting_cutover" && m.prediction !== null);
-    // What a cutover with nothing left to send costs, and a margin below what the writer adds in one pass (the
-    // delta goes at 1 MiB/s at most: a second of it is 1 MiB, a few seconds of the writer).
+    // Throttled now, about to the writer's pace under TCG: what it adds then costs seconds of outage, which the
+    // prediction (sending no faster than the limit) sees.
+    await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: 128 * 1024 });
+    // The writer starts only now: its changes land in a snapshot far from full, so they keep growing.
+    await sh(lab1, "bf-workload start /dev/vg0/cp-budget 400");
+    // A cutover with nothing left to send costs `idle`; the budget is just above it.
     const idle = (first.prediction as NonNullable<Migration["prediction"]>).idleOutageSeconds ?? 0;
-    const budget = Math.round((idle + Math.max(1, 0.15 * idle)) * 10) / 10;
-    console.log(`budget ${budget} s; prediction while waiting: ${first.prediction?.outageSeconds} s`);
+    const budget = Math.round((idle + 0.5) * 10) / 10;
+    const writing = await watch(
+      job.id,
+      (m) => (m.prediction?.writeBytesPerSecond ?? 0) > 0 && (m.prediction?.outageSeconds ?? 0) >= idle + 2,
+    );
+    console.log(
+      `budget ${budget} s (idle ${idle} s); prediction while writing: ${writing.prediction?.outageSeconds} s`,
+    );
     await api.call("PUT", `/api/migrations/${job.id}/cutover-policy`, {
       mode: "auto",
       maxOutageSeconds: budget,
@@ -169,17 +186,21 @@ describe("cutover planning on lab hosts", () => {
 
   it("does not stop the VM before the window opens, and cuts over after", async () => {
     await volume("cp-window", 16, 128);
-    const notBefore = new Date(Date.now() + 20_000).toISOString();
+    const later = new Date(Date.now() + 3_600_000).toISOString();
     const job = await api.createMigration({
       source: { hostId: src.id, vg: "vg0", lv: "cp-window" },
       target: { hostId: dst.id, vg: "vg0" },
       vm: vm("cp-window", 128),
-      cutover: { mode: "auto", notBefore },
+      cutover: { mode: "auto", notBefore: later },
     });
     const before = await watch(job.id, (m) => m.cutoverWait?.reason === "before_window");
-    expect(before.cutoverWait?.until).toBe(notBefore);
+    expect(before.cutoverWait?.until).toBe(later);
+    // The copy is done (however long it took): the window now opens in 20 s.
+    const notBefore = new Date(Date.now() + 20_000).toISOString();
+    await api.call("PUT", `/api/migrations/${job.id}/cutover-policy`, { mode: "auto", notBefore });
+    await watch(job.id, (m) => m.cutoverWait?.until === notBefore);
     expect((await events(job.id)).some((e) => e.type === "job.vm_stopped")).toBe(false);
-    await api.waitFor(job.id, (m) => m.state === "succeeded");
+    await watch(job.id, (m) => m.state === "succeeded");
     const stopped = (await events(job.id)).find((e) => e.type === "job.vm_stopped");
     expect(Date.parse(stopped?.at ?? "")).toBeGreaterThanOrEqual(Date.parse(notBefore));
     await sameBytes("cp-window");

@@ -111,6 +111,7 @@ export function startChangeReader(
       readChangesSeconds: found.readMs / 1000,
       passes: ctx.state.passTimings ?? [],
       history,
+      bandwidthLimit: ctx.job.options.bandwidthLimitBytesPerSecond ?? null,
       now: at,
     };
     const prediction = predictOutage(input);

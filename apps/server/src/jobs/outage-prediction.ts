@@ -44,6 +44,8 @@ export interface PredictionInput {
   /** This migration's copy passes, oldest first. */
   passes: readonly PassTiming[];
   history: OutageHistory | null;
+  /** The operator's bandwidth limit now (bytes/s): the final delta goes no faster, whatever the passes measured. */
+  bandwidthLimit?: number | null;
   now: number;
 }
 
@@ -72,8 +74,13 @@ export function perRunCost(passes: readonly PassTiming[], bytesPerSecond: number
 
 /** The prediction, or null while nothing tells the delta throughput yet (no pass has finished). */
 export function predictOutage(input: PredictionInput): OutagePrediction | null {
-  const rate = deltaThroughput(input.passes);
-  if (!rate) return null;
+  const measured = deltaThroughput(input.passes);
+  if (!measured) return null;
+  const limit = input.bandwidthLimit ?? null;
+  const rate =
+    limit !== null && limit < measured.bytesPerSecond
+      ? { bytesPerSecond: limit, from: `${measured.from}, limited to ${rateText(limit)} by the bandwidth limit` }
+      : measured;
   const basis: string[] = [];
   const h = input.history;
   const earlier = h ? `migration #${h.jobId} ${h.match === "vm" ? "of this VM" : "between these hosts"}` : null;

@@ -80,6 +80,13 @@ describe("outage prediction", () => {
     expect(p?.basis).toContain("ms per run (this migration's catch-up passes)");
   });
 
+  it("sends no faster than the bandwidth limit", () => {
+    const p = predictOutage({ ...base, history: earlier, bandwidthLimit: 4 * MIB });
+    const fast = predictOutage({ ...base, history: earlier, bandwidthLimit: 64 * MIB });
+    expect(p?.basis).toContain("limited to 4.00 MiB/s by the bandwidth limit");
+    expect((p?.parts.deltaSeconds ?? 0) - (fast?.parts.deltaSeconds ?? 0)).toBeGreaterThan(1.2);
+  });
+
   it("counts what the VM writes while it stops", () => {
     const still = predictOutage({ ...base, history: earlier });
     const writing = predictOutage({ ...base, history: earlier, writeBytesPerSecond: 10 * MIB });
