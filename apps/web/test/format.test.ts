@@ -137,4 +137,16 @@ describe("humanizeText", () => {
     expect(humanizeString("created vg1/full_copy on web2")).toBe("created vg1/full_copy on web2");
     expect(humanizeString("both hosts hash with openssl-sha256")).toBe("both hosts hash with SHA-256 (openssl)");
   });
+
+  it("shows the server's ISO times as times in the browser's words, leaving other dashes alone", () => {
+    const at = "2026-12-03T09:00:00.000Z";
+    expect(humanizeText(`the cutover window opens at ${at}: the VM keeps running until then`)).toEqual([
+      "the cutover window opens at ",
+      { at },
+      ": the VM keeps running until then",
+    ]);
+    expect(humanizeString(`closed at ${at}`)).toBe(`closed at ${formatTime(at)}`);
+    expect(humanizeString(`closed at ${at}`)).not.toContain("T09");
+    expect(humanizeString("vg0/2026-12-03T09 stays")).toBe("vg0/2026-12-03T09 stays");
+  });
 });

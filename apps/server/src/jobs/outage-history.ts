@@ -1,15 +1,18 @@
 import type { StoredEvent } from "@blockferry/contracts";
 import type { EventsRepo } from "../db/repositories/events.ts";
 import type { JobRow, JobsRepo } from "../db/repositories/jobs.ts";
-import type { OutageHistory } from "./outage-prediction.ts";
+import type { OutageHistory, OutageSample } from "./outage-prediction.ts";
 
 /**
- * Stop, final delta, verify and start times of an earlier succeeded migration, for the outage prediction: of the
- * same VM (its libvirt domain, or its source LV on the same host) first, else between the same two hosts.
+ * Stop, final delta, verify and start times of earlier succeeded migrations, for the outage prediction: of the
+ * same VM (its libvirt domain, or its source LV on the same host) if there are any, else between the same two hosts.
  */
 
+/** How many earlier outages the prediction takes the median of. */
+const SAMPLES = 5;
+
 /** One earlier outage part by part, from its stored events and phase state (its last attempt); null if incomplete. */
-export function outageFiguresOf(job: JobRow, events: readonly StoredEvent[]): Omit<OutageHistory, "match"> | null {
+export function outageFiguresOf(job: JobRow, events: readonly StoredEvent[]): OutageSample | null {
   const s = job.phaseState;
   if (!s.vmStoppedAt || !s.vmStartedAt) return null;
   const phaseAt = (phase: string) => {
@@ -50,19 +53,20 @@ export interface OutageHistoryDeps {
   events: Pick<EventsRepo, "ofType">;
 }
 
-/** The newest fitting earlier migration's figures for `job`, or null when there is none. */
+/** The newest fitting earlier migrations' figures for `job` (up to SAMPLES), or null when there is none. */
 export function createOutageHistory(d: OutageHistoryDeps) {
+  const figures = (jobs: readonly JobRow[]) =>
+    jobs
+      .slice(0, 2 * SAMPLES)
+      .map((j) => outageFiguresOf(j, d.events.ofType(j.id, "job.phase")))
+      .filter((f): f is OutageSample => f !== null)
+      .slice(0, SAMPLES);
   return (job: JobRow): OutageHistory | null => {
     const earlier = d.jobs.recentOutages(50).filter((j) => j.id !== job.id);
-    const candidates = [
-      ...earlier.filter((j) => sameVm(j, job)).map((j) => ({ j, match: "vm" as const })),
-      ...earlier.filter((j) => !sameVm(j, job) && sameHosts(j, job)).map((j) => ({ j, match: "hosts" as const })),
-    ];
-    for (const { j, match } of candidates.slice(0, 5)) {
-      const figures = outageFiguresOf(j, d.events.ofType(j.id, "job.phase"));
-      if (figures) return { ...figures, match };
-    }
-    return null;
+    const ofVm = figures(earlier.filter((j) => sameVm(j, job)));
+    if (ofVm.length) return { match: "vm", samples: ofVm };
+    const ofHosts = figures(earlier.filter((j) => !sameVm(j, job) && sameHosts(j, job)));
+    return ofHosts.length ? { match: "hosts", samples: ofHosts } : null;
   };
 }
 export type OutageHistorySource = ReturnType<typeof createOutageHistory>;

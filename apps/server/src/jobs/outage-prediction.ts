@@ -22,16 +22,21 @@ export const DEFAULTS = {
 export type PassTiming = NonNullable<PhaseState["passTimings"]>[number];
 
 /** An earlier migration's outage, part by part (outage-history.ts reads it from that migration's events). */
-export interface OutageHistory {
+export interface OutageSample {
   jobId: number;
-  /** "this VM" or "these hosts": how the earlier migration was picked. */
-  match: "vm" | "hosts";
   stopSeconds: number;
   finalDeltaSeconds: number;
   finalBytes: number;
   finalRuns: number;
   verifySeconds: number;
   startSeconds: number;
+}
+
+/** Up to a few earlier outages, newest first: the prediction takes the median of each part (one slow stop is noise). */
+export interface OutageHistory {
+  /** "this VM" or "these hosts": how the earlier migrations were picked. */
+  match: "vm" | "hosts";
+  samples: readonly OutageSample[];
 }
 
 export interface PredictionInput {
@@ -53,6 +58,19 @@ const MIN_RATE_BYTES = 1024 * 1024;
 const round = (n: number, places = 2) => Math.round(n * 10 ** places) / 10 ** places;
 const secs = (n: number) => `${round(n, 1)} s`;
 const rateText = (bps: number) => `${humanBytes(bps)}/s`;
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** "migration #7 of this VM", or "the median of migrations #9, #8, #7 between these hosts". */
+function historyText(h: OutageHistory): string {
+  const where = h.match === "vm" ? "of this VM" : "between these hosts";
+  const ids = h.samples.map((s) => `#${s.jobId}`);
+  return ids.length === 1 ? `migration ${ids[0]} ${where}` : `the median of migrations ${ids.join(", ")} ${where}`;
+}
 
 /** Throughput of this migration's passes: all bytes over all copy time (passes under 1 MiB tell nothing of it). */
 export function deltaThroughput(passes: readonly PassTiming[]): { bytesPerSecond: number; from: string } | null {
@@ -82,8 +100,9 @@ export function predictOutage(input: PredictionInput): OutagePrediction | null {
       ? { bytesPerSecond: limit, from: `${measured.from}, limited to ${rateText(limit)} by the bandwidth limit` }
       : measured;
   const basis: string[] = [];
-  const h = input.history;
-  const earlier = h ? `migration #${h.jobId} ${h.match === "vm" ? "of this VM" : "between these hosts"}` : null;
+  const h = input.history?.samples.length ? input.history : null;
+  const earlier = h ? historyText(h) : null;
+  const ofHistory = (part: (s: OutageSample) => number) => median((h?.samples ?? []).map(part));
 
   const measuredPerRun = perRunCost(input.passes, rate.bytesPerSecond);
   const perRun = measuredPerRun ?? DEFAULTS.perRunSeconds;
@@ -94,8 +113,8 @@ export function predictOutage(input: PredictionInput): OutagePrediction | null {
       : `${round(perRun * 1000, 1)} ms per run (this migration's catch-up passes)`,
   );
 
-  const stopSeconds = h ? h.stopSeconds : DEFAULTS.stopSeconds;
-  const startSeconds = h ? h.startSeconds : DEFAULTS.startSeconds;
+  const stopSeconds = h ? ofHistory((s) => s.stopSeconds) : DEFAULTS.stopSeconds;
+  const startSeconds = h ? ofHistory((s) => s.startSeconds) : DEFAULTS.startSeconds;
   basis.push(
     h
       ? `stop ${secs(stopSeconds)} and start ${secs(startSeconds)} (${earlier})`
@@ -113,7 +132,9 @@ export function predictOutage(input: PredictionInput): OutagePrediction | null {
   // A final delta's fixed cost: what an earlier one took beyond its bytes and runs, else reading the list plus a default.
   let fixed: number;
   if (h) {
-    fixed = Math.max(0, h.finalDeltaSeconds - h.finalBytes / rate.bytesPerSecond - h.finalRuns * perRun);
+    fixed = ofHistory((s) =>
+      Math.max(0, s.finalDeltaSeconds - s.finalBytes / rate.bytesPerSecond - s.finalRuns * perRun),
+    );
     basis.push(`final delta fixed cost ${secs(fixed)} (${earlier})`);
   } else {
     fixed = (input.readChangesSeconds ?? 0) + DEFAULTS.deltaFixedSeconds;
@@ -125,7 +146,9 @@ export function predictOutage(input: PredictionInput): OutagePrediction | null {
   const deltaSeconds = fixed + bytes / rate.bytesPerSecond + runs * perRun;
 
   const verifyRate = DEFAULTS.verifyBytesPerSecond;
-  const verifyFixed = h ? Math.max(0, h.verifySeconds - h.finalBytes / verifyRate) : DEFAULTS.verifyFixedSeconds;
+  const verifyFixed = h
+    ? ofHistory((s) => Math.max(0, s.verifySeconds - s.finalBytes / verifyRate))
+    : DEFAULTS.verifyFixedSeconds;
   const verifySeconds = verifyFixed + bytes / verifyRate;
   basis.push(
     `verify ${secs(verifyFixed)} fixed (${h ? earlier : "assumed"}) plus the bytes at ${rateText(verifyRate)} (assumed)`,

@@ -22,14 +22,18 @@ const base: PredictionInput = {
   now: NOW,
 };
 const earlier: OutageHistory = {
-  jobId: 7,
   match: "vm",
-  stopSeconds: 0.4,
-  finalDeltaSeconds: 1.2, // 1 MiB (1/16 s) in 10 runs (0.05 s) + 1.0875 s fixed
-  finalBytes: MIB,
-  finalRuns: 10,
-  verifySeconds: 0.8,
-  startSeconds: 0.3,
+  samples: [
+    {
+      jobId: 7,
+      stopSeconds: 0.4,
+      finalDeltaSeconds: 1.2, // 1 MiB (1/16 s) in 10 runs (0.05 s) + 1.0875 s fixed
+      finalBytes: MIB,
+      finalRuns: 10,
+      verifySeconds: 0.8,
+      startSeconds: 0.3,
+    },
+  ],
 };
 
 describe("outage prediction", () => {
@@ -71,6 +75,20 @@ describe("outage prediction", () => {
     expect(predictOutage({ ...base, history: { ...earlier, match: "hosts" } })?.basis).toContain(
       "migration #7 between these hosts",
     );
+  });
+
+  it("takes the median of several earlier migrations, so one slow stop does not decide", () => {
+    const [one] = earlier.samples;
+    if (!one) throw new Error("no sample");
+    const samples = [
+      { ...one, jobId: 9, stopSeconds: 26.9 },
+      { ...one, jobId: 8, stopSeconds: 0.5 },
+      { ...one, jobId: 7, stopSeconds: 0.4, startSeconds: 0.5 },
+    ];
+    const p = predictOutage({ ...base, history: { match: "hosts", samples } });
+    expect(p?.parts.stopSeconds).toBe(0.5);
+    expect(p?.parts.startSeconds).toBe(0.3);
+    expect(p?.basis).toContain("the median of migrations #9, #8, #7 between these hosts");
   });
 
   it("measures the cost per run from this migration's catch-up passes", () => {

@@ -1,4 +1,4 @@
-import { exactBytes, formatBytes, formatMs, formatRate, humanizeText } from "../lib/format.ts";
+import { exactBytes, formatBytes, formatMs, formatRate, formatTime, humanizeText } from "../lib/format.ts";
 
 /** A byte count in binary units; the exact count on hover. */
 export function Bytes({ n, ...rest }: { n: number | null | undefined; "data-testid"?: string }) {
@@ -32,6 +32,11 @@ export function HumanText({ text }: { text: string }) {
         ) : "bytesPerSecond" in p ? (
           // biome-ignore lint/suspicious/noArrayIndexKey: as above.
           <Rate key={i} n={p.bytesPerSecond} />
+        ) : "at" in p ? (
+          // biome-ignore lint/suspicious/noArrayIndexKey: as above.
+          <time key={i} dateTime={p.at} title={p.at}>
+            {formatTime(p.at)}
+          </time>
         ) : (
           // biome-ignore lint/suspicious/noArrayIndexKey: as above.
           <span key={i} className="figure">

@@ -116,34 +116,44 @@ export function estimateCopySeconds(
 }
 
 /** A piece of a server message: plain text, or a figure the dashboard formats itself. */
-export type TextPart = string | { bytes: number } | { bytesPerSecond: number } | { ms: number };
+export type TextPart = string | { bytes: number } | { bytesPerSecond: number } | { ms: number } | { at: string };
 
 // Raw figures as the server writes them into check messages and log lines, the number in group 2.
-const FIGURES: { re: RegExp; part: (n: number) => TextPart; keep: (m: RegExpExecArray) => [string, string] }[] = [
+const FIGURES: { re: RegExp; part: (raw: string) => TextPart; keep: (m: RegExpExecArray) => [string, string] }[] = [
   // "1.93 GiB (2076180480 bytes) free": the server's human figure with its exact count, shown as one figure
   {
     re: /(^|[^\w.])(?:\d+(?:\.\d+)? [KMGTP]iB) \((\d+) bytes\)/y,
-    part: (n) => ({ bytes: n }),
+    part: (n) => ({ bytes: Number(n) }),
     keep: (m) => [m[1] ?? "", ""],
   },
   // "2076180480 bytes free", "grew it by 4194304 bytes"
-  { re: /(^|[^\w.])(\d+) bytes\b/y, part: (n) => ({ bytes: n }), keep: (m) => [m[1] ?? "", ""] },
+  { re: /(^|[^\w.])(\d+) bytes\b/y, part: (n) => ({ bytes: Number(n) }), keep: (m) => [m[1] ?? "", ""] },
   // "the snapshot needs 33554432", "has … bytes, the source 1073741824"
   {
     re: /(\bneeds |\bthe source )(\d+)(?![\w.])/y,
-    part: (n) => ({ bytes: n }),
+    part: (n) => ({ bytes: Number(n) }),
     keep: (m) => [m[1] ?? "", ""],
   },
   // "bandwidth limit 50.0 MiB/s (52428800 bytes/s)"
   {
     re: /(^|[^\w.])(?:\d+(?:\.\d+)? (?:[KMGTP]i)?B\/s) \((\d+) bytes\/s\)/y,
-    part: (n) => ({ bytesPerSecond: n }),
+    part: (n) => ({ bytesPerSecond: Number(n) }),
     keep: (m) => [m[1] ?? "", ""],
   },
   // "bandwidth limit 52428800" (an older server)
-  { re: /(\bbandwidth limit )(\d+)(?![\w.])/y, part: (n) => ({ bytesPerSecond: n }), keep: (m) => [m[1] ?? "", ""] },
+  {
+    re: /(\bbandwidth limit )(\d+)(?![\w.])/y,
+    part: (n) => ({ bytesPerSecond: Number(n) }),
+    keep: (m) => [m[1] ?? "", ""],
+  },
   // "outage 1234 ms"
-  { re: /(\boutage )(\d+) ms\b/y, part: (n) => ({ ms: n }), keep: (m) => [m[1] ?? "", ""] },
+  { re: /(\boutage )(\d+) ms\b/y, part: (n) => ({ ms: Number(n) }), keep: (m) => [m[1] ?? "", ""] },
+  // "the cutover window opens at 2026-12-03T09:00:00.000Z": a time the browser shows in its own zone and words
+  {
+    re: /(^|[^\w.:-])(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)(?!\w)/y,
+    part: (iso) => ({ at: iso }),
+    keep: (m) => [m[1] ?? "", ""],
+  },
 ];
 
 // Internal keys with an underscore (final_delta, waiting_cutover): the ones that read as code when left raw.
@@ -173,7 +183,7 @@ export function humanizeText(text: string): TextPart[] {
       plain += before;
       if (plain) parts.push(plain);
       plain = after;
-      parts.push(f.part(Number(m[2])));
+      parts.push(f.part(m[2] ?? ""));
       i = f.re.lastIndex;
       continue outer;
     }
@@ -194,7 +204,9 @@ export function humanizeString(text: string): string {
           ? formatBytes(p.bytes)
           : "bytesPerSecond" in p
             ? formatRate(p.bytesPerSecond)
-            : formatMs(p.ms),
+            : "at" in p
+              ? formatTime(p.at)
+              : formatMs(p.ms),
     )
     .join("");
 }

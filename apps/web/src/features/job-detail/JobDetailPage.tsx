@@ -179,11 +179,13 @@ export function JobDetailPage({ id }: { id: number }) {
       {m.cutoverWait && ahead ? (
         <CutoverWaitBanner wait={m.cutoverWait} canAct={canAct} onChangePolicy={openPolicy} />
       ) : m.state === "waiting_cutover" ? (
-        <div className="banner info" role="status">
+        <div className="banner info" role="status" data-testid="in-sync">
           The copy is in sync.{" "}
-          {canAct
-            ? "Cut over when the VM may stop: the expected outage is the final delta."
-            : "An operator cuts over when the VM may stop."}
+          {m.cutover === "auto"
+            ? "The automatic cutover starts as soon as its policy allows."
+            : canAct
+              ? "Cut over when the VM may stop: the expected outage is the final delta."
+              : "An operator cuts over when the VM may stop."}
         </div>
       ) : null}
 
