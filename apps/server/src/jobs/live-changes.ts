@@ -114,14 +114,18 @@ export function startChangeReader(
       bandwidthLimit: ctx.job.options.bandwidthLimitBytesPerSecond ?? null,
       now: at,
     };
-    const prediction = predictOutage(input);
+    const afterOnePass = outageAfterOnePass(input);
+    const predicted = predictOutage(input);
+    // The view shows both: a cutover confirmed now runs that pass first when it shortens the outage by enough.
+    const prediction =
+      predicted && afterOnePass !== null ? { ...predicted, afterOnePassSeconds: afterOnePass } : predicted;
     const reading = {
       at,
       snapshot: found.snapshot,
       changedBytes,
       runs: found.extents.runCount,
       prediction,
-      afterOnePass: outageAfterOnePass(input),
+      afterOnePass,
       found,
     };
     last = reading;
