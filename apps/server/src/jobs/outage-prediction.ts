@@ -203,12 +203,15 @@ export interface Reading {
   changedBytes: number;
 }
 
-/** How fast the changes grow: over the readings of the last `windowMs` (at least two), else null. */
+/**
+ * How fast the changes grow: over the readings of the last `windowMs`, or over the last two readings when the
+ * window holds fewer (a slow host's readings come further apart than the window); null with fewer than two.
+ */
 export function writeRate(readings: readonly Reading[], windowMs = 15_000): number | null {
   const last = readings[readings.length - 1];
   if (!last) return null;
   const inWindow = readings.filter((r) => last.at - r.at <= windowMs);
-  const first = inWindow[0];
+  const first = inWindow.length >= 2 ? inWindow[0] : readings[readings.length - 2];
   if (!first || last.at - first.at <= 0) return null;
   return Math.max(0, ((last.changedBytes - first.changedBytes) * 1000) / (last.at - first.at));
 }

@@ -155,5 +155,12 @@ describe("outage prediction", () => {
     // A writer that stopped: no growth.
     const idle = [...readings, { at: 40_000, changedBytes: 20 * MIB }, { at: 46_000, changedBytes: 20 * MIB }];
     expect(writeRate(idle)).toBe(0);
+    // Readings further apart than the window (a slow host): the last two tell the rate.
+    expect(
+      writeRate([
+        { at: 0, changedBytes: 0 },
+        { at: 20_000, changedBytes: 20 * MIB },
+      ]),
+    ).toBe(MIB);
   });
 });
