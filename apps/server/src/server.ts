@@ -59,7 +59,13 @@ export async function startServer(
       { file: source.pending },
       "an interrupted `blockferry secrets rotate` left this key; it is used to read, run the rotation again",
     );
-  const runtime = createRuntime(config, { createMover: defaultMover, ...opts, logger, keyring });
+  const runtime = createRuntime(config, {
+    createMover: defaultMover,
+    ...opts,
+    runner: { leaseMs: config.jobLeaseMs, ...opts.runner },
+    logger,
+    keyring,
+  });
   await runtime.ready;
   const app = await buildApp(
     {
