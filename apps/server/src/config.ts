@@ -19,11 +19,6 @@ export interface Config {
   webDir: string;
   /** The URL users reach the dashboard under, when not a loopback one (its host joins the Host allow-list). */
   publicUrl?: string;
-  /**
-   * How long a job's lease outlives the server that holds it: after a crash, another server (or this one restarted)
-   * resumes the job once the lease ran out.
-   */
-  jobLeaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -47,12 +42,10 @@ const SETTINGS = {
   "web-dir": "BLOCKFERRY_WEB_DIR",
   "public-url": "BLOCKFERRY_PUBLIC_URL",
   "key-dir": "BLOCKFERRY_KEY_DIR",
-  "job-lease-ms": "BLOCKFERRY_JOB_LEASE_MS",
 } as const;
 type Setting = keyof typeof SETTINGS;
 
 export const DEFAULT_PORT = 7878;
-export const DEFAULT_JOB_LEASE_MS = 10_000;
 
 /** Parses `--name value` / `--name=value` flags for the known settings; anything else is an error. */
 function parseFlags(argv: readonly string[]): Partial<Record<Setting, string>> {
@@ -109,15 +102,6 @@ export function loadConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv 
     }
   }
 
-  const jobLease = raw("job-lease-ms");
-  let jobLeaseMs = DEFAULT_JOB_LEASE_MS;
-  if (jobLease.value !== undefined) {
-    // Renewed every third of it: below a second a busy event loop could lose a lease it still works under.
-    if (!/^\d+$/.test(jobLease.value) || Number(jobLease.value) < 1000 || Number(jobLease.value) > 600_000)
-      throw new ConfigError(jobLease.name, `"${jobLease.value}" is not a number of milliseconds from 1000 to 600000`);
-    jobLeaseMs = Number(jobLease.value);
-  }
-
   const webDir = raw("web-dir");
   const publicUrl = raw("public-url");
   if (publicUrl.value !== undefined) {
@@ -140,7 +124,6 @@ export function loadConfig(argv: readonly string[] = [], env: NodeJS.ProcessEnv 
     secretKey,
     logLevel: level,
     webDir: resolve(webDir.value ?? join(installRoot(), "apps/web/dist")),
-    jobLeaseMs,
     ...(publicUrl.value !== undefined && { publicUrl: new URL(publicUrl.value).origin }),
   };
 }

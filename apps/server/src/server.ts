@@ -59,13 +59,7 @@ export async function startServer(
       { file: source.pending },
       "an interrupted `blockferry secrets rotate` left this key; it is used to read, run the rotation again",
     );
-  const runtime = createRuntime(config, {
-    createMover: defaultMover,
-    ...opts,
-    runner: { leaseMs: config.jobLeaseMs, ...opts.runner },
-    logger,
-    keyring,
-  });
+  const runtime = createRuntime(config, { createMover: defaultMover, ...opts, logger, keyring });
   await runtime.ready;
   const app = await buildApp(
     {

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, startServer } from "@blockferry/server";
 
-/** `blockferry serve [--port N] [--host ADDR] [--data-dir DIR] [--key-dir DIR] [--log-level L] [--web-dir DIR] [--job-lease-ms MS]` */
+/** `blockferry serve [--port N] [--host ADDR] [--data-dir DIR] [--key-dir DIR] [--log-level L] [--web-dir DIR]` */
 export async function run(argv: string[]): Promise<number> {
   const started = performance.now();
   let config: ReturnType<typeof loadConfig>;

@@ -8,11 +8,6 @@ describe("loadConfig", () => {
     const c = loadConfig([], {});
     expect(c).toMatchObject({ host: "127.0.0.1", port: DEFAULT_PORT, logLevel: "info" });
     expect(c.dbFile).toBe(resolve(".data/blockferry.db"));
-    expect(c.jobLeaseMs).toBe(10_000);
-  });
-
-  it("takes a job lease length, for servers that must resume a crashed one's jobs sooner", () => {
-    expect(loadConfig([], { BLOCKFERRY_JOB_LEASE_MS: "3000" }).jobLeaseMs).toBe(3000);
   });
 
   it("takes flags over environment", () => {
@@ -28,8 +23,6 @@ describe("loadConfig", () => {
     [[], { BLOCKFERRY_HOST: "a b" }, "BLOCKFERRY_HOST"],
     [["--bogus", "1"], {}, "--bogus"],
     [["--data-dir"], {}, "--data-dir"],
-    [[], { BLOCKFERRY_JOB_LEASE_MS: "500" }, "BLOCKFERRY_JOB_LEASE_MS"],
-    [["--job-lease-ms", "10s"], {}, "--job-lease-ms"],
   ])("names the bad setting: %j %j", (argv, env, setting) => {
     expect(() => loadConfig(argv, env)).toThrow(ConfigError);
     expect(() => loadConfig(argv, env)).toThrow(setting);
