@@ -11,7 +11,9 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   failedJob as failedJobOf,
+  type JobMove,
   loginAs,
+  moveJob,
   screenshot,
   startTwoHostDashboard,
   type TwoHostDashboard,
@@ -39,38 +41,26 @@ describe("dashboard: planning the cutover", () => {
   let overId = 0;
   let withinId = 0;
 
-  /** Moves a job on as a runner in another process would (under its lease while active), storing what it would. */
-  const moveJob = (
+  /** Moves a 64 MiB job, started two minutes ago, on under `policy` as a runner in another process would. */
+  const move = (
     id: number,
-    to: Pick<Migration, "state" | "phase"> & {
+    to: Pick<JobMove, "state" | "phase"> & {
       phaseState?: Record<string, unknown>;
       policy: CutoverPolicy;
       outageMs?: number;
     },
-  ) => {
-    const done = to.state === "succeeded";
-    server.runtime.db.$client
-      .prepare(
-        "update jobs set state=?, phase=?, phase_state=?, error=null, cutover=?, cutover_policy=?, bytes_total=?, " +
-          "bytes_done=?, outage_ms=?, started_at=?, finished_at=?, lease_owner=?, lease_expires_at=? where id=?",
-      )
-      .run(
-        to.state,
-        to.phase,
-        JSON.stringify({ sizeBytes: 64 * MiB, ...to.phaseState }),
-        to.policy.mode,
-        JSON.stringify(to.policy),
-        64 * MiB,
-        64 * MiB,
-        to.outageMs ?? null,
-        new Date(Date.now() - 120_000).toISOString(),
-        done ? new Date().toISOString() : null,
-        done ? null : "runner-in-another-process",
-        done ? null : Date.now() + 3_600_000,
-        id,
-      );
-    server.runtime.hub.append(id, "job.phase", { phase: to.phase });
-  };
+  ) =>
+    moveJob(server, id, {
+      state: to.state,
+      phase: to.phase,
+      phaseState: { sizeBytes: 64 * MiB, ...to.phaseState },
+      cutoverPolicy: to.policy,
+      bytesTotal: 64 * MiB,
+      bytesDone: 64 * MiB,
+      outageMs: to.outageMs ?? null,
+      startedAt: new Date(Date.now() - 120_000).toISOString(),
+      finishedAt: to.state === "succeeded" ? new Date().toISOString() : null,
+    });
 
   const failedJob = async (lv: string) => (await failedJobOf(setup, lv)).id;
   const forecast = () => page.getByTestId("cutover-prediction");
@@ -79,20 +69,20 @@ describe("dashboard: planning the cutover", () => {
     setup = await startTwoHostDashboard("cutover-plan");
     ({ server, page, errors } = setup);
     [waitingId, overId, withinId] = await Promise.all([failedJob("plan1"), failedJob("plan2"), failedJob("plan3")]);
-    moveJob(waitingId, {
+    move(waitingId, {
       state: "waiting_cutover",
       phase: "wait_cutover",
       policy: { mode: "auto", maxOutageSeconds: 3 },
       phaseState: { prediction: prediction({ at: new Date(Date.now() - 5_000).toISOString() }) },
     });
-    moveJob(overId, {
+    move(overId, {
       state: "succeeded",
       phase: "done",
       policy: { mode: "auto", maxOutageSeconds: 5 },
       phaseState: { predictedOutageSeconds: 4.8 },
       outageMs: 6_200,
     });
-    moveJob(withinId, {
+    move(withinId, {
       state: "succeeded",
       phase: "done",
       policy: { mode: "auto", maxOutageSeconds: 5 },

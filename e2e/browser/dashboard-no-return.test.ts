@@ -8,8 +8,10 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   failedJob as failedJobOf,
+  type JobMove,
   jobOf,
   loginAs,
+  moveJob,
   screenshot,
   startTwoHostDashboard,
   type TwoHostDashboard,
@@ -31,31 +33,9 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
     return created.id;
   };
 
-  /**
-   * Moves a job on as a runner in another process would: its state, phase and stored phase state and counters,
-   * under that process's lease; then the event the runner stores, which the open job page follows.
-   */
-  const moveJob = (
-    id: number,
-    to: { state: Migration["state"]; phase: Migration["phase"]; phaseState: Record<string, unknown> },
-  ) => {
-    server.runtime.db.$client
-      .prepare(
-        "update jobs set state=?, phase=?, phase_state=?, error=null, bytes_total=?, bytes_done=?, " +
-          "lease_owner=?, lease_expires_at=? where id=?",
-      )
-      .run(
-        to.state,
-        to.phase,
-        JSON.stringify(to.phaseState),
-        3 * MiB,
-        MiB,
-        to.state === "failed" ? null : "runner-in-another-process",
-        to.state === "failed" ? null : Date.now() + 3_600_000,
-        id,
-      );
-    server.runtime.hub.append(id, "job.phase", { phase: to.phase });
-  };
+  /** Moves a job on as a runner in another process would, with copy counters (1 of 3 MiB) apart from its size. */
+  const move = (id: number, to: Pick<JobMove, "state" | "phase" | "phaseState">) =>
+    moveJob(server, id, { ...to, bytesTotal: 3 * MiB, bytesDone: MiB });
 
   beforeAll(async () => {
     setup = await startTwoHostDashboard("no-return");
@@ -70,7 +50,7 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
     const id = await failedJob("data-1");
     const size = 64 * MiB;
     // The final delta's verify: a cancel would still roll back.
-    moveJob(id, { state: "running", phase: "verify", phaseState: { sizeBytes: size, vmStoppedAt: Date.now() } });
+    move(id, { state: "running", phase: "verify", phaseState: { sizeBytes: size, vmStoppedAt: Date.now() } });
     await page.goto(`${server.url}/jobs/${id}`);
     await expect.poll(() => page.locator(".conn").textContent(), { timeout: 15_000 }).toBe("live");
     const cancel = page.getByRole("button", { name: "Cancel…" });
@@ -80,7 +60,7 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
     expect(await page.getByTestId("bytes-progress").textContent()).toContain("1.00 MiB of 3.00 MiB");
 
     // The runner enters start_vm: the page follows the event, and the server says cancel is no longer possible.
-    moveJob(id, { state: "running", phase: "start_vm", phaseState: { sizeBytes: size, vmStoppedAt: Date.now() } });
+    move(id, { state: "running", phase: "start_vm", phaseState: { sizeBytes: size, vmStoppedAt: Date.now() } });
     await expect.poll(() => cancel.isDisabled(), { timeout: 15_000 }).toBe(true);
     expect((await getJob(id)).cancellable).toBe(false);
     const note = page.locator("#cancel-blocked");
@@ -99,14 +79,14 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
 
   it("keeps Cancel for a start that failed before the VM came up, not after it did", async () => {
     const id = await failedJob("web1-disk");
-    moveJob(id, { state: "failed", phase: "start_vm", phaseState: { sizeBytes: 256 * MiB, vmStoppedAt: 1 } });
+    move(id, { state: "failed", phase: "start_vm", phaseState: { sizeBytes: 256 * MiB, vmStoppedAt: 1 } });
     await page.goto(`${server.url}/jobs/${id}`);
     await expect.poll(() => page.locator(".conn").textContent(), { timeout: 15_000 }).toBe("live");
     const cancel = page.getByRole("button", { name: "Cancel…" });
     await expect.poll(() => cancel.isEnabled(), { timeout: 15_000 }).toBe(true);
     expect(await page.locator("#cancel-blocked").count()).toBe(0);
 
-    moveJob(id, {
+    move(id, {
       state: "failed",
       phase: "start_vm",
       phaseState: { sizeBytes: 256 * MiB, vmStoppedAt: 1, vmStartedAt: 2 },
@@ -119,7 +99,7 @@ describe("dashboard: cancel past the point of no return, and the volume size", (
   it("lists each job's volume size apart from the bytes of its copy pass", async () => {
     const early = await failedJob("data-0");
     // Failed before anything measured the volume: no size yet.
-    moveJob(early, { state: "failed", phase: "prechecks", phaseState: {} });
+    move(early, { state: "failed", phase: "prechecks", phaseState: {} });
     await page.goto(`${server.url}/jobs`);
     const table = page.getByRole("table", { name: "Migrations" });
     await table.waitFor();

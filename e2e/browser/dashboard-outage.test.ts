@@ -3,12 +3,12 @@
 // server and sshd (stand-in LVM tools): a job is created through the API and fails for real, then its row is moved to
 // the outage phases as dashboard-no-return.test.ts does (the lab proves the same on real LVM with a powered-off
 // target: e2e/tests/migration-faults.test.ts).
-import type { Migration } from "@blockferry/contracts";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   failedJob as failedJobOf,
   loginAs,
+  moveJob,
   screenshot,
   startTwoHostDashboard,
   type TwoHostDashboard,
@@ -25,31 +25,6 @@ describe("dashboard: the outage banner", () => {
   const failedJob = async (lv: string): Promise<number> =>
     (await failedJobOf(setup, lv, { vm: { controller: "libvirt", domain: lv } })).id;
 
-  /** Moves a job on as a runner in another process would (under its lease), then stores the event it would. */
-  const moveJob = (
-    id: number,
-    to: {
-      state: Migration["state"];
-      phase: Migration["phase"];
-      phaseState: Record<string, unknown>;
-      error?: Migration["error"];
-    },
-  ) => {
-    const held = to.state === "running";
-    server.runtime.db.$client
-      .prepare("update jobs set state=?, phase=?, phase_state=?, error=?, lease_owner=?, lease_expires_at=? where id=?")
-      .run(
-        to.state,
-        to.phase,
-        JSON.stringify({ sizeBytes: 64 * MiB, ...to.phaseState }),
-        to.error ? JSON.stringify(to.error) : null,
-        held ? "runner-in-another-process" : null,
-        held ? Date.now() + 3_600_000 : null,
-        id,
-      );
-    server.runtime.hub.append(id, "job.phase", { phase: to.phase });
-  };
-
   const banner = () => page.getByTestId("outage-banner");
   const bannerText = async () => ((await banner().count()) === 0 ? "" : ((await banner().textContent()) ?? ""));
 
@@ -64,7 +39,11 @@ describe("dashboard: the outage banner", () => {
 
   it("while the VM is down: stopped on the source, a ticking downtime, what a cancel would do; the list marks it", async () => {
     const id = await failedJob("db1");
-    moveJob(id, { state: "running", phase: "final_delta", phaseState: { vmStoppedAt: Date.now() - 12_000 } });
+    moveJob(server, id, {
+      state: "running",
+      phase: "final_delta",
+      phaseState: { sizeBytes: 64 * MiB, vmStoppedAt: Date.now() - 12_000 },
+    });
     await page.goto(`${server.url}/jobs/${id}`);
     await expect
       .poll(bannerText, { timeout: 15_000 })
@@ -86,10 +65,10 @@ describe("dashboard: the outage banner", () => {
 
   it("a failure with the VM stopped: it is down, what Retry and Cancel would each do, hosts by name", async () => {
     const id = await failedJob("db2");
-    moveJob(id, {
+    moveJob(server, id, {
       state: "failed",
       phase: "final_delta",
-      phaseState: { vmStoppedAt: Date.now() - 30_000 },
+      phaseState: { sizeBytes: 64 * MiB, vmStoppedAt: Date.now() - 30_000 },
       error: {
         code: "HOST_UNREACHABLE",
         phase: "final_delta",
@@ -108,10 +87,14 @@ describe("dashboard: the outage banner", () => {
     await screenshot(page, "dashboard-outage-failed-vm-down");
 
     // A start on the target was decided and failed: the VM may run there, so a cancel would be refused.
-    moveJob(id, {
+    moveJob(server, id, {
       state: "failed",
       phase: "start_vm",
-      phaseState: { vmStoppedAt: Date.now() - 30_000, startDecision: { host: "target", at: Date.now() } },
+      phaseState: {
+        sizeBytes: 64 * MiB,
+        vmStoppedAt: Date.now() - 30_000,
+        startDecision: { host: "target", at: Date.now() },
+      },
     });
     await expect.poll(bannerText, { timeout: 15_000 }).toContain("a start on hv-dst was tried and may have run");
     expect(await page.getByTestId("outage-retry").textContent()).toContain("tries again to start the VM on hv-dst");
@@ -123,10 +106,10 @@ describe("dashboard: the outage banner", () => {
   it("after a rollback: the VM runs on the source again, and what Retry and Cancel would do", async () => {
     const id = await failedJob("db3");
     const restartedAt = Date.now() - 5_000;
-    moveJob(id, {
+    moveJob(server, id, {
       state: "rolled_back",
       phase: "wait_cutover",
-      phaseState: { lastOutage: { stoppedAt: restartedAt - 43_000, restartedAt }, rollbacks: 1 },
+      phaseState: { sizeBytes: 64 * MiB, lastOutage: { stoppedAt: restartedAt - 43_000, restartedAt }, rollbacks: 1 },
     });
     await page.goto(`${server.url}/jobs/${id}`);
     await expect

@@ -5,12 +5,13 @@
 // Real server, real sshd (stand-in LVM tools, so jobs fail for real in their snapshot phase); the two jobs are then
 // moved on in SQLite under another process's lease and announced through the server's event hub, as in
 // dashboard-no-return, and the live one gets copy progress through the hub, as in dashboard-live.
-import type { Migration } from "@blockferry/contracts";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   failedJob as failedJobOf,
+  type JobMove,
   loginAs,
+  moveJob,
   screenshot,
   startTwoHostDashboard,
   type TwoHostDashboard,
@@ -147,29 +148,17 @@ describe("dashboard: screens at 1440, 1024 and 800 px, light and dark", () => {
   const failedJob = async (lv: keyof typeof SIZES, targetLv: string): Promise<number> =>
     (await failedJobOf(setup, lv, { targetLv })).id;
 
-  /** Moves a job on as a runner in another process would, then announces it as the runner does. */
-  const moveJob = (id: number, size: number, to: Pick<Migration, "state" | "phase">, done: boolean) => {
-    const now = new Date().toISOString();
-    server.runtime.db.$client
-      .prepare(
-        "update jobs set state=?, phase=?, phase_state=?, error=null, bytes_total=?, bytes_done=?, outage_ms=?, " +
-          "started_at=?, finished_at=?, lease_owner=?, lease_expires_at=? where id=?",
-      )
-      .run(
-        to.state,
-        to.phase,
-        JSON.stringify({ sizeBytes: size }),
-        size,
-        done ? size : 0,
-        done ? 2_340 : null,
-        new Date(Date.now() - 95_000).toISOString(),
-        done ? now : null,
-        done ? null : "runner-in-another-process",
-        done ? null : Date.now() + 3_600_000,
-        id,
-      );
-    server.runtime.hub.append(id, "job.phase", { phase: to.phase });
-  };
+  /** Moves a job on as a runner in another process would: started 95 s ago, and when done, copied whole. */
+  const move = (id: number, size: number, to: Pick<JobMove, "state" | "phase">, done: boolean) =>
+    moveJob(server, id, {
+      ...to,
+      phaseState: { sizeBytes: size },
+      bytesTotal: size,
+      bytesDone: done ? size : 0,
+      outageMs: done ? 2_340 : null,
+      startedAt: new Date(Date.now() - 95_000).toISOString(),
+      finishedAt: done ? new Date().toISOString() : null,
+    });
 
   /** One more step of the live job's full copy: 160 chunks confirmed, the next 96 streamed and in flight. */
   const advanceCopy = () => {
@@ -195,8 +184,8 @@ describe("dashboard: screens at 1440, 1024 and 800 px, light and dark", () => {
     ({ server, page, errors } = setup);
     liveId = await failedJob("web1-disk", "web1-disk");
     finishedId = await failedJob("data-1", "data-1");
-    moveJob(liveId, SIZES["web1-disk"], { state: "running", phase: "full_copy" }, false);
-    moveJob(finishedId, SIZES["data-1"], { state: "succeeded", phase: "done" }, true);
+    move(liveId, SIZES["web1-disk"], { state: "running", phase: "full_copy" }, false);
+    move(finishedId, SIZES["data-1"], { state: "succeeded", phase: "done" }, true);
     await loginAs(page, server);
   }, 90_000);
   afterAll(async () => {

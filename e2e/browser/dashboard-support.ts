@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Host, Migration, Role, User, VmControl } from "@blockferry/contracts";
+import type { CutoverPolicy, Host, Migration, Role, User, VmControl } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { expect, vi } from "vitest";
@@ -347,4 +347,51 @@ export async function failedJob(
     interval: 200,
   });
   return created;
+}
+
+/** Where a test moves a job: state and phase, and whichever stored columns the screen under test reads. */
+export interface JobMove {
+  state: Migration["state"];
+  phase: Migration["phase"];
+  /** Stored as the job's phase state, as given. */
+  phaseState: Record<string, unknown>;
+  /** The job's error (none when not given). */
+  error?: Migration["error"];
+  bytesTotal?: number;
+  bytesDone?: number;
+  outageMs?: number | null;
+  startedAt?: string;
+  finishedAt?: string | null;
+  /** The cutover mode and policy. */
+  cutoverPolicy?: CutoverPolicy;
+}
+
+const FINAL_STATES: ReadonlyArray<Migration["state"]> = ["succeeded", "failed", "cancelled", "rolled_back"];
+
+/**
+ * Moves a job on as a runner in another process would: its row (under that process's lease while the job is not
+ * in a final state, so this server's runner leaves it alone), then the job.phase event the runner stores, which an
+ * open job page follows. Columns `to` does not name keep their values.
+ */
+export function moveJob(server: DashboardServer, id: number, to: JobMove): void {
+  const held = !FINAL_STATES.includes(to.state);
+  const columns: Array<[string, unknown]> = [
+    ["state", to.state],
+    ["phase", to.phase],
+    ["phase_state", JSON.stringify(to.phaseState)],
+    ["error", to.error ? JSON.stringify(to.error) : null],
+    ["lease_owner", held ? "runner-in-another-process" : null],
+    ["lease_expires_at", held ? Date.now() + 3_600_000 : null],
+  ];
+  if (to.bytesTotal !== undefined) columns.push(["bytes_total", to.bytesTotal]);
+  if (to.bytesDone !== undefined) columns.push(["bytes_done", to.bytesDone]);
+  if (to.outageMs !== undefined) columns.push(["outage_ms", to.outageMs]);
+  if (to.startedAt !== undefined) columns.push(["started_at", to.startedAt]);
+  if (to.finishedAt !== undefined) columns.push(["finished_at", to.finishedAt]);
+  if (to.cutoverPolicy)
+    columns.push(["cutover", to.cutoverPolicy.mode], ["cutover_policy", JSON.stringify(to.cutoverPolicy)]);
+  server.runtime.db.$client
+    .prepare(`update jobs set ${columns.map(([name]) => `${name}=?`).join(", ")} where id=?`)
+    .run(...columns.map(([, value]) => value), id);
+  server.runtime.hub.append(id, "job.phase", { phase: to.phase });
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
 import type { apiClient } from "./support/api.ts";
 import { longFaults } from "./support/long-faults.ts";
-import { currentLabHosts, sh, sha256 } from "./support/lvm.ts";
+import { currentLabHosts, sh, sha256, sha256OnBoth } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 import { FULL_COPY_RANGE_MIB, rangedVolume } from "./support/volumes.ts";
 
@@ -66,12 +66,9 @@ describe("target disk faults during the full copy", () => {
   it("fails with the pool's name when the target thin pool runs full, and completes once it is extended", async () => {
     const t0 = Date.now();
     const lv = "fpoolvm";
-    const device = await runningVm(lv, 32);
+    const device = await runningVm(lv, 16);
     // A pool with room for half the volume; it errors when full instead of queueing writes for a minute.
-    await sh(
-      lab2,
-      `lvcreate -q -y --type thin-pool -L 16m -n fpool ${VG} && lvchange -q --errorwhenfull y ${VG}/fpool`,
-    );
+    await sh(lab2, `lvcreate -q -y --type thin-pool -L 8m -n fpool ${VG} && lvchange -q --errorwhenfull y ${VG}/fpool`);
     targetLvs.push(lv, "fpool");
     const job = await api.createMigration({
       source: { hostId: srcId, vg: VG, lv },
@@ -96,7 +93,7 @@ describe("target disk faults during the full copy", () => {
     expect(await workload()).toMatch(/^running /);
     expect(await outages(job.id)).toBe(0);
 
-    await sh(lab2, `lvextend -q -y -L +32m ${VG}/fpool`);
+    await sh(lab2, `lvextend -q -y -L +16m ${VG}/fpool`);
     const t1 = Date.now();
     await api.retry(job.id);
     await api.waitFor(job.id, (m) => m.state === "waiting_cutover", 300_000);
@@ -104,7 +101,8 @@ describe("target disk faults during the full copy", () => {
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded", 300_000);
     figures.push(`pool full: retry to done ${Math.round((Date.now() - t1) / 1000)} s, outage ${done.outageMs} ms`);
     expect(await workload()).toBe("stopped");
-    expect(await sha256(lab2, device)).toBe(await sha256(lab1, device));
+    const [target, source] = await sha256OnBoth(lab2, lab1, device);
+    expect(target).toBe(source);
   });
 
   /** The job's stored events of one type. */

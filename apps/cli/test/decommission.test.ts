@@ -3,11 +3,12 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
+import type { RunningServer } from "@blockferry/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../test-support/loopback-sshd.ts";
 import { type LvmStandIns, writeLvmStandIns } from "../../../test-support/lvm-stand-ins.ts";
 import { run as decommission } from "../src/commands/decommission.ts";
+import { OPERATOR, startServerWithOperator } from "./operator-server.ts";
 import { runCommand } from "./run-cli.ts";
 
 describe("blockferry decommission", () => {
@@ -25,19 +26,7 @@ describe("blockferry decommission", () => {
     mkdirSync(tools);
     lvm = writeLvmStandIns(tools);
     sshd = await startLoopbackSshd({ path: tools });
-    server = await startServer(
-      loadConfig(["--port", "0", "--data-dir", join(root, "data")], { BLOCKFERRY_LOG_LEVEL: "silent" }),
-    );
-    const user = await server.runtime.auth.accounts.create({
-      username: "ops",
-      password: "ops password 1",
-      role: "operator",
-    });
-    token = server.runtime.auth.tokens.create(
-      { name: "cli-test", role: "operator" },
-      { userId: user.id, username: user.username, role: user.role, via: "session" },
-      { name: "ops", address: null },
-    ).token;
+    ({ server, token } = await startServerWithOperator(root));
     const { host } = await server.runtime.registry.add({
       name: "hv-src",
       address: sshd.host,
@@ -77,7 +66,7 @@ describe("blockferry decommission", () => {
     const ok = await cli([String(jobId), "--confirm", "vg0/vm1"]);
     expect(ok).toMatchObject({ code: 0, stderr: "" });
     expect(ok.stdout).toMatch(
-      new RegExp(`^migration ${jobId}: source LV vg0/vm1 removed \\(by ops \\(token \\d+\\), `),
+      new RegExp(`^migration ${jobId}: source LV vg0/vm1 removed \\(by ${OPERATOR} \\(token \\d+\\), `),
     );
     expect(lvm.lvs()).toEqual([]);
     expect((await cli(["x"])).code).toBe(2);

@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { OutagePrediction } from "@blockferry/contracts";
-import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
+import type { RunningServer } from "@blockferry/server";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { follow } from "../src/commands/migrate.ts";
+import { startServerWithOperator } from "./operator-server.ts";
 
 const MiB = 2 ** 20;
 const prediction = (outageSeconds: number, changedBytes: number): OutagePrediction => ({
@@ -27,19 +28,7 @@ describe("blockferry migrate follow: the planned cutover", () => {
   let jobId = 0;
 
   beforeAll(async () => {
-    server = await startServer(
-      loadConfig(["--port", "0", "--data-dir", join(root, "data")], { BLOCKFERRY_LOG_LEVEL: "silent" }),
-    );
-    const user = await server.runtime.auth.accounts.create({
-      username: "ops",
-      password: "ops password 1",
-      role: "operator",
-    });
-    token = server.runtime.auth.tokens.create(
-      { name: "cli-test", role: "operator" },
-      { userId: user.id, username: user.username, role: user.role, via: "session" },
-      { name: "ops", address: null },
-    ).token;
+    ({ server, token } = await startServerWithOperator(root));
     const db = server.runtime.db.$client;
     const hostId = Number(
       db.prepare("insert into hosts (name, address) values ('hv', '127.0.0.1')").run().lastInsertRowid,
