@@ -53,11 +53,6 @@ export const OutagePrediction = Type.Object(
      * no catch-up pass can go below, so a budget under it cannot be met.
      */
     idleOutageSeconds: Type.Optional(Type.Number({ minimum: 0 })),
-    /**
-     * The outage if one catch-up pass ran first (it sends today's changes while the VM runs; the VM meanwhile writes
-     * at its current rate). Absent until the write rate is known.
-     */
-    afterOnePassSeconds: Type.Optional(Type.Number({ minimum: 0 })),
     /** How fast the VM adds changed bytes now (growth of the snapshot over the last readings); null until known. */
     writeBytesPerSecond: Type.Union([Type.Number(), Type.Null()]),
     basis: Type.String({ description: "where each figure came from, in words" }),
@@ -67,11 +62,7 @@ export const OutagePrediction = Type.Object(
 );
 export type OutagePrediction = Static<typeof OutagePrediction>;
 
-/**
- * Why a cutover is not starting now (null when it is not waiting, or a manual cutover waits for the operator).
- * "sending_first": the cutover is decided, and one catch-up pass first sends what changed while the VM still runs,
- * because that shortens the outage by enough (PASS_FIRST below).
- */
+/** Why an automatic cutover is not starting now (null when it is not waiting, or the cutover is manual). */
 export const CutoverWait = Type.Object({
   reason: Type.Union([
     Type.Literal("before_window"),
@@ -79,7 +70,6 @@ export const CutoverWait = Type.Object({
     Type.Literal("not_converging"),
     Type.Literal("window_closed"),
     Type.Literal("gate_refused"),
-    Type.Literal("sending_first"),
   ]),
   message: Type.String({ description: "in words, with the figures: what it waits for and what the operator can do" }),
   until: Type.Union([Type.String({ format: "date-time" }), Type.Null()], {
@@ -87,16 +77,3 @@ export const CutoverWait = Type.Object({
   }),
 });
 export type CutoverWait = Static<typeof CutoverWait>;
-
-/**
- * A decided cutover first runs one catch-up pass (the VM still running) when that shortens the outage by at least
- * a quarter and 2 s: worth the seconds the stop waits for it. The server decides by it; the views say so by it.
- */
-export const PASS_FIRST = { share: 0.25, minSeconds: 2, maxPasses: 2 } as const;
-
-/** The outage after a pass first, when such a pass is worth it by PASS_FIRST; else null. */
-export function outageWithPassFirst(p: Pick<OutagePrediction, "outageSeconds" | "afterOnePassSeconds">): number | null {
-  const after = p.afterOnePassSeconds;
-  if (after === undefined) return null;
-  return p.outageSeconds - after >= Math.max(PASS_FIRST.minSeconds, PASS_FIRST.share * p.outageSeconds) ? after : null;
-}

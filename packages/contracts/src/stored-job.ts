@@ -57,8 +57,6 @@ export const PhaseState = Type.Object({
   catchUpDone: Type.Optional(Count),
   /** Catch-up passes an automatic cutover policy added to converge (on top of options.catchUpPasses). */
   extraPasses: Type.Optional(Count),
-  /** Of extraPasses, those run first for a cutover already decided, to shorten its outage (cutover-policy.ts). */
-  passesFirst: Type.Optional(Count),
   /**
    * What this migration's copy passes measured (the latest few): the outage prediction's delta throughput and
    * per-run cost. `readMs` is the time to read the pass's change list (catch-up passes).

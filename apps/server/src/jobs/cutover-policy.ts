@@ -1,10 +1,4 @@
-import {
-  type CutoverPolicy,
-  type CutoverWait,
-  type OutagePrediction,
-  outageWithPassFirst,
-  PASS_FIRST,
-} from "@blockferry/contracts";
+import type { CutoverPolicy, CutoverWait, OutagePrediction } from "@blockferry/contracts";
 import { humanBytes } from "@blockferry/contracts/units";
 
 /** Catch-up passes an automatic cutover may add to converge when the policy does not say. */
@@ -19,10 +13,8 @@ export interface CutoverSituation {
   retryAt: number | null;
   /** The latest prediction taken in this wait (a stale one from before a pass must not decide). */
   prediction: OutagePrediction | null;
-  /** Catch-up passes this policy has added so far to converge. */
+  /** Catch-up passes this policy has added so far. */
   passesRun: number;
-  /** Catch-up passes run first for a cutover already decided (see PASS_FIRST_*). */
-  passesFirst: number;
   /** Predicted outage if one more pass ran first (outage-prediction.ts); null while the write rate is unknown. */
   outageAfterOnePass: number | null;
   /** When the wait will look again by itself while a prediction is pending. */
@@ -39,35 +31,8 @@ export type CutoverDecision =
 const secs = (n: number) => `${Math.round(n * 10) / 10} s`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/**
- * What wait_cutover does now (pure): cut over, run a pass to converge, or wait and say why. A cutover it decides on
- * (the operator's, or the policy's) sends what changed first when one more pass shortens the outage by enough
- * (PASS_FIRST in contracts).
- */
+/** What wait_cutover does now (pure): cut over, run a pass to converge, or wait and say why. */
 export function decideCutover(s: CutoverSituation): CutoverDecision {
-  const d = decideByPolicy(s);
-  return d.action === "cutover" ? (passFirst(s) ?? d) : d;
-}
-
-/** One more pass before the stop when PASS_FIRST (contracts) says it is worth it; at most PASS_FIRST.maxPasses. */
-export function passFirst(s: Pick<CutoverSituation, "prediction" | "outageAfterOnePass" | "passesFirst">) {
-  const now = s.prediction?.outageSeconds;
-  if (now === undefined || s.outageAfterOnePass === null || s.passesFirst >= PASS_FIRST.maxPasses) return null;
-  const after = outageWithPassFirst({ outageSeconds: now, afterOnePassSeconds: s.outageAfterOnePass });
-  if (after === null) return null;
-  return {
-    action: "pass" as const,
-    wait: {
-      reason: "sending_first" as const,
-      message:
-        `sending what changed while the VM still runs first: the outage then is about ${secs(after)} instead of ` +
-        `${secs(now)}; the VM stops right after this pass`,
-      until: null,
-    },
-  };
-}
-
-function decideByPolicy(s: CutoverSituation): CutoverDecision {
   if (s.forced) return { action: "cutover" };
   const p = s.policy;
   if (p.mode === "manual") return { action: "wait", wait: null };

@@ -114,18 +114,14 @@ export function startChangeReader(
       bandwidthLimit: ctx.job.options.bandwidthLimitBytesPerSecond ?? null,
       now: at,
     };
-    const afterOnePass = outageAfterOnePass(input);
-    const predicted = predictOutage(input);
-    // The view shows both: a cutover confirmed now runs that pass first when it shortens the outage by enough.
-    const prediction =
-      predicted && afterOnePass !== null ? { ...predicted, afterOnePassSeconds: afterOnePass } : predicted;
+    const prediction = predictOutage(input);
     const reading = {
       at,
       snapshot: found.snapshot,
       changedBytes,
       runs: found.extents.runCount,
       prediction,
-      afterOnePass,
+      afterOnePass: outageAfterOnePass(input),
       found,
     };
     last = reading;

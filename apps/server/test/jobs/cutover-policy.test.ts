@@ -20,7 +20,6 @@ const situation = (o: Partial<CutoverSituation>): CutoverSituation => ({
   retryAt: null,
   prediction: null,
   passesRun: 0,
-  passesFirst: 0,
   outageAfterOnePass: null,
   nextLookMs: 5000,
   ...o,
@@ -90,33 +89,5 @@ describe("cutover policy", () => {
     expect(
       decideCutover(situation({ policy: none, prediction: prediction(14, 0), outageAfterOnePass: 3 })),
     ).toMatchObject({ action: "wait", wait: { reason: "not_converging" } });
-  });
-
-  it("a decided cutover first runs one pass when that shortens the outage by a quarter and 2 s, at most twice", () => {
-    const manual = { mode: "manual" as const };
-    // 20 s now, 6 s after a pass: the operator's cutover sends first, and says both figures.
-    const first = decideCutover(
-      situation({ policy: manual, forced: true, prediction: prediction(20), outageAfterOnePass: 6 }),
-    );
-    expect(first).toMatchObject({ action: "pass", wait: { reason: "sending_first", until: null } });
-    expect(first.action === "pass" && first.wait.message).toContain("about 6 s instead of 20 s");
-    // Not worth it: 1.5 s saved, or a quarter not reached; and never a third time.
-    const forced = { policy: manual, forced: true };
-    expect(decideCutover(situation({ ...forced, prediction: prediction(5), outageAfterOnePass: 3.5 }))).toEqual({
-      action: "cutover",
-    });
-    expect(decideCutover(situation({ ...forced, prediction: prediction(40), outageAfterOnePass: 31 }))).toEqual({
-      action: "cutover",
-    });
-    expect(
-      decideCutover(situation({ ...forced, prediction: prediction(20), outageAfterOnePass: 6, passesFirst: 2 })),
-    ).toEqual({ action: "cutover" });
-    // Without a write rate there is no after-one-pass figure: it cuts over as before.
-    expect(decideCutover(situation({ ...forced, prediction: prediction(20, null) }))).toEqual({ action: "cutover" });
-    // An automatic policy's cutover within budget does the same.
-    const auto = { mode: "auto" as const, maxOutageSeconds: 30 };
-    expect(decideCutover(situation({ policy: auto, prediction: prediction(20), outageAfterOnePass: 6 }))).toMatchObject(
-      { action: "pass", wait: { reason: "sending_first" } },
-    );
   });
 });

@@ -2,13 +2,7 @@
  * The cutover policy as the dashboard edits it (the wizard's and the job page's fields), the outage prediction in
  * words, and the measured outage against the budget. Pure; tested in test/cutover-policy.test.ts.
  */
-import {
-  type CreateMigration,
-  type CutoverPolicy,
-  type Migration,
-  type OutagePrediction,
-  outageWithPassFirst,
-} from "@blockferry/contracts";
+import type { CreateMigration, CutoverPolicy, Migration, OutagePrediction } from "@blockferry/contracts";
 import { approxSeconds, humanBytes } from "@blockferry/contracts/units";
 
 export type AutoPolicy = Extract<CutoverPolicy, { mode: "auto" }>;
@@ -142,14 +136,6 @@ export function policyWords(p: CutoverPolicy, time: (iso: string) => string): st
 /** "about 4 s of downtime". */
 export const downtimeWords = (p: Pick<OutagePrediction, "outageSeconds">): string =>
   `${approxSeconds(p.outageSeconds)} of downtime`;
-
-/** "It first sends what changed while the VM runs: about 4 s instead", when a cutover would do so; else null. */
-export function passFirstWords(p: Pick<OutagePrediction, "outageSeconds" | "afterOnePassSeconds">): string | null {
-  const after = outageWithPassFirst(p);
-  return after === null
-    ? null
-    : `A cutover first sends what changed while the VM still runs: then ${downtimeWords({ outageSeconds: after })}.`;
-}
 
 /** The prediction's parts, each a short line: where the figure comes from is in `basis`. */
 export function predictionParts(p: OutagePrediction): { label: string; value: string }[] {

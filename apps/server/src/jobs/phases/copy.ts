@@ -164,7 +164,6 @@ export function fallBackToFullCopy(ctx: PhaseContext, err: Error): PhaseResult {
     fullCopyDone: false,
     catchUpDone: 0,
     extraPasses: 0,
-    passesFirst: 0,
     liveChangedCells: undefined,
     // The overflowed pass's rotation and change list belong to the old snapshot: the next catch_up must start a
     // new generation from the new one, not resume them.
@@ -305,8 +304,7 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
           forced: job.cutoverRequested,
           retryAt: ctx.state.cutoverRetryAt ?? null,
           prediction: fresh?.prediction ?? null,
-          passesRun: (ctx.state.extraPasses ?? 0) - (ctx.state.passesFirst ?? 0),
-          passesFirst: ctx.state.passesFirst ?? 0,
+          passesRun: ctx.state.extraPasses ?? 0,
           outageAfterOnePass: fresh?.afterOnePass ?? null,
           nextLookMs: deps.changeReadMs ?? CHANGE_READ_MS,
         });
@@ -340,11 +338,7 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
           showWait(ctx, d.wait);
           if (d.action === "pass") {
             ctx.markWaiting(false);
-            const first = d.wait.reason === "sending_first";
-            ctx.save({
-              extraPasses: (ctx.state.extraPasses ?? 0) + 1,
-              ...(first && { passesFirst: (ctx.state.passesFirst ?? 0) + 1 }),
-            });
+            ctx.save({ extraPasses: (ctx.state.extraPasses ?? 0) + 1 });
             return { next: "catch_up" };
           }
           await (deps.sleep ?? abortableSleep)(500, ctx.signal);

@@ -59,30 +59,6 @@ describe("wait_cutover", () => {
     expect(s.stored().job.state).toBe("running");
   });
 
-  it("a confirmed cutover with much changed sends it first while the VM runs, then stops", async () => {
-    s = await waiting({ mode: "manual" });
-    scattered(s, 0, 2000); // 2000 runs at 5 ms each (assumed): 10 s of the outage, none of it after one more pass
-    const done = s.run("wait_cutover");
-    await waitFor("a prediction with the write rate", () => {
-      const p = s.stored().state.prediction;
-      return p !== undefined && p.writeBytesPerSecond !== null;
-    });
-    expect(s.stored().state.prediction?.afterOnePassSeconds).toBeLessThan(
-      (s.stored().state.prediction?.outageSeconds ?? 0) - 2,
-    );
-    s.db.update(jobs).set({ cutoverRequested: true }).where(eq(jobs.id, s.jobId)).run();
-    expect(await done).toEqual({ next: "catch_up" });
-    const st = s.stored();
-    expect(st.state).toMatchObject({ extraPasses: 1, passesFirst: 1 });
-    expect(st.state.cutoverWait).toMatchObject({ reason: "sending_first", until: null });
-    expect(st.state.cutoverWait?.message).toContain("the VM stops right after this pass");
-    // The pass sends the burst; the new snapshot holds nothing: the cutover goes on, the confirmation still standing.
-    expect(await s.run("catch_up")).toEqual({ next: "wait_cutover" });
-    expect(await s.run("wait_cutover")).toEqual({ next: "stop_vm" });
-    expect(s.mover.calls.map((c) => c.pass)).toEqual(["catchup-1"]);
-    expect(s.stored().state.cutoverWait).toBeUndefined();
-  });
-
   it("the short auto cuts over at once, without reading anything", async () => {
     s = await waiting({ mode: "auto" });
     const before = s.source.ran("dmsetup");
@@ -136,8 +112,7 @@ describe("wait_cutover", () => {
   });
 
   it("waits for the window to open without stopping anything", async () => {
-    // Far enough ahead that a loaded machine's setup does not reach it before the wait begins.
-    const notBefore = new Date(Date.now() + 3000).toISOString();
+    const notBefore = new Date(Date.now() + 300).toISOString();
     s = await waiting({ mode: "auto", notBefore });
     const done = s.run("wait_cutover");
     await waitFor("before_window", () => s.stored().state.cutoverWait?.reason === "before_window");

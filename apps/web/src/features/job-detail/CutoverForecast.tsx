@@ -1,6 +1,6 @@
 import type { OutagePrediction } from "@blockferry/contracts";
 import { Bytes } from "../../components/Figures.tsx";
-import { downtimeWords, passFirstWords, predictionParts } from "../../lib/cutover-policy.ts";
+import { downtimeWords, predictionParts } from "../../lib/cutover-policy.ts";
 import { formatClock } from "../../lib/format.ts";
 
 /**
@@ -8,7 +8,6 @@ import { formatClock } from "../../lib/format.ts";
  * where each came from. `prediction` is the newest one the page has (job row or job.prediction event).
  */
 export function CutoverForecast({ prediction: p }: { prediction: OutagePrediction }) {
-  const first = passFirstWords(p);
   return (
     <div className="forecast" data-testid="cutover-prediction">
       <p className="forecast-line">
@@ -17,11 +16,6 @@ export function CutoverForecast({ prediction: p }: { prediction: OutagePredictio
           (<Bytes n={p.changedBytes} /> changed, predicted at {formatClock(p.at)})
         </span>
       </p>
-      {first ? (
-        <p className="small" data-testid="cutover-pass-first">
-          {first}
-        </p>
-      ) : null}
       <details className="forecast-details">
         <summary>How this is predicted</summary>
         <dl className="forecast-parts">

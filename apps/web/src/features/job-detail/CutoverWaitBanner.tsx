@@ -8,7 +8,6 @@ const TITLES: Record<CutoverWait["reason"], string> = {
   not_converging: "Not converging: an operator decides",
   window_closed: "The cutover window has closed: an operator decides",
   gate_refused: "The cutover gate said no",
-  sending_first: "Cutting over: sending what changed first",
 };
 
 /**

@@ -2,7 +2,7 @@ import type { Migration, OutagePrediction } from "@blockferry/contracts";
 import { useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog.tsx";
 import { errorText } from "../../lib/api.ts";
-import { cutoverAhead, downtimeWords, passFirstWords } from "../../lib/cutover-policy.ts";
+import { cutoverAhead, downtimeWords } from "../../lib/cutover-policy.ts";
 import { phaseLabel } from "../../lib/format.ts";
 import { isActive, type JobAction, useJobAction } from "../jobs/api.ts";
 import { RemoveSourceAction, SourceRemovedNote } from "./SourceDecommission.tsx";
@@ -131,7 +131,6 @@ export function JobActions({ job, prediction }: { job: Migration; prediction: Ou
           {asking === "cutover" && prediction ? (
             <p data-testid="cutover-dialog-prediction">
               <strong>Predicted: {downtimeWords(prediction)}.</strong>
-              {passFirstWords(prediction) ? ` ${passFirstWords(prediction)}` : null}
             </p>
           ) : null}
         </ConfirmDialog>
