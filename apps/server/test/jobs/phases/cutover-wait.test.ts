@@ -112,7 +112,8 @@ describe("wait_cutover", () => {
   });
 
   it("waits for the window to open without stopping anything", async () => {
-    const notBefore = new Date(Date.now() + 300).toISOString();
+    // Far enough ahead that a loaded machine's setup does not reach it before the wait begins.
+    const notBefore = new Date(Date.now() + 3000).toISOString();
     s = await waiting({ mode: "auto", notBefore });
     const done = s.run("wait_cutover");
     await waitFor("before_window", () => s.stored().state.cutoverWait?.reason === "before_window");
