@@ -4,7 +4,15 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { CutoverPolicy, Host, Migration, Role, User, VmControl } from "@blockferry/contracts";
+import {
+  type CutoverPolicy,
+  type Host,
+  isTerminalJobState,
+  type Migration,
+  type Role,
+  type User,
+  type VmControl,
+} from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { expect, vi } from "vitest";
@@ -366,15 +374,13 @@ export interface JobMove {
   cutoverPolicy?: CutoverPolicy;
 }
 
-const FINAL_STATES: ReadonlyArray<Migration["state"]> = ["succeeded", "failed", "cancelled", "rolled_back"];
-
 /**
  * Moves a job on as a runner in another process would: its row (under that process's lease while the job is not
  * in a final state, so this server's runner leaves it alone), then the job.phase event the runner stores, which an
  * open job page follows. Columns `to` does not name keep their values.
  */
 export function moveJob(server: DashboardServer, id: number, to: JobMove): void {
-  const held = !FINAL_STATES.includes(to.state);
+  const held = !isTerminalJobState(to.state);
   const columns: Array<[string, unknown]> = [
     ["state", to.state],
     ["phase", to.phase],

@@ -1,4 +1,4 @@
-import type { CreateMigration, Host, Migration } from "@blockferry/contracts";
+import { type CreateMigration, type Host, isTerminalJobState, type Migration } from "@blockferry/contracts";
 import type { LabHost } from "../../lab/harness.ts";
 import { authHeaders } from "./auth.ts";
 
@@ -48,7 +48,7 @@ export function apiClient(base: string, token: string) {
           process.stderr.write(`migration ${id}: ${m.state}/${m.phase} ${m.bytesDone}/${m.bytesTotal}\n`);
         }
         if (pred(m)) return m;
-        if (["succeeded", "failed", "cancelled", "rolled_back"].includes(m.state))
+        if (isTerminalJobState(m.state))
           throw new Error(`migration ${id} ended ${m.state} in ${m.phase}: ${m.error?.message ?? ""}`);
         if (Date.now() > end) throw new Error(`migration ${id} stuck in ${m.state}/${m.phase}`);
         await new Promise((r) => setTimeout(r, 250));

@@ -59,7 +59,8 @@ const round = (n: number, places = 2) => Math.round(n * 10 ** places) / 10 ** pl
 const secs = (n: number) => `${round(n, 1)} s`;
 const rateText = (bps: number) => `${humanBytes(bps)}/s`;
 
-export function median(values: readonly number[]): number {
+/** The middle value (the mean of the middle two for an even count). */
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
