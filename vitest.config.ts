@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts"],
+          pool: "threads",
           testTimeout: 30_000,
         },
       },
@@ -16,6 +17,7 @@ export default defineConfig({
         test: {
           name: "browser",
           include: ["e2e/browser/**/*.test.ts"],
+          pool: "threads",
           testTimeout: 60_000,
         },
       },

@@ -41,7 +41,7 @@ describe("crash recovery", () => {
     const dst = await api.addTrustedHost(lab2);
     await sh(
       lab1,
-      "lvcreate -q -y -L 64M -n crash1 vg0 && dd if=/dev/urandom of=/dev/vg0/crash1 bs=1M count=16 oflag=direct status=none",
+      "lvcreate -q -y -L 32M -n crash1 vg0 && dd if=/dev/urandom of=/dev/vg0/crash1 bs=1M count=16 oflag=direct status=none",
     );
     await sh(lab1, "bf-workload start /dev/vg0/crash1 256");
     const job = await api.createMigration({
