@@ -138,6 +138,20 @@ async function blockferryMove(lab1: LabHost, lab2: LabHost, rateKiB: number) {
     )?.data as { bytes: number; message: string } | undefined;
     const phases = ["stop_vm", "final_delta", "verify", "start_vm", "cleanup"];
     const phaseMs = Object.fromEntries(phases.slice(0, -1).map((p, i) => [p, at(phases[i + 1] as string) - at(p)]));
+    // The outage in the order it happens: stop_vm's gate and forecast run before the stop and are not part of it.
+    const stoppedAt = Date.parse(events.find((e) => e.type === "job.vm_stopped")?.at ?? "");
+    const deltaPlannedAt = Date.parse(
+      events.find(
+        (e) => e.type === "job.log" && String((e.data as { message: string }).message).startsWith("final delta"),
+      )?.at ?? "",
+    );
+    const outagePartsMs = {
+      stop_command: at("final_delta") - stoppedAt,
+      change_list: deltaPlannedAt - at("final_delta"),
+      delta_copy: at("verify") - deltaPlannedAt,
+      verify: at("start_vm") - at("verify"),
+      start_vm: at("cleanup") - at("start_vm"),
+    };
     if (done.outageMs === null) throw new Error("the migration succeeded without a measured outage");
     return {
       outageMs: done.outageMs,
@@ -145,6 +159,7 @@ async function blockferryMove(lab1: LabHost, lab2: LabHost, rateKiB: number) {
       changedAtReadyBytes: atReady,
       fullCopyMs: at("catch_up") - at("full_copy"),
       phaseMs,
+      outagePartsMs,
       deltaMessage: delta?.message ?? "",
     };
   } finally {
@@ -207,6 +222,7 @@ async function main() {
         ratio_pct: ratioPct,
         target: "ratio_pct <= 5",
         blockferry_phases_s: Object.fromEntries(Object.entries(bf.phaseMs).map(([k, v]) => [k, secs(v)])),
+        blockferry_outage_parts_s: Object.fromEntries(Object.entries(bf.outagePartsMs).map(([k, v]) => [k, secs(v)])),
         blockferry_full_copy_s: secs(bf.fullCopyMs),
         offline_parts_s: { stop: secs(offline.stopMs), copy: secs(offline.copyMs), start: secs(offline.startMs) },
         writer_kib_s: rateKiB,
