@@ -34,6 +34,9 @@ describe("crash recovery", () => {
   });
 
   it("completes a migration although the server is killed during the full copy and the final delta", async () => {
+    // Where the time goes, on stderr: the next trim of this test starts from these figures.
+    const t0 = Date.now();
+    const mark = (what: string) => process.stderr.write(`crash: ${what} at +${(Date.now() - t0) / 1000} s\n`);
     let server = await spawnServer(dataDir, await freePort());
     servers.push(server);
     let api = apiClient(server.url, server.token);
@@ -57,18 +60,24 @@ describe("crash recovery", () => {
     await until("the target to receive the copy", async () =>
       (await sh(lab2, "ps -eo args")).split("\n").some((l) => l.startsWith("dd of=/dev/vg0/crash1 ")),
     );
+    mark("first kill");
     server = await restart(server);
     api = apiClient(server.url, server.token);
+    mark("restarted");
     // The limit only made the first copy last until the kill: the resumed one may run at full speed.
     await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: null });
     await api.waitFor(job.id, (m) => m.state === "waiting_cutover", 400_000);
+    mark("waiting_cutover");
     // Slow again, so the final delta lasts until the next kill.
     await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: 2 * 1024 * 1024 });
     await api.cutover(job.id);
     await api.waitFor(job.id, (m) => m.phase === "final_delta", 120_000);
+    mark("second kill");
     server = await restart(server);
     api = apiClient(server.url, server.token);
+    mark("restarted");
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded", 400_000);
+    mark("succeeded");
     expect(done.attempt).toBe(0);
     const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/crash1");
     expect(target).toBe(source);
