@@ -6,7 +6,8 @@
 // one: the start costs the same, and the moved volume stays as copied so its sha256 can be compared.
 // Run: `pnpm bench:outage` (as root: it boots two qemu hosts; several minutes under TCG). Size: BF_BENCH_MIB
 // (default 1024); BF_BENCH_WRITER_KIB: the writer's rate (default: derived from the offline copy's time);
-// BF_BENCH_CATCH_UP_PASSES: catch-up passes before the wait for the cutover (default 1).
+// BF_BENCH_CATCH_UP_PASSES: catch-up passes before the wait for the cutover (default 1); BF_BENCH_CUTOVER:
+// `budget` (default) or `manual` (see below).
 // One JSON result line on stdout (as `pnpm bench` prints), a table and progress on stderr.
 import { spawn } from "node:child_process";
 import { loadavg } from "node:os";
@@ -21,6 +22,11 @@ const MiB = 1024 * 1024;
 const VOLUME_MIB = Number(process.env.BF_BENCH_MIB ?? 1024);
 const VOLUME = VOLUME_MIB * MiB;
 const CHANGED_SHARE = 0.01;
+/**
+ * BF_BENCH_CUTOVER: `budget` (default): with ~1% changed the operator sets an automatic cutover with an outage budget
+ * (what the cutover policy is for); `manual`: the operator cuts over at once and the final delta holds the ~1%.
+ */
+const CUTOVER = process.env.BF_BENCH_CUTOVER === "manual" ? "manual" : "budget";
 /** BF_BENCH_CATCH_UP_PASSES (default 1; 0: the final delta holds everything written since the full copy began). */
 const CATCH_UP_PASSES = Number(process.env.BF_BENCH_CATCH_UP_PASSES ?? 1);
 const VG = "vg0";
@@ -127,7 +133,21 @@ async function blockferryMove(lab1: LabHost, lab2: LabHost, rateKiB: number) {
     const atReady = await snapshotChangedBytes(lab1);
     log(`waiting_cutover with ${(atReady / MiB).toFixed(1)} MiB changed; cutting over at >= 1%`);
     await until("1% changed", async () => (await snapshotChangedBytes(lab1)) >= CHANGED_SHARE * VOLUME);
-    await api.cutover(job.id);
+    const atDecision = await snapshotChangedBytes(lab1);
+    let budgetSeconds: number | null = null;
+    if (CUTOVER === "budget") {
+      // The operator's decision with ~1% changed is an outage budget: the policy sends what changed while the VM
+      // still runs, and stops it once the predicted outage fits (a cutover with nothing to send costs `idle`).
+      const ready = await api.waitFor(job.id, (m) => m.prediction?.idleOutageSeconds !== undefined, 60_000);
+      budgetSeconds = Math.round(((ready.prediction?.idleOutageSeconds ?? 0) + 2) * 10) / 10;
+      log(`budget ${budgetSeconds} s (prediction now ${ready.prediction?.outageSeconds} s)`);
+      await api.call("PUT", `/api/migrations/${job.id}/cutover-policy`, {
+        mode: "auto",
+        maxOutageSeconds: budgetSeconds,
+      });
+    } else {
+      await api.cutover(job.id);
+    }
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded", 600_000);
     await equalHashes(lab1, lab2, "Blockferry migration");
     await sh(lab2, "bf-workload stop >/dev/null");
@@ -158,8 +178,15 @@ async function blockferryMove(lab1: LabHost, lab2: LabHost, rateKiB: number) {
       start_vm: at("cleanup") - at("start_vm"),
     };
     if (done.outageMs === null) throw new Error("the migration succeeded without a measured outage");
+    const passes = events.filter(
+      (e) => e.type === "job.copied" && String((e.data as { pass: string }).pass).startsWith("catchup"),
+    );
     return {
       outageMs: done.outageMs,
+      predictedOutageSeconds: done.predictedOutageSeconds,
+      changedAtDecisionBytes: atDecision,
+      budgetSeconds,
+      catchUpPasses: passes.length,
       changedBytes: delta?.bytes ?? 0,
       changedAtReadyBytes: atReady,
       fullCopyMs: at("catch_up") - at("full_copy"),
@@ -208,6 +235,11 @@ async function main() {
     const rows = [
       ["volume", `${VOLUME_MIB} MiB`],
       [
+        "changed at the decision",
+        `${(bf.changedAtDecisionBytes / MiB).toFixed(1)} MiB (${((100 * bf.changedAtDecisionBytes) / VOLUME).toFixed(2)}%)`,
+      ],
+      ["cutover", CUTOVER === "budget" ? `automatic, budget ${bf.budgetSeconds} s` : "manual, at once"],
+      [
         "changed (final delta)",
         `${(bf.changedBytes / MiB).toFixed(1)} MiB (${((100 * bf.changedBytes) / VOLUME).toFixed(2)}%)`,
       ],
@@ -222,6 +254,11 @@ async function main() {
         volume_bytes: VOLUME,
         changed_bytes: bf.changedBytes,
         changed_at_ready_bytes: bf.changedAtReadyBytes,
+        changed_at_decision_bytes: bf.changedAtDecisionBytes,
+        cutover: CUTOVER,
+        budget_s: bf.budgetSeconds,
+        predicted_outage_s: bf.predictedOutageSeconds,
+        catch_up_passes_run: bf.catchUpPasses,
         blockferry_outage_s: secs(bf.outageMs),
         offline_outage_s: secs(offline.outageMs),
         ratio_pct: ratioPct,
