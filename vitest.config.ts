@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: fast pure/integration tests, and lab tests that share booted qemu hypervisors.
+// Three projects: fast pure/integration tests, browser tests, and lab tests that share booted qemu hypervisors.
+// Unit and browser run in the threads pool: vitest runs each pool at the same time, while within the forks pool
+// it would run them all before the lab's single fork (one worker on 2 cores: ~400 s more of CI).
 export default defineConfig({
   test: {
     reporters: ["default", "./test-support/summary-reporter.ts"],

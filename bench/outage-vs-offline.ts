@@ -132,8 +132,11 @@ async function blockferryMove(lab1: LabHost, lab2: LabHost, rateKiB: number) {
     await api.waitFor(job.id, (m) => m.state === "waiting_cutover", 2 * HOUR);
     const atReady = await snapshotChangedBytes(lab1);
     log(`waiting_cutover with ${(atReady / MiB).toFixed(1)} MiB changed; cutting over at >= 1%`);
-    await until("1% changed", async () => (await snapshotChangedBytes(lab1)) >= CHANGED_SHARE * VOLUME);
-    const atDecision = await snapshotChangedBytes(lab1);
+    let atDecision = 0;
+    await until("1% changed", async () => {
+      atDecision = await snapshotChangedBytes(lab1);
+      return atDecision >= CHANGED_SHARE * VOLUME;
+    });
     let budgetSeconds: number | null = null;
     if (CUTOVER === "budget") {
       // The operator's decision with ~1% changed is an outage budget: the policy sends what changed while the VM
@@ -158,18 +161,16 @@ async function blockferryMove(lab1: LabHost, lab2: LabHost, rateKiB: number) {
     );
     const at = (phase: string) =>
       Date.parse(events.find((e) => e.type === "job.phase" && (e.data as { phase: string }).phase === phase)?.at ?? "");
-    const delta = events.find(
+    // The final delta's log line: its bytes, and when its change list was read (the copy starts then).
+    const deltaLog = events.find(
       (e) => e.type === "job.log" && String((e.data as { message: string }).message).startsWith("final delta"),
-    )?.data as { bytes: number; message: string } | undefined;
+    );
+    const delta = deltaLog?.data as { bytes: number; message: string } | undefined;
     const phases = ["stop_vm", "final_delta", "verify", "start_vm", "cleanup"];
     const phaseMs = Object.fromEntries(phases.slice(0, -1).map((p, i) => [p, at(phases[i + 1] as string) - at(p)]));
     // The outage in the order it happens: stop_vm's gate and forecast run before the stop and are not part of it.
     const stoppedAt = Date.parse(events.find((e) => e.type === "job.vm_stopped")?.at ?? "");
-    const deltaPlannedAt = Date.parse(
-      events.find(
-        (e) => e.type === "job.log" && String((e.data as { message: string }).message).startsWith("final delta"),
-      )?.at ?? "",
-    );
+    const deltaPlannedAt = Date.parse(deltaLog?.at ?? "");
     const outagePartsMs = {
       stop_command: at("final_delta") - stoppedAt,
       change_list: deltaPlannedAt - at("final_delta"),
