@@ -11,7 +11,7 @@ await build({
   platform: "node",
   target: "node20",
   sourcemap: true,
-  external: ["better-sqlite3", "ssh2", "cpu-features", "pino", "thread-stream"],
+  external: ["better-sqlite3", "ssh2", "cpu-features", "@node-rs/argon2", "pino", "thread-stream"],
   // Some CommonJS dependencies call require(); give the ESM bundle one.
   banner: {
     js: "import { createRequire as __bfCreateRequire } from 'node:module'; const require = __bfCreateRequire(import.meta.url);",
