@@ -2,11 +2,14 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { ensurePackages } from "./apt.ts";
 import { bootLab, type LabHost, labExec, shutdownLab, startWatchdog } from "./harness.ts";
 import { hostDir, isHostProcess } from "./host.ts";
-import { repoRoot } from "./paths.ts";
+import { buildImage } from "./initramfs.ts";
+import { labPairCount } from "./pair-count.ts";
+import { cacheDir, repoRoot } from "./paths.ts";
 
-/** What lab tests get from `inject("lab")`. Every host has an empty volume group `vg0` on /dev/vda. */
+/** One pair of hosts and its lab directory. Every host has an empty volume group `vg0` on /dev/vda. */
 export interface LabContext {
   hosts: LabHost[];
   dir: string;
@@ -14,7 +17,8 @@ export interface LabContext {
 
 declare module "vitest" {
   export interface ProvidedContext {
-    lab: LabContext;
+    /** One host set per lab fork (`labPair()` picks this fork's): files on different forks never share a host. */
+    labPairs: LabContext[];
   }
 }
 
@@ -30,9 +34,10 @@ function ownerAlive(pid: number): boolean {
   }
 }
 
-/** Kills this run's qemu processes at once; safe to call from an `exit` handler (synchronous). */
+/** Kills this run's qemu processes (of every pair) at once; safe to call from an `exit` handler (synchronous). */
 function killHostsNow(dir: string): void {
   if (!existsSync(dir)) return;
+  for (const pair of readdirSync(dir).filter((entry) => /^pair\d+$/.test(entry))) killHostsNow(join(dir, pair));
   for (const name of readdirSync(dir).filter((entry) => /^lab\d+$/.test(entry))) {
     const pidFile = join(hostDir(dir, name), "qemu.pid");
     if (!existsSync(pidFile)) continue;
@@ -54,10 +59,12 @@ function reapAbandonedRuns(): void {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const count = Number(process.env.BLOCKFERRY_LAB_HOSTS ?? 2);
+  const pairs = labPairCount();
   // One directory per Vitest process: engineers sharing a work tree can run lab tests at the same time.
   const dir = join(runsDir, `${runPrefix}${process.pid}`);
+  const pairDirs = Array.from({ length: pairs }, (_, i) => join(dir, `pair${i + 1}`));
   reapAbandonedRuns();
-  const watchdog = startWatchdog(dir, process.pid);
+  const watchdogs = pairDirs.map((pairDir) => startWatchdog(pairDir, process.pid));
   const onExit = () => killHostsNow(dir);
   const onSignal = (signal: NodeJS.Signals) => {
     killHostsNow(dir);
@@ -70,29 +77,40 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const teardown = async () => {
     try {
-      await shutdownLab({ dir, wipe: true });
+      await Promise.all(pairDirs.map((pairDir) => shutdownLab({ dir: pairDir, wipe: true })));
     } finally {
       killHostsNow(dir);
       rmSync(dir, { recursive: true, force: true });
       process.off("exit", onExit);
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
-      try {
-        process.kill(watchdog, "SIGKILL");
-      } catch {
-        // already gone
+      for (const watchdog of watchdogs) {
+        try {
+          process.kill(watchdog, "SIGKILL");
+        } catch {
+          // already gone
+        }
       }
     }
   };
 
   try {
     const started = Date.now();
-    const hosts = await bootLab(count, { dir, fresh: true, log: (line) => process.stderr.write(`lab: ${line}\n`) });
-    await Promise.all(hosts.map((host) => labExec(host, "pvcreate -q /dev/vda && vgcreate -q vg0 /dev/vda")));
-    process.stderr.write(
-      `lab: ${hosts.length} hosts with vg0 ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    // Packages and the image once, before the pairs boot side by side from the cache.
+    await ensurePackages((line) => process.stderr.write(`lab: ${line}\n`));
+    await buildImage(cacheDir(), (line) => process.stderr.write(`lab: ${line}\n`));
+    const labPairs = await Promise.all(
+      pairDirs.map(async (pairDir, i) => {
+        const log = (line: string) => process.stderr.write(`lab pair${i + 1}: ${line}\n`);
+        const hosts = await bootLab(count, { dir: pairDir, fresh: true, log });
+        await Promise.all(hosts.map((host) => labExec(host, "pvcreate -q /dev/vda && vgcreate -q vg0 /dev/vda")));
+        return { hosts, dir: pairDir };
+      }),
     );
-    project.provide("lab", { hosts, dir });
+    process.stderr.write(
+      `lab: ${pairs} x ${count} hosts with vg0 ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+    project.provide("labPairs", labPairs);
   } catch (error) {
     await teardown();
     throw error;

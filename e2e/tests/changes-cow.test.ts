@@ -1,10 +1,11 @@
 // Live on a lab host: snapshot an LV, write scattered chunks to the origin, read the COW device back over
 // SSH through a ByteSource, and check the parsed map against per-chunk hashes of origin and snapshot.
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ByteSource, ExtentMap, readCowStore } from "../../packages/changes/src/index.ts";
 import { labExec } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
 
-const { hosts } = inject("lab");
+const { hosts } = labPair();
 const host = hosts[0] as (typeof hosts)[number];
 const sh = async (cmd: string, timeoutMs = 300_000) =>
   (await labExec(host, `set -euo pipefail; ${cmd}`, { timeoutMs })).stdout;

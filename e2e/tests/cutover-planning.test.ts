@@ -1,13 +1,14 @@
 // Issue 16 on lab hypervisors: the outage prediction against the measured outage, an automatic cutover that waits
 // for a writer it cannot outrun and cuts over by itself once the writer stops, and a cutover window.
 import type { Host, Migration, StoredEvent } from "@blockferry/contracts";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
 import type { apiClient } from "./support/api.ts";
 import { currentLabHosts, sh, sha256 } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 
-const { hosts } = inject("lab");
+const { hosts } = labPair();
 const [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
 const LVS = ["cp-warm", "cp-pred", "cp-budget", "cp-window"];
 

@@ -7,13 +7,14 @@ import { dirname, join, resolve } from "node:path";
 import { type Migration, SESSION_COOKIE } from "@blockferry/contracts";
 import { loadConfig, type RunningServer, startServer } from "@blockferry/server";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
 import { adminSession, adminToken, authHeaders } from "./support/auth.ts";
 import { sh, sha256OnBoth } from "./support/lvm.ts";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../../test-results");
-const { hosts } = inject("lab");
+const { hosts } = labPair();
 const [lab1, lab2] = hosts as [LabHost, LabHost];
 
 describe("dashboard on lab hosts", () => {

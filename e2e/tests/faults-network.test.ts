@@ -1,15 +1,16 @@
 // Issue 18: the source host's network drops (its NIC's link down, QMP set_link) for 30 s during the full copy.
 // The copy rides it out and goes on by itself once the link is back: the job never fails, and the ranges
 // confirmed before the drop are not read again.
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LabHost, setHostLink } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
 import type { apiClient } from "./support/api.ts";
 import { longFaults } from "./support/long-faults.ts";
 import { currentLabHosts, sh, sha256 } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 import { FULL_COPY_RANGE_MIB, rangedVolume } from "./support/volumes.ts";
 
-const { hosts } = inject("lab");
+const { hosts } = labPair();
 const [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
 
 const VG = "vg0";

@@ -6,8 +6,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
 import { apiClient } from "./support/api.ts";
 import {
   clockOffsetMs,
@@ -24,7 +25,7 @@ import { currentLabHosts, sh } from "./support/lvm.ts";
 import { freePort, killHard, type ServerProcess, spawnServer } from "./support/server-process.ts";
 import { until } from "./support/wait.ts";
 
-const { hosts } = inject("lab");
+const { hosts } = labPair();
 const [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
 
 const VG = "vg0";

@@ -1,15 +1,16 @@
 // Issue 18: the target's storage fails during the full copy. The migration fails before any cutover with a
 // message that says what failed, the VM keeps running on the source, and once the operator has fixed the target
 // a retry completes with identical volumes.
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
 import type { apiClient } from "./support/api.ts";
 import { longFaults } from "./support/long-faults.ts";
 import { currentLabHosts, sh, sha256, sha256OnBoth } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 import { FULL_COPY_RANGE_MIB, rangedVolume } from "./support/volumes.ts";
 
-const { hosts } = inject("lab");
+const { hosts } = labPair();
 const [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
 
 const VG = "vg0";

@@ -2,7 +2,7 @@
 // dmsetup say (read independently through the lab's own ssh, in the plain text format), thin-pool metadata
 // snapshot reserve/release, and cancel killing the remote process.
 
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeHostKey, RemoteCancelledError, RemoteHosts } from "../../apps/server/src/hosts/index.ts";
 import {
   jobTag,
@@ -20,8 +20,9 @@ import {
   validateVgName,
 } from "../../packages/lvm/src/index.ts";
 import { type LabHost, labExec } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
 
-const { hosts: labHosts } = inject("lab");
+const { hosts: labHosts } = labPair();
 const lab = labHosts[0] as LabHost;
 const remote = new RemoteHosts();
 const vg = validateVgName("vg0");

@@ -7,13 +7,14 @@
 //
 // One source LV serves every case: a cancel must leave it as it was, so the next case starts from it again.
 import type { Migration } from "@blockferry/contracts";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
 import type { apiClient } from "./support/api.ts";
 import { currentLabHosts, sh } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 
-const { hosts } = inject("lab");
+const { hosts } = labPair();
 // Re-read: an earlier lab test may have rotated a host key.
 const [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
 

@@ -6,14 +6,15 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Migration, SESSION_COOKIE } from "@blockferry/contracts";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LabHost, powerOffHost, powerOnHost } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
 import type { apiClient } from "./support/api.ts";
 import { adminSession } from "./support/auth.ts";
 import { currentLabHosts, sh, sha256 } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 
-const { hosts } = inject("lab");
+const { hosts } = labPair();
 // Re-read: an earlier lab test may have rotated a host key.
 let [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
 

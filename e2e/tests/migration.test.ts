@@ -3,14 +3,15 @@
 // tagged as migrated away, the inventory says so, decommission refuses while the LV is open, and then removes it
 // after the typed confirmation.
 import type { ErrorBody, Host, Inventory, Migration, StoredEvent } from "@blockferry/contracts";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LabHost } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
 import type { apiClient } from "./support/api.ts";
 import { currentLabHosts, leftovers, sh, sha256OnBoth } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 import { until } from "./support/wait.ts";
 
-const { hosts } = inject("lab");
+const { hosts } = labPair();
 // Re-read: an earlier lab test may have rotated a host key.
 const [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
 

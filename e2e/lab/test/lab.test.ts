@@ -2,13 +2,14 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } f
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { type LabHost, labExec, labHost, rebootHost, rekeyHost } from "../harness.ts";
+import { labPair } from "../pairs.ts";
 import { sshExec } from "../ssh.ts";
 
 // As they are now, not as global setup booted them: an earlier file may have powered a host off and on (new pid)
 // or rotated its key.
-const hosts = await Promise.all(inject("lab").hosts.map((h) => labHost(h.labDir, h.name)));
+const hosts = await Promise.all(labPair().hosts.map((h) => labHost(h.labDir, h.name)));
 const [lab1, lab2] = hosts as [LabHost, LabHost];
 
 /** Runs on lab1 and returns stdout, trimmed. */
