@@ -131,12 +131,14 @@ describe("remote layer on a real LVM host", () => {
     const ac = new AbortController();
     const p = remote.exec("lab", "sleep 1004", { signal: ac.signal });
     const running = async () => (await truth("ps")).includes("sleep 1004");
-    for (let i = 0; i < 50 && !(await running()); i++) await new Promise((r) => setTimeout(r, 100));
+    // Deadlines, not counts: on a loaded machine each probe is a slow ssh round trip.
+    for (const deadline = Date.now() + 30_000; !(await running()) && Date.now() < deadline; )
+      await new Promise((r) => setTimeout(r, 100));
     expect(await running()).toBe(true);
     ac.abort();
     await expect(p).rejects.toBeInstanceOf(RemoteCancelledError);
     let gone = false;
-    for (let i = 0; i < 30 && !gone; i++) {
+    for (const deadline = Date.now() + 30_000; !gone && Date.now() < deadline; ) {
       gone = !(await running());
       if (!gone) await new Promise((r) => setTimeout(r, 100));
     }

@@ -159,11 +159,16 @@ describe.concurrent("lab hosts, side by side", () => {
     it.sequential("run the workload until stopped, then leave the LV quiet", async () => {
       await lvcreate("-L 16m vg0", "t_vm", lab2);
       expect(await sh("bf-workload start /dev/vg0/t_vm 256", lab2)).toMatch(/^started/);
-      await new Promise((r) => setTimeout(r, 2000));
-      expect(await sh("bf-workload status", lab2)).toMatch(/^running \/dev\/vg0\/t_vm 256KiB\/s writes=[1-9]/);
+      // Wait for its first write (a fixed sleep saw writes=0 on a loaded machine).
+      let status = await sh("bf-workload status", lab2);
+      for (const deadline = Date.now() + 60_000; /writes=0\b/.test(status) && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 200));
+        status = await sh("bf-workload status", lab2);
+      }
+      expect(status).toMatch(/^running \/dev\/vg0\/t_vm 256KiB\/s writes=[1-9]/);
       expect(await sh("bf-workload stop", lab2)).toBe("stopped");
-      const status = await labExec(lab2, "bf-workload status", { allowFailure: true });
-      expect([status.code, status.stdout.trim()]).toEqual([3, "stopped"]);
+      const stopped = await labExec(lab2, "bf-workload status", { allowFailure: true });
+      expect([stopped.code, stopped.stdout.trim()]).toEqual([3, "stopped"]);
       const first = await sh("sha256sum </dev/vg0/t_vm", lab2);
       await new Promise((r) => setTimeout(r, 500));
       expect(await sh("sha256sum </dev/vg0/t_vm", lab2)).toBe(first);
