@@ -87,7 +87,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   try {
     const started = Date.now();
-    const hosts = await bootLab(count, { dir, fresh: true, log: (line) => process.stderr.write(`lab: ${line}\n`) });
+    // BF_LAB_VM=1: hosts that can run libvirt VMs (bigger image, more memory, slower boot); off by default.
+    const vm = process.env.BF_LAB_VM === "1";
+    const log = (line: string) => process.stderr.write(`lab: ${line}\n`);
+    const hosts = await bootLab(count, { dir, fresh: true, log, vm });
     await Promise.all(hosts.map((host) => labExec(host, "pvcreate -q /dev/vda && vgcreate -q vg0 /dev/vda")));
     process.stderr.write(
       `lab: ${hosts.length} hosts with vg0 ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,

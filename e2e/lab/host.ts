@@ -129,7 +129,7 @@ async function pinHostKey(labDir: string, name: string): Promise<void> {
 export const qmpSocketPath = (hostDirectory: string) => join(hostDirectory, "qmp.sock");
 
 /** Guest memory of a lab host; VM hosts need more for their bigger initramfs, libvirtd and a nested qemu. */
-export const hostMemoryMiB = { default: 768, vm: 1536 } as const;
+export const hostMemoryMiB = { default: 768, vm: 1024 } as const;
 
 export function qemuArgv(
   labDir: string,

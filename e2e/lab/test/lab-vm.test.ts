@@ -1,0 +1,64 @@
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { type LabHost, labExec, labHost } from "../harness.ts";
+import { checkVm, createVm, removeVm, shutdownVm, type VmCheck, vmState } from "../vm/vm.ts";
+
+// Nested TCG (a qemu guest inside the qemu lab host) boots Linux in tens of minutes on our machines: opt in with
+// BF_LAB_VM=1, which also makes global setup boot hosts with libvirtd (see e2e/lab/README.md for the figures).
+const enabled = process.env.BF_LAB_VM === "1";
+const bootTimeoutS = Number(process.env.BF_LAB_VM_BOOT_MINUTES ?? 60) * 60;
+const name = `vmt${process.pid}`;
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const lastSeqs = (check: VmCheck) => check.disks.map((disk) => disk.lastSeq);
+
+describe.skipIf(!enabled)("a libvirt VM inside a lab host", () => {
+  let lab1: LabHost;
+
+  afterAll(async () => {
+    if (lab1) await removeVm(lab1, name);
+  });
+
+  it(
+    "writes checked records to a classic and a thin disk, powers off on virsh shutdown, and checks ok",
+    async () => {
+      const first = inject("lab").hosts[0];
+      if (!first) throw new Error("no lab host");
+      lab1 = await labHost(first.labDir, first.name);
+
+      const spec = { name, disks: 2, size: "32m", thin: true, rate: 4, memoryMiB: 96 };
+      const created = await createVm(lab1, spec, bootTimeoutS);
+      console.log(`vm: started in ${seconds(created.startMs)}, first record after ${seconds(created.firstRecordMs)}`);
+      const lvs = await labExec(lab1, `lvs --noheadings -o lv_name,pool_lv vg0 | grep ${name}-`);
+      expect(lvs.stdout).toMatch(new RegExp(`${name}-disk1\\s+${name}-pool`));
+
+      const early = await checkVm(lab1, name);
+      expect(early.ok).toBe(true);
+      expect(early.disks.map((disk) => disk.device)).toEqual(["/dev/vda", "/dev/vdb"]);
+
+      // Records keep coming: ask again until every disk is past where it was (a check pauses the writer briefly).
+      const since = Date.now();
+      let later = early;
+      while (!lastSeqs(later).every((seq) => seq > Math.max(...lastSeqs(early)))) {
+        if (Date.now() - since > 600_000) throw new Error(`records stopped at ${lastSeqs(later)}`);
+        later = await checkVm(lab1, name);
+      }
+      expect(later.ok).toBe(true);
+      const perSecond = (Math.min(...lastSeqs(later)) - Math.min(...lastSeqs(early))) / ((Date.now() - since) / 1000);
+      console.log(`vm: ${perSecond.toFixed(2)} records/s per disk (asked 4)`);
+
+      const shutdownMs = await shutdownVm(lab1, name);
+      console.log(`vm: shut off ${seconds(shutdownMs)} after virsh shutdown`);
+      expect(await vmState(lab1, name)).toBe("shut off");
+
+      // A shut-off VM is booted for the check (its boot check sees the disks as shutdown left them) and shut again.
+      const after = await checkVm(lab1, name, bootTimeoutS);
+      expect(after).toMatchObject({ ok: true });
+      for (const [index, disk] of after.disks.entries()) {
+        expect(disk.torn).toBe(0);
+        expect(disk.lastSeq).toBeGreaterThanOrEqual(later.disks[index]?.lastSeq ?? Number.POSITIVE_INFINITY);
+      }
+      expect(await vmState(lab1, name)).toBe("shut off");
+    },
+    bootTimeoutS * 3 * 1000,
+  );
+});
