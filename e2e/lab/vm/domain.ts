@@ -40,11 +40,21 @@ export const checkSocket = (name: string) => `/run/bf-vm/${name}.sock`;
 export const consoleLog = (name: string) => `/var/log/libvirt/qemu/${name}.console.log`;
 
 /**
+ * The VM's kernel arguments. acpi=noirq pci=nomsi: as on the lab hosts, ACPI interrupt routing costs seconds per
+ * device under TCG; the power button still reaches the VM (ACPI's own interrupt is not routed that way). The rest
+ * skips boot work that nested TCG makes very slow: console output, KASLR relocation, crypto self-tests, TSC checks.
+ */
+export function vmCmdline(spec: Pick<VmSpec, "disks" | "rate">, id: string): string {
+  if (!/^[0-9a-f]{16}$/.test(id)) throw new Error(`VM id must be 16 hex digits, not ${id}`);
+  const boot = "console=ttyS0 quiet panic=-1 acpi=noirq pci=nomsi nokaslr cryptomgr.notests audit=0 tsc=reliable";
+  return `${boot} no_timer_check bf.id=${id} bf.disks=${spec.disks} bf.rate=${spec.rate}`;
+}
+
+/**
  * A libvirt domain of type qemu (TCG: lab hosts have no KVM) booting the lab's kernel directly with the record
  * writer's initrd. `id` tells the VM's records apart from leftovers of an earlier VM on reused extents.
  */
 export function domainXml(spec: VmSpec, vg: string, id: string): string {
-  if (!/^[0-9a-f]{16}$/.test(id)) throw new Error(`VM id must be 16 hex digits, not ${id}`);
   const disks = Array.from({ length: spec.disks }, (_, index) =>
     [
       "    <disk type='block' device='disk'>",
@@ -54,11 +64,7 @@ export function domainXml(spec: VmSpec, vg: string, id: string): string {
       "    </disk>",
     ].join("\n"),
   );
-  // acpi=noirq pci=nomsi: as on the lab hosts, ACPI interrupt routing costs seconds per device under TCG; the
-  // power button still reaches the VM (ACPI's own interrupt is not routed that way). The rest skips boot work
-  // that nested TCG makes very slow: console output, KASLR relocation, crypto self-tests, TSC checks.
-  const boot = "console=ttyS0 quiet panic=-1 acpi=noirq pci=nomsi nokaslr cryptomgr.notests audit=0 tsc=reliable";
-  const cmdline = `${boot} no_timer_check bf.id=${id} bf.disks=${spec.disks} bf.rate=${spec.rate}`;
+  const cmdline = vmCmdline(spec, id);
   return `<domain type='qemu'>
   <name>${spec.name}</name>
   <memory unit='MiB'>${spec.memoryMiB}</memory>

@@ -43,12 +43,18 @@ const hostPrograms = [
 /** Data qemu and libvirt read: firmware (Debian's qemu also searches /usr/share/seabios), CPU maps, schemas. */
 const hostDataDirs = ["/usr/share/qemu", "/usr/share/seabios", "/usr/share/libvirt"];
 
+export interface VmImage extends LabImage {
+  /** The test VM's own initrd (also inside the layer at vmBootDir), for booting it without a lab host. */
+  vmInitrd: string;
+}
+
 /** The base image plus a layer with libvirt, qemu and the test VM: an initrd that is two concatenated archives. */
-export async function buildVmImage(cache: string, log: (line: string) => void = () => {}): Promise<LabImage> {
+export async function buildVmImage(cache: string, log: (line: string) => void = () => {}): Promise<VmImage> {
   const base = await buildImage(cache, log);
   const key = await cacheKey(base);
   const imageDir = join(cache, "vm-images", key);
   const initrd = join(imageDir, "initrd.img");
+  const vmInitrd = join(imageDir, "vm-initrd.img");
   if (!existsSync(initrd)) {
     const started = Date.now();
     log(`building the VM image ${key}`);
@@ -65,6 +71,7 @@ export async function buildVmImage(cache: string, log: (line: string) => void = 
       await mkdir(join(work, "out"));
       await writeCpio(layer, join(work, "layer.cpio"));
       await concatenate([base.initrd, join(work, "layer.cpio")], join(work, "out", "initrd.img"));
+      await copyFile(join(layer, vmBootDir.slice(1), "initrd.img"), join(work, "out", "vm-initrd.img"));
       await rm(imageDir, { recursive: true, force: true });
       await rename(join(work, "out"), imageDir);
     } finally {
@@ -73,7 +80,7 @@ export async function buildVmImage(cache: string, log: (line: string) => void = 
     await pruneImages(dirname(imageDir), key);
     log(`VM image built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
-  return { ...base, initrd };
+  return { ...base, initrd, vmInitrd };
 }
 
 async function cacheKey(base: LabImage): Promise<string> {
