@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need when they are missing (lab hypervisors, sshd, browser).
+# Installs the Debian packages the tests need when they are missing (lab hypervisors, libvirt for lab VM hosts,
+# sshd, browser).
 # Runs as root on CI and lab machines; elsewhere it only reports what is missing.
 set -euo pipefail
 packages=(qemu-system-x86 busybox-static lvm2 thin-provisioning-tools openssh-server openssh-client kmod cpio chromium
