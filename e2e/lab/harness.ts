@@ -80,8 +80,11 @@ export async function bootLab(count: number, options: BootOptions = {}): Promise
     names.map(async (name) => {
       if (options.fresh) await stopHost(labDir, name);
       else if (isRunning(labDir, name)) {
-        const booted = readHostRecord(labDir, name)?.argv.includes(image.initrd);
-        if (!booted) throw new Error(`${name} runs another image than asked for (${image.initrd}): stop it first`);
+        const runsVmImage = readHostRecord(labDir, name)?.argv.some((arg) => arg.includes("/vm-images/")) ?? false;
+        if (runsVmImage !== (options.vm ?? false))
+          throw new Error(
+            `${name} runs ${runsVmImage ? "the VM" : "the default"} image: stop it first (pnpm lab down)`,
+          );
         return;
       }
       await prepareHost(labDir, name, options.fresh ?? false);
