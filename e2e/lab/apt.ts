@@ -50,8 +50,18 @@ async function ensure(packages: readonly string[], log: (line: string) => void):
   await run("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], { env });
 }
 
-/** What VM hosts (libvirtd and qemu inside a lab host) add; installed only when such hosts are booted. */
-export const labVmPackages = ["libvirt-daemon", "libvirt-daemon-driver-qemu", "libvirt-clients", "perl-base"] as const;
+/**
+ * What VM hosts (libvirtd and qemu inside a lab host) add, with the compiler and linker of their bare-metal test VM;
+ * installed only when such hosts are booted.
+ */
+export const labVmPackages = [
+  "libvirt-daemon",
+  "libvirt-daemon-driver-qemu",
+  "libvirt-clients",
+  "perl-base",
+  "gcc",
+  "binutils",
+] as const;
 
 export async function ensureVmPackages(log: (line: string) => void = () => {}): Promise<void> {
   await ensure(labVmPackages, log);

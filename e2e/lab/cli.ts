@@ -4,13 +4,13 @@ import { dirname, resolve } from "node:path";
 import { bootLab, labExec, labHost, labHostNames, labStatus, rebootHost, rekeyHost, shutdownLab } from "./harness.ts";
 import { defaultLabDir } from "./paths.ts";
 import { sshArgs } from "./ssh.ts";
-import { type VmSpec, vmDefaults } from "./vm/domain.ts";
+import { type Firmware, type VmSpec, vmDefaults } from "./vm/domain.ts";
 import { checkVm, createVm, removeVm, shutdownVm } from "./vm/vm.ts";
 
 const usage = `usage: pnpm lab <command>
   up [N] [--vm]             boot lab1..labN (default 2); running hosts are kept, disks persist
                             --vm: hosts with libvirtd and qemu (bigger image, more memory) for lab VMs
-  vm create HOST NAME [--disks N] [--size SIZE] [--thin] [--rate N] [--memory MIB]
+  vm create HOST NAME [--disks N] [--size SIZE] [--thin] [--rate N] [--memory MIB] [--firmware qboot|seabios]
                             a libvirt VM (qemu TCG) on LVs in vg0 writing checked records to every disk
   vm check HOST NAME        {"ok", "disks": [...]} from a check inside the VM (a shut-off VM is booted for it)
   vm shutdown HOST NAME     virsh shutdown (ACPI) and wait until it is off
@@ -59,6 +59,7 @@ async function vmCommand(argv: string[]): Promise<number> {
         thin: argv.includes("--thin"),
         rate: Number(option(argv, "--rate", String(vmDefaults.rate))),
         memoryMiB: Number(option(argv, "--memory", String(vmDefaults.memoryMiB))),
+        firmware: option(argv, "--firmware", vmDefaults.firmware) as Firmware,
       };
       const created = await createVm(host, spec);
       say(`${name} started in ${seconds(created.startMs)}, first record after ${seconds(created.firstRecordMs)}`);

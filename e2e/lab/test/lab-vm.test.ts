@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { type LabHost, labExec, labHost } from "../harness.ts";
+import { vmDefaults } from "../vm/domain.ts";
 import { checkVm, createVm, removeVm, shutdownVm, type VmCheck, vmState } from "../vm/vm.ts";
 
 // Nested TCG (a qemu guest inside the qemu lab host) boots Linux in tens of minutes on our machines: opt in with
@@ -25,7 +26,7 @@ describe.skipIf(!enabled)("a libvirt VM inside a lab host", () => {
       if (!first) throw new Error("no lab host");
       lab1 = await labHost(first.labDir, first.name);
 
-      const spec = { name, disks: 2, size: "32m", thin: true, rate: 4, memoryMiB: 96 };
+      const spec = { ...vmDefaults, name, thin: true };
       const created = await createVm(lab1, spec, bootTimeoutS);
       console.log(`vm: started in ${seconds(created.startMs)}, first record after ${seconds(created.firstRecordMs)}`);
       const lvs = await labExec(lab1, `lvs --noheadings -o lv_name,pool_lv vg0 | grep ${name}-`);
@@ -33,7 +34,7 @@ describe.skipIf(!enabled)("a libvirt VM inside a lab host", () => {
 
       const early = await checkVm(lab1, name);
       expect(early.ok).toBe(true);
-      expect(early.disks.map((disk) => disk.device)).toEqual(["/dev/vda", "/dev/vdb"]);
+      expect(early.disks.map((disk) => disk.device)).toEqual(["/dev/hda", "/dev/hdb"]);
 
       // Records keep coming: ask again until every disk is past where it was (a check pauses the writer briefly).
       const since = Date.now();

@@ -1,15 +1,17 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
 import { packageVersions } from "../apt.ts";
 import { buildImage, type LabImage, pruneImages, stageLibrariesOf, writeCpio } from "../initramfs.ts";
-import { fetchKernel } from "../kernel.ts";
-import { moduleLoadOrder } from "../modules.ts";
 import { run } from "../run.ts";
 
-/** Debian packages the VM image takes libvirtd, virsh, qemu and perl from (installed on this machine). */
+/**
+ * Debian packages the VM image takes libvirtd, virsh, qemu and perl from, and the compiler and linker of the test
+ * VM (all installed on this machine).
+ */
 export const vmPackages = [
   "libvirt-daemon",
   "libvirt-daemon-driver-qemu",
@@ -17,16 +19,15 @@ export const vmPackages = [
   "qemu-system-x86",
   "seabios",
   "perl-base",
+  "gcc",
+  "binutils",
 ] as const;
 
-/** Kernel modules of the VM inside a lab host: its disks, the check channel and the ACPI power button. */
-const innerModules = ["virtio_pci", "virtio_blk", "virtio_console", "evdev", "button"] as const;
-
-/** Where the VM image puts the test VM's kernel and initrd inside a lab host. */
-export const vmBootDir = "/usr/share/bf-vm";
+/** Where the VM image puts the test VM (a multiboot ELF) inside a lab host. */
+export const vmKernelPath = "/usr/share/bf-vm/bf-vm.elf";
 
 const hostFiles = new URL("./host/", import.meta.url);
-const innerFiles = new URL("./inner/", import.meta.url);
+const guestFiles = new URL("./guest/", import.meta.url);
 
 const libvirtDrivers = "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver";
 /** Programs (and dlopen'ed modules) the lab host needs for libvirt with qemu TCG. */
@@ -44,8 +45,8 @@ const hostPrograms = [
 const hostDataDirs = ["/usr/share/qemu", "/usr/share/seabios", "/usr/share/libvirt"];
 
 export interface VmImage extends LabImage {
-  /** The test VM's own initrd (also inside the layer at vmBootDir), for booting it without a lab host. */
-  vmInitrd: string;
+  /** The test VM (also inside the layer at vmKernelPath), for booting it without a lab host. */
+  vmKernel: string;
 }
 
 /** The base image plus a layer with libvirt, qemu and the test VM: an initrd that is two concatenated archives. */
@@ -54,24 +55,21 @@ export async function buildVmImage(cache: string, log: (line: string) => void = 
   const key = await cacheKey(base);
   const imageDir = join(cache, "vm-images", key);
   const initrd = join(imageDir, "initrd.img");
-  const vmInitrd = join(imageDir, "vm-initrd.img");
+  const vmKernel = join(imageDir, "bf-vm.elf");
   if (!existsSync(initrd)) {
     const started = Date.now();
     log(`building the VM image ${key}`);
     await mkdir(dirname(imageDir), { recursive: true });
     const work = await mkdtemp(join(dirname(imageDir), ".tmp-"));
     try {
-      const kernel = await fetchKernel(cache);
-      await stageInner(join(work, "inner"), kernel.modulesDir);
+      await mkdir(join(work, "out"));
+      await compileGuest(join(work, "guest"), join(work, "out", "bf-vm.elf"));
       const layer = join(work, "layer");
       await stageHostLayer(layer, await archiveNames(base.initrd));
-      await mkdir(join(layer, vmBootDir.slice(1)), { recursive: true });
-      await writeCpio(join(work, "inner"), join(layer, vmBootDir.slice(1), "initrd.img"));
-      await copyFile(kernel.vmlinuz, join(layer, vmBootDir.slice(1), "vmlinuz"));
-      await mkdir(join(work, "out"));
+      await mkdir(join(layer, dirname(vmKernelPath)), { recursive: true });
+      await copyFile(join(work, "out", "bf-vm.elf"), join(layer, vmKernelPath));
       await writeCpio(layer, join(work, "layer.cpio"));
       await concatenate([base.initrd, join(work, "layer.cpio")], join(work, "out", "initrd.img"));
-      await copyFile(join(layer, vmBootDir.slice(1), "initrd.img"), join(work, "out", "vm-initrd.img"));
       await rm(imageDir, { recursive: true, force: true });
       await rename(join(work, "out"), imageDir);
     } finally {
@@ -80,7 +78,7 @@ export async function buildVmImage(cache: string, log: (line: string) => void = 
     await pruneImages(dirname(imageDir), key);
     log(`VM image built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
-  return { ...base, initrd, vmInitrd };
+  return { ...base, initrd, vmKernel };
 }
 
 async function cacheKey(base: LabImage): Promise<string> {
@@ -88,7 +86,7 @@ async function cacheKey(base: LabImage): Promise<string> {
   hash.update(`base=${base.initrd}\n`); // the base image's path carries its own key
   hash.update(await packageVersions(vmPackages));
   hash.update(await readFile(new URL(import.meta.url)));
-  for (const dir of [hostFiles, innerFiles]) {
+  for (const dir of [hostFiles, guestFiles]) {
     for (const name of (await readdir(dir)).sort()) {
       hash.update(name);
       hash.update(await readFile(new URL(name, dir)));
@@ -131,25 +129,20 @@ async function stageHostLayer(root: string, base: Set<string>): Promise<void> {
   }
 }
 
-/** The test VM's initrd: busybox, perl and libc, five modules, and the record writer as PID 1. */
-async function stageInner(root: string, modulesDir: string): Promise<void> {
-  await mergedRoot(root);
-  for (const dir of ["dev", "proc", "sys", "etc"]) await mkdir(join(root, dir), { recursive: true });
-  await copyFile("/bin/busybox", join(root, "usr/bin/busybox"));
-  await stageLibrariesOf(root, ["/usr/bin/perl"]);
-  const order = moduleLoadOrder(
-    await readFile(join(modulesDir, "modules.dep"), "utf8"),
-    await readFile(join(modulesDir, "modules.builtin"), "utf8").catch(() => ""),
-    innerModules,
-  );
-  for (const path of order) {
-    await mkdir(dirname(join(root, "lib/modules", path)), { recursive: true });
-    await copyFile(join(modulesDir, path), join(root, "lib/modules", path));
-  }
-  await writeFile(join(root, "etc/modules-order"), `${order.join("\n")}\n`);
-  await copyFile(new URL("init", innerFiles), join(root, "init"));
-  await chmod(join(root, "init"), 0o755);
-  await copyFile(new URL("bf-vm.pl", innerFiles), join(root, "bf-vm.pl"));
+/**
+ * The test VM from source: freestanding 32-bit C and a multiboot header, linked to an ELF that qemu's -kernel (and
+ * libvirt's <kernel>) boots directly. No libc, no libgcc: the guest avoids 64-bit division.
+ */
+async function compileGuest(work: string, out: string): Promise<void> {
+  await mkdir(work);
+  const source = (name: string) => fileURLToPath(new URL(name, guestFiles));
+  const cflags = ["-m32", "-ffreestanding", "-nostdlib", "-fno-pic", "-fno-pie", "-fno-stack-protector", "-O2"];
+  // Without it gcc may turn the guest's own memset loop into a call to memset.
+  cflags.push("-fno-tree-loop-distribute-patterns", "-Wall", "-Wextra", "-Werror");
+  await run("gcc", [...cflags, "-c", source("bf-vm.c"), "-o", join(work, "bf-vm.o")]);
+  await run("gcc", ["-m32", "-c", source("boot.S"), "-o", join(work, "boot.o")]);
+  const ldflags = ["-m", "elf_i386", "--no-warn-rwx-segments", "-T", source("link.ld")];
+  await run("ld", [...ldflags, "-o", out, join(work, "boot.o"), join(work, "bf-vm.o")]);
 }
 
 async function concatenate(parts: readonly string[], out: string): Promise<void> {
