@@ -138,7 +138,7 @@ async function compileGuest(work: string, out: string): Promise<void> {
   const source = (name: string) => fileURLToPath(new URL(name, guestFiles));
   const cflags = ["-m32", "-ffreestanding", "-nostdlib", "-fno-pic", "-fno-pie", "-fno-stack-protector", "-O2"];
   // Without it gcc may turn the guest's own memset loop into a call to memset.
-  cflags.push("-fno-tree-loop-distribute-patterns", "-Wall", "-Wextra", "-Werror");
+  cflags.push("-fno-tree-loop-distribute-patterns", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Werror");
   await run("gcc", [...cflags, "-c", source("bf-vm.c"), "-o", join(work, "bf-vm.o")]);
   await run("gcc", ["-m32", "-c", source("boot.S"), "-o", join(work, "boot.o")]);
   const ldflags = ["-m", "elf_i386", "--no-warn-rwx-segments", "-T", source("link.ld")];
