@@ -59,8 +59,8 @@ export async function vmState(host: LabHost, name: string): Promise<string | und
 const waitFor = (test: string, seconds: number) =>
   `i=0; until ${test}; do i=$((i + 1)); [ $i -gt ${seconds * 2} ] && exit 1; sleep 0.5; done`;
 
-/** How long a VM may take to boot to its first record. Nested TCG is slow: see e2e/lab/README.md. */
-export const defaultBootTimeoutS = 3600;
+/** How long a VM may take to boot to its first record: ~16 s nested on a busy machine (e2e/lab/README.md). */
+export const defaultBootTimeoutS = 600;
 
 const firstRecordWritten = (name: string) => `grep -q 'bf-vm: first record written' ${consoleLog(name)} 2>/dev/null`;
 
@@ -122,7 +122,7 @@ export async function checkVm(host: LabHost, name: string, bootTimeoutS = defaul
   const wasOff = state === "shut off";
   if (wasOff) await startVm(host, name, bootTimeoutS);
   else if (state !== "running") throw new Error(`${host.name}: VM ${name} is ${state}, not running or shut off`);
-  const answer = await sh(host, `bf-vm-check ${checkSocket(name)} 600`, undefined, 630_000);
+  const answer = await sh(host, `bf-vm-check ${checkSocket(name)} 120`, undefined, 150_000);
   if (wasOff) await shutdownVm(host, name);
   return JSON.parse(answer) as VmCheck;
 }
