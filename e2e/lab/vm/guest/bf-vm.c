@@ -458,11 +458,15 @@ static struct args parse_cmdline(const char *s) {
   return args;
 }
 
+// Says why on the console and writes nothing more; still powers off on the button, so virsh shutdown works.
 static void fail(const char *why) {
   put_str("bf-vm: ");
   put_str(why);
   send_line(COM1);
-  for (;;) idle();
+  for (;;) {
+    if (power_button_pressed()) power_off();
+    idle();
+  }
 }
 
 static void say_uptime(const char *what) {
