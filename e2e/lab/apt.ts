@@ -35,7 +35,11 @@ export async function missingPackages(names: readonly string[]): Promise<string[
 
 /** Installs what the lab needs when it is missing (CI starts from a fresh machine, as root). */
 export async function ensurePackages(log: (line: string) => void = () => {}): Promise<void> {
-  const missing = await missingPackages(labPackages);
+  await ensure(labPackages, log);
+}
+
+async function ensure(packages: readonly string[], log: (line: string) => void): Promise<void> {
+  const missing = await missingPackages(packages);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new Error(`the lab needs these Debian packages: ${missing.join(" ")} (run as root or apt-get install them)`);
@@ -44,6 +48,23 @@ export async function ensurePackages(log: (line: string) => void = () => {}): Pr
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   await run("apt-get", ["update", "-q"], { env });
   await run("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], { env });
+}
+
+/**
+ * What VM hosts (libvirtd and qemu inside a lab host) add, with the compiler and linker of their bare-metal test VM;
+ * installed only when such hosts are booted.
+ */
+export const labVmPackages = [
+  "libvirt-daemon",
+  "libvirt-daemon-driver-qemu",
+  "libvirt-clients",
+  "perl-base",
+  "gcc",
+  "binutils",
+] as const;
+
+export async function ensureVmPackages(log: (line: string) => void = () => {}): Promise<void> {
+  await ensure(labVmPackages, log);
 }
 
 /** Versions of installed packages, for cache keys: "name=version" lines. */

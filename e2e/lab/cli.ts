@@ -4,9 +4,17 @@ import { dirname, resolve } from "node:path";
 import { bootLab, labExec, labHost, labHostNames, labStatus, rebootHost, rekeyHost, shutdownLab } from "./harness.ts";
 import { defaultLabDir } from "./paths.ts";
 import { sshArgs } from "./ssh.ts";
+import { type Firmware, type VmSpec, vmDefaults } from "./vm/domain.ts";
+import { checkVm, createVm, removeVm, shutdownVm } from "./vm/vm.ts";
 
 const usage = `usage: pnpm lab <command>
-  up [N]                    boot lab1..labN (default 2); running hosts are kept, disks persist
+  up [N] [--vm]             boot lab1..labN (default 2); running hosts are kept, disks persist
+                            --vm: hosts with libvirtd and qemu (bigger image, more memory) for lab VMs
+  vm create HOST NAME [--disks N] [--size SIZE] [--thin] [--rate N] [--memory MIB] [--firmware qboot|seabios]
+                            a libvirt VM (qemu TCG) on LVs in vg0 writing checked records to every disk
+  vm check HOST NAME        {"ok", "disks": [...]} from a check inside the VM (a shut-off VM is booted for it)
+  vm shutdown HOST NAME     virsh shutdown (ACPI) and wait until it is off
+  vm remove HOST NAME       destroy, undefine, and remove its LVs
   down [--wipe]             stop all hosts (--wipe also deletes disks and keys)
   status                    hosts, ports, pids, host key fingerprints
   ssh HOST [CMD...]         root shell or command on a host
@@ -27,13 +35,59 @@ async function hostArg(name: string | undefined) {
 /** Quotes one word for the guest's shell. */
 const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
 
+/** `--flag VALUE` from argv, or the default. */
+function option(argv: string[], flag: string, fallback: string): string {
+  const at = argv.indexOf(flag);
+  if (at < 0) return fallback;
+  const value = argv[at + 1];
+  if (value === undefined || value.startsWith("--")) throw new Error(`${flag} needs a value`);
+  return value;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function vmCommand(argv: string[]): Promise<number> {
+  const [action, hostName, name] = argv;
+  const host = await hostArg(hostName);
+  if (!name) throw new Error(usage);
+  switch (action) {
+    case "create": {
+      const spec: VmSpec = {
+        name,
+        disks: Number(option(argv, "--disks", String(vmDefaults.disks))),
+        size: option(argv, "--size", vmDefaults.size),
+        thin: argv.includes("--thin"),
+        rate: Number(option(argv, "--rate", String(vmDefaults.rate))),
+        memoryMiB: Number(option(argv, "--memory", String(vmDefaults.memoryMiB))),
+        firmware: option(argv, "--firmware", vmDefaults.firmware) as Firmware,
+      };
+      const created = await createVm(host, spec);
+      say(`${name} started in ${seconds(created.startMs)}, first record after ${seconds(created.firstRecordMs)}`);
+      return 0;
+    }
+    case "check": {
+      const result = await checkVm(host, name);
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      return result.ok ? 0 : 1;
+    }
+    case "shutdown":
+      say(`${name} shut off ${seconds(await shutdownVm(host, name))} after virsh shutdown`);
+      return 0;
+    case "remove":
+      await removeVm(host, name);
+      return 0;
+    default:
+      throw new Error(usage);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "up": {
-      const count = Number(rest[0] ?? process.env.BLOCKFERRY_LAB_HOSTS ?? 2);
+      const count = Number(rest.find((arg) => !arg.startsWith("--")) ?? process.env.BLOCKFERRY_LAB_HOSTS ?? 2);
       const started = Date.now();
-      const hosts = await bootLab(count, { dir: labDir, log: say });
+      const hosts = await bootLab(count, { dir: labDir, log: say, vm: rest.includes("--vm") });
       say(`${hosts.length} host(s) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       for (const host of hosts) {
         process.stdout.write(`${host.name}\troot@127.0.0.1 -p ${host.port}\t${host.hostKeyFingerprintSha256}\n`);
@@ -99,6 +153,8 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(result.stderr);
       return result.code;
     }
+    case "vm":
+      return vmCommand(rest);
     case "hosts":
       process.stdout.write(`${(await labHostNames(labDir)).join("\n")}\n`);
       return 0;

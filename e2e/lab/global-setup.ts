@@ -2,12 +2,13 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { ensurePackages } from "./apt.ts";
+import { ensurePackages, ensureVmPackages } from "./apt.ts";
 import { bootLab, type LabHost, labExec, shutdownLab, startWatchdog } from "./harness.ts";
 import { hostDir, isHostProcess } from "./host.ts";
 import { buildImage } from "./initramfs.ts";
 import { labPairCount } from "./pair-count.ts";
 import { cacheDir, repoRoot } from "./paths.ts";
+import { buildVmImage } from "./vm/image.ts";
 
 /** One pair of hosts and its lab directory. Every host has an empty volume group `vg0` on /dev/vda. */
 export interface LabContext {
@@ -96,13 +97,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   try {
     const started = Date.now();
+    // BF_LAB_VM=1: hosts that can run libvirt VMs (bigger image, more memory, slower boot); off by default.
+    const vm = process.env.BF_LAB_VM === "1";
     // Packages and the image once, before the pairs boot side by side from the cache.
-    await ensurePackages((line) => process.stderr.write(`lab: ${line}\n`));
-    await buildImage(cacheDir(), (line) => process.stderr.write(`lab: ${line}\n`));
+    const setupLog = (line: string) => process.stderr.write(`lab: ${line}\n`);
+    await ensurePackages(setupLog);
+    if (vm) {
+      await ensureVmPackages(setupLog);
+      await buildVmImage(cacheDir(), setupLog);
+    } else await buildImage(cacheDir(), setupLog);
     const labPairs = await Promise.all(
       pairDirs.map(async (pairDir, i) => {
         const log = (line: string) => process.stderr.write(`lab pair${i + 1}: ${line}\n`);
-        const hosts = await bootLab(count, { dir: pairDir, fresh: true, log });
+        const hosts = await bootLab(count, { dir: pairDir, fresh: true, log, vm });
         await Promise.all(hosts.map((host) => labExec(host, "pvcreate -q /dev/vda && vgcreate -q vg0 /dev/vda")));
         return { hosts, dir: pairDir };
       }),

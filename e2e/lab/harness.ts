@@ -4,12 +4,13 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, rmdir } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { ensurePackages } from "./apt.ts";
+import { ensurePackages, ensureVmPackages } from "./apt.ts";
 import {
   clientKeyPath,
   freePort,
   hostDir,
   hostKeyPath,
+  hostMemoryMiB,
   isHostProcess,
   isPortFree,
   knownHostsPath,
@@ -27,6 +28,7 @@ import { cacheDir, defaultLabDir } from "./paths.ts";
 import { qmp } from "./qmp.ts";
 import type { RunResult } from "./run.ts";
 import { closeConnection, type ExecOptions, sshExec } from "./ssh.ts";
+import { buildVmImage } from "./vm/image.ts";
 
 export type { ExecOptions } from "./ssh.ts";
 export { LabExecError } from "./ssh.ts";
@@ -55,6 +57,8 @@ export interface BootOptions {
   /** Start from empty PV disks (and stop any running hosts of this lab first). */
   fresh?: boolean;
   log?: (line: string) => void;
+  /** Boot the VM image: libvirtd and qemu inside each host, more memory (see vm/image.ts). Default false. */
+  vm?: boolean;
 }
 
 export const hostName = (index: number) => `lab${index}`;
@@ -66,17 +70,26 @@ export async function bootLab(count: number, options: BootOptions = {}): Promise
   const labDir = options.dir ?? defaultLabDir();
   const log = options.log ?? (() => {});
   await ensurePackages(log);
-  const image = await buildImage(cacheDir(), log);
+  if (options.vm) await ensureVmPackages(log);
+  const image = options.vm ? await buildVmImage(cacheDir(), log) : await buildImage(cacheDir(), log);
+  const memory = options.vm ? hostMemoryMiB.vm : hostMemoryMiB.default;
   await mkdir(labDir, { recursive: true });
   await ensureKey(clientKeyPath(labDir), "blockferry-lab-client");
   const names = Array.from({ length: count }, (_, i) => hostName(i + 1));
   await Promise.all(
     names.map(async (name) => {
       if (options.fresh) await stopHost(labDir, name);
-      else if (isRunning(labDir, name)) return;
+      else if (isRunning(labDir, name)) {
+        const runsVmImage = readHostRecord(labDir, name)?.argv.some((arg) => arg.includes("/vm-images/")) ?? false;
+        if (runsVmImage !== (options.vm ?? false))
+          throw new Error(
+            `${name} runs ${runsVmImage ? "the VM" : "the default"} image: stop it first (pnpm lab down)`,
+          );
+        return;
+      }
       await prepareHost(labDir, name, options.fresh ?? false);
       const started = Date.now();
-      await startWithFreePort(labDir, name, (port) => qemuArgv(labDir, name, image, port));
+      await startWithFreePort(labDir, name, (port) => qemuArgv(labDir, name, image, port, memory));
       log(`${name} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }),
   );

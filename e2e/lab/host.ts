@@ -128,7 +128,16 @@ async function pinHostKey(labDir: string, name: string): Promise<void> {
 /** The host's QMP socket (see qemuArgv). */
 export const qmpSocketPath = (hostDirectory: string) => join(hostDirectory, "qmp.sock");
 
-export function qemuArgv(labDir: string, name: string, image: LabImage, port: number): string[] {
+/** Guest memory of a lab host; VM hosts need more for their bigger initramfs, libvirtd and a nested qemu. */
+export const hostMemoryMiB = { default: 768, vm: 1024 } as const;
+
+export function qemuArgv(
+  labDir: string,
+  name: string,
+  image: LabImage,
+  port: number,
+  memoryMiB: number = hostMemoryMiB.default,
+): string[] {
   const dir = hostDir(labDir, name);
   return [
     "-name",
@@ -136,7 +145,7 @@ export function qemuArgv(labDir: string, name: string, image: LabImage, port: nu
     "-accel",
     "tcg", // KVM hangs on these machines: TCG only
     "-m",
-    "768",
+    String(memoryMiB),
     "-smp",
     "1",
     "-display",

@@ -76,13 +76,7 @@ export async function buildImage(cache: string, log: (line: string) => void = ()
       const staging = join(work, "root");
       await stageRoot(staging, kernel.modulesDir, kernel.version);
       await mkdir(join(work, "out"));
-      await run("sh", [
-        "-c",
-        'cd "$1" && find . | cpio -o -H newc -R 0:0 --quiet > "$2"',
-        "sh",
-        staging,
-        join(work, "out", "initrd.img"),
-      ]);
+      await writeCpio(staging, join(work, "out", "initrd.img"));
       await rm(imageDir, { recursive: true, force: true });
       await rename(join(work, "out"), imageDir);
     } finally {
@@ -93,8 +87,13 @@ export async function buildImage(cache: string, log: (line: string) => void = ()
   return { kernelVersion: kernel.version, vmlinuz: kernel.vmlinuz, initrd };
 }
 
+/** Packs a staged tree into an uncompressed newc archive, all files owned by root. */
+export async function writeCpio(staging: string, out: string): Promise<void> {
+  await run("sh", ["-c", 'cd "$1" && find . | cpio -o -H newc -R 0:0 --quiet > "$2"', "sh", staging, out]);
+}
+
 /** Older images (other builder inputs) are 50 MB each; keep only the newest few. */
-async function pruneImages(imagesDir: string, keep: string): Promise<void> {
+export async function pruneImages(imagesDir: string, keep: string): Promise<void> {
   const entries = await readdir(imagesDir, { withFileTypes: true });
   const old = entries.filter((entry) => entry.isDirectory() && entry.name !== keep && !entry.name.startsWith("."));
   const dated = await Promise.all(
@@ -142,7 +141,7 @@ async function stageRoot(root: string, modulesDir: string, kernelVersion: string
 }
 
 /** Copies a package's programs; its symlinks (lvs -> lvm, thin_delta -> pdata_tools) are recreated as links. */
-async function stagePackagePrograms(root: string, pkg: string): Promise<string[]> {
+export async function stagePackagePrograms(root: string, pkg: string): Promise<string[]> {
   const { stdout } = await run("dpkg", ["-L", pkg]);
   const copied: string[] = [];
   for (const path of stdout.split("\n")) {
@@ -162,24 +161,36 @@ async function stagePackagePrograms(root: string, pkg: string): Promise<string[]
 }
 
 /** Copies every shared library `ldd` names for the programs, plus the NSS module sshd loads at run time. */
-async function stageLibraries(root: string, programs: readonly string[]): Promise<void> {
+export async function stageLibraries(root: string, programs: readonly string[]): Promise<void> {
   const nss = "/lib/x86_64-linux-gnu/libnss_files.so.2";
-  const { stdout } = await run("ldd", [...programs, ...(existsSync(nss) ? [nss] : [])], { allowFailure: true });
-  const libraries = new Set<string>(existsSync(nss) ? [nss] : []);
+  await stageLibrariesOf(root, [...programs, ...(existsSync(nss) ? [nss] : [])]);
+}
+
+/**
+ * Copies `files` (programs or libraries) and every shared library `ldd` names for them, under their host paths;
+ * paths in `present` are already in the image this one extends.
+ */
+export async function stageLibrariesOf(
+  root: string,
+  files: readonly string[],
+  present: ReadonlySet<string> = new Set(),
+): Promise<void> {
+  const { stdout } = await run("ldd", [...files], { allowFailure: true });
+  const libraries = new Set<string>(files);
   for (const line of stdout.split("\n")) {
     const path = /=>\s+(\/\S+)/.exec(line)?.[1] ?? /^\s+(\/\S+)\s+\(0x/.exec(line)?.[1];
     if (path) libraries.add(path);
   }
   for (const path of libraries) {
     const target = join(root, path);
-    if (existsSync(target)) continue;
+    if (present.has(path) || existsSync(target)) continue;
     await mkdir(dirname(target), { recursive: true });
     await copyFile(path, target); // follows the host's soname symlink: the guest gets the file under that name
   }
 }
 
 /** busybox-static provides init, sh, ip, tar, insmod and everything GNU packages above did not. */
-async function stageBusybox(root: string): Promise<void> {
+export async function stageBusybox(root: string): Promise<void> {
   await copyFile("/bin/busybox", join(root, "usr/bin/busybox"));
   const { stdout } = await run("/bin/busybox", ["--list-full"]);
   for (const applet of stdout.split("\n").filter(Boolean)) {
