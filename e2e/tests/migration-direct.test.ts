@@ -1,0 +1,155 @@
+// The direct data plane against the qemu lab: lab1 reaches lab2 over the private lab link (10.77.0.x), an
+// address the server never uses. First the per-migration access: a key that runs nothing but the receive side,
+// and nothing of ours left on either host once it is revoked.
+
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { RemoteHosts } from "../../apps/server/src/hosts/index.ts";
+import {
+  type AccessHost,
+  grantMigrationAccess,
+  type MigrationAccess,
+  revokeMigrationAccess,
+  sweepMigrationLeftovers,
+} from "../../apps/server/src/transfer/direct/access.ts";
+import {
+  lvcreateLinearCommand,
+  lvDevicePath,
+  lvremoveCommand,
+  receiveRecordsCommand,
+  validateLvName,
+  validateVgName,
+} from "../../packages/lvm/src/index.ts";
+import { type LabHost, labExec, labHost } from "../lab/harness.ts";
+
+const [lab1, lab2] = (await Promise.all(inject("lab").hosts.map((h) => labHost(h.labDir, h.name)))) as [
+  LabHost,
+  LabHost,
+];
+const remote = new RemoteHosts();
+const vg = validateVgName("vg0");
+const suffix = Date.now().toString(36);
+const targetLv = validateLvName(`direct-acc-${suffix}`);
+const targetDevice = lvDevicePath(vg, targetLv);
+
+/** Audit entries, as the product records them (here in memory: what matters is that each action is recorded). */
+const audited: Array<{ action: string; subject: string }> = [];
+const deps = {
+  audit: { record: (_actor: unknown, action: string, subject: string) => audited.push({ action, subject }) },
+};
+
+const accessHost = (host: LabHost): AccessHost => ({
+  name: host.name,
+  exec: (command, options = {}) =>
+    remote.exec(host.name, command, { stdin: options.stdin, timeoutMs: options.timeoutMs ?? 60_000 }),
+});
+
+/** What of ours a host holds: key lines (by marker) and migration directories. */
+async function leftovers(host: LabHost): Promise<string> {
+  const { stdout } = await labExec(
+    host,
+    "grep -c blockferry-migration /root/.ssh/authorized_keys || true; ls -d /run/blockferry-* 2>/dev/null || true",
+  );
+  return stdout.trim();
+}
+
+beforeAll(async () => {
+  for (const host of [lab1, lab2]) {
+    remote.register(host.name, {
+      host: host.address,
+      port: host.port,
+      username: host.user,
+      privateKey: host.privateKey,
+      hostKeyFingerprint: host.hostKeyFingerprintSha256,
+    });
+  }
+  await remote.exec(lab2.name, lvcreateLinearCommand({ vg, name: targetLv, sizeBytes: 8 << 20, tags: [] }));
+}, 120_000);
+
+afterAll(async () => {
+  await remote.exec(lab2.name, lvremoveCommand({ vg, lv: targetLv })).catch(() => undefined);
+  await remote.close();
+});
+
+describe("per-migration access, source lab1 to target lab2 on the private link", () => {
+  const jobId = 4242;
+  let access: MigrationAccess;
+
+  it("the key reaches only the receive side of this migration's target device", async () => {
+    access = await grantMigrationAccess(deps, {
+      jobId,
+      source: accessHost(lab1),
+      target: accessHost(lab2),
+      targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
+      targetHostKey: lab2.hostPublicKey,
+      sourceHost: lab1.privateAddress,
+      receiveCommand: receiveRecordsCommand({ device: targetDevice }),
+    });
+    expect(audited).toContainEqual({ action: "migration.direct_access_grant", subject: `job:${jobId}` });
+    expect(await labExec(lab1, `stat -c %a ${access.sourceDir} ${access.sourceDir}/id_ed25519`)).toMatchObject({
+      stdout: "700\n600\n",
+    });
+    const viaKey = (args: string, input = "") =>
+      labExec(lab1, `${access.sshCommand} ${args}`, { input, allowFailure: true, timeoutMs: 60_000 });
+
+    // A real records stream: the forced command writes it and proves it (one b2sum line).
+    const written = await viaKey("", "d 0 512\n".concat("x".repeat(512), "e\n"));
+    expect(written.code).toBe(0);
+    expect(written.stdout).toMatch(/^[0-9a-f]{128} {2}-\n$/);
+
+    // `id` asked for: the forced command runs instead (no input: it fails before writing anything).
+    const id = await viaKey("id");
+    expect(id.stdout).not.toContain("uid=");
+    expect(id.stderr).toContain("stream ended before its end record");
+
+    // A "shell" typing a command: the forced command reads it as a record and refuses it.
+    const shell = await viaKey("", "id\nexit\n");
+    expect(shell.stdout).not.toContain("uid=");
+    expect(shell.stderr).toContain("bad record: id");
+
+    // Local port forwarding to lab2's sshd: restrict refuses it, so nothing answers through the tunnel.
+    const forward = await labExec(
+      lab1,
+      [
+        `${access.sshCommand.replace("ClearAllForwardings=yes", "ClearAllForwardings=no")} -N -L 127.0.0.1:40022:127.0.0.1:22 & p=$!`,
+        // wait for the tunnel's listener (ssh opens it before asking the target anything)
+        "i=0; until netstat -ltn | grep -q ':40022 '; do i=$((i + 1)); [ $i -lt 300 ] || break; sleep 0.1; done",
+        "ssh-keyscan -T 10 -p 40022 127.0.0.1 2>/dev/null; echo scanned; kill $p",
+      ].join("; "),
+      { allowFailure: true, timeoutMs: 90_000 },
+    );
+    expect(forward.stdout.trim()).toBe("scanned");
+  });
+
+  it("revoking leaves nothing of ours on either host; the server's own access stays", async () => {
+    await revokeMigrationAccess(deps, { jobId, source: accessHost(lab1), target: accessHost(lab2) }, "test done");
+    expect(await leftovers(lab1)).toBe("0");
+    expect(await leftovers(lab2)).toBe("0");
+    expect(audited).toContainEqual({ action: "migration.direct_access_revoke", subject: `job:${jobId}` });
+    const after = await labExec(lab1, `${access.sshCommand} </dev/null`, { allowFailure: true });
+    expect(after.code).not.toBe(0);
+    expect((await labExec(lab2, "true")).code).toBe(0);
+  });
+
+  it("the sweep removes leftovers of jobs that are not running and keeps those that are", async () => {
+    const grant = (id: number) =>
+      grantMigrationAccess(deps, {
+        jobId: id,
+        source: accessHost(lab1),
+        target: accessHost(lab2),
+        targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
+        targetHostKey: lab2.hostPublicKey,
+        receiveCommand: receiveRecordsCommand({ device: targetDevice }),
+      });
+    await grant(901);
+    await grant(902);
+    const running = new Set([902]);
+    expect(await sweepMigrationLeftovers(deps, accessHost(lab1), running)).toEqual([901]);
+    expect(await sweepMigrationLeftovers(deps, accessHost(lab2), running)).toEqual([901]);
+    expect(await leftovers(lab1)).toBe("0\n/run/blockferry-902");
+    expect(await leftovers(lab2)).toBe("1");
+    expect(await sweepMigrationLeftovers(deps, accessHost(lab1), new Set())).toEqual([902]);
+    expect(await sweepMigrationLeftovers(deps, accessHost(lab2), new Set())).toEqual([902]);
+    expect(await leftovers(lab1)).toBe("0");
+    expect(await leftovers(lab2)).toBe("0");
+  });
+});

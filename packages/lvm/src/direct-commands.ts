@@ -1,0 +1,195 @@
+// Command templates for the direct data plane: per-migration SSH access from the source host to the target host.
+// The target gets one authorized_keys line (restricted, forced command, marked with the job), the source a
+// migration-private directory with the private key and a known_hosts pinning the target's host key. Every value
+// is validated here; the private key itself only ever travels on stdin, never in command text.
+import { InvalidValueError } from "./errors.ts";
+import { type RemotePath, validateRemotePath } from "./paths.ts";
+import { shQuote } from "./quote.ts";
+
+/** Comment that ends every authorized_keys line of ours: how removal and crash recovery find them. */
+export const MIGRATION_MARKER_PREFIX = "blockferry-migration-";
+/** Where the source keeps a migration's key and known_hosts (tmpfs on most hosts: gone after a reboot too). */
+const SOURCE_DIR_PREFIX = "/run/blockferry-";
+
+function jobIdText(jobId: number): string {
+  if (!Number.isSafeInteger(jobId) || jobId < 1)
+    throw new InvalidValueError("job id", "out-of-range", String(jobId), "must be a positive integer");
+  return String(jobId);
+}
+
+export const migrationMarker = (jobId: number) => `${MIGRATION_MARKER_PREFIX}${jobIdText(jobId)}`;
+export const migrationDir = (jobId: number): RemotePath =>
+  validateRemotePath(`${SOURCE_DIR_PREFIX}${jobIdText(jobId)}`, "migration directory");
+
+/** A host name or an IPv4/IPv6 literal, as other hypervisors reach a host; nothing a shell or ssh would parse. */
+export function validateMigrationHost(value: string): string {
+  if (value.length === 0) throw new InvalidValueError("migration host", "empty", value, "must not be empty");
+  if (value.length > 253) throw new InvalidValueError("migration host", "too-long", value, "at most 253 characters");
+  if (!/^[A-Za-z0-9.:-]+$/.test(value)) {
+    const bad = [...value].find((c) => !/[A-Za-z0-9.:-]/.test(c)) ?? "";
+    throw new InvalidValueError("migration host", "bad-character", value, `character ${JSON.stringify(bad)}`);
+  }
+  if (value.startsWith("-"))
+    throw new InvalidValueError("migration host", "leading-hyphen", value, "must not start with '-'");
+  return value;
+}
+
+const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/;
+export const isIpLiteral = (host: string) => IP_LITERAL.test(host);
+
+const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}$/;
+
+/** `TYPE BASE64` of an OpenSSH public key (a trailing comment is dropped). */
+export function validatePublicKey(value: string): string {
+  const key = value.trim().split(/ +/).slice(0, 2).join(" ");
+  if (/[\n\r\0]/.test(value.trim()) || !PUBLIC_KEY.test(key))
+    throw new InvalidValueError("ssh public key", "bad-character", value, "not an OpenSSH public key");
+  return key;
+}
+
+export interface MigrationEndpoint {
+  host: string;
+  port: number;
+  user: string;
+}
+
+function endpointParts(e: MigrationEndpoint): { host: string; port: string; user: string } {
+  if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535)
+    throw new InvalidValueError("ssh port", "out-of-range", String(e.port), "must be 1..65535");
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(e.user))
+    throw new InvalidValueError("ssh user", "bad-character", e.user, "not a plain user name");
+  return { host: validateMigrationHost(e.host), port: String(e.port), user: e.user };
+}
+
+/** known_hosts line pinning `publicKey` for the endpoint (`[host]:port` unless port 22). */
+export function knownHostsLine(o: { host: string; port: number; publicKey: string }): string {
+  const host = validateMigrationHost(o.host);
+  const name = o.port === 22 ? host : `[${host}]:${o.port}`;
+  return `${name} ${validatePublicKey(o.publicKey)}`;
+}
+
+/**
+ * The target's authorized_keys line for one migration: `restrict` (no forwarding of any kind, no pty, no
+ * ~/.ssh/rc), the forced command (whatever the client asks to run, this runs), `from=` the source's address when
+ * known, and the marker. The forced command must be one line without backslashes (a `"` becomes `\"`, the only
+ * escape the option syntax has).
+ */
+export function authorizedKeyLine(o: {
+  jobId: number;
+  publicKey: string;
+  forcedCommand: string;
+  from?: string;
+}): string {
+  if (/[\n\r\\\0]/.test(o.forcedCommand))
+    throw new InvalidValueError("forced command", "bad-character", o.forcedCommand, "newline or backslash");
+  const options = ["restrict", `command="${o.forcedCommand.replaceAll('"', '\\"')}"`];
+  if (o.from !== undefined) options.push(`from="${validateMigrationHost(o.from)}"`);
+  return `${options.join(",")} ${validatePublicKey(o.publicKey)} ${migrationMarker(o.jobId)}`;
+}
+
+/** grep pattern of the job's lines (anchored: job 7 must not match job 71), or of every job's. */
+const markerPattern = (jobId?: number) =>
+  shQuote(` ${MIGRATION_MARKER_PREFIX}${jobId === undefined ? "[0-9][0-9]*" : jobIdText(jobId)}$`);
+const KEYS = '"$HOME/.ssh/authorized_keys"';
+
+/** Drops the lines matching `pattern` from authorized_keys when it has any (rewritten through a temp file). */
+const dropLines = (pattern: string) =>
+  `if [ -f ${KEYS} ] && grep -q -e ${pattern} ${KEYS}; then { grep -v -e ${pattern} ${KEYS} || [ $? -eq 1 ]; } >${KEYS}.bf-tmp && mv -f ${KEYS}.bf-tmp ${KEYS}; fi`;
+
+/**
+ * Target: installs the authorized_keys line read from stdin (one line, checked to end with this job's marker),
+ * replacing an earlier line of the same job (a resumed migration gets a fresh key).
+ */
+export function installAuthorizedKeyCommand(o: { jobId: number }): string {
+  const pattern = markerPattern(o.jobId);
+  return [
+    "umask 077",
+    'mkdir -p "$HOME/.ssh"',
+    "IFS= read -r line",
+    `printf '%s\\n' "$line" | grep -q -e ${pattern} || { echo "blockferry: not this migration's key line" >&2; exit 65; }`,
+    dropLines(pattern),
+    `printf '%s\\n' "$line" >>${KEYS}`,
+  ].join(" && ");
+}
+
+/** Target: removes the job's authorized_keys line (idempotent). */
+export function removeAuthorizedKeyCommand(o: { jobId: number }): string {
+  return `umask 077 && ${dropLines(markerPattern(o.jobId))}`;
+}
+
+/**
+ * Source: a fresh migration-private directory (0700) with the private key from stdin (0600) and the known_hosts
+ * line pinning the target.
+ */
+export function writeSourceAccessCommand(o: { jobId: number; knownHosts: string }): string {
+  const dir = shQuote(migrationDir(o.jobId));
+  if (/[\n\r\0]/.test(o.knownHosts))
+    throw new InvalidValueError("known_hosts line", "bad-character", o.knownHosts, "one line only");
+  return [
+    "umask 077",
+    `rm -rf ${dir}`,
+    `mkdir -m 0700 ${dir}`,
+    `cat >${dir}/id_ed25519`,
+    `printf '%s\\n' ${shQuote(o.knownHosts)} >${dir}/known_hosts`,
+  ].join(" && ");
+}
+
+/** Source: removes the job's directory (idempotent). */
+export function removeSourceAccessCommand(o: { jobId: number }): string {
+  return `rm -rf ${shQuote(migrationDir(o.jobId))}`;
+}
+
+/**
+ * Either side: the job ids of every leftover of ours, one per line (an authorized_keys marker or a source
+ * directory), for crash recovery to remove those of jobs no longer running.
+ */
+export function leftoverMigrationsCommand(): string {
+  const fromKeys = `{ [ ! -f ${KEYS} ] || grep -o -e ${markerPattern()} ${KEYS} || true; } | sed 's/.*-//'`;
+  const fromDirs = `for d in ${SOURCE_DIR_PREFIX}[0-9]*; do [ -d "$d" ] && echo "\${d#${SOURCE_DIR_PREFIX}}"; done; true`;
+  return `{ ${fromKeys}; ${fromDirs}; } | sort -un`;
+}
+
+/**
+ * Source: the OpenSSH client invocation that reaches the target with the job's key only, the pinned host key
+ * only, no agent, X11 or port forwarding, no prompts, no user or system config. The target runs its forced
+ * command whatever follows; nothing does.
+ */
+export function directSshCommand(o: { jobId: number; target: MigrationEndpoint }): string {
+  const dir = migrationDir(o.jobId);
+  const { host, port, user } = endpointParts(o.target);
+  const options = [
+    "IdentitiesOnly=yes",
+    `IdentityFile=${dir}/id_ed25519`,
+    `UserKnownHostsFile=${dir}/known_hosts`,
+    "GlobalKnownHostsFile=/dev/null",
+    "StrictHostKeyChecking=yes",
+    "BatchMode=yes",
+    "ForwardAgent=no",
+    "ForwardX11=no",
+    "ClearAllForwardings=yes",
+    "ControlMaster=no",
+    "ControlPath=none",
+    "ConnectTimeout=20",
+    "ServerAliveInterval=5",
+    "ServerAliveCountMax=4",
+    "LogLevel=ERROR",
+  ];
+  const args = ["-F", "/dev/null", "-T", ...options.flatMap((option) => ["-o", option]), "-p", port, `${user}@${host}`];
+  return `ssh ${args.map(shQuote).join(" ")}`;
+}
+
+/**
+ * Source: proves it reaches the target's migration address and that the host key presented there is the pinned
+ * one, before any key is installed: ssh-keyscan's ed25519 key compared with the pinned key. Prints `ok`, or
+ * `unreachable` / `mismatch` (exit 0 either way: the caller words the reason).
+ */
+export function probeMigrationAddressCommand(o: { host: string; port: number; publicKey: string }): string {
+  const host = validateMigrationHost(o.host);
+  const key = validatePublicKey(o.publicKey);
+  const type = key.split(" ")[0] as string;
+  const keyType = type === "ssh-ed25519" ? "ed25519" : type === "ssh-rsa" ? "rsa" : "ecdsa";
+  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)
+    throw new InvalidValueError("ssh port", "out-of-range", String(o.port), "must be 1..65535");
+  const scan = `ssh-keyscan -T 10 -t ${keyType} -p ${o.port} ${shQuote(host)} 2>/dev/null`;
+  return `seen=$(${scan} | cut -d' ' -f2,3); if [ -z "$seen" ]; then echo unreachable; elif [ "$seen" = ${shQuote(key)} ]; then echo ok; else echo mismatch; fi`;
+}
