@@ -3,8 +3,10 @@
 // migration-private directory with the private key and a known_hosts pinning the target's host key. Every value
 // is validated here; the private key itself only ever travels on stdin, never in command text.
 import { InvalidValueError } from "./errors.ts";
+import { uintText } from "./numbers.ts";
 import { type RemotePath, validateRemotePath } from "./paths.ts";
 import { shQuote } from "./quote.ts";
+import { type ByteRun, HASH_TOOLS, type HashTool, MAX_RUNS_PER_COMMAND, TRANSFER_DD_BS } from "./transfer-commands.ts";
 
 /** Comment that ends every authorized_keys line of ours: how removal and crash recovery find them. */
 export const MIGRATION_MARKER_PREFIX = "blockferry-migration-";
@@ -192,4 +194,71 @@ export function probeMigrationAddressCommand(o: { host: string; port: number; pu
     throw new InvalidValueError("ssh port", "out-of-range", String(o.port), "must be 1..65535");
   const scan = `ssh-keyscan -T 10 -t ${keyType} -p ${o.port} ${shQuote(host)} 2>/dev/null`;
   return `seen=$(${scan} | cut -d' ' -f2,3); if [ -z "$seen" ]; then echo unreachable; elif [ "$seen" = ${shQuote(key)} ]; then echo ok; else echo mismatch; fi`;
+}
+
+/** Progress lines the source prints per block: data sent, zero record sent, zero block skipped. */
+export const DIRECT_PROGRESS = /^p ([dzs]) (\d+)$/;
+/** The source's own hash line, printed last: `s ` and the hash tool's line over the data it sent. */
+export const DIRECT_SOURCE_HASH = /^s (.+)$/;
+
+/**
+ * Source side of a direct batch, one POSIX sh command line. Per block of `blockBytes` (the runs are cut into
+ * blocks here) it waits for a `g` line on stdin (the server's pacing: bandwidth limit and flow control), then
+ * with `zeroes` checks the block against /dev/zero (`cmp`; the block is then read again, from the page cache)
+ * and sends a `z` record (or, `skipZeroes`, nothing: a fresh thin target reads zeroes) or a `d` record with the
+ * bytes, through `tee` into a fifo its hash tool reads: the hash of exactly what was read. The records go into
+ * `sshCommand` (the target's forced command: receive side). Output: one `p KIND LENGTH` line per block, the
+ * target's read-back lines, then `s HASHLINE`. A failed read, a missing token or a failed ssh fails the command.
+ */
+export function directSendCommand(o: {
+  jobId: number;
+  device: string;
+  runs: readonly ByteRun[];
+  blockBytes: number;
+  zeroes: boolean;
+  skipZeroes: boolean;
+  hash: HashTool;
+  sshCommand: string;
+}): string {
+  const dev = shQuote(validateRemotePath(o.device, "transfer device"));
+  const dir = shQuote(migrationDir(o.jobId));
+  const block = uintText("direct block", o.blockBytes, { min: 512n, multipleOf: 512n });
+  if (o.runs.length === 0 || o.runs.length > MAX_RUNS_PER_COMMAND)
+    throw new InvalidValueError("direct runs", "out-of-range", String(o.runs.length), "1..512 runs per command");
+  const runs = o.runs.map(([offset, length]) => {
+    const off = uintText("direct run offset", offset, { multipleOf: 512n });
+    const len = uintText("direct run length", length, { min: 512n, multipleOf: 512n });
+    return `s ${off} ${len}`;
+  });
+  if (!o.sshCommand.startsWith("ssh ") || /[\n\r\0]/.test(o.sshCommand))
+    throw new InvalidValueError("direct ssh command", "bad-character", o.sshCommand, "not an ssh command line");
+  const dd = `bs=${TRANSFER_DD_BS} status=none`;
+  // With zero checks the data is read through the page cache the check just filled; without, direct I/O.
+  const read = `r(){ dd if=${dev} iflag=${o.zeroes ? "" : "direct,"}skip_bytes,count_bytes ${dd} skip="$1" count="$2"; }`;
+  const isZero = `c(){ dd if=${dev} iflag=skip_bytes,count_bytes ${dd} skip="$1" count="$2" | cmp -s -n "$2" - /dev/zero; }`;
+  const zeroBlock = o.skipZeroes ? `echo "p s $2" >&4` : `printf 'z %s %s\\n' "$1" "$2" && echo "p z $2" >&4`;
+  const sendBlock = [
+    `b(){ IFS= read -r go || return 1; [ "$go" = g ] || return 1`,
+    o.zeroes ? `if c "$1" "$2"; then ${zeroBlock}; return; fi` : "true",
+    `printf 'd %s %s\\n' "$1" "$2"`,
+    `{ r "$1" "$2" || : >"$x"; } | tee /dev/fd/3 || : >"$x"`,
+    `echo "p d $2" >&4; }`,
+  ].join("; ");
+  const span = `s(){ o=$1; e=$(($1 + $2)); while [ "$o" -lt "$e" ]; do n=$((e - o)); [ "$n" -le ${block} ] || n=${block}; b "$o" "$n" || return 1; o=$((o + n)); done; }`;
+  return [
+    read,
+    isZero,
+    sendBlock,
+    span,
+    `f=${dir}/f.$$; h=${dir}/h.$$; x=${dir}/x.$$`,
+    `trap 'rm -f "$f" "$h" "$x"' EXIT`,
+    `rm -f "$f" "$h" "$x" && mkfifo -m 600 "$f" || exit 1`,
+    `${HASH_TOOLS[o.hash].command} <"$f" >"$h" & hp=$!`,
+    "exec 4>&1",
+    `{ ${runs.join(" && ")} && printf 'e\\n'; } 3>"$f" | ${o.sshCommand}; rc=$?`,
+    `wait "$hp" || rc=1`,
+    `[ "$rc" -eq 0 ] || exit "$rc"`,
+    `[ ! -e "$x" ] || { echo "blockferry: source read failed" >&2; exit 1; }`,
+    `printf 's %s\\n' "$(cat "$h")"`,
+  ].join("; ");
 }
