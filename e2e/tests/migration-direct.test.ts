@@ -3,6 +3,7 @@
 // and nothing of ours left on either host once it is revoked.
 
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createTransferJournal } from "../../apps/server/src/db/repositories/transfer-journal.ts";
 import { RemoteHosts } from "../../apps/server/src/hosts/index.ts";
 import {
   type AccessHost,
@@ -11,8 +12,14 @@ import {
   revokeMigrationAccess,
   sweepMigrationLeftovers,
 } from "../../apps/server/src/transfer/direct/access.ts";
+import { probeHashTool } from "../../apps/server/src/transfer/hash-tool.ts";
+import { copyFull, type TransferResult, transferHostOf } from "../../apps/server/src/transfer/index.ts";
+import { tempDb } from "../../apps/server/test/support/helpers.ts";
+import { insertJob } from "../../apps/server/test/transfer/support/fixture.ts";
 import {
   lvcreateLinearCommand,
+  lvcreateThinCommand,
+  lvcreateThinPoolCommand,
   lvDevicePath,
   lvremoveCommand,
   receiveRecordsCommand,
@@ -65,9 +72,24 @@ beforeAll(async () => {
   await remote.exec(lab2.name, lvcreateLinearCommand({ vg, name: targetLv, sizeBytes: 8 << 20, tags: [] }));
 }, 120_000);
 
+const db = tempDb();
+const journal = createTransferJournal(db.db);
+const MiB = 1 << 20;
+const copyLvs = {
+  source: validateLvName(`direct-src-${suffix}`),
+  pool: validateLvName(`direct-pool-${suffix}`),
+  thin: validateLvName(`direct-thin-${suffix}`),
+  linear: validateLvName(`direct-lin-${suffix}`),
+  relayed: validateLvName(`direct-rel-${suffix}`),
+};
+
 afterAll(async () => {
   await remote.exec(lab2.name, lvremoveCommand({ vg, lv: targetLv })).catch(() => undefined);
+  for (const lv of [copyLvs.thin, copyLvs.pool, copyLvs.linear, copyLvs.relayed])
+    await remote.exec(lab2.name, lvremoveCommand({ vg, lv })).catch(() => undefined);
+  await remote.exec(lab1.name, lvremoveCommand({ vg, lv: copyLvs.source })).catch(() => undefined);
   await remote.close();
+  db.cleanup();
 });
 
 describe("per-migration access, source lab1 to target lab2 on the private link", () => {
@@ -151,5 +173,78 @@ describe("per-migration access, source lab1 to target lab2 on the private link",
     expect(await sweepMigrationLeftovers(deps, accessHost(lab2), new Set())).toEqual([902]);
     expect(await leftovers(lab1)).toBe("0");
     expect(await leftovers(lab2)).toBe("0");
+  });
+});
+
+describe("direct full copy, lab1 to lab2 over the private link", () => {
+  const bytes = 32 * MiB;
+  const sha = async (host: LabHost, lv: string, length = bytes) =>
+    (await labExec(host, `head -c ${length} /dev/vg0/${lv} | sha256sum`)).stdout.split(" ")[0];
+
+  beforeAll(async () => {
+    // 16 MiB of data, then 16 MiB of zeroes: the zero half must never be sent to (or allocated on) a thin target.
+    await remote.exec(lab1.name, lvcreateLinearCommand({ vg, name: copyLvs.source, sizeBytes: bytes, tags: [] }));
+    await labExec(
+      lab1,
+      `{ head -c ${16 * MiB} /dev/urandom; head -c ${16 * MiB} /dev/zero; } | dd of=/dev/vg0/${copyLvs.source} bs=1M iflag=fullblock oflag=direct status=none`,
+    );
+    for (const command of [
+      lvcreateThinPoolCommand({ vg, name: copyLvs.pool, sizeBytes: 48 * MiB, tags: [] }),
+      lvcreateThinCommand({ vg, pool: copyLvs.pool, name: copyLvs.thin, virtualSizeBytes: bytes, tags: [] }),
+      lvcreateLinearCommand({ vg, name: copyLvs.linear, sizeBytes: bytes, tags: [] }),
+      lvcreateLinearCommand({ vg, name: copyLvs.relayed, sizeBytes: bytes, tags: [] }),
+    ])
+      await remote.exec(lab2.name, command, { timeoutMs: 60_000 });
+  }, 180_000);
+
+  /** One full copy of the source into `lv` on lab2, over the direct path (granted and revoked around it) or not. */
+  async function copyInto(lv: string, direct: boolean, thin: boolean): Promise<TransferResult> {
+    const source = { host: transferHostOf(remote.connection(lab1.name)), device: `/dev/vg0/${copyLvs.source}` };
+    const target = { host: transferHostOf(remote.connection(lab2.name)), device: `/dev/vg0/${lv}` };
+    const jobId = insertJob(db.db);
+    const copy = (path?: { jobId: number; sshCommand: string; hash: "b2sum" | "openssl-sha256" }) =>
+      copyFull({ source, target, journal, jobId, pass: "full", bytes, targetReadsZero: thin, direct: path });
+    if (!direct) return copy();
+    const [sourceTool, targetTool] = await Promise.all([probeHashTool(source.host), probeHashTool(target.host)]);
+    const hash = sourceTool === targetTool ? targetTool : "b2sum";
+    const access = await grantMigrationAccess(deps, {
+      jobId,
+      source: accessHost(lab1),
+      target: accessHost(lab2),
+      targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
+      targetHostKey: lab2.hostPublicKey,
+      sourceHost: lab1.privateAddress,
+      receiveCommand: receiveRecordsCommand({ device: target.device, hash }),
+    });
+    try {
+      return await copy({ jobId, sshCommand: access.sshCommand, hash });
+    } finally {
+      await revokeMigrationAccess(deps, { jobId, source: accessHost(lab1), target: accessHost(lab2) }, "copy done");
+    }
+  }
+
+  it("into a fresh thin LV: equal bytes, the zero half neither sent nor allocated, nothing of ours left", async () => {
+    const result = await copyInto(copyLvs.thin, true, true);
+    expect(await sha(lab2, copyLvs.thin)).toBe(await sha(lab1, copyLvs.source));
+    expect(result).toMatchObject({ bytesRead: bytes, bytesSent: 16 * MiB, bytesSkipped: 16 * MiB, bytesZeroed: 0 });
+    const used = Number((await labExec(lab2, `lvs --noheadings -o data_percent vg0/${copyLvs.thin}`)).stdout.trim());
+    expect(used).toBeLessThanOrEqual(55);
+    expect(await leftovers(lab1)).toBe("0");
+    expect(await leftovers(lab2)).toBe("0");
+  });
+
+  it("into a linear LV, beside the relay into another: both equal; the times are reported", async () => {
+    const t0 = performance.now();
+    const direct = await copyInto(copyLvs.linear, true, false);
+    const t1 = performance.now();
+    const relayed = await copyInto(copyLvs.relayed, false, false);
+    const t2 = performance.now();
+    const want = await sha(lab1, copyLvs.source);
+    expect(await sha(lab2, copyLvs.linear)).toBe(want);
+    expect(await sha(lab2, copyLvs.relayed)).toBe(want);
+    expect(direct.bytesZeroed).toBe(16 * MiB); // zero records, written from /dev/zero on the target
+    process.stderr.write(
+      `direct vs relay, ${bytes / MiB} MiB full copy (copy only): direct ${direct.seconds.toFixed(1)} s, relay ${relayed.seconds.toFixed(1)} s; with access grant+revoke ${((t1 - t0) / 1000).toFixed(1)} s vs ${((t2 - t1) / 1000).toFixed(1)} s\n`,
+    );
   });
 });
