@@ -9,6 +9,16 @@ export const HostStatus = Type.Union(
   },
 );
 
+/**
+ * `host[:port]` as other hypervisors reach a host (the direct data plane): a name or IPv4 address, or an IPv6
+ * address in brackets, then an optional port.
+ */
+export const MigrationAddress = Type.String({
+  minLength: 1,
+  maxLength: 261,
+  pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]*)(:[0-9]{1,5})?$",
+});
+
 /** A host as the API shows it: never with its private key. */
 export const Host = Type.Object(
   {
@@ -23,6 +33,9 @@ export const Host = Type.Object(
     pinnedFingerprint: Type.Union([Type.String(), Type.Null()]),
     seenFingerprint: Type.Union([Type.String(), Type.Null()]),
     maxConcurrency: Type.Integer(),
+    migrationAddress: Type.Union([Type.String(), Type.Null()], {
+      description: "host[:port] where other hypervisors reach this one; null: address and port",
+    }),
     createdAt: Type.String(),
     updatedAt: Type.String(),
   },
@@ -47,6 +60,7 @@ export const CreateHost = Type.Object(
       }),
     ),
     maxConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 8 })),
+    migrationAddress: Type.Optional(MigrationAddress),
   },
   { additionalProperties: false },
 );

@@ -50,6 +50,18 @@ export type VmControl = Static<typeof VmControl>;
 /** Bytes per second; 128 GiB/s is past any link a disk copy crosses. */
 export const BandwidthLimit = Type.Integer({ minimum: 1, maximum: 2 ** 37 });
 
+/**
+ * How the bytes travel. "direct": source host to target host over the source's own SSH connection to the target's
+ * migration address, with a per-migration key (the server only compares hashes); "relay": through the server;
+ * "auto": direct when its prechecks pass (the source reaches the target's migration address and sees its pinned
+ * host key there), else the relay, with the reason in the job log.
+ */
+export const DataPath = Type.Union([Type.Literal("auto"), Type.Literal("direct"), Type.Literal("relay")], {
+  default: "relay",
+  description: "direct: host to host; relay: through the server; auto: direct when its prechecks pass",
+});
+export type DataPath = Static<typeof DataPath>;
+
 export const MigrationOptions = Type.Object(
   {
     snapshotSizeBytes: Type.Optional(Type.Integer({ minimum: 4 * 1024 * 1024, maximum: 2 ** 50 })),
@@ -76,6 +88,7 @@ export const MigrationOptions = Type.Object(
         description: "gzip -1 on the source host: pays off on a source link slower than ~50 MB/s",
       }),
     ),
+    dataPath: Type.Optional(DataPath),
     reuseTarget: Type.Optional(
       Type.Boolean({ default: false, description: "write into an existing LV of the same size" }),
     ),

@@ -1,5 +1,6 @@
 import type { ExtentMap } from "@blockferry/changes";
 import type {
+  DataPath,
   EventData,
   LogDetails,
   LogLevel,
@@ -83,6 +84,10 @@ export interface CopyRequest {
   watchBandwidth?(apply: (bytesPerSecond: number | null) => void): () => void;
   /** gzip on the source (job option). */
   compress?: boolean;
+  /** How the bytes travel (job option; default relay). */
+  dataPath?: DataPath;
+  /** Told which path the copy takes, and why auto took the relay. */
+  onDataPath?(ran: "direct" | "relay", reason?: string): void;
   /** Unit of `doneRuns` in progress reports: the job's chunk-map cell. */
   mapChunkBytes: number;
   signal: AbortSignal;
@@ -100,6 +105,8 @@ export interface VerifyRequest {
 
 /** What one copy run did: ranges its journal had confirmed before (resumed, not sent again) and bytes it moved. */
 export interface CopySummary {
+  /** The path the bytes took. */
+  dataPath?: "direct" | "relay";
   rangesTotal: number;
   rangesAlreadyDone: number;
   bytesRead: number;

@@ -1,12 +1,14 @@
 import { type ExtentMap, ExtentMapBuilder } from "@blockferry/changes";
 import type { TransferJournal } from "../db/repositories/transfer-journal.ts";
 import type { RemoteHosts } from "../hosts/index.ts";
+import type { DirectPath } from "../transfer/direct/batch.ts";
 import { copyExtents, copyFull } from "../transfer/engine.ts";
 import { transferHostOf } from "../transfer/host.ts";
 import { extentRanges, fullRanges } from "../transfer/plan.ts";
 import { RateLimiter } from "../transfer/rate-limiter.ts";
 import { verifyRanges } from "../transfer/verify.ts";
 import type { CopyRequest, CopySummary, Mover } from "./context.ts";
+import { type DataPathDeps, openDataPath } from "./data-path.ts";
 
 /**
  * How long a copy rides out a lost connection before the job fails: a network that drops for a minute (a switch
@@ -18,17 +20,39 @@ const TRANSIENT_WINDOW_MS = 120_000;
  * The transfer engine behind the phases' Mover: host connections from the connection manager, the SQLite
  * journal, and a rate limiter per copy that follows the job's limit, so a change applies to the copy already running.
  */
-export function createTransferMover(remote: RemoteHosts, journal: TransferJournal) {
-  // One limiter per copy, following the job's limit while it runs (the runner tells the job of changes).
+export function createTransferMover(
+  remote: RemoteHosts,
+  journal: TransferJournal,
+  dataPaths?: Omit<DataPathDeps, "remote">,
+) {
+  // One limiter per copy, following the job's limit while it runs (the runner tells the job of changes); the
+  // data path is set up per copy and its access removed when the copy ends, however it ends.
   const withLimiter = async (
     o: CopyRequest,
-    copy: (limiter: RateLimiter) => Promise<CopySummary>,
+    copy: (limiter: RateLimiter, direct: DirectPath | undefined) => Promise<CopySummary>,
   ): Promise<CopySummary> => {
     const limiter = new RateLimiter(o.bandwidthBytesPerSecond ?? null);
     const unwatch = o.watchBandwidth?.((bytesPerSecond) => limiter.set(bytesPerSecond));
+    const path =
+      dataPaths && o.dataPath && o.dataPath !== "relay"
+        ? await openDataPath(
+            { ...dataPaths, remote },
+            {
+              jobId: o.jobId,
+              dataPath: o.dataPath,
+              sourceHostId: o.source.hostId,
+              targetHostId: o.target.hostId,
+              targetDevice: o.target.device,
+            },
+          )
+        : null;
+    if (path) o.onDataPath?.(path.ran, path.reason);
+    let outcome = "failed";
     try {
-      const r = await copy(limiter);
+      const r = await copy(limiter, path?.direct);
+      outcome = "copied";
       return {
+        dataPath: path?.ran ?? "relay",
         rangesTotal: r.rangesTotal,
         rangesAlreadyDone: r.rangesAlreadyDone,
         bytesRead: r.bytesRead,
@@ -36,9 +60,10 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
       };
     } finally {
       unwatch?.();
+      await path?.close(o.signal.aborted ? "cancelled" : outcome);
     }
   };
-  const common = (o: CopyRequest, bandwidth: RateLimiter) => ({
+  const common = (o: CopyRequest, bandwidth: RateLimiter, direct: DirectPath | undefined) => ({
     source: { host: transferHostOf(remote.connection(o.source.hostId)), device: o.source.device },
     target: { host: transferHostOf(remote.connection(o.target.hostId)), device: o.target.device },
     journal: journal.leased(o.lease),
@@ -49,13 +74,14 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
     bandwidth,
     compress: o.compress,
     transientWindowMs: TRANSIENT_WINDOW_MS,
+    direct,
   });
 
   const mover: Mover = {
     copyFull(o) {
-      return withLimiter(o, (limiter) =>
+      return withLimiter(o, (limiter, direct) =>
         copyFull({
-          ...common(o, limiter),
+          ...common(o, limiter, direct),
           bytes: o.bytes,
           targetReadsZero: o.targetReadsZero,
           mapChunkBytes: o.mapChunkBytes,
@@ -63,9 +89,9 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
       );
     },
     copyExtents(o) {
-      return withLimiter(o, (limiter) =>
+      return withLimiter(o, (limiter, direct) =>
         copyExtents({
-          ...common(o, limiter),
+          ...common(o, limiter, direct),
           extents: closeGaps(o.extents, Math.floor(GAP_BYTES / o.chunkBytes)),
           chunkBytes: o.chunkBytes,
           deviceBytes: o.deviceBytes,

@@ -146,6 +146,7 @@ export function createHostRegistry(d: HostRegistryDeps) {
         privateKey: input.privateKey ? d.keyring.seal(input.privateKey) : null,
         privateKeyPath: input.privateKeyPath ?? null,
         maxConcurrency: input.maxConcurrency ?? 8,
+        migrationAddress: input.migrationAddress ?? null,
       });
       const probed = await probe(row);
       if (probed.fingerprint) row = d.hosts.update(row.id, { seenFingerprint: probed.fingerprint }) ?? row;
