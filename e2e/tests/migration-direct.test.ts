@@ -2,6 +2,7 @@
 // address the server never uses. First the per-migration access: a key that runs nothing but the receive side,
 // and nothing of ours left on either host once it is revoked.
 
+import type { Host, StoredEvent } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTransferJournal } from "../../apps/server/src/db/repositories/transfer-journal.ts";
 import { RemoteHosts } from "../../apps/server/src/hosts/index.ts";
@@ -27,6 +28,9 @@ import {
   validateVgName,
 } from "../../packages/lvm/src/index.ts";
 import { type LabHost, labExec, labHost } from "../lab/harness.ts";
+import { apiClient } from "./support/api.ts";
+import { sh as labSh, leftovers as lvmLeftovers, sha256OnBoth } from "./support/lvm.ts";
+import { startTestServer } from "./support/server.ts";
 
 const [lab1, lab2] = (await Promise.all(inject("lab").hosts.map((h) => labHost(h.labDir, h.name)))) as [
   LabHost,
@@ -247,4 +251,90 @@ describe("direct full copy, lab1 to lab2 over the private link", () => {
       `direct vs relay, ${bytes / MiB} MiB full copy (copy only): direct ${direct.seconds.toFixed(1)} s, relay ${relayed.seconds.toFixed(1)} s; with access grant+revoke ${((t1 - t0) / 1000).toFixed(1)} s vs ${((t2 - t1) / 1000).toFixed(1)} s\n`,
     );
   });
+});
+
+describe("migrations over the direct path (one server; hosts reach each other on the private link)", () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let api: ReturnType<typeof apiClient>;
+  let src: Host;
+  let dst: Host;
+  /** lab2 again, with a migration address nobody answers at. */
+  let unreachable: Host;
+
+  /** Adds a host with its migration address and trusts the key it presents (checked against the lab's). */
+  async function addHost(lab: LabHost, name: string, migrationAddress: string): Promise<Host> {
+    const added = await api.call<{ host: Host; fingerprint: string }>("POST", "/api/hosts", {
+      name,
+      address: lab.address,
+      port: lab.port,
+      privateKey: lab.privateKey,
+      migrationAddress,
+    });
+    expect(added.fingerprint).toBe(lab.hostKeyFingerprintSha256);
+    return api.call<Host>("POST", `/api/hosts/${added.host.id}/trust`, { fingerprint: added.fingerprint });
+  }
+  const logLines = async (id: number) => {
+    const { events } = await api.call<{ events: StoredEvent[] }>("GET", `/api/jobs/${id}/events?limit=1000`);
+    return events.filter((e) => e.type === "job.log").map((e) => (e.data as { message: string }).message);
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    api = apiClient(server.url, server.token);
+    src = await addHost(lab1, "lab1", lab1.privateAddress as string);
+    dst = await addHost(lab2, "lab2", lab2.privateAddress as string);
+    unreachable = await addHost(lab2, "lab2-unreachable", "10.77.0.99");
+    expect(dst.migrationAddress).toBe(lab2.privateAddress);
+  }, 120_000);
+  afterAll(async () => {
+    await labSh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
+    await server?.close();
+  });
+
+  it("moves a classic LV while it is written to: sha256-equal, the log says direct, nothing of ours left", async () => {
+    await labSh(
+      lab1,
+      "lvcreate -q -y -L 32M -n dvm vg0 && dd if=/dev/urandom of=/dev/vg0/dvm bs=1M count=16 oflag=direct status=none",
+    );
+    await labSh(lab1, "bf-workload start /dev/vg0/dvm 512");
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "dvm" },
+      target: { hostId: dst.id, vg: "vg0" },
+      vm: { controller: "commands", stopSource: "bf-workload stop", startTarget: "true" },
+      cutover: "auto",
+      options: { dataPath: "direct" },
+    });
+    await api.waitFor(job.id, (m) => m.state === "succeeded", 600_000);
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/dvm");
+    expect(target).toBe(source);
+    expect((await logLines(job.id)).some((line) => /data path direct/.test(line))).toBe(true);
+    expect(await leftovers(lab1)).toBe("0");
+    expect(await leftovers(lab2)).toBe("0");
+    expect(await lvmLeftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
+  }, 900_000);
+
+  it("auto takes the relay when the source cannot reach the target's migration address, and says why", async () => {
+    await labSh(
+      lab1,
+      "lvcreate -q -y -L 16M -n dvm2 vg0 && dd if=/dev/urandom of=/dev/vg0/dvm2 bs=1M count=8 oflag=direct status=none",
+    );
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "dvm2" },
+      target: { hostId: unreachable.id, vg: "vg0" },
+      vm: { controller: "commands", stopSource: "true", startTarget: "true" },
+      cutover: "auto",
+      options: { dataPath: "auto" },
+    });
+    await api.waitFor(job.id, (m) => m.state === "succeeded", 600_000);
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/dvm2");
+    expect(target).toBe(source);
+    const lines = await logLines(job.id);
+    expect(
+      lines.some((line) =>
+        /data path relay \(direct path not available: lab1 cannot reach lab2-unreachable/.test(line),
+      ),
+    ).toBe(true);
+    expect(await leftovers(lab1)).toBe("0");
+    expect(await leftovers(lab2)).toBe("0");
+  }, 900_000);
 });

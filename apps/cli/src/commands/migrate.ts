@@ -19,7 +19,7 @@ const USAGE = `usage:
   blockferry migrate --from HOST:VG/LV --to HOST:VG[/LV] [--thin-pool POOL] [--cutover manual|auto]
                      [--max-outage SECONDS] [--max-passes N] [--not-before ISO] [--not-after ISO]
                      [--stop-cmd CMD --start-cmd CMD [--restart-cmd CMD] [--status-cmd CMD]]
-                     [--catch-up N] [--bwlimit MIB_PER_S]
+                     [--catch-up N] [--bwlimit MIB_PER_S] [--data-path auto|direct|relay]
                      [--snapshot-size BYTES] [--verify-full] [--no-follow]
   blockferry migrate list
   blockferry migrate follow|status|cutover|cancel|retry ID
@@ -177,6 +177,9 @@ export async function run(argv: string[]): Promise<number> {
     const stop = flags.get("stop-cmd");
     const start = flags.get("start-cmd");
     if (Boolean(stop) !== Boolean(start)) throw new CliApiError("--stop-cmd and --start-cmd go together");
+    const dataPath = flags.get("data-path");
+    if (dataPath !== undefined && dataPath !== "auto" && dataPath !== "direct" && dataPath !== "relay")
+      throw new CliApiError(`--data-path ${dataPath}: give auto, direct or relay`);
     const body: CreateMigration = {
       source: { hostId: await hostId(conn, from.host), vg: from.vg, lv: from.lv },
       target: {
@@ -201,6 +204,7 @@ export async function run(argv: string[]): Promise<number> {
         ...(flags.has("bwlimit") ? { bandwidthLimitBytesPerSecond: parseBandwidth(flags.get("bwlimit") ?? "") } : {}),
         ...(flags.has("snapshot-size") ? { snapshotSizeBytes: Number(flags.get("snapshot-size")) } : {}),
         ...(flags.has("verify-full") ? { verifyFull: true } : {}),
+        ...(dataPath ? { dataPath } : {}),
       },
     };
     const job = await api<Migration>(conn, "POST", "/api/migrations", body);
