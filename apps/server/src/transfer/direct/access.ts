@@ -16,7 +16,7 @@ import {
   removeSourceAccessCommand,
   writeSourceAccessCommand,
 } from "@blockferry/lvm";
-import { utils } from "ssh2";
+import ssh2 from "ssh2";
 import { type AuditRepo, SYSTEM } from "../../db/repositories/audit.ts";
 
 /** What access needs of a host: one command with optional stdin (a hosts-layer connection, in practice). */
@@ -65,7 +65,7 @@ const fingerprint = (publicKey: string) => {
  * installed is removed again before the error propagates.
  */
 export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Promise<MigrationAccess> {
-  const pair = utils.generateKeyPairSync("ed25519", { comment: `blockferry-migration-${r.jobId}` });
+  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: `blockferry-migration-${r.jobId}` });
   const publicKey = pair.public.split(" ").slice(0, 2).join(" ");
   const from = r.sourceHost !== undefined && isIpLiteral(r.sourceHost) ? r.sourceHost : undefined;
   const line = authorizedKeyLine({ jobId: r.jobId, publicKey, forcedCommand: r.receiveCommand, from });
