@@ -40,7 +40,12 @@ import {
 import { insertJob } from "../apps/server/test/transfer/support/fixture.ts";
 import { QUIET_SHELL, testHost } from "../apps/server/test/transfer/support/hosts.ts";
 import { ExtentMap } from "../packages/changes/src/extent-map.ts";
-import { HASH_TOOL_PROBE_COMMAND, type HashTool, receiveRecordsCommand } from "../packages/lvm/src/index.ts";
+import {
+  DIRECT_CIPHERS,
+  HASH_TOOL_PROBE_COMMAND,
+  type HashTool,
+  receiveRecordsCommand,
+} from "../packages/lvm/src/index.ts";
 import { startLoopbackSshd } from "../test-support/loopback-sshd.ts";
 
 const MiB = 1 << 20;
@@ -466,7 +471,12 @@ try {
         return r.secs;
       }),
     });
-    const common = { ssh_cipher: cipher, hash: directHash, mib: SIZE / MiB };
+    const common = {
+      baseline_ssh_cipher: cipher,
+      direct_ssh_cipher: negotiatedCipher(`${sshBase} -o Ciphers=${DIRECT_CIPHERS} -p ${sshd.port} root@127.0.0.1`),
+      hash: directHash,
+      mib: SIZE / MiB,
+    };
     line("full_copy_direct_random", t.direct, t.relayBaseline, {
       target: ">= 1.0 (goal 1.3)",
       baseline: "ssh src dd | ssh dst dd through this machine",

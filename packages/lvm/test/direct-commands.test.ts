@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   authorizedKeyLine,
+  DIRECT_CIPHERS,
   directSshCommand,
   installAuthorizedKeyCommand,
   knownHostsLine,
@@ -75,6 +76,7 @@ describe("direct access templates under a real /bin/sh", () => {
       .split("\n");
     expect(words.at(-1)).toBe("root@10.77.0.2");
     expect(words).toContain("StrictHostKeyChecking=yes");
+    expect(words).toContain(`Ciphers=${DIRECT_CIPHERS}`);
     expect(existsSync("/run/blockferry-5")).toBe(false);
   });
 });
