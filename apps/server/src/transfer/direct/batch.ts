@@ -42,6 +42,12 @@ export interface DirectBatchCounts {
 
 /** Blocks the source may run ahead of the server's pacing: enough to keep its pipe full. */
 const TOKEN_WINDOW = 4;
+/**
+ * Without a bandwidth limit, tokens go back in pairs: one channel write per two blocks (each write is a packet
+ * this server encrypts and sends: its largest cost per GiB on the direct path). The source still holds at
+ * least TOKEN_WINDOW - 1 tokens. Under a limit, one token per block keeps the pacing as fine as it was.
+ */
+const TOKEN_GROUP = 2;
 
 const blockCount = (runs: readonly ByteRun[], blockBytes: number) =>
   runs.reduce((n, [, length]) => n + Math.ceil(length / blockBytes), 0);
@@ -75,13 +81,15 @@ export async function directBatch(
   await withProcesses(signal, async (sig, started) => {
     const p = await start(r.source.host, command, sig, started);
     let tokens = 0;
-    const grant = () => {
-      if (tokens >= blocks) return;
-      tokens++;
-      p.stdin.write("g\n");
+    let owed = 0;
+    const grant = (n: number) => {
+      const give = Math.min(n, blocks - tokens);
+      if (give <= 0) return;
+      tokens += give;
+      p.stdin.write("g\n".repeat(give));
       if (tokens === blocks) p.stdin.end();
     };
-    for (let i = 0; i < Math.min(TOKEN_WINDOW, blocks); i++) grant();
+    grant(TOKEN_WINDOW);
     const lines = createInterface({ input: p.stdout, crlfDelay: Number.POSITIVE_INFINITY });
     const reading = (async () => {
       for await (const line of lines) {
@@ -102,7 +110,11 @@ export async function directBatch(
             seen.zeroRecords++;
             counts.bytesZeroed += bytes;
           } else counts.bytesSkipped += bytes;
-          grant();
+          owed++;
+          if (owed >= (r.bandwidth?.bytesPerSecond ? 1 : TOKEN_GROUP)) {
+            grant(owed);
+            owed = 0;
+          }
           continue;
         }
         const own = DIRECT_SOURCE_HASH.exec(line);
