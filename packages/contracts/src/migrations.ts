@@ -274,6 +274,9 @@ export const PrecheckResult = Type.Object({
       name: Type.String(),
       ok: Type.Boolean(),
       message: Type.String({ description: "what is wrong and what the operator can do about it" }),
+      warning: Type.Optional(
+        Type.Boolean({ description: "passes, but the migration will not run as asked (auto takes the relay)" }),
+      ),
     }),
   ),
   estimate: Type.Optional(
