@@ -1,7 +1,7 @@
 import { type Static, Type } from "typebox";
 import { MAX_ID } from "./common.ts";
 import { CutoverPolicy, CutoverWait, OutagePrediction } from "./cutover.ts";
-import { JobError } from "./stored-job.ts";
+import { JobError, PassDataPath } from "./stored-job.ts";
 import { JOB_STATES, PHASES } from "./vocabulary.ts";
 
 const LvmName = Type.String({ minLength: 1, maxLength: 127, pattern: "^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$" });
@@ -61,6 +61,15 @@ export const DataPath = Type.Union([Type.Literal("auto"), Type.Literal("direct")
   description: "direct: host to host; relay: through the server; auto: direct when its prechecks pass",
 });
 export type DataPath = Static<typeof DataPath>;
+
+/** The data path asked for and the one that ran: per pass, and the last pass's (null before any copy). */
+export const DataPathView = Type.Object({
+  requested: DataPath,
+  ran: Type.Union([Type.Literal("direct"), Type.Literal("relay"), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()], { description: "why the last pass took the relay under auto" }),
+  passes: Type.Array(PassDataPath),
+});
+export type DataPathView = Static<typeof DataPathView>;
 
 export const MigrationOptions = Type.Object(
   {
@@ -240,6 +249,7 @@ export const Migration = Type.Object(
       description: "when the kept source LV was removed (POST /decommission); null while it is kept",
     }),
     sourceDecommissionedBy: Type.Union([Type.String(), Type.Null()], { description: "who removed it" }),
+    dataPath: DataPathView,
   },
   { $id: "Migration" },
 );
