@@ -104,7 +104,7 @@ describe("dashboard: wizard and jobs", () => {
     expect(await page.getByTestId("review-data-path").textContent()).toMatch(/^auto: direct from hv-src to hv-dst/);
     const warn = checks.locator("li.warn");
     expect(await warn.textContent()).toContain(
-      "direct path: will use the relay: hv-dst has no host key file matching its pinned fingerprint",
+      "will use the relay: hv-dst has no host key file matching its pinned fingerprint",
     );
     expect(await warn.getByRole("link", { name: "Set the destination's migration address" }).getAttribute("href")).toBe(
       `/hosts/${dst.id}?edit=migration-address`,
