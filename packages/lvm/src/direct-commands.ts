@@ -180,6 +180,9 @@ export function directSshCommand(o: { jobId: number; target: MigrationEndpoint }
   return `ssh ${args.map(shQuote).join(" ")}`;
 }
 
+/** Seconds the probe waits for the target's sshd: a refused port answers at once, a dead link never does. */
+const PROBE_TIMEOUT_S = 5;
+
 /**
  * Source: proves it reaches the target's migration address and that the host key presented there is the pinned
  * one, before any key is installed: ssh-keyscan's ed25519 key compared with the pinned key. Prints `ok`, or
@@ -192,7 +195,7 @@ export function probeMigrationAddressCommand(o: { host: string; port: number; pu
   const keyType = type === "ssh-ed25519" ? "ed25519" : type === "ssh-rsa" ? "rsa" : "ecdsa";
   if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)
     throw new InvalidValueError("ssh port", "out-of-range", String(o.port), "must be 1..65535");
-  const scan = `ssh-keyscan -T 10 -t ${keyType} -p ${o.port} ${shQuote(host)} 2>/dev/null`;
+  const scan = `ssh-keyscan -T ${PROBE_TIMEOUT_S} -t ${keyType} -p ${o.port} ${shQuote(host)} 2>/dev/null`;
   return `seen=$(${scan} | cut -d' ' -f2,3); if [ -z "$seen" ]; then echo unreachable; elif [ "$seen" = ${shQuote(key)} ]; then echo ok; else echo mismatch; fi`;
 }
 

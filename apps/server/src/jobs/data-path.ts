@@ -22,6 +22,8 @@ export interface DataPathDeps {
 
 export interface OpenedPath {
   ran: "direct" | "relay";
+  /** `src to dst at host:port`: the source-to-target link, for messages. */
+  link?: string;
   /** Why auto took the relay. */
   reason?: string;
   direct?: DirectPath;
@@ -51,6 +53,12 @@ const fingerprintOfLine = (line: string) => {
   return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 };
 
+/**
+ * Bound of each precheck command: they answer in well under a second when the path is there (and a refused
+ * port answers at once), so a slow one means it is not, and auto must not wait long to take the relay.
+ */
+const PRECHECK_TIMEOUT_MS = 15_000;
+
 const accessHost = (d: DataPathDeps, row: HostRow): AccessHost => ({
   name: row.name,
   exec: (command, o = {}) => d.remote.exec(row.id, command, { stdin: o.stdin, timeoutMs: o.timeoutMs ?? 60_000 }),
@@ -69,7 +77,8 @@ async function openDirect(
   const target = d.hosts.get(r.targetHostId);
   if (!source || !target?.pinnedFingerprint) throw new DirectPathUnavailableError("hosts not trusted");
   const endpoint = migrationEndpoint(target);
-  const keys = await d.remote.exec(target.id, "cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null || true");
+  const check = (hostId: number, command: string) => d.remote.exec(hostId, command, { timeoutMs: PRECHECK_TIMEOUT_MS });
+  const keys = await check(target.id, "cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null || true");
   const hostKey = keys.stdout
     .split("\n")
     .map((line) => line.trim().split(" ").slice(0, 2).join(" "))
@@ -77,7 +86,7 @@ async function openDirect(
   if (!hostKey)
     throw new DirectPathUnavailableError(`${target.name} has no host key file matching its pinned fingerprint`);
   const seen = (
-    await d.remote.exec(source.id, probeMigrationAddressCommand({ ...endpoint, publicKey: hostKey }))
+    await check(source.id, probeMigrationAddressCommand({ ...endpoint, publicKey: hostKey }))
   ).stdout.trim();
   if (seen !== "ok")
     throw new DirectPathUnavailableError(
@@ -86,7 +95,7 @@ async function openDirect(
         : `${source.name} sees another host key than ${target.name}'s pinned one at ${endpoint.host}:${endpoint.port}`,
     );
   const [sourceTool, targetTool] = await Promise.all(
-    [source, target].map(async (row) => (await d.remote.exec(row.id, HASH_TOOL_PROBE_COMMAND)).stdout.trim()),
+    [source, target].map(async (row) => (await check(row.id, HASH_TOOL_PROBE_COMMAND)).stdout.trim()),
   );
   const hash: HashTool = sourceTool === targetTool && targetTool === "openssl-sha256" ? "openssl-sha256" : "b2sum";
   if (sourceTool === "none" || targetTool === "none")
@@ -102,13 +111,14 @@ async function openDirect(
   });
   return {
     ran: "direct",
+    link: `${source.name} to ${target.name} at ${endpoint.host}:${endpoint.port}`,
     direct: { jobId: r.jobId, sshCommand: access.sshCommand, hash },
     close: (why) =>
       revokeMigrationAccess(d, { jobId: r.jobId, source: accessHost(d, source), target: accessHost(d, target) }, why),
   };
 }
 
-const relay = (reason?: string): OpenedPath => ({
+export const relayPath = (reason?: string): OpenedPath => ({
   ran: "relay",
   ...(reason ? { reason } : {}),
   close: async () => undefined,
@@ -119,11 +129,11 @@ export async function openDataPath(
   d: DataPathDeps,
   r: { jobId: number; dataPath: DataPath; sourceHostId: number; targetHostId: number; targetDevice: string },
 ): Promise<OpenedPath> {
-  if (r.dataPath === "relay") return relay();
+  if (r.dataPath === "relay") return relayPath();
   try {
     return await openDirect(d, r);
   } catch (error) {
     if (r.dataPath === "direct") throw error;
-    return relay(`direct path not available: ${error instanceof Error ? error.message : String(error)}`);
+    return relayPath(`direct path not available: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -28,3 +28,18 @@ export class VerifyMismatchError extends Error {
 export class RemoteOutputError extends Error {
   override readonly name = "RemoteOutputError";
 }
+
+/**
+ * The source's own SSH connection to the target died during a direct batch (ssh exit 255, a ServerAlive timeout,
+ * or a stream that ended before every block was reported): the data path is gone, not the data. The mover
+ * re-opens the path (or falls back to the relay) and carries on from the journal.
+ */
+export class DirectLinkError extends Error {
+  override readonly name = "DirectLinkError";
+  constructor(
+    readonly source: string,
+    detail: string,
+  ) {
+    super(`${source}'s direct link to the target was lost: ${detail}`);
+  }
+}
