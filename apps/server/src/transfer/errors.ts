@@ -37,9 +37,11 @@ export class RemoteOutputError extends Error {
 export class DirectLinkError extends Error {
   override readonly name = "DirectLinkError";
   constructor(
+    /** The source host, as the transfer layer names it. */
     readonly source: string,
+    /** ssh's own words, or how the batch ended early. */
     detail: string,
   ) {
-    super(`${source}'s direct link to the target was lost: ${detail}`);
+    super(detail);
   }
 }

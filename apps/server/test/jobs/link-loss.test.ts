@@ -4,7 +4,7 @@ import { afterLinkLoss, DirectLinkLostError, type LinkLoss } from "../../src/job
 const loss: LinkLoss = {
   mode: "auto",
   link: "lab1 to lab2 at 10.77.0.2:22",
-  lost: "lab1's direct link to the target was lost: Timeout, server 10.77.0.2 not responding.",
+  lost: "Timeout, server 10.77.0.2 not responding.",
   lostForMs: 21_000,
   windowMs: 120_000,
   tries: 0,

@@ -118,7 +118,10 @@ export async function directBatch(
   }).catch((e: unknown) => {
     // ssh exits 255 on its own failures (connect, host key, ServerAlive timeout), never for the forced command's.
     if (e instanceof RemoteCommandError && e.exitCode === SSH_FAILED)
-      throw new DirectLinkError(r.source.host.name, e.stderrTail.trim().split("\n").slice(-2).join(" | "));
+      throw new DirectLinkError(
+        r.source.host.name,
+        e.stderrTail.trim().split("\n").slice(-2).join(" | ") || "its ssh exited 255 without a word",
+      );
     throw e;
   });
   if (seen.blocks !== blocks || seen.bytes !== planned)
