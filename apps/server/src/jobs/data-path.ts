@@ -78,7 +78,11 @@ async function openDirect(
   if (!source || !target?.pinnedFingerprint) throw new DirectPathUnavailableError("hosts not trusted");
   const endpoint = migrationEndpoint(target);
   const check = (hostId: number, command: string) => d.remote.exec(hostId, command, { timeoutMs: PRECHECK_TIMEOUT_MS });
-  const keys = await check(target.id, "cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null || true");
+  // Independent reads at once: each round trip to a host is latency the copy (or the final pass) waits for.
+  const [keys, sourceTool, targetTool] = await Promise.all([
+    check(target.id, "cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null || true"),
+    ...[source, target].map(async (row) => (await check(row.id, HASH_TOOL_PROBE_COMMAND)).stdout.trim()),
+  ]);
   const hostKey = keys.stdout
     .split("\n")
     .map((line) => line.trim().split(" ").slice(0, 2).join(" "))
@@ -94,9 +98,6 @@ async function openDirect(
         ? `${source.name} cannot reach ${target.name} at its migration address ${endpoint.host}:${endpoint.port}`
         : `${source.name} sees another host key than ${target.name}'s pinned one at ${endpoint.host}:${endpoint.port}`,
     );
-  const [sourceTool, targetTool] = await Promise.all(
-    [source, target].map(async (row) => (await check(row.id, HASH_TOOL_PROBE_COMMAND)).stdout.trim()),
-  );
   const hash: HashTool = sourceTool === targetTool && targetTool === "openssl-sha256" ? "openssl-sha256" : "b2sum";
   if (sourceTool === "none" || targetTool === "none")
     throw new DirectPathUnavailableError("a host has neither openssl nor b2sum to prove its bytes");
