@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Host, StoredEvent } from "@blockferry/contracts";
+import { type Host, isTerminalJobState, type StoredEvent } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { HostRow } from "../../apps/server/src/db/repositories/hosts.ts";
 import { createTransferJournal } from "../../apps/server/src/db/repositories/transfer-journal.ts";
@@ -313,11 +313,24 @@ describe("migrations over the direct path (one server process; hosts reach each 
     const { events } = await api.call<{ events: StoredEvent[] }>("GET", `/api/jobs/${id}/events?limit=1000`);
     return events.filter((e) => e.type === "job.log").map((e) => (e.data as { message: string }).message);
   };
-  /** The source's ssh of a direct batch of this job is running (it lives as long as its batch). */
-  const directBatchRunning = (jobId: number) =>
-    until(`a direct batch of job ${jobId}`, async () =>
+  /** The job's full copy took the direct path, and the source's ssh of a direct batch runs (as long as its batch). */
+  const directBatchRunning = async (jobId: number) => {
+    let chosen: string | undefined;
+    await until(
+      `job ${jobId} to choose its data path`,
+      async () => {
+        chosen = (await logLines(jobId)).find((line) => /^full\S*: data path /.test(line));
+        const m = await api.migration(jobId);
+        if (isTerminalJobState(m.state)) throw new Error(`job ${jobId} ended ${m.state}: ${m.error?.message ?? ""}`);
+        return chosen !== undefined;
+      },
+      240_000,
+    );
+    expect(chosen).toMatch(/: data path direct$/);
+    await until(`a direct batch of job ${jobId}`, async () =>
       (await labSh(lab1, "ps -eo args")).split("\n").some((l) => l.includes(`/run/blockferry-${jobId}/id_ed25519`)),
     );
+  };
   const slow = (jobId: number, bytesPerSecond: number | null) =>
     api.call("PUT", `/api/migrations/${jobId}/bandwidth`, { bytesPerSecond });
   /** A classic LV of 8 MiB, random bytes: at the 512 KiB/s limit its copy runs 16 s, a window to act "mid copy". */

@@ -180,8 +180,12 @@ export function directSshCommand(o: { jobId: number; target: MigrationEndpoint }
   return `ssh ${args.map(shQuote).join(" ")}`;
 }
 
-/** Seconds the probe waits for the target's sshd: a refused port answers at once, a dead link never does. */
-const PROBE_TIMEOUT_S = 5;
+/**
+ * Seconds the probe waits for the target's sshd: a refused port answers at once, a dead link never does. Not less:
+ * a slow host (the qemu lab under load) takes seconds for the key exchange, and a false "unreachable" costs
+ * auto the direct path.
+ */
+const PROBE_TIMEOUT_S = 10;
 
 /**
  * Source: proves it reaches the target's migration address and that the host key presented there is the pinned

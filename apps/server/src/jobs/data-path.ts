@@ -54,10 +54,10 @@ const fingerprintOfLine = (line: string) => {
 };
 
 /**
- * Bound of each precheck command: they answer in well under a second when the path is there (and a refused
- * port answers at once), so a slow one means it is not, and auto must not wait long to take the relay.
+ * Bound of each precheck command: they answer in about a second when the path is there (and a refused port
+ * answers at once; the address probe gives up after 10 s), so auto never waits long to take the relay.
  */
-const PRECHECK_TIMEOUT_MS = 15_000;
+const PRECHECK_TIMEOUT_MS = 20_000;
 
 const accessHost = (d: DataPathDeps, row: HostRow): AccessHost => ({
   name: row.name,
