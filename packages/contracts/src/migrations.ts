@@ -53,12 +53,13 @@ export const BandwidthLimit = Type.Integer({ minimum: 1, maximum: 2 ** 37 });
 /**
  * How the bytes travel. "direct": source host to target host over the source's own SSH connection to the target's
  * migration address, with a per-migration key (the server only compares hashes); "relay": through the server;
- * "auto": direct when its prechecks pass (the source reaches the target's migration address and sees its pinned
- * host key there), else the relay, with the reason in the job log.
+ * "auto" (the default): direct when its prechecks pass (the source reaches the target's migration address and sees
+ * its pinned host key there), else the relay, with the reason in the job log; a link lost mid copy that does not
+ * re-open sends the rest over the relay too.
  */
 export const DataPath = Type.Union([Type.Literal("auto"), Type.Literal("direct"), Type.Literal("relay")], {
-  default: "relay",
-  description: "direct: host to host; relay: through the server; auto: direct when its prechecks pass",
+  default: "auto",
+  description: "direct: host to host; relay: through the server; auto (default): direct when its prechecks pass",
 });
 export type DataPath = Static<typeof DataPath>;
 

@@ -12,7 +12,8 @@ export const withPassDataPath = (kept: readonly PassDataPath[] | undefined, pass
 
 export function dataPathView(requested: DataPath | undefined, passes: readonly PassDataPath[]): DataPathView {
   const last = passes[passes.length - 1];
-  return { requested: requested ?? "relay", ran: last?.ran ?? null, reason: last?.reason ?? null, passes: [...passes] };
+  // Unset: auto, as the copies decide (phases/shared.ts).
+  return { requested: requested ?? "auto", ran: last?.ran ?? null, reason: last?.reason ?? null, passes: [...passes] };
 }
 
 const LINE = /^(.+?): data path (?:direct|relay)(?: \((.*)\))?$/s;

@@ -19,6 +19,8 @@ export interface DataPathDeps {
 
 export interface OpenedPath {
   ran: "direct" | "relay";
+  /** `src to dst at host:port`: the source-to-target link, for messages. */
+  link?: string;
   /** Why auto took the relay. */
   reason?: string;
   direct?: DirectPath;
@@ -30,6 +32,12 @@ const probedHost = (d: DataPathDeps, row: HostRow): ProbedHost => ({
   row,
   run: async (command, o) => (await d.remote.exec(row.id, command, { timeoutMs: o.timeoutMs })).stdout,
 });
+
+/**
+ * Bound of each precheck command: they answer in about a second when the path is there (and a refused port
+ * answers at once; the address probe gives up after 10 s), so auto never waits long to take the relay.
+ */
+export const PRECHECK_TIMEOUT_MS = 20_000;
 
 const accessHost = (d: DataPathDeps, row: HostRow): AccessHost => ({
   name: row.name,
@@ -47,7 +55,9 @@ async function openDirect(
   const source = d.hosts.get(r.sourceHostId);
   const target = d.hosts.get(r.targetHostId);
   if (!source || !target?.pinnedFingerprint) throw new DirectPathUnavailableError("hosts not trusted");
-  const { endpoint, hostKey, hash } = await probeDirectPath(probedHost(d, source), probedHost(d, target));
+  const { endpoint, hostKey, hash } = await probeDirectPath(probedHost(d, source), probedHost(d, target), {
+    timeoutMs: PRECHECK_TIMEOUT_MS,
+  });
   const access = await grantMigrationAccess(d, {
     jobId: r.jobId,
     source: accessHost(d, source),
@@ -59,13 +69,14 @@ async function openDirect(
   });
   return {
     ran: "direct",
+    link: `${source.name} to ${target.name} at ${endpoint.host}:${endpoint.port}`,
     direct: { jobId: r.jobId, sshCommand: access.sshCommand, hash },
     close: (why) =>
       revokeMigrationAccess(d, { jobId: r.jobId, source: accessHost(d, source), target: accessHost(d, target) }, why),
   };
 }
 
-const relay = (reason?: string): OpenedPath => ({
+export const relayPath = (reason?: string): OpenedPath => ({
   ran: "relay",
   ...(reason ? { reason } : {}),
   close: async () => undefined,
@@ -76,11 +87,11 @@ export async function openDataPath(
   d: DataPathDeps,
   r: { jobId: number; dataPath: DataPath; sourceHostId: number; targetHostId: number; targetDevice: string },
 ): Promise<OpenedPath> {
-  if (r.dataPath === "relay") return relay();
+  if (r.dataPath === "relay") return relayPath();
   try {
     return await openDirect(d, r);
   } catch (error) {
     if (r.dataPath === "direct") throw error;
-    return relay(`direct path not available: ${error instanceof Error ? error.message : String(error)}`);
+    return relayPath(`direct path not available: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -42,7 +42,8 @@ export interface DirectProbe {
 
 /**
  * Throws DirectPathUnavailableError with the reason an operator can act on. `timeoutMs` bounds each command,
- * `scanSeconds` ssh-keyscan's wait for the migration address.
+ * `scanSeconds` ssh-keyscan's wait for the migration address (default: the lvm builder's 10 s, which a loaded
+ * host's key exchange needs).
  */
 export async function probeDirectPath(
   source: ProbedHost,
@@ -52,7 +53,11 @@ export async function probeDirectPath(
   const run = { timeoutMs: o.timeoutMs ?? 60_000, signal: o.signal };
   if (!target.row.pinnedFingerprint) throw new DirectPathUnavailableError(`${target.row.name} is not trusted`);
   const endpoint = migrationEndpoint(target.row);
-  const keys = await target.run("cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null || true", run);
+  // Independent reads at once: each round trip to a host is latency the copy (or the final pass) waits for.
+  const [keys, sourceTool, targetTool] = await Promise.all([
+    target.run("cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null || true", run),
+    ...[source, target].map(async (host) => (await host.run(HASH_TOOL_PROBE_COMMAND, run)).trim()),
+  ]);
   const hostKey = keys
     .split("\n")
     .map((line) => line.trim().split(" ").slice(0, 2).join(" "))
@@ -68,9 +73,6 @@ export async function probeDirectPath(
         ? `${source.row.name} cannot reach ${target.row.name} at ${at}`
         : `${source.row.name} sees another host key than ${target.row.name}'s pinned one at ${at}`,
     );
-  const [sourceTool, targetTool] = await Promise.all(
-    [source, target].map(async (host) => (await host.run(HASH_TOOL_PROBE_COMMAND, run)).trim()),
-  );
   if (sourceTool === "none" || targetTool === "none")
     throw new DirectPathUnavailableError("a host has neither openssl nor b2sum to prove its bytes");
   const hash: HashTool = sourceTool === targetTool && targetTool === "openssl-sha256" ? "openssl-sha256" : "b2sum";

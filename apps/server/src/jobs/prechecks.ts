@@ -3,6 +3,7 @@ import { bytesWithExact } from "@blockferry/contracts/units";
 import { HASH_TOOL_PROBE_COMMAND, isValidLvName, isValidVgName, toolsPresentCommand } from "@blockferry/lvm";
 import type { HostRegistry } from "../hosts/trust/registry.ts";
 import type { HostShell } from "./context.ts";
+import { PRECHECK_TIMEOUT_MS } from "./data-path.ts";
 import { DirectPathUnavailableError, type ProbedHost, probeDirectPath } from "./direct-probe.ts";
 import { findLv, findVg } from "./lvm-ops.ts";
 
@@ -82,8 +83,12 @@ export async function virshCheck(shells: Array<HostShell | null>, signal?: Abort
     : { name, ok: true, message: "virsh present for libvirt" };
 }
 
-/** The direct path's probe waits this long per command and for the migration address: a precheck stays quick. */
-const DIRECT_PROBE = { timeoutMs: 8000, scanSeconds: 3 };
+/**
+ * The direct path's probe as the copy bounds it: a refused port answers at once, a silent address after the
+ * keyscan's 10 s (not less: a loaded host's key exchange takes seconds, and a false "unreachable" would say auto
+ * takes the relay when it would not).
+ */
+const DIRECT_PROBE = { timeoutMs: PRECHECK_TIMEOUT_MS };
 
 /**
  * Whether the copies can go host to host (the probes data-path.ts runs before it grants access; nothing is

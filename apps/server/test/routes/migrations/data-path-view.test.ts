@@ -21,15 +21,21 @@ describe("which data path a migration's copies took", () => {
   let t: TestApp;
   afterEach(async () => t.close());
 
-  const create = async (options: object) => {
+  const create = async (options: object, lv = "vm1") => {
     const [a, b] = ["lab1", "lab2"].map(
-      (name) => t.db.insert(hosts).values({ name, address: "127.0.0.1", status: "trusted" }).returning().get().id,
+      (name) =>
+        t.db
+          .select()
+          .from(hosts)
+          .all()
+          .find((h) => h.name === name)?.id ??
+        t.db.insert(hosts).values({ name, address: "127.0.0.1", status: "trusted" }).returning().get().id,
     );
     const res = await t.inject({
       method: "POST",
       url: "/api/migrations",
       payload: {
-        source: { hostId: a, vg: "vg0", lv: "vm1" },
+        source: { hostId: a, vg: "vg0", lv },
         target: { hostId: b, vg: "vg1" },
         vm: { controller: "none" },
         options,
@@ -82,10 +88,12 @@ describe("which data path a migration's copies took", () => {
     expect(report.dataPath).toEqual(both);
   });
 
-  it("relay by default; a job without copies yet says nothing ran", async () => {
+  it("auto when unset (as the copies decide); a job without copies yet says nothing ran", async () => {
     t = await testApp();
     const m = await create({});
-    expect((await read(m.id)).report.dataPath).toEqual({ requested: "relay", ran: null, reason: null, passes: [] });
+    expect((await read(m.id)).report.dataPath).toEqual({ requested: "auto", ran: null, reason: null, passes: [] });
+    const relay = await create({ dataPath: "relay" }, "vm2");
+    expect((await read(relay.id)).view.dataPath).toEqual({ requested: "relay", ran: null, reason: null, passes: [] });
   });
 
   it("reads the pass and the reason back from the log line, a re-run pass counted where it ran last", () => {
