@@ -83,6 +83,9 @@ export async function startServer(
     },
   );
   await app.listen({ port: config.port, host: config.host });
+  // Before any job resumes, so the sweep can never remove the fresh access of a copy of this process.
+  const swept = await runtime.sweepDirectAccess();
+  if (swept) app.log.warn({ swept }, "removed direct-path access left by an earlier run");
   runtime.runner.start();
   runtime.webhookWorker.start();
   runtime.reconcile().catch((err: unknown) => app.log.warn({ err }, "startup reconciliation failed"));

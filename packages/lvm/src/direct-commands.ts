@@ -189,18 +189,34 @@ export function directSshCommand(o: { jobId: number; target: MigrationEndpoint }
 }
 
 /**
+ * Seconds the probe waits for the target's sshd: a refused port answers at once, a dead link never does. Not less:
+ * a slow host (the qemu lab under load) takes seconds for the key exchange, and a false "unreachable" costs
+ * auto the direct path.
+ */
+const PROBE_TIMEOUT_S = 10;
+
+/**
  * Source: proves it reaches the target's migration address and that the host key presented there is the pinned
  * one, before any key is installed: ssh-keyscan's ed25519 key compared with the pinned key. Prints `ok`, or
  * `unreachable` / `mismatch` (exit 0 either way: the caller words the reason).
  */
-export function probeMigrationAddressCommand(o: { host: string; port: number; publicKey: string }): string {
+export function probeMigrationAddressCommand(o: {
+  host: string;
+  port: number;
+  publicKey: string;
+  /** ssh-keyscan's wait (default PROBE_TIMEOUT_S). */
+  timeoutSeconds?: number | undefined;
+}): string {
   const host = validateMigrationHost(o.host);
   const key = validatePublicKey(o.publicKey);
   const type = key.split(" ")[0] as string;
   const keyType = type === "ssh-ed25519" ? "ed25519" : type === "ssh-rsa" ? "rsa" : "ecdsa";
   if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)
     throw new InvalidValueError("ssh port", "out-of-range", String(o.port), "must be 1..65535");
-  const scan = `ssh-keyscan -T 10 -t ${keyType} -p ${o.port} ${shQuote(host)} 2>/dev/null`;
+  const wait = o.timeoutSeconds ?? PROBE_TIMEOUT_S;
+  if (!Number.isInteger(wait) || wait < 1 || wait > 60)
+    throw new InvalidValueError("keyscan timeout", "out-of-range", String(wait), "must be 1..60 seconds");
+  const scan = `ssh-keyscan -T ${wait} -t ${keyType} -p ${o.port} ${shQuote(host)} 2>/dev/null`;
   return `seen=$(${scan} | cut -d' ' -f2,3); if [ -z "$seen" ]; then echo unreachable; elif [ "$seen" = ${shQuote(key)} ]; then echo ok; else echo mismatch; fi`;
 }
 

@@ -6,12 +6,13 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, 
 import { join } from "node:path";
 import { receiveRecordsCommand } from "@blockferry/lvm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
+import { freePort, type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
 import { createTransferJournal } from "../../src/db/repositories/transfer-journal.ts";
 import { execOn } from "../../src/hosts/index.ts";
 import { type AccessHost, grantMigrationAccess, revokeMigrationAccess } from "../../src/transfer/direct/access.ts";
 import type { DirectPath } from "../../src/transfer/direct/batch.ts";
 import { copyFull } from "../../src/transfer/engine.ts";
+import { DirectLinkError } from "../../src/transfer/errors.ts";
 import { RateLimiter } from "../../src/transfer/rate-limiter.ts";
 import { tempDb } from "../support/helpers.ts";
 import { insertJob, sha256File } from "./support/fixture.ts";
@@ -152,6 +153,34 @@ describe("direct copy over a real sshd", () => {
           transientRetries: 0,
         }),
       ).rejects.toThrow();
+    } finally {
+      await revoke(jobId);
+    }
+    const rows = journal.plan(jobId, "full", [[0, 24 * MiB]]);
+    expect(rows.every((row) => !row.confirmed)).toBe(true);
+  });
+
+  it("a source whose ssh to the target dies is a lost link (DirectLinkError), never a confirmed range", async () => {
+    const s = join(dir, "src.img");
+    const d = join(dir, "dst-cut.img");
+    writeFileSync(d, Buffer.alloc(24 * MiB, 0x5a));
+    const jobId = insertJob(t.db);
+    const direct = await grant(jobId, d);
+    // The same access, aimed at a port nobody listens on: the source's ssh exits 255 as on a cut link.
+    const cut = { ...direct, sshCommand: direct.sshCommand.replace(`'${sshd.port}'`, `'${await freePort()}'`) };
+    expect(cut.sshCommand).not.toBe(direct.sshCommand);
+    try {
+      await expect(
+        copyFull({
+          source: { host, device: s },
+          target: { host, device: d },
+          journal,
+          jobId,
+          pass: "full",
+          bytes: 24 * MiB,
+          direct: cut,
+        }),
+      ).rejects.toBeInstanceOf(DirectLinkError);
     } finally {
       await revoke(jobId);
     }

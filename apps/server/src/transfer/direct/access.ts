@@ -81,8 +81,13 @@ export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Prom
     keyFingerprint: fingerprint(publicKey),
   };
   try {
-    await r.target.exec(installAuthorizedKeyCommand({ jobId: r.jobId }), { stdin: `${line}\n` });
-    await r.source.exec(writeSourceAccessCommand({ jobId: r.jobId, knownHosts: known }), { stdin: pair.private });
+    // Both halves at once (one round trip of latency, not two); a failure of either removes both below.
+    const installed = await Promise.allSettled([
+      r.target.exec(installAuthorizedKeyCommand({ jobId: r.jobId }), { stdin: `${line}\n` }),
+      r.source.exec(writeSourceAccessCommand({ jobId: r.jobId, knownHosts: known }), { stdin: pair.private }),
+    ]);
+    const failed = installed.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
   } catch (error) {
     await revokeMigrationAccess(d, { jobId: r.jobId, source: r.source, target: r.target }, "grant failed").catch(
       () => undefined,

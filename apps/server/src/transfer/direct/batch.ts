@@ -3,7 +3,8 @@
 // compares the hash the source computed over what it read with the hash the target read back from its device.
 import { createInterface } from "node:readline";
 import { DIRECT_PROGRESS, DIRECT_SOURCE_HASH, directSendCommand, HASH_TOOLS, type HashTool } from "@blockferry/lvm";
-import { RemoteOutputError } from "../errors.ts";
+import { RemoteCommandError } from "../../hosts/index.ts";
+import { DirectLinkError, RemoteOutputError } from "../errors.ts";
 import type { TransferHost } from "../host.ts";
 import type { ByteRun } from "../plan.ts";
 import { start, withProcesses } from "../processes.ts";
@@ -40,6 +41,9 @@ export interface DirectBatchCounts {
   bytesSkipped: number;
 }
 
+/** OpenSSH's exit status for its own errors (the source script passes the ssh's status on). */
+const SSH_FAILED = 255;
+
 /** Blocks the source may run ahead of the server's pacing: enough to keep its pipe full. */
 const TOKEN_WINDOW = 4;
 /**
@@ -55,7 +59,7 @@ const blockCount = (runs: readonly ByteRun[], blockBytes: number) =>
 /**
  * Runs the batch; resolves with the hash to journal when the target's read-back equals what the source read
  * (and every zero record reads back as zero), null when it differs. A stream that ended early, or output of
- * any other shape, is an error: never a success.
+ * any other shape, is an error: never a success. A lost source-to-target link is a DirectLinkError.
  */
 export async function directBatch(
   r: DirectBatchRequest,
@@ -123,10 +127,19 @@ export async function directBatch(
       }
     })();
     await Promise.all([reading, p.done]);
+  }).catch((e: unknown) => {
+    // ssh exits 255 on its own failures (connect, host key, ServerAlive timeout), never for the forced command's.
+    if (e instanceof RemoteCommandError && e.exitCode === SSH_FAILED)
+      throw new DirectLinkError(
+        r.source.host.name,
+        e.stderrTail.trim().split("\n").slice(-2).join(" | ") || "its ssh exited 255 without a word",
+      );
+    throw e;
   });
   if (seen.blocks !== blocks || seen.bytes !== planned)
-    throw new RemoteOutputError(
-      `${r.source.host.name} direct batch ended early: ${seen.blocks}/${blocks} blocks, ${seen.bytes}/${planned} bytes`,
+    throw new DirectLinkError(
+      r.source.host.name,
+      `the batch ended early: ${seen.blocks}/${blocks} blocks, ${seen.bytes}/${planned} bytes`,
     );
   const want = (seen.data > 0 ? 1 : 0) + seen.zeroRecords;
   const sourceHash = sourceLine === null ? null : (tool.line.exec(sourceLine)?.[1] ?? null);
