@@ -71,7 +71,7 @@ describe("dashboard: migration address and the data path a job took", () => {
       interval: 200,
     });
 
-    const reason = "direct path not available: hv-src cannot reach hv-dst at 10.77.0.2:22";
+    const reason = "direct path not available: hv-src cannot reach hv-dst at its migration address 10.77.0.2:22";
     const full = { pass: "full-g1", ran: "relay", reason };
     moveJob(server, id, {
       state: "running",

@@ -12,7 +12,7 @@ import { follow, summary } from "../src/commands/migrate.ts";
 import { startServerWithOperator } from "./operator-server.ts";
 import { runCommand } from "./run-cli.ts";
 
-const REASON = "direct path not available: lab1 cannot reach lab2 at 10.77.0.2:22";
+const REASON = "direct path not available: lab1 cannot reach lab2 at its migration address 10.77.0.2:22";
 
 describe("blockferry and the direct data path", () => {
   const root = mkdtempSync(join(tmpdir(), "bf-cli-datapath-"));

@@ -2,7 +2,7 @@ import { DATA_PATH_CHOICES, dataPathSummary } from "@blockferry/contracts/vocabu
 import { expect, it } from "vitest";
 import { fixFor, hostFixFor } from "../src/features/wizard/precheck-fixes.ts";
 
-const REASON = "direct path not available: lab1 cannot reach lab2 at 10.77.0.2:22";
+const REASON = "direct path not available: lab1 cannot reach lab2 at its migration address 10.77.0.2:22";
 
 it("says which data path ran, why auto took the relay, or what was asked before any copy", () => {
   expect(dataPathSummary({ requested: "auto", ran: "direct", reason: null })).toBe("direct");

@@ -66,11 +66,12 @@ export async function probeDirectPath(
     throw new DirectPathUnavailableError(`${target.row.name} has no host key file matching its pinned fingerprint`);
   const probe = probeMigrationAddressCommand({ ...endpoint, publicKey: hostKey, timeoutSeconds: o.scanSeconds });
   const seen = (await source.run(probe, run)).trim();
-  const at = `${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
+  // Worded as the job log has said it since the direct path came (the lab tests read these words).
+  const at = `${endpoint.host}:${endpoint.port}`;
   if (seen !== "ok")
     throw new DirectPathUnavailableError(
       seen === "unreachable"
-        ? `${source.row.name} cannot reach ${target.row.name} at ${at}`
+        ? `${source.row.name} cannot reach ${target.row.name} at its migration address ${at}`
         : `${source.row.name} sees another host key than ${target.row.name}'s pinned one at ${at}`,
     );
   if (sourceTool === "none" || targetTool === "none")

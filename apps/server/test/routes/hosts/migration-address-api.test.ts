@@ -127,12 +127,12 @@ describe.skipIf(!existsSync(MACHINE_KEY))("a host's migration address over HTTP,
       name: "direct path",
       ok: true,
       warning: true,
-      message: `will use the relay: lab1 cannot reach lab2 at 127.0.0.1:${closed}`,
+      message: `will use the relay: lab1 cannot reach lab2 at its migration address 127.0.0.1:${closed}`,
     });
     expect(await prechecks("direct")).toEqual({
       name: "direct path",
       ok: false,
-      message: `lab1 cannot reach lab2 at 127.0.0.1:${closed}: set lab2's migration address to where lab1 reaches it, or use the relay`,
+      message: `lab1 cannot reach lab2 at its migration address 127.0.0.1:${closed}: set lab2's migration address to where lab1 reaches it, or use the relay`,
     });
     // Short timeouts: a refused port answers at once, and the whole dry run stays quick.
     expect(Date.now() - t0).toBeLessThan(15_000);

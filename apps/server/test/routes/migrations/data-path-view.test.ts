@@ -15,7 +15,7 @@ const unused = (name: string): HostShell => ({
   run: () => Promise.reject(new Error("no command expected")),
   openByteSource: () => Promise.reject(new Error("no read expected")),
 });
-const REASON = "direct path not available: lab1 cannot reach lab2 at 10.77.0.2:22";
+const REASON = "direct path not available: lab1 cannot reach lab2 at its migration address 10.77.0.2:22";
 
 describe("which data path a migration's copies took", () => {
   let t: TestApp;
