@@ -1,7 +1,16 @@
 // A real OpenSSH sshd on 127.0.0.1 for tests: temp host key, temp authorized_keys, internal-sftp.
 // It can be restarted with a NEW host key and killed mid-command (daemon and its per-connection children).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -112,6 +121,8 @@ function comm(pid: number): string {
 export type LoopbackSshdOptions = {
   /** PATH for every session (sshd `SetEnv`), e.g. to put stand-in tools first. */
   path?: string;
+  /** Serve this existing private host key (e.g. the machine's own) instead of a fresh one. */
+  hostKey?: string;
 };
 
 export async function startLoopbackSshd(options: LoopbackSshdOptions = {}): Promise<LoopbackSshd> {
@@ -119,7 +130,10 @@ export async function startLoopbackSshd(options: LoopbackSshdOptions = {}): Prom
   mkdirSync("/run/sshd", { recursive: true }); // privilege separation directory
   const hostKeyPath = join(dir, "host_ed25519");
   const clientKeyPath = join(dir, "client_ed25519");
-  keygen(hostKeyPath);
+  if (options.hostKey) {
+    copyFileSync(options.hostKey, hostKeyPath);
+    chmodSync(hostKeyPath, 0o600);
+  } else keygen(hostKeyPath);
   keygen(clientKeyPath);
   writeFileSync(join(dir, "authorized_keys"), readFileSync(`${clientKeyPath}.pub`));
   const port = await freePort();

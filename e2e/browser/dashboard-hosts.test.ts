@@ -35,7 +35,7 @@ describe("dashboard: hosts", () => {
     await expect.poll(() => page.getByText("No hosts yet").count(), { timeout: 15_000 }).toBe(1);
     const form = page.getByRole("form", { name: "Add host" });
     await form.getByLabel("Name").fill("hv-a");
-    await form.getByLabel("Address").fill(fleet.sshd.host);
+    await form.getByLabel("Address", { exact: true }).fill(fleet.sshd.host);
     await form.getByLabel("SSH port").fill(String(fleet.sshd.port));
     await form.getByLabel("Paste a key").check();
     await form.getByLabel("Key (OpenSSH or PEM)").fill(fleet.sshd.privateKey);

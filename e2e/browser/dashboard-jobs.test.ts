@@ -75,6 +75,8 @@ describe("dashboard: wizard and jobs", () => {
     await conflict.getByRole("button", { name: "Use web1-disk" }).click();
     expect(await name.inputValue()).toBe("web1-disk");
     expect(await conflict.count()).toBe(0);
+    // The data path: Auto unless chosen otherwise.
+    expect(await page.getByRole("radio", { name: /^Auto direct when/ }).isChecked()).toBe(true);
     await page.getByLabel(/Bandwidth limit/).fill("50");
     await page.getByLabel("Catch-up passes before cutover").fill("1");
     await screenshot(page, "dashboard-wizard-2-where");
@@ -97,6 +99,16 @@ describe("dashboard: wizard and jobs", () => {
     expect(text).toContain("source volume");
     expect(text).toContain("target room");
     expect(await checks.locator("li.bad").count()).toBe(0);
+    // Auto probes the direct path: these loopback hosts keep their sshd's key outside /etc/ssh, so the relay (a
+    // warning, not a failure), linked to where the destination's migration address is set.
+    expect(await page.getByTestId("review-data-path").textContent()).toMatch(/^auto: direct from hv-src to hv-dst/);
+    const warn = checks.locator("li.warn");
+    expect(await warn.textContent()).toContain(
+      "will use the relay: hv-dst has no host key file matching its pinned fingerprint",
+    );
+    expect(await warn.getByRole("link", { name: "Set the destination's migration address" }).getAttribute("href")).toBe(
+      `/hosts/${dst.id}?edit=migration-address`,
+    );
     expect(screens).toBe(3);
     // 256 MiB at the 50 MiB/s limit, below the assumed 100 MiB/s; said to be an estimate, and on what it rests.
     expect(await page.getByTestId("estimate-copy").textContent()).toBe("about 5 s");

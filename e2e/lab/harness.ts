@@ -8,12 +8,15 @@ import { ensurePackages, ensureVmPackages } from "./apt.ts";
 import {
   clientKeyPath,
   freePort,
+  freeUdpPort,
   hostDir,
   hostKeyPath,
   hostMemoryMiB,
   isHostProcess,
   isPortFree,
+  isUdpPortFree,
   knownHostsPath,
+  type PrivateLink,
   prepareHost,
   qemuArgv,
   qmpSocketPath,
@@ -46,6 +49,8 @@ export interface LabHost {
   /** "ssh-ed25519 AAAA..." */
   hostPublicKey: string;
   knownHostsPath: string;
+  /** The host's address on the private lab link (where its peer reaches it; the server cannot), if it has one. */
+  privateAddress?: string;
   /** The lab directory the host belongs to (reboot and rekey need it). */
   labDir: string;
   pid: number;
@@ -76,10 +81,11 @@ export async function bootLab(count: number, options: BootOptions = {}): Promise
   await mkdir(labDir, { recursive: true });
   await ensureKey(clientKeyPath(labDir), "blockferry-lab-client");
   const names = Array.from({ length: count }, (_, i) => hostName(i + 1));
+  if (options.fresh) await Promise.all(names.map((name) => stopHost(labDir, name)));
+  const links = await planLinks(labDir, names);
   await Promise.all(
     names.map(async (name) => {
-      if (options.fresh) await stopHost(labDir, name);
-      else if (isRunning(labDir, name)) {
+      if (!options.fresh && isRunning(labDir, name)) {
         const runsVmImage = readHostRecord(labDir, name)?.argv.some((arg) => arg.includes("/vm-images/")) ?? false;
         if (runsVmImage !== (options.vm ?? false))
           throw new Error(
@@ -89,7 +95,10 @@ export async function bootLab(count: number, options: BootOptions = {}): Promise
       }
       await prepareHost(labDir, name, options.fresh ?? false);
       const started = Date.now();
-      await startWithFreePort(labDir, name, (port) => qemuArgv(labDir, name, image, port, memory));
+      const link = links.get(name);
+      await startWithFreePort(labDir, name, link?.localPort, (port) =>
+        qemuArgv(labDir, name, image, port, { memoryMiB: memory, link }),
+      );
       log(`${name} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }),
   );
@@ -100,18 +109,44 @@ export async function bootLab(count: number, options: BootOptions = {}): Promise
  * Keeps the host's previous port when it is still free (users add lab hosts to Blockferry by port), else picks one.
  * A port can be taken between picking and qemu binding it: try a few.
  */
-async function startWithFreePort(labDir: string, name: string, argvFor: (port: number) => string[]): Promise<void> {
+async function startWithFreePort(
+  labDir: string,
+  name: string,
+  linkPort: number | undefined,
+  argvFor: (port: number) => string[],
+): Promise<void> {
   const previous = readHostRecord(labDir, name)?.port;
   for (let attempt = 1; ; attempt++) {
     const port = attempt === 1 && previous && (await isPortFree(previous)) ? previous : await freePort();
     try {
-      await startHost(labDir, name, argvFor(port), port);
+      await startHost(labDir, name, argvFor(port), port, linkPort);
       return;
     } catch (error) {
       const portTaken = error instanceof Error && /host forwarding rule|Address already in use/i.test(error.message);
       if (!portTaken || attempt >= 3) throw error;
     }
   }
+}
+
+/**
+ * The private link's UDP ports for hosts in pairs (lab1-lab2, lab3-lab4; an odd last host has none). A running
+ * host keeps its port (its qemu is bound to it), as does a stopped one whose port is still free.
+ */
+async function planLinks(labDir: string, names: readonly string[]): Promise<Map<string, PrivateLink>> {
+  const ports = new Map<string, number>();
+  for (const name of names) {
+    const previous = readHostRecord(labDir, name)?.linkPort;
+    const keep = previous && (isRunning(labDir, name) || (await isUdpPortFree(previous)));
+    ports.set(name, keep ? previous : await freeUdpPort());
+  }
+  const links = new Map<string, PrivateLink>();
+  for (let i = 0; i + 1 < names.length; i += 2) {
+    const [a, b] = [names[i], names[i + 1]] as [string, string];
+    const [portA, portB] = [ports.get(a), ports.get(b)] as [number, number];
+    links.set(a, { localPort: portA, peerPort: portB, index: i + 1 });
+    links.set(b, { localPort: portB, peerPort: portA, index: i + 2 });
+  }
+  return links;
 }
 
 function isRunning(labDir: string, name: string): boolean {
@@ -156,9 +191,16 @@ export async function labHost(labDir: string, name: string): Promise<LabHost> {
     hostKeyFingerprintSha256: fingerprintSha256(hostPublicKey),
     hostPublicKey,
     knownHostsPath: knownHostsPath(labDir, name),
+    ...linkAddress(record.argv),
     labDir,
     pid: record.pid,
   };
+}
+
+/** The private address the host booted with (its kernel command line carries it). */
+function linkAddress(argv: readonly string[]): { privateAddress?: string } {
+  const address = /\bbf_link=([\d.]+)\//.exec(argv.join(" "))?.[1];
+  return address ? { privateAddress: address } : {};
 }
 
 /** Stops every host of the lab; `wipe` also deletes its disks and keys. */
@@ -196,7 +238,7 @@ export async function rebootHost(host: LabHost, options: { hard?: boolean } = {}
   await closeConnection(host);
   if (options.hard && isRunning(host.labDir, host.name)) process.kill(record.pid, "SIGKILL");
   await stopHost(host.labDir, host.name);
-  await startHost(host.labDir, host.name, record.argv, record.port);
+  await startHost(host.labDir, host.name, record.argv, record.port, record.linkPort);
   return labHost(host.labDir, host.name);
 }
 
@@ -210,13 +252,14 @@ export async function powerOffHost(host: LabHost): Promise<void> {
 }
 
 /**
- * Pulls (up: false) or plugs back (up: true) the host's network cable: QMP set_link on its only NIC. Its TCP
- * peers see nothing (no reset), as with a dead switch port.
+ * Pulls (up: false) or plugs back (up: true) one of the host's network cables: QMP set_link on its NIC to the
+ * server ("server", n0) or on its private link to its peer host ("private", n1). Its TCP peers see nothing (no
+ * reset), as with a dead switch port.
  */
-export async function setHostLink(host: LabHost, up: boolean): Promise<void> {
+export async function setHostLink(host: LabHost, up: boolean, cable: "server" | "private" = "server"): Promise<void> {
   await qmp(qmpSocketPath(hostDir(host.labDir, host.name)), [
     { execute: "qmp_capabilities" },
-    { execute: "set_link", arguments: { name: "n0", up } },
+    { execute: "set_link", arguments: { name: cable === "server" ? "n0" : "n1", up } },
   ]);
 }
 
@@ -224,7 +267,8 @@ export async function setHostLink(host: LabHost, up: boolean): Promise<void> {
 export async function powerOnHost(host: LabHost): Promise<LabHost> {
   const record = readHostRecord(host.labDir, host.name);
   if (!record) throw new Error(`${host.name} is not a host of the lab in ${host.labDir}`);
-  if (!isRunning(host.labDir, host.name)) await startHost(host.labDir, host.name, record.argv, record.port);
+  if (!isRunning(host.labDir, host.name))
+    await startHost(host.labDir, host.name, record.argv, record.port, record.linkPort);
   return labHost(host.labDir, host.name);
 }
 

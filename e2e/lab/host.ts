@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
@@ -13,7 +14,25 @@ export interface HostRecord {
   port: number;
   pid: number;
   argv: string[];
+  /** The host's end of the private lab link (a UDP port on 127.0.0.1), when it has a peer. */
+  linkPort?: number;
 }
+
+/**
+ * The private lab link: hosts in pairs (lab1-lab2, lab3-lab4, ...) joined by a qemu UDP socket network on a
+ * second NIC, so they reach each other at an address the server does not use (the server reaches them through
+ * hostfwd on 127.0.0.1 only).
+ */
+export interface PrivateLink {
+  /** This host's UDP port on 127.0.0.1 and its peer's. */
+  localPort: number;
+  peerPort: number;
+  /** The guest's index (lab1 is 1): its MAC and its private address derive from it. */
+  index: number;
+}
+
+/** labN's address on the private link. */
+export const privateAddress = (index: number) => `10.77.0.${index}`;
 
 export const pvSizeBytes = 2 * 1024 ** 3;
 const qemu = "qemu-system-x86_64";
@@ -86,6 +105,26 @@ export async function replaceHostKey(labDir: string, name: string): Promise<void
   await writeConfigDisk(labDir, name);
 }
 
+/** A free UDP port on 127.0.0.1 (for the private link's socket network). */
+export async function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket("udp4");
+    socket.once("error", reject);
+    socket.bind(0, "127.0.0.1", () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
+}
+
+export function isUdpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket("udp4");
+    socket.once("error", () => resolve(false));
+    socket.bind(port, "127.0.0.1", () => socket.close(() => resolve(true)));
+  });
+}
+
 /** Tar of /etc/hostname, the host key pair and root's authorized key: the guest runs `tar -xf /dev/vdb -C /`. */
 async function writeConfigDisk(labDir: string, name: string): Promise<void> {
   const dir = hostDir(labDir, name);
@@ -136,9 +175,20 @@ export function qemuArgv(
   name: string,
   image: LabImage,
   port: number,
-  memoryMiB: number = hostMemoryMiB.default,
+  options: { memoryMiB?: number; link?: PrivateLink } = {},
 ): string[] {
+  const { memoryMiB = hostMemoryMiB.default, link } = options;
   const dir = hostDir(labDir, name);
+  // A unicast UDP pair rather than socket listen/connect: either side may boot (or reboot) first.
+  const linkArgs = link
+    ? [
+        "-netdev",
+        `dgram,id=n1,local.type=inet,local.host=127.0.0.1,local.port=${link.localPort},remote.type=inet,remote.host=127.0.0.1,remote.port=${link.peerPort}`,
+        "-device",
+        // Both guests' second NIC would get qemu's same default MAC: one L2 segment needs distinct ones.
+        `virtio-net-pci,netdev=n1,mac=52:54:00:77:00:${link.index.toString(16).padStart(2, "0")}`,
+      ]
+    : [];
   return [
     "-name",
     name,
@@ -163,7 +213,8 @@ export function qemuArgv(
     "-initrd",
     image.initrd,
     "-append",
-    "console=ttyS0 quiet panic=-1 acpi=noirq pci=nomsi",
+    // bf_link: the guest's address on the private link (rcS reads it from /proc/cmdline).
+    `console=ttyS0 quiet panic=-1 acpi=noirq pci=nomsi${link ? ` bf_link=${privateAddress(link.index)}/24` : ""}`,
     "-drive",
     `file=${join(dir, "pv.img")},if=virtio,format=raw,cache=unsafe`,
     "-drive",
@@ -172,6 +223,7 @@ export function qemuArgv(
     `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
     "-device",
     "virtio-net-pci,netdev=n0",
+    ...linkArgs,
     "-device",
     "virtio-rng-pci",
   ];
@@ -183,6 +235,7 @@ export async function startHost(
   name: string,
   argv: string[],
   port: number,
+  linkPort?: number,
   timeoutMs = 120_000,
 ): Promise<HostRecord> {
   const dir = hostDir(labDir, name);
@@ -197,7 +250,7 @@ export async function startHost(
   child.once("exit", () => {
     exited = true;
   });
-  const record = { name, port, pid, argv };
+  const record: HostRecord = { name, port, pid, argv, ...(linkPort ? { linkPort } : {}) };
   await writeHostRecord(labDir, record);
   await pinHostKey(labDir, name);
   const deadline = Date.now() + timeoutMs;

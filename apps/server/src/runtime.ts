@@ -23,7 +23,7 @@ import { createMigrationService, type MigrationService } from "./jobs/migration-
 import { createOutageHistory } from "./jobs/outage-history.ts";
 import { createPhases } from "./jobs/phases/index.ts";
 import { createPrechecksService } from "./jobs/prechecks.ts";
-import { createReconciler } from "./jobs/reconcile.ts";
+import { createReconciler, sweepDirectAccess } from "./jobs/reconcile.ts";
 import { JobRunner, type RunnerOptions } from "./jobs/runner.ts";
 import { watchForMetrics } from "./metrics/job-events.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
@@ -72,6 +72,8 @@ export interface Runtime {
   webhookWorker: DeliveryWorker;
   prechecks(input: CreateMigration): Promise<PrecheckResult>;
   reconcile(): Promise<void>;
+  /** Removes direct-path access left by an earlier process (crash recovery): before the runner starts. */
+  sweepDirectAccess(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -196,6 +198,7 @@ export function createRuntime(
     webhookWorker,
     prechecks,
     reconcile,
+    sweepDirectAccess: () => sweepDirectAccess({ registry, shellFor, audit, logger: opts.logger }),
     async close() {
       if (closed) return;
       closed = true;

@@ -5,6 +5,8 @@ import { buildApp } from "./app.ts";
 import { servedNames } from "./auth/index.ts";
 import type { Config } from "./config.ts";
 import { ensurePrivateDir } from "./data-dir.ts";
+import { createAuditRepo } from "./db/repositories/audit.ts";
+import { createHostsRepo } from "./db/repositories/hosts.ts";
 import { createTransferJournal } from "./db/repositories/transfer-journal.ts";
 import { createTransferMover } from "./jobs/transfer-mover.ts";
 import { createRuntime, type Runtime, type RuntimeOptions } from "./runtime.ts";
@@ -13,7 +15,10 @@ import { openKeyring } from "./secrets/kek-file.ts";
 export const VERSION = "0.1.0";
 
 const defaultMover: RuntimeOptions["createMover"] = (remote, db, onConfirmedBytes) =>
-  createTransferMover(remote, createTransferJournal(db, undefined, onConfirmedBytes));
+  createTransferMover(remote, createTransferJournal(db, undefined, onConfirmedBytes), {
+    hosts: createHostsRepo(db),
+    audit: createAuditRepo(db),
+  });
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -78,6 +83,9 @@ export async function startServer(
     },
   );
   await app.listen({ port: config.port, host: config.host });
+  // Before any job resumes, so the sweep can never remove the fresh access of a copy of this process.
+  const swept = await runtime.sweepDirectAccess();
+  if (swept) app.log.warn({ swept }, "removed direct-path access left by an earlier run");
   runtime.runner.start();
   runtime.webhookWorker.start();
   runtime.reconcile().catch((err: unknown) => app.log.warn({ err }, "startup reconciliation failed"));

@@ -131,7 +131,12 @@ describe("resolveDraft", () => {
     const body = toCreateMigration(
       resolveDraft({ ...d, controller: "none" }, { hosts, sourceInventory: src, targetInventory: dst }),
     );
-    expect(body?.options).toEqual({ catchUpPasses: 0, snapshotSizeBytes: 48 * MiB, reuseTarget: true });
+    expect(body?.options).toEqual({
+      catchUpPasses: 0,
+      snapshotSizeBytes: 48 * MiB,
+      reuseTarget: true,
+      dataPath: "auto",
+    });
     expect(
       toCreateMigration({ ...d, snapshotSizeMiB: "2", controller: "none", targetHostId: 2, target: { vg: "vg0" } }),
     ).toBeNull();

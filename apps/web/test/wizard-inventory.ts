@@ -85,6 +85,7 @@ export const host = (id: number, name: string, status: Host["status"] = "trusted
   pinnedFingerprint: null,
   seenFingerprint: null,
   maxConcurrency: 2,
+  migrationAddress: null,
   createdAt: "2026-12-03T00:00:00.000Z",
   updatedAt: "2026-12-03T00:00:00.000Z",
 });

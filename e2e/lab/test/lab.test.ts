@@ -48,6 +48,15 @@ describe("lab hosts", () => {
     }
   });
 
+  it("reach each other's sshd on the private link, at an address the server does not use", async () => {
+    expect(lab1.privateAddress).toBe("10.77.0.1");
+    expect(lab2.privateAddress).toBe("10.77.0.2");
+    // ssh-keyscan from lab1 gets lab2's host key from lab2's sshd at its private address.
+    const scanned = await sh(`ssh-keyscan -T 20 -t ed25519 ${lab2.privateAddress} 2>/dev/null`);
+    expect(scanned).toBe(`${lab2.privateAddress} ${lab2.hostPublicKey.split(" ").slice(0, 2).join(" ")}`);
+    expect(await sh("command -v ssh")).toBe("/usr/bin/ssh");
+  });
+
   it("are qemu with TCG, never KVM", () => {
     for (const host of hosts) {
       const argv = readFileSync(`/proc/${host.pid}/cmdline`, "utf8").split("\0");

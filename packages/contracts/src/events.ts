@@ -16,6 +16,8 @@ export const LogDetails = Type.Object({
   snapshot: Type.Optional(Type.String()),
   thin: Type.Optional(Type.Boolean()),
   bytes: Type.Optional(Type.Number()),
+  /** Which way a copy's bytes went (options.dataPath resolved). */
+  dataPath: Type.Optional(Type.Union([Type.Literal("direct"), Type.Literal("relay")])),
 });
 export type LogDetails = Static<typeof LogDetails>;
 

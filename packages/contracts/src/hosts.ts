@@ -9,6 +9,33 @@ export const HostStatus = Type.Union(
   },
 );
 
+/**
+ * `host[:port]` as other hypervisors reach a host (the direct data plane): a name or IPv4 address, or an IPv6
+ * address in brackets, then an optional port.
+ */
+export const MigrationAddress = Type.String({
+  minLength: 1,
+  maxLength: 261,
+  pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]*)(:[0-9]{1,5})?$",
+});
+
+/**
+ * Why `text` is not a usable migration address (null: it is): the schema's shape plus a port in 1..65535. The
+ * server answers a PATCH with it (400) and the dashboard shows it under the field.
+ */
+export function migrationAddressProblem(text: string): string | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9][A-Za-z0-9.-]*))(?::([0-9]{1,5}))?$/.exec(text);
+  const shape = "host[:port]: a name or IPv4 address, or an IPv6 address in brackets ([fd00::2]:22)";
+  if (!m || text.length > 261) return `migration address ${JSON.stringify(text)} is not ${shape}`;
+  const host = m[1] ?? m[2] ?? "";
+  if (m[1] !== undefined && !host.includes(":"))
+    return `migration address ${JSON.stringify(text)}: brackets are for IPv6 addresses`;
+  if (m[2] !== undefined && host.length > 253) return "migration address: the host name is longer than 253 characters";
+  const port = m[3] === undefined ? 22 : Number(m[3]);
+  if (port < 1 || port > 65535) return `migration address ${JSON.stringify(text)}: the port must be 1..65535`;
+  return null;
+}
+
 /** A host as the API shows it: never with its private key. */
 export const Host = Type.Object(
   {
@@ -23,6 +50,9 @@ export const Host = Type.Object(
     pinnedFingerprint: Type.Union([Type.String(), Type.Null()]),
     seenFingerprint: Type.Union([Type.String(), Type.Null()]),
     maxConcurrency: Type.Integer(),
+    migrationAddress: Type.Union([Type.String(), Type.Null()], {
+      description: "host[:port] where other hypervisors reach this one; null: address and port",
+    }),
     createdAt: Type.String(),
     updatedAt: Type.String(),
   },
@@ -47,10 +77,22 @@ export const CreateHost = Type.Object(
       }),
     ),
     maxConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 8 })),
+    migrationAddress: Type.Optional(MigrationAddress),
   },
   { additionalProperties: false },
 );
 export type CreateHost = Static<typeof CreateHost>;
+
+/** What an admin may change on a host; only its migration address so far (null: back to address and port). */
+export const UpdateHost = Type.Object(
+  {
+    migrationAddress: Type.Union([Type.String({ maxLength: 300 }), Type.Null()], {
+      description: "host[:port] or [v6]:port where other hypervisors reach this host; null: its address and port",
+    }),
+  },
+  { additionalProperties: false },
+);
+export type UpdateHost = Static<typeof UpdateHost>;
 
 export const TrustHost = Type.Object(
   { fingerprint: Type.String({ pattern: "^SHA256:[A-Za-z0-9+/]{43}$" }) },

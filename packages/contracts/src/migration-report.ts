@@ -1,5 +1,5 @@
 import { type Static, Type } from "typebox";
-import { JobState } from "./migrations.ts";
+import { DataPathView, JobState } from "./migrations.ts";
 import { PHASES } from "./vocabulary.ts";
 
 const Phase = Type.Enum(PHASES);
@@ -67,6 +67,8 @@ export const MigrationReport = Type.Object(
     durationMs: Type.Union([Type.Number(), Type.Null()]),
     /** The target LV this job created was removed again (a cancel cleaned it up): none of the copy is kept. */
     targetRemoved: Type.Boolean(),
+    /** Which way the copies went, from the job log (each pass logs its data path). */
+    dataPath: DataPathView,
   },
   { $id: "MigrationReport" },
 );

@@ -1,7 +1,7 @@
 import { type Static, Type } from "typebox";
 import { MAX_ID } from "./common.ts";
 import { CutoverPolicy, CutoverWait, OutagePrediction } from "./cutover.ts";
-import { JobError } from "./stored-job.ts";
+import { JobError, PassDataPath } from "./stored-job.ts";
 import { JOB_STATES, PHASES } from "./vocabulary.ts";
 
 const LvmName = Type.String({ minLength: 1, maxLength: 127, pattern: "^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$" });
@@ -50,6 +50,28 @@ export type VmControl = Static<typeof VmControl>;
 /** Bytes per second; 128 GiB/s is past any link a disk copy crosses. */
 export const BandwidthLimit = Type.Integer({ minimum: 1, maximum: 2 ** 37 });
 
+/**
+ * How the bytes travel. "direct": source host to target host over the source's own SSH connection to the target's
+ * migration address, with a per-migration key (the server only compares hashes); "relay": through the server;
+ * "auto" (the default): direct when its prechecks pass (the source reaches the target's migration address and sees
+ * its pinned host key there), else the relay, with the reason in the job log; a link lost mid copy that does not
+ * re-open sends the rest over the relay too.
+ */
+export const DataPath = Type.Union([Type.Literal("auto"), Type.Literal("direct"), Type.Literal("relay")], {
+  default: "auto",
+  description: "direct: host to host; relay: through the server; auto (default): direct when its prechecks pass",
+});
+export type DataPath = Static<typeof DataPath>;
+
+/** The data path asked for and the one that ran: per pass, and the last pass's (null before any copy). */
+export const DataPathView = Type.Object({
+  requested: DataPath,
+  ran: Type.Union([Type.Literal("direct"), Type.Literal("relay"), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()], { description: "why the last pass took the relay under auto" }),
+  passes: Type.Array(PassDataPath),
+});
+export type DataPathView = Static<typeof DataPathView>;
+
 export const MigrationOptions = Type.Object(
   {
     snapshotSizeBytes: Type.Optional(Type.Integer({ minimum: 4 * 1024 * 1024, maximum: 2 ** 50 })),
@@ -76,6 +98,7 @@ export const MigrationOptions = Type.Object(
         description: "gzip -1 on the source host: pays off on a source link slower than ~50 MB/s",
       }),
     ),
+    dataPath: Type.Optional(DataPath),
     reuseTarget: Type.Optional(
       Type.Boolean({ default: false, description: "write into an existing LV of the same size" }),
     ),
@@ -227,6 +250,7 @@ export const Migration = Type.Object(
       description: "when the kept source LV was removed (POST /decommission); null while it is kept",
     }),
     sourceDecommissionedBy: Type.Union([Type.String(), Type.Null()], { description: "who removed it" }),
+    dataPath: DataPathView,
   },
   { $id: "Migration" },
 );
@@ -261,6 +285,9 @@ export const PrecheckResult = Type.Object({
       name: Type.String(),
       ok: Type.Boolean(),
       message: Type.String({ description: "what is wrong and what the operator can do about it" }),
+      warning: Type.Optional(
+        Type.Boolean({ description: "passes, but the migration will not run as asked (auto takes the relay)" }),
+      ),
     }),
   ),
   estimate: Type.Optional(

@@ -33,6 +33,14 @@ export const StoredChanges = Type.Object({
 });
 export type StoredChanges = Static<typeof StoredChanges>;
 
+/** Which way one copy pass's bytes went, and why auto took the relay. */
+export const PassDataPath = Type.Object({
+  pass: Type.String(),
+  ran: Type.Union([Type.Literal("direct"), Type.Literal("relay")]),
+  reason: Type.Optional(Type.String()),
+});
+export type PassDataPath = Static<typeof PassDataPath>;
+
 /** What the phases store to be re-runnable after a crash; everything else they recompute. */
 export const PhaseState = Type.Object({
   /** Bytes of the source volume (prechecks store 0 when they could not measure it). */
@@ -72,6 +80,8 @@ export const PhaseState = Type.Object({
       }),
     ),
   ),
+  /** The data path each copy pass took (the latest few), for the job's view. */
+  dataPaths: Type.Optional(Type.Array(PassDataPath)),
   rotation: Type.Optional(StoredRotation),
   pendingChanges: Type.Optional(StoredChanges),
   /** Set before the stop command runs, so cancel restarts the VM. */

@@ -85,3 +85,23 @@ export const isActiveJobState = isMember<ActiveJobState>(ACTIVE_JOB_STATES);
 export const isTerminalJobState = isMember<TerminalJobState>(TERMINAL_JOB_STATES);
 export const isPhase = isMember<Phase>(PHASES);
 export const isPastNoReturn = (phase: Phase): boolean => isMember(NO_RETURN_PHASES)(phase);
+
+/** The data paths an operator chooses between (options.dataPath), with a line on each for the wizard and the CLI. */
+export const DATA_PATH_CHOICES = {
+  auto: "direct when the source host reaches the destination, else through this server (the reason is logged)",
+  direct: "source host to destination host over their own SSH; the migration fails if they cannot reach each other",
+  relay: "through this server: works whenever the server reaches both hosts, its link is the limit",
+} as const;
+
+/**
+ * What a job's copies took, in words (Migration.dataPath): "direct", "relay: <why auto took it>", or what was
+ * asked for while no copy has run yet ("auto (not decided yet)").
+ */
+export function dataPathSummary(v: {
+  requested: "auto" | "direct" | "relay";
+  ran: "direct" | "relay" | null;
+  reason: string | null;
+}): string {
+  if (v.ran === null) return v.requested === "relay" ? "relay" : `${v.requested} (not decided yet)`;
+  return v.ran === "relay" && v.reason ? `relay: ${v.reason}` : v.ran;
+}

@@ -1,5 +1,6 @@
 export * from "./commands.ts";
 export * from "./device-holders.ts";
+export * from "./direct-commands.ts";
 export * from "./dmsetup.ts";
 export * from "./errors.ts";
 export * from "./misc-parsers.ts";

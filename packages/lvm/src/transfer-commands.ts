@@ -113,7 +113,9 @@ export function receiveRecordsCommand(o: { device: string; hash?: HashTool }): s
     `if [ -n "$D" ]; then for x in $D; do r "\${x%:*}" "\${x#*:}" || exit 1; done | ${hash} || exit 1; fi`,
     `for x in $Z; do r "\${x%:*}" "\${x#*:}" | cmp -s -n "\${x#*:}" - /dev/zero && echo z || echo x; done`,
   ];
-  return `${readFn(dev)}; ${writeFn(dev)}; ${zeroFn(dev)}; ${loop.join("\n")}`;
+  // One line (a loop body's first command follows `do` after a space): the same text serves as an
+  // authorized_keys forced command, which cannot hold a newline.
+  return `${readFn(dev)}; ${writeFn(dev)}; ${zeroFn(dev)}; ${loop.join("; ").replaceAll("do; ", "do ")}`;
 }
 
 /**

@@ -5,13 +5,19 @@ import { type Io, processIo } from "../lib/io.ts";
 const USAGE = `usage:
   blockferry hosts list
   blockferry hosts add NAME ADDRESS [--port 22] [--user root] (--key-file PATH | --key-stdin)
+                       [--migration-address HOST[:PORT]]
+  blockferry hosts migration-address ID (HOST[:PORT] | [V6]:PORT | --clear)
   blockferry hosts trust ID FINGERPRINT
   blockferry hosts inventory ID [--json]
   blockferry hosts remove ID
 options: --server URL (default $BLOCKFERRY_URL or http://127.0.0.1:7878)
 --key-file names a file on the server, under its --key-dir (relative paths are taken from there);
 --key-stdin sends the key, which the server stores encrypted;
+the migration address is where other hypervisors reach the host (direct data path); default: ADDRESS:PORT;
 --token TOKEN (default $BLOCKFERRY_TOKEN, else the token file blockferry login wrote)`;
+
+/** Where other hypervisors reach the host: its migration address, else the address the server uses. */
+const migrationAt = (h: Host) => h.migrationAddress ?? `${h.address}:${h.port} (its address)`;
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -20,7 +26,7 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
 }
 
 export async function run(argv: string[], io: Io = processIo()): Promise<number> {
-  const { flags, positional } = parseArgs(argv, ["json", "key-stdin"]);
+  const { flags, positional } = parseArgs(argv, ["json", "key-stdin", "clear"]);
   const [sub, ...args] = positional;
   try {
     const conn = connection(flags, io.env);
@@ -30,7 +36,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
         if (!hosts.length) io.stdout.write("no hosts yet: blockferry hosts add NAME ADDRESS --key-file PATH\n");
         for (const h of hosts)
           io.stdout.write(
-            `${h.id}\t${h.name}\t${h.username}@${h.address}:${h.port}\t${h.status}\t${h.pinnedFingerprint ?? h.seenFingerprint ?? "-"}\n`,
+            `${h.id}\t${h.name}\t${h.username}@${h.address}:${h.port}\t${h.status}\t${h.pinnedFingerprint ?? h.seenFingerprint ?? "-"}\tmigration ${migrationAt(h)}\n`,
           );
         return 0;
       }
@@ -44,6 +50,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
           username: flags.get("user"),
           privateKeyPath: flags.get("key-file"),
           privateKey: flags.has("key-stdin") ? await readStdin(io.stdin) : undefined,
+          migrationAddress: flags.get("migration-address"),
         };
         const r = await api<{ host: Host; fingerprint: string | null; probeError: string | null }>(
           conn,
@@ -76,6 +83,15 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
           for (const lv of inv.lvs)
             io.stdout.write(`LV ${lv.vg}/${lv.name}\t${lv.kind}\t${lv.sizeBytes}${lv.open ? "\topen" : ""}\n`);
         }
+        return 0;
+      }
+      case "migration-address": {
+        const [id, address] = args;
+        if (!id || (address === undefined) === !flags.has("clear")) break;
+        const h = await api<Host>(conn, "PATCH", `/api/hosts/${encodeURIComponent(id)}`, {
+          migrationAddress: address ?? null,
+        });
+        io.stdout.write(`${h.name}: other hosts reach it at ${migrationAt(h)}\n`);
         return 0;
       }
       case "remove": {

@@ -1,6 +1,6 @@
 import { EventStream, socketFactory } from "@blockferry/client";
 import type { CreateMigration, HostList, Migration, MigrationList, OutagePrediction } from "@blockferry/contracts";
-import { isTerminalJobState, JOB_STATE_LABELS, PHASE_LABELS } from "@blockferry/contracts/vocabulary";
+import { dataPathSummary, isTerminalJobState, JOB_STATE_LABELS, PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 import WebSocket from "ws";
 import { api, authHeaders, CliApiError, type Connection, connection, parseArgs } from "../lib/api-client.ts";
 import { parseBandwidth } from "../lib/bandwidth.ts";
@@ -19,7 +19,7 @@ const USAGE = `usage:
   blockferry migrate --from HOST:VG/LV --to HOST:VG[/LV] [--thin-pool POOL] [--cutover manual|auto]
                      [--max-outage SECONDS] [--max-passes N] [--not-before ISO] [--not-after ISO]
                      [--stop-cmd CMD --start-cmd CMD [--restart-cmd CMD] [--status-cmd CMD]]
-                     [--catch-up N] [--bwlimit MIB_PER_S]
+                     [--catch-up N] [--bwlimit MIB_PER_S] [--data-path auto|direct|relay]
                      [--snapshot-size BYTES] [--verify-full] [--no-follow]
   blockferry migrate list
   blockferry migrate follow|status|cutover|cancel|retry ID
@@ -81,7 +81,9 @@ export async function follow(
             const label = PHASE_LABELS[e.data.phase];
             out.write(out.isTTY ? `${clear}▸ ${label}\n` : `phase: ${label}\n`);
           }
-          if (e.type === "job.log" && e.data.level !== "info")
+          // Each copy pass says which way its bytes go ("full-g1: data path direct"), whatever its level.
+          if (e.type === "job.log" && e.data.dataPath) out.write(`${clear}${e.data.message}\n`);
+          else if (e.type === "job.log" && e.data.level !== "info")
             out.write(`${clear}${e.data.level}: ${e.data.message}\n`);
           // The last prediction is also taken right before the stop: "cut over now" no longer fits then.
           if (e.type === "job.prediction" && beforeStop(e.data.phase)) sayPrediction(e.data.prediction);
@@ -120,9 +122,11 @@ export async function follow(
   return api<Migration>(conn, "GET", `/api/migrations/${id}`);
 }
 
-function summary(job: Migration): string {
+export function summary(job: Migration): string {
   const parts = [`migration ${job.id}: ${JOB_STATE_LABELS[job.state]} (${PHASE_LABELS[job.phase]})`];
   if (job.bytesTotal) parts.push(`${formatBytes(job.bytesDone)} of ${formatBytes(job.bytesTotal)}`);
+  if (job.dataPath.ran !== null || job.dataPath.requested !== "relay")
+    parts.push(`data path ${dataPathSummary(job.dataPath)}`);
   const outage = outageText(job);
   if (outage) parts.push(outage);
   if (job.prediction && cutoverAhead(job)) parts.push(predictionLine(job.prediction));
@@ -177,6 +181,9 @@ export async function run(argv: string[]): Promise<number> {
     const stop = flags.get("stop-cmd");
     const start = flags.get("start-cmd");
     if (Boolean(stop) !== Boolean(start)) throw new CliApiError("--stop-cmd and --start-cmd go together");
+    const dataPath = flags.get("data-path");
+    if (dataPath !== undefined && dataPath !== "auto" && dataPath !== "direct" && dataPath !== "relay")
+      throw new CliApiError(`--data-path ${dataPath}: give auto, direct or relay`);
     const body: CreateMigration = {
       source: { hostId: await hostId(conn, from.host), vg: from.vg, lv: from.lv },
       target: {
@@ -201,6 +208,7 @@ export async function run(argv: string[]): Promise<number> {
         ...(flags.has("bwlimit") ? { bandwidthLimitBytesPerSecond: parseBandwidth(flags.get("bwlimit") ?? "") } : {}),
         ...(flags.has("snapshot-size") ? { snapshotSizeBytes: Number(flags.get("snapshot-size")) } : {}),
         ...(flags.has("verify-full") ? { verifyFull: true } : {}),
+        ...(dataPath ? { dataPath } : {}),
       },
     };
     const job = await api<Migration>(conn, "POST", "/api/migrations", body);

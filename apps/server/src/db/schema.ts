@@ -36,6 +36,8 @@ export const hosts = sqliteTable("hosts", {
     .notNull()
     .default("untrusted"),
   maxConcurrency: integer("max_concurrency").notNull().default(8),
+  /** `host[:port]` where other hypervisors reach this one (a migration network); null: the address above. */
+  migrationAddress: text("migration_address"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

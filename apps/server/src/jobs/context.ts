@@ -1,5 +1,6 @@
 import type { ExtentMap } from "@blockferry/changes";
 import type {
+  DataPath,
   EventData,
   LogDetails,
   LogLevel,
@@ -83,6 +84,12 @@ export interface CopyRequest {
   watchBandwidth?(apply: (bytesPerSecond: number | null) => void): () => void;
   /** gzip on the source (job option). */
   compress?: boolean;
+  /** How the bytes travel (job option; default auto). */
+  dataPath?: DataPath;
+  /** Told which path the copy takes, and why (auto took the relay; direct again after a lost link). */
+  onDataPath?(ran: "direct" | "relay", reason?: string): void;
+  /** Told that the source's link to the target died mid copy (the copy re-opens the path or falls back). */
+  onLinkLost?(message: string): void;
   /** Unit of `doneRuns` in progress reports: the job's chunk-map cell. */
   mapChunkBytes: number;
   signal: AbortSignal;
@@ -100,6 +107,8 @@ export interface VerifyRequest {
 
 /** What one copy run did: ranges its journal had confirmed before (resumed, not sent again) and bytes it moved. */
 export interface CopySummary {
+  /** The path the bytes took. */
+  dataPath?: "direct" | "relay";
   rangesTotal: number;
   rangesAlreadyDone: number;
   bytesRead: number;

@@ -10,6 +10,7 @@ import type {
 import { isTerminalJobState, PHASES } from "@blockferry/contracts/vocabulary";
 import type { JournalRow } from "../db/repositories/chunk-map.ts";
 import type { JobRow } from "../db/repositories/jobs.ts";
+import { dataPathsFromEvents, dataPathView } from "./data-path-view.ts";
 
 /** "full-g2" → full copy of snapshot generation 2; "catchup-3"; "final", "final-full-r1" → the final delta. */
 function passKind(pass: string): Pick<PassReport, "kind" | "number"> {
@@ -149,5 +150,6 @@ export function buildMigrationReport(s: ReportSources): MigrationReport {
     phaseDurationsMs: phaseDurations(attempts, s.now ?? Date.now()),
     durationMs: startedAt && end && ended ? Math.max(0, ms(end) - ms(startedAt)) : null,
     targetRemoved: s.targetRemoved,
+    dataPath: dataPathView(s.job.options.dataPath, dataPathsFromEvents(s.events)),
   };
 }

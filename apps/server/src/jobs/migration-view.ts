@@ -1,6 +1,7 @@
 import type { Migration, PhaseState } from "@blockferry/contracts";
 import type { JobRow } from "../db/repositories/jobs.ts";
 import { cancelRefusal } from "./cancel-rule.ts";
+import { dataPathView } from "./data-path-view.ts";
 import { vmOutageOf } from "./vm-outage.ts";
 
 /** The volume size the job measured (prechecks store 0 when they had no estimate: not known either). */
@@ -38,6 +39,7 @@ export const toMigration = (j: JobRow): Migration => ({
   finishedAt: j.finishedAt,
   sourceDecommissionedAt: j.sourceDecommissionedAt,
   sourceDecommissionedBy: j.sourceDecommissionedBy,
+  dataPath: dataPathView(j.options.dataPath, j.phaseState.dataPaths ?? []),
 });
 
 const hidden = (command: string) => `(hidden: ${command.length} characters)`;

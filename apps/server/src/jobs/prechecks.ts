@@ -1,8 +1,10 @@
-import type { CreateMigration, MigrationOptions, PrecheckResult, VmControl } from "@blockferry/contracts";
+import type { CreateMigration, DataPath, MigrationOptions, PrecheckResult, VmControl } from "@blockferry/contracts";
 import { bytesWithExact } from "@blockferry/contracts/units";
 import { HASH_TOOL_PROBE_COMMAND, isValidLvName, isValidVgName, toolsPresentCommand } from "@blockferry/lvm";
 import type { HostRegistry } from "../hosts/trust/registry.ts";
 import type { HostShell } from "./context.ts";
+import { PRECHECK_TIMEOUT_MS } from "./data-path.ts";
+import { DirectPathUnavailableError, type ProbedHost, probeDirectPath } from "./direct-probe.ts";
 import { findLv, findVg } from "./lvm-ops.ts";
 
 export interface PlannedMigration {
@@ -79,6 +81,51 @@ export async function virshCheck(shells: Array<HostShell | null>, signal?: Abort
         message: `virsh is not installed on ${lacking.join(" or ")}: install libvirt-clients there, or let your own commands stop and start the VM`,
       }
     : { name, ok: true, message: "virsh present for libvirt" };
+}
+
+/**
+ * The direct path's probe as the copy bounds it: a refused port answers at once, a silent address after the
+ * keyscan's 10 s (not less: a loaded host's key exchange takes seconds, and a false "unreachable" would say auto
+ * takes the relay when it would not).
+ */
+const DIRECT_PROBE = { timeoutMs: PRECHECK_TIMEOUT_MS };
+
+/**
+ * Whether the copies can go host to host (the probes data-path.ts runs before it grants access; nothing is
+ * granted here). auto: passes either way, with a warning naming the reason it will take the relay; direct: fails
+ * with the reason. No check for the relay, nor when a host was not reached (its own check failed already).
+ */
+export async function directPathCheck(
+  dataPath: DataPath | undefined,
+  source: ProbedHost | null,
+  target: ProbedHost | null,
+  signal?: AbortSignal,
+): Promise<Check | null> {
+  if (dataPath !== "auto" && dataPath !== "direct") return null;
+  if (!source || !target) return null;
+  const name = "direct path";
+  try {
+    const p = await probeDirectPath(source, target, { ...DIRECT_PROBE, signal });
+    const at = `${p.endpoint.host.includes(":") ? `[${p.endpoint.host}]` : p.endpoint.host}:${p.endpoint.port}`;
+    return {
+      name,
+      ok: true,
+      message: `${source.row.name} reaches ${target.row.name} at ${at} (pinned key): bytes go host to host, proved with ${p.hash}`,
+    };
+  } catch (err) {
+    signal?.throwIfAborted();
+    const reason =
+      err instanceof DirectPathUnavailableError
+        ? err.message
+        : `could not probe the direct path: ${(err as Error).message}`;
+    return dataPath === "auto"
+      ? { name, ok: true, warning: true, message: `will use the relay: ${reason}` }
+      : {
+          name,
+          ok: false,
+          message: `${reason}: set ${target.row.name}'s migration address to where ${source.row.name} reaches it, or use the relay`,
+        };
+  }
 }
 
 /**
@@ -214,7 +261,7 @@ export async function runPrechecks(
  * unreachable or untrusted becomes a failed check instead of an error, so the operator sees every problem at once.
  */
 export function createPrechecksService(deps: {
-  registry: Pick<HostRegistry, "health">;
+  registry: Pick<HostRegistry, "health" | "row">;
   shellFor(hostId: number): HostShell;
 }): (input: CreateMigration) => Promise<PrecheckResult> {
   return async (input) => {
@@ -239,7 +286,7 @@ export function createPrechecksService(deps: {
       shellOrProblem(input.source.hostId, "source"),
       shellOrProblem(input.target.hostId, "target"),
     ]);
-    return runPrechecks(
+    const result = await runPrechecks(
       {
         source: input.source,
         target: {
@@ -253,5 +300,10 @@ export function createPrechecksService(deps: {
       { source, target },
       problems,
     );
+    const probed = (shell: HostShell | null): ProbedHost | null =>
+      shell && { row: deps.registry.row(shell.hostId), run: (command, o) => shell.run(command, o) };
+    const direct = await directPathCheck(input.options?.dataPath, probed(source), probed(target));
+    if (!direct) return result;
+    return { ...result, ok: result.ok && direct.ok, checks: [...result.checks, direct] };
   };
 }

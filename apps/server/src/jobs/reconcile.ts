@@ -1,9 +1,11 @@
 import { ACTIVE_JOB_STATES, type JobState } from "@blockferry/contracts/vocabulary";
 import { BLOCKFERRY_TAG, jobTag, lvsCommand, parseLvsReport } from "@blockferry/lvm";
+import type { AuditRepo } from "../db/repositories/audit.ts";
 import type { JobObjectsRepo } from "../db/repositories/job-objects.ts";
 import type { JobsRepo } from "../db/repositories/jobs.ts";
 import type { EventHub } from "../events/hub.ts";
 import type { HostRegistry } from "../hosts/trust/registry.ts";
+import { sweepMigrationLeftovers } from "../transfer/direct/access.ts";
 import type { HostShell } from "./context.ts";
 import { removeLvIfPresent } from "./lvm-ops.ts";
 
@@ -71,4 +73,56 @@ export function createReconciler(deps: {
     const removed = await reconcileSnapshots(shells, deps);
     if (removed) deps.logger.warn({ removed }, "removed leftover snapshots");
   };
+}
+
+/** How long the startup sweep waits for one host: one that does not answer by then is swept at the next start. */
+const SWEEP_TIMEOUT_MS = 15_000;
+
+/**
+ * At startup, before any job resumes: removes every direct-path access of ours (authorized_keys lines, source key
+ * directories) from every trusted host that answers, all hosts at once. No copy runs yet, so every one is a
+ * leftover of the previous process; a resumed copy grants itself a fresh key. A host that fails or does not
+ * answer in time is logged and skipped: it must not hold up the start. Returns the number of grants removed.
+ */
+export async function sweepDirectAccess(
+  deps: {
+    registry: Pick<HostRegistry, "list">;
+    shellFor(hostId: number): Pick<HostShell, "name" | "run">;
+    audit: Pick<AuditRepo, "record">;
+    logger: { warn(obj: object, msg: string): void };
+  },
+  timeoutMs = SWEEP_TIMEOUT_MS,
+): Promise<number> {
+  const swept = await Promise.all(
+    deps.registry
+      .list()
+      .filter((h) => h.status === "trusted")
+      .map(async (h) => {
+        const stop = new AbortController();
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const error = new Error(`no answer within ${timeoutMs} ms`);
+            stop.abort(error);
+            reject(error);
+          }, timeoutMs);
+        });
+        try {
+          const shell = deps.shellFor(h.id);
+          const host = {
+            name: shell.name,
+            exec: async (command: string) => ({
+              stdout: await shell.run(command, { timeoutMs, signal: stop.signal }),
+            }),
+          };
+          return (await Promise.race([sweepMigrationLeftovers(deps, host, new Set()), deadline])).length;
+        } catch (err) {
+          deps.logger.warn({ err, hostId: h.id }, `could not sweep direct-path leftovers on ${h.name}`);
+          return 0;
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+  );
+  return swept.reduce((a, b) => a + b, 0);
 }

@@ -1,12 +1,18 @@
 import { type ExtentMap, ExtentMapBuilder } from "@blockferry/changes";
+import type { DataPath } from "@blockferry/contracts";
 import type { TransferJournal } from "../db/repositories/transfer-journal.ts";
 import type { RemoteHosts } from "../hosts/index.ts";
+import type { DirectPath } from "../transfer/direct/batch.ts";
 import { copyExtents, copyFull } from "../transfer/engine.ts";
+import { DirectLinkError } from "../transfer/errors.ts";
 import { transferHostOf } from "../transfer/host.ts";
 import { extentRanges, fullRanges } from "../transfer/plan.ts";
 import { RateLimiter } from "../transfer/rate-limiter.ts";
 import { verifyRanges } from "../transfer/verify.ts";
 import type { CopyRequest, CopySummary, Mover } from "./context.ts";
+import { type DataPathDeps, type OpenedPath, openDataPath, relayPath } from "./data-path.ts";
+import { afterLinkLoss } from "./link-loss.ts";
+import { abortableSleep } from "./phases/shared.ts";
 
 /**
  * How long a copy rides out a lost connection before the job fails: a network that drops for a minute (a switch
@@ -18,27 +24,106 @@ const TRANSIENT_WINDOW_MS = 120_000;
  * The transfer engine behind the phases' Mover: host connections from the connection manager, the SQLite
  * journal, and a rate limiter per copy that follows the job's limit, so a change applies to the copy already running.
  */
-export function createTransferMover(remote: RemoteHosts, journal: TransferJournal) {
-  // One limiter per copy, following the job's limit while it runs (the runner tells the job of changes).
-  const withLimiter = async (
-    o: CopyRequest,
-    copy: (limiter: RateLimiter) => Promise<CopySummary>,
+export function createTransferMover(
+  remote: RemoteHosts,
+  journal: TransferJournal,
+  dataPaths?: Omit<DataPathDeps, "remote">,
+) {
+  // One limiter per copy, following the job's limit while it runs (the runner tells the job of changes); the
+  // data path is set up per copy and its access removed when the copy ends, however it ends.
+  const withLimiter = async <R extends CopyRequest>(
+    o: R,
+    copy: (o: R, limiter: RateLimiter, direct: DirectPath | undefined) => Promise<CopySummary>,
   ): Promise<CopySummary> => {
     const limiter = new RateLimiter(o.bandwidthBytesPerSecond ?? null);
     const unwatch = o.watchBandwidth?.((bytesPerSecond) => limiter.set(bytesPerSecond));
+    const wanted = o.dataPath ?? "auto";
+    const open = (dataPath: DataPath) =>
+      openDataPath(
+        { ...(dataPaths as Omit<DataPathDeps, "remote">), remote },
+        {
+          jobId: o.jobId,
+          dataPath,
+          sourceHostId: o.source.hostId,
+          targetHostId: o.target.hostId,
+          targetDevice: o.target.device,
+        },
+      );
+    let path: OpenedPath | null = dataPaths && wanted !== "relay" ? await open(wanted) : null;
+    if (path) o.onDataPath?.(path.ran, path.reason);
+    // Ranges the journal holds confirmed, as the engine last reported: a loss after progress starts a new streak.
+    let rangesDone = 0;
+    const request: R = {
+      ...o,
+      onProgress: (p) => {
+        rangesDone = p.rangesDone;
+        o.onProgress(p);
+      },
+    };
+    let streak: { since: number; tries: number; rangesDone: number } | null = null;
+    let outcome = "failed";
     try {
-      const r = await copy(limiter);
-      return {
-        rangesTotal: r.rangesTotal,
-        rangesAlreadyDone: r.rangesAlreadyDone,
-        bytesRead: r.bytesRead,
-        bytesSent: r.bytesSent,
-      };
+      for (;;) {
+        try {
+          const r = await copy(request, limiter, path?.direct);
+          outcome = "copied";
+          return {
+            dataPath: path?.ran ?? "relay",
+            rangesTotal: r.rangesTotal,
+            rangesAlreadyDone: r.rangesAlreadyDone,
+            bytesRead: r.bytesRead,
+            bytesSent: r.bytesSent,
+          };
+        } catch (error) {
+          if (!(error instanceof DirectLinkError) || !path?.direct || wanted === "relay" || o.signal.aborted)
+            throw error;
+          if (streak && rangesDone > streak.rangesDone) streak = null;
+          streak ??= { since: Date.now(), tries: 0, rangesDone };
+          streak.rangesDone = rangesDone;
+          const link = path.link ?? "from the source to the target";
+          o.onLinkLost?.(`direct link ${link} lost (${error.message}): re-opening it`);
+          // The old key goes before a new one is made; the journal keeps what the lost batches had confirmed.
+          await path.close("direct link lost").catch(() => undefined);
+          path = null;
+          for (;;) {
+            let reopened: OpenedPath | null = null;
+            let reopenError: string | undefined;
+            try {
+              reopened = await open("direct");
+            } catch (e) {
+              reopenError = e instanceof Error ? e.message : String(e);
+            }
+            const step = afterLinkLoss({
+              mode: wanted,
+              link,
+              lost: error.message,
+              lostForMs: Date.now() - streak.since,
+              windowMs: TRANSIENT_WINDOW_MS,
+              tries: streak.tries++,
+              reopenError,
+            });
+            if (step.next === "direct") {
+              path = reopened;
+              o.onDataPath?.("direct", "re-opened after the link was lost; the journal keeps what was confirmed");
+              break;
+            }
+            await reopened?.close("direct link kept failing").catch(() => undefined);
+            if (step.next === "relay") {
+              path = relayPath(step.reason);
+              o.onDataPath?.("relay", step.reason);
+              break;
+            }
+            if (step.next === "fail") throw step.error;
+            await abortableSleep(step.ms, o.signal);
+          }
+        }
+      }
     } finally {
       unwatch?.();
+      await path?.close(o.signal.aborted ? "cancelled" : outcome);
     }
   };
-  const common = (o: CopyRequest, bandwidth: RateLimiter) => ({
+  const common = (o: CopyRequest, bandwidth: RateLimiter, direct: DirectPath | undefined) => ({
     source: { host: transferHostOf(remote.connection(o.source.hostId)), device: o.source.device },
     target: { host: transferHostOf(remote.connection(o.target.hostId)), device: o.target.device },
     journal: journal.leased(o.lease),
@@ -49,13 +134,14 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
     bandwidth,
     compress: o.compress,
     transientWindowMs: TRANSIENT_WINDOW_MS,
+    direct,
   });
 
   const mover: Mover = {
     copyFull(o) {
-      return withLimiter(o, (limiter) =>
+      return withLimiter(o, (o, limiter, direct) =>
         copyFull({
-          ...common(o, limiter),
+          ...common(o, limiter, direct),
           bytes: o.bytes,
           targetReadsZero: o.targetReadsZero,
           mapChunkBytes: o.mapChunkBytes,
@@ -63,9 +149,9 @@ export function createTransferMover(remote: RemoteHosts, journal: TransferJourna
       );
     },
     copyExtents(o) {
-      return withLimiter(o, (limiter) =>
+      return withLimiter(o, (o, limiter, direct) =>
         copyExtents({
-          ...common(o, limiter),
+          ...common(o, limiter, direct),
           extents: closeGaps(o.extents, Math.floor(GAP_BYTES / o.chunkBytes)),
           chunkBytes: o.chunkBytes,
           deviceBytes: o.deviceBytes,

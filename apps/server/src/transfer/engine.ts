@@ -12,6 +12,7 @@ import {
 } from "@blockferry/lvm";
 import type { JournalRange, TransferJournal } from "../db/repositories/transfer-journal.ts";
 import { ConnectionLostError, HostUnreachableError } from "../hosts/index.ts";
+import { type DirectPath, directBatch } from "./direct/batch.ts";
 import { RemoteOutputError, TruncatedStreamError, VerifyMismatchError } from "./errors.ts";
 import { probeHashTool } from "./hash-tool.ts";
 import type { RemoteProcess, TransferHost } from "./host.ts";
@@ -64,6 +65,11 @@ export interface CommonCopyOptions {
    * Default 0 (no window).
    */
   transientWindowMs?: number;
+  /**
+   * Direct data plane: the source streams straight to the target over its own SSH connection (direct/), the
+   * server paces it and compares both hosts' hashes. Absent: every byte is relayed through this server.
+   */
+  direct?: DirectPath;
 }
 
 export interface FullCopyOptions extends CommonCopyOptions {
@@ -297,6 +303,21 @@ async function fullBatch(
   onRead: (bytes: number) => void,
 ): Promise<string | null> {
   const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
+  if (ctx.direct)
+    return directBatch(
+      {
+        source: ctx.source,
+        path: ctx.direct,
+        runs,
+        blockBytes: ctx.blockBytes,
+        zeroes: ctx.zeroes !== "send",
+        skipZeroes: ctx.targetReadsZero,
+        bandwidth: ctx.bandwidth,
+        onRead,
+      },
+      signal,
+      ctx.result,
+    );
   const segments: Segment[] =
     ctx.zeroes === "scan" && runs.length === 1
       ? await scanSegments(ctx, runs[0] as ByteRun, signal)
@@ -316,9 +337,24 @@ function extentBatch(
   signal: AbortSignal,
   onRead: (bytes: number) => void,
 ): Promise<string | null> {
-  const segments = coalesce(batch.map((r) => [r.offset, r.length] as const)).map(
-    ([offset, length]): Segment => ({ offset, length, source: "read" }),
-  );
+  const runs = coalesce(batch.map((r) => [r.offset, r.length] as const));
+  // Direct: changed runs are sent as they are (a zero check would read each of them twice).
+  if (ctx.direct)
+    return directBatch(
+      {
+        source: ctx.source,
+        path: ctx.direct,
+        runs,
+        blockBytes: 4 * MiB,
+        zeroes: false,
+        skipZeroes: false,
+        bandwidth: ctx.bandwidth,
+        onRead,
+      },
+      signal,
+      ctx.result,
+    );
+  const segments = runs.map(([offset, length]): Segment => ({ offset, length, source: "read" }));
   return recordBatch(ctx, { segments, detectZeroes: true, skipZeroes: false, blockBytes: 4 * MiB }, signal, onRead);
 }
 
@@ -496,7 +532,8 @@ export async function copyExtents(o: ExtentCopyOptions): Promise<TransferResult>
         batchRuns: o.batchRuns ?? 64,
       }),
     (ctx, batch, signal, onRead) =>
-      meanRunBytes(batch) < sftpRunBytes
+      // SFTP moves bytes through this server: the direct path sends every run from host to host.
+      !ctx.direct && meanRunBytes(batch) < sftpRunBytes
         ? sftpBatch(ctx, batch, signal, onRead)
         : extentBatch(ctx, batch, signal, onRead),
   );

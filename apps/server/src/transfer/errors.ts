@@ -28,3 +28,20 @@ export class VerifyMismatchError extends Error {
 export class RemoteOutputError extends Error {
   override readonly name = "RemoteOutputError";
 }
+
+/**
+ * The source's own SSH connection to the target died during a direct batch (ssh exit 255, a ServerAlive timeout,
+ * or a stream that ended before every block was reported): the data path is gone, not the data. The mover
+ * re-opens the path (or falls back to the relay) and carries on from the journal.
+ */
+export class DirectLinkError extends Error {
+  override readonly name = "DirectLinkError";
+  constructor(
+    /** The source host, as the transfer layer names it. */
+    readonly source: string,
+    /** ssh's own words, or how the batch ended early. */
+    detail: string,
+  ) {
+    super(detail);
+  }
+}

@@ -1,3 +1,4 @@
+export type { DirectPath } from "./direct/batch.ts";
 export {
   type CommonCopyOptions,
   copyExtents,

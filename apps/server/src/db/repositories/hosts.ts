@@ -20,6 +20,7 @@ export const toHost = (r: HostRow): Host => ({
   pinnedFingerprint: r.pinnedFingerprint,
   seenFingerprint: r.seenFingerprint,
   maxConcurrency: r.maxConcurrency,
+  migrationAddress: r.migrationAddress,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
 });

@@ -1,4 +1,10 @@
-import type { CreateHost, Host, HostHealth } from "@blockferry/contracts";
+import {
+  type CreateHost,
+  type Host,
+  type HostHealth,
+  migrationAddressProblem,
+  type UpdateHost,
+} from "@blockferry/contracts";
 import { ACTIVE_JOB_STATES } from "@blockferry/contracts/vocabulary";
 import ssh2 from "ssh2";
 import { type Actor, type AuditRepo, SYSTEM } from "../../db/repositories/audit.ts";
@@ -53,6 +59,14 @@ function checkKey(text: string): string {
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key?.isPrivateKey()) throw new InvalidInputError("that is a public key; paste the private key");
   return text;
+}
+
+/** A migration address as stored (null: none), or a 400 that says what is wrong with it. */
+function checkMigrationAddress(text: string | null): string | null {
+  if (text === null || text.trim() === "") return null;
+  const problem = migrationAddressProblem(text.trim());
+  if (problem) throw new InvalidInputError(problem);
+  return text.trim();
 }
 
 /**
@@ -137,6 +151,7 @@ export function createHostRegistry(d: HostRegistryDeps) {
       // What was pasted is taken as a key, whatever it looks like (even "bfenc:..."): never opened here.
       if (input.privateKey) checkKey(input.privateKey);
       else await loadKey({ privateKey: null, privateKeyPath: input.privateKeyPath ?? null });
+      checkMigrationAddress(input.migrationAddress ?? null);
       if (d.hosts.getByName(input.name)) throw new ConflictError(`a host named ${input.name} exists already`);
       let row = d.hosts.insert({
         name: input.name,
@@ -146,12 +161,26 @@ export function createHostRegistry(d: HostRegistryDeps) {
         privateKey: input.privateKey ? d.keyring.seal(input.privateKey) : null,
         privateKeyPath: input.privateKeyPath ?? null,
         maxConcurrency: input.maxConcurrency ?? 8,
+        migrationAddress: input.migrationAddress ?? null,
       });
       const probed = await probe(row);
       if (probed.fingerprint) row = d.hosts.update(row.id, { seenFingerprint: probed.fingerprint }) ?? row;
       d.audit.record(actor, "host.add", `host:${row.id}`, { name: row.name, address: row.address, port: row.port });
       d.hub.append(null, "host.added", { hostId: row.id, name: row.name, fingerprint: probed.fingerprint });
       return { host: toHost(row), fingerprint: probed.fingerprint, probeError: probed.error };
+    },
+
+    /** Changes what an admin may change (the migration address); audited with the old and the new value. */
+    update(id: number, input: UpdateHost, actor: Actor = SYSTEM): Host {
+      const row = load(id);
+      const migrationAddress = checkMigrationAddress(input.migrationAddress);
+      const updated = d.hosts.update(id, { migrationAddress });
+      if (!updated) throw new NotFoundError("host", id);
+      d.audit.record(actor, "host.update", `host:${id}`, {
+        name: row.name,
+        migrationAddress: { from: row.migrationAddress, to: migrationAddress },
+      });
+      return toHost(updated);
     },
 
     async probe(id: number): Promise<{ fingerprint: string }> {

@@ -3,6 +3,7 @@ import type { PhaseState, StoredChanges } from "@blockferry/contracts";
 import type { JobObjectsRepo } from "../../db/repositories/job-objects.ts";
 import type { JobRow } from "../../db/repositories/jobs.ts";
 import type { CopyRequest, Mover, PhaseContext, TransferProgress } from "../context.ts";
+import { withPassDataPath } from "../data-path-view.ts";
 import { devicePath } from "../lvm-ops.ts";
 import type { OutageHistory } from "../outage-prediction.ts";
 import type { VmCommandLogger } from "../vm/controller.ts";
@@ -65,6 +66,12 @@ export function copyRequest(
     bandwidthBytesPerSecond: options(ctx).bandwidthLimitBytesPerSecond,
     watchBandwidth: (apply) => ctx.watchOptions((o) => apply(o.bandwidthLimitBytesPerSecond ?? null)),
     compress: options(ctx).compress,
+    dataPath: options(ctx).dataPath ?? "auto",
+    onDataPath: (ran, reason) => {
+      ctx.save({ dataPaths: withPassDataPath(ctx.state.dataPaths, { pass, ran, ...(reason && { reason }) }) });
+      ctx.log(reason ? "warn" : "info", `${pass}: data path ${ran}${reason ? ` (${reason})` : ""}`, { dataPath: ran });
+    },
+    onLinkLost: (message) => ctx.log("warn", `${pass}: ${message}`),
     mapChunkBytes: mapChunkBytes(ctx.state.sizeBytes ?? 0),
     signal,
     // Live only: the journal stores the counters with the ranges they count.

@@ -7,6 +7,7 @@ import {
   IdParams,
   Inventory,
   TrustHost,
+  UpdateHost,
 } from "@blockferry/contracts";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
@@ -37,6 +38,21 @@ export const hostRoutes: FastifyPluginAsyncTypebox<{ registry: HostRegistry }> =
   );
 
   app.get("/hosts/:id", readById("getHost", "hosts", Host, errors), async (request) => registry.get(request.params.id));
+
+  app.patch(
+    "/hosts/:id",
+    {
+      schema: {
+        operationId: "updateHost",
+        tags: ["hosts"],
+        description: "Sets or clears (null) the migration address; 400 says what is wrong with a bad one.",
+        params: IdParams,
+        body: UpdateHost,
+        response: { 200: Host, ...errors },
+      },
+    },
+    async (request) => registry.update(request.params.id, request.body, actorOf(request.principal, request.ip)),
+  );
 
   app.delete(
     "/hosts/:id",

@@ -21,6 +21,7 @@ export function AddHostForm({
       address: text("address"),
       port: Number(text("port") || 22),
       username: text("username") || "root",
+      ...(text("migrationAddress") ? { migrationAddress: text("migrationAddress") } : {}),
       ...(keySource === "pasted"
         ? { privateKey: `${text("privateKey")}\n` }
         : { privateKeyPath: text("privateKeyPath") }),
@@ -52,6 +53,13 @@ export function AddHostForm({
       <label>
         User
         <input name="username" defaultValue="root" pattern="[a-z_][a-z0-9_\-]*" maxLength={32} />
+      </label>
+      <label className="span-2">
+        Migration address (optional)
+        <input name="migrationAddress" maxLength={261} placeholder="10.77.0.2 or [fd00::2]:22" />
+        <span className="muted small">
+          Where the other hypervisors reach this host for a direct copy, if not at the address above.
+        </span>
       </label>
       <fieldset className="span-2">
         <legend>Private key</legend>

@@ -2,11 +2,12 @@ import { useState } from "react";
 import { NotFound } from "../../components/NotFound.tsx";
 import { ErrorState, Loading } from "../../components/QueryState.tsx";
 import { titled, usePageTitle } from "../../lib/page-title.ts";
-import { Link } from "../../lib/router.tsx";
+import { Link, useLocation } from "../../lib/router.tsx";
 import { useCan } from "../session/session-store.ts";
 import { useHosts, useInventory } from "./api.ts";
 import { HostHealthCell, KeyChangedBanner } from "./HostsPage.tsx";
 import { InventoryView } from "./InventoryView.tsx";
+import { MigrationAddressField } from "./MigrationAddressField.tsx";
 import { TrustDialog } from "./TrustDialog.tsx";
 
 export function HostDetailPage({ id }: { id: number }) {
@@ -15,6 +16,7 @@ export function HostDetailPage({ id }: { id: number }) {
   const inventory = useInventory(host?.status === "trusted" ? id : undefined);
   const [trusting, setTrusting] = useState(false);
   const isAdmin = useCan("admin");
+  const { search } = useLocation();
   usePageTitle(titled(host ? `${host.name} — Hosts` : "Hosts"));
   if (hosts.isPending) return <Loading what="host" />;
   if (hosts.isError) return <ErrorState error={hosts.error} retry={() => void hosts.refetch()} />;
@@ -30,6 +32,7 @@ export function HostDetailPage({ id }: { id: number }) {
           {host.username}@{host.address}:{host.port} · <HostHealthCell host={host} />
         </span>
       </div>
+      <MigrationAddressField host={host} canEdit={isAdmin} startEditing={search.get("edit") === "migration-address"} />
       <KeyChangedBanner hosts={[host]} />
       {host.status !== "trusted" ? (
         <div className="banner warning" role="status">

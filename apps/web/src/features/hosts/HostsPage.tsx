@@ -6,7 +6,7 @@ import { errorText } from "../../lib/api.ts";
 import { Link } from "../../lib/router.tsx";
 import { useCan } from "../session/session-store.ts";
 import { AddHostForm } from "./AddHostForm.tsx";
-import { useDeleteHost, useHostHealth, useHosts, useProbeHost } from "./api.ts";
+import { effectiveMigrationAddress, useDeleteHost, useHostHealth, useHosts, useProbeHost } from "./api.ts";
 import { TrustDialog } from "./TrustDialog.tsx";
 
 const STATUS_LABEL: Record<Host["status"], string> = {
@@ -93,6 +93,7 @@ export function HostsPage() {
                   <tr>
                     <th scope="col">Name</th>
                     <th scope="col">Address</th>
+                    <th scope="col">Migration address</th>
                     <th scope="col">Key</th>
                     <th scope="col">Health</th>
                     <th scope="col">
@@ -108,6 +109,10 @@ export function HostsPage() {
                       </th>
                       <td>
                         {h.username}@{h.address}:{h.port}
+                      </td>
+                      <td data-testid="host-migration-address">
+                        {effectiveMigrationAddress(h)}
+                        {h.migrationAddress ? null : <span className="muted small"> (its address)</span>}
                       </td>
                       <td>
                         <span className={`badge host-${h.status}`}>{STATUS_LABEL[h.status]}</span>

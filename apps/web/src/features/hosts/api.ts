@@ -1,4 +1,4 @@
-import type { CreateHost, Host, HostHealth, HostList, Inventory } from "@blockferry/contracts";
+import type { CreateHost, Host, HostHealth, HostList, Inventory, UpdateHost } from "@blockferry/contracts";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiFetch } from "../../lib/api.ts";
 
@@ -78,3 +78,17 @@ export function useDeleteHost() {
     onSuccess: () => qc.invalidateQueries({ queryKey: hostKeys.all }),
   });
 }
+
+/** Sets or clears (null) where other hypervisors reach the host. */
+export function useUpdateHost() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, ...body }: UpdateHost & { id: number }) =>
+      apiFetch<Host>(`/api/hosts/${id}`, { method: "PATCH", body }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: hostKeys.all }),
+  });
+}
+
+/** Where other hypervisors reach the host for a direct copy: its migration address, else the server's address. */
+export const effectiveMigrationAddress = (h: Pick<Host, "address" | "port" | "migrationAddress">): string =>
+  h.migrationAddress ?? `${h.address.includes(":") ? `[${h.address}]` : h.address}:${h.port}`;

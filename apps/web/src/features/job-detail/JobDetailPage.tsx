@@ -26,6 +26,7 @@ import { ChunkMapCanvas } from "./ChunkMapCanvas.tsx";
 import { CutoverForecast } from "./CutoverForecast.tsx";
 import { CutoverPolicyPanel, POLICY_PANEL_ID } from "./CutoverPolicyPanel.tsx";
 import { CutoverWaitBanner } from "./CutoverWaitBanner.tsx";
+import { DataPathLine } from "./DataPathLine.tsx";
 import { FinishedFacts } from "./FinishedFacts.tsx";
 import { JobActions } from "./JobActions.tsx";
 import { JobStreamStore } from "./job-stream-store.ts";
@@ -154,6 +155,7 @@ export function JobDetailPage({ id }: { id: number }) {
             {m.target.lv}
             {m.target.thinPool ? ` (thin pool ${m.target.thinPool})` : ""} · {planWords(m)}
           </p>
+          <DataPathLine job={m} hostName={hostName} />
         </div>
         <div className="head-right">
           <StateBadge state={m.state} />

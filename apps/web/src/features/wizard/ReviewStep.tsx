@@ -13,11 +13,11 @@ import {
   formatRate,
   formatTime,
 } from "../../lib/format.ts";
-import { navigate } from "../../lib/router.tsx";
+import { Link, navigate } from "../../lib/router.tsx";
 import { useCreateMigration, usePrechecks } from "../jobs/api.ts";
 import { type CommandLine, lvDevice, vmCommands } from "./commands-preview.ts";
 import type { Draft } from "./plan.ts";
-import { type FieldId, type Fix, fixFor, type StepIndex, WIZARD_STEPS } from "./precheck-fixes.ts";
+import { type FieldId, type Fix, fixFor, hostFixFor, type StepIndex, WIZARD_STEPS } from "./precheck-fixes.ts";
 
 /** Screen 3: the plan in words, the exact VM commands, live prechecks (each failure linked to its fix), Start. */
 export function ReviewStep(props: {
@@ -73,6 +73,14 @@ export function ReviewStep(props: {
               ? "automatic, as soon as the copy is in sync"
               : "manual, when you press Cut over"}
         </dd>
+        <dt>Data path</dt>
+        <dd data-testid="review-data-path">
+          {body.options?.dataPath === "direct"
+            ? `direct: ${name(body.source.hostId)} sends to ${name(body.target.hostId)} over its own SSH`
+            : body.options?.dataPath === "auto"
+              ? `auto: direct from ${name(body.source.hostId)} to ${name(body.target.hostId)} if the prechecks say it works, else through this server`
+              : "through this server"}
+        </dd>
         <dt>Bandwidth</dt>
         <dd>
           {body.options?.bandwidthLimitBytesPerSecond ? (
@@ -113,10 +121,11 @@ export function ReviewStep(props: {
           <ul className="checks" aria-label="Precheck results">
             {pre.data.checks.map((c) => {
               const fix = c.ok ? null : fixFor(c.name);
+              const hostFix = c.ok && !c.warning ? null : hostFixFor(c.name, body.target.hostId);
               return (
-                <li key={c.name} className={c.ok ? "good" : "bad"}>
-                  <span aria-hidden="true">{c.ok ? "✓" : "✗"}</span> <strong>{c.name}</strong>
-                  <span className="sr-only">{c.ok ? " passed" : " failed"}</span>
+                <li key={c.name} className={c.warning ? "warn" : c.ok ? "good" : "bad"}>
+                  <span aria-hidden="true">{c.warning ? "!" : c.ok ? "✓" : "✗"}</span> <strong>{c.name}</strong>
+                  <span className="sr-only">{c.warning ? " warning" : c.ok ? " passed" : " failed"}</span>
                   {c.message ? (
                     <>
                       : <HumanText text={c.message} />
@@ -124,6 +133,14 @@ export function ReviewStep(props: {
                   ) : (
                     ""
                   )}
+                  {hostFix ? (
+                    <>
+                      {" "}
+                      <Link className="wizard-fix" href={hostFix.href}>
+                        {hostFix.label}
+                      </Link>
+                    </>
+                  ) : null}
                   {fix ? <FixLink fix={fix} goTo={props.goTo} /> : null}
                 </li>
               );

@@ -1,4 +1,5 @@
 import type { Host, Inventory, VmControl } from "@blockferry/contracts";
+import { DATA_PATH_CHOICES } from "@blockferry/contracts/vocabulary";
 import type { UseQueryResult } from "@tanstack/react-query";
 import { CutoverPolicyFields } from "../../components/CutoverPolicyFields.tsx";
 import { Bytes } from "../../components/Figures.tsx";
@@ -177,6 +178,18 @@ function Options({ plan, set }: { plan: Draft; set(p: Partial<Draft>): void }) {
         ) : null}
       </div>
       <div>
+        <ChoiceList
+          id={FIELD.dataPath}
+          name="dataPath"
+          legend="Data path"
+          value={plan.dataPath}
+          onChange={(k) => set({ dataPath: k })}
+          choices={[
+            { key: "auto", title: "Auto", detail: DATA_PATH_CHOICES.auto },
+            { key: "direct", title: "Direct", detail: DATA_PATH_CHOICES.direct },
+            { key: "relay", title: "Through this server", detail: DATA_PATH_CHOICES.relay },
+          ]}
+        />
         <label className="field">
           Bandwidth limit (MiB/s, empty for none)
           <input

@@ -1,4 +1,4 @@
-import type { CreateMigration, Inventory, InventoryLv, VmControl } from "@blockferry/contracts";
+import type { CreateMigration, DataPath, Inventory, InventoryLv, VmControl } from "@blockferry/contracts";
 import { cutoverRequest, emptyPolicyFields, type PolicyFields } from "../../lib/cutover-policy.ts";
 
 /** The source volume as the wizard keeps it: enough to suggest defaults without the inventory at hand. */
@@ -34,6 +34,8 @@ export interface Draft {
   snapshotSizeMiB: string;
   /** Write into the existing target LV of that name (same size, not open). */
   reuseTarget: boolean;
+  /** Which way the bytes travel; auto: host to host when the prechecks say it works, else through the server. */
+  dataPath: DataPath;
 }
 
 export const emptyDraft = (): Draft => ({
@@ -45,6 +47,7 @@ export const emptyDraft = (): Draft => ({
   catchUpPasses: 0,
   snapshotSizeMiB: "",
   reuseTarget: false,
+  dataPath: "auto",
 });
 
 export interface VolumeChoice {
@@ -177,6 +180,7 @@ export function toCreateMigration(d: Draft): CreateMigration | null {
       ...(limit ? { bandwidthLimitBytesPerSecond: limit } : {}),
       ...(snapshot ? { snapshotSizeBytes: snapshot } : {}),
       ...(d.reuseTarget ? { reuseTarget: true } : {}),
+      dataPath: d.dataPath,
     },
   };
 }

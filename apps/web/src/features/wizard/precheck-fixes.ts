@@ -16,6 +16,7 @@ export const FIELD = {
   targetLv: "wizard-target-lv",
   snapshotSize: "wizard-snapshot-size",
   controller: "wizard-controller",
+  dataPath: "wizard-data-path",
 } as const;
 export type FieldId = (typeof FIELD)[keyof typeof FIELD];
 
@@ -39,6 +40,16 @@ const FIXES: Record<string, Fix> = {
   "target LV name": { step: 1, field: FIELD.targetLv, label: "Change the name" },
   "target name": { step: 1, field: FIELD.targetLv, label: "Change the name" },
   "VM control": { step: 1, field: FIELD.controller, label: "Change how the VM is stopped and started" },
+  "direct path": { step: 1, field: FIELD.dataPath, label: "Change the data path" },
 };
+
+/**
+ * Checks a host's own settings fix, outside the wizard: the direct path needs the destination's migration address
+ * (where the source reaches it), edited on that host's page.
+ */
+export const hostFixFor = (checkName: string, targetHostId: number): { href: string; label: string } | null =>
+  checkName === "direct path"
+    ? { href: `/hosts/${targetHostId}?edit=migration-address`, label: "Set the destination's migration address" }
+    : null;
 
 export const fixFor = (checkName: string): Fix | null => FIXES[checkName] ?? null;

@@ -1,0 +1,97 @@
+// Which way a copy's bytes travel (options.dataPath), decided per copy: "relay" through this server, "direct"
+// from host to host (transfer/direct/), "auto" direct when its prechecks pass, else the relay with the reason.
+import type { DataPath } from "@blockferry/contracts";
+import { receiveRecordsCommand } from "@blockferry/lvm";
+import type { AuditRepo } from "../db/repositories/audit.ts";
+import type { HostRow } from "../db/repositories/hosts.ts";
+import type { RemoteHosts } from "../hosts/index.ts";
+import { type AccessHost, grantMigrationAccess, revokeMigrationAccess } from "../transfer/direct/access.ts";
+import type { DirectPath } from "../transfer/direct/batch.ts";
+import { DirectPathUnavailableError, migrationEndpoint, type ProbedHost, probeDirectPath } from "./direct-probe.ts";
+
+export { DirectPathUnavailableError, migrationEndpoint } from "./direct-probe.ts";
+
+export interface DataPathDeps {
+  remote: Pick<RemoteHosts, "exec">;
+  hosts: { get(id: number): HostRow | undefined };
+  audit: Pick<AuditRepo, "record">;
+}
+
+export interface OpenedPath {
+  ran: "direct" | "relay";
+  /** `src to dst at host:port`: the source-to-target link, for messages. */
+  link?: string;
+  /** Why auto took the relay. */
+  reason?: string;
+  direct?: DirectPath;
+  /** Removes the migration's access again (a no-op for the relay). */
+  close(why: string): Promise<void>;
+}
+
+const probedHost = (d: DataPathDeps, row: HostRow): ProbedHost => ({
+  row,
+  run: async (command, o) => (await d.remote.exec(row.id, command, { timeoutMs: o.timeoutMs })).stdout,
+});
+
+/**
+ * Bound of each precheck command: they answer in about a second when the path is there (and a refused port
+ * answers at once; the address probe gives up after 10 s), so auto never waits long to take the relay.
+ */
+export const PRECHECK_TIMEOUT_MS = 20_000;
+
+const accessHost = (d: DataPathDeps, row: HostRow): AccessHost => ({
+  name: row.name,
+  exec: (command, o = {}) => d.remote.exec(row.id, command, { stdin: o.stdin, timeoutMs: o.timeoutMs ?? 60_000 }),
+});
+
+/**
+ * Prechecks (direct-probe.ts: the target's pinned host key read over the pinned connection, the source reaching
+ * the target's migration address and seeing that key there, a hash tool both have), then the per-migration key.
+ */
+async function openDirect(
+  d: DataPathDeps,
+  r: { jobId: number; sourceHostId: number; targetHostId: number; targetDevice: string },
+): Promise<OpenedPath> {
+  const source = d.hosts.get(r.sourceHostId);
+  const target = d.hosts.get(r.targetHostId);
+  if (!source || !target?.pinnedFingerprint) throw new DirectPathUnavailableError("hosts not trusted");
+  const { endpoint, hostKey, hash } = await probeDirectPath(probedHost(d, source), probedHost(d, target), {
+    timeoutMs: PRECHECK_TIMEOUT_MS,
+  });
+  const access = await grantMigrationAccess(d, {
+    jobId: r.jobId,
+    source: accessHost(d, source),
+    target: accessHost(d, target),
+    targetEndpoint: { ...endpoint, user: target.username },
+    targetHostKey: hostKey,
+    sourceHost: migrationEndpoint(source).host,
+    receiveCommand: receiveRecordsCommand({ device: r.targetDevice, hash }),
+  });
+  return {
+    ran: "direct",
+    link: `${source.name} to ${target.name} at ${endpoint.host}:${endpoint.port}`,
+    direct: { jobId: r.jobId, sshCommand: access.sshCommand, hash },
+    close: (why) =>
+      revokeMigrationAccess(d, { jobId: r.jobId, source: accessHost(d, source), target: accessHost(d, target) }, why),
+  };
+}
+
+export const relayPath = (reason?: string): OpenedPath => ({
+  ran: "relay",
+  ...(reason ? { reason } : {}),
+  close: async () => undefined,
+});
+
+/** Decides and sets up the data path of one copy. */
+export async function openDataPath(
+  d: DataPathDeps,
+  r: { jobId: number; dataPath: DataPath; sourceHostId: number; targetHostId: number; targetDevice: string },
+): Promise<OpenedPath> {
+  if (r.dataPath === "relay") return relayPath();
+  try {
+    return await openDirect(d, r);
+  } catch (error) {
+    if (r.dataPath === "direct") throw error;
+    return relayPath(`direct path not available: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

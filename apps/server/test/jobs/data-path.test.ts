@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { DirectPathUnavailableError, migrationEndpoint, openDataPath } from "../../src/jobs/data-path.ts";
+
+const row = { address: "192.0.2.10", port: 2222 };
+// No host is known: every remote call would be a bug, so the remote refuses all.
+const deps = {
+  remote: { exec: () => Promise.reject(new Error("no remote call expected")) },
+  hosts: { get: () => undefined },
+  audit: { record: () => undefined },
+};
+const request = { jobId: 1, sourceHostId: 1, targetHostId: 2, targetDevice: "/dev/vg0/vm1" };
+
+describe("data path", () => {
+  it("migration address: the server's address by default, host[:port] otherwise (IPv6 in brackets)", () => {
+    expect(migrationEndpoint({ ...row, migrationAddress: null })).toEqual({ host: "192.0.2.10", port: 2222 });
+    expect(migrationEndpoint({ ...row, migrationAddress: "10.77.0.2" })).toEqual({ host: "10.77.0.2", port: 22 });
+    expect(migrationEndpoint({ ...row, migrationAddress: "mig.example:2200" })).toEqual({
+      host: "mig.example",
+      port: 2200,
+    });
+    expect(migrationEndpoint({ ...row, migrationAddress: "[fd00::2]:22" })).toEqual({ host: "fd00::2", port: 22 });
+    expect(() => migrationEndpoint({ ...row, migrationAddress: "a:b:c" })).toThrow(DirectPathUnavailableError);
+  });
+
+  it("relay touches no host; auto falls back with the reason; direct fails with it", async () => {
+    expect(await openDataPath(deps, { ...request, dataPath: "relay" })).toMatchObject({ ran: "relay" });
+    const auto = await openDataPath(deps, { ...request, dataPath: "auto" });
+    expect(auto).toMatchObject({ ran: "relay", reason: "direct path not available: hosts not trusted" });
+    await expect(openDataPath(deps, { ...request, dataPath: "direct" })).rejects.toThrow(DirectPathUnavailableError);
+  });
+});

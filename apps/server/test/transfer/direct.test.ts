@@ -1,0 +1,190 @@
+// The direct data plane over a real loopback sshd: the "source" session runs OpenSSH's client into the same
+// sshd as the "target", where the migration key's forced command receives. Access is granted and revoked as in
+// a migration (the sshd reads the authorized_keys our install edits), so this is the whole path but the lab.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { receiveRecordsCommand } from "@blockferry/lvm";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { freePort, type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
+import { createTransferJournal } from "../../src/db/repositories/transfer-journal.ts";
+import { execOn } from "../../src/hosts/index.ts";
+import { type AccessHost, grantMigrationAccess, revokeMigrationAccess } from "../../src/transfer/direct/access.ts";
+import type { DirectPath } from "../../src/transfer/direct/batch.ts";
+import { copyFull } from "../../src/transfer/engine.ts";
+import { DirectLinkError } from "../../src/transfer/errors.ts";
+import { RateLimiter } from "../../src/transfer/rate-limiter.ts";
+import { tempDb } from "../support/helpers.ts";
+import { insertJob, sha256File } from "./support/fixture.ts";
+import { QUIET_SHELL, type TestHost, testHost } from "./support/hosts.ts";
+
+const MiB = 1 << 20;
+let sshd: LoopbackSshd;
+let host: TestHost;
+let dir: string;
+const t = tempDb();
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
+const journal = createTransferJournal(t.db);
+const audit = { record: () => undefined };
+
+beforeAll(async () => {
+  sshd = await startLoopbackSshd(QUIET_SHELL);
+  // Sessions run with HOME=sshd.dir: the sshd's own authorized_keys becomes the one our install edits.
+  mkdirSync(join(sshd.dir, ".ssh"), { mode: 0o700 });
+  renameSync(join(sshd.dir, "authorized_keys"), join(sshd.dir, ".ssh/authorized_keys"));
+  symlinkSync(join(sshd.dir, ".ssh/authorized_keys"), join(sshd.dir, "authorized_keys"));
+  host = testHost(sshd);
+  dir = mkdtempSync(join("/dev/shm", "bf-direct-"));
+});
+afterAll(async () => {
+  await host?.close();
+  await sshd?.stop();
+  rmSync(dir, { recursive: true, force: true });
+  t.cleanup();
+});
+
+const accessHost = (): AccessHost => ({
+  name: "loopback",
+  exec: async (command, options = {}) => ({
+    stdout: (await execOn(host.conn, command, options)).stdout,
+  }),
+});
+
+/** Grants access for a job whose forced command is `receive` (default: the receive side for `device`). */
+async function grant(jobId: number, device: string, receive = receiveRecordsCommand({ device })): Promise<DirectPath> {
+  const access = await grantMigrationAccess(
+    { audit },
+    {
+      jobId,
+      source: accessHost(),
+      target: accessHost(),
+      targetEndpoint: { host: "127.0.0.1", port: sshd.port, user: "root" },
+      targetHostKey: readFileSync(`${sshd.hostKeyPath}.pub`, "utf8"),
+      sourceHost: "127.0.0.1",
+      receiveCommand: receive,
+    },
+  );
+  return { jobId, sshCommand: access.sshCommand, hash: "b2sum" };
+}
+const revoke = (jobId: number) =>
+  revokeMigrationAccess({ audit }, { jobId, source: accessHost(), target: accessHost() }, "test");
+
+/** 24 MiB: 8 MiB data, 12 MiB zero, 4 MiB data. */
+function volume(path: string): Buffer {
+  const buf = Buffer.alloc(24 * MiB);
+  randomBytes(8 * MiB).copy(buf, 0);
+  randomBytes(4 * MiB).copy(buf, 20 * MiB);
+  writeFileSync(path, buf);
+  return buf;
+}
+
+describe("direct copy over a real sshd", () => {
+  it("copies host to host, skips zero blocks for a target that reads zeroes, and leaves no key behind", async () => {
+    const s = join(dir, "src.img");
+    const d = join(dir, "dst.img");
+    const data = volume(s);
+    writeFileSync(d, Buffer.alloc(data.length));
+    const jobId = insertJob(t.db);
+    const direct = await grant(jobId, d);
+    try {
+      const r = await copyFull({
+        source: { host, device: s },
+        target: { host, device: d },
+        journal,
+        jobId,
+        pass: "full",
+        bytes: data.length,
+        rangeBytes: 8 * MiB,
+        targetReadsZero: true,
+        direct,
+        bandwidth: new RateLimiter(null),
+      });
+      expect(sha256File(d)).toBe(sha256File(s));
+      expect(r).toMatchObject({ rangesConfirmed: 3, bytesSent: 12 * MiB, bytesSkipped: 12 * MiB, bytesRead: 24 * MiB });
+    } finally {
+      await revoke(jobId);
+    }
+    expect(readFileSync(join(sshd.dir, ".ssh/authorized_keys"), "utf8")).not.toContain("blockferry-migration");
+    expect(() => readFileSync(`/run/blockferry-${jobId}/id_ed25519`)).toThrow();
+  });
+
+  it("a bandwidth limit paces the source", async () => {
+    const s = join(dir, "src.img");
+    const d = join(dir, "dst-slow.img");
+    writeFileSync(d, Buffer.alloc(24 * MiB, 0x5a));
+    const jobId = insertJob(t.db);
+    const direct = await grant(jobId, d);
+    try {
+      const r = await copyFull({
+        source: { host, device: s },
+        target: { host, device: d },
+        journal,
+        jobId,
+        pass: "full",
+        bytes: 24 * MiB,
+        direct,
+        bandwidth: new RateLimiter(8 * MiB),
+      });
+      expect(sha256File(d)).toBe(sha256File(s));
+      // 12 MiB of data at 8 MiB/s (a quarter second of credit up front): at least a second.
+      expect(r.seconds).toBeGreaterThan(1);
+    } finally {
+      await revoke(jobId);
+    }
+  });
+
+  it("a target that stops reading early never confirms anything", async () => {
+    const s = join(dir, "src.img");
+    const d = join(dir, "dst-short.img");
+    writeFileSync(d, Buffer.alloc(24 * MiB, 0x5a));
+    const jobId = insertJob(t.db);
+    // A receive side that takes a little and then claims success.
+    const direct = await grant(jobId, d, "head -c 1000 >/dev/null; exit 0");
+    try {
+      await expect(
+        copyFull({
+          source: { host, device: s },
+          target: { host, device: d },
+          journal,
+          jobId,
+          pass: "full",
+          bytes: 24 * MiB,
+          direct,
+          transientRetries: 0,
+        }),
+      ).rejects.toThrow();
+    } finally {
+      await revoke(jobId);
+    }
+    const rows = journal.plan(jobId, "full", [[0, 24 * MiB]]);
+    expect(rows.every((row) => !row.confirmed)).toBe(true);
+  });
+
+  it("a source whose ssh to the target dies is a lost link (DirectLinkError), never a confirmed range", async () => {
+    const s = join(dir, "src.img");
+    const d = join(dir, "dst-cut.img");
+    writeFileSync(d, Buffer.alloc(24 * MiB, 0x5a));
+    const jobId = insertJob(t.db);
+    const direct = await grant(jobId, d);
+    // The same access, aimed at a port nobody listens on: the source's ssh exits 255 as on a cut link.
+    const cut = { ...direct, sshCommand: direct.sshCommand.replace(`'${sshd.port}'`, `'${await freePort()}'`) };
+    expect(cut.sshCommand).not.toBe(direct.sshCommand);
+    try {
+      await expect(
+        copyFull({
+          source: { host, device: s },
+          target: { host, device: d },
+          journal,
+          jobId,
+          pass: "full",
+          bytes: 24 * MiB,
+          direct: cut,
+        }),
+      ).rejects.toBeInstanceOf(DirectLinkError);
+    } finally {
+      await revoke(jobId);
+    }
+    const rows = journal.plan(jobId, "full", [[0, 24 * MiB]]);
+    expect(rows.every((row) => !row.confirmed)).toBe(true);
+  });
+});

@@ -1,0 +1,425 @@
+// The direct data plane against the qemu lab: lab1 reaches lab2 over the private lab link (10.77.0.x), an
+// address the server never uses. First the per-migration access: a key that runs nothing but the receive side,
+// and nothing of ours left on either host once it is revoked.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Host, isTerminalJobState, type StoredEvent } from "@blockferry/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HostRow } from "../../apps/server/src/db/repositories/hosts.ts";
+import { createTransferJournal } from "../../apps/server/src/db/repositories/transfer-journal.ts";
+import { RemoteHosts } from "../../apps/server/src/hosts/index.ts";
+import { openDataPath } from "../../apps/server/src/jobs/data-path.ts";
+import {
+  type AccessHost,
+  grantMigrationAccess,
+  type MigrationAccess,
+  revokeMigrationAccess,
+  sweepMigrationLeftovers,
+} from "../../apps/server/src/transfer/direct/access.ts";
+import { probeHashTool } from "../../apps/server/src/transfer/hash-tool.ts";
+import { copyFull, type TransferResult, transferHostOf } from "../../apps/server/src/transfer/index.ts";
+import { tempDb } from "../../apps/server/test/support/helpers.ts";
+import { insertJob } from "../../apps/server/test/transfer/support/fixture.ts";
+import {
+  lvcreateLinearCommand,
+  lvcreateThinCommand,
+  lvcreateThinPoolCommand,
+  lvDevicePath,
+  lvremoveCommand,
+  receiveRecordsCommand,
+  validateLvName,
+  validateVgName,
+} from "../../packages/lvm/src/index.ts";
+import { type LabHost, labExec, labHost, setHostLink } from "../lab/harness.ts";
+import { labPair } from "../lab/pairs.ts";
+import { apiClient } from "./support/api.ts";
+import { sh as labSh, leftovers as lvmLeftovers, sha256OnBoth } from "./support/lvm.ts";
+import { freePort, killHard, type ServerProcess, spawnServer } from "./support/server-process.ts";
+import { until } from "./support/wait.ts";
+
+const [lab1, lab2] = (await Promise.all(labPair().hosts.map((h) => labHost(h.labDir, h.name)))) as [
+  LabHost,
+  LabHost,
+];
+const remote = new RemoteHosts();
+const vg = validateVgName("vg0");
+const suffix = Date.now().toString(36);
+const targetLv = validateLvName(`direct-acc-${suffix}`);
+const targetDevice = lvDevicePath(vg, targetLv);
+
+/** Audit entries, as the product records them (here in memory: what matters is that each action is recorded). */
+const audited: Array<{ action: string; subject: string }> = [];
+const deps = {
+  audit: { record: (_actor: unknown, action: string, subject: string) => audited.push({ action, subject }) },
+};
+
+const accessHost = (host: LabHost): AccessHost => ({
+  name: host.name,
+  exec: (command, options = {}) =>
+    remote.exec(host.name, command, { stdin: options.stdin, timeoutMs: options.timeoutMs ?? 60_000 }),
+});
+
+/** What of ours a host holds: key lines (by marker) and migration directories. */
+async function leftovers(host: LabHost): Promise<string> {
+  const { stdout } = await labExec(
+    host,
+    "grep -c blockferry-migration /root/.ssh/authorized_keys || true; ls -d /run/blockferry-* 2>/dev/null || true",
+  );
+  return stdout.trim();
+}
+
+beforeAll(async () => {
+  for (const host of [lab1, lab2]) {
+    remote.register(host.name, {
+      host: host.address,
+      port: host.port,
+      username: host.user,
+      privateKey: host.privateKey,
+      hostKeyFingerprint: host.hostKeyFingerprintSha256,
+    });
+  }
+  await remote.exec(lab2.name, lvcreateLinearCommand({ vg, name: targetLv, sizeBytes: 8 << 20, tags: [] }));
+}, 120_000);
+
+const db = tempDb();
+const journal = createTransferJournal(db.db);
+const MiB = 1 << 20;
+const copyLvs = {
+  source: validateLvName(`direct-src-${suffix}`),
+  pool: validateLvName(`direct-pool-${suffix}`),
+  thin: validateLvName(`direct-thin-${suffix}`),
+};
+
+afterAll(async () => {
+  await remote.exec(lab2.name, lvremoveCommand({ vg, lv: targetLv })).catch(() => undefined);
+  for (const lv of [copyLvs.thin, copyLvs.pool])
+    await remote.exec(lab2.name, lvremoveCommand({ vg, lv })).catch(() => undefined);
+  await remote.exec(lab1.name, lvremoveCommand({ vg, lv: copyLvs.source })).catch(() => undefined);
+  await remote.close();
+  db.cleanup();
+});
+
+describe("per-migration access, source lab1 to target lab2 on the private link", () => {
+  const jobId = 4242;
+  let access: MigrationAccess;
+
+  it("the key reaches only the receive side of this migration's target device", async () => {
+    access = await grantMigrationAccess(deps, {
+      jobId,
+      source: accessHost(lab1),
+      target: accessHost(lab2),
+      targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
+      targetHostKey: lab2.hostPublicKey,
+      sourceHost: lab1.privateAddress,
+      receiveCommand: receiveRecordsCommand({ device: targetDevice }),
+    });
+    expect(audited).toContainEqual({ action: "migration.direct_access_grant", subject: `job:${jobId}` });
+    expect(await labExec(lab1, `stat -c %a ${access.sourceDir} ${access.sourceDir}/id_ed25519`)).toMatchObject({
+      stdout: "700\n600\n",
+    });
+    const viaKey = (args: string, input = "") =>
+      labExec(lab1, `${access.sshCommand} ${args}`, { input, allowFailure: true, timeoutMs: 60_000 });
+
+    // A real records stream: the forced command writes it and proves it (one b2sum line).
+    const written = await viaKey("", "d 0 512\n".concat("x".repeat(512), "e\n"));
+    expect(written.code).toBe(0);
+    expect(written.stdout).toMatch(/^[0-9a-f]{128} {2}-\n$/);
+
+    // `id` asked for: the forced command runs instead (no input: it fails before writing anything).
+    const id = await viaKey("id");
+    expect(id.stdout).not.toContain("uid=");
+    expect(id.stderr).toContain("stream ended before its end record");
+
+    // A "shell" typing a command: the forced command reads it as a record and refuses it.
+    const shell = await viaKey("", "id\nexit\n");
+    expect(shell.stdout).not.toContain("uid=");
+    expect(shell.stderr).toContain("bad record: id");
+
+    // Local port forwarding to lab2's sshd: restrict refuses it, so nothing answers through the tunnel.
+    const forward = await labExec(
+      lab1,
+      [
+        `${access.sshCommand.replace("ClearAllForwardings=yes", "ClearAllForwardings=no")} -N -L 127.0.0.1:40022:127.0.0.1:22 & p=$!`,
+        // wait for the tunnel's listener (ssh opens it before asking the target anything)
+        "i=0; until netstat -ltn | grep -q ':40022 '; do i=$((i + 1)); [ $i -lt 300 ] || break; sleep 0.1; done",
+        "ssh-keyscan -T 10 -p 40022 127.0.0.1 2>/dev/null; echo scanned; kill $p",
+      ].join("; "),
+      { allowFailure: true, timeoutMs: 90_000 },
+    );
+    expect(forward.stdout.trim()).toBe("scanned");
+  });
+
+  it("revoking leaves nothing of ours on either host; the server's own access stays", async () => {
+    await revokeMigrationAccess(deps, { jobId, source: accessHost(lab1), target: accessHost(lab2) }, "test done");
+    expect(await leftovers(lab1)).toBe("0");
+    expect(await leftovers(lab2)).toBe("0");
+    expect(audited).toContainEqual({ action: "migration.direct_access_revoke", subject: `job:${jobId}` });
+    const after = await labExec(lab1, `${access.sshCommand} </dev/null`, { allowFailure: true });
+    expect(after.code).not.toBe(0);
+    expect((await labExec(lab2, "true")).code).toBe(0);
+  });
+
+  it("the sweep removes leftovers of jobs that are not running and keeps those that are", async () => {
+    const grant = (id: number) =>
+      grantMigrationAccess(deps, {
+        jobId: id,
+        source: accessHost(lab1),
+        target: accessHost(lab2),
+        targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
+        targetHostKey: lab2.hostPublicKey,
+        receiveCommand: receiveRecordsCommand({ device: targetDevice }),
+      });
+    await grant(901);
+    await grant(902);
+    const running = new Set([902]);
+    expect(await sweepMigrationLeftovers(deps, accessHost(lab1), running)).toEqual([901]);
+    expect(await sweepMigrationLeftovers(deps, accessHost(lab2), running)).toEqual([901]);
+    expect(await leftovers(lab1)).toBe("0\n/run/blockferry-902");
+    expect(await leftovers(lab2)).toBe("1");
+    expect(await sweepMigrationLeftovers(deps, accessHost(lab1), new Set())).toEqual([902]);
+    expect(await sweepMigrationLeftovers(deps, accessHost(lab2), new Set())).toEqual([902]);
+    expect(await leftovers(lab1)).toBe("0");
+    expect(await leftovers(lab2)).toBe("0");
+  });
+});
+
+describe("direct full copy, lab1 to lab2 over the private link", () => {
+  const bytes = 16 * MiB;
+  const sha = async (host: LabHost, lv: string, length = bytes) =>
+    (await labExec(host, `head -c ${length} /dev/vg0/${lv} | sha256sum`)).stdout.split(" ")[0];
+
+  beforeAll(async () => {
+    // 8 MiB of data, then 8 MiB of zeroes: the zero half must never be sent to (or allocated on) a thin target.
+    await remote.exec(lab1.name, lvcreateLinearCommand({ vg, name: copyLvs.source, sizeBytes: bytes, tags: [] }));
+    await labExec(
+      lab1,
+      `{ head -c ${8 * MiB} /dev/urandom; head -c ${8 * MiB} /dev/zero; } | dd of=/dev/vg0/${copyLvs.source} bs=1M iflag=fullblock oflag=direct status=none`,
+    );
+    for (const command of [
+      lvcreateThinPoolCommand({ vg, name: copyLvs.pool, sizeBytes: 24 * MiB, tags: [] }),
+      lvcreateThinCommand({ vg, pool: copyLvs.pool, name: copyLvs.thin, virtualSizeBytes: bytes, tags: [] }),
+    ])
+      await remote.exec(lab2.name, command, { timeoutMs: 60_000 });
+  }, 180_000);
+
+  it("into a fresh thin LV: equal bytes, the zero half neither sent nor allocated, nothing of ours left", async () => {
+    const source = { host: transferHostOf(remote.connection(lab1.name)), device: `/dev/vg0/${copyLvs.source}` };
+    const target = { host: transferHostOf(remote.connection(lab2.name)), device: `/dev/vg0/${copyLvs.thin}` };
+    const jobId = insertJob(db.db);
+    const [sourceTool, targetTool] = await Promise.all([probeHashTool(source.host), probeHashTool(target.host)]);
+    const hash = sourceTool === targetTool ? targetTool : "b2sum";
+    const access = await grantMigrationAccess(deps, {
+      jobId,
+      source: accessHost(lab1),
+      target: accessHost(lab2),
+      targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
+      targetHostKey: lab2.hostPublicKey,
+      sourceHost: lab1.privateAddress,
+      receiveCommand: receiveRecordsCommand({ device: target.device, hash }),
+    });
+    let result: TransferResult;
+    try {
+      const direct = { jobId, sshCommand: access.sshCommand, hash };
+      result = await copyFull({ source, target, journal, jobId, pass: "full", bytes, targetReadsZero: true, direct });
+    } finally {
+      await revokeMigrationAccess(deps, { jobId, source: accessHost(lab1), target: accessHost(lab2) }, "copy done");
+    }
+    expect(await sha(lab2, copyLvs.thin)).toBe(await sha(lab1, copyLvs.source));
+    expect(result).toMatchObject({ bytesRead: bytes, bytesSent: 8 * MiB, bytesSkipped: 8 * MiB, bytesZeroed: 0 });
+    const used = Number((await labExec(lab2, `lvs --noheadings -o data_percent vg0/${copyLvs.thin}`)).stdout.trim());
+    expect(used).toBeLessThanOrEqual(55);
+    expect(await leftovers(lab1)).toBe("0");
+    expect(await leftovers(lab2)).toBe("0");
+  });
+});
+
+describe("auto, when the source cannot reach the target's migration address", () => {
+  it("takes the relay within seconds and says why (a refused port, a silent address), leaving nothing behind", async () => {
+    const row = (id: number, lab: LabHost, name: string, migrationAddress: string) =>
+      ({
+        id,
+        name,
+        address: lab.address,
+        port: lab.port,
+        username: "root",
+        migrationAddress,
+        pinnedFingerprint: lab.hostKeyFingerprintSha256,
+      }) as HostRow;
+    const open = async (targetAddress: string) => {
+      const rows = new Map([
+        [1, row(1, lab1, "lab1", lab1.privateAddress as string)],
+        [2, row(2, lab2, "lab2-unreachable", targetAddress)],
+      ]);
+      const t0 = performance.now();
+      const path = await openDataPath(
+        {
+          remote: { exec: (id, command, o) => remote.exec(id === 1 ? lab1.name : lab2.name, command, o) },
+          hosts: { get: (id) => rows.get(id) },
+          audit: deps.audit,
+        },
+        { jobId: 4343, dataPath: "auto", sourceHostId: 1, targetHostId: 2, targetDevice },
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      process.stderr.write(`auto fallback for ${targetAddress} decided in ${seconds.toFixed(1)} s\n`);
+      return { path, seconds };
+    };
+    const refused = await open(`${lab2.privateAddress}:2`);
+    expect(refused.path).toMatchObject({
+      ran: "relay",
+      reason: `direct path not available: lab1 cannot reach lab2-unreachable at its migration address ${lab2.privateAddress}:2`,
+    });
+    const silent = await open("10.77.0.99");
+    expect(silent.path).toMatchObject({
+      ran: "relay",
+      reason: "direct path not available: lab1 cannot reach lab2-unreachable at its migration address 10.77.0.99:22",
+    });
+    // Bounded: keyscan waits 5 s, each precheck command at most 15 s (the rest is this lab's exec latency).
+    expect(Math.max(refused.seconds, silent.seconds)).toBeLessThan(30);
+    expect(await leftovers(lab1)).toBe("0");
+    expect(await leftovers(lab2)).toBe("0");
+  });
+});
+
+describe("migrations over the direct path (one server process; hosts reach each other on the private link)", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "bf-direct-"));
+  // Every server process this file started, killed (process group and all) however the tests end.
+  const servers: ServerProcess[] = [];
+  let server: ServerProcess;
+  let api: ReturnType<typeof apiClient>;
+  let src: Host;
+  let dst: Host;
+  const t0 = Date.now();
+  const mark = (what: string) => process.stderr.write(`direct: ${what} at +${(Date.now() - t0) / 1000} s\n`);
+
+  const startServer = async () => {
+    server = await spawnServer(dataDir, await freePort());
+    servers.push(server);
+    api = apiClient(server.url, server.token);
+  };
+  /** Adds a host with its migration address and trusts the key it presents (checked against the lab's). */
+  async function addHost(lab: LabHost, name: string, migrationAddress: string): Promise<Host> {
+    const added = await api.call<{ host: Host; fingerprint: string }>("POST", "/api/hosts", {
+      name,
+      address: lab.address,
+      port: lab.port,
+      privateKey: lab.privateKey,
+      migrationAddress,
+    });
+    expect(added.fingerprint).toBe(lab.hostKeyFingerprintSha256);
+    return api.call<Host>("POST", `/api/hosts/${added.host.id}/trust`, { fingerprint: added.fingerprint });
+  }
+  const logLines = async (id: number) => {
+    const { events } = await api.call<{ events: StoredEvent[] }>("GET", `/api/jobs/${id}/events?limit=1000`);
+    return events.filter((e) => e.type === "job.log").map((e) => (e.data as { message: string }).message);
+  };
+  /** The job's full copy took the direct path, and the source's ssh of a direct batch runs (as long as its batch). */
+  const directBatchRunning = async (jobId: number) => {
+    let chosen: string | undefined;
+    await until(
+      `job ${jobId} to choose its data path`,
+      async () => {
+        chosen = (await logLines(jobId)).find((line) => /^full\S*: data path /.test(line));
+        const m = await api.migration(jobId);
+        if (isTerminalJobState(m.state)) throw new Error(`job ${jobId} ended ${m.state}: ${m.error?.message ?? ""}`);
+        return chosen !== undefined;
+      },
+      240_000,
+    );
+    expect(chosen).toMatch(/: data path direct$/);
+    await until(`a direct batch of job ${jobId}`, async () =>
+      (await labSh(lab1, "ps -eo args")).split("\n").some((l) => l.includes(`/run/blockferry-${jobId}/id_ed25519`)),
+    );
+  };
+  const slow = (jobId: number, bytesPerSecond: number | null) =>
+    api.call("PUT", `/api/migrations/${jobId}/bandwidth`, { bytesPerSecond });
+  /** A classic LV of 8 MiB, random bytes: at the 512 KiB/s limit its copy runs 16 s, a window to act "mid copy". */
+  const classicLv = (name: string) =>
+    labSh(
+      lab1,
+      `lvcreate -q -y -L 8M -n ${name} vg0 && dd if=/dev/urandom of=/dev/vg0/${name} bs=1M count=8 oflag=direct status=none`,
+    );
+  const LIMIT = 512 << 10;
+  const noLeftovers = async () => {
+    expect(await leftovers(lab1)).toBe("0");
+    expect(await leftovers(lab2)).toBe("0");
+  };
+
+  beforeAll(async () => {
+    await startServer();
+    src = await addHost(lab1, "lab1", lab1.privateAddress as string);
+    dst = await addHost(lab2, "lab2", lab2.privateAddress as string);
+    expect(dst.migrationAddress).toBe(lab2.privateAddress);
+  }, 120_000);
+  afterAll(async () => {
+    await setHostLink(lab1, true, "private").catch(() => undefined);
+    await labSh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
+    for (const s of servers) await killHard(s);
+    for (const lv of ["dvm", "dcut"])
+      for (const host of [lab1, lab2]) await labSh(host, `lvremove -q -y vg0/${lv} >/dev/null 2>&1; true`);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("a classic LV written to during the copy, the server killed -9 mid direct copy: resumes direct, sha256-equal, nothing of ours left", async () => {
+    await classicLv("dvm");
+    await labSh(lab1, "bf-workload start /dev/vg0/dvm 128");
+    // No dataPath: auto, the default, takes the direct path when its prechecks pass.
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "dvm" },
+      target: { hostId: dst.id, vg: "vg0" },
+      vm: { controller: "commands", stopSource: "bf-workload stop", startTarget: "true" },
+      cutover: "auto",
+      options: { bandwidthLimitBytesPerSecond: LIMIT },
+    });
+    await directBatchRunning(job.id);
+    mark("kill -9 mid direct copy");
+    await killHard(server);
+    await startServer();
+    mark("restarted");
+    await slow(job.id, null);
+    await api.waitFor(job.id, (m) => m.state === "succeeded", 300_000);
+    mark("crash case succeeded");
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/dvm");
+    expect(target).toBe(source);
+    const lines = await logLines(job.id);
+    // Once before the kill, again (at least) after the restart: the resumed copy went direct too.
+    expect(lines.filter((line) => /^full\S*: data path direct$/.test(line)).length).toBeGreaterThanOrEqual(2);
+    expect(lines.some((line) => /data path relay/.test(line))).toBe(false);
+    await noLeftovers();
+    expect(await lvmLeftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
+  }, 400_000);
+
+  it("the source-to-target link cut mid direct copy and restored: retried direct, sha256-equal, never a false success", async () => {
+    await classicLv("dcut");
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "dcut" },
+      target: { hostId: dst.id, vg: "vg0" },
+      vm: { controller: "commands", stopSource: "true", startTarget: "true" },
+      cutover: "auto",
+      options: { dataPath: "direct", bandwidthLimitBytesPerSecond: LIMIT },
+    });
+    await directBatchRunning(job.id);
+    mark("private link cut");
+    await setHostLink(lab1, false, "private");
+    try {
+      await until("the job to notice the lost link", async () =>
+        (await logLines(job.id)).some((line) => /direct link lab1 to lab2 at 10\.77\.0\.2:22 lost/.test(line)),
+      );
+      mark("link loss noticed");
+      expect((await api.migration(job.id)).state).not.toBe("succeeded");
+    } finally {
+      await setHostLink(lab1, true, "private");
+    }
+    mark("private link restored");
+    await slow(job.id, null);
+    await api.waitFor(job.id, (m) => m.state === "succeeded", 300_000);
+    mark("cut case succeeded");
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/dcut");
+    expect(target).toBe(source);
+    expect(
+      (await logLines(job.id)).some((line) => /data path direct \(re-opened after the link was lost/.test(line)),
+    ).toBe(true);
+    await noLeftovers();
+  }, 400_000);
+});

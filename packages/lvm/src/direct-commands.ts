@@ -1,0 +1,306 @@
+// Command templates for the direct data plane: per-migration SSH access from the source host to the target host.
+// The target gets one authorized_keys line (restricted, forced command, marked with the job), the source a
+// migration-private directory with the private key and a known_hosts pinning the target's host key. Every value
+// is validated here; the private key itself only ever travels on stdin, never in command text.
+import { InvalidValueError } from "./errors.ts";
+import { uintText } from "./numbers.ts";
+import { type RemotePath, validateRemotePath } from "./paths.ts";
+import { shQuote } from "./quote.ts";
+import { type ByteRun, HASH_TOOLS, type HashTool, MAX_RUNS_PER_COMMAND, TRANSFER_DD_BS } from "./transfer-commands.ts";
+
+/** Comment that ends every authorized_keys line of ours: how removal and crash recovery find them. */
+export const MIGRATION_MARKER_PREFIX = "blockferry-migration-";
+/** Where the source keeps a migration's key and known_hosts (tmpfs on most hosts: gone after a reboot too). */
+const SOURCE_DIR_PREFIX = "/run/blockferry-";
+
+function jobIdText(jobId: number): string {
+  if (!Number.isSafeInteger(jobId) || jobId < 1)
+    throw new InvalidValueError("job id", "out-of-range", String(jobId), "must be a positive integer");
+  return String(jobId);
+}
+
+export const migrationMarker = (jobId: number) => `${MIGRATION_MARKER_PREFIX}${jobIdText(jobId)}`;
+export const migrationDir = (jobId: number): RemotePath =>
+  validateRemotePath(`${SOURCE_DIR_PREFIX}${jobIdText(jobId)}`, "migration directory");
+
+/** A host name or an IPv4/IPv6 literal, as other hypervisors reach a host; nothing a shell or ssh would parse. */
+export function validateMigrationHost(value: string): string {
+  if (value.length === 0) throw new InvalidValueError("migration host", "empty", value, "must not be empty");
+  if (value.length > 253) throw new InvalidValueError("migration host", "too-long", value, "at most 253 characters");
+  if (!/^[A-Za-z0-9.:-]+$/.test(value)) {
+    const bad = [...value].find((c) => !/[A-Za-z0-9.:-]/.test(c)) ?? "";
+    throw new InvalidValueError("migration host", "bad-character", value, `character ${JSON.stringify(bad)}`);
+  }
+  if (value.startsWith("-"))
+    throw new InvalidValueError("migration host", "leading-hyphen", value, "must not start with '-'");
+  return value;
+}
+
+const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/;
+export const isIpLiteral = (host: string) => IP_LITERAL.test(host);
+
+const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}$/;
+
+/** `TYPE BASE64` of an OpenSSH public key (a trailing comment is dropped). */
+export function validatePublicKey(value: string): string {
+  const key = value.trim().split(/ +/).slice(0, 2).join(" ");
+  if (/[\n\r\0]/.test(value.trim()) || !PUBLIC_KEY.test(key))
+    throw new InvalidValueError("ssh public key", "bad-character", value, "not an OpenSSH public key");
+  return key;
+}
+
+export interface MigrationEndpoint {
+  host: string;
+  port: number;
+  user: string;
+}
+
+function endpointParts(e: MigrationEndpoint): { host: string; port: string; user: string } {
+  if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535)
+    throw new InvalidValueError("ssh port", "out-of-range", String(e.port), "must be 1..65535");
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(e.user))
+    throw new InvalidValueError("ssh user", "bad-character", e.user, "not a plain user name");
+  return { host: validateMigrationHost(e.host), port: String(e.port), user: e.user };
+}
+
+/** known_hosts line pinning `publicKey` for the endpoint (`[host]:port` unless port 22). */
+export function knownHostsLine(o: { host: string; port: number; publicKey: string }): string {
+  const host = validateMigrationHost(o.host);
+  const name = o.port === 22 ? host : `[${host}]:${o.port}`;
+  return `${name} ${validatePublicKey(o.publicKey)}`;
+}
+
+/**
+ * The target's authorized_keys line for one migration: `restrict` (no forwarding of any kind, no pty, no
+ * ~/.ssh/rc), the forced command (whatever the client asks to run, this runs), `from=` the source's address when
+ * known, and the marker. The forced command must be one line without backslashes (a `"` becomes `\"`, the only
+ * escape the option syntax has).
+ */
+export function authorizedKeyLine(o: {
+  jobId: number;
+  publicKey: string;
+  forcedCommand: string;
+  from?: string;
+}): string {
+  if (/[\n\r\\\0]/.test(o.forcedCommand))
+    throw new InvalidValueError("forced command", "bad-character", o.forcedCommand, "newline or backslash");
+  const options = ["restrict", `command="${o.forcedCommand.replaceAll('"', '\\"')}"`];
+  if (o.from !== undefined) options.push(`from="${validateMigrationHost(o.from)}"`);
+  return `${options.join(",")} ${validatePublicKey(o.publicKey)} ${migrationMarker(o.jobId)}`;
+}
+
+/** grep pattern of the job's lines (anchored: job 7 must not match job 71), or of every job's. */
+const markerPattern = (jobId?: number) =>
+  shQuote(` ${MIGRATION_MARKER_PREFIX}${jobId === undefined ? "[0-9][0-9]*" : jobIdText(jobId)}$`);
+const KEYS = '"$HOME/.ssh/authorized_keys"';
+
+/** Drops the lines matching `pattern` from authorized_keys when it has any (rewritten through a temp file). */
+const dropLines = (pattern: string) =>
+  `if [ -f ${KEYS} ] && grep -q -e ${pattern} ${KEYS}; then { grep -v -e ${pattern} ${KEYS} || [ $? -eq 1 ]; } >${KEYS}.bf-tmp && mv -f ${KEYS}.bf-tmp ${KEYS}; fi`;
+
+/**
+ * Target: installs the authorized_keys line read from stdin (one line, checked to end with this job's marker),
+ * replacing an earlier line of the same job (a resumed migration gets a fresh key).
+ */
+export function installAuthorizedKeyCommand(o: { jobId: number }): string {
+  const pattern = markerPattern(o.jobId);
+  return [
+    "umask 077",
+    'mkdir -p "$HOME/.ssh"',
+    "IFS= read -r line",
+    `printf '%s\\n' "$line" | grep -q -e ${pattern} || { echo "blockferry: not this migration's key line" >&2; exit 65; }`,
+    dropLines(pattern),
+    `printf '%s\\n' "$line" >>${KEYS}`,
+  ].join(" && ");
+}
+
+/** Target: removes the job's authorized_keys line (idempotent). */
+export function removeAuthorizedKeyCommand(o: { jobId: number }): string {
+  return `umask 077 && ${dropLines(markerPattern(o.jobId))}`;
+}
+
+/**
+ * Source: a fresh migration-private directory (0700) with the private key from stdin (0600) and the known_hosts
+ * line pinning the target.
+ */
+export function writeSourceAccessCommand(o: { jobId: number; knownHosts: string }): string {
+  const dir = shQuote(migrationDir(o.jobId));
+  if (/[\n\r\0]/.test(o.knownHosts))
+    throw new InvalidValueError("known_hosts line", "bad-character", o.knownHosts, "one line only");
+  return [
+    "umask 077",
+    `rm -rf ${dir}`,
+    `mkdir -m 0700 ${dir}`,
+    `cat >${dir}/id_ed25519`,
+    `printf '%s\\n' ${shQuote(o.knownHosts)} >${dir}/known_hosts`,
+  ].join(" && ");
+}
+
+/** Source: removes the job's directory (idempotent). */
+export function removeSourceAccessCommand(o: { jobId: number }): string {
+  return `rm -rf ${shQuote(migrationDir(o.jobId))}`;
+}
+
+/**
+ * Either side: the job ids of every leftover of ours, one per line (an authorized_keys marker or a source
+ * directory), for crash recovery to remove those of jobs no longer running.
+ */
+export function leftoverMigrationsCommand(): string {
+  const fromKeys = `{ [ ! -f ${KEYS} ] || grep -o -e ${markerPattern()} ${KEYS} || true; } | sed 's/.*-//'`;
+  const fromDirs = `for d in ${SOURCE_DIR_PREFIX}[0-9]*; do [ -d "$d" ] && echo "\${d#${SOURCE_DIR_PREFIX}}"; done; true`;
+  return `{ ${fromKeys}; ${fromDirs}; } | sort -un`;
+}
+
+/** What the direct path's OpenSSH client offers, preferred first. */
+export const DIRECT_CIPHERS =
+  "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr";
+
+/**
+ * Source: the OpenSSH client invocation that reaches the target with the job's key only, the pinned host key
+ * only, no agent, X11 or port forwarding, no prompts, no user or system config. The target runs its forced
+ * command whatever follows; nothing does.
+ */
+export function directSshCommand(o: { jobId: number; target: MigrationEndpoint }): string {
+  const dir = migrationDir(o.jobId);
+  const { host, port, user } = endpointParts(o.target);
+  const options = [
+    "IdentitiesOnly=yes",
+    `IdentityFile=${dir}/id_ed25519`,
+    `UserKnownHostsFile=${dir}/known_hosts`,
+    "GlobalKnownHostsFile=/dev/null",
+    "StrictHostKeyChecking=yes",
+    "BatchMode=yes",
+    "ForwardAgent=no",
+    "ForwardX11=no",
+    "ClearAllForwardings=yes",
+    // OpenSSH's default ciphers with AES-GCM first (its default puts ChaCha20 first): hypervisor CPUs have AES
+    // instructions, and there AES-GCM costs the source and the target a fraction of ChaCha20-Poly1305's CPU
+    // (the data plane's largest cost after the hashes; measured in bench/transfer.bench.ts `direct`).
+    `Ciphers=${DIRECT_CIPHERS}`,
+    "ControlMaster=no",
+    "ControlPath=none",
+    "ConnectTimeout=20",
+    "ServerAliveInterval=5",
+    "ServerAliveCountMax=4",
+    "LogLevel=ERROR",
+  ];
+  const args = ["-F", "/dev/null", "-T", ...options.flatMap((option) => ["-o", option]), "-p", port, `${user}@${host}`];
+  return `ssh ${args.map(shQuote).join(" ")}`;
+}
+
+/**
+ * Seconds the probe waits for the target's sshd: a refused port answers at once, a dead link never does. Not less:
+ * a slow host (the qemu lab under load) takes seconds for the key exchange, and a false "unreachable" costs
+ * auto the direct path.
+ */
+const PROBE_TIMEOUT_S = 10;
+
+/**
+ * Source: proves it reaches the target's migration address and that the host key presented there is the pinned
+ * one, before any key is installed: ssh-keyscan's ed25519 key compared with the pinned key. Prints `ok`, or
+ * `unreachable` / `mismatch` (exit 0 either way: the caller words the reason).
+ */
+export function probeMigrationAddressCommand(o: {
+  host: string;
+  port: number;
+  publicKey: string;
+  /** ssh-keyscan's wait (default PROBE_TIMEOUT_S). */
+  timeoutSeconds?: number | undefined;
+}): string {
+  const host = validateMigrationHost(o.host);
+  const key = validatePublicKey(o.publicKey);
+  const type = key.split(" ")[0] as string;
+  const keyType = type === "ssh-ed25519" ? "ed25519" : type === "ssh-rsa" ? "rsa" : "ecdsa";
+  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)
+    throw new InvalidValueError("ssh port", "out-of-range", String(o.port), "must be 1..65535");
+  const wait = o.timeoutSeconds ?? PROBE_TIMEOUT_S;
+  if (!Number.isInteger(wait) || wait < 1 || wait > 60)
+    throw new InvalidValueError("keyscan timeout", "out-of-range", String(wait), "must be 1..60 seconds");
+  const scan = `ssh-keyscan -T ${wait} -t ${keyType} -p ${o.port} ${shQuote(host)} 2>/dev/null`;
+  return `seen=$(${scan} | cut -d' ' -f2,3); if [ -z "$seen" ]; then echo unreachable; elif [ "$seen" = ${shQuote(key)} ]; then echo ok; else echo mismatch; fi`;
+}
+
+/** Progress lines the source prints per block: data sent, zero record sent, zero block skipped. */
+export const DIRECT_PROGRESS = /^p ([dzs]) (\d+)$/;
+/** The source's own hash line, printed last: `s ` and the hash tool's line over the data it sent. */
+export const DIRECT_SOURCE_HASH = /^s (.+)$/;
+
+/**
+ * Source side of a direct batch, one POSIX sh command line. Per block of `blockBytes` (the runs are cut into
+ * blocks here) it waits for a `g` line on stdin (the server's pacing: bandwidth limit and flow control), then
+ * with `zeroes` checks the block against /dev/zero (`cmp`; the block is then read again, from the page cache)
+ * and sends a `z` record (or, `skipZeroes`, nothing: a fresh thin target reads zeroes) or a `d` record with the
+ * bytes, through `tee` into a fifo its hash tool reads: the hash of exactly what was read. The records go into
+ * `sshCommand` (the target's forced command: receive side). Output: one `p KIND LENGTH` line per block, the
+ * target's read-back lines, then `s HASHLINE`. A failed read, a missing token or a failed ssh fails the command.
+ */
+export function directSendCommand(o: {
+  jobId: number;
+  device: string;
+  runs: readonly ByteRun[];
+  blockBytes: number;
+  zeroes: boolean;
+  skipZeroes: boolean;
+  hash: HashTool;
+  sshCommand: string;
+}): string {
+  const dev = shQuote(validateRemotePath(o.device, "transfer device"));
+  const dir = shQuote(migrationDir(o.jobId));
+  const block = uintText("direct block", o.blockBytes, { min: 512n, multipleOf: 512n });
+  if (o.runs.length === 0 || o.runs.length > MAX_RUNS_PER_COMMAND)
+    throw new InvalidValueError("direct runs", "out-of-range", String(o.runs.length), "1..512 runs per command");
+  const runs = o.runs.map(([offset, length]) => {
+    const off = uintText("direct run offset", offset, { multipleOf: 512n });
+    const len = uintText("direct run length", length, { min: 512n, multipleOf: 512n });
+    return `s ${off} ${len}`;
+  });
+  if (!o.sshCommand.startsWith("ssh ") || /[\n\r\0]/.test(o.sshCommand))
+    throw new InvalidValueError("direct ssh command", "bad-character", o.sshCommand, "not an ssh command line");
+  const dd = `bs=${TRANSFER_DD_BS} status=none`;
+  // Direct I/O: a data block's zero check stopped at its first bytes, so the page cache has nothing to offer.
+  const read = `r(){ dd if=${dev} iflag=direct,skip_bytes,count_bytes ${dd} skip="$1" count="$2"; }`;
+  // One process per check: cmp skips to the block itself (operands SKIP1 SKIP2, GNU and busybox alike) and
+  // stops at the first non-zero byte; a dd into cmp cost a second process and a pipe per block.
+  const isZero = `c(){ cmp -s -n "$2" ${dev} /dev/zero "$1" 0; }`;
+  const zeroBlock = o.skipZeroes ? `echo "p s $2" >&4` : `printf 'z %s %s\\n' "$1" "$2" && echo "p z $2" >&4`;
+  // A token per block (the server's pacing): t. Blocks of a run are cut here: `len` = the next block's length.
+  const token = `t(){ IFS= read -r go || return 1; [ "$go" = g ]; }`;
+  const cut = (len: string, at: string, end: string) =>
+    `${len}=$((${end} - ${at})); [ "$${len}" -le ${block} ] || ${len}=${block}`;
+  // Adjacent data blocks go as ONE record: the target then runs one dd per record, reading its stdin without
+  // a pause (a dd per 4 MiB block stalled the target's sshd, which buffered and re-copied what piled up), and
+  // here one tee per record carries them into the hash.
+  const dataRecord = [
+    `d(){ printf 'd %s %s\\n' "$1" "$2"`,
+    `{ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q")}; t || { : >"$y"; break; }; r "$p" "$n" || { : >"$x"; break; }; echo "p d $n" >&4; p=$((p + n)); done; } | tee /dev/fd/3 || : >"$x"`,
+    `[ ! -e "$x" ] && [ ! -e "$y" ]; }`,
+  ].join("; ");
+  const zeroRecords = `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q")}; t || return 1; zb "$p" "$n" || return 1; p=$((p + n)); done; }`;
+  // A span: with zero checks, first which of its blocks are zero (cmp stops at a block's first non-zero byte),
+  // then its segments in order, each all data or all zero.
+  const span = o.zeroes
+    ? [
+        `s(){ o=$1; e=$(($1 + $2)); so=$o; sk=`,
+        `while [ "$o" -lt "$e" ]; do ${cut("m", "o", "e")}; k=d; if c "$o" "$m"; then k=z; fi`,
+        `if [ "$k" != "$sk" ]; then if [ -n "$sk" ]; then g "$sk" "$so" $((o - so)) || return 1; fi; sk=$k; so=$o; fi`,
+        `o=$((o + m)); done; g "$sk" "$so" $((e - so)); }`,
+        `g(){ if [ "$1" = d ]; then d "$2" "$3"; else zs "$2" "$3"; fi; }`,
+      ].join("; ")
+    : `s(){ d "$1" "$2"; }`;
+  const functions = [token, `zb(){ ${zeroBlock}; }`, dataRecord, zeroRecords, span].join("; ");
+  return [
+    read,
+    isZero,
+    functions,
+    `f=${dir}/f.$$; h=${dir}/h.$$; x=${dir}/x.$$; y=${dir}/y.$$`,
+    `trap 'rm -f "$f" "$h" "$x" "$y"' EXIT`,
+    `rm -f "$f" "$h" "$x" "$y" && mkfifo -m 600 "$f" || exit 1`,
+    `${HASH_TOOLS[o.hash].command} <"$f" >"$h" & hp=$!`,
+    "exec 4>&1",
+    `{ ${runs.join(" && ")} && printf 'e\\n'; } 3>"$f" | ${o.sshCommand}; rc=$?`,
+    `wait "$hp" || rc=1`,
+    `[ "$rc" -eq 0 ] || exit "$rc"`,
+    `[ ! -e "$x" ] || { echo "blockferry: source read failed" >&2; exit 1; }`,
+    `printf 's %s\\n' "$(cat "$h")"`,
+  ].join("; ");
+}
