@@ -39,10 +39,7 @@ import { sh as labSh, leftovers as lvmLeftovers, sha256OnBoth } from "./support/
 import { freePort, killHard, type ServerProcess, spawnServer } from "./support/server-process.ts";
 import { until } from "./support/wait.ts";
 
-const [lab1, lab2] = (await Promise.all(labPair().hosts.map((h) => labHost(h.labDir, h.name)))) as [
-  LabHost,
-  LabHost,
-];
+const [lab1, lab2] = (await Promise.all(labPair().hosts.map((h) => labHost(h.labDir, h.name)))) as [LabHost, LabHost];
 const remote = new RemoteHosts();
 const vg = validateVgName("vg0");
 const suffix = Date.now().toString(36);
