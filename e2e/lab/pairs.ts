@@ -1,5 +1,5 @@
-// Lab tests run in up to BLOCKFERRY_LAB_PAIRS forks (default 2), each with its own pair of booted hosts: a CI run
-// on two cores spends much of a lab test waiting on a guest, so a second fork on a second pair uses the idle time.
+// Lab tests run in BLOCKFERRY_LAB_PAIRS forks (default 1), each with its own pair of booted hosts: a lab test
+// spends much of its time waiting on a guest, so a second fork on a second pair can use the idle time.
 // Files on the same fork share a pair and run one after another, as before.
 import { inject } from "vitest";
 import type { LabContext } from "./global-setup.ts";
