@@ -226,12 +226,13 @@ export const DIRECT_PROGRESS = /^p ([dzs]) (\d+)$/;
 export const DIRECT_SOURCE_HASH = /^s (.+)$/;
 
 /**
- * Source side of a direct batch, one POSIX sh command line. Per block of `blockBytes` (the runs are cut into
- * blocks here) it waits for a `g` line on stdin (the server's pacing: bandwidth limit and flow control), then
- * with `zeroes` checks the block against /dev/zero (`cmp`; the block is then read again, from the page cache)
- * and sends a `z` record (or, `skipZeroes`, nothing: a fresh thin target reads zeroes) or a `d` record with the
- * bytes, through `tee` into a fifo its hash tool reads: the hash of exactly what was read. The records go into
- * `sshCommand` (the target's forced command: receive side). Output: one `p KIND LENGTH` line per block, the
+ * Source side of a direct batch, one POSIX sh command line. Per step of at most `stepBytes` of a data or zero
+ * record it waits for a `g` line on stdin (the server's pacing: bandwidth limit and flow control); with `zeroes`
+ * it first checks each block of `blockBytes` (the runs are cut into blocks here) against /dev/zero (`cmp`), and
+ * sends the zero blocks as `z` records (or, `skipZeroes`, nothing: a fresh thin target reads zeroes) and the
+ * others as `d` records with the bytes, through `tee` into a fifo its hash tool reads: the hash of exactly what
+ * was read. The records go into
+ * `sshCommand` (the target's forced command: receive side). Output: one `p KIND LENGTH` line per step, the
  * target's read-back lines, then `s HASHLINE`. A failed read, a missing token or a failed ssh fails the command.
  */
 export function directSendCommand(o: {
@@ -239,6 +240,11 @@ export function directSendCommand(o: {
   device: string;
   runs: readonly ByteRun[];
   blockBytes: number;
+  /**
+   * Pacing unit: one token and one progress line per this many bytes of a data or zero record at most (default
+   * blockBytes). Bigger than blockBytes without a bandwidth limit: fewer lines in and tokens out for the server.
+   */
+  stepBytes?: number;
   zeroes: boolean;
   skipZeroes: boolean;
   hash: HashTool;
@@ -247,6 +253,7 @@ export function directSendCommand(o: {
   const dev = shQuote(validateRemotePath(o.device, "transfer device"));
   const dir = shQuote(migrationDir(o.jobId));
   const block = uintText("direct block", o.blockBytes, { min: 512n, multipleOf: 512n });
+  const step = uintText("direct step", o.stepBytes ?? o.blockBytes, { min: 512n, multipleOf: 512n });
   if (o.runs.length === 0 || o.runs.length > MAX_RUNS_PER_COMMAND)
     throw new InvalidValueError("direct runs", "out-of-range", String(o.runs.length), "1..512 runs per command");
   const runs = o.runs.map(([offset, length]) => {
@@ -265,17 +272,17 @@ export function directSendCommand(o: {
   const zeroBlock = o.skipZeroes ? `echo "p s $2" >&4` : `printf 'z %s %s\\n' "$1" "$2" && echo "p z $2" >&4`;
   // A token per block (the server's pacing): t. Blocks of a run are cut here: `len` = the next block's length.
   const token = `t(){ IFS= read -r go || return 1; [ "$go" = g ]; }`;
-  const cut = (len: string, at: string, end: string) =>
-    `${len}=$((${end} - ${at})); [ "$${len}" -le ${block} ] || ${len}=${block}`;
+  const cut = (len: string, at: string, end: string, size = block) =>
+    `${len}=$((${end} - ${at})); [ "$${len}" -le ${size} ] || ${len}=${size}`;
   // Adjacent data blocks go as ONE record: the target then runs one dd per record, reading its stdin without
   // a pause (a dd per 4 MiB block stalled the target's sshd, which buffered and re-copied what piled up), and
   // here one tee per record carries them into the hash.
   const dataRecord = [
     `d(){ printf 'd %s %s\\n' "$1" "$2"`,
-    `{ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q")}; t || { : >"$y"; break; }; r "$p" "$n" || { : >"$x"; break; }; echo "p d $n" >&4; p=$((p + n)); done; } | tee /dev/fd/3 || : >"$x"`,
+    `{ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; t || { : >"$y"; break; }; r "$p" "$n" || { : >"$x"; break; }; echo "p d $n" >&4; p=$((p + n)); done; } | tee /dev/fd/3 || : >"$x"`,
     `[ ! -e "$x" ] && [ ! -e "$y" ]; }`,
   ].join("; ");
-  const zeroRecords = `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q")}; t || return 1; zb "$p" "$n" || return 1; p=$((p + n)); done; }`;
+  const zeroRecords = `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; t || return 1; zb "$p" "$n" || return 1; p=$((p + n)); done; }`;
   // A span: with zero checks, first which of its blocks are zero (cmp stops at a block's first non-zero byte),
   // then its segments in order, each all data or all zero.
   const span = o.zeroes
