@@ -17,6 +17,8 @@ export interface DataPathDeps {
   remote: Pick<RemoteHosts, "exec">;
   hosts: { get(id: number): HostRow | undefined };
   audit: Pick<AuditRepo, "record">;
+  /** This server's instance id (server-instance.ts): names its access on the hosts. */
+  instance?: string;
 }
 
 export interface OpenedPath {
@@ -60,8 +62,9 @@ async function openDirect(
   const { endpoint, hostKey, hash } = await probeDirectPath(probedHost(d, source), probedHost(d, target), {
     timeoutMs: PRECHECK_TIMEOUT_MS,
   });
+  const owner = { jobId: r.jobId, instance: d.instance };
   const access = await grantMigrationAccess(d, {
-    jobId: r.jobId,
+    ...owner,
     source: accessHost(d, source),
     target: accessHost(d, target),
     targetEndpoint: { ...endpoint, user: target.username },
@@ -72,9 +75,9 @@ async function openDirect(
   return {
     ran: "direct",
     link: `${source.name} to ${target.name} at ${endpoint.host}:${endpoint.port}`,
-    direct: { jobId: r.jobId, sshCommand: access.sshCommand, hash },
+    direct: { ...owner, sshCommand: access.sshCommand, hash },
     close: (why) =>
-      revokeMigrationAccess(d, { jobId: r.jobId, source: accessHost(d, source), target: accessHost(d, target) }, why),
+      revokeMigrationAccess(d, { ...owner, source: accessHost(d, source), target: accessHost(d, target) }, why),
   };
 }
 

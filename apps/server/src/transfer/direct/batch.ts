@@ -2,7 +2,14 @@
 // the target's forced command (the receive side); the server only paces the source (one token per step) and
 // compares the hash the source computed over what it read with the hash the target read back from its device.
 import { createInterface } from "node:readline";
-import { DIRECT_PROGRESS, DIRECT_SOURCE_HASH, directSendCommand, HASH_TOOLS, type HashTool } from "@blockferry/lvm";
+import {
+  DIRECT_PROGRESS,
+  DIRECT_SOURCE_HASH,
+  directSendCommand,
+  HASH_TOOLS,
+  type HashTool,
+  type ServerInstance,
+} from "@blockferry/lvm";
 import { RemoteCommandError } from "../../hosts/index.ts";
 import { DirectLinkError, RemoteOutputError } from "../errors.ts";
 import type { TransferHost } from "../host.ts";
@@ -13,6 +20,8 @@ import type { RateLimiter } from "../rate-limiter.ts";
 /** The direct data plane of one migration, as its access grant set it up. */
 export interface DirectPath {
   jobId: number;
+  /** The server instance whose access this is (names the source's directory). */
+  instance?: ServerInstance;
   /** Runs on the source; reaches the target's forced command (see access.ts). */
   sshCommand: string;
   /** The hash tool the target's forced command proves with; the source must have it too. */
@@ -77,6 +86,7 @@ export async function directBatch(
   const planned = r.runs.reduce((n, [, length]) => n + length, 0);
   const command = directSendCommand({
     jobId: r.path.jobId,
+    instance: r.path.instance,
     device: r.source.device,
     runs: r.runs,
     blockBytes: r.blockBytes,
