@@ -328,7 +328,10 @@ describe("migrations over the direct path (one server process; hosts reach each 
     );
     expect(chosen).toMatch(/: data path direct$/);
     await until(`a direct batch of job ${jobId}`, async () =>
-      (await labSh(lab1, "ps -eo args")).split("\n").some((l) => l.includes(`/run/blockferry-${jobId}/id_ed25519`)),
+      (await labSh(lab1, "ps -eo args"))
+        .split("\n")
+        // The source directory is named by the server's instance id and the job: /run/blockferry-<instance>-<job>.
+        .some((l) => new RegExp(`/run/blockferry-[0-9a-f]{8}-${jobId}/id_ed25519`).test(l)),
     );
   };
   const slow = (jobId: number, bytesPerSecond: number | null) =>
