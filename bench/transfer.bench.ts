@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { openDb } from "../apps/server/src/db/open.ts";
 import { createTransferJournal } from "../apps/server/src/db/repositories/transfer-journal.ts";
 import { execOn } from "../apps/server/src/hosts/index.ts";
+import { relayForSmallRuns } from "../apps/server/src/jobs/data-path.ts";
 import {
   type AccessHost,
   grantMigrationAccess,
@@ -503,6 +504,7 @@ try {
       ...machineLine("direct", "unverified"),
     });
     const direct1pct: number[] = [];
+    let scatteredPath: "direct" | "relay" = "direct";
     const last: { thin?: Awaited<ReturnType<typeof oursFullMeasured>>["r"] } = {};
     const t2 = await rounds({
       relayBaseline: logged("halfBaseline", () => baseline(half, d1, sshDefault)),
@@ -528,9 +530,10 @@ try {
       copyFileSync(rnd, changed);
       const map = scatterChanges(changed, 0.01);
       const jobId = insertJob(db);
-      const [secs] = await withDirect(jobId, a, async (path) => {
-        await settle();
-        return timed(() =>
+      // As auto sends it (the mover's rule): small scattered runs take the relay's SFTP with no direct setup.
+      scatteredPath = relayForSmallRuns("auto", map, CHUNK) === null ? "direct" : "relay";
+      const copy = (path?: DirectPath) =>
+        timed(() =>
           copyExtents({
             source: { host: src, device: changed },
             target: { host: dst, device: a },
@@ -540,10 +543,19 @@ try {
             extents: map,
             chunkBytes: CHUNK,
             deviceBytes: SIZE,
-            direct: path,
+            ...(path ? { direct: path } : {}),
           }),
         );
-      });
+      const [secs] =
+        scatteredPath === "direct"
+          ? await withDirect(jobId, a, async (path) => {
+              await settle();
+              return copy(path);
+            })
+          : await (async () => {
+              await settle();
+              return copy();
+            })();
       if (!same(a, changed)) throw new Error("direct extent copy differs");
       direct1pct.push(secs);
       rmSync(a);
@@ -558,6 +570,7 @@ try {
       ours_share_of_full: r3(median(direct1pct) / fullDirect),
       target: "share <= 0.03",
       baseline: "our direct full copy (median)",
+      path_under_auto: scatteredPath,
       ...common,
       ours_runs_s: direct1pct.map(r3),
     });

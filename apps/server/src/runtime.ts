@@ -29,6 +29,7 @@ import { watchForMetrics } from "./metrics/job-events.ts";
 import { createMetrics, type Metrics } from "./metrics/registry.ts";
 import type { Keyring } from "./secrets/keyring.ts";
 import { resealPrivateKeys, resealWebhookSecrets } from "./secrets/reseal.ts";
+import { serverInstance } from "./server-instance.ts";
 import { watchForWebhooks } from "./webhooks/notifier.ts";
 import { createWebhookService, type WebhookService } from "./webhooks/service.ts";
 import { createDeliveryWorker, type DeliveryPolicy, type DeliveryWorker } from "./webhooks/worker.ts";
@@ -40,7 +41,8 @@ export interface RuntimeOptions {
    * Builds the transfer engine over the host connections and the database journal; `onConfirmedBytes` is told of
    * every byte the journal confirms (the bytes-copied metric).
    */
-  createMover(remote: RemoteHosts, db: Db, onConfirmedBytes: (bytes: number) => void): Mover;
+  /** `instance`: this server's instance id (server-instance.ts), for the direct path's access names. */
+  createMover(remote: RemoteHosts, db: Db, onConfirmedBytes: (bytes: number) => void, instance: string): Mover;
   /** Webhook retry timing (tests shorten it); defaults in webhooks/worker.ts. */
   webhookPolicy?: Partial<DeliveryPolicy>;
   snapshotWatchMs?: number;
@@ -120,7 +122,8 @@ export function createRuntime(
     openSshConnections: () => remote.openConnections(),
   });
   const unwatchMetrics = watchForMetrics(hub, metrics);
-  const mover = opts.createMover(remote, db, (bytes) => metrics.bytesCopied("relay", bytes));
+  const instance = serverInstance(config.dbFile);
+  const mover = opts.createMover(remote, db, (bytes) => metrics.bytesCopied("relay", bytes), instance);
   const { phases, compensate, rollBack } = createPhases({
     mover,
     objects,
@@ -198,7 +201,7 @@ export function createRuntime(
     webhookWorker,
     prechecks,
     reconcile,
-    sweepDirectAccess: () => sweepDirectAccess({ registry, shellFor, audit, logger: opts.logger }),
+    sweepDirectAccess: () => sweepDirectAccess({ registry, shellFor, audit, logger: opts.logger, instance }),
     async close() {
       if (closed) return;
       closed = true;

@@ -14,10 +14,11 @@ import { openKeyring } from "./secrets/kek-file.ts";
 
 export const VERSION = "0.1.0";
 
-const defaultMover: RuntimeOptions["createMover"] = (remote, db, onConfirmedBytes) =>
+const defaultMover: RuntimeOptions["createMover"] = (remote, db, onConfirmedBytes, instance) =>
   createTransferMover(remote, createTransferJournal(db, undefined, onConfirmedBytes), {
     hosts: createHostsRepo(db),
     audit: createAuditRepo(db),
+    instance,
   });
 
 export interface RunningServer {

@@ -19,9 +19,27 @@ function jobIdText(jobId: number): string {
   return String(jobId);
 }
 
-export const migrationMarker = (jobId: number) => `${MIGRATION_MARKER_PREFIX}${jobIdText(jobId)}`;
-export const migrationDir = (jobId: number): RemotePath =>
-  validateRemotePath(`${SOURCE_DIR_PREFIX}${jobIdText(jobId)}`, "migration directory");
+/**
+ * The server instance a migration's access belongs to: 8 hex digits, so that two servers on one host (or two
+ * servers sharing hypervisors) never remove each other's access. Absent: the legacy names without an instance.
+ */
+export type ServerInstance = string | undefined;
+
+const INSTANCE = /^[0-9a-f]{8}$/;
+export function validateServerInstance(value: string): string {
+  if (!INSTANCE.test(value))
+    throw new InvalidValueError("server instance", "bad-character", value, "must be 8 lowercase hex digits");
+  return value;
+}
+
+/** `INSTANCE-JOB` (or the legacy `JOB`): what follows the marker prefix and the directory prefix. */
+const ownerTag = (jobId: number, instance: ServerInstance) =>
+  instance === undefined ? jobIdText(jobId) : `${validateServerInstance(instance)}-${jobIdText(jobId)}`;
+
+export const migrationMarker = (jobId: number, instance?: ServerInstance) =>
+  `${MIGRATION_MARKER_PREFIX}${ownerTag(jobId, instance)}`;
+export const migrationDir = (jobId: number, instance?: ServerInstance): RemotePath =>
+  validateRemotePath(`${SOURCE_DIR_PREFIX}${ownerTag(jobId, instance)}`, "migration directory");
 
 /** A host name or an IPv4/IPv6 literal, as other hypervisors reach a host; nothing a shell or ssh would parse. */
 export function validateMigrationHost(value: string): string {
@@ -78,6 +96,7 @@ export function knownHostsLine(o: { host: string; port: number; publicKey: strin
  */
 export function authorizedKeyLine(o: {
   jobId: number;
+  instance?: ServerInstance;
   publicKey: string;
   forcedCommand: string;
   from?: string;
@@ -86,12 +105,12 @@ export function authorizedKeyLine(o: {
     throw new InvalidValueError("forced command", "bad-character", o.forcedCommand, "newline or backslash");
   const options = ["restrict", `command="${o.forcedCommand.replaceAll('"', '\\"')}"`];
   if (o.from !== undefined) options.push(`from="${validateMigrationHost(o.from)}"`);
-  return `${options.join(",")} ${validatePublicKey(o.publicKey)} ${migrationMarker(o.jobId)}`;
+  return `${options.join(",")} ${validatePublicKey(o.publicKey)} ${migrationMarker(o.jobId, o.instance)}`;
 }
 
-/** grep pattern of the job's lines (anchored: job 7 must not match job 71), or of every job's. */
-const markerPattern = (jobId?: number) =>
-  shQuote(` ${MIGRATION_MARKER_PREFIX}${jobId === undefined ? "[0-9][0-9]*" : jobIdText(jobId)}$`);
+/** grep pattern of the job's lines (anchored: job 7 must not match job 71, nor another instance's job 7). */
+const markerPattern = (jobId: number, instance: ServerInstance) =>
+  shQuote(` ${MIGRATION_MARKER_PREFIX}${ownerTag(jobId, instance)}$`);
 const KEYS = '"$HOME/.ssh/authorized_keys"';
 
 /** Drops the lines matching `pattern` from authorized_keys when it has any (rewritten through a temp file). */
@@ -102,8 +121,8 @@ const dropLines = (pattern: string) =>
  * Target: installs the authorized_keys line read from stdin (one line, checked to end with this job's marker),
  * replacing an earlier line of the same job (a resumed migration gets a fresh key).
  */
-export function installAuthorizedKeyCommand(o: { jobId: number }): string {
-  const pattern = markerPattern(o.jobId);
+export function installAuthorizedKeyCommand(o: { jobId: number; instance?: ServerInstance }): string {
+  const pattern = markerPattern(o.jobId, o.instance);
   return [
     "umask 077",
     'mkdir -p "$HOME/.ssh"',
@@ -115,16 +134,16 @@ export function installAuthorizedKeyCommand(o: { jobId: number }): string {
 }
 
 /** Target: removes the job's authorized_keys line (idempotent). */
-export function removeAuthorizedKeyCommand(o: { jobId: number }): string {
-  return `umask 077 && ${dropLines(markerPattern(o.jobId))}`;
+export function removeAuthorizedKeyCommand(o: { jobId: number; instance?: ServerInstance }): string {
+  return `umask 077 && ${dropLines(markerPattern(o.jobId, o.instance))}`;
 }
 
 /**
  * Source: a fresh migration-private directory (0700) with the private key from stdin (0600) and the known_hosts
  * line pinning the target.
  */
-export function writeSourceAccessCommand(o: { jobId: number; knownHosts: string }): string {
-  const dir = shQuote(migrationDir(o.jobId));
+export function writeSourceAccessCommand(o: { jobId: number; instance?: ServerInstance; knownHosts: string }): string {
+  const dir = shQuote(migrationDir(o.jobId, o.instance));
   if (/[\n\r\0]/.test(o.knownHosts))
     throw new InvalidValueError("known_hosts line", "bad-character", o.knownHosts, "one line only");
   return [
@@ -137,18 +156,25 @@ export function writeSourceAccessCommand(o: { jobId: number; knownHosts: string 
 }
 
 /** Source: removes the job's directory (idempotent). */
-export function removeSourceAccessCommand(o: { jobId: number }): string {
-  return `rm -rf ${shQuote(migrationDir(o.jobId))}`;
+export function removeSourceAccessCommand(o: { jobId: number; instance?: ServerInstance }): string {
+  return `rm -rf ${shQuote(migrationDir(o.jobId, o.instance))}`;
 }
 
 /**
- * Either side: the job ids of every leftover of ours, one per line (an authorized_keys marker or a source
- * directory), for crash recovery to remove those of jobs no longer running.
+ * Either side: every leftover of this server instance's and of the legacy names (from before instances), one
+ * `INSTANCE-JOB` or `JOB` tag per line (an authorized_keys marker or a source directory), for crash recovery to
+ * remove those of jobs no longer running. Another instance's leftovers are never listed.
  */
-export function leftoverMigrationsCommand(): string {
-  const fromKeys = `{ [ ! -f ${KEYS} ] || grep -o -e ${markerPattern()} ${KEYS} || true; } | sed 's/.*-//'`;
-  const fromDirs = `for d in ${SOURCE_DIR_PREFIX}[0-9]*; do [ -d "$d" ] && echo "\${d#${SOURCE_DIR_PREFIX}}"; done; true`;
-  return `{ ${fromKeys}; ${fromDirs}; } | sort -un`;
+export function leftoverMigrationsCommand(o: { instance?: ServerInstance } = {}): string {
+  const own = o.instance === undefined ? null : validateServerInstance(o.instance);
+  const tags = own === null ? "[0-9][0-9]*" : `\\(${own}-\\)\\{0,1\\}[0-9][0-9]*`;
+  const fromKeys = `{ [ ! -f ${KEYS} ] || grep -o -e ${shQuote(` ${MIGRATION_MARKER_PREFIX}${tags}$`)} ${KEYS} || true; } | sed 's/.*${MIGRATION_MARKER_PREFIX}//'`;
+  // The legacy glob also matches an instance starting with a digit: only all-digit tags (and ours) are kept.
+  const globs =
+    own === null ? `${SOURCE_DIR_PREFIX}[0-9]*` : `${SOURCE_DIR_PREFIX}${own}-[0-9]* ${SOURCE_DIR_PREFIX}[0-9]*`;
+  const job = own === null ? "n=$t" : `case $t in ${own}-*) n=\${t#${own}-} ;; *) n=$t ;; esac`;
+  const fromDirs = `for d in ${globs}; do [ -d "$d" ] || continue; t=\${d#${SOURCE_DIR_PREFIX}}; ${job}; case $n in ''|*[!0-9]*) continue ;; esac; echo "$t"; done; true`;
+  return `{ ${fromKeys}; ${fromDirs}; } | sort -u`;
 }
 
 /** What the direct path's OpenSSH client offers, preferred first. */
@@ -160,8 +186,8 @@ export const DIRECT_CIPHERS =
  * only, no agent, X11 or port forwarding, no prompts, no user or system config. The target runs its forced
  * command whatever follows; nothing does.
  */
-export function directSshCommand(o: { jobId: number; target: MigrationEndpoint }): string {
-  const dir = migrationDir(o.jobId);
+export function directSshCommand(o: { jobId: number; instance?: ServerInstance; target: MigrationEndpoint }): string {
+  const dir = migrationDir(o.jobId, o.instance);
   const { host, port, user } = endpointParts(o.target);
   const options = [
     "IdentitiesOnly=yes",
@@ -226,27 +252,35 @@ export const DIRECT_PROGRESS = /^p ([dzs]) (\d+)$/;
 export const DIRECT_SOURCE_HASH = /^s (.+)$/;
 
 /**
- * Source side of a direct batch, one POSIX sh command line. Per block of `blockBytes` (the runs are cut into
- * blocks here) it waits for a `g` line on stdin (the server's pacing: bandwidth limit and flow control), then
- * with `zeroes` checks the block against /dev/zero (`cmp`; the block is then read again, from the page cache)
- * and sends a `z` record (or, `skipZeroes`, nothing: a fresh thin target reads zeroes) or a `d` record with the
- * bytes, through `tee` into a fifo its hash tool reads: the hash of exactly what was read. The records go into
- * `sshCommand` (the target's forced command: receive side). Output: one `p KIND LENGTH` line per block, the
+ * Source side of a direct batch, one POSIX sh command line. Per step of at most `stepBytes` of a data or zero
+ * record it waits for a `g` line on stdin (the server's pacing: bandwidth limit and flow control); with `zeroes`
+ * it first checks each block of `blockBytes` (the runs are cut into blocks here) against /dev/zero (`cmp`), and
+ * sends the zero blocks as `z` records (or, `skipZeroes`, nothing: a fresh thin target reads zeroes) and the
+ * others as `d` records with the bytes, through `tee` into a fifo its hash tool reads: the hash of exactly what
+ * was read. The records go into
+ * `sshCommand` (the target's forced command: receive side). Output: one `p KIND LENGTH` line per step, the
  * target's read-back lines, then `s HASHLINE`. A failed read, a missing token or a failed ssh fails the command.
  */
 export function directSendCommand(o: {
   jobId: number;
+  instance?: ServerInstance;
   device: string;
   runs: readonly ByteRun[];
   blockBytes: number;
+  /**
+   * Pacing unit: one token and one progress line per this many bytes of a data or zero record at most (default
+   * blockBytes). Bigger than blockBytes without a bandwidth limit: fewer lines in and tokens out for the server.
+   */
+  stepBytes?: number;
   zeroes: boolean;
   skipZeroes: boolean;
   hash: HashTool;
   sshCommand: string;
 }): string {
   const dev = shQuote(validateRemotePath(o.device, "transfer device"));
-  const dir = shQuote(migrationDir(o.jobId));
+  const dir = shQuote(migrationDir(o.jobId, o.instance));
   const block = uintText("direct block", o.blockBytes, { min: 512n, multipleOf: 512n });
+  const step = uintText("direct step", o.stepBytes ?? o.blockBytes, { min: 512n, multipleOf: 512n });
   if (o.runs.length === 0 || o.runs.length > MAX_RUNS_PER_COMMAND)
     throw new InvalidValueError("direct runs", "out-of-range", String(o.runs.length), "1..512 runs per command");
   const runs = o.runs.map(([offset, length]) => {
@@ -265,17 +299,17 @@ export function directSendCommand(o: {
   const zeroBlock = o.skipZeroes ? `echo "p s $2" >&4` : `printf 'z %s %s\\n' "$1" "$2" && echo "p z $2" >&4`;
   // A token per block (the server's pacing): t. Blocks of a run are cut here: `len` = the next block's length.
   const token = `t(){ IFS= read -r go || return 1; [ "$go" = g ]; }`;
-  const cut = (len: string, at: string, end: string) =>
-    `${len}=$((${end} - ${at})); [ "$${len}" -le ${block} ] || ${len}=${block}`;
+  const cut = (len: string, at: string, end: string, size = block) =>
+    `${len}=$((${end} - ${at})); [ "$${len}" -le ${size} ] || ${len}=${size}`;
   // Adjacent data blocks go as ONE record: the target then runs one dd per record, reading its stdin without
   // a pause (a dd per 4 MiB block stalled the target's sshd, which buffered and re-copied what piled up), and
   // here one tee per record carries them into the hash.
   const dataRecord = [
     `d(){ printf 'd %s %s\\n' "$1" "$2"`,
-    `{ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q")}; t || { : >"$y"; break; }; r "$p" "$n" || { : >"$x"; break; }; echo "p d $n" >&4; p=$((p + n)); done; } | tee /dev/fd/3 || : >"$x"`,
+    `{ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; t || { : >"$y"; break; }; r "$p" "$n" || { : >"$x"; break; }; echo "p d $n" >&4; p=$((p + n)); done; } | tee /dev/fd/3 || : >"$x"`,
     `[ ! -e "$x" ] && [ ! -e "$y" ]; }`,
   ].join("; ");
-  const zeroRecords = `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q")}; t || return 1; zb "$p" "$n" || return 1; p=$((p + n)); done; }`;
+  const zeroRecords = `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; t || return 1; zb "$p" "$n" || return 1; p=$((p + n)); done; }`;
   // A span: with zero checks, first which of its blocks are zero (cmp stops at a block's first non-zero byte),
   // then its segments in order, each all data or all zero.
   const span = o.zeroes

@@ -9,8 +9,12 @@ import {
   directSshCommand,
   installAuthorizedKeyCommand,
   knownHostsLine,
+  leftoverMigrationsCommand,
+  migrationDir,
   removeAuthorizedKeyCommand,
+  removeSourceAccessCommand,
   validateMigrationHost,
+  writeSourceAccessCommand,
 } from "../src/direct-commands.ts";
 import { InvalidValueError } from "../src/errors.ts";
 import { receiveRecordsCommand } from "../src/transfer-commands.ts";
@@ -37,6 +41,35 @@ describe("direct access templates under a real /bin/sh", () => {
     expect(readFileSync(keysFile, "utf8")).toBe(`${key} operator\n${line(71)}\n`);
     expect(sh(removeAuthorizedKeyCommand({ jobId: 71 })).status).toBe(0);
     expect(readFileSync(keysFile, "utf8")).toBe(`${key} operator\n`);
+  });
+
+  it("a server instance names its own lines and directories: job 7 of one instance is not job 7 of another", () => {
+    writeFileSync(keysFile, `${key} operator\n`);
+    const line = (jobId: number, instance?: string) =>
+      authorizedKeyLine({ jobId, instance, publicKey: key, forcedCommand: "true" });
+    const mine = "0a1b2c3d";
+    const theirs = "1234abcd";
+    for (const instance of [mine, theirs, undefined])
+      expect(sh(installAuthorizedKeyCommand({ jobId: 7, instance }), `${line(7, instance)}\n`).status).toBe(0);
+    expect(line(7, mine)).toMatch(/ blockferry-migration-0a1b2c3d-7$/);
+    expect(migrationDir(7, mine)).toBe("/run/blockferry-0a1b2c3d-7");
+    expect(migrationDir(7)).toBe("/run/blockferry-7");
+    // Another instance's line is not this one's to install.
+    expect(sh(installAuthorizedKeyCommand({ jobId: 7, instance: mine }), `${line(7, theirs)}\n`).status).toBe(65);
+    // The listing: this instance's and the legacy tags; never another instance's (dirs of other tests may show).
+    const listed = sh(leftoverMigrationsCommand({ instance: mine })).stdout.split("\n");
+    expect(listed).toEqual(expect.arrayContaining([`${mine}-7`, "7"]));
+    expect(listed.some((tag) => tag.includes(theirs))).toBe(false);
+    expect(sh(removeAuthorizedKeyCommand({ jobId: 7, instance: mine })).status).toBe(0);
+    expect(sh(removeAuthorizedKeyCommand({ jobId: 7 })).status).toBe(0);
+    expect(readFileSync(keysFile, "utf8")).toBe(`${key} operator\n${line(7, theirs)}\n`);
+    expect(writeSourceAccessCommand({ jobId: 7, instance: mine, knownHosts: "h k" })).toContain(
+      "'/run/blockferry-0a1b2c3d-7'",
+    );
+    expect(removeSourceAccessCommand({ jobId: 7, instance: mine })).toBe("rm -rf '/run/blockferry-0a1b2c3d-7'");
+    for (const bad of ["0A1B2C3D", "0a1b2c3", "0a1b2c3d;", "../x"])
+      expect(() => migrationDir(7, bad)).toThrow(InvalidValueError);
+    sh(removeAuthorizedKeyCommand({ jobId: 7, instance: theirs }));
   });
 
   it("install refuses a line that is not this job's", () => {

@@ -1,5 +1,6 @@
 // Which way a copy's bytes travel (options.dataPath), decided per copy: "relay" through this server, "direct"
 // from host to host (transfer/direct/), "auto" direct when its prechecks pass, else the relay with the reason.
+import type { ExtentMap } from "@blockferry/changes";
 import type { DataPath } from "@blockferry/contracts";
 import { receiveRecordsCommand } from "@blockferry/lvm";
 import type { AuditRepo } from "../db/repositories/audit.ts";
@@ -7,6 +8,7 @@ import type { HostRow } from "../db/repositories/hosts.ts";
 import type { RemoteHosts } from "../hosts/index.ts";
 import { type AccessHost, grantMigrationAccess, revokeMigrationAccess } from "../transfer/direct/access.ts";
 import type { DirectPath } from "../transfer/direct/batch.ts";
+import { SFTP_RUN_BYTES } from "../transfer/sftp-batch.ts";
 import { DirectPathUnavailableError, migrationEndpoint, type ProbedHost, probeDirectPath } from "./direct-probe.ts";
 
 export { DirectPathUnavailableError, migrationEndpoint } from "./direct-probe.ts";
@@ -15,6 +17,8 @@ export interface DataPathDeps {
   remote: Pick<RemoteHosts, "exec">;
   hosts: { get(id: number): HostRow | undefined };
   audit: Pick<AuditRepo, "record">;
+  /** This server's instance id (server-instance.ts): names its access on the hosts. */
+  instance?: string;
 }
 
 export interface OpenedPath {
@@ -58,8 +62,9 @@ async function openDirect(
   const { endpoint, hostKey, hash } = await probeDirectPath(probedHost(d, source), probedHost(d, target), {
     timeoutMs: PRECHECK_TIMEOUT_MS,
   });
+  const owner = { jobId: r.jobId, instance: d.instance };
   const access = await grantMigrationAccess(d, {
-    jobId: r.jobId,
+    ...owner,
     source: accessHost(d, source),
     target: accessHost(d, target),
     targetEndpoint: { ...endpoint, user: target.username },
@@ -70,9 +75,9 @@ async function openDirect(
   return {
     ran: "direct",
     link: `${source.name} to ${target.name} at ${endpoint.host}:${endpoint.port}`,
-    direct: { jobId: r.jobId, sshCommand: access.sshCommand, hash },
+    direct: { ...owner, sshCommand: access.sshCommand, hash },
     close: (why) =>
-      revokeMigrationAccess(d, { jobId: r.jobId, source: accessHost(d, source), target: accessHost(d, target) }, why),
+      revokeMigrationAccess(d, { ...owner, source: accessHost(d, source), target: accessHost(d, target) }, why),
   };
 }
 
@@ -94,4 +99,24 @@ export async function openDataPath(
     if (r.dataPath === "direct") throw error;
     return relayPath(`direct path not available: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** Why auto sends an extent copy through the relay without setting the direct path up (the job log's words). */
+export const SMALL_RUNS_REASON = "small scattered runs: the relay's SFTP is faster";
+
+/**
+ * Auto's choice for an extent copy (catch-up passes, the final delta with the VM stopped), made before any host
+ * is asked: runs as small on average as those the relay sends over SFTP (the engine's `sftpRunBytes` rule) go
+ * through the relay, because the direct path costs its setup (probe and key grant: seconds to tens of seconds on
+ * a loaded host) and processes per run, while SFTP has neither. Returns the reason, or null to try direct.
+ */
+export function relayForSmallRuns(
+  wanted: DataPath,
+  extents: Pick<ExtentMap, "runCount" | "chunkCount">,
+  chunkBytes: number,
+  sftpRunBytes = SFTP_RUN_BYTES,
+): string | null {
+  if (wanted !== "auto") return null;
+  if (extents.runCount === 0) return SMALL_RUNS_REASON;
+  return (extents.chunkCount * chunkBytes) / extents.runCount < sftpRunBytes ? SMALL_RUNS_REASON : null;
 }

@@ -90,6 +90,8 @@ export async function sweepDirectAccess(
     shellFor(hostId: number): Pick<HostShell, "name" | "run">;
     audit: Pick<AuditRepo, "record">;
     logger: { warn(obj: object, msg: string): void };
+    /** This server's instance id: only its own leftovers (and legacy ones) are swept. */
+    instance?: string;
   },
   timeoutMs = SWEEP_TIMEOUT_MS,
 ): Promise<number> {
@@ -115,7 +117,7 @@ export async function sweepDirectAccess(
               stdout: await shell.run(command, { timeoutMs, signal: stop.signal }),
             }),
           };
-          return (await Promise.race([sweepMigrationLeftovers(deps, host, new Set()), deadline])).length;
+          return (await Promise.race([sweepMigrationLeftovers(deps, host, new Set(), deps.instance), deadline])).length;
         } catch (err) {
           deps.logger.warn({ err, hostId: h.id }, `could not sweep direct-path leftovers on ${h.name}`);
           return 0;

@@ -10,7 +10,7 @@ import { extentRanges, fullRanges } from "../transfer/plan.ts";
 import { RateLimiter } from "../transfer/rate-limiter.ts";
 import { verifyRanges } from "../transfer/verify.ts";
 import type { CopyRequest, CopySummary, Mover } from "./context.ts";
-import { type DataPathDeps, type OpenedPath, openDataPath, relayPath } from "./data-path.ts";
+import { type DataPathDeps, type OpenedPath, openDataPath, relayForSmallRuns, relayPath } from "./data-path.ts";
 import { afterLinkLoss } from "./link-loss.ts";
 import { abortableSleep } from "./phases/shared.ts";
 
@@ -31,9 +31,11 @@ export function createTransferMover(
 ) {
   // One limiter per copy, following the job's limit while it runs (the runner tells the job of changes); the
   // data path is set up per copy and its access removed when the copy ends, however it ends.
+  // `relayBecause`: auto's choice made before any host is asked (small extent runs): no probe, no key grant.
   const withLimiter = async <R extends CopyRequest>(
     o: R,
     copy: (o: R, limiter: RateLimiter, direct: DirectPath | undefined) => Promise<CopySummary>,
+    relayBecause: string | null = null,
   ): Promise<CopySummary> => {
     const limiter = new RateLimiter(o.bandwidthBytesPerSecond ?? null);
     const unwatch = o.watchBandwidth?.((bytesPerSecond) => limiter.set(bytesPerSecond));
@@ -49,7 +51,8 @@ export function createTransferMover(
           targetDevice: o.target.device,
         },
       );
-    let path: OpenedPath | null = dataPaths && wanted !== "relay" ? await open(wanted) : null;
+    let path: OpenedPath | null =
+      !dataPaths || wanted === "relay" ? null : relayBecause ? relayPath(relayBecause) : await open(wanted);
     if (path) o.onDataPath?.(path.ran, path.reason);
     // Ranges the journal holds confirmed, as the engine last reported: a loss after progress starts a new streak.
     let rangesDone = 0;
@@ -149,20 +152,24 @@ export function createTransferMover(
       );
     },
     copyExtents(o) {
-      return withLimiter(o, (o, limiter, direct) =>
-        copyExtents({
-          ...common(o, limiter, direct),
-          extents: closeGaps(o.extents, Math.floor(GAP_BYTES / o.chunkBytes)),
-          chunkBytes: o.chunkBytes,
-          deviceBytes: o.deviceBytes,
-          // The engine reports runs in extent chunks; the dashboard's map has its own cell size.
-          onProgress: (p) =>
-            o.onProgress({
-              ...p,
-              doneRuns: p.doneRuns && toMapRuns(p.doneRuns, o.chunkBytes, o.mapChunkBytes),
-              inFlightRuns: p.inFlightRuns && toMapRuns(p.inFlightRuns, o.chunkBytes, o.mapChunkBytes),
-            }),
-        }),
+      const extents = closeGaps(o.extents, Math.floor(GAP_BYTES / o.chunkBytes));
+      return withLimiter(
+        o,
+        (o, limiter, direct) =>
+          copyExtents({
+            ...common(o, limiter, direct),
+            extents,
+            chunkBytes: o.chunkBytes,
+            deviceBytes: o.deviceBytes,
+            // The engine reports runs in extent chunks; the dashboard's map has its own cell size.
+            onProgress: (p) =>
+              o.onProgress({
+                ...p,
+                doneRuns: p.doneRuns && toMapRuns(p.doneRuns, o.chunkBytes, o.mapChunkBytes),
+                inFlightRuns: p.inFlightRuns && toMapRuns(p.inFlightRuns, o.chunkBytes, o.mapChunkBytes),
+              }),
+          }),
+        relayForSmallRuns(o.dataPath ?? "auto", extents, o.chunkBytes),
       );
     },
     verify(o) {

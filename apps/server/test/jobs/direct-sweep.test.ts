@@ -69,4 +69,39 @@ describe("startup sweep of direct-path access", () => {
     ]);
     expect(warned).toEqual(["could not sweep direct-path leftovers on h3"]);
   });
+
+  it("removes only this instance's grants and the legacy ones: another server's on the same hosts stay", async () => {
+    const own = "0a1b2c3d";
+    const lines = [`${own}-5`, "1234abcd-5", "12345678-6", "9"].map(
+      (tag) => `restrict,command="true" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI blockferry-migration-${tag}`,
+    );
+    const host = shellHost("instances", []);
+    writeFileSync(join(host.home, ".ssh/authorized_keys"), `ssh-ed25519 AAAA operator\n${lines.join("\n")}\n`);
+    // Source directories of both instances (one starting with a digit, as the legacy glob matches), and legacy.
+    const dirs = [`${own}-5`, `${own}-8`, "1234abcd-5", "12345678-6", "9"];
+    const ran: Array<{ command: string; stdout: string }> = [];
+    const shell = {
+      name: host.name,
+      run: async (command: string) => {
+        const stdout = await host.run(`${dirs.map((d) => `mkdir /run/blockferry-${d}; `).join("")}${command}`);
+        ran.push({ command, stdout });
+        return stdout;
+      },
+    };
+    const audited: string[] = [];
+    const swept = await sweepDirectAccess({
+      registry: { list: () => [{ id: 1, name: "h1", status: "trusted" }] as Host[] },
+      shellFor: () => shell,
+      audit: { record: (_actor, action, subject) => void audited.push(`${action} ${subject}`) },
+      logger: { warn: () => undefined },
+      instance: own,
+    });
+    expect(ran[0]?.stdout.split("\n").filter(Boolean).sort()).toEqual([`${own}-5`, `${own}-8`, "9"]);
+    expect(swept).toBe(3);
+    expect(audited.sort()).toEqual([5, 8, 9].map((job) => `migration.direct_access_sweep job:${job}`));
+    for (const { command } of ran.slice(1)) expect(command).not.toMatch(/1234abcd|12345678/);
+    expect(readFileSync(join(host.home, ".ssh/authorized_keys"), "utf8")).toBe(
+      `ssh-ed25519 AAAA operator\n${lines[1]}\n${lines[2]}\n`,
+    );
+  });
 });

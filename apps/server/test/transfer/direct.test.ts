@@ -10,8 +10,8 @@ import { freePort, type LoopbackSshd, startLoopbackSshd } from "../../../../test
 import { createTransferJournal } from "../../src/db/repositories/transfer-journal.ts";
 import { execOn } from "../../src/hosts/index.ts";
 import { type AccessHost, grantMigrationAccess, revokeMigrationAccess } from "../../src/transfer/direct/access.ts";
-import type { DirectPath } from "../../src/transfer/direct/batch.ts";
-import { copyFull } from "../../src/transfer/engine.ts";
+import { type DirectPath, directBatch } from "../../src/transfer/direct/batch.ts";
+import { copyFull, DIRECT_BATCH_BYTES, DIRECT_MAX_BATCH_BYTES, directBatchBytes } from "../../src/transfer/engine.ts";
 import { DirectLinkError } from "../../src/transfer/errors.ts";
 import { RateLimiter } from "../../src/transfer/rate-limiter.ts";
 import { tempDb } from "../support/helpers.ts";
@@ -186,5 +186,59 @@ describe("direct copy over a real sshd", () => {
     }
     const rows = journal.plan(jobId, "full", [[0, 24 * MiB]]);
     expect(rows.every((row) => !row.confirmed)).toBe(true);
+  });
+
+  it("paces in 32 MiB steps without a limit (progress every step), in 4 MiB blocks under one; both copy exactly", async () => {
+    // 72 MiB: 8 MiB data, 12 MiB zero, 52 MiB data.
+    const s = join(dir, "src-steps.img");
+    const buf = Buffer.alloc(72 * MiB);
+    randomBytes(8 * MiB).copy(buf, 0);
+    randomBytes(52 * MiB).copy(buf, 20 * MiB);
+    writeFileSync(s, buf);
+    for (const limit of [null, 1 << 30]) {
+      const d = join(dir, "dst-steps.img");
+      writeFileSync(d, Buffer.alloc(72 * MiB, 0x5a));
+      const jobId = insertJob(t.db);
+      const direct = await grant(jobId, d);
+      const reads: number[] = [];
+      const counts = { bytesRead: 0, bytesOnWire: 0, bytesSent: 0, bytesZeroed: 0, bytesSkipped: 0 };
+      try {
+        const hash = await directBatch(
+          {
+            source: { host, device: s },
+            path: direct,
+            runs: [[0, 72 * MiB]],
+            blockBytes: 4 * MiB,
+            zeroes: true,
+            skipZeroes: false,
+            bandwidth: new RateLimiter(limit),
+            onRead: (n) => reads.push(n / MiB),
+          },
+          new AbortController().signal,
+          counts,
+        );
+        expect(hash).toMatch(/^[0-9a-f]{128}$/);
+      } finally {
+        await revoke(jobId);
+      }
+      expect(sha256File(d)).toBe(sha256File(s));
+      expect(counts).toMatchObject({ bytesRead: 72 * MiB, bytesSent: 60 * MiB, bytesZeroed: 12 * MiB });
+      // Unlimited: a step per record up to 32 MiB (data 8, zero 12, data 32 + 20); limited: one per 4 MiB block.
+      expect(reads).toEqual(limit === null ? [8, 12, 32, 20] : Array.from({ length: 18 }, () => 4));
+    }
+  });
+});
+
+describe("direct full-copy batches", () => {
+  it("are 512 MiB under a limit; without one the copy split over the batches in flight, 512 MiB to 2 GiB", () => {
+    const range = 64 * MiB;
+    const limited = new RateLimiter(10 * MiB);
+    expect(directBatchBytes({ bytes: 100 * 1024 * MiB, bandwidth: limited }, range)).toBe(DIRECT_BATCH_BYTES);
+    expect(directBatchBytes({ bytes: 512 * MiB }, range)).toBe(DIRECT_BATCH_BYTES);
+    expect(directBatchBytes({ bytes: 3000 * MiB }, range)).toBe(1024 * MiB);
+    expect(directBatchBytes({ bytes: 3000 * MiB, concurrency: 1 }, range)).toBe(DIRECT_MAX_BATCH_BYTES);
+    expect(directBatchBytes({ bytes: 100 * 1024 * MiB, bandwidth: new RateLimiter(null) }, range)).toBe(
+      DIRECT_MAX_BATCH_BYTES,
+    );
   });
 });

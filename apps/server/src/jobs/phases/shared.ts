@@ -3,6 +3,7 @@ import type { PhaseState, StoredChanges } from "@blockferry/contracts";
 import type { JobObjectsRepo } from "../../db/repositories/job-objects.ts";
 import type { JobRow } from "../../db/repositories/jobs.ts";
 import type { CopyRequest, Mover, PhaseContext, TransferProgress } from "../context.ts";
+import { SMALL_RUNS_REASON } from "../data-path.ts";
 import { withPassDataPath } from "../data-path-view.ts";
 import { devicePath } from "../lvm-ops.ts";
 import type { OutageHistory } from "../outage-prediction.ts";
@@ -69,7 +70,9 @@ export function copyRequest(
     dataPath: options(ctx).dataPath ?? "auto",
     onDataPath: (ran, reason) => {
       ctx.save({ dataPaths: withPassDataPath(ctx.state.dataPaths, { pass, ran, ...(reason && { reason }) }) });
-      ctx.log(reason ? "warn" : "info", `${pass}: data path ${ran}${reason ? ` (${reason})` : ""}`, { dataPath: ran });
+      // Small runs on the relay are auto's plan, not a fallback: no warning.
+      const level = reason && reason !== SMALL_RUNS_REASON ? "warn" : "info";
+      ctx.log(level, `${pass}: data path ${ran}${reason ? ` (${reason})` : ""}`, { dataPath: ran });
     },
     onLinkLost: (message) => ctx.log("warn", `${pass}: ${message}`),
     mapChunkBytes: mapChunkBytes(ctx.state.sizeBytes ?? 0),

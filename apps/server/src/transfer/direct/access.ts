@@ -12,8 +12,10 @@ import {
   leftoverMigrationsCommand,
   type MigrationEndpoint,
   migrationDir,
+  migrationMarker,
   removeAuthorizedKeyCommand,
   removeSourceAccessCommand,
+  type ServerInstance,
   writeSourceAccessCommand,
 } from "@blockferry/lvm";
 import ssh2 from "ssh2";
@@ -32,6 +34,8 @@ export interface AccessDeps {
 
 export interface GrantRequest {
   jobId: number;
+  /** This server's instance id: in the key's marker and the source directory's name (see direct-commands). */
+  instance?: ServerInstance;
   source: AccessHost;
   target: AccessHost;
   /** Where the source reaches the target's sshd (its migration address), and as whom. */
@@ -65,10 +69,11 @@ const fingerprint = (publicKey: string) => {
  * installed is removed again before the error propagates.
  */
 export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Promise<MigrationAccess> {
-  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: `blockferry-migration-${r.jobId}` });
+  const owner = { jobId: r.jobId, instance: r.instance };
+  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: migrationMarker(r.jobId, r.instance) });
   const publicKey = pair.public.split(" ").slice(0, 2).join(" ");
   const from = r.sourceHost !== undefined && isIpLiteral(r.sourceHost) ? r.sourceHost : undefined;
-  const line = authorizedKeyLine({ jobId: r.jobId, publicKey, forcedCommand: r.receiveCommand, from });
+  const line = authorizedKeyLine({ ...owner, publicKey, forcedCommand: r.receiveCommand, from });
   const known = knownHostsLine({
     host: r.targetEndpoint.host,
     port: r.targetEndpoint.port,
@@ -76,20 +81,20 @@ export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Prom
   });
   const access: MigrationAccess = {
     jobId: r.jobId,
-    sourceDir: migrationDir(r.jobId),
-    sshCommand: directSshCommand({ jobId: r.jobId, target: r.targetEndpoint }),
+    sourceDir: migrationDir(r.jobId, r.instance),
+    sshCommand: directSshCommand({ ...owner, target: r.targetEndpoint }),
     keyFingerprint: fingerprint(publicKey),
   };
   try {
     // Both halves at once (one round trip of latency, not two); a failure of either removes both below.
     const installed = await Promise.allSettled([
-      r.target.exec(installAuthorizedKeyCommand({ jobId: r.jobId }), { stdin: `${line}\n` }),
-      r.source.exec(writeSourceAccessCommand({ jobId: r.jobId, knownHosts: known }), { stdin: pair.private }),
+      r.target.exec(installAuthorizedKeyCommand(owner), { stdin: `${line}\n` }),
+      r.source.exec(writeSourceAccessCommand({ ...owner, knownHosts: known }), { stdin: pair.private }),
     ]);
     const failed = installed.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;
   } catch (error) {
-    await revokeMigrationAccess(d, { jobId: r.jobId, source: r.source, target: r.target }, "grant failed").catch(
+    await revokeMigrationAccess(d, { ...owner, source: r.source, target: r.target }, "grant failed").catch(
       () => undefined,
     );
     throw error;
@@ -107,13 +112,14 @@ export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Prom
 /** Removes the job's key line from the target and its directory from the source (both idempotent). */
 export async function revokeMigrationAccess(
   d: AccessDeps,
-  r: { jobId: number; source: AccessHost; target: AccessHost },
+  r: { jobId: number; instance?: ServerInstance; source: AccessHost; target: AccessHost },
   reason: string,
 ): Promise<void> {
+  const owner = { jobId: r.jobId, instance: r.instance };
   // Both removals are attempted even when one host fails; the first failure is reported after.
   const results = await Promise.allSettled([
-    r.target.exec(removeAuthorizedKeyCommand({ jobId: r.jobId })),
-    r.source.exec(removeSourceAccessCommand({ jobId: r.jobId })),
+    r.target.exec(removeAuthorizedKeyCommand(owner)),
+    r.source.exec(removeSourceAccessCommand(owner)),
   ]);
   const failed = results.find((result) => result.status === "rejected");
   d.audit.record(SYSTEM, "migration.direct_access_revoke", `job:${r.jobId}`, {
@@ -125,24 +131,34 @@ export async function revokeMigrationAccess(
   if (failed) throw failed.reason;
 }
 
+/** A leftover's tag as leftoverMigrationsCommand lists it: `INSTANCE-JOB`, or the legacy `JOB`. */
+const LEFTOVER = /^(?:([0-9a-f]{8})-)?([1-9]\d{0,15})$/;
+
 /**
- * Crash recovery on one host: removes the leftovers (key lines and source directories) of every job not in
- * `activeJobIds`. Returns the job ids it cleaned.
+ * Crash recovery on one host: removes the leftovers (key lines and source directories) of this server
+ * instance's jobs not in `activeJobIds`, and those under the legacy names without an instance; another
+ * instance's are left alone. Returns the job ids it cleaned.
  */
 export async function sweepMigrationLeftovers(
   d: AccessDeps,
   host: AccessHost,
   activeJobIds: ReadonlySet<number>,
+  instance?: ServerInstance,
 ): Promise<number[]> {
-  const { stdout } = await host.exec(leftoverMigrationsCommand());
-  const stale = stdout
-    .split("\n")
-    .filter((line) => /^[1-9]\d{0,15}$/.test(line))
-    .map(Number)
-    .filter((jobId) => !activeJobIds.has(jobId));
-  for (const jobId of stale) {
-    await host.exec(`${removeAuthorizedKeyCommand({ jobId })} && ${removeSourceAccessCommand({ jobId })}`);
-    d.audit.record(SYSTEM, "migration.direct_access_sweep", `job:${jobId}`, { host: host.name });
+  const { stdout } = await host.exec(leftoverMigrationsCommand({ instance }));
+  const stale = new Map<string, { jobId: number; instance: ServerInstance }>();
+  for (const line of stdout.split("\n")) {
+    const m = LEFTOVER.exec(line);
+    if (!m || (m[1] !== undefined && m[1] !== instance)) continue;
+    const jobId = Number(m[2]);
+    if (!activeJobIds.has(jobId)) stale.set(line, { jobId, instance: m[1] });
   }
-  return stale;
+  for (const owner of stale.values()) {
+    await host.exec(`${removeAuthorizedKeyCommand(owner)} && ${removeSourceAccessCommand(owner)}`);
+    d.audit.record(SYSTEM, "migration.direct_access_sweep", `job:${owner.jobId}`, {
+      host: host.name,
+      ...(owner.instance === undefined && { legacy: true }),
+    });
+  }
+  return [...new Set([...stale.values()].map((o) => o.jobId))].sort((a, b) => a - b);
 }

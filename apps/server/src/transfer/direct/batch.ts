@@ -1,8 +1,15 @@
 // One direct batch: the source host reads its runs and streams records over its own SSH connection straight into
-// the target's forced command (the receive side); the server only paces the source (one token per block) and
+// the target's forced command (the receive side); the server only paces the source (one token per step) and
 // compares the hash the source computed over what it read with the hash the target read back from its device.
 import { createInterface } from "node:readline";
-import { DIRECT_PROGRESS, DIRECT_SOURCE_HASH, directSendCommand, HASH_TOOLS, type HashTool } from "@blockferry/lvm";
+import {
+  DIRECT_PROGRESS,
+  DIRECT_SOURCE_HASH,
+  directSendCommand,
+  HASH_TOOLS,
+  type HashTool,
+  type ServerInstance,
+} from "@blockferry/lvm";
 import { RemoteCommandError } from "../../hosts/index.ts";
 import { DirectLinkError, RemoteOutputError } from "../errors.ts";
 import type { TransferHost } from "../host.ts";
@@ -13,6 +20,8 @@ import type { RateLimiter } from "../rate-limiter.ts";
 /** The direct data plane of one migration, as its access grant set it up. */
 export interface DirectPath {
   jobId: number;
+  /** The server instance whose access this is (names the source's directory). */
+  instance?: ServerInstance;
   /** Runs on the source; reaches the target's forced command (see access.ts). */
   sshCommand: string;
   /** The hash tool the target's forced command proves with; the source must have it too. */
@@ -44,17 +53,23 @@ export interface DirectBatchCounts {
 /** OpenSSH's exit status for its own errors (the source script passes the ssh's status on). */
 const SSH_FAILED = 255;
 
-/** Blocks the source may run ahead of the server's pacing: enough to keep its pipe full. */
+const MiB = 1 << 20;
+
+/** Steps the source may run ahead of the server's pacing: enough to keep its pipe full. */
 const TOKEN_WINDOW = 4;
 /**
- * Without a bandwidth limit, tokens go back in pairs: one channel write per two blocks (each write is a packet
- * this server encrypts and sends: its largest cost per GiB on the direct path). The source still holds at
- * least TOKEN_WINDOW - 1 tokens. Under a limit, one token per block keeps the pacing as fine as it was.
+ * Without a bandwidth limit, tokens go back in pairs: one channel write per two steps (each write is a packet
+ * this server encrypts and sends). The source still holds at least TOKEN_WINDOW - 1 tokens. Under a limit, one
+ * token per step keeps the pacing as fine as it was.
  */
 const TOKEN_GROUP = 2;
-
-const blockCount = (runs: readonly ByteRun[], blockBytes: number) =>
-  runs.reduce((n, [, length]) => n + Math.ceil(length / blockBytes), 0);
+/**
+ * The pacing step without a bandwidth limit: one progress line in and one token out per this many bytes (per
+ * 4 MiB block they were this server's largest cost per GiB on the direct path). Progress still moves at least
+ * every 32 MiB. Under a limit the step is the block, so the limit is kept in 4 MiB units; a limit set while a
+ * batch runs paces it in steps of this size until the next batch (the same rate, in coarser bursts).
+ */
+export const UNLIMITED_STEP_BYTES = 32 * MiB;
 
 /**
  * Runs the batch; resolves with the hash to journal when the target's read-back equals what the source read
@@ -67,32 +82,29 @@ export async function directBatch(
   counts: DirectBatchCounts,
 ): Promise<string | null> {
   const tool = HASH_TOOLS[r.path.hash];
-  const blocks = blockCount(r.runs, r.blockBytes);
+  const limited = Boolean(r.bandwidth?.bytesPerSecond);
   const planned = r.runs.reduce((n, [, length]) => n + length, 0);
   const command = directSendCommand({
     jobId: r.path.jobId,
+    instance: r.path.instance,
     device: r.source.device,
     runs: r.runs,
     blockBytes: r.blockBytes,
+    stepBytes: limited ? r.blockBytes : Math.max(r.blockBytes, UNLIMITED_STEP_BYTES),
     zeroes: r.zeroes,
     skipZeroes: r.skipZeroes,
     hash: r.path.hash,
     sshCommand: r.path.sshCommand,
   });
-  const seen = { blocks: 0, bytes: 0, data: 0, zeroRecords: 0 };
+  const seen = { steps: 0, bytes: 0, data: 0, zeroRecords: 0 };
   const other: string[] = [];
   let sourceLine: string | null = null;
   await withProcesses(signal, async (sig, started) => {
     const p = await start(r.source.host, command, sig, started);
-    let tokens = 0;
+    // How many steps the batch has depends on where the source finds zeroes: tokens stop (and stdin ends) once
+    // the source reported every planned byte; tokens it was given beyond its last step stay unread.
     let owed = 0;
-    const grant = (n: number) => {
-      const give = Math.min(n, blocks - tokens);
-      if (give <= 0) return;
-      tokens += give;
-      p.stdin.write("g\n".repeat(give));
-      if (tokens === blocks) p.stdin.end();
-    };
+    const grant = (n: number) => p.stdin.write("g\n".repeat(n));
     grant(TOKEN_WINDOW);
     const lines = createInterface({ input: p.stdout, crlfDelay: Number.POSITIVE_INFINITY });
     const reading = (async () => {
@@ -100,7 +112,7 @@ export async function directBatch(
         const progress = DIRECT_PROGRESS.exec(line);
         if (progress) {
           const bytes = Number(progress[2]);
-          seen.blocks++;
+          seen.steps++;
           seen.bytes += bytes;
           counts.bytesRead += bytes;
           r.onRead(bytes);
@@ -115,7 +127,9 @@ export async function directBatch(
             counts.bytesZeroed += bytes;
           } else counts.bytesSkipped += bytes;
           owed++;
-          if (owed >= (r.bandwidth?.bytesPerSecond ? 1 : TOKEN_GROUP)) {
+          if (seen.bytes >= planned) {
+            if (p.stdin.writable) p.stdin.end();
+          } else if (owed >= (r.bandwidth?.bytesPerSecond ? 1 : TOKEN_GROUP)) {
             grant(owed);
             owed = 0;
           }
@@ -136,10 +150,10 @@ export async function directBatch(
       );
     throw e;
   });
-  if (seen.blocks !== blocks || seen.bytes !== planned)
+  if (seen.bytes !== planned)
     throw new DirectLinkError(
       r.source.host.name,
-      `the batch ended early: ${seen.blocks}/${blocks} blocks, ${seen.bytes}/${planned} bytes`,
+      `the batch ended early: ${seen.bytes}/${planned} bytes in ${seen.steps} steps`,
     );
   const want = (seen.data > 0 ? 1 : 0) + seen.zeroRecords;
   const sourceHash = sourceLine === null ? null : (tool.line.exec(sourceLine)?.[1] ?? null);
