@@ -89,7 +89,7 @@ describe("dashboard on lab hosts", () => {
     ] as const) {
       const form = page.getByRole("form", { name: "Add host" });
       await form.getByLabel("Name").fill(lab.name);
-      await form.getByLabel("Address").fill(lab.address);
+      await form.getByLabel("Address", { exact: true }).fill(lab.address);
       await form.getByLabel("SSH port").fill(String(lab.port));
       if (how === "file") {
         await form.getByLabel("Key file on the server").check();
