@@ -14,7 +14,13 @@ export {
 } from "./transport/endpoint.ts";
 export * from "./transport/errors.ts";
 export { type ExecOptions, type ExecResult, execOn, execStreamOn, type RemoteStream } from "./transport/exec.ts";
-export { fingerprintOf, keyTypeOf, type ProbedHostKey, probeHostKey } from "./transport/host-key.ts";
+export {
+  fingerprintOf,
+  fingerprintOfKeyLine,
+  keyTypeOf,
+  type ProbedHostKey,
+  probeHostKey,
+} from "./transport/host-key.ts";
 export {
   type HostHealth,
   type HostId,

@@ -1,9 +1,10 @@
 // The direct path's prechecks, without granting anything: the target's pinned host key, the source reaching the
 // target's migration address and seeing that key there, a hash tool both have. The copy (data-path.ts) runs them
 // before it installs the per-migration key; the dry-run prechecks run them with short timeouts.
-import { createHash } from "node:crypto";
+
 import { HASH_TOOL_PROBE_COMMAND, type HashTool, probeMigrationAddressCommand } from "@blockferry/lvm";
 import type { HostRow } from "../db/repositories/hosts.ts";
+import { fingerprintOfKeyLine } from "../hosts/index.ts";
 
 /** A direct path that cannot be set up: `direct` fails the copy with it, `auto` falls back to the relay. */
 export class DirectPathUnavailableError extends Error {
@@ -21,11 +22,6 @@ export function migrationEndpoint(row: Pick<HostRow, "address" | "port" | "migra
   if (!m) throw new DirectPathUnavailableError(`migration address ${JSON.stringify(text)} is not host[:port]`);
   return { host: (m[1] ?? m[2]) as string, port: m[3] ? Number(m[3]) : 22 };
 }
-
-const fingerprintOfLine = (line: string) => {
-  const blob = Buffer.from(line.split(" ")[1] ?? "", "base64");
-  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
-};
 
 /** One host as the probe needs it: its row and a way to run a command there (stdout). */
 export interface ProbedHost {
@@ -61,7 +57,7 @@ export async function probeDirectPath(
   const hostKey = keys
     .split("\n")
     .map((line) => line.trim().split(" ").slice(0, 2).join(" "))
-    .find((line) => line.length > 0 && fingerprintOfLine(line) === target.row.pinnedFingerprint);
+    .find((line) => line.length > 0 && fingerprintOfKeyLine(line) === target.row.pinnedFingerprint);
   if (!hostKey)
     throw new DirectPathUnavailableError(`${target.row.name} has no host key file matching its pinned fingerprint`);
   const probe = probeMigrationAddressCommand({ ...endpoint, publicKey: hostKey, timeoutSeconds: o.scanSeconds });

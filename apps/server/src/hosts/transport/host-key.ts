@@ -8,6 +8,11 @@ export function fingerprintOf(hostKey: Uint8Array): string {
   return `SHA256:${createHash("sha256").update(hostKey).digest("base64").replace(/=+$/, "")}`;
 }
 
+/** The fingerprint of an OpenSSH public key line (`TYPE BASE64 [comment]`), as `fingerprintOf` gives it. */
+export function fingerprintOfKeyLine(line: string): string {
+  return fingerprintOf(Buffer.from(line.split(" ")[1] ?? "", "base64"));
+}
+
 /** The key type named at the start of an SSH public key blob (`ssh-ed25519`, ...). */
 export function keyTypeOf(hostKey: Uint8Array): string {
   const buf = Buffer.from(hostKey);

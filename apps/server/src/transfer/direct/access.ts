@@ -2,7 +2,7 @@
 // when the migration ends (success, failure, cancel) and by crash recovery. The server makes the key pair; the
 // private half goes only to the source (stdin, never command text or logs), the public half only into the
 // target's authorized_keys, restricted to the receive side of this migration's target device.
-import { createHash } from "node:crypto";
+
 import {
   authorizedKeyLine,
   directSshCommand,
@@ -20,6 +20,7 @@ import {
 } from "@blockferry/lvm";
 import ssh2 from "ssh2";
 import { type AuditRepo, SYSTEM } from "../../db/repositories/audit.ts";
+import { fingerprintOfKeyLine } from "../../hosts/index.ts";
 
 /** What access needs of a host: one command with optional stdin (a hosts-layer connection, in practice). */
 export interface AccessHost {
@@ -58,11 +59,6 @@ export interface MigrationAccess {
   keyFingerprint: string;
 }
 
-const fingerprint = (publicKey: string) => {
-  const blob = Buffer.from(publicKey.split(" ")[1] ?? "", "base64");
-  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
-};
-
 /**
  * Makes a fresh ed25519 key pair, installs its public half on the target (replacing an earlier one of the same
  * job) and its private half with the pinned known_hosts on the source. On a failure half-way, whatever was
@@ -83,7 +79,7 @@ export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Prom
     jobId: r.jobId,
     sourceDir: migrationDir(r.jobId, r.instance),
     sshCommand: directSshCommand({ ...owner, target: r.targetEndpoint }),
-    keyFingerprint: fingerprint(publicKey),
+    keyFingerprint: fingerprintOfKeyLine(publicKey),
   };
   try {
     // Both halves at once (one round trip of latency, not two); a failure of either removes both below.
