@@ -13,27 +13,36 @@ export const HostStatus = Type.Union(
  * `host[:port]` as other hypervisors reach a host (the direct data plane): a name or IPv4 address, or an IPv6
  * address in brackets, then an optional port.
  */
-export const MigrationAddress = Type.String({
-  minLength: 1,
-  maxLength: 261,
-  pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]*)(:[0-9]{1,5})?$",
-});
+const MIGRATION_ADDRESS = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9][A-Za-z0-9.-]*))(?::([0-9]{1,5}))?$/;
 
-/**
- * Why `text` is not a usable migration address (null: it is): the schema's shape plus a port in 1..65535. The
- * server answers a PATCH with it (400) and the dashboard shows it under the field.
- */
-export function migrationAddressProblem(text: string): string | null {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9][A-Za-z0-9.-]*))(?::([0-9]{1,5}))?$/.exec(text);
+export const MigrationAddress = Type.String({ minLength: 1, maxLength: 261, pattern: MIGRATION_ADDRESS.source });
+
+/** A migration address taken apart (port 22 when it names none), or why it is not a usable one. */
+export type ParsedMigrationAddress = { ok: true; host: string; port: number } | { ok: false; problem: string };
+
+/** The schema's shape plus a port in 1..65535; the server and the dashboard read addresses only through this. */
+export function parseMigrationAddress(text: string): ParsedMigrationAddress {
+  const m = MIGRATION_ADDRESS.exec(text);
   const shape = "host[:port]: a name or IPv4 address, or an IPv6 address in brackets ([fd00::2]:22)";
-  if (!m || text.length > 261) return `migration address ${JSON.stringify(text)} is not ${shape}`;
+  const problem = (why: string) => ({ ok: false, problem: why }) as const;
+  if (!m || text.length > 261) return problem(`migration address ${JSON.stringify(text)} is not ${shape}`);
   const host = m[1] ?? m[2] ?? "";
   if (m[1] !== undefined && !host.includes(":"))
-    return `migration address ${JSON.stringify(text)}: brackets are for IPv6 addresses`;
-  if (m[2] !== undefined && host.length > 253) return "migration address: the host name is longer than 253 characters";
+    return problem(`migration address ${JSON.stringify(text)}: brackets are for IPv6 addresses`);
+  if (m[2] !== undefined && host.length > 253)
+    return problem("migration address: the host name is longer than 253 characters");
   const port = m[3] === undefined ? 22 : Number(m[3]);
-  if (port < 1 || port > 65535) return `migration address ${JSON.stringify(text)}: the port must be 1..65535`;
-  return null;
+  if (port < 1 || port > 65535) return problem(`migration address ${JSON.stringify(text)}: the port must be 1..65535`);
+  return { ok: true, host, port };
+}
+
+/**
+ * Why `text` is not a usable migration address (null: it is). The server answers a PATCH with it (400) and the
+ * dashboard shows it under the field.
+ */
+export function migrationAddressProblem(text: string): string | null {
+  const parsed = parseMigrationAddress(text);
+  return parsed.ok ? null : parsed.problem;
 }
 
 /** A host as the API shows it: never with its private key. */

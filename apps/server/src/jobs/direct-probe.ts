@@ -2,6 +2,7 @@
 // target's migration address and seeing that key there, a hash tool both have. The copy (data-path.ts) runs them
 // before it installs the per-migration key; the dry-run prechecks run them with short timeouts.
 
+import { parseMigrationAddress } from "@blockferry/contracts";
 import { HASH_TOOL_PROBE_COMMAND, type HashTool, probeMigrationAddressCommand } from "@blockferry/lvm";
 import type { HostRow } from "../db/repositories/hosts.ts";
 import { fingerprintOfKeyLine } from "../hosts/index.ts";
@@ -18,9 +19,9 @@ export function migrationEndpoint(row: Pick<HostRow, "address" | "port" | "migra
 } {
   const text = row.migrationAddress;
   if (!text) return { host: row.address, port: row.port };
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(text);
-  if (!m) throw new DirectPathUnavailableError(`migration address ${JSON.stringify(text)} is not host[:port]`);
-  return { host: (m[1] ?? m[2]) as string, port: m[3] ? Number(m[3]) : 22 };
+  const parsed = parseMigrationAddress(text);
+  if (!parsed.ok) throw new DirectPathUnavailableError(parsed.problem);
+  return { host: parsed.host, port: parsed.port };
 }
 
 /** One host as the probe needs it: its row and a way to run a command there (stdout). */
