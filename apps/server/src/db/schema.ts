@@ -109,6 +109,46 @@ export const jobs = sqliteTable(
   ],
 );
 
+/** Why a migration holds at most this many disks: the issue's bound, and what the API validates. */
+export const MAX_DISKS = 16;
+
+const activeWhere = sql.raw("active = 1");
+
+/**
+ * The disks of a migration (one VM's volumes), disk 0 first. The job row keeps disk 0's names in its own columns
+ * (as before migrations had disks) and disk 0's phase state and copy counters; disks 1.. keep theirs here.
+ * `active` follows the job's state (a trigger in migration 0008): the unique indexes below refuse a second unfinished
+ * migration of any one LV, whichever disk of whichever job holds it.
+ */
+export const jobDisks = sqliteTable(
+  "job_disks",
+  {
+    jobId: integer("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    index: integer("idx").notNull(),
+    sourceHostId: integer("source_host_id").notNull(),
+    sourceVg: text("source_vg").notNull(),
+    sourceLv: text("source_lv").notNull(),
+    targetHostId: integer("target_host_id").notNull(),
+    targetVg: text("target_vg").notNull(),
+    targetLv: text("target_lv").notNull(),
+    targetThinPool: text("target_thin_pool"),
+    /** Per-disk durable progress of disks 1..; disk 0's is the job's phase state. */
+    phaseState: text("phase_state", { mode: "json" }).$type<PhaseState>().notNull().default(sql`'{}'`),
+    bytesTotal: integer("bytes_total").notNull().default(0),
+    bytesDone: integer("bytes_done").notNull().default(0),
+    rangesTotal: integer("ranges_total").notNull().default(0),
+    rangesDone: integer("ranges_done").notNull().default(0),
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
+  },
+  (t) => [
+    primaryKey({ columns: [t.jobId, t.index] }),
+    uniqueIndex("job_disks_active_source_idx").on(t.sourceHostId, t.sourceVg, t.sourceLv).where(activeWhere),
+    uniqueIndex("job_disks_active_target_idx").on(t.targetHostId, t.targetVg, t.targetLv).where(activeWhere),
+  ],
+);
+
 /** Append-only event log. `id` is the global cursor; `seq` counts per job. */
 export const jobEvents = sqliteTable(
   "job_events",
@@ -131,6 +171,8 @@ export const transferRanges = sqliteTable(
     jobId: integer("job_id")
       .notNull()
       .references(() => jobs.id, { onDelete: "cascade" }),
+    /** The job's disk the range belongs to (job_disks.idx). */
+    disk: integer("disk").notNull().default(0),
     /** Which copy this range belongs to: "full", "catchup-1", "final", ... */
     pass: text("pass").notNull(),
     offset: integer("offset").notNull(),
@@ -138,7 +180,7 @@ export const transferRanges = sqliteTable(
     sha256: text("sha256"),
     confirmedAt: text("confirmed_at"),
   },
-  (t) => [primaryKey({ columns: [t.jobId, t.pass, t.offset] })],
+  (t) => [primaryKey({ columns: [t.jobId, t.disk, t.pass, t.offset] })],
 );
 
 /** Everything Blockferry created on a host, so cancel, cleanup and startup reconciliation miss nothing. */

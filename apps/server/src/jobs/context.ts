@@ -73,6 +73,8 @@ export interface CopyRequest {
   jobId: number;
   /** The job's lease: the journal confirms ranges and moves the job's counters only while it holds. */
   lease: string;
+  /** The job's disk this copy writes (its journal rows and counters); absent: disk 0. */
+  disk?: number;
   /** Journal key of this copy: "full-g1", "catchup-2", "final". */
   pass: string;
   source: { hostId: number; device: string };

@@ -130,7 +130,7 @@ export function createTransferMover(
     source: { host: transferHostOf(remote.connection(o.source.hostId)), device: o.source.device },
     target: { host: transferHostOf(remote.connection(o.target.hostId)), device: o.target.device },
     journal: journal.leased(o.lease),
-    jobId: o.jobId,
+    jobId: o.disk ? { jobId: o.jobId, disk: o.disk } : o.jobId,
     pass: o.pass,
     signal: o.signal,
     onProgress: o.onProgress,

@@ -10,7 +10,7 @@ import {
   receiveRecordsCommand,
   zeroScanCommand,
 } from "@blockferry/lvm";
-import type { JournalRange, TransferJournal } from "../db/repositories/transfer-journal.ts";
+import type { JournalDisk, JournalRange, TransferJournal } from "../db/repositories/transfer-journal.ts";
 import { ConnectionLostError, HostUnreachableError } from "../hosts/index.ts";
 import { type DirectPath, directBatch } from "./direct/batch.ts";
 import { RemoteOutputError, TruncatedStreamError, VerifyMismatchError } from "./errors.ts";
@@ -39,7 +39,8 @@ export interface CommonCopyOptions {
   source: TransferEndpoint;
   target: TransferEndpoint;
   journal: Pick<TransferJournal, "plan" | "confirm">;
-  jobId: number;
+  /** Whose journal rows: the job (its disk 0) or one disk of its set. */
+  jobId: JournalDisk;
   /** Journal pass name: "full", "catchup-1", "final", ... */
   pass: string;
   signal?: AbortSignal;

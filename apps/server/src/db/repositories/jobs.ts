@@ -18,11 +18,15 @@ import {
   sql,
 } from "drizzle-orm";
 import type { Db } from "../open.ts";
-import { hosts, jobs } from "../schema.ts";
+import { hosts, jobDisks, jobs } from "../schema.ts";
 import { checkStored, StoredDataError } from "../stored-json.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
+/** A disk after the first of a new job (the job row's own columns name disk 0). */
+export type ExtraDisk = Pick<typeof jobDisks.$inferInsert, "sourceVg" | "sourceLv" | "targetVg" | "targetLv"> & {
+  targetThinPool?: string | null;
+};
 
 export interface JobFilter {
   state?: JobState;
@@ -87,8 +91,30 @@ const isSound = (row: JobRow): boolean => {
  */
 export function createJobsRepo(db: Db, clock: () => number = Date.now) {
   return {
-    insert(values: NewJob): JobRow {
-      return checkJobRow(db.insert(jobs).values(values).returning().get());
+    /** A job and its disks in one transaction: disk 0 from the job's columns, then `extraDisks` as 1, 2, ... */
+    insert(values: NewJob, extraDisks: readonly ExtraDisk[] = []): JobRow {
+      return db.transaction((tx) => {
+        const row = checkJobRow(tx.insert(jobs).values(values).returning().get());
+        const active = (ACTIVE_JOB_STATES as readonly string[]).includes(row.state);
+        const hostsOf = { jobId: row.id, sourceHostId: row.sourceHostId, targetHostId: row.targetHostId, active };
+        const first = {
+          sourceVg: row.sourceVg,
+          sourceLv: row.sourceLv,
+          targetVg: row.targetVg,
+          targetLv: row.targetLv,
+        };
+        tx.insert(jobDisks)
+          .values(
+            [{ ...first, targetThinPool: row.targetThinPool }, ...extraDisks].map((d, index) => ({
+              ...hostsOf,
+              ...d,
+              targetThinPool: d.targetThinPool ?? null,
+              index,
+            })),
+          )
+          .run();
+        return row;
+      });
     },
     get(id: number): JobRow | undefined {
       return checkOptional(db.select().from(jobs).where(eq(jobs.id, id)).get());
@@ -240,18 +266,19 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
           .get(),
       );
     },
-    /** The unfinished job, other than `exceptId`, that holds this LV as its source or as its target. */
+    /** The unfinished job, other than `exceptId`, one of whose disks holds this LV as its source or as its target. */
     activeUsing(
       v: { role: "source" | "target"; hostId: number; vg: string; lv: string },
       exceptId?: number,
     ): JobRow | undefined {
       const [host, vg, lv] =
         v.role === "source"
-          ? [jobs.sourceHostId, jobs.sourceVg, jobs.sourceLv]
-          : [jobs.targetHostId, jobs.targetVg, jobs.targetLv];
+          ? [jobDisks.sourceHostId, jobDisks.sourceVg, jobDisks.sourceLv]
+          : [jobDisks.targetHostId, jobDisks.targetVg, jobDisks.targetLv];
       return db
-        .select()
+        .select({ job: jobs })
         .from(jobs)
+        .innerJoin(jobDisks, eq(jobDisks.jobId, jobs.id))
         .where(
           and(
             inArray(jobs.state, [...ACTIVE_JOB_STATES]),
@@ -261,7 +288,7 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
             exceptId === undefined ? undefined : ne(jobs.id, exceptId),
           ),
         )
-        .get();
+        .get()?.job;
     },
     activeOnHost(hostId: number): JobRow[] {
       return db
@@ -300,6 +327,6 @@ export function isActiveVolumeClash(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return (
     e?.code === "SQLITE_CONSTRAINT_UNIQUE" &&
-    /jobs\.(source|target)_host_id, jobs\.\1_vg, jobs\.\1_lv/.test(e.message ?? "")
+    /(jobs|job_disks)\.(source|target)_host_id, \1\.\2_vg, \1\.\2_lv/.test(e.message ?? "")
   );
 }

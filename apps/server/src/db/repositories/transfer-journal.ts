@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import type { Db } from "../open.ts";
-import { jobs, transferRanges } from "../schema.ts";
+import { jobDisks, jobs, transferRanges } from "../schema.ts";
 import { LeaseLostError } from "./jobs.ts";
 
 /** One journaled range of a transfer pass. `hash` is the BLAKE2b-512 proof (hex) the two hosts agreed on. */
@@ -26,17 +26,37 @@ export class JournalPlanMismatchError extends Error {
 
 type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
-const ofPass = (jobId: number, pass: string) => and(eq(transferRanges.jobId, jobId), eq(transferRanges.pass, pass));
+/** Whose ranges: a job's disk, or a bare job id for its disk 0 (what every job moved before migrations had disks). */
+export type JournalDisk = number | { jobId: number; disk: number };
+const keyOf = (d: JournalDisk) => (typeof d === "number" ? { jobId: d, disk: 0 } : d);
+
+const ofPass = (d: JournalDisk, pass: string) => {
+  const { jobId, disk } = keyOf(d);
+  return and(eq(transferRanges.jobId, jobId), eq(transferRanges.disk, disk), eq(transferRanges.pass, pass));
+};
 
 /**
  * Moves the job's copy counters: the only writer of them. With a lease (a runner's copy) only while that lease is
  * held; a stale worker's write throws LeaseLostError, which rolls back the transaction it is part of, so neither
  * its counters nor its ranges land.
  */
-function writeCounters(tx: Tx, jobId: number, lease: string | undefined, values: SQLiteUpdateSetSource<typeof jobs>) {
-  const where = lease ? and(eq(jobs.id, jobId), eq(jobs.leaseOwner, lease)) : eq(jobs.id, jobId);
-  if (tx.update(jobs).set(values).where(where).run().changes !== 1) throw new LeaseLostError(jobId);
+function writeCounters(tx: Tx, d: JournalDisk, lease: string | undefined, values: Counters) {
+  const { jobId, disk } = keyOf(d);
+  const held = lease ? and(eq(jobs.id, jobId), eq(jobs.leaseOwner, lease)) : eq(jobs.id, jobId);
+  // Disk 0 counts on the job row (as before disks); the others on their own row, under the job's lease all the same.
+  if (disk === 0) {
+    if (tx.update(jobs).set(values).where(held).run().changes !== 1) throw new LeaseLostError(jobId);
+    return;
+  }
+  const leaseHeld = sql`exists (select 1 from ${jobs} where ${held})`;
+  const updated = tx
+    .update(jobDisks)
+    .set(values as SQLiteUpdateSetSource<typeof jobDisks>)
+    .where(and(eq(jobDisks.jobId, jobId), eq(jobDisks.index, disk), leaseHeld))
+    .run();
+  if (updated.changes !== 1) throw new LeaseLostError(jobId);
 }
+type Counters = SQLiteUpdateSetSource<typeof jobs> & SQLiteUpdateSetSource<typeof jobDisks>;
 
 /** Offsets in slices that stay well under SQLite's bound-parameter limit. */
 function slices(offsets: readonly number[], size = 500): number[][] {
@@ -52,7 +72,7 @@ function slices(offsets: readonly number[], size = 500): number[][] {
  */
 function setConfirmation(
   tx: Tx,
-  jobId: number,
+  jobId: JournalDisk,
   pass: string,
   offsets: readonly number[],
   hash: string | null,
@@ -83,8 +103,8 @@ function setConfirmation(
   const sign = hash === null ? -1 : 1;
   if (count)
     writeCounters(tx, jobId, lease, {
-      bytesDone: sql`${jobs.bytesDone} + ${sign * bytes}`,
-      rangesDone: sql`${jobs.rangesDone} + ${sign * count}`,
+      bytesDone: sql`bytes_done + ${sign * bytes}`,
+      rangesDone: sql`ranges_done + ${sign * count}`,
     });
   return { count, bytes };
 }
@@ -97,7 +117,7 @@ function setConfirmation(
  * while that lease holds.
  */
 export function createTransferJournal(db: Db, lease?: string, onConfirmedBytes?: (bytes: number) => void) {
-  const rangesOf = (jobId: number, pass: string): JournalRange[] =>
+  const rangesOf = (jobId: JournalDisk, pass: string): JournalRange[] =>
     db
       .select()
       .from(transferRanges)
@@ -124,6 +144,7 @@ export function createTransferJournal(db: Db, lease?: string, onConfirmedBytes?:
     .insert(transferRanges)
     .values({
       jobId: sql.placeholder("jobId"),
+      disk: sql.placeholder("disk"),
       pass: sql.placeholder("pass"),
       offset: sql.placeholder("offset"),
       length: sql.placeholder("length"),
@@ -138,7 +159,11 @@ export function createTransferJournal(db: Db, lease?: string, onConfirmedBytes?:
      * Stores the ranges of a pass the first time; afterwards returns the stored rows, refusing a different plan
      * (same offsets and lengths required), so a resumed copy works on exactly the ranges it started with.
      */
-    plan(jobId: number, pass: string, ranges: readonly (readonly [offset: number, length: number])[]): JournalRange[] {
+    plan(
+      jobId: JournalDisk,
+      pass: string,
+      ranges: readonly (readonly [offset: number, length: number])[],
+    ): JournalRange[] {
       return db.transaction((tx) => {
         const existing = tx
           .select({ offset: transferRanges.offset, length: transferRanges.length })
@@ -147,14 +172,14 @@ export function createTransferJournal(db: Db, lease?: string, onConfirmedBytes?:
           .orderBy(asc(transferRanges.offset))
           .all();
         if (existing.length === 0) {
-          for (const [offset, length] of ranges) insertRange.run({ jobId, pass, offset, length });
+          for (const [offset, length] of ranges) insertRange.run({ ...keyOf(jobId), pass, offset, length });
         } else {
           const same =
             existing.length === ranges.length &&
             existing.every((r, i) => r.offset === ranges[i]?.[0] && r.length === ranges[i]?.[1]);
           if (!same)
             throw new JournalPlanMismatchError(
-              `job ${jobId} pass ${pass}: stored plan has ${existing.length} ranges, asked for ${ranges.length} different ones`,
+              `job ${keyOf(jobId).jobId} disk ${keyOf(jobId).disk} pass ${pass}: stored plan has ${existing.length} ranges, asked for ${ranges.length} different ones`,
             );
         }
         // A plan just written is all unconfirmed: no need to read it back (a final delta plans inside the outage).
@@ -181,7 +206,7 @@ export function createTransferJournal(db: Db, lease?: string, onConfirmedBytes?:
     },
 
     /** Marks ranges confirmed with their proof hash; a range already confirmed is left as it was (counted once). */
-    confirm(jobId: number, pass: string, confirmed: readonly { offset: number; hash: string }[]): number {
+    confirm(jobId: JournalDisk, pass: string, confirmed: readonly { offset: number; hash: string }[]): number {
       const byHash = new Map<string, number[]>();
       for (const c of confirmed) {
         const offsets = byHash.get(c.hash);
@@ -203,18 +228,18 @@ export function createTransferJournal(db: Db, lease?: string, onConfirmedBytes?:
     },
 
     /** Takes confirmation back (a later verify found the destination differs): the next copy resends them. */
-    unconfirm(jobId: number, pass: string, offsets: readonly number[]): number {
+    unconfirm(jobId: JournalDisk, pass: string, offsets: readonly number[]): number {
       return db.transaction((tx) => setConfirmation(tx, jobId, pass, offsets, null, lease)).count;
     },
 
     ranges: rangesOf,
 
-    totals(jobId: number, pass: string): PassTotals {
+    totals(jobId: JournalDisk, pass: string): PassTotals {
       return totalsOf(rangesOf(jobId, pass));
     },
 
     /** Forgets a pass (e.g. to copy it again from scratch). */
-    reset(jobId: number, pass: string): void {
+    reset(jobId: JournalDisk, pass: string): void {
       db.delete(transferRanges).where(ofPass(jobId, pass)).run();
     },
   };
