@@ -8,6 +8,7 @@ import { createAuditRepo } from "./db/repositories/audit.ts";
 import { createChunkMapRepo } from "./db/repositories/chunk-map.ts";
 import { createEventsRepo } from "./db/repositories/events.ts";
 import { createHostsRepo } from "./db/repositories/hosts.ts";
+import { createJobDisksRepo } from "./db/repositories/job-disks.ts";
 import { createJobObjectsRepo } from "./db/repositories/job-objects.ts";
 import { createJobsRepo } from "./db/repositories/jobs.ts";
 import { createWebhooksRepo } from "./db/repositories/webhooks.ts";
@@ -127,6 +128,7 @@ export function createRuntime(
   const { phases, compensate, rollBack } = createPhases({
     mover,
     objects,
+    disks: createJobDisksRepo(db),
     snapshotWatchMs: opts.snapshotWatchMs,
     changeReadMs: opts.changeReadMs,
     outageHistory: createOutageHistory({ jobs, events }),

@@ -13,6 +13,8 @@ export type LogLevel = Static<typeof LogLevel>;
 
 /** Optional facts a log line carries beside its text, for whoever reads the stored log. */
 export const LogDetails = Type.Object({
+  /** The disk of a migration's set the line is about. */
+  disk: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
   snapshot: Type.Optional(Type.String()),
   thin: Type.Optional(Type.Boolean()),
   bytes: Type.Optional(Type.Number()),
@@ -20,6 +22,9 @@ export const LogDetails = Type.Object({
   dataPath: Type.Optional(Type.Union([Type.Literal("direct"), Type.Literal("relay")])),
 });
 export type LogDetails = Static<typeof LogDetails>;
+
+/** The disk of a migration's set an event concerns (its index); absent for a one-disk migration. */
+const Disk = Type.Optional(Type.Integer({ minimum: 0, maximum: 15 }));
 
 /**
  * What happened to a job, by `type`. Events a phase records carry the phase it ran in (the runner adds it);
@@ -41,8 +46,11 @@ export const JobEvent = Type.Union([
     "job.log",
     Type.Intersect([Type.Object({ level: LogLevel, message: Type.String(), phase: Type.Optional(Phase) }), LogDetails]),
   ),
-  event("job.snapshot", Type.Object({ phase: Phase, snapshot: Type.String(), fillPercent: Type.Number() })),
-  event("job.verified", Type.Object({ phase: Phase, ranges: Type.Integer({ minimum: 0 }), full: Type.Boolean() })),
+  event("job.snapshot", Type.Object({ phase: Phase, disk: Disk, snapshot: Type.String(), fillPercent: Type.Number() })),
+  event(
+    "job.verified",
+    Type.Object({ phase: Phase, disk: Disk, ranges: Type.Integer({ minimum: 0 }), full: Type.Boolean() }),
+  ),
   /** The outage begins: stored before the stop command, so a dashboard shows the VM down from its first second. */
   event("job.vm_stopped", Type.Object({ phase: Phase, at: Type.Number({ description: "epoch milliseconds" }) })),
   event(
@@ -62,6 +70,7 @@ export const JobEvent = Type.Union([
     "job.copied",
     Type.Object({
       phase: Phase,
+      disk: Disk,
       pass: Type.String(),
       rangesTotal: Type.Integer({ minimum: 0 }),
       rangesAlreadyDone: Type.Integer({ minimum: 0 }),
@@ -138,6 +147,8 @@ export const StoredEventSchema = Type.Object({
 export const ProgressMessage = Type.Object({
   jobId: Type.Integer(),
   phase: Phase,
+  /** The disk whose copy this is (multi-disk migrations); its counters, not the job's. */
+  disk: Disk,
   bytesDone: Type.Number(),
   bytesTotal: Type.Number(),
   rangesDone: Type.Number(),

@@ -123,33 +123,83 @@ export const MigrationOptions = Type.Object(
 );
 export type MigrationOptions = Static<typeof MigrationOptions>;
 
-export const CreateMigration = Type.Object(
+/** Most disks one migration moves: a VM's disks move together, and 16 covers what a VM is given in practice. */
+export const MAX_MIGRATION_DISKS = 16;
+
+const HostId = Type.Integer({ minimum: 1, maximum: MAX_ID });
+// The policy without its $id: both create forms carry it, and a schema may define one $id only once.
+const { $id: _policyId, ...policyFields } = CutoverPolicy as typeof CutoverPolicy & { $id?: string };
+const CutoverField = Type.Optional(
+  Type.Union([Type.Literal("manual"), Type.Literal("auto"), Type.Unsafe<CutoverPolicy>(policyFields)], {
+    default: "manual",
+    description: '"manual" and "auto" are short for {mode: "manual"} and {mode: "auto"} (no budget, no window)',
+  }),
+);
+
+/** One disk of a migration: the source LV, and where it goes (`lv` defaults to the source's name). */
+export const MigrationDiskSpec = Type.Object(
   {
-    source: Type.Object(
-      { hostId: Type.Integer({ minimum: 1, maximum: MAX_ID }), vg: LvmName, lv: LvmName },
-      { additionalProperties: false },
-    ),
+    source: Type.Object({ vg: LvmName, lv: LvmName }, { additionalProperties: false }),
     target: Type.Object(
-      {
-        hostId: Type.Integer({ minimum: 1, maximum: MAX_ID }),
-        vg: LvmName,
-        lv: Type.Optional(LvmName),
-        thinPool: Type.Optional(LvmName),
-      },
+      { vg: LvmName, lv: Type.Optional(LvmName), thinPool: Type.Optional(LvmName) },
       { additionalProperties: false },
     ),
+  },
+  { additionalProperties: false },
+);
+export type MigrationDiskSpec = Static<typeof MigrationDiskSpec>;
+
+/** One VM with 1 to 16 disks, moved together: one stop, one start, after every disk is verified. */
+export const CreateMigrationSet = Type.Object(
+  {
+    sourceHostId: HostId,
+    targetHostId: HostId,
+    disks: Type.Array(MigrationDiskSpec, { minItems: 1, maxItems: MAX_MIGRATION_DISKS }),
     vm: VmControl,
-    cutover: Type.Optional(
-      Type.Union([Type.Literal("manual"), Type.Literal("auto"), CutoverPolicy], {
-        default: "manual",
-        description: '"manual" and "auto" are short for {mode: "manual"} and {mode: "auto"} (no budget, no window)',
-      }),
-    ),
+    cutover: CutoverField,
     options: Type.Optional(MigrationOptions),
   },
   { additionalProperties: false },
 );
-export type CreateMigration = Static<typeof CreateMigration>;
+export type CreateMigrationSet = Static<typeof CreateMigrationSet>;
+
+/** The one-disk form from before disk sets: the same as a set of that one disk. */
+export const CreateSingleMigration = Type.Object(
+  {
+    source: Type.Object({ hostId: HostId, vg: LvmName, lv: LvmName }, { additionalProperties: false }),
+    target: Type.Object(
+      { hostId: HostId, vg: LvmName, lv: Type.Optional(LvmName), thinPool: Type.Optional(LvmName) },
+      { additionalProperties: false },
+    ),
+    vm: VmControl,
+    cutover: CutoverField,
+    options: Type.Optional(MigrationOptions),
+  },
+  { additionalProperties: false },
+);
+export type CreateSingleMigration = Static<typeof CreateSingleMigration>;
+
+/**
+ * The create body: a disk set (sourceHostId, targetHostId, disks) or the one-disk form (source, target); the server
+ * refuses a body that mixes the two or has neither. One object rather than a union, so the options' defaults apply.
+ */
+export const CreateMigration = Type.Object(
+  {
+    sourceHostId: Type.Optional(HostId),
+    targetHostId: Type.Optional(HostId),
+    disks: Type.Optional(CreateMigrationSet.properties.disks),
+    source: Type.Optional(CreateSingleMigration.properties.source),
+    target: Type.Optional(CreateSingleMigration.properties.target),
+    vm: VmControl,
+    cutover: CutoverField,
+    options: Type.Optional(MigrationOptions),
+  },
+  { additionalProperties: false },
+);
+/** The body as the schema types it (a mix of both forms passes the schema; the server then refuses it). */
+export type CreateMigrationBody = Static<typeof CreateMigration>;
+/** What a client sends: either form. */
+export type CreateMigration = CreateMigrationSet | CreateSingleMigration;
 
 /**
  * Where the VM is while our cutover has it stopped, and what each action would do to it; null when the job has not
@@ -200,18 +250,51 @@ export const VmOutage = Type.Object(
 );
 export type VmOutage = Static<typeof VmOutage>;
 
+/** Where one disk of a migration stands, derived from its stored progress and the job's phase. */
+export const DiskState = Type.Union([
+  Type.Literal("pending"),
+  Type.Literal("copying"),
+  Type.Literal("in_sync"),
+  Type.Literal("final_copied"),
+  Type.Literal("verified"),
+]);
+export type DiskState = Static<typeof DiskState>;
+
+export const MigrationDisk = Type.Object({
+  index: Type.Integer({ minimum: 0 }),
+  source: Type.Object({ vg: Type.String(), lv: Type.String() }),
+  target: Type.Object({ vg: Type.String(), lv: Type.String(), thinPool: Type.Union([Type.String(), Type.Null()]) }),
+  sizeBytes: Type.Union([Type.Number(), Type.Null()], { description: "null until the job has measured it" }),
+  kind: Type.Union([Type.Literal("classic"), Type.Literal("thin"), Type.Null()], {
+    description: "the source LV's kind; null until its snapshot was taken",
+  }),
+  state: DiskState,
+  bytesTotal: Type.Number({ description: "bytes of this disk's current or last copy pass" }),
+  bytesDone: Type.Number(),
+  rangesTotal: Type.Number(),
+  rangesDone: Type.Number(),
+});
+export type MigrationDisk = Static<typeof MigrationDisk>;
+
 export const Migration = Type.Object(
   {
     id: Type.Integer(),
     state: JobState,
     phase: PhaseSchema,
-    source: Type.Object({ hostId: Type.Integer(), vg: Type.String(), lv: Type.String() }),
-    target: Type.Object({
-      hostId: Type.Integer(),
-      vg: Type.String(),
-      lv: Type.String(),
-      thinPool: Type.Union([Type.String(), Type.Null()]),
-    }),
+    source: Type.Object(
+      { hostId: Type.Integer(), vg: Type.String(), lv: Type.String() },
+      { description: "the host, and disk 0's LV" },
+    ),
+    target: Type.Object(
+      {
+        hostId: Type.Integer(),
+        vg: Type.String(),
+        lv: Type.String(),
+        thinPool: Type.Union([Type.String(), Type.Null()]),
+      },
+      { description: "the host, and disk 0's LV" },
+    ),
+    disks: Type.Array(MigrationDisk, { description: "the VM's disks, disk 0 first" }),
     vm: VmControl,
     cutover: Type.Union([Type.Literal("manual"), Type.Literal("auto")], { description: "the policy's mode" }),
     cutoverPolicy: CutoverPolicy,
@@ -225,9 +308,11 @@ export const Migration = Type.Object(
     options: MigrationOptions,
     attempt: Type.Integer(),
     sizeBytes: Type.Union([Type.Number(), Type.Null()], {
-      description: "size of the volume; null until the job has measured it",
+      description: "size of the volumes (all disks); null until the job has measured them",
     }),
-    bytesTotal: Type.Number({ description: "bytes of the current or last copy pass (bytesDone counts them)" }),
+    bytesTotal: Type.Number({
+      description: "bytes of the current or last copy pass, summed over the disks (bytesDone counts them)",
+    }),
     bytesDone: Type.Number(),
     rangesTotal: Type.Number(),
     rangesDone: Type.Number(),
@@ -301,6 +386,11 @@ export const PrecheckResult = Type.Object({
 export type PrecheckResult = Static<typeof PrecheckResult>;
 
 const Runs = Type.Array(Type.Tuple([Type.Number(), Type.Number()]), { description: "[firstCell, cellCount] runs" });
+
+export const ChunkMapQuery = Type.Object({
+  disk: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_MIGRATION_DISKS - 1, default: 0 })),
+});
+export type ChunkMapQuery = Static<typeof ChunkMapQuery>;
 
 /** The job's volume as cells of `chunkBytes`: what was copied, what changed since, what is verified. */
 export const ChunkMap = Type.Object(

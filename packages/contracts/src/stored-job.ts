@@ -111,6 +111,10 @@ export const PhaseState = Type.Object({
    * "changed" cells while the VM writes (replaced at each reading, capped in size).
    */
   liveChangedCells: Type.Optional(Type.Array(Type.Tuple([Count, Count]))),
+  /** Multi-disk: the final-delta pass of this disk that is on the target (a re-run of final_delta skips it). */
+  finalCopiedPass: Type.Optional(Type.String()),
+  /** Multi-disk: the final-delta pass of this disk that verify found equal (a re-run of verify skips it). */
+  verifiedPass: Type.Optional(Type.String()),
   /** The final delta was the whole volume (its change list was lost). */
   finalFull: Type.Optional(Type.Boolean()),
   finalChunkBytes: Type.Optional(Type.Integer({ minimum: 1 })),

@@ -22,7 +22,12 @@ export { isPastNoReturn, NO_RETURN_PHASES } from "@blockferry/contracts/vocabula
 export type { HostShell } from "../hosts/shell.ts";
 
 export interface PhaseContext {
+  /**
+   * The job; in a disk's context (multi-disk sets) its source/target VG and LV columns name that disk's volumes.
+   */
   readonly job: JobRow;
+  /** The disk of a set this context acts on; absent for a one-disk migration. */
+  readonly disk?: number;
   readonly state: PhaseState;
   readonly signal: AbortSignal;
   /** The runner's lease token: every write for this job, the journal's too, is conditional on it. */

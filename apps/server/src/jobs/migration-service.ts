@@ -17,7 +17,8 @@ import type { EventHub } from "../events/hub.ts";
 import { CANCEL_FLAG_STATES, cancelRefusal } from "./cancel-rule.ts";
 import { buildChunkMap } from "./chunk-map.ts";
 import { isPastNoReturn, NO_RETURN_PHASES } from "./context.ts";
-import { toMigration, toMigrationEvent } from "./migration-view.ts";
+import { checkDiskSet, type DiskVolumes, disksOfJob, toDiskSet } from "./migration-disks.ts";
+import { toMigrationEvent, toMigration as viewOf } from "./migration-view.ts";
 
 /**
  * Why a cancel is refused from start_vm on: the operator reads this in the dashboard, the CLI and the API's 409.
@@ -37,7 +38,7 @@ function pastNoReturn(job: JobRow, failed: boolean): ConflictError {
 
 export interface MigrationServiceDeps {
   chunkMaps: Pick<ChunkMapRepo, "rangesOf">;
-  jobs: Pick<JobsRepo, "insert" | "get" | "list" | "updateIfState" | "activeUsing">;
+  jobs: Pick<JobsRepo, "insert" | "get" | "list" | "updateIfState" | "activeUsing" | "disks">;
   hosts: Pick<HostsRepo, "get">;
   audit: Pick<AuditRepo, "record">;
   hub: Pick<EventHub, "append">;
@@ -66,6 +67,7 @@ const isRetryable = (state: JobState): state is (typeof RETRYABLE_STATES)[number
   (RETRYABLE_STATES as readonly JobState[]).includes(state);
 
 export function createMigrationService(d: MigrationServiceDeps) {
+  const toMigration = (job: JobRow) => viewOf(job, d.jobs.disks(job.id));
   const load = (id: number) => {
     const job = d.jobs.get(id);
     if (!job) throw new NotFoundError("migration", id);
@@ -81,23 +83,25 @@ export function createMigrationService(d: MigrationServiceDeps) {
     return host;
   };
 
-  type Volumes = Pick<JobRow, "sourceHostId" | "sourceVg" | "sourceLv" | "targetHostId" | "targetVg" | "targetLv">;
-  /** A 409 naming the unfinished migration that already uses this job's source or target LV, if one does. */
+  type Volumes = { sourceHostId: number; targetHostId: number; disks: readonly DiskVolumes[] };
+  const volumesOf = (job: JobRow): Volumes => ({ ...job, disks: disksOfJob(job, d.jobs.disks(job.id)) });
+  /** A 409 naming the unfinished migration that already uses one of these disks' source or target LVs, if one does. */
   const volumeInUse = (j: Volumes, exceptId?: number): ConflictError | null => {
-    for (const role of ["source", "target"] as const) {
-      const v =
-        role === "source"
-          ? { role, hostId: j.sourceHostId, vg: j.sourceVg, lv: j.sourceLv }
-          : { role, hostId: j.targetHostId, vg: j.targetVg, lv: j.targetLv };
-      const other = d.jobs.activeUsing(v, exceptId);
-      if (!other) continue;
-      const host = d.hosts.get(v.hostId)?.name ?? `host ${v.hostId}`;
-      return new ConflictError(
-        `${v.vg}/${v.lv} on ${host} is the ${role} of unfinished migration ${other.id} (${other.state}): ` +
-          "wait for it to finish or cancel it first",
-        { reason: "volume_in_use", role, migrationId: other.id },
-      );
-    }
+    for (const disk of j.disks)
+      for (const role of ["source", "target"] as const) {
+        const v =
+          role === "source"
+            ? { role, hostId: j.sourceHostId, vg: disk.sourceVg, lv: disk.sourceLv }
+            : { role, hostId: j.targetHostId, vg: disk.targetVg, lv: disk.targetLv };
+        const other = d.jobs.activeUsing(v, exceptId);
+        if (!other) continue;
+        const host = d.hosts.get(v.hostId)?.name ?? `host ${v.hostId}`;
+        return new ConflictError(
+          `${v.vg}/${v.lv} on ${host} is the ${role} of unfinished migration ${other.id} (${other.state}): ` +
+            "wait for it to finish or cancel it first",
+          { reason: "volume_in_use", role, migrationId: other.id },
+        );
+      }
     return null;
   };
   /**
@@ -117,35 +121,37 @@ export function createMigrationService(d: MigrationServiceDeps) {
 
   return {
     create(input: CreateMigration, actor: Actor = SYSTEM): Migration {
-      trustedHost(input.source.hostId, "source");
-      trustedHost(input.target.hostId, "target");
-      const targetLv = input.target.lv ?? input.source.lv;
-      if (
-        input.source.hostId === input.target.hostId &&
-        input.source.vg === input.target.vg &&
-        input.source.lv === targetLv
-      )
-        throw new InvalidInputError("source and target are the same logical volume");
-      const volumes = {
-        sourceHostId: input.source.hostId,
-        sourceVg: input.source.vg,
-        sourceLv: input.source.lv,
-        targetHostId: input.target.hostId,
-        targetVg: input.target.vg,
-        targetLv,
-      };
+      const set = toDiskSet(input);
+      trustedHost(set.sourceHostId, "source");
+      trustedHost(set.targetHostId, "target");
+      const disks = checkDiskSet(set);
+      const [first, ...more] = disks as [DiskVolumes, ...DiskVolumes[]];
+      const volumes = { sourceHostId: set.sourceHostId, targetHostId: set.targetHostId, disks };
       const job = claimingVolumes(volumes, undefined, () =>
-        d.jobs.insert({
-          ...volumes,
-          targetThinPool: input.target.thinPool ?? null,
-          vm: input.vm,
-          ...cutoverColumns(input.cutover),
-          options: input.options ?? {},
-          createdBy: actor.name,
-        }),
+        d.jobs.insert(
+          {
+            sourceHostId: set.sourceHostId,
+            sourceVg: first.sourceVg,
+            sourceLv: first.sourceLv,
+            targetHostId: set.targetHostId,
+            targetVg: first.targetVg,
+            targetLv: first.targetLv,
+            targetThinPool: first.targetThinPool,
+            vm: set.vm,
+            ...cutoverColumns(set.cutover),
+            options: set.options ?? {},
+            createdBy: actor.name,
+          },
+          more,
+        ),
       );
-      d.hub.append(job.id, "job.created", { migration: toMigrationEvent(job) });
-      d.audit.record(actor, "migration.create", `job:${job.id}`, { source: input.source, target: input.target });
+      d.hub.append(job.id, "job.created", { migration: toMigrationEvent(job, d.jobs.disks(job.id)) });
+      const audited = set.disks.map((disk) => ({ source: disk.source, target: disk.target }));
+      d.audit.record(actor, "migration.create", `job:${job.id}`, {
+        sourceHostId: set.sourceHostId,
+        targetHostId: set.targetHostId,
+        disks: audited,
+      });
       d.kick();
       return toMigration(job);
     },
@@ -167,10 +173,13 @@ export function createMigrationService(d: MigrationServiceDeps) {
         .map(toMigration);
     },
 
-    chunkMap(id: number): ChunkMap {
+    /** The chunk map of one disk (default disk 0). */
+    chunkMap(id: number, disk = 0): ChunkMap {
       const job = load(id);
-      const size = job.phaseState.sizeBytes ?? 0;
-      return buildChunkMap(d.chunkMaps.rangesOf(id), size, job.phase, job.phaseState.liveChangedCells);
+      const state = disksOfJob(job, d.jobs.disks(id)).find((x) => x.index === disk)?.state;
+      if (!state) throw new NotFoundError(`disk ${disk} of migration`, id);
+      const size = state.sizeBytes ?? 0;
+      return buildChunkMap(d.chunkMaps.rangesOf(id, disk), size, job.phase, state.liveChangedCells);
     },
 
     /** Changes the bandwidth limit, also of a copy that is running now; null removes the limit. */
@@ -240,7 +249,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
       let row: JobRow | undefined;
       if (isRetryable(job.state)) {
         // A failed or rolled-back job has no runner: cancelling it queues the clean-up as a cancelling job.
-        row = claimingVolumes(job, id, () =>
+        row = claimingVolumes(volumesOf(job), id, () =>
           d.jobs.updateIfState(id, RETRYABLE_STATES, { state: "cancelling", cancelRequested: true }),
         );
       } else {
@@ -264,7 +273,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
      */
     retry(id: number, actor: Actor = SYSTEM): Migration {
       const job = load(id);
-      const row = claimingVolumes(job, id, () =>
+      const row = claimingVolumes(volumesOf(job), id, () =>
         d.jobs.updateIfState(id, RETRYABLE_STATES, { state: "queued", error: null, attempt: job.attempt + 1 }),
       );
       if (!row)

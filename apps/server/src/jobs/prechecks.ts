@@ -6,6 +6,8 @@ import type { HostShell } from "./context.ts";
 import { PRECHECK_TIMEOUT_MS } from "./data-path.ts";
 import { DirectPathUnavailableError, type ProbedHost, probeDirectPath } from "./direct-probe.ts";
 import { findLv, findVg } from "./lvm-ops.ts";
+import { diskVolumesOf, toDiskSet } from "./migration-disks.ts";
+import { runSetPrechecks } from "./set-prechecks.ts";
 
 export interface PlannedMigration {
   source: { vg: string; lv: string };
@@ -282,27 +284,21 @@ export function createPrechecksService(deps: {
         return null;
       }
     };
+    const set = toDiskSet(input);
     const [source, target] = await Promise.all([
-      shellOrProblem(input.source.hostId, "source"),
-      shellOrProblem(input.target.hostId, "target"),
+      shellOrProblem(set.sourceHostId, "source"),
+      shellOrProblem(set.targetHostId, "target"),
     ]);
-    const result = await runPrechecks(
-      {
-        source: input.source,
-        target: {
-          vg: input.target.vg,
-          lv: input.target.lv ?? input.source.lv,
-          thinPool: input.target.thinPool ?? null,
-        },
-        options: input.options ?? {},
-        vm: input.vm,
-      },
-      { source, target },
-      problems,
-    );
+    const plans = diskVolumesOf(set).map((d) => ({
+      source: { vg: d.sourceVg, lv: d.sourceLv },
+      target: { vg: d.targetVg, lv: d.targetLv, thinPool: d.targetThinPool },
+      options: set.options ?? {},
+      vm: set.vm,
+    }));
+    const { diskBytes: _, ...result } = await runSetPrechecks(plans, { source, target }, problems);
     const probed = (shell: HostShell | null): ProbedHost | null =>
       shell && { row: deps.registry.row(shell.hostId), run: (command, o) => shell.run(command, o) };
-    const direct = await directPathCheck(input.options?.dataPath, probed(source), probed(target));
+    const direct = await directPathCheck(set.options?.dataPath, probed(source), probed(target));
     if (!direct) return result;
     return { ...result, ok: result.ok && direct.ok, checks: [...result.checks, direct] };
   };

@@ -9,7 +9,7 @@ import { sweepMigrationLeftovers } from "../transfer/direct/access.ts";
 import type { HostShell } from "./context.ts";
 import { removeLvIfPresent } from "./lvm-ops.ts";
 
-const SNAPSHOT_NAME = /^bf-(\d+)-s\d+$/;
+const SNAPSHOT_NAME = /^bf-(\d+)-(?:d\d+-)?s\d+$/;
 /** Jobs whose snapshots stay: active ones, and rolled-back ones, whose retry copies what their snapshot recorded. */
 const KEEPS_SNAPSHOTS = new Set<JobState>([...ACTIVE_JOB_STATES, "rolled_back"]);
 

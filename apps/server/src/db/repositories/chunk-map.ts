@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../open.ts";
 import { transferRanges } from "../schema.ts";
 
@@ -9,10 +9,10 @@ export interface JournalRow {
   confirmed: boolean;
 }
 
-/** Every journaled range of a job, for the dashboard's chunk map. */
+/** Every journaled range of one disk of a job, for the dashboard's chunk map. */
 export function createChunkMapRepo(db: Db) {
   return {
-    rangesOf(jobId: number): JournalRow[] {
+    rangesOf(jobId: number, disk = 0): JournalRow[] {
       return db
         .select({
           pass: transferRanges.pass,
@@ -21,7 +21,7 @@ export function createChunkMapRepo(db: Db) {
           confirmedAt: transferRanges.confirmedAt,
         })
         .from(transferRanges)
-        .where(eq(transferRanges.jobId, jobId))
+        .where(and(eq(transferRanges.jobId, jobId), eq(transferRanges.disk, disk)))
         .orderBy(asc(transferRanges.offset))
         .all()
         .map((r) => ({ pass: r.pass, offset: r.offset, length: r.length, confirmed: r.confirmedAt !== null }));

@@ -20,6 +20,7 @@ import {
 import type { Db } from "../open.ts";
 import { hosts, jobDisks, jobs } from "../schema.ts";
 import { checkStored, StoredDataError } from "../stored-json.ts";
+import { createJobDisksRepo, type JobDiskRow } from "./job-disks.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
@@ -115,6 +116,10 @@ export function createJobsRepo(db: Db, clock: () => number = Date.now) {
           .run();
         return row;
       });
+    },
+    /** The job's disk rows, disk 0 first (see job-disks.ts for a runner's writes). */
+    disks(jobId: number): JobDiskRow[] {
+      return createJobDisksRepo(db).list(jobId);
     },
     get(id: number): JobRow | undefined {
       return checkOptional(db.select().from(jobs).where(eq(jobs.id, id)).get());

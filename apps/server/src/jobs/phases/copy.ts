@@ -178,7 +178,7 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
   return {
     async full_copy(ctx) {
       const { state, job } = ctx;
-      const snap = state.snapshotLv ?? snapshotName(job.id, state.snapshotGen ?? 1);
+      const snap = state.snapshotLv ?? snapshotName(job.id, state.snapshotGen ?? 1, ctx.disk);
       const pass = `full-g${state.snapshotGen ?? 1}`;
       const began = Date.now();
       try {
@@ -218,7 +218,7 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
           const gen = ctx.state.snapshotGen ?? 1;
           rotation = {
             pass,
-            from: snapshotName(job.id, gen),
+            from: snapshotName(job.id, gen, ctx.disk),
             fromThinId: ctx.state.snapshotThinId ?? null,
             toGen: gen + 1,
           };
@@ -355,7 +355,7 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
 }
 
 /** Shows why an automatic cutover waits (the view); a new reason is also stored as an event and logged. */
-function showWait(ctx: PhaseContext, wait: CutoverWait | null): void {
+export function showWait(ctx: PhaseContext, wait: CutoverWait | null): void {
   const before = ctx.state.cutoverWait;
   if (JSON.stringify(before ?? null) === JSON.stringify(wait)) return;
   ctx.save({ cutoverWait: wait ?? undefined });

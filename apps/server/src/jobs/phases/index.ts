@@ -1,6 +1,7 @@
 import type { PhaseContext, PhaseTable } from "../context.ts";
 import { copyPhases } from "./copy.ts";
 import { createCompensation, cutoverPhases, restartOnSource } from "./cutover.ts";
+import { diskSetPhases } from "./disk-set.ts";
 import { preparePhases } from "./prepare.ts";
 import type { PhaseDeps } from "./shared.ts";
 
@@ -13,7 +14,7 @@ export function createPhases(deps: PhaseDeps): {
   rollBack(ctx: PhaseContext): Promise<void>;
 } {
   return {
-    phases: { ...preparePhases(deps), ...copyPhases(deps), ...cutoverPhases(deps) },
+    phases: diskSetPhases(deps, { ...preparePhases(deps), ...copyPhases(deps), ...cutoverPhases(deps) }),
     compensate: createCompensation(deps),
     rollBack: (ctx) => restartOnSource(ctx, deps.logger),
   };

@@ -10,7 +10,7 @@ import {
   requireLv,
 } from "../lvm-ops.ts";
 import { defaultSnapshotBytes, runPrechecks } from "../prechecks.ts";
-import { options, type PhaseDeps, snapshotName } from "./shared.ts";
+import { isSnapshotOfDisk, options, type PhaseDeps, snapshotName } from "./shared.ts";
 
 export function preparePhases(deps: PhaseDeps): Pick<PhaseTable, "prechecks" | "snapshot" | "prepare_target"> {
   return {
@@ -98,7 +98,7 @@ export async function takeSnapshot(
 ): Promise<string> {
   const { job, state, signal } = ctx;
   const gen = state.snapshotGen ?? 1;
-  const name = snapshotName(job.id, gen);
+  const name = snapshotName(job.id, gen, ctx.disk);
   const origin = await requireLv(ctx.source, job.sourceVg, job.sourceLv, signal);
   const thin = origin.kind === "thin" || origin.segtype === "thin";
   // Keep the current generation (a rotation still reads its changes) and this one (adopted after a crash);
@@ -147,7 +147,8 @@ export async function dropStaleSnapshots(
   keep: ReadonlyArray<string | undefined>,
 ): Promise<void> {
   for (const o of deps.objects.live(ctx.job.id)) {
-    if (o.kind !== "snapshot" || keep.includes(o.lv)) continue;
+    // Another disk's snapshots are that disk's to drop.
+    if (o.kind !== "snapshot" || keep.includes(o.lv) || !isSnapshotOfDisk(o.lv, ctx.job.id, ctx.disk)) continue;
     await removeLvIfPresent(ctx.source, o.vg, o.lv, ctx.signal);
     deps.objects.markRemoved(o.id);
     ctx.log("info", `dropped snapshot ${o.vg}/${o.lv}`);

@@ -1,5 +1,6 @@
 import { decodeExtentMap, type ExtentMap, encodeExtentMap } from "@blockferry/changes";
 import type { PhaseState, StoredChanges } from "@blockferry/contracts";
+import type { JobDisksRepo } from "../../db/repositories/job-disks.ts";
 import type { JobObjectsRepo } from "../../db/repositories/job-objects.ts";
 import type { JobRow } from "../../db/repositories/jobs.ts";
 import type { CopyRequest, Mover, PhaseContext, TransferProgress } from "../context.ts";
@@ -12,6 +13,8 @@ import type { VmCommandLogger } from "../vm/controller.ts";
 export interface PhaseDeps {
   mover: Mover;
   objects: Pick<JobObjectsRepo, "record" | "live" | "markRemoved">;
+  /** The disks of multi-disk jobs (their names and stored progress); absent: every job is its disk 0 alone. */
+  disks?: Pick<JobDisksRepo, "list" | "saveState">;
   /** Interval of snapshot fill checks while the VM runs. */
   snapshotWatchMs?: number;
   /** Interval of change readings (live changed cells, outage prediction) while the VM runs; default 5 s. */
@@ -33,7 +36,12 @@ export function mapChunkBytes(deviceBytes: number): number {
 }
 
 export const options = (ctx: PhaseContext) => ctx.job.options;
-export const snapshotName = (jobId: number, gen: number) => `bf-${jobId}-s${gen}`;
+/** Disk 0 keeps the name snapshots had before sets (reconcile and old jobs know it); disk N adds `-dN`. */
+export const snapshotName = (jobId: number, gen: number, disk?: number) =>
+  disk ? `bf-${jobId}-d${disk}-s${gen}` : `bf-${jobId}-s${gen}`;
+/** Whether `lv` is one of the snapshots of this job's disk (any generation). */
+export const isSnapshotOfDisk = (lv: string, jobId: number, disk?: number) =>
+  new RegExp(`^bf-${jobId}-${disk ? `d${disk}-` : ""}s\\d+$`).test(lv);
 export const sourceDevice = (ctx: PhaseContext) => devicePath(ctx.job.sourceVg, ctx.job.sourceLv);
 export const targetDevice = (ctx: PhaseContext) => devicePath(ctx.job.targetVg, ctx.job.targetLv);
 
@@ -60,6 +68,7 @@ export function copyRequest(
 ): Omit<CopyRequest, "targetReadsZero"> {
   return {
     jobId: ctx.job.id,
+    ...(ctx.disk && { disk: ctx.disk }),
     lease: ctx.leaseOwner,
     pass,
     source: { hostId: ctx.job.sourceHostId, device: from },

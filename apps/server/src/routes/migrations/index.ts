@@ -1,6 +1,7 @@
 import {
   BandwidthLimit,
   ChunkMap,
+  ChunkMapQuery,
   CreateMigration,
   CutoverPolicy,
   IdParams,
@@ -12,6 +13,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { actorOf } from "../../auth/principal.ts";
+import { toDiskSet } from "../../jobs/migration-disks.ts";
 import type { MigrationService } from "../../jobs/migration-service.ts";
 import { hostErrors } from "../error-responses.ts";
 import { readById } from "../read-by-id.ts";
@@ -42,7 +44,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
       },
       preHandler: async (request) => checkMigrationNames(request.body),
     },
-    async (request) => prechecks(request.body),
+    async (request) => prechecks(toDiskSet(request.body)),
   );
 
   app.post(
@@ -61,7 +63,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
       preHandler: async (request) => checkMigrationNames(request.body),
     },
     async (request, reply) =>
-      reply.status(201).send(migrations.create(request.body, actorOf(request.principal, request.ip))),
+      reply.status(201).send(migrations.create(toDiskSet(request.body), actorOf(request.principal, request.ip))),
   );
 
   app.get(
@@ -83,8 +85,11 @@ export const migrationRoutes: FastifyPluginAsyncTypebox<MigrationRouteDeps> = as
     maskForRole(migrations.get(request.params.id), request.principal?.role),
   );
 
-  app.get("/migrations/:id/chunk-map", readById("getChunkMap", "migrations", ChunkMap, errors), async (request) =>
-    migrations.chunkMap(request.params.id),
+  const chunkMapRoute = readById("getChunkMap", "migrations", ChunkMap, errors);
+  app.get(
+    "/migrations/:id/chunk-map",
+    { schema: { ...chunkMapRoute.schema, querystring: ChunkMapQuery } },
+    async (request) => migrations.chunkMap(request.params.id, request.query.disk ?? 0),
   );
 
   app.put(

@@ -1,17 +1,28 @@
 // packages/lvm's naming rules at the API: a name that prechecks, lvcreate or virsh would refuse later is a 400
 // now, naming the field. The body schema's patterns only know the character set, not `..` or `snapshot*`.
-import type { CreateMigration } from "@blockferry/contracts";
+import type { CreateMigrationBody } from "@blockferry/contracts";
 import { InvalidValueError, validateDomainName, validateLvName, validateVgName } from "@blockferry/lvm";
 import { InvalidInputError } from "../../errors.ts";
 
 /** Throws InvalidInputError (400) for the first name in a migration body that packages/lvm refuses. */
-export function checkMigrationNames(body: CreateMigration): void {
-  const fields: Array<[string, string | undefined, (value: string) => unknown]> = [
-    ["source/vg", body.source.vg, validateVgName],
-    ["source/lv", body.source.lv, validateLvName],
-    ["target/vg", body.target.vg, validateVgName],
-    ["target/lv", body.target.lv, validateLvName],
-    ["target/thinPool", body.target.thinPool, validateLvName],
+export function checkMigrationNames(body: CreateMigrationBody): void {
+  type Field = [string, string | undefined, (value: string) => unknown];
+  const disk = (
+    at: string,
+    d: { source: { vg: string; lv: string }; target: Partial<Record<"vg" | "lv" | "thinPool", string>> },
+  ): Field[] => [
+    [`${at}source/vg`, d.source.vg, validateVgName],
+    [`${at}source/lv`, d.source.lv, validateLvName],
+    [`${at}target/vg`, d.target.vg, validateVgName],
+    [`${at}target/lv`, d.target.lv, validateLvName],
+    [`${at}target/thinPool`, d.target.thinPool, validateLvName],
+  ];
+  const fields: Field[] = [
+    ...(body.disks
+      ? body.disks.flatMap((d, i) => disk(`disks/${i}/`, d))
+      : body.source && body.target
+        ? disk("", { source: body.source, target: body.target })
+        : []),
     ["vm/domain", body.vm.controller === "libvirt" ? body.vm.domain : undefined, validateDomainName],
   ];
   for (const [field, value, validate] of fields) {

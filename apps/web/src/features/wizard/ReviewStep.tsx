@@ -1,4 +1,4 @@
-import type { CreateMigration, Host } from "@blockferry/contracts";
+import type { CreateSingleMigration, Host } from "@blockferry/contracts";
 import { PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 import { useEffect, useState } from "react";
 import { Bytes, HumanText, Rate } from "../../components/Figures.tsx";
@@ -22,7 +22,7 @@ import { type FieldId, type Fix, fixFor, hostFixFor, type StepIndex, WIZARD_STEP
 /** Screen 3: the plan in words, the exact VM commands, live prechecks (each failure linked to its fix), Start. */
 export function ReviewStep(props: {
   plan: Draft;
-  body: CreateMigration | null;
+  body: CreateSingleMigration | null;
   hosts: Host[];
   goTo(step: StepIndex, field: FieldId): void;
 }) {
@@ -200,7 +200,7 @@ function FixLink({ fix, goTo }: { fix: Fix; goTo(step: StepIndex, field: FieldId
 }
 
 /** The stop, start and restart commands exactly as the VM controller will run them, host by host. */
-function VmCommandList({ body, hosts }: { body: CreateMigration; hosts: Parameters<typeof vmCommands>[1] }) {
+function VmCommandList({ body, hosts }: { body: CreateSingleMigration; hosts: Parameters<typeof vmCommands>[1] }) {
   const cmds = vmCommands(body.vm, hosts);
   return (
     <section className="wizard-commands" aria-label="VM commands">

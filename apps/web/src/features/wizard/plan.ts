@@ -1,4 +1,4 @@
-import type { CreateMigration, DataPath, Inventory, InventoryLv, VmControl } from "@blockferry/contracts";
+import type { CreateSingleMigration, DataPath, Inventory, InventoryLv, VmControl } from "@blockferry/contracts";
 import { cutoverRequest, emptyPolicyFields, type PolicyFields } from "../../lib/cutover-policy.ts";
 
 /** The source volume as the wizard keeps it: enough to suggest defaults without the inventory at hand. */
@@ -156,7 +156,7 @@ export function snapshotBytes(field: string): number | undefined | null {
 }
 
 /** The request body, or null while something required is missing or invalid. */
-export function toCreateMigration(d: Draft): CreateMigration | null {
+export function toCreateMigration(d: Draft): CreateSingleMigration | null {
   if (!d.sourceHostId || !d.source || !d.targetHostId || !d.target) return null;
   const vm = vmControl(d);
   const lv = d.targetLv?.trim() || d.source.lv;
