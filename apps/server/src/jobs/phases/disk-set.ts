@@ -86,7 +86,7 @@ export function diskSetPhases(deps: PhaseDeps, single: PhaseTable): PhaseTable {
         const failed = result.checks.filter((c) => !c.ok).map((c) => c.message);
         throw Object.assign(new Error(`prechecks failed: ${failed.join("; ")}`), { code: "PRECHECK_FAILED" });
       }
-      disks.forEach((d, i) => d.save({ sizeBytes: result.diskBytes[i] ?? 0 }));
+      for (const [i, d] of disks.entries()) d.save({ sizeBytes: result.diskBytes[i] ?? 0 });
       return { next: "snapshot" };
     }),
 
@@ -111,7 +111,7 @@ export function diskSetPhases(deps: PhaseDeps, single: PhaseTable): PhaseTable {
     wait_cutover: forSet("wait_cutover", (ctx, disks) => waitCutoverForSet(ctx, disks, deps)),
 
     // The VM stops once; every disk's source volume is flushed before any delta is read.
-    stop_vm: forSet("stop_vm", async (ctx, disks) => {
+    stop_vm: forSet("stop_vm", async (_ctx, disks) => {
       const r = await single.stop_vm(disks[0] as PhaseContext);
       if (r.next !== "final_delta") return r;
       for (const d of disks.slice(1)) await flush(d);
