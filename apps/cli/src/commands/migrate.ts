@@ -17,6 +17,8 @@ import { formatBytes, formatDuration, progressLine } from "../lib/progress.ts";
 
 const USAGE = `usage:
   blockferry migrate --from HOST:VG/LV --to HOST:VG[/LV] [--thin-pool POOL] [--cutover manual|auto]
+  blockferry migrate --from HOST --disk VG/LV [--disk VG/LV ...] --to HOST:VG [--thin-pool POOL] ...
+                     (one VM's disks, moved together: one stop, one start)
                      [--max-outage SECONDS] [--max-passes N] [--not-before ISO] [--not-after ISO]
                      [--stop-cmd CMD --start-cmd CMD [--restart-cmd CMD] [--status-cmd CMD]]
                      [--catch-up N] [--bwlimit MIB_PER_S] [--data-path auto|direct|relay]
@@ -37,6 +39,30 @@ async function hostId(conn: Connection, ref: string): Promise<number> {
   const h = hosts.find((x) => x.name === ref || String(x.id) === ref);
   if (!h) throw new CliApiError(`no host named ${ref}; see blockferry hosts list`);
   return h.id;
+}
+
+/** Every value of a repeatable flag (`--disk a --disk b`, or `--disk=a`), in order. */
+export function repeatedFlag(argv: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? "";
+    if (a === `--${name}`) out.push(argv[++i] ?? "");
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+  }
+  return out;
+}
+
+/** The disks of `--disk VG/LV` flags, each to the target VG (and thin pool) under its own name. */
+export function disksFromFlags(values: readonly string[], to: { vg: string; lv?: string }, thinPool?: string) {
+  if (to.lv && values.length > 1) throw new CliApiError("--to names one LV: with several --disk, give HOST:VG only");
+  return values.map((v) => {
+    const m = /^([^/]+)\/([^/]+)$/.exec(v);
+    if (!m?.[1] || !m[2]) throw new CliApiError(`--disk must look like VG/LV, not ${JSON.stringify(v)}`);
+    return {
+      source: { vg: m[1], lv: m[2] },
+      target: { vg: to.vg, ...(to.lv ? { lv: to.lv } : {}), ...(thinPool ? { thinPool } : {}) },
+    };
+  });
 }
 
 function parseLocation(s: string | undefined, what: string) {
@@ -132,7 +158,16 @@ export function summary(job: Migration): string {
   if (job.prediction && cutoverAhead(job)) parts.push(predictionLine(job.prediction));
   if (job.cutoverWait && cutoverAhead(job)) parts.push(waitLine(job.cutoverWait, job.id));
   if (job.error) parts.push(`error: ${job.error.message}`);
-  return parts.join(", ");
+  const lines = [parts.join(", ")];
+  // A VM's disk set: one line per disk (a one-disk migration says it all above).
+  if (job.disks.length > 1)
+    for (const d of job.disks)
+      lines.push(
+        `  disk ${d.index}: ${d.source.vg}/${d.source.lv} -> ${d.target.vg}/${d.target.lv}` +
+          `${d.kind ? ` (${d.kind})` : ""}, ${d.state}` +
+          (d.bytesTotal ? `, ${formatBytes(d.bytesDone)} of ${formatBytes(d.bytesTotal)}` : ""),
+      );
+  return lines.join("\n");
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -175,23 +210,33 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`${USAGE}\n`);
       return 2;
     }
-    const from = parseLocation(flags.get("from"), "from");
+    const diskFlags = repeatedFlag(argv, "disk");
+    const from = diskFlags.length
+      ? { host: (flags.get("from") ?? "").split(":")[0] ?? "", vg: "", lv: "" }
+      : parseLocation(flags.get("from"), "from");
     const to = parseLocation(flags.get("to"), "to");
-    if (!from.lv) throw new CliApiError("--from must name the LV: HOST:VG/LV");
+    if (!from.lv && !diskFlags.length) throw new CliApiError("--from must name the LV: HOST:VG/LV");
     const stop = flags.get("stop-cmd");
     const start = flags.get("start-cmd");
     if (Boolean(stop) !== Boolean(start)) throw new CliApiError("--stop-cmd and --start-cmd go together");
     const dataPath = flags.get("data-path");
     if (dataPath !== undefined && dataPath !== "auto" && dataPath !== "direct" && dataPath !== "relay")
       throw new CliApiError(`--data-path ${dataPath}: give auto, direct or relay`);
+    const sourceHostId = await hostId(conn, from.host);
+    const targetHostId = await hostId(conn, to.host);
+    const volumes = diskFlags.length
+      ? { sourceHostId, targetHostId, disks: disksFromFlags(diskFlags, to, flags.get("thin-pool")) }
+      : {
+          source: { hostId: sourceHostId, vg: from.vg, lv: from.lv ?? "" },
+          target: {
+            hostId: targetHostId,
+            vg: to.vg,
+            ...(to.lv ? { lv: to.lv } : {}),
+            ...(flags.get("thin-pool") ? { thinPool: flags.get("thin-pool") } : {}),
+          },
+        };
     const body: CreateMigration = {
-      source: { hostId: await hostId(conn, from.host), vg: from.vg, lv: from.lv },
-      target: {
-        hostId: await hostId(conn, to.host),
-        vg: to.vg,
-        ...(to.lv ? { lv: to.lv } : {}),
-        ...(flags.get("thin-pool") ? { thinPool: flags.get("thin-pool") } : {}),
-      },
+      ...volumes,
       vm:
         stop && start
           ? {
