@@ -96,18 +96,42 @@ export const InventoryThinPool = Type.Object({
 });
 export type InventoryThinPool = Static<typeof InventoryThinPool>;
 
+/** The LV behind a VM's disk, when Blockferry can migrate it. */
+export const DomainDiskVolume = Type.Object({
+  vg: Type.String(),
+  lv: Type.String(),
+  sizeBytes: Bytes,
+  kind: Type.Union([Type.Literal("classic"), Type.Literal("thin")]),
+});
+export type DomainDiskVolume = Static<typeof DomainDiskVolume>;
+
 export const InventoryDomainDisk = Type.Object({
+  /** as `virsh domblklist --details` says: block, file, network, volume... */
   type: Type.String(),
+  /** disk, cdrom, floppy, lun */
   device: Type.String(),
   target: Type.String(),
   source: Nullable(Type.String()),
+  /** the LV it is, when it can be migrated; null otherwise (then `refused` says why) */
+  volume: Nullable(DomainDiskVolume),
+  /**
+   * Why the disk is not migrated. `blocksVm`: the VM cannot move without it (a local file or device that would be
+   * missing on the target); false for what stays where it is reachable or may be empty (network disks, removable
+   * media).
+   */
+  refused: Nullable(Type.Object({ reason: Type.String(), blocksVm: Type.Boolean() })),
 });
+export type InventoryDomainDisk = Static<typeof InventoryDomainDisk>;
 
 export const InventoryDomain = Type.Object({
   name: Type.String(),
+  /** `virsh domstate`: running, shut off, paused...; null when it could not be read */
+  state: Nullable(Type.String()),
   disks: Type.Array(InventoryDomainDisk),
   /** why the disks could not be listed, if so */
   error: Nullable(Type.String()),
+  /** why the VM cannot be migrated as a whole (a disk that cannot move with it, no LV disk, disks unknown), or null */
+  refusal: Nullable(Type.String()),
 });
 export type InventoryDomain = Static<typeof InventoryDomain>;
 

@@ -265,6 +265,10 @@ export function validateDomainName(value: string): string {
 export function virshDomblklistCommand(domain: string): string {
   return shJoin(["virsh", "domblklist", "--details", "--", validateDomainName(domain)]);
 }
+/** libvirt: the domain's run state in words ("running", "shut off", "paused"), one line. */
+export function virshDomstateCommand(domain: string): string {
+  return shJoin(["virsh", "domstate", "--", validateDomainName(domain)]);
+}
 
 /** Send a signal to a whole remote process group (see `withProcessGroupReport`). */
 export function killProcessGroupCommand(pgid: number, signal: "TERM" | "KILL" = "TERM"): string {

@@ -29,6 +29,7 @@ import {
   validateVgName,
   vgsCommand,
   virshDomblklistCommand,
+  virshDomstateCommand,
   withProcessGroupReport,
 } from "../src/index.ts";
 import { makeStubShell } from "./stub-tools.ts";
@@ -186,6 +187,7 @@ describe("command templates run under the real /bin/sh", () => {
     expect(sh.run(virshDomblklistCommand("web 1 'prod'")).calls).toEqual([
       ["virsh", "domblklist", "--details", "--", "web 1 'prod'"],
     ]);
+    expect(sh.run(virshDomstateCommand("web 1 'prod'")).calls).toEqual([["virsh", "domstate", "--", "web 1 'prod'"]]);
   });
 });
 

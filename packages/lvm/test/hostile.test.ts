@@ -19,6 +19,7 @@ import {
   validateTag,
   validateVgName,
   virshDomblklistCommand,
+  virshDomstateCommand,
 } from "../src/index.ts";
 import { makeStubShell } from "./stub-tools.ts";
 
@@ -184,6 +185,7 @@ describe("hostile input", () => {
         expect(sh.run(virshDomblklistCommand(value)).calls).toEqual([
           ["virsh", "domblklist", "--details", "--", value],
         ]);
+        expect(sh.run(virshDomstateCommand(value)).calls).toEqual([["virsh", "domstate", "--", value]]);
       }
     }
     expect(acceptedCount).toBeGreaterThan(20);

@@ -98,8 +98,15 @@ tool(
   [
     `case "$1" in`,
     `--version) echo 9.0.0;;`,
-    `list) printf 'web1\\nweird '"'"'name\\n\\n';;`,
-    `domblklist) if [ "$4" = web1 ]; then printf ' Type   Device   Target   Source\\n------------------------\\n block  disk  vda  /dev/vg0/vm-1\\n\\n'; else echo "error: failed to get domain '$4'" >&2; exit 1; fi;;`,
+    `list) printf 'web1\\nfiles\\nweird '"'"'name\\n\\n';;`,
+    `domblklist) case "$4" in`,
+    // A VM on a classic LV (by its /dev/VG/LV path) and a thin LV (by its /dev/mapper name), with an installer ISO.
+    `  web1) printf ' Type   Device   Target   Source\\n------------------------\\n block  disk  vda  /dev/vg0/vm-1\\n block  disk  vdb  /dev/mapper/vg0-thin1\\n file   cdrom  sda  /srv/iso/debian 12.iso\\n\\n';;`,
+    // A VM on an image file, with a network disk: the file keeps it where it is.
+    `  files) printf ' Type   Device   Target   Source\\n------------------------\\n file  disk  vda  /var/lib/libvirt/images/files.qcow2\\n network  disk  vdb  rbd/files-data\\n\\n';;`,
+    `  *) echo "error: failed to get domain '$4'" >&2; exit 1;;`,
+    `  esac;;`,
+    `domstate) case "$3" in web1) printf 'running\\n\\n';; files) printf 'shut off\\n\\n';; *) exit 1;; esac;;`,
     `esac`,
   ].join("\n"),
 );
@@ -215,8 +222,79 @@ describe("readInventory", () => {
       virsh: "9.0.0",
     });
     expect(inv.domains).toEqual([
-      { name: "web1", disks: [{ type: "block", device: "disk", target: "vda", source: "/dev/vg0/vm-1" }], error: null },
-      { name: "weird 'name", disks: [], error: "virsh domblklist failed: error: failed to get domain 'weird 'name'" },
+      {
+        name: "web1",
+        state: "running",
+        disks: [
+          {
+            type: "block",
+            device: "disk",
+            target: "vda",
+            source: "/dev/vg0/vm-1",
+            volume: { vg: "vg0", lv: "vm-1", sizeBytes: 67108864, kind: "classic" },
+            refused: null,
+          },
+          {
+            type: "block",
+            device: "disk",
+            target: "vdb",
+            source: "/dev/mapper/vg0-thin1",
+            volume: { vg: "vg0", lv: "thin1", sizeBytes: 67108864, kind: "thin" },
+            refused: null,
+          },
+          {
+            type: "file",
+            device: "cdrom",
+            target: "sda",
+            source: "/srv/iso/debian 12.iso",
+            volume: null,
+            refused: {
+              reason: "a cdrom image (/srv/iso/debian 12.iso), not moved: the target needs it at the same path",
+              blocksVm: false,
+            },
+          },
+        ],
+        error: null,
+        refusal: null,
+      },
+      {
+        name: "files",
+        state: "shut off",
+        disks: [
+          {
+            type: "file",
+            device: "disk",
+            target: "vda",
+            source: "/var/lib/libvirt/images/files.qcow2",
+            volume: null,
+            refused: {
+              reason: "a file (/var/lib/libvirt/images/files.qcow2), not a logical volume: only LVs can be migrated",
+              blocksVm: true,
+            },
+          },
+          {
+            type: "network",
+            device: "disk",
+            target: "vdb",
+            source: "rbd/files-data",
+            volume: null,
+            refused: {
+              reason: "a network disk (rbd/files-data): it stays where it is, the target reaches it",
+              blocksVm: false,
+            },
+          },
+        ],
+        error: null,
+        refusal:
+          "disk vda: a file (/var/lib/libvirt/images/files.qcow2), not a logical volume: only LVs can be migrated (the VM cannot start without it)",
+      },
+      {
+        name: "weird 'name",
+        state: null,
+        disks: [],
+        error: "virsh domblklist failed: error: failed to get domain 'weird 'name'",
+        refusal: "its disks could not be listed (virsh domblklist failed: error: failed to get domain 'weird 'name')",
+      },
     ]);
     expect(inv.warnings).toEqual([]);
   });
@@ -253,7 +331,7 @@ describe("readInventory over a real sshd", () => {
         times.push(performance.now() - t0);
       }
       expect(inv?.lvs).toHaveLength(500);
-      expect(inv?.domains?.map((d) => d.name)).toEqual(["web1", "weird 'name"]);
+      expect(inv?.domains?.map((d) => d.name)).toEqual(["web1", "files", "weird 'name"]);
       const best = Math.min(...times);
       console.log(
         JSON.stringify({

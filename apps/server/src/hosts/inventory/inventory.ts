@@ -28,9 +28,11 @@ import {
   type VgName,
   vgsCommand,
   virshDomblklistCommand,
+  virshDomstateCommand,
   virshListCommand,
 } from "@blockferry/lvm";
 import { UpstreamError } from "../../errors.ts";
+import { classifyDomainDisk, domainRefusal } from "./domain-disks.ts";
 
 export type { Inventory };
 
@@ -190,7 +192,7 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
   if (tools.virsh !== null) {
     if (dom.exitCode !== 0) warnings.push(`virsh list failed (${dom.exitCode}): ${dom.stderr.trim().slice(-300)}`);
     const names = dom.exitCode === 0 ? parseVirshList(dom.stdout) : [];
-    domains = await readDomainDisks(exec, names);
+    domains = await readDomainDisks(exec, names, lvs);
   }
 
   return {
@@ -216,37 +218,44 @@ export async function readInventory(exec: InventoryExec): Promise<Inventory> {
   };
 }
 
-async function readDomainDisks(exec: InventoryExec, names: string[]): Promise<InventoryDomain[]> {
+/** Every domain's disks (each classified against the host's LVs) and run state, in one round trip. */
+async function readDomainDisks(
+  exec: InventoryExec,
+  names: string[],
+  lvs: readonly InventoryLv[],
+): Promise<InventoryDomain[]> {
   if (names.length === 0) return [];
   const n = nonce();
-  const valid: Array<{ name: string; command: string | null; error: string | null }> = names.map((name) => {
+  const valid = names.map((name, i) => {
     try {
-      return { name, command: virshDomblklistCommand(name), error: null };
+      return { name, i, disks: virshDomblklistCommand(name), state: virshDomstateCommand(name), error: null };
     } catch (err) {
-      return { name, command: null, error: (err as Error).message };
+      return { name, i, disks: null, state: null, error: (err as Error).message };
     }
   });
-  const runnable = valid.map((d, i) => ({ ...d, key: `d${i}` })).filter((d) => d.command !== null);
-  const out = parseSections(
-    (
-      await exec(
-        sectionedCommand(
-          n,
-          runnable.map((d) => ({ key: d.key, command: d.command as string })),
-        ),
-      )
-    ).stdout,
-    n,
+  const sections = valid.flatMap((d) =>
+    d.disks !== null && d.state !== null
+      ? [
+          { key: `d${d.i}`, command: d.disks },
+          { key: `s${d.i}`, command: d.state },
+        ]
+      : [],
   );
-  return valid.map((d, i) => {
-    if (d.command === null) return { name: d.name, disks: [], error: d.error };
-    const s = out.get(`d${i}`);
-    if (s?.exitCode !== 0)
-      return {
-        name: d.name,
-        disks: [],
-        error: `virsh domblklist failed: ${s?.stderr.trim().slice(-300) ?? "no answer"}`,
-      };
-    return { name: d.name, disks: parseDomblklist(s.stdout), error: null };
+  const out = parseSections((await exec(sectionedCommand(n, sections))).stdout, n);
+  return valid.map((d): InventoryDomain => {
+    const failed = (error: string): InventoryDomain => ({
+      name: d.name,
+      state: null,
+      disks: [],
+      error,
+      refusal: domainRefusal([], error),
+    });
+    if (d.disks === null) return failed(d.error ?? "invalid name");
+    const s = out.get(`d${d.i}`);
+    if (s?.exitCode !== 0) return failed(`virsh domblklist failed: ${s?.stderr.trim().slice(-300) ?? "no answer"}`);
+    const st = out.get(`s${d.i}`);
+    const state = st?.exitCode === 0 ? st.stdout.trim().split("\n")[0]?.trim() || null : null;
+    const disks = parseDomblklist(s.stdout).map((disk) => classifyDomainDisk(disk, lvs));
+    return { name: d.name, state, disks, error: null, refusal: domainRefusal(disks, null) };
   });
 }

@@ -183,15 +183,17 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
       ) : inventory.domains.length === 0 ? (
         <Empty>No libvirt domains defined.</Empty>
       ) : (
-        <Table label="Virtual machines" columns={["Domain", "Disks"]}>
+        <Table label="Virtual machines" columns={["Domain", "State", "Disks"]}>
           {inventory.domains.map((d) => (
             <tr key={d.name}>
               <th scope="row">{d.name}</th>
+              <td>{d.state ?? "unknown"}</td>
               <td>
                 {d.error ? <span className="bad">{d.error}</span> : null}
                 {d.disks.map((disk) => (
                   <div key={disk.target}>
                     {disk.target}: {disk.source ?? "(no source)"}
+                    {disk.refused ? <span className="muted small"> · not migrated: {disk.refused.reason}</span> : null}
                   </div>
                 ))}
               </td>
