@@ -1,5 +1,12 @@
 import { EventStream, socketFactory } from "@blockferry/client";
-import type { CreateMigration, HostList, Migration, MigrationList, OutagePrediction } from "@blockferry/contracts";
+import type {
+  CreateMigration,
+  HostList,
+  Inventory,
+  Migration,
+  MigrationList,
+  OutagePrediction,
+} from "@blockferry/contracts";
 import { dataPathSummary, isTerminalJobState, JOB_STATE_LABELS, PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 import WebSocket from "ws";
 import { api, authHeaders, CliApiError, type Connection, connection, parseArgs } from "../lib/api-client.ts";
@@ -14,9 +21,12 @@ import {
   waitLine,
 } from "../lib/cutover.ts";
 import { formatBytes, formatDuration, progressLine } from "../lib/progress.ts";
+import { vmDiskSet } from "../lib/vm-disks.ts";
 
 const USAGE = `usage:
   blockferry migrate --from HOST:VG/LV --to HOST:VG[/LV] [--thin-pool POOL] [--cutover manual|auto]
+  blockferry migrate --from HOST --vm DOMAIN --to HOST:VG [--thin-pool POOL] ...
+                     (a libvirt VM: its LV disks from the source's inventory, stopped and started by libvirt)
   blockferry migrate --from HOST --disk VG/LV [--disk VG/LV ...] --to HOST:VG [--thin-pool POOL] ...
                      (one VM's disks, moved together: one stop, one start)
                      [--max-outage SECONDS] [--max-passes N] [--not-before ISO] [--not-after ISO]
@@ -211,11 +221,15 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
     const diskFlags = repeatedFlag(argv, "disk");
-    const from = diskFlags.length
-      ? { host: (flags.get("from") ?? "").split(":")[0] ?? "", vg: "", lv: "" }
-      : parseLocation(flags.get("from"), "from");
+    const vmName = flags.get("vm");
+    if (vmName !== undefined && diskFlags.length) throw new CliApiError("--vm takes the VM's disks: give no --disk");
+    const from =
+      diskFlags.length || vmName !== undefined
+        ? { host: (flags.get("from") ?? "").split(":")[0] ?? "", vg: "", lv: "" }
+        : parseLocation(flags.get("from"), "from");
     const to = parseLocation(flags.get("to"), "to");
-    if (!from.lv && !diskFlags.length) throw new CliApiError("--from must name the LV: HOST:VG/LV");
+    if (!from.lv && !diskFlags.length && vmName === undefined)
+      throw new CliApiError("--from must name the LV: HOST:VG/LV");
     const stop = flags.get("stop-cmd");
     const start = flags.get("start-cmd");
     if (Boolean(stop) !== Boolean(start)) throw new CliApiError("--stop-cmd and --start-cmd go together");
@@ -224,29 +238,43 @@ export async function run(argv: string[]): Promise<number> {
       throw new CliApiError(`--data-path ${dataPath}: give auto, direct or relay`);
     const sourceHostId = await hostId(conn, from.host);
     const targetHostId = await hostId(conn, to.host);
-    const volumes = diskFlags.length
-      ? { sourceHostId, targetHostId, disks: disksFromFlags(diskFlags, to, flags.get("thin-pool")) }
-      : {
-          source: { hostId: sourceHostId, vg: from.vg, lv: from.lv ?? "" },
-          target: {
-            hostId: targetHostId,
-            vg: to.vg,
-            ...(to.lv ? { lv: to.lv } : {}),
-            ...(flags.get("thin-pool") ? { thinPool: flags.get("thin-pool") } : {}),
-          },
-        };
+    const vmSet =
+      vmName === undefined
+        ? null
+        : vmDiskSet(
+            await api<Inventory>(conn, "GET", `/api/hosts/${sourceHostId}/inventory`),
+            vmName,
+            to,
+            flags.get("thin-pool"),
+          );
+    for (const line of vmSet?.notMoved ?? []) process.stderr.write(`not moved: ${line}\n`);
+    const volumes = vmSet
+      ? { sourceHostId, targetHostId, disks: vmSet.disks }
+      : diskFlags.length
+        ? { sourceHostId, targetHostId, disks: disksFromFlags(diskFlags, to, flags.get("thin-pool")) }
+        : {
+            source: { hostId: sourceHostId, vg: from.vg, lv: from.lv ?? "" },
+            target: {
+              hostId: targetHostId,
+              vg: to.vg,
+              ...(to.lv ? { lv: to.lv } : {}),
+              ...(flags.get("thin-pool") ? { thinPool: flags.get("thin-pool") } : {}),
+            },
+          };
     const body: CreateMigration = {
       ...volumes,
       vm:
-        stop && start
-          ? {
-              controller: "commands",
-              stopSource: stop,
-              startTarget: start,
-              ...(flags.get("restart-cmd") ? { startSource: flags.get("restart-cmd") } : {}),
-              ...(flags.get("status-cmd") ? { status: flags.get("status-cmd") } : {}),
-            }
-          : { controller: "none" },
+        vmName !== undefined && !(stop && start)
+          ? { controller: "libvirt", domain: vmName }
+          : stop && start
+            ? {
+                controller: "commands",
+                stopSource: stop,
+                startTarget: start,
+                ...(flags.get("restart-cmd") ? { startSource: flags.get("restart-cmd") } : {}),
+                ...(flags.get("status-cmd") ? { status: flags.get("status-cmd") } : {}),
+              }
+            : { controller: "none" },
       cutover: cutoverFromFlags(flags),
       options: {
         ...(flags.has("catch-up") ? { catchUpPasses: Number(flags.get("catch-up")) } : {}),
