@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { sharedTargets } from "../src/features/wizard/conflicts.ts";
 import {
   controllerAvailability,
   defaultTarget,
@@ -13,6 +14,7 @@ import {
   type SourceVolume,
   targetChoices,
   toCreateMigration,
+  vmChoices,
   volumeChoices,
 } from "../src/features/wizard/plan.ts";
 import { host, inventory, lv, MiB, pool, vg } from "./wizard-inventory.ts";
@@ -101,36 +103,61 @@ describe("resolveDraft", () => {
   const src = inventory({ virsh: false, vgs: [vg("vg0", 512 * MiB)], lvs: [lv("vg0", "web", { open: true })] });
   const dst = inventory({ virsh: false, vgs: [vg("vg0", 1024 * MiB)] });
 
-  it("fills the destination host, the only VG, the name and the controller from the inventories", () => {
-    const d = { ...emptyDraft(), sourceHostId: 1, source: web };
+  it("fills the destination host, each disk's only VG and name, and the controller from the inventories", () => {
+    const d = { ...emptyDraft(), sourceHostId: 1, sources: [web] };
     const plan = resolveDraft(d, { hosts, sourceInventory: src, targetInventory: dst });
-    expect(plan).toMatchObject({ targetHostId: 2, target: { vg: "vg0" }, targetLv: "web", controller: "commands" });
+    expect(plan).toMatchObject({ targetHostId: 2, pick: "lvs", controller: "commands" });
+    expect(plan.disks).toEqual([
+      { sourceHostId: 1, targetHostId: 2, source: web, target: { vg: "vg0" }, targetLv: "web" },
+    ]);
     expect(defaultTargetHost(hosts, 1)).toBe(2);
     expect(defaultTargetHost([...hosts, host(4, "lab3")], 1)).toBeUndefined();
   });
 
-  it("keeps what the operator chose over the defaults", () => {
+  it("keeps what the operator chose over the defaults, disk by disk", () => {
+    const data: SourceVolume = { ...web, lv: "data" };
     const d = {
       ...emptyDraft(),
       sourceHostId: 1,
-      source: web,
+      sources: [web, data],
       targetHostId: 1,
-      target: { vg: "vg0" },
-      targetLv: "mine",
+      targets: { "vg0/web": { vg: "vg0" }, "vg0/data": { vg: "vg0" } },
+      targetLvs: { "vg0/web": "mine" },
       controller: "none" as const,
     };
     const plan = resolveDraft(d, { hosts, sourceInventory: src, targetInventory: src });
-    expect(plan).toMatchObject({ targetHostId: 1, target: { vg: "vg0" }, targetLv: "mine", controller: "none" });
+    expect(plan).toMatchObject({ targetHostId: 1, controller: "none" });
+    expect(plan.disks.map((x) => x.targetLv)).toEqual(["mine", "data-copy"]);
     expect(
-      resolveDraft({ ...d, targetLv: undefined }, { hosts, sourceInventory: src, targetInventory: src }).targetLv,
+      resolveDraft({ ...d, targetLvs: {} }, { hosts, sourceInventory: src, targetInventory: src }).disks[0]?.targetLv,
     ).toBe("web-copy");
   });
 
-  it("becomes a request with the snapshot size and reuse options", () => {
-    const d = { ...emptyDraft(), sourceHostId: 1, source: web, snapshotSizeMiB: "48", reuseTarget: true };
+  it("picks a VM when the source has libvirt domains, and suggests libvirt for that VM", () => {
+    const withVm = inventory({ vgs: [vg("vg0", 512 * MiB)], domains: [] });
+    const dom = { ...withVm, domains: [{ name: "web1", state: "running", disks: [], error: null, refusal: null }] };
+    const d = {
+      ...emptyDraft(),
+      sourceHostId: 1,
+      pick: undefined,
+      domain: "web1",
+      sources: [{ ...web, domain: "web1" }],
+    };
+    const plan = resolveDraft(d, { hosts, sourceInventory: dom, targetInventory: inventory() });
+    expect(plan).toMatchObject({ pick: "vm", usage: { domain: "web1", open: true }, controller: "libvirt" });
+    expect(plan.libvirt.domain).toBe("web1");
+  });
+
+  it("becomes a disk-set request with the snapshot size and reuse options", () => {
+    const d = { ...emptyDraft(), sourceHostId: 1, sources: [web], snapshotSizeMiB: "48", reuseTarget: true };
     const body = toCreateMigration(
       resolveDraft({ ...d, controller: "none" }, { hosts, sourceInventory: src, targetInventory: dst }),
     );
+    expect(body).toMatchObject({
+      sourceHostId: 1,
+      targetHostId: 2,
+      disks: [{ source: { vg: "vg0", lv: "web" }, target: { vg: "vg0", lv: "web" } }],
+    });
     expect(body?.options).toEqual({
       catchUpPasses: 0,
       snapshotSizeBytes: 48 * MiB,
@@ -138,37 +165,39 @@ describe("resolveDraft", () => {
       dataPath: "auto",
     });
     expect(
-      toCreateMigration({ ...d, snapshotSizeMiB: "2", controller: "none", targetHostId: 2, target: { vg: "vg0" } }),
+      toCreateMigration(
+        resolveDraft(
+          { ...d, snapshotSizeMiB: "2", controller: "none" },
+          { hosts, sourceInventory: src, targetInventory: dst },
+        ),
+      ),
     ).toBeNull();
   });
 });
 
 describe("the request's cutover", () => {
-  const d = {
-    ...emptyDraft(),
-    sourceHostId: 1,
-    source: web,
-    controller: "none" as const,
-    targetHostId: 2,
-    target: { vg: "vg0" },
-  };
+  const hosts = [host(1, "lab1"), host(2, "lab2")];
+  const dst = inventory({ virsh: false, vgs: [vg("vg0", 1024 * MiB)] });
+  const d = { ...emptyDraft(), sourceHostId: 1, sources: [web], controller: "none" as const, targetHostId: 2 };
+  const body = (o: Partial<typeof d> = {}) =>
+    toCreateMigration(resolveDraft({ ...d, ...o }, { hosts, sourceInventory: undefined, targetInventory: dst }));
 
   it("sends the short mode when no budget, pass limit or window is set", () => {
-    expect(toCreateMigration(d)?.cutover).toBe("manual");
-    expect(toCreateMigration({ ...d, cutover: "auto" })?.cutover).toBe("auto");
+    expect(body()?.cutover).toBe("manual");
+    expect(body({ cutover: "auto" })?.cutover).toBe("auto");
     // A budget typed and then manual chosen again: manual, the fields ignored.
     const typed = { ...d.cutoverPolicy, maxOutageSeconds: "5" };
-    expect(toCreateMigration({ ...d, cutoverPolicy: typed })?.cutover).toBe("manual");
+    expect(body({ cutoverPolicy: typed })?.cutover).toBe("manual");
   });
 
   it("sends the policy object with what is set, and nothing while a field is unusable", () => {
     const policy = { ...d.cutoverPolicy, maxOutageSeconds: "5", maxPasses: "3" };
-    expect(toCreateMigration({ ...d, cutover: "auto", cutoverPolicy: policy })?.cutover).toEqual({
+    expect(body({ cutover: "auto", cutoverPolicy: policy })?.cutover).toEqual({
       mode: "auto",
       maxOutageSeconds: 5,
       maxPasses: 3,
     });
-    expect(toCreateMigration({ ...d, cutover: "auto", cutoverPolicy: { ...policy, maxPasses: "many" } })).toBeNull();
+    expect(body({ cutover: "auto", cutoverPolicy: { ...policy, maxPasses: "many" } })).toBeNull();
   });
 });
 
@@ -178,5 +207,71 @@ describe("volumeChoices", () => {
     const byKey = new Map(volumeChoices(inv).map((c) => [c.key, c]));
     expect(byKey.get("vg0/kept")?.migratedAwayBy).toBe(12);
     expect(byKey.get("vg0/web")?.migratedAwayBy).toBeUndefined();
+  });
+});
+
+describe("vmChoices", () => {
+  it("offers each VM with its LV disks in its order, and keeps its refusal and refused disks", () => {
+    const inv = inventory({
+      lvs: [lv("vg0", "web1-root", { open: true }), lv("vg0", "web1-data", { kind: "thin", sizeBytes: 32 * MiB })],
+      domains: [
+        {
+          name: "web1",
+          state: "running",
+          error: null,
+          refusal: null,
+          disks: [
+            {
+              type: "block",
+              device: "disk",
+              target: "vda",
+              source: "/dev/vg0/web1-root",
+              volume: { vg: "vg0", lv: "web1-root", sizeBytes: 64 * MiB, kind: "classic" },
+              refused: null,
+            },
+            {
+              type: "file",
+              device: "cdrom",
+              target: "sda",
+              source: "/iso/x.iso",
+              volume: null,
+              refused: { reason: "a cdrom image", blocksVm: false },
+            },
+            {
+              type: "block",
+              device: "disk",
+              target: "vdb",
+              source: "/dev/vg0/web1-data",
+              volume: { vg: "vg0", lv: "web1-data", sizeBytes: 32 * MiB, kind: "thin" },
+              refused: null,
+            },
+          ],
+        },
+        { name: "files", state: "shut off", error: null, refusal: "disk vda: a file", disks: [] },
+      ],
+    });
+    const [web1, files] = vmChoices(inv);
+    expect(web1?.sources).toEqual([
+      { vg: "vg0", lv: "web1-root", sizeBytes: 64 * MiB, kind: "linear", open: true, domain: "web1", disk: "vda" },
+      { vg: "vg0", lv: "web1-data", sizeBytes: 32 * MiB, kind: "thin", open: false, domain: "web1", disk: "vdb" },
+    ]);
+    expect(web1?.disks.map((d) => d.refused?.reason ?? null)).toEqual([null, "a cdrom image", null]);
+    expect(files).toMatchObject({ name: "files", state: "shut off", refusal: "disk vda: a file", sources: [] });
+  });
+});
+
+describe("sharedTargets", () => {
+  it("finds disks of one migration that would land on the same LV", () => {
+    const a: SourceVolume = { ...web, vg: "vg0", lv: "data" };
+    const b: SourceVolume = { ...web, vg: "vg2", lv: "data" };
+    const disks = [
+      { source: a, target: { vg: "vg1" }, targetLv: "data" },
+      { source: b, target: { vg: "vg1" }, targetLv: "data" },
+      { source: web, target: { vg: "vg1" }, targetLv: "web" },
+    ];
+    expect([...sharedTargets(disks)]).toEqual([[1, 0]]);
+    const [first, second] = disks;
+    if (!first || !second) throw new Error("two disks");
+    expect(sharedTargets([first, { ...second, targetLv: "data2" }]).size).toBe(0);
   });
 });

@@ -3,10 +3,10 @@ import { shQuote as lvmQuote, shJoin } from "../../../packages/lvm/src/quote.ts"
 import { shQuote, vmCommands } from "../src/features/wizard/commands-preview.ts";
 import { nameConflict, nameSettled } from "../src/features/wizard/conflicts.ts";
 import { emptyDraft, type SourceVolume } from "../src/features/wizard/plan.ts";
-import { FIELD, fixFor } from "../src/features/wizard/precheck-fixes.ts";
+import { diskField, FIELD, fixFor, splitCheckName } from "../src/features/wizard/precheck-fixes.ts";
 import { inventory, lv, MiB, vg } from "./wizard-inventory.ts";
 
-const hosts = { source: "lab1", target: "lab2", sourceDevice: "/dev/vg0/web", targetDevice: "/dev/vg1/web" };
+const hosts = { source: "lab1", target: "lab2", devices: [{ source: "/dev/vg0/web", target: "/dev/vg1/web" }] };
 
 describe("vmCommands", () => {
   it("shows the virsh commands the libvirt controller runs, quoted as the server quotes them", () => {
@@ -80,10 +80,18 @@ describe("nameConflict", () => {
 
 describe("fixFor", () => {
   it("links each precheck a wizard field can fix to that field, and no other", () => {
-    expect(fixFor("target name")).toMatchObject({ step: 1, field: FIELD.targetLv });
-    expect(fixFor("target room")).toMatchObject({ step: 1, field: FIELD.target });
+    expect(fixFor("target name")).toMatchObject({ step: 1, field: diskField("targetLv", 0) });
+    expect(fixFor("target room")).toMatchObject({ step: 1, field: diskField("target", 0) });
     expect(fixFor("source volume")).toMatchObject({ step: 0, field: FIELD.volume });
     expect(fixFor("snapshot space")).toMatchObject({ step: 1, field: FIELD.snapshotSize });
     expect(fixFor("hash tool")).toBeNull();
+  });
+
+  it("reads a disk set's check names: the disk's own fields, and the set's totals", () => {
+    expect(splitCheckName("disk 1: target name")).toEqual({ disk: 1, check: "target name" });
+    expect(fixFor("disk 1: target name")).toMatchObject({ step: 1, field: "wizard-target-lv-1" });
+    expect(fixFor("disk 2: target room")).toMatchObject({ step: 1, field: "wizard-target-2" });
+    expect(fixFor("target room (all disks)")).toMatchObject({ field: "wizard-target-0" });
+    expect(fixFor("snapshot space (all disks)")).toMatchObject({ field: FIELD.snapshotSize });
   });
 });

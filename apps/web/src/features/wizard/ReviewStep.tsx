@@ -1,4 +1,4 @@
-import type { CreateSingleMigration, Host } from "@blockferry/contracts";
+import type { CreateMigrationSet, Host } from "@blockferry/contracts";
 import { PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 import { useEffect, useState } from "react";
 import { Bytes, HumanText, Rate } from "../../components/Figures.tsx";
@@ -16,13 +16,21 @@ import {
 import { Link, navigate } from "../../lib/router.tsx";
 import { useCreateMigration, usePrechecks } from "../jobs/api.ts";
 import { type CommandLine, lvDevice, vmCommands } from "./commands-preview.ts";
-import type { Draft } from "./plan.ts";
-import { type FieldId, type Fix, fixFor, hostFixFor, type StepIndex, WIZARD_STEPS } from "./precheck-fixes.ts";
+import type { Plan } from "./plan.ts";
+import {
+  type FieldId,
+  type Fix,
+  fixFor,
+  hostFixFor,
+  type StepIndex,
+  splitCheckName,
+  WIZARD_STEPS,
+} from "./precheck-fixes.ts";
 
 /** Screen 3: the plan in words, the exact VM commands, live prechecks (each failure linked to its fix), Start. */
 export function ReviewStep(props: {
-  plan: Draft;
-  body: CreateSingleMigration | null;
+  plan: Plan;
+  body: CreateMigrationSet | null;
   hosts: Host[];
   goTo(step: StepIndex, field: FieldId): void;
 }) {
@@ -40,23 +48,58 @@ export function ReviewStep(props: {
   if (!body) return <ErrorState error={new Error("The plan is incomplete: go back and fill in the missing step.")} />;
   const name = (id: number) => hosts.find((h) => h.id === id)?.name ?? `#${id}`;
   const est = pre.data?.estimate;
+  const sourceBytes = plan.sources.reduce((a, s) => a + s.sizeBytes, 0);
   // The dashboard's own estimate: the server's assumes a rate but ignores the bandwidth limit.
-  const toCopy = est?.bytes || plan.source?.sizeBytes;
+  const toCopy = est?.bytes || sourceBytes;
   const copy = estimateCopySeconds(toCopy, { limitBytesPerSecond: body.options?.bandwidthLimitBytesPerSecond });
-  const targetLv = body.target.lv ?? body.source.lv;
+  const targetLv = (d: CreateMigrationSet["disks"][number]) => d.target.lv ?? d.source.lv;
+  const many = body.disks.length > 1;
+  /** A disk as the review names it: its number and, for a VM's disk, its device there. */
+  const diskLabel = (i: number) => {
+    const dev = plan.sources[i]?.disk;
+    return `disk ${i + 1}${dev ? ` (${dev})` : ""}`;
+  };
   return (
     <div>
       <dl className="review">
-        <dt>From</dt>
+        {plan.pick === "vm" && plan.domain ? (
+          <>
+            <dt>VM</dt>
+            <dd data-testid="review-vm">
+              {plan.domain} on {name(body.sourceHostId)}, {body.disks.length}{" "}
+              {body.disks.length === 1 ? "disk" : "disks"} (<Bytes n={sourceBytes} />)
+            </dd>
+          </>
+        ) : null}
+        <dt>{many ? "Disks" : "From"}</dt>
         <dd>
-          {name(body.source.hostId)} {body.source.vg}/{body.source.lv} (<Bytes n={plan.source?.sizeBytes} />)
+          {many ? (
+            <ol className="review-disks" data-testid="review-disks">
+              {body.disks.map((d, i) => (
+                <li key={`${d.source.vg}/${d.source.lv}`}>
+                  {diskLabel(i)}: {name(body.sourceHostId)} {d.source.vg}/{d.source.lv} (
+                  <Bytes n={plan.sources[i]?.sizeBytes} />) → {name(body.targetHostId)} {d.target.vg}/{targetLv(d)}
+                  {d.target.thinPool ? ` in thin pool ${d.target.thinPool}` : ""}
+                </li>
+              ))}
+            </ol>
+          ) : (
+            <>
+              {name(body.sourceHostId)} {body.disks[0]?.source.vg}/{body.disks[0]?.source.lv} (
+              <Bytes n={sourceBytes} />)
+            </>
+          )}
         </dd>
-        <dt>To</dt>
-        <dd>
-          {name(body.target.hostId)} {body.target.vg}/{targetLv}
-          {body.target.thinPool ? ` in thin pool ${body.target.thinPool}` : ""}
-          {body.options?.reuseTarget ? " (the existing LV, overwritten)" : ""}
-        </dd>
+        {many ? null : (
+          <>
+            <dt>To</dt>
+            <dd>
+              {name(body.targetHostId)} {body.disks[0]?.target.vg}/{body.disks[0] ? targetLv(body.disks[0]) : ""}
+              {body.disks[0]?.target.thinPool ? ` in thin pool ${body.disks[0].target.thinPool}` : ""}
+              {body.options?.reuseTarget ? " (the existing LV, overwritten)" : ""}
+            </dd>
+          </>
+        )}
         <dt>VM control</dt>
         <dd>
           {body.vm.controller === "libvirt"
@@ -76,9 +119,9 @@ export function ReviewStep(props: {
         <dt>Data path</dt>
         <dd data-testid="review-data-path">
           {body.options?.dataPath === "direct"
-            ? `direct: ${name(body.source.hostId)} sends to ${name(body.target.hostId)} over its own SSH`
+            ? `direct: ${name(body.sourceHostId)} sends to ${name(body.targetHostId)} over its own SSH`
             : body.options?.dataPath === "auto"
-              ? `auto: direct from ${name(body.source.hostId)} to ${name(body.target.hostId)} if the prechecks say it works, else through this server`
+              ? `auto: direct from ${name(body.sourceHostId)} to ${name(body.targetHostId)} if the prechecks say it works, else through this server`
               : "through this server"}
         </dd>
         <dt>Bandwidth</dt>
@@ -93,7 +136,7 @@ export function ReviewStep(props: {
         <dd>{body.options?.catchUpPasses ?? 0}</dd>
         <dt>Snapshot</dt>
         <dd>
-          {plan.source?.kind === "thin" ? (
+          {plan.sources.every((x) => x.kind === "thin") ? (
             "thin: shares the volume's pool"
           ) : body.options?.snapshotSizeBytes ? (
             <Bytes n={body.options.snapshotSizeBytes} />
@@ -105,10 +148,12 @@ export function ReviewStep(props: {
       <VmCommandList
         body={body}
         hosts={{
-          source: name(body.source.hostId),
-          target: name(body.target.hostId),
-          sourceDevice: lvDevice(body.source.vg, body.source.lv),
-          targetDevice: lvDevice(body.target.vg, targetLv),
+          source: name(body.sourceHostId),
+          target: name(body.targetHostId),
+          devices: body.disks.map((d) => ({
+            source: lvDevice(d.source.vg, d.source.lv),
+            target: lvDevice(d.target.vg, targetLv(d)),
+          })),
         }}
       />
       <h3>Prechecks</h3>
@@ -121,10 +166,13 @@ export function ReviewStep(props: {
           <ul className="checks" aria-label="Precheck results">
             {pre.data.checks.map((c) => {
               const fix = c.ok ? null : fixFor(c.name);
-              const hostFix = c.ok && !c.warning ? null : hostFixFor(c.name, body.target.hostId);
+              const hostFix = c.ok && !c.warning ? null : hostFixFor(c.name, body.targetHostId);
+              const { disk, check } = splitCheckName(c.name);
               return (
                 <li key={c.name} className={c.warning ? "warn" : c.ok ? "good" : "bad"}>
-                  <span aria-hidden="true">{c.warning ? "!" : c.ok ? "✓" : "✗"}</span> <strong>{c.name}</strong>
+                  <span aria-hidden="true">{c.warning ? "!" : c.ok ? "✓" : "✗"}</span>{" "}
+                  {disk === null ? null : <span className="check-disk">{diskLabel(disk)} · </span>}
+                  <strong>{disk === null ? c.name : check}</strong>
                   <span className="sr-only">{c.warning ? " warning" : c.ok ? " passed" : " failed"}</span>
                   {c.message ? (
                     <>
@@ -200,7 +248,7 @@ function FixLink({ fix, goTo }: { fix: Fix; goTo(step: StepIndex, field: FieldId
 }
 
 /** The stop, start and restart commands exactly as the VM controller will run them, host by host. */
-function VmCommandList({ body, hosts }: { body: CreateSingleMigration; hosts: Parameters<typeof vmCommands>[1] }) {
+function VmCommandList({ body, hosts }: { body: CreateMigrationSet; hosts: Parameters<typeof vmCommands>[1] }) {
   const cmds = vmCommands(body.vm, hosts);
   return (
     <section className="wizard-commands" aria-label="VM commands">

@@ -1,7 +1,7 @@
 import type { VmControl } from "@blockferry/contracts";
 import { ChoiceList } from "./ChoiceList.tsx";
 import type { ControllerAvailability } from "./defaults.ts";
-import type { Draft } from "./plan.ts";
+import type { DiskUsage, Draft, Plan } from "./plan.ts";
 import { FIELD } from "./precheck-fixes.ts";
 
 type Controller = VmControl["controller"];
@@ -12,14 +12,14 @@ const CONTROLLERS: { key: Controller; title: string; detail: string }[] = [
   { key: "commands", title: "Commands", detail: "my own stop and start commands, run over SSH" },
 ];
 
-/** Why the wizard suggested this controller for the volume, in words. */
-function suggestedBecause(source: Draft["source"], key: Controller): string {
-  if (key === "libvirt") return `suggested: VM ${source?.domain} uses this disk`;
+/** Why the wizard suggested this controller for the disks, in words. */
+function suggestedBecause(usage: DiskUsage, key: Controller): string {
+  if (key === "libvirt") return `suggested: VM ${usage.domain} uses these disks`;
   if (key === "commands")
-    return source?.domain
-      ? `suggested: VM ${source.domain} uses this disk, and libvirt cannot run here`
-      : "suggested: the volume is in use, so something must stop its user";
-  return "suggested: nothing has the volume open";
+    return usage.domain
+      ? `suggested: VM ${usage.domain} uses these disks, and libvirt cannot run here`
+      : "suggested: a volume is in use, so something must stop its user";
+  return "suggested: nothing has the volumes open";
 }
 
 /**
@@ -27,7 +27,7 @@ function suggestedBecause(source: Draft["source"], key: Controller): string {
  * and its fields. `plan` is the resolved draft; `suggested` is what the defaults picked.
  */
 export function VmControlFields(props: {
-  plan: Draft;
+  plan: Plan;
   suggested: Controller;
   available: Record<Controller, ControllerAvailability>;
   set(p: Partial<Draft>): void;
@@ -47,7 +47,7 @@ export function VmControlFields(props: {
           const why = !a.ok
             ? `not available: ${a.reason}`
             : c.key === props.suggested
-              ? suggestedBecause(plan.source, c.key)
+              ? suggestedBecause(plan.usage, c.key)
               : "";
           return {
             key: c.key,
@@ -98,7 +98,8 @@ export function VmControlFields(props: {
               <input value={plan.commands.stopSource} onChange={(e) => cmd("stopSource", e.target.value)} required />
             </label>
             <label className="field">
-              Start command on the destination ({"{device}"} is the new LV's path)
+              Start command on the destination ({"{device}"} is the new LV's path
+              {plan.disks.length > 1 ? ", disk 1's" : ""})
               <input value={plan.commands.startTarget} onChange={(e) => cmd("startTarget", e.target.value)} required />
             </label>
             <label className="field">

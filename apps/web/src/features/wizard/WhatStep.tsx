@@ -2,14 +2,32 @@ import type { Host, Inventory } from "@blockferry/contracts";
 import type { UseQueryResult } from "@tanstack/react-query";
 import { Bytes } from "../../components/Figures.tsx";
 import { Empty, ErrorState, Loading } from "../../components/QueryState.tsx";
-import { ChoiceList } from "./ChoiceList.tsx";
+import { CheckList, ChoiceList } from "./ChoiceList.tsx";
 import { HostChoices } from "./HostChoices.tsx";
-import { type Draft, sourceOf, volumeChoices } from "./plan.ts";
+import {
+  type Draft,
+  keyOf,
+  MAX_MIGRATION_DISKS,
+  type Plan,
+  sourceOf,
+  type VmChoice,
+  vmChoices,
+  volumeChoices,
+} from "./plan.ts";
 import { FIELD } from "./precheck-fixes.ts";
 
-/** Screen 1, what moves: the source host, then the VM disk or LV on it. */
+/** A new set of disks brings its own suggestions: destinations, names, controller and domain follow it again. */
+const freshDisks = (draft: Draft): Partial<Draft> => ({
+  targets: {},
+  targetLvs: {},
+  controller: undefined,
+  reuseTarget: false,
+  libvirt: { ...draft.libvirt, domain: "" },
+});
+
+/** Screen 1, what moves: the source host, then a VM (its LV disks) or logical volumes picked by hand. */
 export function WhatStep(props: {
-  draft: Draft;
+  draft: Plan;
   hosts: Host[];
   inventory: UseQueryResult<Inventory>;
   set(p: Partial<Draft>): void;
@@ -22,63 +40,143 @@ export function WhatStep(props: {
         legend="Source host"
         hosts={props.hosts}
         value={draft.sourceHostId}
-        onChange={(id) => set({ sourceHostId: id, source: undefined })}
+        onChange={(id) =>
+          set({ sourceHostId: id, pick: undefined, domain: undefined, sources: [], ...freshDisks(draft) })
+        }
       />
-      {draft.sourceHostId === undefined ? null : <Volumes {...props} />}
+      {draft.sourceHostId === undefined ? null : <Disks {...props} />}
     </>
   );
 }
 
-function Volumes({
+function Disks({
   draft,
   inventory: inv,
   set,
 }: {
-  draft: Draft;
+  draft: Plan;
   inventory: UseQueryResult<Inventory>;
   set(p: Partial<Draft>): void;
 }) {
-  if (inv.isPending) return <Loading what="the source host's volumes" />;
+  if (inv.isPending) return <Loading what="the source host's VMs and volumes" />;
   if (inv.isError) return <ErrorState error={inv.error} retry={() => void inv.refetch()} />;
-  const choices = volumeChoices(inv.data);
-  if (choices.length === 0) return <Empty>This host has no logical volume that can be migrated.</Empty>;
+  const vms = vmChoices(inv.data);
   return (
     <div className="wizard-section">
       <ChoiceList
-        id={FIELD.volume}
-        name="volume"
-        legend="VM disk or logical volume to move"
-        value={draft.source ? `${draft.source.vg}/${draft.source.lv}` : undefined}
-        onChange={(key) => {
-          const c = choices.find((x) => x.key === key);
-          // A new volume brings its own suggestions: name, controller and domain follow it again.
-          if (c)
-            set({
-              source: sourceOf(c),
-              targetLv: undefined,
-              controller: undefined,
-              reuseTarget: false,
-              libvirt: { ...draft.libvirt, domain: "" },
-            });
+        id={FIELD.pick}
+        name="pick"
+        legend="What to move"
+        value={draft.pick}
+        onChange={(pick) => {
+          if (pick !== draft.pick) set({ pick, domain: undefined, sources: [], ...freshDisks(draft) });
         }}
-        choices={choices.map((c) => ({
-          key: c.key,
-          title: c.domain ? `VM ${c.domain} · ${c.disk}` : c.key,
-          detail: (
-            <>
-              {c.domain ? `${c.key} · ` : ""}
-              <Bytes n={c.sizeBytes} /> · {c.kind === "origin" ? "has snapshots" : c.kind}
-              {c.open ? " · in use" : ""}
-              {c.migratedAwayBy !== undefined && (
-                <span className="wizard-why unavailable">
-                  {" "}
-                  · already migrated away by job #{c.migratedAwayBy}: this is the kept copy
-                </span>
-              )}
-            </>
-          ),
-        }))}
+        choices={[
+          {
+            key: "vm",
+            title: "A VM",
+            detail:
+              inv.data.domains === null
+                ? "libvirt is not installed on this host"
+                : `all its disks, moved together (${vms.length} libvirt ${vms.length === 1 ? "VM" : "VMs"} here)`,
+            disabled: inv.data.domains === null,
+          },
+          { key: "lvs", title: "Logical volumes", detail: "one or more, picked by hand" },
+        ]}
       />
+      {draft.pick === "vm" ? (
+        <Vms vms={vms} draft={draft} set={set} />
+      ) : (
+        <Volumes inv={inv.data} draft={draft} set={set} />
+      )}
     </div>
+  );
+}
+
+function Vms({ vms, draft, set }: { vms: VmChoice[]; draft: Plan; set(p: Partial<Draft>): void }) {
+  if (vms.length === 0) return <Empty>This host has no libvirt VM: pick logical volumes instead.</Empty>;
+  return (
+    <ChoiceList
+      id={FIELD.volume}
+      name="vm"
+      legend="VM to move"
+      value={draft.domain}
+      onChange={(name) => {
+        const vm = vms.find((v) => v.name === name);
+        if (vm) set({ domain: vm.name, sources: vm.sources, ...freshDisks(draft) });
+      }}
+      choices={vms.map((vm) => ({
+        key: vm.name,
+        title: `VM ${vm.name}`,
+        disabled: vm.refusal !== null,
+        detail: (
+          <>
+            <span data-testid={`vm-state-${vm.name}`}>{vm.state ?? "state unknown"}</span>
+            {vm.sources.length ? (
+              <>
+                {" · "}
+                {vm.sources.length} {vm.sources.length === 1 ? "disk" : "disks"},{" "}
+                <Bytes n={vm.sources.reduce((a, s) => a + s.sizeBytes, 0)} />
+              </>
+            ) : null}
+            <span className="vm-disks">
+              {vm.disks.map((d) => (
+                <span key={d.target} className={`vm-disk${d.volume ? "" : " refused"}`}>
+                  {d.target}:{" "}
+                  {d.volume ? (
+                    <>
+                      {keyOf(d.volume)} · <Bytes n={d.volume.sizeBytes} /> · {d.volume.kind}
+                    </>
+                  ) : (
+                    <>not moved: {d.refused?.reason}</>
+                  )}
+                </span>
+              ))}
+            </span>
+            {vm.refusal ? <span className="wizard-why unavailable">cannot be migrated: {vm.refusal}</span> : null}
+          </>
+        ),
+      }))}
+    />
+  );
+}
+
+function Volumes({ inv, draft, set }: { inv: Inventory; draft: Plan; set(p: Partial<Draft>): void }) {
+  const choices = volumeChoices(inv);
+  if (choices.length === 0) return <Empty>This host has no logical volume that can be migrated.</Empty>;
+  const picked = draft.sources.map(keyOf);
+  const full = picked.length >= MAX_MIGRATION_DISKS;
+  return (
+    <CheckList
+      id={FIELD.volume}
+      name="volume"
+      legend={`Logical volumes to move (one VM's disks: up to ${MAX_MIGRATION_DISKS}, moved together)`}
+      value={picked}
+      onToggle={(key, checked) => {
+        const c = choices.find((x) => x.key === key);
+        if (!c) return;
+        const sources = checked ? [...draft.sources, sourceOf(c)] : draft.sources.filter((s) => keyOf(s) !== key);
+        // Destinations and names are kept by source key: the other disks keep theirs.
+        set({ sources, controller: undefined, libvirt: { ...draft.libvirt, domain: "" } });
+      }}
+      choices={choices.map((c) => ({
+        key: c.key,
+        title: c.key,
+        disabled: full && !picked.includes(c.key),
+        detail: (
+          <>
+            {c.domain ? `disk ${c.disk} of VM ${c.domain} · ` : ""}
+            <Bytes n={c.sizeBytes} /> · {c.kind === "origin" ? "has snapshots" : c.kind}
+            {c.open ? " · in use" : ""}
+            {c.migratedAwayBy !== undefined && (
+              <span className="wizard-why unavailable">
+                {" "}
+                · already migrated away by job #{c.migratedAwayBy}: this is the kept copy
+              </span>
+            )}
+          </>
+        ),
+      }))}
+    />
   );
 }

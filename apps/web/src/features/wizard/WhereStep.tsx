@@ -10,19 +10,36 @@ import { ChoiceList } from "./ChoiceList.tsx";
 import type { NameConflict } from "./conflicts.ts";
 import type { ControllerAvailability } from "./defaults.ts";
 import { HostChoices } from "./HostChoices.tsx";
-import { type Draft, fits, MIN_SNAPSHOT_MIB, snapshotBytes, targetChoices, validLvName } from "./plan.ts";
-import { FIELD } from "./precheck-fixes.ts";
+import {
+  type DiskPlan,
+  type Draft,
+  fits,
+  keyOf,
+  MIN_SNAPSHOT_MIB,
+  type Plan,
+  snapshotBytes,
+  targetChoices,
+  validLvName,
+} from "./plan.ts";
+import { diskField, FIELD } from "./precheck-fixes.ts";
 import { VmControlFields } from "./VmControlFields.tsx";
 
+/** What the name field says of a disk's target name: a conflict with the destination, or another disk's name. */
+export interface DiskNameProblem {
+  conflict: NameConflict | null;
+  /** The index of an earlier disk of this migration going to the same LV. */
+  sharedWith: number | undefined;
+}
+
 /**
- * Screen 2, where it goes and how: destination host, VG or thin pool, the new LV's name (with what the inventory
- * knows about it), VM control and the options. `plan` is the draft with its defaults filled in.
+ * Screen 2, where it goes and how: destination host, then per disk a VG or thin pool and the new LV's name (with
+ * what the inventory knows about it), VM control and the options. `plan` is the draft with its defaults filled in.
  */
 export function WhereStep(props: {
-  plan: Draft;
+  plan: Plan;
   hosts: Host[];
   inventory: UseQueryResult<Inventory>;
-  conflict: NameConflict | null;
+  problems: DiskNameProblem[];
   suggestedController: VmControl["controller"];
   available: Record<VmControl["controller"], ControllerAvailability>;
   set(p: Partial<Draft>): void;
@@ -35,11 +52,11 @@ export function WhereStep(props: {
         legend="Destination host"
         hosts={props.hosts}
         value={plan.targetHostId}
-        onChange={(id) => set({ targetHostId: id, target: undefined, reuseTarget: false })}
+        onChange={(id) => set({ targetHostId: id, targets: {}, reuseTarget: false })}
       />
       {plan.targetHostId === undefined ? null : (
         <div className="wizard-section">
-          <Destination {...props} />
+          <Destinations {...props} />
         </div>
       )}
       <div className="wizard-section">
@@ -52,89 +69,146 @@ export function WhereStep(props: {
   );
 }
 
-function Destination({
-  plan,
-  inventory: inv,
-  conflict,
-  set,
-}: {
-  plan: Draft;
+function Destinations(props: {
+  plan: Plan;
   inventory: UseQueryResult<Inventory>;
-  conflict: NameConflict | null;
+  problems: DiskNameProblem[];
   set(p: Partial<Draft>): void;
 }) {
+  const { plan, inventory: inv } = props;
   if (inv.isPending) return <Loading what="the destination's volume groups" />;
   if (inv.isError) return <ErrorState error={inv.error} retry={() => void inv.refetch()} />;
-  const need = plan.source?.sizeBytes ?? 0;
   const choices = targetChoices(inv.data);
-  const name = plan.targetLv ?? "";
-  const nameOk = validLvName(name);
+  if (choices.length === 0) return <Empty>The destination has no volume group.</Empty>;
+  const many = plan.disks.length > 1;
   return (
-    <div className="form-grid">
-      {choices.length === 0 ? (
-        <Empty>The destination has no volume group.</Empty>
-      ) : (
-        <ChoiceList
-          id={FIELD.target}
-          name="target"
-          legend={`Where the ${formatBytes(need)} volume goes`}
-          value={
-            plan.target
-              ? plan.target.thinPool
-                ? `${plan.target.vg}/${plan.target.thinPool}`
-                : plan.target.vg
-              : undefined
-          }
-          onChange={(key) => {
-            const c = choices.find((x) => x.key === key);
-            if (c) set({ target: { vg: c.vg, ...(c.thinPool ? { thinPool: c.thinPool } : {}) }, reuseTarget: false });
-          }}
-          choices={choices.map((c) => ({
-            key: c.key,
-            title: c.label,
-            detail: (
-              <>
-                <Bytes n={c.freeBytes} /> free{fits(c, need) ? "" : " · too small"}
-              </>
-            ),
-            disabled: !fits(c, need),
-          }))}
-        />
+    <>
+      {plan.disks.map((disk, i) =>
+        disk.source ? (
+          <DiskDestination
+            key={keyOf(disk.source)}
+            index={i}
+            disk={disk}
+            many={many}
+            plan={plan}
+            choices={choices}
+            problem={props.problems[i] ?? { conflict: null, sharedWith: undefined }}
+            set={props.set}
+          />
+        ) : null,
       )}
+    </>
+  );
+}
+
+/** One disk: where it goes and under which name; a set's disks each in a group named by the disk. */
+function DiskDestination(props: {
+  index: number;
+  disk: DiskPlan;
+  many: boolean;
+  plan: Plan;
+  choices: ReturnType<typeof targetChoices>;
+  problem: DiskNameProblem;
+  set(p: Partial<Draft>): void;
+}) {
+  const { index: i, disk, plan, choices, problem, set } = props;
+  const source = disk.source;
+  if (!source) return null;
+  const key = keyOf(source);
+  const need = source.sizeBytes;
+  const name = disk.targetLv ?? "";
+  const nameOk = validLvName(name);
+  const { conflict, sharedWith } = problem;
+  const setName = (v: string) => set({ targetLvs: { ...plan.targetLvs, [key]: v }, reuseTarget: false });
+  const helpId = `target-lv-help-${i}`;
+  const title = `${source.disk ? `${source.disk} · ` : ""}${key}`;
+  const body = (
+    <div className="form-grid">
+      <ChoiceList
+        id={diskField("target", i)}
+        name={`target-${i}`}
+        legend={props.many ? `Where it goes (${formatBytes(need)})` : `Where the ${formatBytes(need)} volume goes`}
+        value={
+          disk.target
+            ? disk.target.thinPool
+              ? `${disk.target.vg}/${disk.target.thinPool}`
+              : disk.target.vg
+            : undefined
+        }
+        onChange={(k) => {
+          const c = choices.find((x) => x.key === k);
+          if (c)
+            set({
+              targets: { ...plan.targets, [key]: { vg: c.vg, ...(c.thinPool ? { thinPool: c.thinPool } : {}) } },
+              reuseTarget: false,
+            });
+        }}
+        choices={choices.map((c) => ({
+          key: c.key,
+          title: c.label,
+          detail: (
+            <>
+              <Bytes n={c.freeBytes} /> free{fits(c, need) ? "" : " · too small"}
+            </>
+          ),
+          disabled: !fits(c, need),
+        }))}
+      />
       <div>
         <label className="field">
           Name of the new LV
           <input
-            id={FIELD.targetLv}
+            id={diskField("targetLv", i)}
             value={name}
-            onChange={(e) => set({ targetLv: e.target.value, reuseTarget: false })}
-            aria-invalid={!nameOk || (conflict !== null && !(conflict.reusable && plan.reuseTarget))}
-            aria-describedby="target-lv-help"
+            onChange={(e) => setName(e.target.value)}
+            aria-invalid={
+              !nameOk || sharedWith !== undefined || (conflict !== null && !(conflict.reusable && plan.reuseTarget))
+            }
+            aria-describedby={helpId}
           />
         </label>
-        <div id="target-lv-help" aria-live="polite">
+        <div id={helpId} aria-live="polite">
           {!nameOk ? (
             <p className="error small">Not a valid LVM name: letters, digits and + _ . - only.</p>
+          ) : sharedWith !== undefined ? (
+            <p className="error small" data-testid="name-shared">
+              Disk {sharedWith + 1} of this migration goes to {disk.target?.vg}/{name} already: give this one another
+              name.
+            </p>
           ) : conflict ? (
-            <NameConflictNote conflict={conflict} reuse={plan.reuseTarget} set={set} />
+            <NameConflictNote conflict={conflict} reuse={plan.reuseTarget} setName={setName} set={set} />
           ) : (
             <p className="muted small">
-              Letters, digits and + _ . -{plan.target ? `; free in ${plan.target.vg} on the destination.` : "."}
+              Letters, digits and + _ . -{disk.target ? `; free in ${disk.target.vg} on the destination.` : "."}
             </p>
           )}
         </div>
       </div>
     </div>
   );
+  if (!props.many) return body;
+  return (
+    <fieldset className="wizard-disk" aria-label={`Disk ${i + 1}: ${title}`} data-testid={`wizard-disk-${i}`}>
+      <legend>
+        Disk {i + 1}: {title} ({formatBytes(need)}, {source.kind === "thin" ? "thin" : "classic"})
+      </legend>
+      {body}
+    </fieldset>
+  );
 }
 
 /** The conflict at the name field, with the ways out: a free name, or reusing the LV when it can be. */
-function NameConflictNote(props: { conflict: NameConflict; reuse: boolean; set(p: Partial<Draft>): void }) {
+function NameConflictNote(props: {
+  conflict: NameConflict;
+  reuse: boolean;
+  setName(name: string): void;
+  set(p: Partial<Draft>): void;
+}) {
   const { conflict, reuse, set } = props;
   return (
     <div className={`wizard-conflict${conflict.reusable && reuse ? " settled" : ""}`} data-testid="name-conflict">
       <p className="small">{conflict.message}</p>
-      <button type="button" onClick={() => set({ targetLv: conflict.suggestion, reuseTarget: false })}>
+      <button type="button" onClick={() => props.setName(conflict.suggestion)}>
         Use {conflict.suggestion}
       </button>
       {conflict.reusable ? (
@@ -213,7 +287,7 @@ function Options({ plan, set }: { plan: Draft; set(p: Partial<Draft>): void }) {
             Each pass re-sends what changed during the last one, shrinking the outage.
           </span>
         </label>
-        {plan.source?.kind === "thin" ? null : (
+        {plan.sources.length > 0 && plan.sources.every((s) => s.kind === "thin") ? null : (
           <label className="field">
             Snapshot size (MiB, empty for the default)
             <input

@@ -1,9 +1,9 @@
 import { useEffect, useState } from "react";
 import { ErrorState, Loading } from "../../components/QueryState.tsx";
 import { useHosts, useInventory } from "../hosts/api.ts";
-import { nameConflict, nameSettled } from "./conflicts.ts";
+import { nameConflict, nameSettled, sharedTargets } from "./conflicts.ts";
 import { availabilityFor, defaultTargetHost, type Facts, resolveDraft, suggestController } from "./defaults.ts";
-import { type Draft, emptyDraft, toCreateMigration, validLvName } from "./plan.ts";
+import { type Draft, emptyDraft, MAX_MIGRATION_DISKS, toCreateMigration, validLvName } from "./plan.ts";
 import { type FieldId, type StepIndex, WIZARD_STEPS } from "./precheck-fixes.ts";
 import { ReviewStep } from "./ReviewStep.tsx";
 import { WhatStep } from "./WhatStep.tsx";
@@ -22,7 +22,7 @@ function focusField(id: FieldId) {
   el.scrollIntoView({ block: "center" });
 }
 
-/** Three screens for one disk: what moves, where it goes (and how), review and start. */
+/** Three screens for a VM's disks or LVs picked by hand: what moves, where each goes (and how), review and start. */
 export function WizardPage() {
   const hosts = useHosts();
   const [step, setStep] = useState<StepIndex>(0);
@@ -44,13 +44,21 @@ export function WizardPage() {
   const facts: Facts = { hosts: hostList, sourceInventory: sourceInv.data, targetInventory: targetInv.data };
   const plan = resolveDraft(draft, facts);
   const available = availabilityFor(plan, facts);
-  const conflict = nameConflict(plan, targetInv.data);
+  const shared = sharedTargets(plan.disks);
+  const problems = plan.disks.map((disk, i) => ({
+    conflict: nameConflict(disk, targetInv.data),
+    sharedWith: shared.get(i),
+  }));
   const body = toCreateMigration(plan);
+  const vmRefused = plan.pick === "vm" && sourceInv.data?.domains?.find((d) => d.name === plan.domain)?.refusal;
   const done = [
-    plan.sourceHostId !== undefined && plan.source !== undefined,
+    plan.sourceHostId !== undefined &&
+      plan.sources.length > 0 &&
+      plan.sources.length <= MAX_MIGRATION_DISKS &&
+      !vmRefused,
     body !== null &&
-      validLvName(plan.targetLv ?? "") &&
-      nameSettled(conflict, plan.reuseTarget) &&
+      plan.disks.every((d) => validLvName(d.targetLv ?? "")) &&
+      problems.every((p) => p.sharedWith === undefined && nameSettled(p.conflict, plan.reuseTarget)) &&
       plan.controller !== undefined &&
       available[plan.controller].ok,
   ];
@@ -89,8 +97,8 @@ export function WizardPage() {
             plan={plan}
             hosts={hostList}
             inventory={targetInv}
-            conflict={conflict}
-            suggestedController={plan.source ? suggestController(plan.source, available) : "none"}
+            problems={problems}
+            suggestedController={plan.sources.length ? suggestController(plan.usage, available) : "none"}
             available={available}
             set={set}
           />

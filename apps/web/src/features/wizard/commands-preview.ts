@@ -27,8 +27,8 @@ export interface VmCommands {
 export interface PreviewHosts {
   source: string;
   target: string;
-  sourceDevice: string;
-  targetDevice: string;
+  /** Each disk's device on the source and on the target, disk 0 first. */
+  devices: Array<{ source: string; target: string }>;
 }
 
 export const lvDevice = (vg: string, lv: string) => `/dev/${vg}/${lv}`;
@@ -40,7 +40,10 @@ export function vmCommands(vm: VmControl, h: PreviewHosts): VmCommands {
     case "commands":
       return {
         stop: [{ host: h.source, command: vm.stopSource }],
-        start: [{ host: h.target, command: vm.startTarget.replaceAll("{device}", shQuote(h.targetDevice)) }],
+        // The controller passes disk 0's device: the VM's first disk.
+        start: [
+          { host: h.target, command: vm.startTarget.replaceAll("{device}", shQuote(h.devices[0]?.target ?? "")) },
+        ],
         restart: vm.startSource ? [{ host: h.source, command: vm.startSource }] : [],
       };
     case "libvirt": {
@@ -56,7 +59,7 @@ export function vmCommands(vm: VmControl, h: PreviewHosts): VmCommands {
           {
             host: h.target,
             command: virsh("define", "/dev/stdin"),
-            note: `that definition, with ${h.sourceDevice} replaced by ${h.targetDevice}`,
+            note: `that definition, with ${h.devices.map((d) => `${d.source} replaced by ${d.target}`).join(", ")}`,
           },
           { host: h.target, command: virsh("start", d) },
           ...(vm.undefineSource ? [{ host: h.source, command: virsh("undefine", d) }] : []),

@@ -5,7 +5,7 @@
 import type { Inventory, InventoryLv } from "@blockferry/contracts";
 import { formatBytes } from "../../lib/format.ts";
 import { freeLvName, lvNamesIn, sameVg } from "./defaults.ts";
-import type { Draft } from "./plan.ts";
+import { type DiskPlan, keyOf } from "./plan.ts";
 
 export interface NameConflict {
   /** "source": the name is the volume being moved; "exists": another LV has it. */
@@ -29,8 +29,8 @@ function whyNotReusable(existing: InventoryLv, sourceBytes: number): string | nu
   return null;
 }
 
-/** The conflict of the draft's (resolved) target name with the destination's inventory, or null. */
-export function nameConflict(d: Draft, targetInv: Inventory | undefined): NameConflict | null {
+/** The conflict of a disk's (resolved) target name with the destination's inventory, or null. */
+export function nameConflict(d: DiskPlan, targetInv: Inventory | undefined): NameConflict | null {
   const name = d.targetLv?.trim();
   if (!targetInv || !d.source || !d.target || !name) return null;
   const { vg } = d.target;
@@ -58,3 +58,20 @@ export function nameConflict(d: Draft, targetInv: Inventory | undefined): NameCo
 
 /** Whether the name is settled: free, or an existing LV the operator chose to reuse. */
 export const nameSettled = (c: NameConflict | null, reuseTarget: boolean) => c === null || (c.reusable && reuseTarget);
+
+/**
+ * Disks of one migration that would land on the same target LV (LVs of the same name from two source VGs, or a
+ * name typed twice): for each such disk after the first, the index of the disk that has the name already.
+ */
+export function sharedTargets(disks: readonly DiskPlan[]): Map<number, number> {
+  const first = new Map<string, number>();
+  const shared = new Map<number, number>();
+  disks.forEach((d, i) => {
+    if (!d.target || !d.source) return;
+    const key = keyOf({ vg: d.target.vg, lv: d.targetLv?.trim() || d.source.lv });
+    const other = first.get(key);
+    if (other === undefined) first.set(key, i);
+    else shared.set(i, other);
+  });
+  return shared;
+}

@@ -4,7 +4,19 @@
  * both hosts can run. Pure; tested in apps/web/test/wizard-defaults.test.ts.
  */
 import type { Host, Inventory, VmControl } from "@blockferry/contracts";
-import { type Draft, fits, type SourceVolume, type TargetChoice, targetChoices, validLvName } from "./plan.ts";
+import {
+  type DiskPlan,
+  type DiskUsage,
+  type Draft,
+  fits,
+  keyOf,
+  type PickMode,
+  type Plan,
+  type SourceVolume,
+  type TargetChoice,
+  targetChoices,
+  validLvName,
+} from "./plan.ts";
 
 type Controller = VmControl["controller"];
 
@@ -32,7 +44,7 @@ export function defaultTarget(choices: TargetChoice[], source: SourceVolume): Ta
 
 /** Whether the destination is the source volume's own VG on the same host. */
 export const sameVg = (
-  d: Pick<Draft, "sourceHostId" | "targetHostId" | "source">,
+  d: Pick<DiskPlan, "sourceHostId" | "targetHostId" | "source">,
   target: { vg: string } | undefined,
 ): boolean => d.sourceHostId !== undefined && d.sourceHostId === d.targetHostId && d.source?.vg === target?.vg;
 
@@ -61,7 +73,7 @@ export const lvNamesIn = (inv: Inventory | undefined, vg: string): Set<string> =
  * that name is the source itself; there the first free `-copy` name.
  */
 export function suggestTargetName(
-  d: Pick<Draft, "sourceHostId" | "targetHostId" | "source">,
+  d: Pick<DiskPlan, "sourceHostId" | "targetHostId" | "source">,
   target: { vg: string } | undefined,
   targetInv: Inventory | undefined,
 ): string {
@@ -99,18 +111,26 @@ export function controllerAvailability(
 }
 
 /**
- * The controller the volume calls for: libvirt for a libvirt VM's disk (when both hosts can run it); for any
- * other volume in use, the operator's own commands, since "None" would copy a disk still being written while the
- * VM runs on; "None" only for a volume nobody has open.
+ * The controller the disks call for: libvirt for a libvirt VM's disks (when both hosts can run it); for any other
+ * volume in use, the operator's own commands, since "None" would copy a disk still being written while the VM runs
+ * on; "None" only when nobody has the volumes open.
  */
-export function suggestController(
-  source: SourceVolume,
-  available: Record<Controller, ControllerAvailability>,
-): Controller {
-  if (source.domain && available.libvirt.ok) return "libvirt";
-  if (source.open || source.domain) return "commands";
+export function suggestController(usage: DiskUsage, available: Record<Controller, ControllerAvailability>): Controller {
+  if (usage.domain && available.libvirt.ok) return "libvirt";
+  if (usage.open || usage.domain) return "commands";
   return "none";
 }
+
+/** What uses the disks: the VM picked, or the one VM every LV picked by hand belongs to; open if any is. */
+export function usageOf(d: Pick<Draft, "domain" | "sources">, pick: PickMode): DiskUsage {
+  const domains = new Set(d.sources.map((s) => s.domain));
+  const shared = domains.size === 1 ? [...domains][0] : undefined;
+  const domain = pick === "vm" ? d.domain : shared;
+  return { ...(domain ? { domain } : {}), open: d.sources.some((s) => s.open) };
+}
+
+/** A VM when the source host has libvirt domains, else LVs by hand. */
+export const defaultPick = (inv: Inventory | undefined): PickMode => (inv?.domains?.length ? "vm" : "lvs");
 
 export interface Facts {
   hosts: Host[];
@@ -121,30 +141,40 @@ export interface Facts {
 const hostName = (hosts: Host[], id: number | undefined) => hosts.find((h) => h.id === id)?.name ?? `host #${id}`;
 
 /** Availability of each controller for the draft's two hosts. */
-export const availabilityFor = (d: Draft, f: Facts) =>
+export const availabilityFor = (d: Pick<Draft, "sourceHostId" | "targetHostId">, f: Facts) =>
   controllerAvailability(
     { name: hostName(f.hosts, d.sourceHostId), inventory: f.sourceInventory },
     { name: hostName(f.hosts, d.targetHostId), inventory: f.targetInventory },
   );
 
 /** The draft with every field the operator left open filled with its default (where one fits). */
-export function resolveDraft(d: Draft, f: Facts): Draft {
+export function resolveDraft(d: Draft, f: Facts): Plan {
   const targetHostId = d.targetHostId ?? defaultTargetHost(f.hosts, d.sourceHostId);
   const withHost = { ...d, ...(targetHostId !== undefined ? { targetHostId } : {}) };
-  if (!d.source) return withHost;
-  const fallback =
-    f.targetInventory && targetHostId !== undefined
-      ? defaultTarget(targetChoices(f.targetInventory), d.source)
-      : undefined;
-  const target =
-    d.target ??
-    (fallback ? { vg: fallback.vg, ...(fallback.thinPool ? { thinPool: fallback.thinPool } : {}) } : undefined);
-  const resolved: Draft = { ...withHost, ...(target ? { target } : {}) };
-  const available = availabilityFor(resolved, f);
+  const pick = d.pick ?? defaultPick(f.sourceInventory);
+  const choices = f.targetInventory && targetHostId !== undefined ? targetChoices(f.targetInventory) : [];
+  const disks = d.sources.map((source): DiskPlan => {
+    const key = keyOf(source);
+    const fallback = defaultTarget(choices, source);
+    const target =
+      d.targets[key] ??
+      (fallback ? { vg: fallback.vg, ...(fallback.thinPool ? { thinPool: fallback.thinPool } : {}) } : undefined);
+    const disk: DiskPlan = {
+      ...(d.sourceHostId !== undefined ? { sourceHostId: d.sourceHostId } : {}),
+      ...(targetHostId !== undefined ? { targetHostId } : {}),
+      source,
+      ...(target ? { target } : {}),
+    };
+    return { ...disk, targetLv: d.targetLvs[key] ?? suggestTargetName(disk, target, f.targetInventory) };
+  });
+  const usage = usageOf(d, pick);
+  const available = availabilityFor(withHost, f);
   return {
-    ...resolved,
-    targetLv: d.targetLv ?? suggestTargetName(resolved, target, f.targetInventory),
-    controller: d.controller ?? suggestController(d.source, available),
-    libvirt: { ...d.libvirt, domain: d.libvirt.domain || d.source.domain || "" },
+    ...withHost,
+    pick,
+    disks,
+    usage,
+    ...(d.controller || d.sources.length ? { controller: d.controller ?? suggestController(usage, available) } : {}),
+    libvirt: { ...d.libvirt, domain: d.libvirt.domain || usage.domain || "" },
   };
 }

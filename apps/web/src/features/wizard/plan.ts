@@ -1,15 +1,45 @@
-import type { CreateSingleMigration, DataPath, Inventory, InventoryLv, VmControl } from "@blockferry/contracts";
+import type {
+  CreateMigrationSet,
+  DataPath,
+  Inventory,
+  InventoryDomainDisk,
+  InventoryLv,
+  VmControl,
+} from "@blockferry/contracts";
+import { MAX_MIGRATION_DISKS } from "@blockferry/contracts";
 import { cutoverRequest, emptyPolicyFields, type PolicyFields } from "../../lib/cutover-policy.ts";
 
-/** The source volume as the wizard keeps it: enough to suggest defaults without the inventory at hand. */
+export { MAX_MIGRATION_DISKS };
+
+/** A source volume as the wizard keeps it: enough to suggest defaults without the inventory at hand. */
 export interface SourceVolume {
   vg: string;
   lv: string;
   sizeBytes: number;
   kind: InventoryLv["kind"];
   open: boolean;
+  /** The libvirt VM using it, and its disk target there (vda). */
   domain?: string;
+  disk?: string;
 }
+
+/** A source volume's key, `vg/lv`: how the draft keeps the operator's choices per disk. */
+export const keyOf = (s: Pick<SourceVolume, "vg" | "lv">) => `${s.vg}/${s.lv}`;
+
+/**
+ * One disk as the wizard plans it: its source, where it goes and the new LV's name, with the two hosts (whether the
+ * destination is the source's own VG depends on them).
+ */
+export interface DiskPlan {
+  sourceHostId?: number;
+  targetHostId?: number;
+  source?: SourceVolume;
+  target?: { vg: string; thinPool?: string };
+  targetLv?: string;
+}
+
+/** How the disks are picked: a libvirt VM's LV disks, or logical volumes by hand. */
+export type PickMode = "vm" | "lvs";
 
 /**
  * What the wizard has collected so far; turned into a CreateMigration only when complete. A field left undefined
@@ -18,10 +48,17 @@ export interface SourceVolume {
  */
 export interface Draft {
   sourceHostId?: number;
-  source?: SourceVolume;
+  /** undefined: a VM when the source host has any, else LVs by hand. */
+  pick?: PickMode;
+  /** The VM picked (pick "vm"). */
+  domain?: string;
+  /** The disks: the VM's, in its order, or the LVs in the order picked. */
+  sources: SourceVolume[];
   targetHostId?: number;
-  target?: { vg: string; thinPool?: string };
-  targetLv?: string;
+  /** The destination the operator chose for a disk, by its source key. */
+  targets: Record<string, { vg: string; thinPool?: string }>;
+  /** The new LV's name the operator typed for a disk, by its source key. */
+  targetLvs: Record<string, string>;
   controller?: VmControl["controller"];
   commands: { stopSource: string; startSource: string; startTarget: string };
   libvirt: { domain: string; shutdownTimeoutSeconds: number; undefineSource: boolean };
@@ -32,13 +69,29 @@ export interface Draft {
   catchUpPasses: number;
   /** MiB, empty for the server's default (a quarter of the volume, at least 32 MiB). */
   snapshotSizeMiB: string;
-  /** Write into the existing target LV of that name (same size, not open). */
+  /** Write into an existing target LV of that name (same size, not open). */
   reuseTarget: boolean;
   /** Which way the bytes travel; auto: host to host when the prechecks say it works, else through the server. */
   dataPath: DataPath;
 }
 
+/** What uses the disks, for the controller's suggestion: the VM they belong to, and whether any is open. */
+export interface DiskUsage {
+  domain?: string;
+  open: boolean;
+}
+
+/** The draft with its defaults filled in: each disk's destination and name, the pick mode, the controller. */
+export interface Plan extends Draft {
+  pick: PickMode;
+  disks: DiskPlan[];
+  usage: DiskUsage;
+}
+
 export const emptyDraft = (): Draft => ({
+  sources: [],
+  targets: {},
+  targetLvs: {},
   commands: { stopSource: "", startSource: "", startTarget: "" },
   libvirt: { domain: "", shutdownTimeoutSeconds: 120, undefineSource: false },
   cutover: "manual",
@@ -156,31 +209,35 @@ export function snapshotBytes(field: string): number | undefined | null {
 }
 
 /** The request body, or null while something required is missing or invalid. */
-export function toCreateMigration(d: Draft): CreateSingleMigration | null {
-  if (!d.sourceHostId || !d.source || !d.targetHostId || !d.target) return null;
-  const vm = vmControl(d);
-  const lv = d.targetLv?.trim() || d.source.lv;
-  const snapshot = snapshotBytes(d.snapshotSizeMiB);
-  const cutover = cutoverRequest(d.cutover, d.cutoverPolicy);
-  if (!vm || !validLvName(lv) || snapshot === null || cutover === null) return null;
-  const mibps = Number(d.bandwidthMiBps);
-  const limit = d.bandwidthMiBps.trim() && mibps > 0 ? Math.round(mibps * MiB) : undefined;
+export function toCreateMigration(p: Plan): CreateMigrationSet | null {
+  if (!p.sourceHostId || !p.targetHostId || p.disks.length === 0 || p.disks.length > MAX_MIGRATION_DISKS) return null;
+  const vm = vmControl(p);
+  const snapshot = snapshotBytes(p.snapshotSizeMiB);
+  const cutover = cutoverRequest(p.cutover, p.cutoverPolicy);
+  if (!vm || snapshot === null || cutover === null) return null;
+  const disks: CreateMigrationSet["disks"] = [];
+  for (const d of p.disks) {
+    const lv = d.targetLv?.trim() || d.source?.lv || "";
+    if (!d.source || !d.target || !validLvName(lv)) return null;
+    disks.push({
+      source: { vg: d.source.vg, lv: d.source.lv },
+      target: { vg: d.target.vg, lv, ...(d.target.thinPool ? { thinPool: d.target.thinPool } : {}) },
+    });
+  }
+  const mibps = Number(p.bandwidthMiBps);
+  const limit = p.bandwidthMiBps.trim() && mibps > 0 ? Math.round(mibps * MiB) : undefined;
   return {
-    source: { hostId: d.sourceHostId, vg: d.source.vg, lv: d.source.lv },
-    target: {
-      hostId: d.targetHostId,
-      vg: d.target.vg,
-      lv,
-      ...(d.target.thinPool ? { thinPool: d.target.thinPool } : {}),
-    },
+    sourceHostId: p.sourceHostId,
+    targetHostId: p.targetHostId,
+    disks,
     vm,
     cutover,
     options: {
-      catchUpPasses: d.catchUpPasses,
+      catchUpPasses: p.catchUpPasses,
       ...(limit ? { bandwidthLimitBytesPerSecond: limit } : {}),
       ...(snapshot ? { snapshotSizeBytes: snapshot } : {}),
-      ...(d.reuseTarget ? { reuseTarget: true } : {}),
-      dataPath: d.dataPath,
+      ...(p.reuseTarget ? { reuseTarget: true } : {}),
+      dataPath: p.dataPath,
     },
   };
 }
@@ -193,7 +250,45 @@ export const sourceOf = (c: VolumeChoice): SourceVolume => ({
   kind: c.kind,
   open: c.open,
   ...(c.domain ? { domain: c.domain } : {}),
+  ...(c.disk ? { disk: c.disk } : {}),
 });
+
+/** A libvirt VM as the wizard offers it: its disks as the inventory classified them, and the LVs among them. */
+export interface VmChoice {
+  name: string;
+  state: string | null;
+  disks: InventoryDomainDisk[];
+  /** The LV disks, in the VM's order: what a migration of this VM moves. */
+  sources: SourceVolume[];
+  /** Why it cannot be moved as a whole, or null. */
+  refusal: string | null;
+}
+
+export function vmChoices(inv: Inventory): VmChoice[] {
+  const lvs = new Map(inv.lvs.map((lv) => [keyOf({ vg: lv.vg, lv: lv.name }), lv]));
+  return (inv.domains ?? []).map((d) => ({
+    name: d.name,
+    state: d.state,
+    disks: d.disks,
+    refusal: d.refusal,
+    sources: d.disks.flatMap((disk) => {
+      if (!disk.volume) return [];
+      const lv = lvs.get(keyOf(disk.volume));
+      return [
+        {
+          vg: disk.volume.vg,
+          lv: disk.volume.lv,
+          sizeBytes: disk.volume.sizeBytes,
+          kind: lv?.kind ?? (disk.volume.kind === "thin" ? "thin" : "linear"),
+          // A VM's disk is open while the VM runs, whatever the inventory's moment caught.
+          open: lv?.open ?? d.state === "running",
+          domain: d.name,
+          disk: disk.target,
+        },
+      ];
+    }),
+  }));
+}
 
 /** Whether a destination can hold the volume: a VG needs the room free; a thin pool over-commits. */
 export const fits = (c: TargetChoice, needBytes: number) => Boolean(c.thinPool) || c.freeBytes >= needBytes;
