@@ -1,6 +1,7 @@
 import type { Migration, Phase } from "@blockferry/contracts";
 import { useEffect } from "react";
 import { phaseLabel, stateLabel } from "./format.ts";
+import { movedWords } from "./job-disks.ts";
 import { matchPath } from "./router.tsx";
 
 const APP = "Blockferry";
@@ -30,8 +31,12 @@ export function routeTitle(pathname: string): string | null {
 const COPYING = new Set<Phase>(["full_copy", "catch_up", "final_delta"]);
 
 /** A job's tab title, what an operator glances at: "#12 vg0/vm1: copying 43%", "#12 vg0/vm1: succeeded". */
-export function jobTitle(m: Pick<Migration, "id" | "source" | "state">, phase: Phase, copiedPercent: number): string {
-  const what = `#${m.id} ${m.source.vg}/${m.source.lv}`;
+export function jobTitle(
+  m: Pick<Migration, "id" | "source" | "state" | "disks" | "vm">,
+  phase: Phase,
+  copiedPercent: number,
+): string {
+  const what = `#${m.id} ${movedWords(m)}`;
   if (m.state !== "running") return `${what}: ${stateLabel(m.state)}`;
   if (COPYING.has(phase)) return `${what}: copying ${Math.floor(copiedPercent)}%`;
   return `${what}: ${phaseLabel(phase)}`;

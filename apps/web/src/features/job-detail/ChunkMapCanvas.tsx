@@ -42,7 +42,19 @@ function readPalette(el: Element): MapPalette {
  * The canvas is sized to its figure in whole cells (and resized with it), and painted in the stylesheet's colours,
  * repainted when the colour scheme changes.
  */
-export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStreamStore }) {
+export function ChunkMapCanvas({
+  map,
+  store,
+  disk = 0,
+  label = "Chunk map",
+}: {
+  map: ChunkMap;
+  store: JobStreamStore;
+  /** The disk of the job this map is of: only its runs are drawn. */
+  disk?: number;
+  /** What the canvas is named by, before its figures: "Chunk map of disk 1 (vg0/data)". */
+  label?: string;
+}) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const figureRef = useRef<HTMLElement>(null);
   const [summary, setSummary] = useState({ pending: map.totalChunks, copied: 0, changed: 0, verified: 0, inFlight: 0 });
@@ -97,11 +109,13 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
       draw(); // now, before the browser paints the cleared canvas
     });
     resize.observe(figure);
-    const off = store.onRuns((runs, phase) => {
+    const off = store.onRuns((runs, phase, of) => {
+      if (of !== disk) return;
       model.mark(runs, stateForPhase(phase));
       schedule();
     });
-    const offInFlight = store.onInFlight((runs) => {
+    const offInFlight = store.onInFlight((runs, of) => {
+      if (of !== disk) return;
       model.setInFlight(runs);
       schedule();
     });
@@ -112,7 +126,7 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
       repaintRef.current = null;
       if (frame !== null) cancelAnimationFrame(frame);
     };
-  }, [map, store]);
+  }, [map, store, disk]);
 
   // A canvas keeps its pixels: repaint them in the new scheme's colours (the effect above reads them at first).
   useEffect(() => {
@@ -142,7 +156,7 @@ export function ChunkMapCanvas({ map, store }: { map: ChunkMap; store: JobStream
       <canvas
         ref={canvasRef}
         role="img"
-        aria-label={`Chunk map of ${map.totalChunks} chunks of ${formatBytes(map.chunkBytes)}: ${pct(summary.copied + summary.verified)} copied, ${pct(summary.inFlight)} in flight, ${summary.changed} changed, ${pct(summary.verified)} verified`}
+        aria-label={`${label} of ${map.totalChunks} chunks of ${formatBytes(map.chunkBytes)}: ${pct(summary.copied + summary.verified)} copied, ${pct(summary.inFlight)} in flight, ${summary.changed} changed, ${pct(summary.verified)} verified`}
         onMouseMove={onMove}
         onMouseLeave={() => setHover(null)}
       />

@@ -16,6 +16,7 @@ import {
   percent,
   phaseLabel,
 } from "../../lib/format.ts";
+import { diskFigures, movedWords, setEtaSeconds, totalFigures } from "../../lib/job-disks.ts";
 import { isTerminal } from "../../lib/job-vocabulary.ts";
 import { jobTitle, titled, usePageTitle } from "../../lib/page-title.ts";
 import { Link } from "../../lib/router.tsx";
@@ -27,6 +28,7 @@ import { CutoverForecast } from "./CutoverForecast.tsx";
 import { CutoverPolicyPanel, POLICY_PANEL_ID } from "./CutoverPolicyPanel.tsx";
 import { CutoverWaitBanner } from "./CutoverWaitBanner.tsx";
 import { DataPathLine } from "./DataPathLine.tsx";
+import { DiskSwitcher, DisksPanel } from "./DisksPanel.tsx";
 import { FinishedFacts } from "./FinishedFacts.tsx";
 import { JobActions } from "./JobActions.tsx";
 import { JobStreamStore } from "./job-stream-store.ts";
@@ -75,9 +77,15 @@ export function JobDetailPage({ id }: { id: number }) {
   const hosts = useHosts();
   const canAct = useCan("operator");
   const [policyOpen, setPolicyOpen] = useState(false);
+  // The disk whose chunk map shows (a disk set's; a one-disk job has disk 0 only).
+  const [mapDisk, setMapDisk] = useState(0);
   const phase = live.phase ?? job.data?.phase;
   // The map needs the volume size: from the job row, or from the first progress message of a running copy.
-  const chunkMap = useChunkMap(id, Math.max(job.data?.bytesTotal ?? 0, live.progress?.bytesTotal ?? 0) > 0);
+  const chunkMap = useChunkMap(
+    id,
+    Math.max(job.data?.bytesTotal ?? 0, live.progress?.bytesTotal ?? 0, job.data?.disks[mapDisk]?.sizeBytes ?? 0) > 0,
+    mapDisk,
+  );
 
   // A stored event means the job row changed: refetch it (and the chunk map when the phase moved on).
   useEffect(() => {
@@ -91,7 +99,7 @@ export function JobDetailPage({ id }: { id: number }) {
   const reading = `${job.data?.prediction?.at ?? ""}:${live.prediction?.at ?? ""}`;
   // biome-ignore lint/correctness/useExhaustiveDependencies: refetch the map when the phase, the pass or the reading changes.
   useEffect(() => {
-    void qc.invalidateQueries({ queryKey: migrationKeys.chunkMap(id) });
+    void qc.invalidateQueries({ queryKey: migrationKeys.chunkMaps(id) });
   }, [phase, pass, reading, id, qc]);
 
   const titleBytesDone = live.progress?.bytesDone ?? job.data?.bytesDone ?? 0;
@@ -115,13 +123,23 @@ export function JobDetailPage({ id }: { id: number }) {
   const m: Migration = job.data;
   const hostName = (hid: number) => hosts.data?.find((h) => h.id === hid)?.name ?? `host ${hid}`;
   const p = live.progress;
-  const bytesDone = p?.bytesDone ?? m.bytesDone;
-  const bytesTotal = p?.bytesTotal || m.bytesTotal;
   const outage = live.outageMs ?? m.outageMs;
   // Rate and ETA describe a copy in progress: once the job stops moving they would only be stale.
   const moving = m.state === "running" && p !== null;
+  // A disk set's progress messages each carry one disk's counters: the job's figures are the disks' summed.
+  const diskSet = m.disks.length > 1;
+  const disks = diskFigures(m.disks, live.diskProgress, moving);
+  const setTotals = totalFigures(disks);
+  const bytesDone = diskSet ? setTotals.bytesDone : (p?.bytesDone ?? m.bytesDone);
+  const bytesTotal = diskSet ? setTotals.bytesTotal : p?.bytesTotal || m.bytesTotal;
   // Streamed bytes wait for the target's read-back; only confirmed ones are stored (and survive a restart).
-  const bytesStreamed = moving ? (p.bytesStreamed ?? 0) : 0;
+  const bytesStreamed = !moving ? 0 : diskSet ? setTotals.bytesStreamed : (p.bytesStreamed ?? 0);
+  const rate = diskSet ? (store.throughput().at(-1)?.bytesPerSecond ?? 0) : (p?.bytesPerSecond ?? 0);
+  const eta = diskSet ? setEtaSeconds(live.diskProgress, phase ?? m.phase) : (p?.etaSeconds ?? null);
+  const snapshotFill = diskSet
+    ? Object.values(live.diskSnapshotFill).reduce<number | null>((a, b) => Math.max(a ?? 0, b), null)
+    : live.snapshotFillPercent;
+  const mapOf = m.disks[mapDisk];
   const reached = bytesDone + bytesStreamed;
   const ended = isTerminal(m.state);
   const facts = report.data;
@@ -148,12 +166,21 @@ export function JobDetailPage({ id }: { id: number }) {
       <header className="job-head">
         <div>
           <h2 id="job-title">
-            Migration #{m.id}: {m.source.vg}/{m.source.lv}
+            Migration #{m.id}: {movedWords(m)}
           </h2>
           <p className="muted">
-            {hostName(m.source.hostId)} {m.source.vg}/{m.source.lv} → {hostName(m.target.hostId)} {m.target.vg}/
-            {m.target.lv}
-            {m.target.thinPool ? ` (thin pool ${m.target.thinPool})` : ""} · {planWords(m)}
+            {diskSet ? (
+              <>
+                {hostName(m.source.hostId)} → {hostName(m.target.hostId)}, {m.disks.length} disks moved together
+              </>
+            ) : (
+              <>
+                {hostName(m.source.hostId)} {m.source.vg}/{m.source.lv} → {hostName(m.target.hostId)} {m.target.vg}/
+                {m.target.lv}
+                {m.target.thinPool ? ` (thin pool ${m.target.thinPool})` : ""}
+              </>
+            )}{" "}
+            · {planWords(m)}
           </p>
           <DataPathLine job={m} hostName={hostName} />
         </div>
@@ -242,7 +269,7 @@ export function JobDetailPage({ id }: { id: number }) {
           </div>
         )}
         <div className="stat">
-          <span className="stat-label">Volume size</span>
+          <span className="stat-label">{diskSet ? "Size (all disks)" : "Volume size"}</span>
           <span
             data-testid="volume-size"
             title={m.sizeBytes === null ? "known once the prechecks have measured it" : exactBytes(m.sizeBytes)}
@@ -252,11 +279,11 @@ export function JobDetailPage({ id }: { id: number }) {
         </div>
         <div className="stat">
           <span className="stat-label">Throughput</span>
-          <span data-testid="rate">{moving ? <Rate n={p.bytesPerSecond} /> : "–"}</span>
+          <span data-testid="rate">{moving ? <Rate n={rate} /> : "–"}</span>
         </div>
         <div className="stat">
           <span className="stat-label">ETA</span>
-          <span data-testid="eta">{moving ? formatDuration(p.etaSeconds) : "–"}</span>
+          <span data-testid="eta">{moving ? formatDuration(eta) : "–"}</span>
         </div>
         <div className="stat">
           <span className="stat-label">Outage</span>
@@ -272,15 +299,27 @@ export function JobDetailPage({ id }: { id: number }) {
         </div>
       </section>
 
+      {diskSet ? <DisksPanel job={m} figures={disks} moving={moving} /> : null}
+
       <div className="panels">
         <div className="card">
-          <h3>Chunk map</h3>
+          <h3>Chunk map{diskSet && mapOf ? ` · disk ${mapOf.index} (${mapOf.source.vg}/${mapOf.source.lv})` : ""}</h3>
+          {diskSet ? <DiskSwitcher job={m} value={mapDisk} onChange={setMapDisk} /> : null}
           {targetGone ? (
             <p className="muted" data-testid="chunk-map-target-removed">
               The target volume was removed when the migration was cancelled: there is no copy left to map.
             </p>
           ) : chunkMap.data ? (
-            <ChunkMapCanvas map={chunkMap.data} store={store} />
+            <ChunkMapCanvas
+              map={chunkMap.data}
+              store={store}
+              disk={mapDisk}
+              label={
+                diskSet && mapOf
+                  ? `Chunk map of disk ${mapOf.index} (${mapOf.source.vg}/${mapOf.source.lv})`
+                  : "Chunk map"
+              }
+            />
           ) : chunkMap.isError ? (
             <p className="muted">Chunk map unavailable: {errorText(chunkMap.error)}</p>
           ) : (
@@ -290,7 +329,7 @@ export function JobDetailPage({ id }: { id: number }) {
         <div className="card side">
           <h3>Throughput</h3>
           <ThroughputChart samples={store.throughput()} version={live.progress} />
-          <SnapshotGauge percent={live.snapshotFillPercent} />
+          <SnapshotGauge percent={snapshotFill} />
         </div>
       </div>
 

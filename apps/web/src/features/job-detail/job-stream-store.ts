@@ -18,11 +18,18 @@ export interface JobStreamSnapshot {
   status: StreamStatus;
   statusDetail: string | null;
   progress: ProgressMessage | null;
+  /**
+   * The newest progress of each disk (a one-disk job's as disk 0): a disk set's messages carry one disk's counters
+   * each, so the page adds them up rather than showing whichever disk spoke last.
+   */
+  diskProgress: Readonly<Record<number, ProgressMessage>>;
   /** The newest phase heard of, from events or progress, whichever came last. */
   phase: Phase | null;
   /** When each phase was entered, from job.phase / job.state events. */
   phaseStarts: Record<string, string>;
   snapshotFillPercent: number | null;
+  /** Each disk's snapshot fill (job.snapshot), for a disk set. */
+  diskSnapshotFill: Readonly<Record<number, number>>;
   outageMs: number | null;
   /** The newest outage prediction heard of (job.prediction): the page compares it with the job row's by time. */
   prediction: OutagePrediction | null;
@@ -32,11 +39,15 @@ export interface JobStreamSnapshot {
   logVersion: number;
 }
 
-type RunsListener = (runs: readonly (readonly [number, number])[], phase: string) => void;
-type InFlightListener = (runs: readonly (readonly [number, number])[]) => void;
+type Runs = readonly (readonly [number, number])[];
+/** Chunk runs of one disk (a one-disk job's are disk 0's). */
+type RunsListener = (runs: Runs, phase: string, disk: number) => void;
+type InFlightListener = (runs: Runs, disk: number) => void;
 
 export const LOG_WINDOW = 2_000;
 const THROUGHPUT_WINDOW = 600;
+/** A disk's last reported rate counts toward the job's for this long (progress comes ~10 times a second). */
+const RATE_FRESH_MS = 3_000;
 
 /**
  * Everything the live job page shows, fed by one event stream. Logs sit in a fixed-size ring and throughput in a
@@ -48,9 +59,11 @@ export class JobStreamStore {
     status: "connecting",
     statusDetail: null,
     progress: null,
+    diskProgress: {},
     phase: null,
     phaseStarts: {},
     snapshotFillPercent: null,
+    diskSnapshotFill: {},
     outageMs: null,
     prediction: null,
     jobVersion: 0,
@@ -63,7 +76,8 @@ export class JobStreamStore {
   private readonly listeners = new Set<() => void>();
   private readonly runListeners = new Set<RunsListener>();
   private readonly inFlightListeners = new Set<InFlightListener>();
-  private inFlight: readonly (readonly [number, number])[] = [];
+  private readonly inFlight = new Map<number, Runs>();
+  private readonly rates = new Map<number, ThroughputSample>();
   private frame: number | null = null;
   private pending: Partial<JobStreamSnapshot> | null = null;
   private stream: EventStream | null = null;
@@ -109,12 +123,12 @@ export class JobStreamStore {
   }
 
   /**
-   * Chunk runs streamed but not yet confirmed: called with the current set right away, then with every new set
-   * (each replaces the previous one).
+   * Chunk runs streamed but not yet confirmed, per disk: called with each disk's current set right away, then with
+   * every new set (each replaces that disk's previous one).
    */
   onInFlight(listener: InFlightListener): () => void {
     this.inFlightListeners.add(listener);
-    listener(this.inFlight);
+    for (const [disk, runs] of this.inFlight) listener(runs, disk);
     return () => {
       this.inFlightListeners.delete(listener);
     };
@@ -153,7 +167,10 @@ export class JobStreamStore {
         return;
       }
       case "job.snapshot":
-        this.update({ snapshotFillPercent: e.data.fillPercent });
+        this.update({
+          snapshotFillPercent: e.data.fillPercent,
+          diskSnapshotFill: { ...this.current().diskSnapshotFill, [e.data.disk ?? 0]: e.data.fillPercent },
+        });
         return;
       case "job.prediction":
         // Carried by the event itself: no refetch of the job for a figure that moves every few seconds.
@@ -168,17 +185,23 @@ export class JobStreamStore {
   }
 
   private onProgress(p: ProgressMessage): void {
-    if (p.doneRuns && p.doneRuns.length > 0) for (const l of this.runListeners) l(p.doneRuns, p.phase);
+    const disk = p.disk ?? 0;
+    if (p.doneRuns && p.doneRuns.length > 0) for (const l of this.runListeners) l(p.doneRuns, p.phase, disk);
     // A server without in-flight reports sends none: nothing is shown in flight then.
     const inFlight = p.inFlightRuns ?? [];
-    if (inFlight.length > 0 || this.inFlight.length > 0) {
-      this.inFlight = inFlight;
-      for (const l of this.inFlightListeners) l(inFlight);
+    if (inFlight.length > 0 || (this.inFlight.get(disk)?.length ?? 0) > 0) {
+      this.inFlight.set(disk, inFlight);
+      for (const l of this.inFlightListeners) l(inFlight, disk);
     }
-    this.samples.push({ t: Date.now(), bytesPerSecond: p.bytesPerSecond });
+    // Disks copying side by side each report their own rate: the job's is their sum (of those heard lately).
+    const now = Date.now();
+    this.rates.set(disk, { t: now, bytesPerSecond: p.bytesPerSecond });
+    let bytesPerSecond = 0;
+    for (const r of this.rates.values()) if (now - r.t <= RATE_FRESH_MS) bytesPerSecond += r.bytesPerSecond;
+    this.samples.push({ t: now, bytesPerSecond });
     if (this.samples.length > THROUGHPUT_WINDOW) this.samples.splice(0, this.samples.length - THROUGHPUT_WINDOW);
     // The snapshot's fill level comes from stored job.snapshot events, not from progress.
-    this.update({ progress: p, phase: p.phase });
+    this.update({ progress: p, phase: p.phase, diskProgress: { ...this.current().diskProgress, [disk]: p } });
   }
 
   private pushLog(line: LogLine): void {

@@ -7,6 +7,7 @@ import { Table } from "../../components/Table.tsx";
 import { VmDownBadge } from "../../components/VmDownBadge.tsx";
 import { budgetOf, overBudget } from "../../lib/cutover-policy.ts";
 import { formatMs, formatTime, percent, phaseLabel } from "../../lib/format.ts";
+import { movedWords } from "../../lib/job-disks.ts";
 import { attemptsText, jobDurationMs } from "../../lib/job-facts.ts";
 import { isJobState, JOB_STATE_LABELS, JOB_STATES as STATES } from "../../lib/job-vocabulary.ts";
 import { Link, navigate, useLocation } from "../../lib/router.tsx";
@@ -154,10 +155,17 @@ export function JobsPage() {
               </td>
               <td>
                 <Link href={`/jobs/${m.id}`}>
-                  {hostName(m.source.hostId)}:{m.source.vg}/{m.source.lv}
+                  {hostName(m.source.hostId)}:{movedWords(m)}
                 </Link>
                 <div className="muted small">
-                  → {hostName(m.target.hostId)}:{m.target.vg}/{m.target.lv}
+                  → {hostName(m.target.hostId)}:
+                  {m.disks.length > 1
+                    ? [
+                        ...new Set(
+                          m.disks.map((d) => (d.target.thinPool ? `${d.target.vg}/${d.target.thinPool}` : d.target.vg)),
+                        ),
+                      ].join(", ")
+                    : `${m.target.vg}/${m.target.lv}`}
                 </div>
               </td>
               <td className="size-cell" data-testid={`job-size-${m.id}`}>

@@ -28,7 +28,9 @@ export const migrationKeys = {
   lists: () => [...migrationKeys.all, "list"] as const,
   list: (f: MigrationFilters) => [...migrationKeys.lists(), f] as const,
   detail: (id: number) => [...migrationKeys.all, "detail", id] as const,
-  chunkMap: (id: number) => [...migrationKeys.detail(id), "chunk-map"] as const,
+  /** Every disk's chunk map of a job (what a refetch invalidates). */
+  chunkMaps: (id: number) => [...migrationKeys.detail(id), "chunk-map"] as const,
+  chunkMap: (id: number, disk: number) => [...migrationKeys.chunkMaps(id), disk] as const,
   report: (id: number) => [...migrationKeys.detail(id), "report"] as const,
   precheck: (body: CreateMigration | null) => ["prechecks", body] as const,
 };
@@ -65,10 +67,11 @@ export const useMigration = (id: number) =>
     refetchInterval: (q) => (q.state.data?.prediction && cutoverAhead(q.state.data) ? PREDICTION_REFRESH_MS : false),
   });
 
-export const useChunkMap = (id: number, enabled: boolean) =>
+export const useChunkMap = (id: number, enabled: boolean, disk = 0) =>
   useQuery({
-    queryKey: migrationKeys.chunkMap(id),
-    queryFn: ({ signal }) => apiFetch<ChunkMap>(`/api/migrations/${id}/chunk-map`, { signal }),
+    queryKey: migrationKeys.chunkMap(id, disk),
+    queryFn: ({ signal }) =>
+      apiFetch<ChunkMap>(`/api/migrations/${id}/chunk-map${disk ? `?disk=${disk}` : ""}`, { signal }),
     enabled,
     staleTime: Number.POSITIVE_INFINITY,
   });

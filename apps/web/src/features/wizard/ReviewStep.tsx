@@ -57,7 +57,7 @@ export function ReviewStep(props: {
   /** A disk as the review names it: its number and, for a VM's disk, its device there. */
   const diskLabel = (i: number) => {
     const dev = plan.sources[i]?.disk;
-    return `disk ${i + 1}${dev ? ` (${dev})` : ""}`;
+    return `disk ${i}${dev ? ` (${dev})` : ""}`;
   };
   return (
     <div>

@@ -172,7 +172,7 @@ function DiskDestination(props: {
             <p className="error small">Not a valid LVM name: letters, digits and + _ . - only.</p>
           ) : sharedWith !== undefined ? (
             <p className="error small" data-testid="name-shared">
-              Disk {sharedWith + 1} of this migration goes to {disk.target?.vg}/{name} already: give this one another
+              Disk {sharedWith} of this migration goes to {disk.target?.vg}/{name} already: give this one another
               name.
             </p>
           ) : conflict ? (
@@ -188,9 +188,9 @@ function DiskDestination(props: {
   );
   if (!props.many) return body;
   return (
-    <fieldset className="wizard-disk" aria-label={`Disk ${i + 1}: ${title}`} data-testid={`wizard-disk-${i}`}>
+    <fieldset className="wizard-disk" aria-label={`Disk ${i}: ${title}`} data-testid={`wizard-disk-${i}`}>
       <legend>
-        Disk {i + 1}: {title} ({formatBytes(need)}, {source.kind === "thin" ? "thin" : "classic"})
+        Disk {i}: {title} ({formatBytes(need)}, {source.kind === "thin" ? "thin" : "classic"})
       </legend>
       {body}
     </fieldset>

@@ -1,0 +1,68 @@
+// A migration's disks as the job pages show them: what it moves in a few words, each disk's figures with the live
+// progress of its copy, and the job's totals. Pure; tested in apps/web/test/job-disks.test.ts.
+import type { DiskState, Migration, ProgressMessage } from "@blockferry/contracts";
+
+/** What a migration moves: "vg0/web" for one disk; for a set, its VM ("VM web1 · 2 disks") or its first LV and more. */
+export function movedWords(m: Pick<Migration, "source" | "disks" | "vm">): string {
+  const first = `${m.source.vg}/${m.source.lv}`;
+  const n = m.disks.length;
+  if (n <= 1) return first;
+  if (m.vm.controller === "libvirt") return `VM ${m.vm.domain} · ${n} disks`;
+  return `${first} + ${n - 1} more ${n === 2 ? "disk" : "disks"}`;
+}
+
+export const DISK_STATE_WORDS: Record<DiskState, string> = {
+  pending: "waiting",
+  copying: "copying",
+  in_sync: "in sync",
+  final_copied: "final delta copied",
+  verified: "verified",
+};
+
+export interface DiskFigures {
+  index: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** Streamed, awaiting the target's read-back (only while the copy moves). */
+  bytesStreamed: number;
+}
+
+/**
+ * Each disk's copy figures: its newest progress message while the job copies, its stored counters otherwise (and
+ * for a disk no message has spoken of yet).
+ */
+export function diskFigures(
+  disks: Migration["disks"],
+  live: Readonly<Record<number, ProgressMessage>>,
+  moving: boolean,
+): DiskFigures[] {
+  return disks.map((d) => {
+    const p = moving ? live[d.index] : undefined;
+    return {
+      index: d.index,
+      bytesDone: p?.bytesDone ?? d.bytesDone,
+      bytesTotal: p?.bytesTotal || d.bytesTotal,
+      bytesStreamed: p?.bytesStreamed ?? 0,
+    };
+  });
+}
+
+/** The job's figures: its disks' summed. */
+export function totalFigures(figures: readonly DiskFigures[]): Omit<DiskFigures, "index"> {
+  return figures.reduce(
+    (t, f) => ({
+      bytesDone: t.bytesDone + f.bytesDone,
+      bytesTotal: t.bytesTotal + f.bytesTotal,
+      bytesStreamed: t.bytesStreamed + f.bytesStreamed,
+    }),
+    { bytesDone: 0, bytesTotal: 0, bytesStreamed: 0 },
+  );
+}
+
+/** The copy's ETA for a set: when its slowest disk is done (null when none says). */
+export function setEtaSeconds(live: Readonly<Record<number, ProgressMessage>>, phase: string): number | null {
+  const etas = Object.values(live)
+    .filter((p) => p.phase === phase && p.etaSeconds !== null)
+    .map((p) => p.etaSeconds as number);
+  return etas.length ? Math.max(...etas) : null;
+}
