@@ -122,7 +122,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 type Row = Record<string, string>;
-const lvRow = (o: Partial<LvReportRow>): Row => lvReportRow(o);
+export const lvRow = (o: Partial<LvReportRow>): Row => lvReportRow(o);
 const vgRow = (name: string, freeBytes: number): Row =>
   vgReportRow({ vg_name: name, vg_free: String(freeBytes), lv_count: "3" });
 
@@ -146,6 +146,57 @@ export const FLEET = {
   vgs: [vgRow("vg0", 2 * 2 ** 30), vgRow("vg1", 4 * 2 ** 30)],
 };
 
+/** A libvirt domain the stand-in virsh reports, with its disks as `virsh domblklist --details` lists them. */
+export interface StandInDomain {
+  name: string;
+  state: string;
+  disks: Array<{ type: string; device: string; target: string; source: string }>;
+}
+
+/** FLEET's one VM: web1 on vg0/web1-disk. */
+export const FLEET_DOMAINS: StandInDomain[] = [
+  {
+    name: "web1",
+    state: "running",
+    disks: [{ type: "block", device: "disk", target: "vda", source: "/dev/vg0/web1-disk" }],
+  },
+];
+
+/** More on the stand-in hosts than FLEET has: LVs (in FLEET's VGs) and the libvirt domains instead of FLEET's. */
+export interface FleetExtras {
+  lvs?: Row[];
+  domains?: StandInDomain[];
+}
+
+const shArg = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** The stand-in virsh: list, domblklist and domstate of `domains`, and its version. */
+function virshScript(domains: readonly StandInDomain[]): string {
+  const lines = (d: StandInDomain) =>
+    [
+      " Type   Device   Target   Source",
+      "------------------------",
+      ...d.disks.map((x) => ` ${x.type}  ${x.device}  ${x.target}  ${x.source}`),
+      "",
+    ]
+      .map(shArg)
+      .join(" ");
+  return [
+    `case "$1" in`,
+    `--version) echo 9.0.0;;`,
+    `list) printf '%s\\n' ${[...domains.map((d) => shArg(d.name)), "''"].join(" ")};;`,
+    `domblklist) case "$4" in`,
+    ...domains.map((d) => `  ${shArg(d.name)}) printf '%s\\n' ${lines(d)};;`),
+    `  *) echo "error: failed to get domain '$4'" >&2; exit 1;;`,
+    `  esac;;`,
+    `domstate) case "$3" in`,
+    ...domains.map((d) => `  ${shArg(d.name)}) printf '%s\\n\\n' ${shArg(d.state)};;`),
+    `  *) echo "error: failed to get domain '$3'" >&2; exit 1;;`,
+    `  esac;;`,
+    `esac`,
+  ].join("\n");
+}
+
 function tool(dir: string, name: string, body: string): void {
   writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
   chmodSync(join(dir, name), 0o755);
@@ -156,11 +207,11 @@ function tool(dir: string, name: string, body: string): void {
  * (so a started job fails for real in its snapshot phase) and the real dd/sha256sum/b2sum/cmp/cat (what
  * prechecks probe).
  */
-export function writeStandInTools(dir: string, opts: { vgs?: string[] } = {}): void {
+export function writeStandInTools(dir: string, opts: { vgs?: string[]; extras?: FleetExtras } = {}): void {
   mkdirSync(dir, { recursive: true });
   const report = (key: "lv" | "vg", rows: Row[]) => lvmReportJson(key, rows);
   const vgs = FLEET.vgs.filter((vg) => !opts.vgs || opts.vgs.includes(vg.vg_name as string));
-  const lvs = FLEET.lvs.filter((lv) => vgs.some((vg) => vg.vg_name === lv.vg_name));
+  const lvs = [...FLEET.lvs, ...(opts.extras?.lvs ?? [])].filter((lv) => vgs.some((vg) => vg.vg_name === lv.vg_name));
   writeFileSync(join(dir, "lvs-all.json"), report("lv", lvs));
   writeFileSync(join(dir, "vgs-all.json"), report("vg", vgs));
   for (const vg of vgs) {
@@ -201,17 +252,7 @@ export function writeStandInTools(dir: string, opts: { vgs?: string[] } = {}): v
     "lvcreate",
     `sleep "$(cat '${dir}/lvcreate-delay')"; echo "  stand-in lvcreate: no device-mapper on this test host" >&2; exit 5`,
   );
-  tool(
-    dir,
-    "virsh",
-    [
-      `case "$1" in`,
-      `--version) echo 9.0.0;;`,
-      `list) printf 'web1\\n\\n';;`,
-      `domblklist) printf ' Type   Device   Target   Source\\n------------------------\\n block  disk  vda  /dev/vg0/web1-disk\\n\\n';;`,
-      `esac`,
-    ].join("\n"),
-  );
+  tool(dir, "virsh", virshScript(opts.extras?.domains ?? FLEET_DOMAINS));
   for (const real of [
     "/bin/cat",
     "/bin/dd",
@@ -237,8 +278,8 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
-/** `vgs`: only these of FLEET's VGs (and their LVs), for a host with less to choose from. */
-export async function startFleet(opts: { vgs?: string[] } = {}): Promise<Fleet> {
+/** `vgs`: only these of FLEET's VGs (and their LVs), for a host with less to choose from; `extras`: more on it. */
+export async function startFleet(opts: { vgs?: string[]; extras?: FleetExtras } = {}): Promise<Fleet> {
   const toolsDir = mkdtempSync(join(tmpdir(), "bf-tools-"));
   writeStandInTools(toolsDir, opts);
   const sshd = await startLoopbackSshd({ path: `${toolsDir}:/usr/bin:/bin` });
@@ -292,15 +333,15 @@ export interface TwoHostDashboard {
 
 /**
  * A dashboard server with two trusted hosts, and a laptop-sized page in headless Chromium (not logged in yet).
- * `targetVgs`: the VGs hv-dst has (default: all of FLEET's).
+ * `targetVgs`: the VGs hv-dst has (default: all of FLEET's); `sourceExtras`: more LVs and other VMs on hv-src.
  */
 export async function startTwoHostDashboard(
   name: string,
-  opts: { targetVgs?: string[] } = {},
+  opts: { targetVgs?: string[]; sourceExtras?: FleetExtras } = {},
 ): Promise<TwoHostDashboard> {
   const [server, fleet, fleetB, browser] = await Promise.all([
     startDashboardServer(name),
-    startFleet(),
+    startFleet(opts.sourceExtras ? { extras: opts.sourceExtras } : {}),
     startFleet(opts.targetVgs ? { vgs: opts.targetVgs } : {}),
     launchChromium(),
   ]);

@@ -94,7 +94,10 @@ export function JobDetailPage({ id }: { id: number }) {
     void qc.invalidateQueries({ queryKey: migrationKeys.report(id), exact: true });
   }, [live.jobVersion, id, qc]);
   // A new pass (its ranges planned: the changed cells) shows as new totals in the progress messages.
-  const pass = live.progress ? `${live.progress.phase}:${live.progress.rangesTotal}:${live.progress.bytesTotal}` : "";
+  // Per disk: a disk set's disks speak in turn, and each one's own pass is what matters.
+  const pass = Object.entries(live.diskProgress)
+    .map(([disk, p]) => `${disk}:${p.phase}:${p.rangesTotal}:${p.bytesTotal}`)
+    .join(",");
   // Each new reading of the snapshot (a prediction) brings the cells the VM changed since: "changed" on the map.
   const reading = `${job.data?.prediction?.at ?? ""}:${live.prediction?.at ?? ""}`;
   // biome-ignore lint/correctness/useExhaustiveDependencies: refetch the map when the phase, the pass or the reading changes.

@@ -31,6 +31,8 @@ import {
 export function ReviewStep(props: {
   plan: Plan;
   body: CreateMigrationSet | null;
+  /** The picked VM's disks that stay where they are, each with the inventory's reason. */
+  leftBehind: string[];
   hosts: Host[];
   goTo(step: StepIndex, field: FieldId): void;
 }) {
@@ -71,10 +73,20 @@ export function ReviewStep(props: {
             </dd>
           </>
         ) : null}
+        {props.leftBehind.length ? (
+          <>
+            <dt>Not moved</dt>
+            <dd data-testid="review-left-behind">
+              {props.leftBehind.map((l) => (
+                <div key={l}>{l}</div>
+              ))}
+            </dd>
+          </>
+        ) : null}
         <dt>{many ? "Disks" : "From"}</dt>
         <dd>
           {many ? (
-            <ol className="review-disks" data-testid="review-disks">
+            <ul className="review-disks" data-testid="review-disks">
               {body.disks.map((d, i) => (
                 <li key={`${d.source.vg}/${d.source.lv}`}>
                   {diskLabel(i)}: {name(body.sourceHostId)} {d.source.vg}/{d.source.lv} (
@@ -82,7 +94,7 @@ export function ReviewStep(props: {
                   {d.target.thinPool ? ` in thin pool ${d.target.thinPool}` : ""}
                 </li>
               ))}
-            </ol>
+            </ul>
           ) : (
             <>
               {name(body.sourceHostId)} {body.disks[0]?.source.vg}/{body.disks[0]?.source.lv} (

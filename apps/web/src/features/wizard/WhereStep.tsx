@@ -172,8 +172,7 @@ function DiskDestination(props: {
             <p className="error small">Not a valid LVM name: letters, digits and + _ . - only.</p>
           ) : sharedWith !== undefined ? (
             <p className="error small" data-testid="name-shared">
-              Disk {sharedWith} of this migration goes to {disk.target?.vg}/{name} already: give this one another
-              name.
+              Disk {sharedWith} of this migration goes to {disk.target?.vg}/{name} already: give this one another name.
             </p>
           ) : conflict ? (
             <NameConflictNote conflict={conflict} reuse={plan.reuseTarget} setName={setName} set={set} />

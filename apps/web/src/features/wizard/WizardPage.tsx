@@ -50,7 +50,9 @@ export function WizardPage() {
     sharedWith: shared.get(i),
   }));
   const body = toCreateMigration(plan);
-  const vmRefused = plan.pick === "vm" && sourceInv.data?.domains?.find((d) => d.name === plan.domain)?.refusal;
+  const vm = plan.pick === "vm" ? sourceInv.data?.domains?.find((d) => d.name === plan.domain) : undefined;
+  const vmRefused = vm?.refusal;
+  const leftBehind = (vm?.disks ?? []).flatMap((d) => (d.refused ? [`${d.target}: ${d.refused.reason}`] : []));
   const done = [
     plan.sourceHostId !== undefined &&
       plan.sources.length > 0 &&
@@ -103,7 +105,7 @@ export function WizardPage() {
             set={set}
           />
         ) : (
-          <ReviewStep plan={plan} body={body} hosts={hostList} goTo={goTo} />
+          <ReviewStep plan={plan} body={body} hosts={hostList} leftBehind={leftBehind} goTo={goTo} />
         )}
       </div>
       <div className="wizard-nav">

@@ -1,0 +1,259 @@
+// A whole VM through the wizard: the source host's libvirt VMs from its inventory, each with its disks (an LV disk's
+// size and kind, a disk that stays behind with its reason, a VM that cannot move with its reason); the VM picked,
+// a destination per disk, libvirt for that VM, review with the set's prechecks, and the disk set it starts. Then
+// its job page during the copy: both disks with their progress, and a chunk map per disk.
+// Real server, real sshd (stand-in LVM and virsh tools, so the job fails for real in its snapshot phase: no
+// device-mapper here); the job is then moved into its full copy in SQLite under another process's lease and its
+// disks' progress sent through the server's event hub, as in dashboard-screens. Real LVM and libvirt: e2e/tests.
+import type { Migration, ProgressMessage } from "@blockferry/contracts";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  FLEET_DOMAINS,
+  jobOf,
+  loginAs,
+  lvRow,
+  moveJob,
+  screenshot,
+  startTwoHostDashboard,
+  type TwoHostDashboard,
+} from "./dashboard-support.ts";
+
+const MiB = 2 ** 20;
+const CHUNK = 64 * 1024;
+/** db1's disks on hv-src: a classic root LV and a thin data LV in vg0's own pool. */
+const ROOT = 128 * MiB;
+const DATA = 64 * MiB;
+const ISO = "/srv/iso/installer.iso";
+
+describe("dashboard: a whole VM, from the wizard to its job page", () => {
+  let setup: TwoHostDashboard;
+  let server: TwoHostDashboard["server"];
+  let page: Page;
+  let errors: string[];
+  let job: Migration;
+
+  beforeAll(async () => {
+    // hv-dst has vg1 only (with pool1): the classic disk goes to VG vg1, the thin one to its pool, by default.
+    setup = await startTwoHostDashboard("vm", {
+      targetVgs: ["vg1"],
+      sourceExtras: {
+        lvs: [
+          lvRow({ lv_name: "db1-root", lv_attr: "-wi-ao----", lv_size: String(ROOT) }),
+          lvRow({
+            lv_name: "pool0",
+            lv_attr: "twi-aotz--",
+            segtype: "thin-pool",
+            data_percent: "10.00",
+            metadata_percent: "2.00",
+            chunk_size: "65536",
+            lv_size: String(2 ** 30),
+          }),
+          lvRow({
+            lv_name: "db1-data",
+            lv_attr: "Vwi-aotz--",
+            segtype: "thin",
+            pool_lv: "pool0",
+            lv_size: String(DATA),
+          }),
+        ],
+        domains: [
+          ...FLEET_DOMAINS,
+          {
+            name: "db1",
+            state: "running",
+            disks: [
+              { type: "block", device: "disk", target: "vda", source: "/dev/vg0/db1-root" },
+              { type: "block", device: "disk", target: "vdb", source: "/dev/vg0/db1-data" },
+              { type: "file", device: "cdrom", target: "sda", source: ISO },
+            ],
+          },
+          {
+            name: "files1",
+            state: "shut off",
+            disks: [{ type: "file", device: "disk", target: "vda", source: "/var/lib/libvirt/images/files1.qcow2" }],
+          },
+        ],
+      },
+    });
+    ({ server, page, errors } = setup);
+    await loginAs(page, server);
+  }, 90_000);
+  afterAll(async () => {
+    await setup?.close();
+  });
+
+  it("lists the VMs with their disks, refuses what cannot move with the reason, and starts the VM's disk set", async () => {
+    await page.goto(`${server.url}/migrations/new`);
+    await page.getByRole("radio", { name: /hv-src/ }).check({ timeout: 15_000 });
+    // A host with libvirt VMs offers a VM first.
+    const pickVm = page.getByRole("radio", { name: /^A VM/ });
+    await pickVm.waitFor({ timeout: 20_000 });
+    expect(await pickVm.isChecked()).toBe(true);
+
+    const db1 = page.getByRole("radio", { name: /^VM db1/ });
+    const db1Card = page.locator("label.choice").filter({ has: db1 });
+    const card = (await db1Card.textContent()) ?? "";
+    expect(card).toContain("running · 2 disks, 192 MiB");
+    expect(card).toContain("vda: vg0/db1-root · 128 MiB · classic");
+    expect(card).toContain("vdb: vg0/db1-data · 64.0 MiB · thin");
+    expect(card).toContain(`sda: not moved: a cdrom image (${ISO}), not moved: the target needs it at the same path`);
+    // A VM on an image file cannot move: shown, with the reason, and not offered.
+    const files1 = page.getByRole("radio", { name: /^VM files1/ });
+    expect(await files1.isDisabled()).toBe(true);
+    expect(await page.locator("label.choice").filter({ has: files1 }).textContent()).toContain(
+      "cannot be migrated: disk vda: a file (/var/lib/libvirt/images/files1.qcow2), not a logical volume: only LVs can be migrated (the VM cannot start without it)",
+    );
+    await db1.check();
+    await screenshot(page, "dashboard-vm-1-what");
+    await page.getByRole("button", { name: /^Next:/ }).click();
+
+    // Screen 2: one group per disk, each with its destination and name; libvirt for db1.
+    const disk0 = page.getByRole("group", { name: "Disk 0: vda · vg0/db1-root" });
+    const disk1 = page.getByRole("group", { name: "Disk 1: vdb · vg0/db1-data" });
+    await disk0.getByRole("radio", { name: /^VG vg1/ }).waitFor({ timeout: 20_000 });
+    expect(await disk0.getByRole("radio", { name: /^VG vg1/ }).isChecked()).toBe(true);
+    expect(await disk1.getByRole("radio", { name: /^thin pool vg1\/pool1/ }).isChecked()).toBe(true);
+    expect(await disk0.getByLabel("Name of the new LV").inputValue()).toBe("db1-root");
+    expect(await disk1.getByLabel("Name of the new LV").inputValue()).toBe("db1-data");
+    expect(await page.getByRole("radio", { name: /libvirt/ }).isChecked()).toBe(true);
+    expect(await page.getByLabel("Domain").inputValue()).toBe("db1");
+    // Two disks may not land on one LV: told at the field, and Next waits.
+    await disk1.getByLabel("Name of the new LV").fill("db1-root");
+    await disk1.getByRole("radio", { name: /^VG vg1/ }).check();
+    await disk1.getByTestId("name-shared").waitFor();
+    expect(await page.getByRole("button", { name: /^Next:/ }).isDisabled()).toBe(true);
+    await disk1.getByLabel("Name of the new LV").fill("db1-data");
+    await disk1.getByRole("radio", { name: /^thin pool vg1\/pool1/ }).check();
+    await screenshot(page, "dashboard-vm-2-where");
+    await page.getByRole("button", { name: /^Next:/ }).click();
+
+    // Screen 3: the disks, the VM's commands with both paths rewritten, and prechecks per disk.
+    expect(await page.getByTestId("review-vm").textContent()).toBe("db1 on hv-src, 2 disks (192 MiB)");
+    expect(await page.getByTestId("review-left-behind").textContent()).toBe(
+      `sda: a cdrom image (${ISO}), not moved: the target needs it at the same path`,
+    );
+    const disks = await page.getByTestId("review-disks").textContent();
+    expect(disks).toContain("disk 0 (vda): hv-src vg0/db1-root (128 MiB) → hv-dst vg1/db1-root");
+    expect(disks).toContain("disk 1 (vdb): hv-src vg0/db1-data (64.0 MiB) → hv-dst vg1/db1-data in thin pool pool1");
+    expect(await page.getByTestId("start-commands").textContent()).toContain(
+      "/dev/vg0/db1-root replaced by /dev/vg1/db1-root, /dev/vg0/db1-data replaced by /dev/vg1/db1-data",
+    );
+    const checks = page.getByRole("list", { name: "Precheck results" });
+    await checks.waitFor({ timeout: 30_000 });
+    const text = (await checks.textContent()) ?? "";
+    expect(text).toContain("disk 0 (vda) · source volume");
+    expect(text).toContain("disk 1 (vdb) · source volume");
+    expect(text).toContain("target room (all disks)");
+    expect(await checks.locator("li.bad").count()).toBe(0);
+    await screenshot(page, "dashboard-vm-3-review");
+
+    await page.getByRole("button", { name: "Start migration" }).click();
+    await page.waitForURL(/\/jobs\/\d+$/);
+    job = await jobOf(server, Number(page.url().split("/").pop()));
+    expect(job.vm).toMatchObject({ controller: "libvirt", domain: "db1" });
+    expect(job.disks.map((d) => [d.source, d.target])).toEqual([
+      [
+        { vg: "vg0", lv: "db1-root" },
+        { vg: "vg1", lv: "db1-root", thinPool: null },
+      ],
+      [
+        { vg: "vg0", lv: "db1-data" },
+        { vg: "vg1", lv: "db1-data", thinPool: "pool1" },
+      ],
+    ]);
+  });
+
+  it("shows both disks with their progress while they copy, and a chunk map per disk", async () => {
+    // The job fails for real in its snapshot phase (no device-mapper); then it is moved into its full copy.
+    await expect.poll(async () => (await jobOf(server, job.id)).state, { timeout: 30_000 }).toBe("failed");
+    moveJob(server, job.id, {
+      state: "running",
+      phase: "full_copy",
+      phaseState: { sizeBytes: ROOT, sourceThin: false, snapshotLv: "db1-root-bf" },
+      bytesTotal: ROOT,
+      bytesDone: 0,
+      startedAt: new Date(Date.now() - 40_000).toISOString(),
+    });
+    server.runtime.db.$client
+      .prepare("update job_disks set phase_state = ?, bytes_total = ? where job_id = ? and idx = 1")
+      .run(JSON.stringify({ sizeBytes: DATA, sourceThin: true, snapshotLv: "db1-data-bf" }), DATA, job.id);
+    await page.goto(`${server.url}/jobs/${job.id}`);
+    await expect.poll(() => page.locator(".conn").textContent(), { timeout: 15_000 }).toBe("live");
+
+    const panel = page.getByTestId("disks-panel");
+    await panel.waitFor();
+    expect(await page.getByRole("heading", { level: 2 }).textContent()).toBe(`Migration #${job.id}: VM db1 · 2 disks`);
+    // Each disk's copy reports its own counters: the page shows each, and their sum as the job's.
+    const cells = { 0: ROOT / CHUNK, 1: DATA / CHUNK } as const;
+    const progressOf = (disk: 0 | 1, done: number, inFlight: number): ProgressMessage => ({
+      jobId: job.id,
+      phase: "full_copy",
+      disk,
+      bytesDone: done * CHUNK,
+      bytesTotal: cells[disk] * CHUNK,
+      rangesDone: done,
+      rangesTotal: cells[disk],
+      bytesPerSecond: 20 * MiB,
+      etaSeconds: ((cells[disk] - done) * CHUNK) / (20 * MiB),
+      doneRuns: [[0, done]],
+      bytesStreamed: inFlight * CHUNK,
+      inFlightRuns: [[done, inFlight]],
+    });
+    // Sent again on every look: the first message of a pass makes the page fetch the map again, which starts from
+    // what the server journaled (nothing, here).
+    const copying = () => {
+      server.runtime.hub.progress(progressOf(0, 1024, 128)); // 64 MiB of 128 confirmed, 8 MiB streamed
+      server.runtime.hub.progress(progressOf(1, 256, 64)); // 16 MiB of 64 confirmed, 4 MiB streamed
+    };
+    await expect
+      .poll(
+        () => {
+          copying();
+          return page.getByTestId("disk-progress-0").textContent();
+        },
+        { timeout: 10_000 },
+      )
+      .toBe("72.0 MiB of 128 MiB (56.3%)");
+    expect(await page.getByTestId("disk-progress-1").textContent()).toBe("20.0 MiB of 64.0 MiB (31.3%)");
+    expect(await page.getByTestId("disk-state-0").textContent()).toBe("copying");
+    expect(await page.getByTestId("disk-state-1").textContent()).toBe("copying");
+    expect(await page.getByTestId("disk-row-1").textContent()).toContain("→ vg1/db1-data (thin pool pool1)");
+    expect(await page.getByTestId("bytes-progress").textContent()).toBe("92.0 MiB of 192 MiB (47.9%)");
+    expect(await page.getByTestId("rate").textContent()).toBe("40.0 MiB/s");
+
+    // The chunk map is disk 0's, then disk 1's behind its tab: each drawn with its own disk's cells.
+    const canvas = page.locator(".chunk-map canvas");
+    await expect
+      .poll(
+        () => {
+          copying();
+          return canvas.getAttribute("aria-label");
+        },
+        { timeout: 10_000 },
+      )
+      .toMatch(/^Chunk map of disk 0 \(vg0\/db1-root\) of 2048 chunks of 64\.0 KiB: 50\.0% copied, 6\.3% in flight/);
+    await screenshot(page, "dashboard-vm-4-job-mid-copy");
+    await page.getByRole("tab", { name: "disk 1 · vg0/db1-data" }).click();
+    await expect
+      .poll(() => canvas.getAttribute("aria-label"), { timeout: 10_000 })
+      .toMatch(/^Chunk map of disk 1 \(vg0\/db1-data\) of 1024 chunks of 64\.0 KiB: /);
+    // Runs reported after the switch land on the disk they belong to.
+    await expect
+      .poll(
+        () => {
+          server.runtime.hub.progress(progressOf(1, 512, 0));
+          return canvas.getAttribute("aria-label");
+        },
+        { timeout: 10_000 },
+      )
+      .toMatch(/: 50\.0% copied, 0\.0% in flight/);
+    expect(await page.getByTestId("disk-progress-1").textContent()).toBe("32.0 MiB of 64.0 MiB (50.0%)");
+    await screenshot(page, "dashboard-vm-5-job-disk-1");
+
+    // The list says what moves.
+    await page.goto(`${server.url}/jobs`);
+    expect(await page.getByTestId(`job-row-${job.id}`).textContent()).toContain("hv-src:VM db1 · 2 disks");
+    expect(errors).toEqual([]);
+  });
+});
