@@ -281,7 +281,8 @@ describe("dashboard: planning the cutover", () => {
   it("the wizard: an automatic cutover takes a budget, a pass limit and a window, and Review says them", async () => {
     await page.goto(`${server.url}/migrations/new`);
     await page.getByRole("radio", { name: /hv-src/ }).check({ timeout: 15_000 });
-    await page.getByRole("radio", { name: /data-1/ }).check();
+    await page.getByRole("radio", { name: /^Logical volumes/ }).check({ timeout: 15_000 });
+    await page.getByRole("checkbox", { name: /^vg0\/data-1/ }).check();
     await page.getByRole("button", { name: /^Next:/ }).click();
     await page.getByRole("radio", { name: /^VG vg1/ }).check({ timeout: 15_000 });
     // Manual: no policy fields.

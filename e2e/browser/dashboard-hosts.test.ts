@@ -82,11 +82,11 @@ describe("dashboard: hosts", () => {
     await page.keyboard.press("Tab"); // New migration
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "New migration" }).waitFor();
-    // Into the host cards: Space picks the focused one; then a volume the same way, and Next becomes available.
+    // Into the host cards: Space picks the focused one; then a VM the same way, and Next becomes available.
     await page.getByRole("radio", { name: /hv-a/ }).focus();
     await page.keyboard.press("Space");
     expect(await page.getByRole("radio", { name: /hv-a/ }).isChecked()).toBe(true);
-    const disk = page.getByRole("radio", { name: /VM web1 · vda/ });
+    const disk = page.getByRole("radio", { name: /^VM web1/ });
     await disk.focus({ timeout: 20_000 });
     await page.keyboard.press("Space");
     expect(await disk.isChecked()).toBe(true);

@@ -46,10 +46,14 @@ describe("dashboard: wizard and jobs", () => {
       screens++;
     };
 
-    // Screen 1: the source host, then its volumes, the VM's disk first (from the source host's inventory).
+    // Screen 1: the source host, then its VMs (from the source host's inventory), each with its disks.
     expect(await page.getByRole("button", { name: /^Next:/ }).isDisabled()).toBe(true);
     await page.getByRole("radio", { name: /hv-src/ }).check();
-    await page.getByRole("radio", { name: /VM web1 · vda/ }).check();
+    const web1 = page.getByRole("radio", { name: /^VM web1/ });
+    const card = await page.locator("label.choice").filter({ has: web1 }).textContent();
+    expect(card).toContain("running · 1 disk, 256 MiB");
+    expect(card).toContain("vda: vg0/web1-disk · 256 MiB · classic");
+    await web1.check();
     await screenshot(page, "dashboard-wizard-1-what");
     await next();
 

@@ -123,7 +123,8 @@ describe("dashboard on lab hosts", () => {
       screens++;
     };
     await page.getByRole("radio", { name: new RegExp(lab1.name) }).check();
-    await page.getByRole("radio", { name: /^vg0\/web/ }).check({ timeout: 60_000 });
+    await page.getByRole("radio", { name: /^Logical volumes/ }).check({ timeout: 60_000 });
+    await page.getByRole("checkbox", { name: /^vg0\/web/ }).check({ timeout: 60_000 });
     await shot("dashboard-flow-wizard-1-what");
     await next();
     // lab2 is the only other host and vg0 its only VG: both preselected; the name is the source's.
