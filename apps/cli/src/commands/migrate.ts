@@ -6,6 +6,7 @@ import type {
   Migration,
   MigrationList,
   OutagePrediction,
+  ProgressMessage,
 } from "@blockferry/contracts";
 import { dataPathSummary, isTerminalJobState, JOB_STATE_LABELS, PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 import WebSocket from "ws";
@@ -20,7 +21,7 @@ import {
   predictionLine,
   waitLine,
 } from "../lib/cutover.ts";
-import { formatBytes, formatDuration, progressLine } from "../lib/progress.ts";
+import { combinedProgress, formatBytes, formatDuration, progressLine } from "../lib/progress.ts";
 import { vmDiskSet } from "../lib/vm-disks.ts";
 
 const USAGE = `usage:
@@ -91,6 +92,8 @@ export async function follow(
   if (isTerminalJobState(job.state)) return job;
   const clear = out.isTTY ? "\r\x1b[2K" : "";
   let waitingHint = false;
+  /** The newest progress of each disk of a set, the most recent last. */
+  const disks = new Map<number, ProgressMessage>();
   // A new prediction is printed when the downtime it says changes, not each time it is stored again.
   let saidPrediction = "";
   const sayPrediction = (p: OutagePrediction) => {
@@ -110,7 +113,13 @@ export async function follow(
       },
       {
         progress(p) {
-          if (out.isTTY) out.write(`${clear}${progressLine(p)}`);
+          if (!out.isTTY) return;
+          if (p.disk === undefined) return void out.write(`${clear}${progressLine(p)}`);
+          // A disk set's messages each carry one disk's counters: the line adds them up.
+          disks.delete(p.disk);
+          disks.set(p.disk, p);
+          const all = combinedProgress([...disks.values()]);
+          if (all) out.write(`${clear}${progressLine(all)} (${disks.size} disks)`);
         },
         event(e) {
           if (e.type === "job.phase") {

@@ -29,3 +29,26 @@ export function progressLine(p: ProgressMessage, width = 24): string {
   const eta = p.etaSeconds === null ? "" : `  ETA ${formatDuration(p.etaSeconds)}`;
   return `${PHASE_LABELS[p.phase]} [${bar}] ${String(Math.round(frac(reached) * 100)).padStart(3)}% ${formatBytes(reached)}/${formatBytes(p.bytesTotal)}${confirmed}  ${formatBytes(p.bytesPerSecond)}/s${eta}`;
 }
+
+/**
+ * A disk set's progress as one message: each disk reports its own counters, so the line shows their sums (rates
+ * too: the disks copy side by side) and the slowest disk's ETA, in the phase of the newest message.
+ */
+export function combinedProgress(latest: readonly ProgressMessage[]): ProgressMessage | null {
+  const newest = latest.at(-1);
+  if (!newest) return null;
+  const same = latest.filter((p) => p.phase === newest.phase);
+  const sum = (f: (p: ProgressMessage) => number) => same.reduce((a, p) => a + f(p), 0);
+  const etas = same.flatMap((p) => (p.etaSeconds === null ? [] : [p.etaSeconds]));
+  const { disk: _one, doneRuns: _runs, inFlightRuns: _inFlight, ...rest } = newest;
+  return {
+    ...rest,
+    bytesDone: sum((p) => p.bytesDone),
+    bytesTotal: sum((p) => p.bytesTotal),
+    rangesDone: sum((p) => p.rangesDone),
+    rangesTotal: sum((p) => p.rangesTotal),
+    bytesPerSecond: sum((p) => p.bytesPerSecond),
+    bytesStreamed: sum((p) => p.bytesStreamed ?? 0),
+    etaSeconds: etas.length ? Math.max(...etas) : null,
+  };
+}
