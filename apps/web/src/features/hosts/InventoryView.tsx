@@ -190,6 +190,7 @@ export function InventoryView({ inventory }: { inventory: Inventory }) {
               <td>{d.state ?? "unknown"}</td>
               <td>
                 {d.error ? <span className="bad">{d.error}</span> : null}
+                {d.refusal && !d.error ? <div className="muted small">cannot be migrated: {d.refusal}</div> : null}
                 {d.disks.map((disk) => (
                   <div key={disk.target}>
                     {disk.target}: {disk.source ?? "(no source)"}

@@ -146,6 +146,50 @@ function Volumes({ inv, draft, set }: { inv: Inventory; draft: Plan; set(p: Part
   if (choices.length === 0) return <Empty>This host has no logical volume that can be migrated.</Empty>;
   const picked = draft.sources.map(keyOf);
   const full = picked.length >= MAX_MIGRATION_DISKS;
+  const partial = partlyPickedVms(vmChoices(inv), picked);
+  return (
+    <>
+      <LvList choices={choices} picked={picked} full={full} draft={draft} set={set} />
+      {partial.map(({ vm, missing }) => (
+        <div key={vm.name} className="banner warning" role="status" data-testid="vm-partly-picked">
+          VM {vm.name} also has {missing.map((s) => `${s.disk} (${keyOf(s)})`).join(", ")}, not picked: started on the
+          destination without {missing.length === 1 ? "it" : "them"}, it would not find{" "}
+          {missing.length === 1 ? "that disk" : "those disks"}.{" "}
+          {vm.refusal === null ? (
+            <button
+              type="button"
+              onClick={() => set({ pick: "vm", domain: vm.name, sources: vm.sources, ...freshDisks(draft) })}
+            >
+              Move VM {vm.name} with all its disks
+            </button>
+          ) : null}
+        </div>
+      ))}
+    </>
+  );
+}
+
+/** VMs some but not all of whose LV disks are picked by hand, with the disks left out. */
+function partlyPickedVms(vms: VmChoice[], picked: readonly string[]) {
+  return vms.flatMap((vm) => {
+    const missing = vm.sources.filter((s) => !picked.includes(keyOf(s)));
+    return missing.length > 0 && missing.length < vm.sources.length ? [{ vm, missing }] : [];
+  });
+}
+
+function LvList({
+  choices,
+  picked,
+  full,
+  draft,
+  set,
+}: {
+  choices: ReturnType<typeof volumeChoices>;
+  picked: string[];
+  full: boolean;
+  draft: Plan;
+  set(p: Partial<Draft>): void;
+}) {
   return (
     <CheckList
       id={FIELD.volume}
