@@ -66,7 +66,7 @@ function Disks({
       <ChoiceList
         id={FIELD.pick}
         name="pick"
-        legend="What to move"
+        legend="A VM or logical volumes"
         value={draft.pick}
         onChange={(pick) => {
           if (pick !== draft.pick) set({ pick, domain: undefined, sources: [], ...freshDisks(draft) });
