@@ -245,6 +245,22 @@ describe("dashboard: a whole VM, from the wizard to its job page", () => {
         { timeout: 10_000 },
       )
       .toMatch(/^Chunk map of disk 0 \(vg0\/db1-root\) of 2048 chunks of 64\.0 KiB: 50\.0% copied, 6\.3% in flight/);
+    // Each disk's snapshot fills on its own: the gauge shows the fullest, and says which.
+    server.runtime.hub.append(job.id, "job.snapshot", {
+      phase: "full_copy",
+      disk: 0,
+      snapshot: "db1-root-bf",
+      fillPercent: 12.5,
+    });
+    server.runtime.hub.append(job.id, "job.snapshot", {
+      phase: "full_copy",
+      disk: 1,
+      snapshot: "db1-data-bf",
+      fillPercent: 31,
+    });
+    const gauge = page.locator(".gauge");
+    await expect.poll(() => gauge.textContent(), { timeout: 10_000 }).toContain("snapshot fill (disk 1, the fullest)");
+    expect(await gauge.locator("meter").textContent()).toBe("31.0%");
     await screenshot(page, "dashboard-vm-4-job-mid-copy");
     await page.getByRole("tab", { name: "disk 1 · vg0/db1-data" }).click();
     await expect

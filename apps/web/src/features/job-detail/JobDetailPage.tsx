@@ -139,9 +139,9 @@ export function JobDetailPage({ id }: { id: number }) {
   const bytesStreamed = !moving ? 0 : diskSet ? setTotals.bytesStreamed : (p.bytesStreamed ?? 0);
   const rate = diskSet ? (store.throughput().at(-1)?.bytesPerSecond ?? 0) : (p?.bytesPerSecond ?? 0);
   const eta = diskSet ? setEtaSeconds(live.diskProgress, phase ?? m.phase) : (p?.etaSeconds ?? null);
-  const snapshotFill = diskSet
-    ? Object.values(live.diskSnapshotFill).reduce<number | null>((a, b) => Math.max(a ?? 0, b), null)
-    : live.snapshotFillPercent;
+  // A disk set's gauge shows its fullest snapshot: the first to overflow ends the copy.
+  const fullest = Object.entries(live.diskSnapshotFill).sort(([, a], [, b]) => b - a)[0];
+  const snapshotFill = diskSet ? (fullest?.[1] ?? null) : live.snapshotFillPercent;
   const mapOf = m.disks[mapDisk];
   const reached = bytesDone + bytesStreamed;
   const ended = isTerminal(m.state);
@@ -332,7 +332,10 @@ export function JobDetailPage({ id }: { id: number }) {
         <div className="card side">
           <h3>Throughput</h3>
           <ThroughputChart samples={store.throughput()} version={live.progress} />
-          <SnapshotGauge percent={snapshotFill} />
+          <SnapshotGauge
+            percent={snapshotFill}
+            {...(diskSet && fullest ? { caption: `snapshot fill (disk ${fullest[0]}, the fullest)` } : {})}
+          />
         </div>
       </div>
 

@@ -1,5 +1,5 @@
 /** A half-circle gauge of how full the source snapshot is: when it overflows, the snapshot is lost. */
-export function SnapshotGauge({ percent }: { percent: number | null }) {
+export function SnapshotGauge({ percent, caption = "snapshot fill" }: { percent: number | null; caption?: string }) {
   const v = percent === null ? 0 : Math.max(0, Math.min(100, percent));
   const r = 44;
   const arc = Math.PI * r;
@@ -23,7 +23,7 @@ export function SnapshotGauge({ percent }: { percent: number | null }) {
           {percent === null ? "–" : `${v.toFixed(0)}%`}
         </text>
       </svg>
-      <div className="muted small">snapshot fill</div>
+      <div className="muted small">{caption}</div>
     </div>
   );
 }
