@@ -11,6 +11,9 @@ export const JobState = Type.Enum(JOB_STATES, { $id: "JobState" });
 export type JobState = Static<typeof JobState>;
 export const PhaseSchema = Type.Enum(PHASES);
 
+/** A libvirt network's or a host bridge's name (what an interface's `<source network|bridge>` names). */
+const NetworkName = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_.:-]+$" });
+
 export const VmControl = Type.Union([
   Type.Object({ controller: Type.Literal("none") }, { additionalProperties: false }),
   Type.Object(
@@ -41,6 +44,19 @@ export const VmControl = Type.Union([
       domain: Type.String({ minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.+-]+$" }),
       shutdownTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: "default 120" })),
       undefineSource: Type.Optional(Type.Boolean({ description: "default false" })),
+      startTarget: Type.Optional(
+        Type.Boolean({
+          description: "default true; false: the domain is defined on the target and left shut off (maintenance moves)",
+        }),
+      ),
+      networkMap: Type.Optional(
+        Type.Record(NetworkName, NetworkName, {
+          maxProperties: 64,
+          additionalProperties: false,
+          description:
+            "source network or bridge name -> the one to use on the target (interfaces whose network is missing there are refused otherwise)",
+        }),
+      ),
     },
     { additionalProperties: false },
   ),

@@ -88,6 +88,11 @@ export const PhaseState = Type.Object({
   vmStoppedAt: Type.Optional(EpochMs),
   vmStartedAt: Type.Optional(EpochMs),
   /**
+   * libvirt: the domain is being or was defined on the target by this job (set before `virsh define` runs); cancel
+   * and rollback undefine it there, the start phase starts it.
+   */
+  targetDomainDefined: Type.Optional(Type.Boolean()),
+  /**
    * Where the VM is to be started, stored before the start command runs (fencing: see jobs/start-fence.ts).
    * Cleared once a rollback has started it again on the source, so that a retry can decide again.
    */

@@ -3,6 +3,7 @@ import { bytesWithExact } from "@blockferry/contracts/units";
 import type { HostShell } from "./context.ts";
 import { findLv, findVg } from "./lvm-ops.ts";
 import { MIN_SNAPSHOT_BYTES, type PlannedMigration, runPrechecks } from "./prechecks.ts";
+import { libvirtPrechecks } from "./vm/libvirt-prechecks.ts";
 
 type Check = PrecheckResult["checks"][number];
 
@@ -20,7 +21,13 @@ export async function runSetPrechecks(
   const [only] = plans;
   if (plans.length === 1 && only) {
     const r = await runPrechecks(only, shells, hostProblems, signal);
-    return { ...r, diskBytes: [r.estimate?.bytes ?? 0] };
+    const vm = await vmChecks(plans, r.checks, shells, signal);
+    return {
+      ...r,
+      ok: r.ok && vm.every((c) => c.ok),
+      checks: [...r.checks, ...vm],
+      diskBytes: [r.estimate?.bytes ?? 0],
+    };
   }
   const checks: Check[] = [...hostProblems];
   const diskBytes: number[] = [];
@@ -30,6 +37,7 @@ export async function runSetPrechecks(
     for (const c of r.checks) checks.push({ ...c, name: `disk ${i}: ${c.name}` });
   }
   if (checks.every((c) => c.ok)) checks.push(...(await setTotals(plans, diskBytes, shells, signal)));
+  checks.push(...(await vmChecks(plans, checks, shells, signal)));
   signal?.throwIfAborted();
   const bytes = diskBytes.reduce((a, b) => a + b, 0);
   return {
@@ -84,4 +92,23 @@ async function setTotals(
     await room(source, need, "the snapshots of its disks", "snapshot space (all disks)");
   }
   return checks;
+}
+
+/** The VM's own checks, once for the set (libvirt: its domain), when virsh was found where it is needed. */
+async function vmChecks(
+  plans: readonly PlannedMigration[],
+  done: readonly Check[],
+  shells: { source: HostShell | null; target: HostShell | null },
+  signal?: AbortSignal,
+): Promise<Check[]> {
+  const vm = plans[0]?.vm;
+  if (vm?.controller !== "libvirt") return [];
+  if (done.some((c) => c.name.endsWith("VM control") && !c.ok)) return [];
+  const disks = plans.map((p) => ({
+    sourceVg: p.source.vg,
+    sourceLv: p.source.lv,
+    targetVg: p.target.vg,
+    targetLv: p.target.lv,
+  }));
+  return libvirtPrechecks(vm, disks, shells, signal);
 }

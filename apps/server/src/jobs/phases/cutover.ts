@@ -2,6 +2,7 @@ import { ExtentMap } from "@blockferry/changes";
 import type { OutagePrediction } from "@blockferry/contracts";
 import { bytesWithExact } from "@blockferry/contracts/units";
 import { blockdevFlushCommand, migratedAwayTag } from "@blockferry/lvm";
+import { messageOf } from "../../errors.ts";
 import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
 import { startChangeReader } from "../live-changes.ts";
@@ -12,8 +13,9 @@ import {
   tagMigratedAway,
   thinChanges,
 } from "../lvm-ops.ts";
+import { disksOfJob } from "../migration-disks.ts";
 import { startFenced } from "../start-fence.ts";
-import { type VmCommandLogger, vmControllerFor } from "../vm/controller.ts";
+import { type VmController, vmControllerFor } from "../vm/controller.ts";
 import { fallBackToFullCopy } from "./copy.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, storedThin, targetDevice } from "./shared.ts";
 
@@ -81,13 +83,14 @@ const finalPass = (ctx: PhaseContext, base: string) => (ctx.state.rollbacks ? `$
 export function cutoverPhases(
   deps: PhaseDeps,
 ): Pick<PhaseTable, "stop_vm" | "final_delta" | "verify" | "start_vm" | "cleanup"> {
-  const vm = (ctx: PhaseContext) => vmControllerFor(ctx.job.vm, ctx.source, ctx.target, sourceDevice(ctx), deps.logger);
+  const vm = (ctx: PhaseContext) => vmOf(ctx, deps);
 
   return {
     async stop_vm(ctx) {
       if (!ctx.state.vmStoppedAt) {
         const gate = await checkCutoverGate(ctx);
         if (!gate.ok) return refuseCutover(ctx, deps, gate);
+        await defineOnTarget(ctx, deps);
         const predicted = await predictionBeforeStop(ctx, deps);
         // Stored before the stop command: if anything fails from here on, cancel knows to restart the VM.
         const at = Date.now();
@@ -173,14 +176,17 @@ export function cutoverPhases(
 
     async start_vm(ctx) {
       const control = vm(ctx);
-      await startFenced(ctx, "target", control, () => control.startTarget(targetDevice(ctx), ctx.signal), ctx.signal);
+      await startFenced(ctx, "target", control, () => control.startTarget(ctx.signal), ctx.signal);
       const startedAt = Date.now();
       const outageMs = startedAt - (ctx.state.vmStoppedAt ?? startedAt);
       ctx.save({ vmStartedAt: startedAt });
       ctx.saveJob({ outageMs });
       const predicted = ctx.state.predictedOutageSeconds;
       ctx.event("job.outage", { outageMs, ...(predicted !== undefined && { predictedOutageSeconds: predicted }) });
-      ctx.log("info", `VM started on the target; outage ${outageMs} ms`);
+      const { vm: vmControl } = ctx.job;
+      if (vmControl.controller === "libvirt" && vmControl.startTarget === false)
+        ctx.log("info", `VM defined on the target and left shut off as asked; ready ${outageMs} ms after the stop`);
+      else ctx.log("info", `VM started on the target; outage ${outageMs} ms`);
       return { next: "cleanup" };
     },
 
@@ -241,17 +247,18 @@ export function createCompensation(deps: PhaseDeps) {
         ctx.log("error", `cancel: ${what} failed: ${(err as Error).message}`);
       }
     };
+    const control = vmOf(ctx, deps);
     if (state.vmStoppedAt && !state.vmStartedAt) {
       const vmControl = job.vm;
       await attempt("restarting the VM on the source", async () => {
         // Refused when a start on the target was decided or the VM runs there: never on both.
-        const control = vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), deps.logger);
         await startFenced(ctx, "source", control, () => control.restartSource(ctx.signal), ctx.signal);
         if (vmControl.controller === "commands" && !vmControl.startSource)
           ctx.log("warn", "no start command for the source was given: the VM stays stopped, start it yourself");
         else if (vmControl.controller !== "none") ctx.log("info", "VM restarted on the source");
       });
     }
+    await attempt("undefining the VM on the target", () => undefineOnTarget(ctx, control));
     const removeTarget = job.options.removeTargetOnCancel !== false;
     for (const o of deps.objects.live(job.id)) {
       if (o.kind === "target_lv" && (!removeTarget || state.vmStartedAt)) {
@@ -284,11 +291,42 @@ export function createCompensation(deps: PhaseDeps) {
  * Rollback after a failure during the outage (the executor stores the fencing decision first): the VM starts again
  * on the source, from the LV nothing wrote to since it stopped.
  */
-export async function restartOnSource(ctx: PhaseContext, logger?: VmCommandLogger): Promise<void> {
+export async function restartOnSource(ctx: PhaseContext, deps: Pick<PhaseDeps, "disks" | "logger">): Promise<void> {
   const vmControl = ctx.job.vm;
   if (vmControl.controller === "commands" && !vmControl.startSource)
     throw new Error("no start command for the source was given: start the VM on the source yourself");
-  const control = vmControllerFor(vmControl, ctx.source, ctx.target, sourceDevice(ctx), logger);
+  const control = vmOf(ctx, deps);
   await startFenced(ctx, "source", control, () => control.restartSource(ctx.signal), ctx.signal);
   if (vmControl.controller !== "none") ctx.log("info", "VM running again on the source");
+  // The VM runs: a definition left on the target only costs a warning (a retry defines it again anyway).
+  try {
+    await undefineOnTarget(ctx, control);
+  } catch (err) {
+    ctx.log("warn", `the VM's definition on ${ctx.target.name} could not be removed: ${messageOf(err)}`);
+  }
+}
+
+/** The controller for the job's VM and all its disks (disk 0 first). */
+function vmOf(ctx: PhaseContext, deps: Pick<PhaseDeps, "disks" | "logger">) {
+  const disks = disksOfJob(ctx.job, deps.disks?.list(ctx.job.id) ?? []);
+  return vmControllerFor(ctx.job.vm, ctx.source, ctx.target, disks, deps.logger);
+}
+
+/**
+ * libvirt defines the VM on the target before stopping it on the source: a definition the target refuses (its
+ * libvirt, a missing emulator) then fails the cutover with the VM still running. Recorded first, for cancel.
+ */
+async function defineOnTarget(ctx: PhaseContext, deps: PhaseDeps): Promise<void> {
+  const control = vmOf(ctx, deps);
+  if (!control.definesOnTarget) return;
+  ctx.save({ targetDomainDefined: true });
+  await control.defineTarget(ctx.signal);
+  ctx.log("info", `VM defined on ${ctx.target.name} (shut off), every disk pointing at its target LV`);
+}
+
+/** Removes the definition this job put on the target, unless the VM may run from it (a start there was decided). */
+async function undefineOnTarget(ctx: PhaseContext, control: VmController): Promise<void> {
+  if (!ctx.state.targetDomainDefined || ctx.state.startDecision?.host === "target" || ctx.state.vmStartedAt) return;
+  if (await control.undefineTarget(ctx.signal)) ctx.log("info", `VM definition removed from ${ctx.target.name}`);
+  ctx.save({ targetDomainDefined: undefined });
 }

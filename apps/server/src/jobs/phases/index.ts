@@ -16,6 +16,6 @@ export function createPhases(deps: PhaseDeps): {
   return {
     phases: diskSetPhases(deps, { ...preparePhases(deps), ...copyPhases(deps), ...cutoverPhases(deps) }),
     compensate: createCompensation(deps),
-    rollBack: (ctx) => restartOnSource(ctx, deps.logger),
+    rollBack: (ctx) => restartOnSource(ctx, deps),
   };
 }

@@ -2,13 +2,20 @@ import type { VmControl } from "@blockferry/contracts";
 import { shQuote } from "@blockferry/lvm";
 import { codeOf, DomainError, messageOf } from "../../errors.ts";
 import type { HostShell } from "../context.ts";
-import { libvirtController } from "./libvirt.ts";
+import { devicePath } from "../lvm-ops.ts";
+import { type DiskMove, libvirtController } from "./libvirt.ts";
 import { redactSecrets } from "./redact.ts";
 
 /** Stops the VM on the source, starts it on the target; restarts it on the source after a cancel. */
 export interface VmController {
+  /** Whether the VM is defined on the target before the stop (libvirt): cancel and rollback then undefine it. */
+  readonly definesOnTarget: boolean;
   stopSource(signal: AbortSignal): Promise<void>;
-  startTarget(targetDevice: string, signal: AbortSignal): Promise<void>;
+  /** Defines the VM on the target, shut off, with every disk of the set pointing at its target LV. */
+  defineTarget(signal: AbortSignal): Promise<void>;
+  startTarget(signal: AbortSignal): Promise<void>;
+  /** Undo of defineTarget, for cancel and rollback; whether there was a definition to remove. */
+  undefineTarget(signal: AbortSignal): Promise<boolean>;
   /** Undo of stopSource, for cancel; a no-op where the operator gave no command. */
   restartSource(signal: AbortSignal): Promise<void>;
   /** Whether the VM runs on that host now; null when this controller cannot tell (no status command). */
@@ -16,8 +23,13 @@ export interface VmController {
 }
 
 const noVm: VmController = {
+  definesOnTarget: false,
   async stopSource() {},
+  async defineTarget() {},
   async startTarget() {},
+  async undefineTarget() {
+    return false;
+  },
   async restartSource() {},
   async runningOn() {
     return null;
@@ -65,11 +77,12 @@ function outcomeOf(err: unknown, command: string): string | null {
   return messageOf(err).includes(command.slice(0, 40)) ? `failed (${codeOf(err)})` : null;
 }
 
-/** `commands`: operator-written shell run as given; `{device}` becomes the quoted target device path. */
+/** `commands`: operator-written shell run as given; `{device}` becomes the quoted target device path (disk 0's). */
 function commandsController(
   vm: Extract<VmControl, { controller: "commands" }>,
   source: HostShell,
   target: HostShell,
+  device: string,
   logger?: VmCommandLogger,
 ): VmController {
   const timeoutMs = (vm.timeoutSeconds ?? 120) * 1000;
@@ -102,11 +115,16 @@ function commandsController(
     }
   };
   return {
+    definesOnTarget: false,
     async stopSource(signal) {
       await run("stop command", "source", source, vm.stopSource, signal);
     },
-    async startTarget(device, signal) {
+    async defineTarget() {},
+    async startTarget(signal) {
       await run("start command", "target", target, vm.startTarget.replaceAll("{device}", shQuote(device)), signal);
+    },
+    async undefineTarget() {
+      return false;
     },
     async restartSource(signal) {
       if (vm.startSource) await run("start command", "source", source, vm.startSource, signal);
@@ -126,19 +144,23 @@ function commandsController(
   };
 }
 
+/** The VM's controller for a migration of `disks` (disk 0 first). */
 export function vmControllerFor(
   vm: VmControl,
   source: HostShell,
   target: HostShell,
-  sourceDevice: string,
+  disks: readonly DiskMove[],
   logger?: VmCommandLogger,
 ): VmController {
   switch (vm.controller) {
     case "none":
       return noVm;
-    case "commands":
-      return commandsController(vm, source, target, logger);
+    case "commands": {
+      const [first] = disks;
+      if (!first) throw new Error("a migration without disks has no VM to start");
+      return commandsController(vm, source, target, devicePath(first.targetVg, first.targetLv), logger);
+    }
     case "libvirt":
-      return libvirtController(vm, source, target, sourceDevice);
+      return libvirtController(vm, source, target, disks);
   }
 }

@@ -1,40 +1,79 @@
 import type { VmControl } from "@blockferry/contracts";
-import { shJoin, validateDevicePath, validateDomainName } from "@blockferry/lvm";
+import { dmName, shJoin, type VgName, validateDomainName } from "@blockferry/lvm";
 import type { HostShell } from "../context.ts";
+import type { DiskVolumes } from "../migration-disks.ts";
 import { abortableSleep } from "../phases/shared.ts";
 import type { VmController } from "./controller.ts";
+import { readDomain, rewriteDomain } from "./domain-xml.ts";
 
-type LibvirtVm = Extract<VmControl, { controller: "libvirt" }>;
+export type LibvirtVm = Extract<VmControl, { controller: "libvirt" }>;
+/** A disk of the set as the VM controller needs it: its LV on each host. */
+export type DiskMove = Pick<DiskVolumes, "sourceVg" | "sourceLv" | "targetVg" | "targetLv">;
 
 const DOMAIN = /^[A-Za-z0-9_.+-]{1,200}$/;
-const virsh = (...args: string[]) => shJoin(["virsh", "--quiet", ...args]);
+export const virsh = (...args: string[]) => shJoin(["virsh", "--quiet", ...args]);
 
-/** Points every disk of the domain that used the source device at the target device. */
-export function rewriteDiskPaths(xml: string, from: string, to: string): string {
-  const escaped = (s: string) => s.replaceAll("&", "&amp;").replaceAll("'", "&apos;").replaceAll('"', "&quot;");
-  let count = 0;
-  const out = xml.replace(/<source\s+dev=(["'])([^"']*)\1/g, (whole, q: string, dev: string) => {
-    if (dev !== from && dev !== escaped(from)) return whole;
-    count++;
-    return `<source dev=${q}${escaped(to)}${q}`;
-  });
-  if (count === 0) throw new Error(`the domain has no disk backed by ${from}`);
-  return out;
+/** The paths a domain's block disk may name an LV by: `/dev/VG/LV` and its device-mapper node. */
+export const lvPaths = (vg: string, lv: string) => [`/dev/${vg}/${lv}`, `/dev/mapper/${dmName(vg as VgName, lv)}`];
+
+/** virsh's answer for a domain that is not defined on the host (domstate, domuuid, dumpxml). */
+export const isNoDomain = (err: unknown) =>
+  /failed to get domain|Domain not found/i.test(String((err as { stderrTail?: unknown }).stderrTail ?? ""));
+
+/**
+ * The domain's XML for the target: every disk of the set pointed at its target LV (whichever path form the source
+ * used), and the interfaces `networkMap` names moved to the mapped network or bridge.
+ */
+export function targetDomainXml(xml: string, disks: readonly DiskMove[], networkMap?: Record<string, string>): string {
+  const used = new Set(readDomain(xml).disks.map((d) => d.source));
+  const moves = new Map<string, string>();
+  for (const d of disks) {
+    const from = lvPaths(d.sourceVg, d.sourceLv).find((p) => used.has(p));
+    if (!from) throw new Error(`the domain has no disk backed by ${d.sourceVg}/${d.sourceLv}`);
+    moves.set(from, `/dev/${d.targetVg}/${d.targetLv}`);
+  }
+  return rewriteDomain(xml, { disks: moves, networks: networkMap });
 }
 
-/** libvirt: graceful shutdown with a timeout then destroy; the XML moves with its disk paths rewritten. */
+/**
+ * libvirt: graceful shutdown with a timeout then destroy; the domain is defined on the target (before the stop, so
+ * a target libvirt that refuses it costs no outage) with every disk of the set rewritten, and started there unless
+ * `startTarget: false`. The source keeps its definition, shut off, unless `undefineSource`.
+ */
 export function libvirtController(
   vm: LibvirtVm,
   source: HostShell,
   target: HostShell,
-  sourceDevice: string,
+  disks: readonly DiskMove[],
 ): VmController {
   if (!DOMAIN.test(vm.domain)) throw new Error(`invalid libvirt domain name ${JSON.stringify(vm.domain)}`);
   // virsh reads a leading '-' as an option: refused here too, not only at the API (a job stored before).
   const domain = validateDomainName(vm.domain);
   const state = async (shell: HostShell, signal: AbortSignal) =>
     (await shell.run(virsh("domstate", domain), { signal })).trim();
+  /** The domain's UUID on that host; null when it is not defined there. */
+  const uuidOn = async (shell: HostShell, signal: AbortSignal) => {
+    try {
+      return (await shell.run(virsh("domuuid", domain), { signal })).trim();
+    } catch (err) {
+      if (isNoDomain(err)) return null;
+      throw err;
+    }
+  };
+  const define = async (signal: AbortSignal) => {
+    const xml = await source.run(virsh("dumpxml", "--inactive", domain), { signal });
+    const ours = readDomain(xml).uuid;
+    const there = await uuidOn(target, signal);
+    // Same UUID: the definition this job (or a crash before its answer) put there. Another: not ours to replace.
+    if (there !== null && there !== ours)
+      throw new Error(`${target.name} has another domain named ${domain} (UUID ${there}): not replaced`);
+    await target.run(virsh("define", "/dev/stdin"), {
+      stdin: targetDomainXml(xml, disks, vm.networkMap),
+      signal,
+    });
+  };
   return {
+    definesOnTarget: true,
     async stopSource(signal) {
       if ((await state(source, signal)) === "shut off") return;
       await source.run(virsh("shutdown", domain), { signal });
@@ -45,15 +84,23 @@ export function libvirtController(
       }
       await source.run(virsh("destroy", domain), { signal });
     },
-    async startTarget(targetDevice, signal) {
-      validateDevicePath(targetDevice);
-      const xml = await source.run(virsh("dumpxml", "--inactive", domain), { signal });
-      await target.run(virsh("define", "/dev/stdin"), {
-        stdin: rewriteDiskPaths(xml, sourceDevice, targetDevice),
-        signal,
-      });
-      await target.run(virsh("start", domain), { signal });
+    defineTarget: define,
+    async startTarget(signal) {
+      // Again: a job resumed here defines it anew from the source's unchanged definition (idempotent).
+      await define(signal);
+      if (vm.startTarget !== false) await target.run(virsh("start", domain), { signal });
       if (vm.undefineSource) await source.run(virsh("undefine", domain), { signal });
+    },
+    async undefineTarget(signal) {
+      const there = await uuidOn(target, signal);
+      if (there === null) return false;
+      const ours = await uuidOn(source, signal).catch(() => null);
+      if (ours !== null && there !== ours)
+        throw new Error(`${target.name} has another domain named ${domain} (UUID ${there}): left alone`);
+      const now = await state(target, signal);
+      if (now !== "shut off") throw new Error(`domain ${domain} is ${now} on ${target.name}: not undefined`);
+      await target.run(virsh("undefine", domain), { signal });
+      return true;
     },
     async restartSource(signal) {
       if ((await state(source, signal)) !== "running") await source.run(virsh("start", domain), { signal });
@@ -63,7 +110,7 @@ export function libvirtController(
         return (await state(host === "source" ? source : target, signal)) === "running";
       } catch (err) {
         // Not defined there (the target before its first start): not running there either.
-        if (/failed to get domain/.test(String((err as { stderrTail?: unknown }).stderrTail ?? ""))) return false;
+        if (isNoDomain(err)) return false;
         throw err;
       }
     },

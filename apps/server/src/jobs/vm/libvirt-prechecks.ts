@@ -1,0 +1,190 @@
+import type { PrecheckResult } from "@blockferry/contracts";
+import { lvsCommand, parseLvsReport, validateDomainName } from "@blockferry/lvm";
+import { messageOf } from "../../errors.ts";
+import type { HostShell } from "../context.ts";
+import { type DomainDevices, readDomain } from "./domain-xml.ts";
+import { type DiskMove, isNoDomain, type LibvirtVm, lvPaths, virsh } from "./libvirt.ts";
+
+type Check = PrecheckResult["checks"][number];
+
+/** What the target offers an interface: its libvirt networks, and its host interfaces (bridges apart). */
+export interface TargetNetworks {
+  networks: ReadonlySet<string>;
+  bridges: ReadonlySet<string>;
+  links: ReadonlySet<string>;
+}
+
+/** Host interfaces, one `bridge PATH` or `link PATH` line each (/sys/class/net/NAME): a fixed command, no values. */
+const HOST_LINKS_COMMAND =
+  'for d in /sys/class/net/*; do [ -e "$d" ] || continue; if [ -d "$d/bridge" ]; then echo "bridge $d"; else echo "link $d"; fi; done';
+
+const tail = (err: unknown) => {
+  const stderr = String((err as { stderrTail?: unknown }).stderrTail ?? "").trim();
+  return (stderr || messageOf(err)).split("\n").slice(-2).join(" | ");
+};
+
+/**
+ * The domain's disks against the set: every disk with a source must be an LV of the set (a disk left behind, a file
+ * or a network disk would leave the VM incomplete on the target), and every disk of the set a disk of the domain.
+ * `lvOfPath` names the source host's LV for a device path (null: not an LV). Pure, for the tests.
+ */
+export function diskSetCheck(
+  domain: string,
+  devices: DomainDevices,
+  disks: readonly DiskMove[],
+  lvOfPath: (path: string) => string | null,
+): Check {
+  const name = "VM disks";
+  const inSet = new Map(disks.flatMap((d) => lvPaths(d.sourceVg, d.sourceLv).map((p) => [p, d] as const)));
+  const problems: string[] = [];
+  const covered = new Set<DiskMove>();
+  for (const disk of devices.disks) {
+    if (disk.source === null) continue; // an empty CD-ROM drive: nothing to move
+    const what = `${disk.target} (${disk.device})`;
+    if (disk.type !== "block") {
+      problems.push(
+        `${what} is a ${disk.type} disk (${disk.source}): only LV-backed disks can move; detach it or make it an LV`,
+      );
+      continue;
+    }
+    const ours = inSet.get(disk.source);
+    if (ours) {
+      covered.add(ours);
+      continue;
+    }
+    const lv = lvOfPath(disk.source);
+    problems.push(
+      lv
+        ? `${what} is the LV ${lv}, which is not in this migration: add it, or the VM would start without it`
+        : `${what} is ${disk.source}, which is not an LV: only LV-backed disks can move`,
+    );
+  }
+  for (const d of disks)
+    if (!covered.has(d)) problems.push(`${d.sourceVg}/${d.sourceLv} is not a disk of domain ${domain}`);
+  if (problems.length) return { name, ok: false, message: problems.join("; ") };
+  const n = disks.length;
+  return { name, ok: true, message: `the domain's ${n} disk${n === 1 ? "" : "s"} are all in this migration, all LVs` };
+}
+
+/** Interfaces whose network or bridge the target lacks, after `networkMap`. Pure, for the tests. */
+export function networksCheck(
+  devices: DomainDevices,
+  networkMap: Readonly<Record<string, string>>,
+  target: TargetNetworks,
+  targetName: string,
+): Check {
+  const name = "VM networks";
+  const problems: string[] = [];
+  const mapped: string[] = [];
+  for (const iface of devices.interfaces) {
+    if (iface.source === null) continue; // user-mode and other interfaces that name nothing of the host
+    const to = Object.hasOwn(networkMap, iface.source) ? (networkMap[iface.source] as string) : iface.source;
+    const [kind, has] =
+      iface.type === "network"
+        ? ["network", target.networks.has(to)]
+        : iface.type === "bridge"
+          ? ["bridge", target.bridges.has(to)]
+          : ["host interface", target.links.has(to) || target.bridges.has(to)];
+    const label = `interface ${iface.mac ?? "?"} (${iface.type} ${iface.source}${to === iface.source ? "" : ` -> ${to}`})`;
+    if (!has)
+      problems.push(
+        `${label}: ${targetName} has no ${kind} ${to}; create it there or map it (vm.networkMap {"${iface.source}": "NAME"})`,
+      );
+    else if (to !== iface.source) mapped.push(`${iface.source} -> ${to}`);
+  }
+  if (problems.length) return { name, ok: false, message: problems.join("; ") };
+  const count = devices.interfaces.length;
+  return {
+    name,
+    ok: true,
+    message: count
+      ? `${targetName} has what the ${count} interface${count === 1 ? "" : "s"} attach to${mapped.length ? ` (mapped: ${mapped.join(", ")})` : ""}`
+      : "the domain has no network interface",
+  };
+}
+
+async function targetNetworks(target: HostShell, signal?: AbortSignal): Promise<TargetNetworks> {
+  const [nets, links] = await Promise.all([
+    target.run(virsh("net-list", "--all", "--name"), { signal }),
+    target.run(HOST_LINKS_COMMAND, { signal }),
+  ]);
+  const lines = (text: string) =>
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
+  const of = (kind: string) =>
+    new Set(
+      lines(links)
+        .filter((l) => l.startsWith(`${kind} `))
+        .map((l) => l.slice(kind.length + 1).replace(/^\/sys\/class\/net\//, "")),
+    );
+  return { networks: new Set(lines(nets)), bridges: of("bridge"), links: of("link") };
+}
+
+/**
+ * libvirt's prechecks for a VM's disk set: the domain on the source (all its disks LVs of the set), libvirt
+ * answering on the target with the domain's name and UUID free there, and what its interfaces attach to present
+ * there (or mapped). A host given as null (unreachable, or a retry whose target is ours) is not asked.
+ */
+export async function libvirtPrechecks(
+  vm: LibvirtVm,
+  disks: readonly DiskMove[],
+  shells: { source: HostShell | null; target: HostShell | null },
+  signal?: AbortSignal,
+): Promise<Check[]> {
+  const domain = validateDomainName(vm.domain);
+  const { source, target } = shells;
+  const checks: Check[] = [];
+  let devices: DomainDevices | null = null;
+  if (source) {
+    try {
+      const xml = await source.run(virsh("dumpxml", "--inactive", domain), { signal });
+      devices = readDomain(xml);
+      const lvs = parseLvsReport(await source.run(lvsCommand(), { signal }));
+      const byPath = new Map(lvs.flatMap((lv) => lvPaths(lv.vg, lv.name).map((p) => [p, `${lv.vg}/${lv.name}`])));
+      checks.push(diskSetCheck(domain, devices, disks, (p) => byPath.get(p) ?? null));
+    } catch (err) {
+      signal?.throwIfAborted();
+      checks.push({
+        name: "VM disks",
+        ok: false,
+        message: isNoDomain(err)
+          ? `domain ${domain} is not defined on ${source.name}`
+          : `could not read domain ${domain} on ${source.name}: ${tail(err)}`,
+      });
+    }
+  }
+  if (target) {
+    const name = "libvirt on the target";
+    try {
+      const names = (await target.run(virsh("list", "--all", "--name"), { signal })).split("\n").map((l) => l.trim());
+      const uuids = (await target.run(virsh("list", "--all", "--uuid"), { signal })).split("\n").map((l) => l.trim());
+      const uuid = devices?.uuid;
+      if (names.includes(domain))
+        checks.push({
+          name,
+          ok: false,
+          message: `${target.name} has a domain named ${domain} already: undefine it there, or rename the VM`,
+        });
+      else if (uuid && uuids.includes(uuid))
+        checks.push({
+          name,
+          ok: false,
+          message: `${target.name} has a domain with this VM's UUID ${uuid} (under another name): undefine it there`,
+        });
+      else
+        checks.push({ name, ok: true, message: `libvirt answers on ${target.name}; the name ${domain} is free there` });
+      if (devices)
+        checks.push(networksCheck(devices, vm.networkMap ?? {}, await targetNetworks(target, signal), target.name));
+    } catch (err) {
+      signal?.throwIfAborted();
+      checks.push({
+        name,
+        ok: false,
+        message: `libvirt does not answer on ${target.name} (${tail(err)}): start libvirtd there`,
+      });
+    }
+  }
+  return checks;
+}
