@@ -20,7 +20,25 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** One host set per lab fork (`labPair()` picks this fork's): files on different forks never share a host. */
     labPairs: LabContext[];
+    /** Whether the hosts run libvirtd and can run lab VMs (vmHostsWanted). */
+    labVmHosts: boolean;
   }
+}
+
+/** Lab test files that run libvirt VMs: a run with one of them boots VM hosts. */
+const VM_TEST_FILES = ["e2e/tests/migration-vm.test.ts"];
+
+/**
+ * VM hosts (libvirtd, qemu, 1 GiB) when the run holds a VM test file, else the plain image: a developer's run of
+ * other lab files boots as before. BF_LAB_VM=1 forces VM hosts (lab-vm.test.ts opts in with it), BF_LAB_VM=0 plain
+ * ones (the VM tests then skip). Figures in e2e/lab/README.md, "libvirt VMs".
+ */
+function vmHostsWanted(project: TestProject): boolean {
+  if (process.env.BF_LAB_VM === "1") return true;
+  if (process.env.BF_LAB_VM === "0") return false;
+  // The files of this run (Vitest collects them before global setup runs).
+  const files = project.vitest.state.getFilepaths();
+  return files.some((file) => VM_TEST_FILES.some((vmFile) => file.endsWith(`/${vmFile}`)));
 }
 
 const runsDir = join(repoRoot, ".lab");
@@ -97,8 +115,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   try {
     const started = Date.now();
-    // BF_LAB_VM=1: hosts that can run libvirt VMs (bigger image, more memory, slower boot); off by default.
-    const vm = process.env.BF_LAB_VM === "1";
+    const vm = vmHostsWanted(project);
     // Packages and the image once, before the pairs boot side by side from the cache.
     const setupLog = (line: string) => process.stderr.write(`lab: ${line}\n`);
     await ensurePackages(setupLog);
@@ -115,9 +132,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       }),
     );
     process.stderr.write(
-      `lab: ${pairs} x ${count} hosts with vg0 ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      `lab: ${pairs} x ${count} ${vm ? "VM " : ""}hosts with vg0 ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
     project.provide("labPairs", labPairs);
+    project.provide("labVmHosts", vm);
   } catch (error) {
     await teardown();
     throw error;

@@ -18,6 +18,9 @@ export interface TargetNetworks {
 const HOST_LINKS_COMMAND =
   'for d in /sys/class/net/*; do [ -e "$d" ] || continue; if [ -d "$d/bridge" ]; then echo "bridge $d"; else echo "link $d"; fi; done';
 
+const isNoNetworkDriver = (err: unknown) =>
+  /not supported|no connection driver|network driver/i.test(String((err as { stderrTail?: unknown }).stderrTail ?? ""));
+
 const tail = (err: unknown) => {
   const stderr = String((err as { stderrTail?: unknown }).stderrTail ?? "").trim();
   return (stderr || messageOf(err)).split("\n").slice(-2).join(" | ");
@@ -105,7 +108,12 @@ export function networksCheck(
 
 async function targetNetworks(target: HostShell, signal?: AbortSignal): Promise<TargetNetworks> {
   const [nets, links] = await Promise.all([
-    target.run(virsh("net-list", "--all", "--name"), { signal }),
+    // A libvirtd without its network driver has no networks to offer (virsh says "not supported").
+    target.run(virsh("net-list", "--all", "--name"), { signal }).catch((err: unknown) => {
+      signal?.throwIfAborted();
+      if (isNoNetworkDriver(err)) return "";
+      throw err;
+    }),
     target.run(HOST_LINKS_COMMAND, { signal }),
   ]);
   const lines = (text: string) =>
@@ -175,7 +183,7 @@ export async function libvirtPrechecks(
         });
       else
         checks.push({ name, ok: true, message: `libvirt answers on ${target.name}; the name ${domain} is free there` });
-      if (devices)
+      if (devices?.interfaces.some((i) => i.source !== null))
         checks.push(networksCheck(devices, vm.networkMap ?? {}, await targetNetworks(target, signal), target.name));
     } catch (err) {
       signal?.throwIfAborted();
