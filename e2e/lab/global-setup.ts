@@ -37,7 +37,7 @@ function vmHostsWanted(project: TestProject): boolean {
   if (process.env.BF_LAB_VM === "1") return true;
   if (process.env.BF_LAB_VM === "0") return false;
   // The files of this run (Vitest collects them before global setup runs).
-  const files = project.vitest.state.getFilepaths();
+  const files = project.vitest.state.getPaths();
   return files.some((file) => VM_TEST_FILES.some((vmFile) => file.endsWith(`/${vmFile}`)));
 }
 
