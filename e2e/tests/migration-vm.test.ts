@@ -63,11 +63,23 @@ describe.runIf(inject("labVmHosts"))("a libvirt VM with a classic and a thin dis
 
   const events = async (id: number) =>
     (
-      await api.call<{ events: Array<{ type: string; data: Record<string, unknown> }> }>(
+      await api.call<{ events: Array<{ type: string; at: string; data: Record<string, unknown> }> }>(
         "GET",
         `/api/jobs/${id}/events?limit=1000`,
       )
     ).events;
+
+  /** Seconds each phase took, in order ("prechecks 4.2, snapshot 3.1, ..."): where a scenario's time goes. */
+  async function timeline(id: number): Promise<string> {
+    const phases = (await events(id)).filter((e) => e.type === "job.phase" || e.type === "job.state");
+    const parts: string[] = [];
+    for (const [i, e] of phases.entries()) {
+      const next = phases[i + 1];
+      if (e.type !== "job.phase" || !next) continue;
+      parts.push(`${e.data.phase} ${((Date.parse(next.at) - Date.parse(e.at)) / 1000).toFixed(1)}`);
+    }
+    return parts.join(", ");
+  }
 
   /** The VM's disks from `from` to `to`, thin disk into the pool made for it. */
   function migrate(
@@ -150,7 +162,7 @@ describe.runIf(inject("labVmHosts"))("a libvirt VM with a classic and a thin dis
       const cancelling = Date.now();
       await api.cancel(job.id);
       await api.waitFor(job.id, (m) => m.state === "cancelled" || m.state === "failed", 5 * MINUTES);
-      figures.push(`a: cancel ${seconds(Date.now() - cancelling)}`);
+      figures.push(`a: cancel ${seconds(Date.now() - cancelling)}`, `a: phases ${await timeline(job.id)}`);
       expect((await api.migration(job.id)).state).toBe("cancelled");
       expect(await ofJob(lab1, job.id)).toEqual([]);
       expect(await ofJob(lab2, job.id)).toEqual([]);
@@ -197,7 +209,7 @@ describe.runIf(inject("labVmHosts"))("a libvirt VM with a classic and a thin dis
       }
       expect(await ofJob(lab1, job.id)).toEqual([]); // the snapshots are gone
       for (const h of [lab1, lab2]) expect((await leftovers(h, VG)).processes).toEqual([]);
-      figures.push(`b: ${seconds(Date.now() - t0)}`);
+      figures.push(`b: ${seconds(Date.now() - t0)}`, `b: phases ${await timeline(job.id)}`);
     },
     25 * MINUTES,
   );
@@ -224,7 +236,7 @@ describe.runIf(inject("labVmHosts"))("a libvirt VM with a classic and a thin dis
         ]);
         expect(target).toBe(source);
       }
-      figures.push(`c: ${seconds(Date.now() - t0)}`);
+      figures.push(`c: ${seconds(Date.now() - t0)}`, `c: phases ${await timeline(job.id)}`);
     },
     20 * MINUTES,
   );
