@@ -86,8 +86,13 @@ export function libvirtController(
     },
     defineTarget: define,
     async startTarget(signal) {
-      // Again: a job resumed here defines it anew from the source's unchanged definition (idempotent).
-      await define(signal);
+      // Again: a job resumed here defines it anew from the source's unchanged definition (idempotent), unless an
+      // earlier run got as far as undefining the source: the target then has the definition already.
+      try {
+        await define(signal);
+      } catch (err) {
+        if (!(vm.undefineSource && isNoDomain(err) && (await uuidOn(target, signal)) !== null)) throw err;
+      }
       if (vm.startTarget !== false) await target.run(virsh("start", domain), { signal });
       if (vm.undefineSource) await source.run(virsh("undefine", domain), { signal });
     },
