@@ -40,8 +40,8 @@ describe.runIf(inject("labVmHosts"))("a libvirt VM with a classic and a thin dis
     const t0 = Date.now();
     const [started, created] = await Promise.all([
       startServerWithLabHosts(lab1, lab2),
-      createVm(lab1, { ...vmDefaults, name, disks: 2, size: "32m", thin: true }),
-      ...[lab1, lab2].map((h) => sh(h, `lvcreate -q -y --type thin-pool -L 48m -n ${pool} ${VG}`)),
+      createVm(lab1, { ...vmDefaults, name, disks: 2, size: "16m", thin: true }),
+      ...[lab1, lab2].map((h) => sh(h, `lvcreate -q -y --type thin-pool -L 32m -n ${pool} ${VG}`)),
     ]);
     ({ server, api } = started);
     ids.lab1 = started.src.id;
@@ -101,7 +101,7 @@ describe.runIf(inject("labVmHosts"))("a libvirt VM with a classic and a thin dis
         ...(o.startTarget === false && { startTarget: false }),
       },
       cutover: o.cutover,
-      options: { snapshotSizeBytes: 16 << 20 },
+      options: { snapshotSizeBytes: 8 << 20 },
     });
   }
 

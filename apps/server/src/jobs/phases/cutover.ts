@@ -247,18 +247,18 @@ export function createCompensation(deps: PhaseDeps) {
         ctx.log("error", `cancel: ${what} failed: ${(err as Error).message}`);
       }
     };
-    const control = vmOf(ctx, deps);
     if (state.vmStoppedAt && !state.vmStartedAt) {
       const vmControl = job.vm;
       await attempt("restarting the VM on the source", async () => {
         // Refused when a start on the target was decided or the VM runs there: never on both.
+        const control = vmOf(ctx, deps);
         await startFenced(ctx, "source", control, () => control.restartSource(ctx.signal), ctx.signal);
         if (vmControl.controller === "commands" && !vmControl.startSource)
           ctx.log("warn", "no start command for the source was given: the VM stays stopped, start it yourself");
         else if (vmControl.controller !== "none") ctx.log("info", "VM restarted on the source");
       });
     }
-    await attempt("undefining the VM on the target", () => undefineOnTarget(ctx, control));
+    await attempt("undefining the VM on the target", () => undefineOnTarget(ctx, vmOf(ctx, deps)));
     const removeTarget = job.options.removeTargetOnCancel !== false;
     for (const o of deps.objects.live(job.id)) {
       if (o.kind === "target_lv" && (!removeTarget || state.vmStartedAt)) {
