@@ -155,9 +155,52 @@ export function writeSourceAccessCommand(o: { jobId: number; instance?: ServerIn
   ].join(" && ");
 }
 
-/** Source: removes the job's directory (idempotent). */
+/** Source: removes the job's directory (idempotent). The target's (receive pids) goes with removeTargetAccessCommand. */
 export function removeSourceAccessCommand(o: { jobId: number; instance?: ServerInstance }): string {
   return `rm -rf ${shQuote(migrationDir(o.jobId, o.instance))}`;
+}
+
+/**
+ * What a receive side's shell carries in its command line (`: TAG;`, a no-op): ending receivers checks it
+ * before it kills a pid it found in the migration directory, so a pid reused since is never killed. The `;`
+ * anchors it: job 7's tag is not job 71's.
+ */
+const receiveTag = (jobId: number, instance: ServerInstance) => `: blockferry-receive-${ownerTag(jobId, instance)};`;
+
+/**
+ * Target: the forced command around `receive`: it records its shell's pid in the migration directory (named as
+ * the source's; removed by revoke and the sweep) before receiving, so revoking can end it. sshd starts a forced
+ * command in a session of its own, so that pid is also the process group of every dd and hash it runs. Without
+ * this, a receive side whose source vanished (a cut link) lives on until sshd gives up on the session.
+ */
+export function trackedReceiveCommand(o: { jobId: number; instance?: ServerInstance; receive: string }): string {
+  const dir = shQuote(migrationDir(o.jobId, o.instance));
+  const register = [
+    "umask 077",
+    `mkdir -p ${dir} && bf_pid=${dir}/r.$$ && echo $$ >"$bf_pid" || exit 1`,
+    `trap 'rm -f "$bf_pid"' EXIT`,
+  ];
+  return `${receiveTag(o.jobId, o.instance)} ${[...register, o.receive].join("; ")}`;
+}
+
+/**
+ * Target: removes the job's authorized_keys line first (no new session), then kills the process group of each
+ * receive side the directory lists whose command line still carries the job's tag and which still leads its
+ * group, then removes the directory. Idempotent; never touches a process the directory does not name.
+ */
+export function removeTargetAccessCommand(o: { jobId: number; instance?: ServerInstance }): string {
+  const dir = shQuote(migrationDir(o.jobId, o.instance));
+  const tag = shQuote(receiveTag(o.jobId, o.instance));
+  // `kill -s KILL -- -PGID`: dash and bash; busybox ash wants it without `--`.
+  // /proc/PID/stat: `PID (COMM) STATE PPID PGRP ...`; COMM may hold spaces and parentheses, so cut after the last `) `.
+  const leadsGroup = `st=$(cat "/proc/$p/stat" 2>/dev/null) && set -- \${st##*) } && [ "$3" = "$p" ]`;
+  const kill = [
+    `for f in ${dir}/r.*; do [ -f "$f" ] || continue; p=\${f##*/r.}`,
+    `case $p in ''|*[!0-9]*) continue ;; esac`,
+    `if grep -q -F -e ${tag} "/proc/$p/cmdline" 2>/dev/null && ${leadsGroup}; then kill -s KILL -- "-$p" 2>/dev/null || kill -s KILL "-$p" 2>/dev/null || true; fi`,
+    `rm -f "$f"; done`,
+  ].join("; ");
+  return `${removeAuthorizedKeyCommand(o)} && { ${kill}; } && ${removeSourceAccessCommand(o)}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,8 @@ import {
   migrationDir,
   removeAuthorizedKeyCommand,
   removeSourceAccessCommand,
+  removeTargetAccessCommand,
+  trackedReceiveCommand,
   validateMigrationHost,
   writeSourceAccessCommand,
 } from "../src/direct-commands.ts";
@@ -25,6 +27,14 @@ const sh = (cmd: string, input?: string) =>
   spawnSync("/bin/sh", ["-c", cmd], { input, env: { ...process.env, HOME: home }, encoding: "utf8" });
 const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGn5+BHOwtA0GC8iem7TfXOpxQ32nMSobUD4XBVOVWPj";
 const keysFile = join(home, ".ssh/authorized_keys");
+/** Polls until `probe` holds (state, not a fixed sleep). */
+async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describe("direct access templates under a real /bin/sh", () => {
   it("install replaces the job's own line, keeps every other, and removal drops only that job's", () => {
@@ -87,6 +97,60 @@ describe("direct access templates under a real /bin/sh", () => {
     // The option syntax's only escape: every quote of the command becomes \" and nothing else does.
     const quoted = /command="((?:[^"\\]|\\")*)"/.exec(line)?.[1];
     expect(quoted?.replaceAll('\\"', '"')).toBe(command);
+  });
+
+  it("revoking on the target kills the job's receive sides (whole process group) and nothing else", async () => {
+    const instance = "0d2a0d2a";
+    const device = join(home, "receive.img");
+    writeFileSync(device, Buffer.alloc(4 << 20));
+    // As sshd runs a forced command: in a session of its own. A record of 1 MiB of which 3 bytes arrive keeps
+    // the receive side's dd (a child in its group) waiting on stdin, as after a cut link.
+    const receiving = (jobId: number) => {
+      const p = spawn(
+        "setsid",
+        ["/bin/sh", "-c", trackedReceiveCommand({ jobId, instance, receive: receiveRecordsCommand({ device }) })],
+        {
+          stdio: ["pipe", "ignore", "ignore"],
+        },
+      );
+      p.stdin.write("d 0 1048576\nabc");
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => p.on("exit", (_code, signal) => resolve(signal)));
+      return { p, exited };
+    };
+    const mine = receiving(7);
+    const other = receiving(71);
+    const dir = migrationDir(7, instance);
+    const pidFile = () => spawnSync("sh", ["-c", `ls ${dir}/r.* 2>/dev/null`], { encoding: "utf8" }).stdout.trim();
+    /** Live (not zombie) processes of a process group. */
+    const groupSize = (pgid: number) =>
+      spawnSync("ps", ["-e", "-o", "pgid=,stat="], { encoding: "utf8" })
+        .stdout.split("\n")
+        .map((l) => l.trim().split(/\s+/))
+        .filter(([g, stat]) => Number(g) === pgid && !stat?.startsWith("Z")).length;
+    await until(
+      "the receive side to register and start its dd",
+      () => pidFile() !== "" && groupSize(mine.p.pid ?? 0) >= 2,
+    );
+    expect(pidFile()).toBe(`${dir}/r.${mine.p.pid}`);
+    // A pid the directory names whose command line is not this job's receive side (a reused pid) is left alone.
+    const bystander = spawn("sleep", ["600"]);
+    writeFileSync(`${dir}/r.${bystander.pid}`, `${bystander.pid}\n`);
+    try {
+      expect(sh(removeTargetAccessCommand({ jobId: 7, instance })).status).toBe(0);
+      expect(await mine.exited).toBe("SIGKILL");
+      // The dd too (a zombie until init reaps it): the whole group, not only the shell.
+      await until("the receive side's group to be gone", () => groupSize(mine.p.pid ?? 0) === 0);
+      expect(existsSync(dir)).toBe(false);
+      expect(bystander.exitCode === null && bystander.signalCode === null).toBe(true);
+      expect(groupSize(other.p.pid ?? 0)).toBeGreaterThanOrEqual(2);
+      expect(sh(removeTargetAccessCommand({ jobId: 7, instance })).status).toBe(0); // idempotent
+    } finally {
+      bystander.kill("SIGKILL");
+      other.p.stdin.end();
+      sh(removeTargetAccessCommand({ jobId: 71, instance }));
+    }
+    expect(await other.exited).toBe("SIGKILL");
+    expect(existsSync(migrationDir(71, instance))).toBe(false);
   });
 
   it("hostile values never reach a shell", () => {

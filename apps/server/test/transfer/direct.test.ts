@@ -1,8 +1,19 @@
 // The direct data plane over a real loopback sshd: the "source" session runs OpenSSH's client into the same
 // sshd as the "target", where the migration key's forced command receives. Access is granted and revoked as in
 // a migration (the sshd reads the authorized_keys our install edits), so this is the whole path but the lab.
+
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { receiveRecordsCommand } from "@blockferry/lvm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -68,6 +79,22 @@ async function grant(jobId: number, device: string, receive = receiveRecordsComm
 }
 const revoke = (jobId: number) =>
   revokeMigrationAccess({ audit }, { jobId, source: accessHost(), target: accessHost() }, "test");
+
+const isZombie = (pid: number) => {
+  try {
+    return /^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+};
+/** Polls until `probe` holds (state, not a fixed sleep). */
+async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** 24 MiB: 8 MiB data, 12 MiB zero, 4 MiB data. */
 function volume(path: string): Buffer {
@@ -186,6 +213,35 @@ describe("direct copy over a real sshd", () => {
     }
     const rows = journal.plan(jobId, "full", [[0, 24 * MiB]]);
     expect(rows.every((row) => !row.confirmed)).toBe(true);
+  });
+
+  it("revoking ends a receive side whose source went silent (as on a cut link), not only its key", async () => {
+    const d = join(dir, "dst-silent.img");
+    writeFileSync(d, Buffer.alloc(4 * MiB));
+    const jobId = insertJob(t.db);
+    const direct = await grant(jobId, d);
+    // The source's ssh (this machine is both hosts): a record of 1 MiB of which 3 bytes arrive, then the client
+    // is stopped. The target's sshd keeps the session and its receive side waits for the rest.
+    const client = spawn("/bin/sh", ["-c", `exec ${direct.sshCommand}`], { stdio: ["pipe", "ignore", "ignore"] });
+    client.stdin.write("d 0 1048576\nabc");
+    const pidDir = `/run/blockferry-${jobId}`;
+    const receivers = () =>
+      (spawnSync("sh", ["-c", `cat ${pidDir}/r.* 2>/dev/null`], { encoding: "utf8" }).stdout.match(/\d+/g) ?? []).map(
+        Number,
+      );
+    const alive = (pid: number) => spawnSync("kill", ["-0", String(pid)]).status === 0 && !isZombie(pid);
+    try {
+      await until("the receive side to start", () => receivers().length === 1);
+      const [receiver] = receivers() as [number];
+      client.kill("SIGSTOP");
+      const t0 = performance.now();
+      await revoke(jobId);
+      await until("the receive side to end", () => !alive(receiver));
+      expect(performance.now() - t0).toBeLessThan(10_000);
+    } finally {
+      client.kill("SIGKILL");
+    }
+    expect(existsSync(pidDir)).toBe(false);
   });
 
   it("paces in 32 MiB steps without a limit (progress every step), in 4 MiB blocks under one; both copy exactly", async () => {

@@ -13,9 +13,10 @@ import {
   type MigrationEndpoint,
   migrationDir,
   migrationMarker,
-  removeAuthorizedKeyCommand,
   removeSourceAccessCommand,
+  removeTargetAccessCommand,
   type ServerInstance,
+  trackedReceiveCommand,
   writeSourceAccessCommand,
 } from "@blockferry/lvm";
 import ssh2 from "ssh2";
@@ -69,7 +70,9 @@ export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Prom
   const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: migrationMarker(r.jobId, r.instance) });
   const publicKey = pair.public.split(" ").slice(0, 2).join(" ");
   const from = r.sourceHost !== undefined && isIpLiteral(r.sourceHost) ? r.sourceHost : undefined;
-  const line = authorizedKeyLine({ ...owner, publicKey, forcedCommand: r.receiveCommand, from });
+  // Tracked: the receive side records its pid where revoking finds it (a cut link leaves it waiting otherwise).
+  const forcedCommand = trackedReceiveCommand({ ...owner, receive: r.receiveCommand });
+  const line = authorizedKeyLine({ ...owner, publicKey, forcedCommand, from });
   const known = knownHostsLine({
     host: r.targetEndpoint.host,
     port: r.targetEndpoint.port,
@@ -105,18 +108,22 @@ export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Prom
   return access;
 }
 
-/** Removes the job's key line from the target and its directory from the source (both idempotent). */
+/**
+ * Removes the job's key line from the target and ends its receive sides there (one left waiting by a lost link
+ * would otherwise live until sshd drops its session), and its directory from the source (all idempotent).
+ */
 export async function revokeMigrationAccess(
   d: AccessDeps,
   r: { jobId: number; instance?: ServerInstance; source: AccessHost; target: AccessHost },
   reason: string,
 ): Promise<void> {
   const owner = { jobId: r.jobId, instance: r.instance };
-  // Both removals are attempted even when one host fails; the first failure is reported after.
-  const results = await Promise.allSettled([
-    r.target.exec(removeAuthorizedKeyCommand(owner)),
-    r.source.exec(removeSourceAccessCommand(owner)),
-  ]);
+  // The target first: its receive sides are found through the directory, which on a migration within one host
+  // is also the source's. Both removals are attempted even when one host fails; the first failure is reported.
+  const results = [
+    ...(await Promise.allSettled([r.target.exec(removeTargetAccessCommand(owner))])),
+    ...(await Promise.allSettled([r.source.exec(removeSourceAccessCommand(owner))])),
+  ];
   const failed = results.find((result) => result.status === "rejected");
   d.audit.record(SYSTEM, "migration.direct_access_revoke", `job:${r.jobId}`, {
     source: r.source.name,
@@ -150,7 +157,8 @@ export async function sweepMigrationLeftovers(
     if (!activeJobIds.has(jobId)) stale.set(line, { jobId, instance: m[1] });
   }
   for (const owner of stale.values()) {
-    await host.exec(`${removeAuthorizedKeyCommand(owner)} && ${removeSourceAccessCommand(owner)}`);
+    // Either role: the target's removal ends receive sides and removes the directory the source side also uses.
+    await host.exec(removeTargetAccessCommand(owner));
     d.audit.record(SYSTEM, "migration.direct_access_sweep", `job:${owner.jobId}`, {
       host: host.name,
       ...(owner.instance === undefined && { legacy: true }),
