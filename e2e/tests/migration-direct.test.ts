@@ -356,7 +356,7 @@ describe("migrations over the direct path (one server process; hosts reach each 
     await setHostLink(lab1, true, "private").catch(() => undefined);
     await labSh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
     for (const s of servers) await killHard(s);
-    for (const lv of ["dvm", "dcut"])
+    for (const lv of ["dvm", "dcut", "dthin", "dpool"])
       for (const host of [lab1, lab2]) await labSh(host, `lvremove -q -y vg0/${lv} >/dev/null 2>&1; true`);
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -393,6 +393,38 @@ describe("migrations over the direct path (one server process; hosts reach each 
     expect(await lvmLeftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
   }, 400_000);
 
+  it("a thin LV written to during the copy, into a thin pool: full copy direct, sha256-equal, nothing of ours left", async () => {
+    // 16 MiB virtual, 8 MiB written: the unwritten half reads as zeroes and is never sent to the fresh thin target.
+    await labSh(
+      lab1,
+      "lvcreate -q -y --type thin-pool -L 48M -n dpool vg0 && lvcreate -q -y -V 16M -T vg0/dpool -n dthin && dd if=/dev/urandom of=/dev/vg0/dthin bs=1M count=8 oflag=direct status=none",
+    );
+    await labSh(lab2, "lvcreate -q -y --type thin-pool -L 48M -n dpool vg0");
+    await labSh(lab1, "bf-workload start /dev/vg0/dthin 256");
+    // The writer is writing before the copy starts and until the source stops (stopSource): during every pass.
+    await until("the writer's first write", async () => /writes=[1-9]/.test(await labSh(lab1, "bf-workload status")));
+    const job = await api.createMigration({
+      source: { hostId: src.id, vg: "vg0", lv: "dthin" },
+      target: { hostId: dst.id, vg: "vg0", thinPool: "dpool" },
+      vm: { controller: "commands", stopSource: "bf-workload stop", startTarget: "true" },
+      cutover: "auto",
+      options: { catchUpPasses: 1 },
+    });
+    await api.waitFor(job.id, (m) => m.state === "succeeded", 300_000);
+    mark("thin case succeeded");
+    const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/dthin");
+    expect(target).toBe(source);
+    expect(await labSh(lab2, "lvs --noheadings -o segtype vg0/dthin")).toContain("thin");
+    const lines = await logLines(job.id);
+    expect(lines.filter((line) => /^full\S*: data path direct$/.test(line))).toHaveLength(1);
+    const relayed = lines.filter((line) => /data path relay/.test(line));
+    expect(relayed.filter((line) => !line.endsWith(`: data path relay (${SMALL_RUNS_REASON})`))).toEqual([]);
+    await noLeftovers();
+    expect(await lvmLeftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
+    // The source pool's metadata snapshot (thin_delta) was released.
+    expect(await labSh(lab1, "dmsetup status vg0-dpool-tpool")).toMatch(/ - (rw|ro)/);
+  }, 400_000);
+
   it("the source-to-target link cut mid direct copy and restored: retried direct, sha256-equal, never a false success", async () => {
     await classicLv("dcut");
     const job = await api.createMigration({
@@ -403,7 +435,14 @@ describe("migrations over the direct path (one server process; hosts reach each 
       options: { dataPath: "direct", bandwidthLimitBytesPerSecond: LIMIT },
     });
     await directBatchRunning(job.id);
+    // The target's receive side of this job (its shell carries the job's tag; see trackedReceiveCommand).
+    const receiving = async () =>
+      (await labSh(lab2, "ps -eo args"))
+        .split("\n")
+        .some((l) => new RegExp(`: blockferry-receive-[0-9a-f]{8}-${job.id};`).test(l));
+    await until("the target's receive side", receiving);
     mark("private link cut");
+    const cutAt = Date.now();
     await setHostLink(lab1, false, "private");
     try {
       await until("the job to notice the lost link", async () =>
@@ -411,6 +450,13 @@ describe("migrations over the direct path (one server process; hosts reach each 
       );
       mark("link loss noticed");
       expect((await api.migration(job.id)).state).not.toBe("succeeded");
+      // Revoking the lost grant ends the old receive side at once: it does not wait for lab2's sshd to give up
+      // on the dead session (~45 s after the cut), and no re-open can start a new one while the link is down.
+      const noticedAt = Date.now();
+      await until("the old receive side to end", async () => !(await receiving()), 20_000);
+      mark(
+        `old receive side gone ${(Date.now() - noticedAt) / 1000} s after the loss was noticed, ${(Date.now() - cutAt) / 1000} s after the cut`,
+      );
     } finally {
       await setHostLink(lab1, true, "private");
     }
