@@ -43,9 +43,9 @@ import { QUIET_SHELL, testHost } from "../apps/server/test/transfer/support/host
 import { ExtentMap } from "../packages/changes/src/extent-map.ts";
 import {
   DIRECT_CIPHERS,
+  directReceiveCommand,
   HASH_TOOL_PROBE_COMMAND,
   type HashTool,
-  receiveRecordsCommand,
 } from "../packages/lvm/src/index.ts";
 import { startLoopbackSshd } from "../test-support/loopback-sshd.ts";
 
@@ -259,7 +259,7 @@ async function withDirect<T>(jobId: number, device: string, fn: (direct: DirectP
       targetEndpoint: { host: "127.0.0.1", port: sshd.port, user: "root" },
       targetHostKey: readFileSync(`${sshd.hostKeyPath}.pub`, "utf8"),
       sourceHost: "127.0.0.1",
-      receiveCommand: receiveRecordsCommand({ device, hash: directHash }),
+      receiveCommand: directReceiveCommand({ device, hash: directHash }),
     },
   );
   try {

@@ -23,12 +23,12 @@ import { copyFull, type TransferResult, transferHostOf } from "../../apps/server
 import { tempDb } from "../../apps/server/test/support/helpers.ts";
 import { insertJob } from "../../apps/server/test/transfer/support/fixture.ts";
 import {
+  directReceiveCommand,
   lvcreateLinearCommand,
   lvcreateThinCommand,
   lvcreateThinPoolCommand,
   lvDevicePath,
   lvremoveCommand,
-  receiveRecordsCommand,
   validateLvName,
   validateVgName,
 } from "../../packages/lvm/src/index.ts";
@@ -110,7 +110,7 @@ describe("per-migration access, source lab1 to target lab2 on the private link",
       targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
       targetHostKey: lab2.hostPublicKey,
       sourceHost: lab1.privateAddress,
-      receiveCommand: receiveRecordsCommand({ device: targetDevice }),
+      receiveCommand: directReceiveCommand({ device: targetDevice, hash: "b2sum" }),
     });
     expect(audited).toContainEqual({ action: "migration.direct_access_grant", subject: `job:${jobId}` });
     expect(await labExec(lab1, `stat -c %a ${access.sourceDir} ${access.sourceDir}/id_ed25519`)).toMatchObject({
@@ -166,7 +166,7 @@ describe("per-migration access, source lab1 to target lab2 on the private link",
         target: accessHost(lab2),
         targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
         targetHostKey: lab2.hostPublicKey,
-        receiveCommand: receiveRecordsCommand({ device: targetDevice }),
+        receiveCommand: directReceiveCommand({ device: targetDevice, hash: "b2sum" }),
       });
     await grant(901);
     await grant(902);
@@ -214,7 +214,7 @@ describe("direct full copy, lab1 to lab2 over the private link", () => {
       targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
       targetHostKey: lab2.hostPublicKey,
       sourceHost: lab1.privateAddress,
-      receiveCommand: receiveRecordsCommand({ device: target.device, hash }),
+      receiveCommand: directReceiveCommand({ device: target.device, hash }),
     });
     let result: TransferResult;
     try {

@@ -6,7 +6,14 @@ import { InvalidValueError } from "./errors.ts";
 import { uintText } from "./numbers.ts";
 import { type RemotePath, validateRemotePath } from "./paths.ts";
 import { shQuote } from "./quote.ts";
-import { type ByteRun, HASH_TOOLS, type HashTool, MAX_RUNS_PER_COMMAND, TRANSFER_DD_BS } from "./transfer-commands.ts";
+import {
+  type ByteRun,
+  HASH_TOOLS,
+  type HashTool,
+  MAX_RUNS_PER_COMMAND,
+  receiveRecordsCommand,
+  TRANSFER_DD_BS,
+} from "./transfer-commands.ts";
 
 /** Comment that ends every authorized_keys line of ours: how removal and crash recovery find them. */
 export const MIGRATION_MARKER_PREFIX = "blockferry-migration-";
@@ -289,20 +296,29 @@ export function probeMigrationAddressCommand(o: {
   return `seen=$(${scan} | cut -d' ' -f2,3); if [ -z "$seen" ]; then echo unreachable; elif [ "$seen" = ${shQuote(key)} ]; then echo ok; else echo mismatch; fi`;
 }
 
+/**
+ * Target: the direct path's receive side for `device` (the forced command's core, see trackedReceiveCommand): the
+ * records as the relay sends them, proven by the hash of the whole record stream rebuilt from the device, which
+ * the source's own hash of what it sent must equal (directSendCommand).
+ */
+export const directReceiveCommand = (o: { device: string; hash: HashTool }) =>
+  receiveRecordsCommand({ ...o, proof: "stream" });
+
 /** Progress lines the source prints per block: data sent, zero record sent, zero block skipped. */
 export const DIRECT_PROGRESS = /^p ([dzs]) (\d+)$/;
-/** The source's own hash line, printed last: `s ` and the hash tool's line over the data it sent. */
+/** The source's own hash line, printed last: `s ` and the hash tool's line over the record stream it sent. */
 export const DIRECT_SOURCE_HASH = /^s (.+)$/;
 
 /**
  * Source side of a direct batch, one POSIX sh command line. Per step of at most `stepBytes` of a data or zero
- * record it waits for a `g` line on stdin (the server's pacing: bandwidth limit and flow control); with `zeroes`
- * it first checks each block of `blockBytes` (the runs are cut into blocks here) against /dev/zero (`cmp`), and
- * sends the zero blocks as `z` records (or, `skipZeroes`, nothing: a fresh thin target reads zeroes) and the
- * others as `d` records with the bytes, through `tee` into a fifo its hash tool reads: the hash of exactly what
- * was read. The records go into
- * `sshCommand` (the target's forced command: receive side). Output: one `p KIND LENGTH` line per step, the
- * target's read-back lines, then `s HASHLINE`. A failed read, a missing token or a failed ssh fails the command.
+ * record it waits for a `g` line on stdin (the server's pacing: bandwidth limit and flow control; a skipped zero
+ * step moves nothing and waits for none); with `zeroes` it first checks each block of `blockBytes` (the runs are
+ * cut into blocks here) against /dev/zero (`cmp`), and sends the zero blocks as `z` records (or, `skipZeroes`,
+ * nothing: a fresh thin target reads zeroes) and the others as `d` records with the bytes read. The record stream
+ * goes through one `tee` into a fifo its hash tool reads (the hash of exactly what was sent, each data record's
+ * bytes as read) and into `sshCommand` (the target's forced command: receive side, proof "stream", which hashes
+ * the same stream rebuilt from its device). Output: one `p KIND LENGTH` line per step, the target's read-back
+ * lines, then `s HASHLINE`. A failed read, a missing token or a failed ssh fails the command.
  */
 export function directSendCommand(o: {
   jobId: number;
@@ -345,14 +361,16 @@ export function directSendCommand(o: {
   const cut = (len: string, at: string, end: string, size = block) =>
     `${len}=$((${end} - ${at})); [ "$${len}" -le ${size} ] || ${len}=${size}`;
   // Adjacent data blocks go as ONE record: the target then runs one dd per record, reading its stdin without
-  // a pause (a dd per 4 MiB block stalled the target's sshd, which buffered and re-copied what piled up), and
-  // here one tee per record carries them into the hash.
+  // a pause (a dd per 4 MiB block stalled the target's sshd, which buffered and re-copied what piled up). A failed
+  // read or a missing token ends the stream without its end record (the target then fails) and leaves a mark.
   const dataRecord = [
-    `d(){ printf 'd %s %s\\n' "$1" "$2"`,
-    `{ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; t || { : >"$y"; break; }; r "$p" "$n" || { : >"$x"; break; }; echo "p d $n" >&4; p=$((p + n)); done; } | tee /dev/fd/3 || : >"$x"`,
-    `[ ! -e "$x" ] && [ ! -e "$y" ]; }`,
+    `d(){ printf 'd %s %s\\n' "$1" "$2"; p=$1; q=$(($1 + $2))`,
+    `while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; t || { : >"$y"; return 1; }; r "$p" "$n" || { : >"$x"; return 1; }; echo "p d $n" >&4; p=$((p + n)); done; }`,
   ].join("; ");
-  const zeroRecords = `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; t || return 1; zb "$p" "$n" || return 1; p=$((p + n)); done; }`;
+  // A skipped zero step moves nothing anywhere: no token (the server's pacing is for bytes sent or written).
+  const zeroRecords = o.skipZeroes
+    ? `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; zb "$p" "$n" || return 1; p=$((p + n)); done; }`
+    : `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; t || return 1; zb "$p" "$n" || return 1; p=$((p + n)); done; }`;
   // A span: with zero checks, first which of its blocks are zero (cmp stops at a block's first non-zero byte),
   // then its segments in order, each all data or all zero.
   const span = o.zeroes
@@ -374,7 +392,9 @@ export function directSendCommand(o: {
     `rm -f "$f" "$h" "$x" "$y" && mkfifo -m 600 "$f" || exit 1`,
     `${HASH_TOOLS[o.hash].command} <"$f" >"$h" & hp=$!`,
     "exec 4>&1",
-    `{ ${runs.join(" && ")} && printf 'e\\n'; } 3>"$f" | ${o.sshCommand}; rc=$?`,
+    // One tee carries the whole record stream into the hash: the target proves the same stream rebuilt from its
+    // device (receiveRecordsCommand, proof "stream"). A tee per record cost a fork and a process per data record.
+    `{ ${runs.join(" && ")} && printf 'e\\n'; } | tee "$f" | ${o.sshCommand}; rc=$?`,
     `wait "$hp" || rc=1`,
     `[ "$rc" -eq 0 ] || exit "$rc"`,
     `[ ! -e "$x" ] || { echo "blockferry: source read failed" >&2; exit 1; }`,

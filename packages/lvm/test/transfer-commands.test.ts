@@ -70,6 +70,23 @@ describe("transfer command templates under a real /bin/sh", () => {
     expect(c.stdout.toString()).toBe(`${b2(Buffer.concat([a, b]))}  -\n`);
   });
 
+  it("the direct path's proof: the hash of the whole record stream rebuilt from the device, as the source sent it", () => {
+    const dst = join(dir, "dst-stream.img");
+    writeFileSync(dst, Buffer.alloc(512 * K, 0xaa));
+    const a = data.subarray(0, 64 * K);
+    const b = data.subarray(192 * K, 320 * K);
+    const stream = records(`d 0 ${64 * K}\n`, a, `z ${64 * K} ${32 * K}\n`, `d ${192 * K} ${128 * K}\n`, b, "e\n");
+    const command = receiveRecordsCommand({ device: dst, proof: "stream" });
+    expect(command).not.toMatch(/[\\\n]/); // a forced command: one line, no backslash
+    const r = sh(command, stream);
+    expect(r.stderr.toString()).toBe("");
+    expect(r.stdout.toString()).toBe(`${b2(stream)}  -\nz\n`);
+    // Only zero records (a fresh target that must hold zeroes) and nothing at all: still one hash line.
+    const zerosOnly = records(`z 0 ${4 * K}\n`, "e\n");
+    expect(sh(command, zerosOnly).stdout.toString()).toBe(`${b2(zerosOnly)}  -\nz\n`);
+    expect(sh(command, records("e\n")).stdout.toString()).toBe(`${b2(records("e\n"))}  -\n`);
+  });
+
   it("proves with openssl's SHA-256 where the host has it, and the probe says so", () => {
     const dst = join(dir, "dst-sha.img");
     writeFileSync(dst, Buffer.alloc(64 * K));

@@ -2,7 +2,7 @@
 // from host to host (transfer/direct/), "auto" direct when its prechecks pass, else the relay with the reason.
 import type { ExtentMap } from "@blockferry/changes";
 import type { DataPath } from "@blockferry/contracts";
-import { receiveRecordsCommand } from "@blockferry/lvm";
+import { directReceiveCommand } from "@blockferry/lvm";
 import type { AuditRepo } from "../db/repositories/audit.ts";
 import type { HostRow } from "../db/repositories/hosts.ts";
 import type { RemoteHosts } from "../hosts/index.ts";
@@ -70,7 +70,7 @@ async function openDirect(
     targetEndpoint: { ...endpoint, user: target.username },
     targetHostKey: hostKey,
     sourceHost: migrationEndpoint(source).host,
-    receiveCommand: receiveRecordsCommand({ device: r.targetDevice, hash }),
+    receiveCommand: directReceiveCommand({ device: r.targetDevice, hash }),
   });
   return {
     ran: "direct",

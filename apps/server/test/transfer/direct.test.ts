@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { receiveRecordsCommand } from "@blockferry/lvm";
+import { directReceiveCommand } from "@blockferry/lvm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePort, type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
 import { createTransferJournal } from "../../src/db/repositories/transfer-journal.ts";
@@ -62,7 +62,11 @@ const accessHost = (): AccessHost => ({
 });
 
 /** Grants access for a job whose forced command is `receive` (default: the receive side for `device`). */
-async function grant(jobId: number, device: string, receive = receiveRecordsCommand({ device })): Promise<DirectPath> {
+async function grant(
+  jobId: number,
+  device: string,
+  receive = directReceiveCommand({ device, hash: "b2sum" }),
+): Promise<DirectPath> {
   const access = await grantMigrationAccess(
     { audit },
     {

@@ -72,7 +72,8 @@ const TOKEN_GROUP = 2;
 export const UNLIMITED_STEP_BYTES = 32 * MiB;
 
 /**
- * Runs the batch; resolves with the hash to journal when the target's read-back equals what the source read
+ * Runs the batch; resolves with the hash to journal when the target's read-back (the record stream rebuilt
+ * from its device) equals the stream the source sent, bytes as it read them
  * (and every zero record reads back as zero), null when it differs. A stream that ended early, or output of
  * any other shape, is an error: never a success. A lost source-to-target link is a DirectLinkError.
  */
@@ -126,7 +127,8 @@ export async function directBatch(
             seen.zeroRecords++;
             counts.bytesZeroed += bytes;
           } else counts.bytesSkipped += bytes;
-          owed++;
+          // A skipped zero step took no token (it moves nothing): only data and zero-record steps are owed one.
+          if (progress[1] !== "s") owed++;
           if (seen.bytes >= planned) {
             if (p.stdin.writable) p.stdin.end();
           } else if (owed >= (r.bandwidth?.bytesPerSecond ? 1 : TOKEN_GROUP)) {
@@ -155,13 +157,14 @@ export async function directBatch(
       r.source.host.name,
       `the batch ended early: ${seen.bytes}/${planned} bytes in ${seen.steps} steps`,
     );
-  const want = (seen.data > 0 ? 1 : 0) + seen.zeroRecords;
+  // The target's hash of the record stream rebuilt from its device, then a line per zero record.
+  const want = 1 + seen.zeroRecords;
   const sourceHash = sourceLine === null ? null : (tool.line.exec(sourceLine)?.[1] ?? null);
-  if (other.length !== want || sourceHash === null || (seen.data > 0 && !tool.line.test(other[0] ?? "")))
+  if (other.length !== want || sourceHash === null || !tool.line.test(other[0] ?? ""))
     throw new RemoteOutputError(
       `direct batch from ${r.source.host.name}: expected ${want} read-back lines and the source hash, got ${JSON.stringify(other.join("\n").slice(0, 300))}`,
     );
-  const hashOk = seen.data === 0 || tool.line.exec(other[0] ?? "")?.[1] === sourceHash;
-  const zerosOk = other.slice(seen.data > 0 ? 1 : 0).every((line) => line === "z");
+  const hashOk = tool.line.exec(other[0] ?? "")?.[1] === sourceHash;
+  const zerosOk = other.slice(1).every((line) => line === "z");
   return hashOk && zerosOk ? sourceHash : null;
 }
