@@ -259,7 +259,7 @@ async function withDirect<T>(jobId: number, device: string, fn: (direct: DirectP
       targetEndpoint: { host: "127.0.0.1", port: sshd.port, user: "root" },
       targetHostKey: readFileSync(`${sshd.hostKeyPath}.pub`, "utf8"),
       sourceHost: "127.0.0.1",
-      receiveCommand: directReceiveCommand({ device, hash: directHash }),
+      receiveCommand: directReceiveCommand({ jobId, device, hash: directHash }),
     },
   );
   try {

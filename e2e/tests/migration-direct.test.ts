@@ -110,7 +110,7 @@ describe("per-migration access, source lab1 to target lab2 on the private link",
       targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
       targetHostKey: lab2.hostPublicKey,
       sourceHost: lab1.privateAddress,
-      receiveCommand: directReceiveCommand({ device: targetDevice, hash: "b2sum" }),
+      receiveCommand: directReceiveCommand({ jobId, device: targetDevice, hash: "b2sum" }),
     });
     expect(audited).toContainEqual({ action: "migration.direct_access_grant", subject: `job:${jobId}` });
     expect(await labExec(lab1, `stat -c %a ${access.sourceDir} ${access.sourceDir}/id_ed25519`)).toMatchObject({
@@ -166,7 +166,7 @@ describe("per-migration access, source lab1 to target lab2 on the private link",
         target: accessHost(lab2),
         targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
         targetHostKey: lab2.hostPublicKey,
-        receiveCommand: directReceiveCommand({ device: targetDevice, hash: "b2sum" }),
+        receiveCommand: directReceiveCommand({ jobId: id, device: targetDevice, hash: "b2sum" }),
       });
     await grant(901);
     await grant(902);
@@ -214,7 +214,7 @@ describe("direct full copy, lab1 to lab2 over the private link", () => {
       targetEndpoint: { host: lab2.privateAddress as string, port: 22, user: "root" },
       targetHostKey: lab2.hostPublicKey,
       sourceHost: lab1.privateAddress,
-      receiveCommand: directReceiveCommand({ device: target.device, hash }),
+      receiveCommand: directReceiveCommand({ jobId, device: target.device, hash }),
     });
     let result: TransferResult;
     try {

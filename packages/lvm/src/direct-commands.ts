@@ -297,12 +297,18 @@ export function probeMigrationAddressCommand(o: {
 }
 
 /**
- * Target: the direct path's receive side for `device` (the forced command's core, see trackedReceiveCommand): the
- * records as the relay sends them, proven by the hash of the whole record stream rebuilt from the device, which
- * the source's own hash of what it sent must equal (directSendCommand).
+ * Target: the direct path's receive side for `device` (the forced command's core, see trackedReceiveCommand,
+ * which makes the migration directory it works in): the records as the relay sends them, proven by the hash of
+ * the whole record stream rebuilt from the device, which the source's own hash of what it sent must equal
+ * (directSendCommand).
  */
-export const directReceiveCommand = (o: { device: string; hash: HashTool }) =>
-  receiveRecordsCommand({ ...o, proof: "stream" });
+export const directReceiveCommand = (o: { jobId: number; instance?: ServerInstance; device: string; hash: HashTool }) =>
+  receiveRecordsCommand({
+    device: o.device,
+    hash: o.hash,
+    proof: "stream",
+    workDir: migrationDir(o.jobId, o.instance),
+  });
 
 /** Progress lines the source prints per block: data sent, zero record sent, zero block skipped. */
 export const DIRECT_PROGRESS = /^p ([dzs]) (\d+)$/;

@@ -90,41 +90,51 @@ export const RECORD = { data: "d", zero: "z", end: "e" } as const;
  * end record fails. Then fsync, then the proof, read from the device itself with direct I/O: one hash line
  * (`hash`, default b2sum), then one line per zero record, `z` when it reads back as all zero and `x` otherwise.
  * The hash line covers, with `proof: "data"` (the relay: the server hashes the data it sends), the data records
- * concatenated in order (when there were any); with `proof: "stream"` (the direct path: the source hashes the
- * stream it sends, see directSendCommand), the whole stream rebuilt from the device: every record's header line
- * in order, each data record's bytes read back after its header, and the end record. Offsets and lengths are
- * checked as digits before use; the device path is validated and quoted here.
+ * concatenated in order (when there were any), read back after the fsync; with `proof: "stream"` (the direct
+ * path: the source hashes the stream it sends, see directSendCommand), the whole stream rebuilt from the device:
+ * every record's header line in order, each data record's bytes read back (direct I/O) as soon as its direct-I/O
+ * write returned, while the next records arrive, and the end record; the hash line is printed only after the
+ * fsync. Its fifo and hash output live in `workDir` (private, removed by whoever owns it). Offsets and lengths
+ * are checked as digits before use; the device path is validated and quoted here.
  */
-export function receiveRecordsCommand(o: { device: string; hash?: HashTool; proof?: "data" | "stream" }): string {
+export function receiveRecordsCommand(
+  o: { device: string; hash?: HashTool } & ({ proof?: "data" } | { proof: "stream"; workDir: string }),
+): string {
   const dev = device(o.device);
   const hash = HASH_TOOLS[o.hash ?? "b2sum"].command;
-  const stream = o.proof === "stream";
+  const work = o.proof === "stream" ? shQuote(validateRemotePath(o.workDir, "receive work directory")) : null;
   const bad = `{ echo "blockferry: bad record: $k $o $l" >&2; exit 65; }`;
-  // Data proof: adjacent data records (one per block) are read back as one run, one dd per run, not per record.
-  const remember = stream
-    ? 'R="$R d:$o:$l"'
-    : `if [ -n "$po" ] && [ $((po + pl)) -eq "$o" ]; then pl=$((pl + l)); else { [ -z "$po" ] || D="$D $po:$pl"; }; po=$o; pl=$l; fi`;
-  const proof = stream
+  // Stream proof: echo, not printf (a forced command holds no backslash; these words have none for echo).
+  const start = work
     ? [
-        // `y` is `KIND:OFFSET:LENGTH`; every field was checked as it arrived. echo, not printf: a forced command
-        // holds no backslash, and these words have none for echo to read.
-        `{ for y in $R; do k=\${y%%:*}; y=\${y#*:}; o=\${y%:*}; l=\${y#*:}; echo "$k $o $l"; if [ "$k" = d ]; then r "$o" "$l" || exit 1; fi; done; echo e; } | ${hash} || exit 1`,
+        `rb=${work}/rb.$$; rh=${work}/rh.$$; rm -f "$rb" "$rh" && mkfifo -m 600 "$rb" || exit 1`,
+        `${hash} <"$rb" >"$rh" & hp=$!`,
+        'exec 5>"$rb"',
       ]
+    : [];
+  // Data proof: adjacent data records (one per block) are read back as one run, one dd per run, not per record.
+  const remember = work
+    ? 'echo "d $o $l" >&5; r "$o" "$l" >&5 || exit 1'
+    : `if [ -n "$po" ] && [ $((po + pl)) -eq "$o" ]; then pl=$((pl + l)); else { [ -z "$po" ] || D="$D $po:$pl"; }; po=$o; pl=$l; fi`;
+  const proof = work
+    ? ['wait "$hp" || exit 1', 'cat "$rh" || exit 1', 'rm -f "$rb" "$rh"']
     : [
         `[ -z "$po" ] || D="$D $po:$pl"`,
         `if [ -n "$D" ]; then for x in $D; do r "\${x%:*}" "\${x#*:}" || exit 1; done | ${hash} || exit 1; fi`,
       ];
   const loop = [
-    "D=; Z=; R=; k=; po=; pl=0",
+    ...start,
+    "D=; Z=; k=; po=; pl=0",
     "while read -r k o l; do",
     `  case $k in e) break ;; d|z) ;; *) ${bad} ;; esac`,
     `  case $o in ''|*[!0-9]*) ${bad} ;; esac`,
     `  case $l in ''|0|*[!0-9]*) ${bad} ;; esac`,
-    `  if [ "$k" = z ]; then z "$o" "$l" || exit 1; Z="$Z $o:$l"; ${stream ? 'R="$R z:$o:$l"; ' : ""}continue; fi`,
+    `  if [ "$k" = z ]; then z "$o" "$l" || exit 1; Z="$Z $o:$l"; ${work ? 'echo "z $o $l" >&5; ' : ""}continue; fi`,
     `  w "$o" "$l" || exit 1`,
     `  ${remember}`,
     "done",
     `[ "$k" = e ] || { echo "blockferry: stream ended before its end record" >&2; exit 66; }`,
+    ...(work ? ["echo e >&5", "exec 5>&-"] : []),
     `${fsyncCmd(dev)} || exit 1`,
     ...proof,
     `for x in $Z; do r "\${x%:*}" "\${x#*:}" | cmp -s -n "\${x#*:}" - /dev/zero && echo z || echo x; done`,

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -76,7 +76,8 @@ describe("transfer command templates under a real /bin/sh", () => {
     const a = data.subarray(0, 64 * K);
     const b = data.subarray(192 * K, 320 * K);
     const stream = records(`d 0 ${64 * K}\n`, a, `z ${64 * K} ${32 * K}\n`, `d ${192 * K} ${128 * K}\n`, b, "e\n");
-    const command = receiveRecordsCommand({ device: dst, proof: "stream" });
+    const work = mkdtempSync(join(dir, "work-"));
+    const command = receiveRecordsCommand({ device: dst, proof: "stream", workDir: work });
     expect(command).not.toMatch(/[\\\n]/); // a forced command: one line, no backslash
     const r = sh(command, stream);
     expect(r.stderr.toString()).toBe("");
@@ -85,6 +86,11 @@ describe("transfer command templates under a real /bin/sh", () => {
     const zerosOnly = records(`z 0 ${4 * K}\n`, "e\n");
     expect(sh(command, zerosOnly).stdout.toString()).toBe(`${b2(zerosOnly)}  -\nz\n`);
     expect(sh(command, records("e\n")).stdout.toString()).toBe(`${b2(records("e\n"))}  -\n`);
+    expect(readdirSync(work)).toEqual([]); // its fifo and hash output, removed
+    // A stream that ends early: no hash line at all, a failure.
+    const short = sh(command, records(`d 0 ${4 * K}\n`, data.subarray(0, 2 * K)));
+    expect(short.status).not.toBe(0);
+    expect(short.stdout.toString()).toBe("");
   });
 
   it("proves with openssl's SHA-256 where the host has it, and the probe says so", () => {

@@ -70,7 +70,7 @@ async function openDirect(
     targetEndpoint: { ...endpoint, user: target.username },
     targetHostKey: hostKey,
     sourceHost: migrationEndpoint(source).host,
-    receiveCommand: directReceiveCommand({ device: r.targetDevice, hash }),
+    receiveCommand: directReceiveCommand({ ...owner, device: r.targetDevice, hash }),
   });
   return {
     ran: "direct",

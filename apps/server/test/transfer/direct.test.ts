@@ -65,7 +65,7 @@ const accessHost = (): AccessHost => ({
 async function grant(
   jobId: number,
   device: string,
-  receive = directReceiveCommand({ device, hash: "b2sum" }),
+  receive = directReceiveCommand({ jobId, device, hash: "b2sum" }),
 ): Promise<DirectPath> {
   const access = await grantMigrationAccess(
     { audit },
