@@ -3,7 +3,7 @@ import { bytesWithExact } from "@blockferry/contracts/units";
 import type { SnapshotStatus } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
 import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
-import { decideCutover } from "../cutover-policy.ts";
+import { type CutoverDecision, decideCutover } from "../cutover-policy.ts";
 import { CHANGE_READ_MS, type ChangeReader, startChangeReader } from "../live-changes.ts";
 import {
   classicSnapshotChanges,
@@ -327,22 +327,9 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
         reader.noteStatus,
       );
       try {
-        for (;;) {
-          if (invalid) {
-            ctx.markWaiting(false);
-            showWait(ctx, null);
-            return fallBackToFullCopy(ctx, invalid);
-          }
-          const d = decide(reader.latest());
-          if (d.action === "cutover") break;
-          showWait(ctx, d.wait);
-          if (d.action === "pass") {
-            ctx.markWaiting(false);
-            ctx.save({ extraPasses: (ctx.state.extraPasses ?? 0) + 1 });
-            return { next: "catch_up" };
-          }
-          await (deps.sleep ?? abortableSleep)(500, ctx.signal);
-        }
+        const overflowed = (): Overflow | null => (invalid ? { disk: ctx, err: invalid } : null);
+        const result = await pollCutover(ctx, deps, () => decide(reader.latest()), overflowed);
+        if (result) return result;
       } finally {
         stop();
         await reader.stop();
@@ -352,6 +339,39 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
       return { next: "stop_vm" };
     },
   };
+}
+
+/** A disk whose snapshot overflowed while waiting for the cutover, and why. */
+export type Overflow = { disk: PhaseContext; err: Error };
+
+/**
+ * The wait_cutover loop, for one disk or a set: twice a second the cutover policy decides. Returns the next phase
+ * when a snapshot overflowed (that disk falls back to a full copy) or the policy asks for a pass; null once it
+ * cuts over (the caller stops its readers first, then goes on to stop_vm).
+ */
+export async function pollCutover(
+  ctx: PhaseContext,
+  deps: PhaseDeps,
+  decide: () => CutoverDecision,
+  overflowed: () => Overflow | null,
+): Promise<PhaseResult | null> {
+  for (;;) {
+    const overflow = overflowed();
+    if (overflow) {
+      ctx.markWaiting(false);
+      showWait(ctx, null);
+      return fallBackToFullCopy(overflow.disk, overflow.err);
+    }
+    const d = decide();
+    if (d.action === "cutover") return null;
+    showWait(ctx, d.wait);
+    if (d.action === "pass") {
+      ctx.markWaiting(false);
+      ctx.save({ extraPasses: (ctx.state.extraPasses ?? 0) + 1 });
+      return { next: "catch_up" };
+    }
+    await (deps.sleep ?? abortableSleep)(500, ctx.signal);
+  }
 }
 
 /** Shows why an automatic cutover waits (the view); a new reason is also stored as an event and logged. */

@@ -2,8 +2,8 @@ import type { OutagePrediction } from "@blockferry/contracts";
 import type { PhaseContext, PhaseResult } from "../context.ts";
 import { decideCutover } from "../cutover-policy.ts";
 import { CHANGE_READ_MS, type ChangeReader, type LiveReading, startChangeReader } from "../live-changes.ts";
-import { fallBackToFullCopy, showWait, watchSnapshot } from "./copy.ts";
-import { abortableSleep, type PhaseDeps } from "./shared.ts";
+import { type Overflow, pollCutover, showWait, watchSnapshot } from "./copy.ts";
+import type { PhaseDeps } from "./shared.ts";
 
 /**
  * The outage of cutting over every disk at once: the VM stops and starts once, the disks' deltas and verifies
@@ -84,7 +84,7 @@ export async function waitCutoverForSet(
   }
   ctx.markWaiting(true);
   if (ctx.job.cutover === "manual") ctx.log("info", "full copies done: waiting for the operator to confirm cutover");
-  let invalid: { disk: PhaseContext; err: Error } | null = null;
+  let invalid: Overflow | null = null;
   const stops: Array<() => void> = [];
   for (const d of disks) {
     // Each disk's reader stores its own live cells; the job's prediction is the sum `decide` stores.
@@ -102,23 +102,8 @@ export async function waitCutoverForSet(
     );
   }
   try {
-    for (;;) {
-      const overflowed = invalid as { disk: PhaseContext; err: Error } | null;
-      if (overflowed) {
-        ctx.markWaiting(false);
-        showWait(ctx, null);
-        return fallBackToFullCopy(overflowed.disk, overflowed.err);
-      }
-      const d = decide();
-      if (d.action === "cutover") break;
-      showWait(ctx, d.wait);
-      if (d.action === "pass") {
-        ctx.markWaiting(false);
-        ctx.save({ extraPasses: (ctx.state.extraPasses ?? 0) + 1 });
-        return { next: "catch_up" };
-      }
-      await (deps.sleep ?? abortableSleep)(500, ctx.signal);
-    }
+    const result = await pollCutover(ctx, deps, decide, () => invalid);
+    if (result) return result;
   } finally {
     for (const stop of stops) stop();
     await Promise.all(readers.map((r) => r.stop()));
