@@ -170,8 +170,9 @@ export interface FleetExtras {
 
 const shArg = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-/** The stand-in virsh: list, domblklist and domstate of `domains`, and its version. */
+/** The stand-in virsh: list, domblklist, domstate and dumpxml of `domains`, and its version. */
 function virshScript(domains: readonly StandInDomain[]): string {
+  const uuid = (i: number) => `5eb1d000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`;
   const lines = (d: StandInDomain) =>
     [
       " Type   Device   Target   Source",
@@ -181,18 +182,42 @@ function virshScript(domains: readonly StandInDomain[]): string {
     ]
       .map(shArg)
       .join(" ");
+  const xml = (d: StandInDomain, i: number) =>
+    [
+      `<domain type='qemu'>`,
+      `  <name>${d.name}</name>`,
+      `  <uuid>${uuid(i)}</uuid>`,
+      "  <devices>",
+      ...d.disks.map(
+        (x) =>
+          `    <disk type='${x.type}' device='${x.device}'><source ${x.type === "file" ? "file" : "dev"}='${x.source}'/><target dev='${x.target}'/></disk>`,
+      ),
+      "  </devices>",
+      "</domain>",
+    ]
+      .map(shArg)
+      .join(" ");
+  const each = (arg: string, body: (d: StandInDomain, i: number) => string) => [
+    `  case "${arg}" in`,
+    ...domains.map((d, i) => `  ${shArg(d.name)}) ${body(d, i)};;`),
+    `  *) echo "error: failed to get domain '${arg}'" >&2; exit 1;;`,
+    `  esac;;`,
+  ];
   return [
+    // The server asks `virsh --quiet ...` in its prechecks and controller, the inventory without it.
+    `[ "$1" = --quiet ] && shift`,
     `case "$1" in`,
     `--version) echo 9.0.0;;`,
-    `list) printf '%s\\n' ${[...domains.map((d) => shArg(d.name)), "''"].join(" ")};;`,
-    `domblklist) case "$4" in`,
-    ...domains.map((d) => `  ${shArg(d.name)}) printf '%s\\n' ${lines(d)};;`),
-    `  *) echo "error: failed to get domain '$4'" >&2; exit 1;;`,
+    `list) case "$3" in`,
+    `  --uuid) printf '%s\\n' ${[...domains.map((_d, i) => uuid(i)), "''"].join(" ")};;`,
+    `  *) printf '%s\\n' ${[...domains.map((d) => shArg(d.name)), "''"].join(" ")};;`,
     `  esac;;`,
-    `domstate) case "$3" in`,
-    ...domains.map((d) => `  ${shArg(d.name)}) printf '%s\\n\\n' ${shArg(d.state)};;`),
-    `  *) echo "error: failed to get domain '$3'" >&2; exit 1;;`,
-    `  esac;;`,
+    `domblklist)`,
+    ...each("$4", (d) => `printf '%s\\n' ${lines(d)}`),
+    `domstate)`,
+    ...each("$3", (d) => `printf '%s\\n\\n' ${shArg(d.state)}`),
+    `dumpxml)`,
+    ...each("$3", (d, i) => `printf '%s\\n' ${xml(d, i)}`),
     `esac`,
   ].join("\n");
 }
@@ -342,7 +367,8 @@ export async function startTwoHostDashboard(
   const [server, fleet, fleetB, browser] = await Promise.all([
     startDashboardServer(name),
     startFleet(opts.sourceExtras ? { extras: opts.sourceExtras } : {}),
-    startFleet(opts.targetVgs ? { vgs: opts.targetVgs } : {}),
+    // hv-dst is a fresh hypervisor: no VM defined there, so the VM's name and UUID are free.
+    startFleet({ ...(opts.targetVgs ? { vgs: opts.targetVgs } : {}), extras: { domains: [] } }),
     launchChromium(),
   ]);
   const src = await addTrustedHost(server, fleet.sshd, "hv-src");

@@ -5,6 +5,9 @@
 // Real server, real sshd (stand-in LVM and virsh tools, so the job fails for real in its snapshot phase: no
 // device-mapper here); the job is then moved into its full copy in SQLite under another process's lease and its
 // disks' progress sent through the server's event hub, as in dashboard-screens. Real LVM and libvirt: e2e/tests.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import type { Migration, ProgressMessage } from "@blockferry/contracts";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +27,9 @@ const CHUNK = 64 * 1024;
 /** db1's disks on hv-src: a classic root LV and a thin data LV in vg0's own pool. */
 const ROOT = 128 * MiB;
 const DATA = 64 * MiB;
-const ISO = "/srv/iso/installer.iso";
+/** An installer image in db1's CD-ROM drive: both stand-in hosts are this machine, so the target has it too. */
+const ISO = join(mkdtempSync(join(tmpdir(), "bf-iso-")), "installer.iso");
+writeFileSync(ISO, "not really an ISO\n");
 
 describe("dashboard: a whole VM, from the wizard to its job page", () => {
   let setup: TwoHostDashboard;
@@ -81,6 +86,7 @@ describe("dashboard: a whole VM, from the wizard to its job page", () => {
   }, 90_000);
   afterAll(async () => {
     await setup?.close();
+    rmSync(dirname(ISO), { recursive: true, force: true });
   });
 
   it("lists the VMs with their disks, refuses what cannot move with the reason, and starts the VM's disk set", async () => {
@@ -153,6 +159,7 @@ describe("dashboard: a whole VM, from the wizard to its job page", () => {
     expect(text).toContain("disk 0 (vda) · source volume");
     expect(text).toContain("disk 1 (vdb) · source volume");
     expect(text).toContain("target room (all disks)");
+    expect(text).toContain(`VM media passed: hv-dst has the inserted media at the same paths: ${ISO}`);
     expect(await checks.locator("li.bad").count()).toBe(0);
     await screenshot(page, "dashboard-vm-3-review");
 

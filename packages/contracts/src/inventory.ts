@@ -115,9 +115,9 @@ export const InventoryDomainDisk = Type.Object({
   /** the LV it is, when it can be migrated; null otherwise (then `refused` says why) */
   volume: Nullable(DomainDiskVolume),
   /**
-   * Why the disk is not migrated. `blocksVm`: the VM cannot move without it (a local file or device that would be
-   * missing on the target); false for what stays where it is reachable or may be empty (network disks, removable
-   * media).
+   * Why the disk is not migrated. `blocksVm`: the VM cannot move without it (a file, network disk or device that
+   * is not an LV); false for removable media, which stay where they are (the target needs the image at the same
+   * path: a precheck asks it).
    */
   refused: Nullable(Type.Object({ reason: Type.String(), blocksVm: Type.Boolean() })),
 });

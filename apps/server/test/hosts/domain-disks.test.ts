@@ -74,9 +74,14 @@ describe("classifyDomainDisk", () => {
     ]);
   });
 
-  it("leaves network disks and removable media behind without holding the VM back", () => {
+  it("refuses a network disk: only LVs move, and the VM would start without it", () => {
+    expect(
+      classifyDomainDisk({ type: "network", device: "disk", target: "vdb", source: "rbd/data" }, lvs).refused,
+    ).toEqual({ reason: "a network disk (rbd/data), not a logical volume: only LVs can be migrated", blocksVm: true });
+  });
+
+  it("leaves removable media behind without holding the VM back", () => {
     for (const d of [
-      { type: "network", device: "disk", target: "vdb", source: "rbd/data" },
       { type: "file", device: "cdrom", target: "sda", source: "/iso/x.iso" },
       { type: "block", device: "cdrom", target: "sda", source: null },
       { type: "file", device: "floppy", target: "fda", source: null },

@@ -102,7 +102,7 @@ tool(
     `domblklist) case "$4" in`,
     // A VM on a classic LV (by its /dev/VG/LV path) and a thin LV (by its /dev/mapper name), with an installer ISO.
     `  web1) printf ' Type   Device   Target   Source\\n------------------------\\n block  disk  vda  /dev/vg0/vm-1\\n block  disk  vdb  /dev/mapper/vg0-thin1\\n file   cdrom  sda  /srv/iso/debian 12.iso\\n\\n';;`,
-    // A VM on an image file, with a network disk: the file keeps it where it is.
+    // A VM on an image file, with a network disk: both keep it where it is.
     `  files) printf ' Type   Device   Target   Source\\n------------------------\\n file  disk  vda  /var/lib/libvirt/images/files.qcow2\\n network  disk  vdb  rbd/files-data\\n\\n';;`,
     `  *) echo "error: failed to get domain '$4'" >&2; exit 1;;`,
     `  esac;;`,
@@ -279,14 +279,14 @@ describe("readInventory", () => {
             source: "rbd/files-data",
             volume: null,
             refused: {
-              reason: "a network disk (rbd/files-data): it stays where it is, the target reaches it",
-              blocksVm: false,
+              reason: "a network disk (rbd/files-data), not a logical volume: only LVs can be migrated",
+              blocksVm: true,
             },
           },
         ],
         error: null,
         refusal:
-          "disk vda: a file (/var/lib/libvirt/images/files.qcow2), not a logical volume: only LVs can be migrated (the VM cannot start without it)",
+          "disk vda: a file (/var/lib/libvirt/images/files.qcow2), not a logical volume: only LVs can be migrated; disk vdb: a network disk (rbd/files-data), not a logical volume: only LVs can be migrated (the VM cannot start without it)",
       },
       {
         name: "weird 'name",

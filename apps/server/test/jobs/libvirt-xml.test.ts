@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { HostShell } from "../../src/jobs/context.ts";
 import { readDomain, rewriteDomain } from "../../src/jobs/vm/domain-xml.ts";
 import { type DiskMove, libvirtController, targetDomainXml } from "../../src/jobs/vm/libvirt.ts";
-import { diskSetCheck, networksCheck } from "../../src/jobs/vm/libvirt-prechecks.ts";
+import { diskSetCheck, mediaCheck, networksCheck, removableMedia } from "../../src/jobs/vm/libvirt-prechecks.ts";
 
 /** A domain as `virsh dumpxml --inactive` prints one: two LV disks (two path forms), a CD-ROM, two interfaces. */
 const domainXml = (o: { disk0?: string; disk1?: string; net?: string; bridge?: string; quote?: string } = {}) => {
@@ -129,6 +129,38 @@ describe("the VM disks precheck", () => {
     const extra = [...disks, { sourceVg: "vg0", sourceLv: "other", targetVg: "vg0", targetLv: "other" }];
     const check = diskSetCheck("web1", readDomain(domainXml()), extra, lvOf);
     expect(check).toMatchObject({ ok: false, message: "vg0/other is not a disk of domain web1" });
+  });
+});
+
+describe("the VM media precheck", () => {
+  const lvOf = (p: string) => ({ "/dev/vg0/web1-root": "vg0/web1-root", "/dev/vg0/swap": "vg0/swap" })[p] ?? null;
+  const withIso = domainXml().replace(
+    "<disk type='file' device='cdrom'>",
+    "<disk type='file' device='cdrom'><source file='/srv/iso/installer.iso'/>",
+  );
+
+  it("lets an inserted ISO stay behind: not a disk of the set, but asked for on the target", () => {
+    const devices = readDomain(withIso);
+    expect(diskSetCheck("web1", devices, disks, lvOf)).toMatchObject({ ok: true });
+    expect(removableMedia(devices).map((m) => m.source)).toEqual(["/srv/iso/installer.iso"]);
+    expect(mediaCheck(removableMedia(devices), new Set(), "hv2")).toEqual({
+      name: "VM media",
+      ok: true,
+      message: "hv2 has the inserted media at the same paths: /srv/iso/installer.iso",
+    });
+  });
+
+  it("refuses when the target lacks the image, with both ways out", () => {
+    const media = removableMedia(readDomain(withIso));
+    expect(mediaCheck(media, new Set(["/srv/iso/installer.iso"]), "hv2")).toEqual({
+      name: "VM media",
+      ok: false,
+      message: "sda (cdrom): /srv/iso/installer.iso is not on hv2: copy it there at the same path, or eject it",
+    });
+  });
+
+  it("asks nothing for an empty drive", () => {
+    expect(removableMedia(readDomain(domainXml()))).toEqual([]);
   });
 });
 

@@ -22,7 +22,10 @@ export function classifyDomainDisk(disk: DomainDisk, lvs: readonly InventoryLv[]
       ? refuse(`a ${disk.device} image (${source}), not moved: the target needs it at the same path`, false)
       : refuse(`an empty ${disk.device} drive: nothing to move`, false);
   if (disk.type === "network")
-    return refuse(`a network disk${source ? ` (${source})` : ""}: it stays where it is, the target reaches it`, false);
+    return refuse(
+      `a network disk${source ? ` (${source})` : ""}, not a logical volume: only LVs can be migrated`,
+      true,
+    );
   if (!source) return refuse("a disk without a source: nothing to read it from", true);
   if (disk.type === "file") return refuse(`a file (${source}), not a logical volume: only LVs can be migrated`, true);
   if (disk.type !== "block") return refuse(`a ${disk.type} disk (${source}), not a logical volume`, true);

@@ -1,8 +1,8 @@
 import type { PrecheckResult } from "@blockferry/contracts";
-import { lvsCommand, parseLvsReport, validateDomainName } from "@blockferry/lvm";
+import { lvsCommand, parseLvsReport, shJoin, validateDomainName } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
 import type { HostShell } from "../context.ts";
-import { type DomainDevices, readDomain } from "./domain-xml.ts";
+import { type DomainDevices, type DomainDisk, readDomain } from "./domain-xml.ts";
 import { type DiskMove, isNoDomain, type LibvirtVm, lvPaths, virsh } from "./libvirt.ts";
 
 type Check = PrecheckResult["checks"][number];
@@ -43,6 +43,7 @@ export function diskSetCheck(
   const covered = new Set<DiskMove>();
   for (const disk of devices.disks) {
     if (disk.source === null) continue; // an empty CD-ROM drive: nothing to move
+    if (REMOVABLE.has(disk.device)) continue; // media stay where they are: mediaCheck asks the target for them
     const what = `${disk.target} (${disk.device})`;
     if (disk.type !== "block") {
       problems.push(
@@ -67,6 +68,38 @@ export function diskSetCheck(
   if (problems.length) return { name, ok: false, message: problems.join("; ") };
   const n = disks.length;
   return { name, ok: true, message: `the domain's ${n} disk${n === 1 ? "" : "s"} are all in this migration, all LVs` };
+}
+
+/** Drives whose media are not moved: the target needs the image at the same path (see mediaCheck). */
+const REMOVABLE = new Set(["cdrom", "floppy"]);
+
+/** The domain's inserted CD-ROM and floppy media (file or device path), which stay where they are. */
+export const removableMedia = (devices: DomainDevices) =>
+  devices.disks.filter((d) => REMOVABLE.has(d.device) && d.source !== null && d.type !== "network");
+
+/**
+ * The inserted media against the target: the VM would not start there without its image at the same path. `missing`
+ * are the media paths the target lacks. Pure, for the tests.
+ */
+export function mediaCheck(media: readonly DomainDisk[], missing: ReadonlySet<string>, targetName: string): Check {
+  const name = "VM media";
+  const absent = media.filter((m) => missing.has(m.source as string));
+  if (absent.length)
+    return {
+      name,
+      ok: false,
+      message: absent
+        .map(
+          (m) =>
+            `${m.target} (${m.device}): ${m.source} is not on ${targetName}: copy it there at the same path, or eject it`,
+        )
+        .join("; "),
+    };
+  return {
+    name,
+    ok: true,
+    message: `${targetName} has the inserted media at the same paths: ${media.map((m) => m.source).join(", ")}`,
+  };
 }
 
 /** Interfaces whose network or bridge the target lacks, after `networkMap`. Pure, for the tests. */
@@ -104,6 +137,14 @@ export function networksCheck(
       ? `${targetName} has what the ${count} interface${count === 1 ? "" : "s"} attach to${mapped.length ? ` (mapped: ${mapped.join(", ")})` : ""}`
       : "the domain has no network interface",
   };
+}
+
+/** The media paths the target has no readable file or device at. One command for all, paths quoted. */
+async function missingOn(target: HostShell, media: readonly DomainDisk[], signal?: AbortSignal): Promise<Set<string>> {
+  const paths = media.map((m) => m.source as string);
+  const script = 'for p in "$@"; do [ -r "$p" ] || printf "%s\\0" "$p"; done';
+  const out = await target.run(shJoin(["sh", "-c", script, "sh", ...paths]), { signal });
+  return new Set(out.split("\0").filter(Boolean));
 }
 
 async function targetNetworks(target: HostShell, signal?: AbortSignal): Promise<TargetNetworks> {
@@ -183,6 +224,8 @@ export async function libvirtPrechecks(
         });
       else
         checks.push({ name, ok: true, message: `libvirt answers on ${target.name}; the name ${domain} is free there` });
+      const media = devices ? removableMedia(devices) : [];
+      if (media.length) checks.push(mediaCheck(media, await missingOn(target, media, signal), target.name));
       if (devices?.interfaces.some((i) => i.source !== null))
         checks.push(networksCheck(devices, vm.networkMap ?? {}, await targetNetworks(target, signal), target.name));
     } catch (err) {
