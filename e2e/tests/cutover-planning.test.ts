@@ -51,9 +51,10 @@ describe("cutover planning on lab hosts", () => {
         timeoutMs,
       );
     } catch (err) {
+      // In the error itself: CI keeps the failure summary, not always the console output before it.
       const logs = (await events(id)).filter((e) => e.type === "job.log").slice(-8);
-      console.log(logs.map((e) => (e.data as { message: string }).message).join("\n"));
-      throw err;
+      const lines = logs.map((e) => `${e.at} ${(e.data as { message: string }).message}`).join("\n");
+      throw new Error(`${(err as Error).message}; seen last: ${seen}; the job's last log lines:\n${lines}`);
     }
   };
 
