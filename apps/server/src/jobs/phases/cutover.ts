@@ -64,7 +64,11 @@ export const CUTOVER_RETRY_MS = 15_000;
  * The gate said no: the VM keeps running. An overflowed snapshot starts over from a new one; otherwise a manual
  * cutover waits for the operator to confirm again, and an automatic one tries again later.
  */
-function refuseCutover(ctx: PhaseContext, deps: PhaseDeps, gate: Extract<GateResult, { ok: false }>): PhaseResult {
+export function refuseCutover(
+  ctx: PhaseContext,
+  deps: PhaseDeps,
+  gate: Extract<GateResult, { ok: false }>,
+): PhaseResult {
   ctx.event("job.cutover_refused", { reason: gate.reason });
   ctx.log("warn", `cutover refused, the VM keeps running on the source: ${gate.reason}`);
   if (gate.snapshotInvalid) return fallBackToFullCopy(ctx, gate.snapshotInvalid);

@@ -1,8 +1,10 @@
 import { blockdevFlushCommand } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
 import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
+import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
 import { diskContexts } from "../disk-context.ts";
 import { runSetPrechecks } from "../set-prechecks.ts";
+import { refuseCutover } from "./cutover.ts";
 import { waitCutoverForSet } from "./set-wait.ts";
 import { options, type PhaseDeps, sourceDevice } from "./shared.ts";
 
@@ -110,8 +112,20 @@ export function diskSetPhases(deps: PhaseDeps, single: PhaseTable): PhaseTable {
 
     wait_cutover: forSet("wait_cutover", (ctx, disks) => waitCutoverForSet(ctx, disks, deps)),
 
-    // The VM stops once; every disk's source volume is flushed before any delta is read.
-    stop_vm: forSet("stop_vm", async (_ctx, disks) => {
+    // The VM stops once; every disk's source volume is flushed before any delta is read. Every disk passes the
+    // cutover gate first (disk 0's in the one-disk stop_vm): a doubt about any of them keeps the VM running.
+    stop_vm: forSet("stop_vm", async (ctx, disks) => {
+      if (!ctx.state.vmStoppedAt) {
+        const others = disks.slice(1);
+        const gates = await Promise.all(others.map((d) => checkCutoverGate(d)));
+        const refused = gates.findIndex((g) => !g.ok);
+        if (refused !== -1)
+          return refuseCutover(
+            others[refused] as PhaseContext,
+            deps,
+            gates[refused] as Extract<GateResult, { ok: false }>,
+          );
+      }
       const r = await single.stop_vm(disks[0] as PhaseContext);
       if (r.next !== "final_delta") return r;
       for (const d of disks.slice(1)) await flush(d);

@@ -1,6 +1,8 @@
 // A VM with two disks, over a real migrated database, fake LVM hosts that run the commands the phases send, and the
 // recording mover: the set's phases snapshot, copy, delta and verify both disks, stop and start the VM once, roll
 // both back when disk 1 fails during the outage, and resume a crashed set without redoing what either disk finished.
+
+import { lvremoveCommand, validateLvName, validateVgName } from "@blockferry/lvm";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEventsRepo } from "../../../src/db/repositories/events.ts";
 import { createJobDisksRepo } from "../../../src/db/repositories/job-disks.ts";
@@ -104,6 +106,8 @@ function twoDiskSetup() {
     runUntil,
     executor,
     compensate: () => built.compensate(context(undefined)),
+    phases: built.phases,
+    context,
     stored: () => stored(t.db, job.id),
     diskState: () => createJobDisksRepo(t.db).list(job.id)[1]?.phaseState,
   };
@@ -159,6 +163,19 @@ describe("a migration of two disks", () => {
     expect(s.target.lvNames("vg0")).toEqual([]);
     expect(s.source.lvNames("vg0").sort()).toEqual(["vm1", "vm2"]);
     expect(s.stored().liveObjects).toEqual([]);
+  });
+
+  it("keeps the VM running when disk 1 fails the cutover gate, and says which volume", async () => {
+    s = twoDiskSetup();
+    await s.runUntil("stop_vm");
+    await s.target.run(lvremoveCommand({ vg: validateVgName("vg0"), lv: validateLvName("vm2") }));
+    const { next } = await s.phases.stop_vm(s.context("stop_vm"));
+    expect(next).toBe("wait_cutover");
+    expect(s.source.vmRunning).toBe(true);
+    expect(s.source.commands.some((c) => c.startsWith("fake-vm stop"))).toBe(false);
+    expect(s.stored().state.vmStoppedAt).toBeUndefined();
+    const refused = s.stored().events.filter((e) => e.type === "job.cutover_refused");
+    expect(refused.map((e) => (e.data as { reason: string }).reason)).toEqual(["vg0/vm2 is missing on hv-dst"]);
   });
 
   it("resumes after a crash without copying again what either disk finished", async () => {
