@@ -42,6 +42,20 @@ describe("vmCommands", () => {
     expect(vmCommands({ controller: "none" }, hosts)).toEqual({ stop: [], start: [], restart: [] });
   });
 
+  it("fills {devices} with every disk's target path in order, {device} with the first disk's", () => {
+    const two = {
+      ...hosts,
+      devices: [...hosts.devices, { source: "/dev/vg0/web-data", target: "/dev/vg1/web data" }],
+    };
+    const c = vmCommands(
+      { controller: "commands", stopSource: "vm stop", startTarget: "vm start {device} -- {devices}" },
+      two,
+    );
+    expect(c.start).toEqual([
+      { host: "lab2", command: "vm start '/dev/vg1/web' -- '/dev/vg1/web' '/dev/vg1/web data'" },
+    ]);
+  });
+
   it("quotes like packages/lvm", () => {
     for (const s of ["plain", "it's", "a b", "'", "$(x)`y`", ""]) expect(shQuote(s)).toBe(lvmQuote(s));
   });

@@ -24,7 +24,7 @@ export const VmControl = Type.Union([
       startTarget: Type.String({
         minLength: 1,
         maxLength: 4096,
-        description: "{device} is replaced by the target path",
+        description: "{device} is replaced by disk 0's target path, {devices} by every disk's (in order), each quoted",
       }),
       status: Type.Optional(
         Type.String({

@@ -7,6 +7,7 @@ import { createJobObjectsRepo } from "../../src/db/repositories/job-objects.ts";
 import { RemoteCommandError } from "../../src/hosts/transport/errors.ts";
 import { createJobExecutor } from "../../src/jobs/execute-job.ts";
 import { createPhases } from "../../src/jobs/phases/index.ts";
+import { fillDevices } from "../../src/jobs/vm/controller.ts";
 import { redactSecrets } from "../../src/jobs/vm/redact.ts";
 import { FakeLvmHost } from "../support/fake-host.ts";
 import type { tempDb } from "../support/helpers.ts";
@@ -111,5 +112,13 @@ describe("redactSecrets", () => {
     ["virsh shutdown vm1", "virsh shutdown vm1"],
   ])("%s", (command, redacted) => {
     expect(redactSecrets(command)).toBe(redacted);
+  });
+});
+
+describe("fillDevices", () => {
+  it("puts disk 0's target path in {device} and every disk's, in order, in {devices}, each quoted", () => {
+    expect(fillDevices("start {device} -- {devices}", ["/dev/vg1/root", "/dev/vg1/it's data"])).toBe(
+      "start '/dev/vg1/root' -- '/dev/vg1/root' '/dev/vg1/it'\\''s data'",
+    );
   });
 });

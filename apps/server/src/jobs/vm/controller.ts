@@ -77,12 +77,19 @@ function outcomeOf(err: unknown, command: string): string | null {
   return messageOf(err).includes(command.slice(0, 40)) ? `failed (${codeOf(err)})` : null;
 }
 
-/** `commands`: operator-written shell run as given; `{device}` becomes the quoted target device path (disk 0's). */
+/**
+ * The start command for the target: `{device}` becomes disk 0's target device path and `{devices}` every disk's,
+ * in disk order, each quoted.
+ */
+export const fillDevices = (template: string, devices: readonly string[]) =>
+  template.replaceAll("{devices}", devices.map(shQuote).join(" ")).replaceAll("{device}", shQuote(devices[0] ?? ""));
+
+/** `commands`: operator-written shell run as given, the start command with the target devices (fillDevices). */
 function commandsController(
   vm: Extract<VmControl, { controller: "commands" }>,
   source: HostShell,
   target: HostShell,
-  device: string,
+  devices: readonly string[],
   logger?: VmCommandLogger,
 ): VmController {
   const timeoutMs = (vm.timeoutSeconds ?? 120) * 1000;
@@ -121,7 +128,7 @@ function commandsController(
     },
     async defineTarget() {},
     async startTarget(signal) {
-      await run("start command", "target", target, vm.startTarget.replaceAll("{device}", shQuote(device)), signal);
+      await run("start command", "target", target, fillDevices(vm.startTarget, devices), signal);
     },
     async undefineTarget() {
       return false;
@@ -155,11 +162,15 @@ export function vmControllerFor(
   switch (vm.controller) {
     case "none":
       return noVm;
-    case "commands": {
-      const [first] = disks;
-      if (!first) throw new Error("a migration without disks has no VM to start");
-      return commandsController(vm, source, target, devicePath(first.targetVg, first.targetLv), logger);
-    }
+    case "commands":
+      if (!disks.length) throw new Error("a migration without disks has no VM to start");
+      return commandsController(
+        vm,
+        source,
+        target,
+        disks.map((d) => devicePath(d.targetVg, d.targetLv)),
+        logger,
+      );
     case "libvirt":
       return libvirtController(vm, source, target, disks);
   }

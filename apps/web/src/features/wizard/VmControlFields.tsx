@@ -99,7 +99,7 @@ export function VmControlFields(props: {
             </label>
             <label className="field">
               Start command on the destination ({"{device}"} is the new LV's path
-              {plan.disks.length > 1 ? ", disk 1's" : ""})
+              {plan.disks.length > 1 ? <>, the first disk's; {"{devices}"} all of them in order</> : ""})
               <input value={plan.commands.startTarget} onChange={(e) => cmd("startTarget", e.target.value)} required />
             </label>
             <label className="field">

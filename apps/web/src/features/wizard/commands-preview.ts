@@ -40,9 +40,14 @@ export function vmCommands(vm: VmControl, h: PreviewHosts): VmCommands {
     case "commands":
       return {
         stop: [{ host: h.source, command: vm.stopSource }],
-        // The controller passes disk 0's device: the VM's first disk.
+        // As the server's fillDevices: {device} is disk 0's target path, {devices} every disk's in order.
         start: [
-          { host: h.target, command: vm.startTarget.replaceAll("{device}", shQuote(h.devices[0]?.target ?? "")) },
+          {
+            host: h.target,
+            command: vm.startTarget
+              .replaceAll("{devices}", h.devices.map((d) => shQuote(d.target)).join(" "))
+              .replaceAll("{device}", shQuote(h.devices[0]?.target ?? "")),
+          },
         ],
         restart: vm.startSource ? [{ host: h.source, command: vm.startSource }] : [],
       };
