@@ -285,9 +285,11 @@ describe("dashboard: a whole VM, from the wizard to its job page", () => {
       .toEqual([expect.stringMatching(/: 50\.0% copied, 0\.0% in flight/), "32.0 MiB of 64.0 MiB (50.0%)"]);
     await screenshot(page, "dashboard-vm-5-job-disk-1");
 
-    // The list says what moves.
+    // The list says what moves (by host name once the hosts have loaded: "#1" until then).
     await page.goto(`${server.url}/jobs`);
-    expect(await page.getByTestId(`job-row-${job.id}`).textContent()).toContain("hv-src:VM db1 · 2 disks");
+    await expect
+      .poll(() => page.getByTestId(`job-row-${job.id}`).textContent(), { timeout: 15_000 })
+      .toContain("hv-src:VM db1 · 2 disks");
     expect(errors).toEqual([]);
   });
 });
