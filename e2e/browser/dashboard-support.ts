@@ -146,11 +146,15 @@ export const FLEET = {
   vgs: [vgRow("vg0", 2 * 2 ** 30), vgRow("vg1", 4 * 2 ** 30)],
 };
 
-/** A libvirt domain the stand-in virsh reports, with its disks as `virsh domblklist --details` lists them. */
+/**
+ * A libvirt domain the stand-in virsh reports, with its disks as `virsh domblklist --details` lists them and its
+ * network interfaces (in `dumpxml` only): a libvirt network, a bridge or a host interface (direct) by name.
+ */
 export interface StandInDomain {
   name: string;
   state: string;
   disks: Array<{ type: string; device: string; target: string; source: string }>;
+  interfaces?: Array<{ type: "network" | "bridge" | "direct"; source: string; mac: string }>;
 }
 
 /** FLEET's one VM: web1 on vg0/web1-disk. */
@@ -162,16 +166,21 @@ export const FLEET_DOMAINS: StandInDomain[] = [
   },
 ];
 
-/** More on the stand-in hosts than FLEET has: LVs (in FLEET's VGs) and the libvirt domains instead of FLEET's. */
+/**
+ * More on the stand-in hosts than FLEET has: LVs (in FLEET's VGs), the libvirt domains instead of FLEET's, and the
+ * libvirt networks (`virsh net-list --all --name`; none unless given).
+ */
 export interface FleetExtras {
   lvs?: Row[];
   domains?: StandInDomain[];
+  networks?: string[];
 }
 
 const shArg = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-/** The stand-in virsh: list, domblklist, domstate and dumpxml of `domains`, and its version. */
-function virshScript(domains: readonly StandInDomain[]): string {
+/** The stand-in virsh: list, domblklist, domstate and dumpxml of `domains`, net-list of `networks`, its version. */
+function virshScript(domains: readonly StandInDomain[], networks: readonly string[]): string {
+  const sourceAttr = { network: "network", bridge: "bridge", direct: "dev" } as const;
   const uuid = (i: number) => `5eb1d000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`;
   const lines = (d: StandInDomain) =>
     [
@@ -191,6 +200,10 @@ function virshScript(domains: readonly StandInDomain[]): string {
       ...d.disks.map(
         (x) =>
           `    <disk type='${x.type}' device='${x.device}'><source ${x.type === "file" ? "file" : "dev"}='${x.source}'/><target dev='${x.target}'/></disk>`,
+      ),
+      ...(d.interfaces ?? []).map(
+        (x) =>
+          `    <interface type='${x.type}'><mac address='${x.mac}'/><source ${sourceAttr[x.type]}='${x.source}'/><model type='virtio'/></interface>`,
       ),
       "  </devices>",
       "</domain>",
@@ -218,6 +231,7 @@ function virshScript(domains: readonly StandInDomain[]): string {
     ...each("$3", (d) => `printf '%s\\n\\n' ${shArg(d.state)}`),
     `dumpxml)`,
     ...each("$3", (d, i) => `printf '%s\\n' ${xml(d, i)}`),
+    `net-list) printf '%s\\n' ${[...networks.map(shArg), "''"].join(" ")};;`,
     `esac`,
   ].join("\n");
 }
@@ -277,7 +291,7 @@ export function writeStandInTools(dir: string, opts: { vgs?: string[]; extras?: 
     "lvcreate",
     `sleep "$(cat '${dir}/lvcreate-delay')"; echo "  stand-in lvcreate: no device-mapper on this test host" >&2; exit 5`,
   );
-  tool(dir, "virsh", virshScript(opts.extras?.domains ?? FLEET_DOMAINS));
+  tool(dir, "virsh", virshScript(opts.extras?.domains ?? FLEET_DOMAINS, opts.extras?.networks ?? []));
   for (const real of [
     "/bin/cat",
     "/bin/dd",
@@ -358,17 +372,21 @@ export interface TwoHostDashboard {
 
 /**
  * A dashboard server with two trusted hosts, and a laptop-sized page in headless Chromium (not logged in yet).
- * `targetVgs`: the VGs hv-dst has (default: all of FLEET's); `sourceExtras`: more LVs and other VMs on hv-src.
+ * `targetVgs`: the VGs hv-dst has (default: all of FLEET's); `sourceExtras`: more LVs and other VMs on hv-src;
+ * `targetNetworks`: hv-dst's libvirt networks (default none).
  */
 export async function startTwoHostDashboard(
   name: string,
-  opts: { targetVgs?: string[]; sourceExtras?: FleetExtras } = {},
+  opts: { targetVgs?: string[]; sourceExtras?: FleetExtras; targetNetworks?: string[] } = {},
 ): Promise<TwoHostDashboard> {
   const [server, fleet, fleetB, browser] = await Promise.all([
     startDashboardServer(name),
     startFleet(opts.sourceExtras ? { extras: opts.sourceExtras } : {}),
     // hv-dst is a fresh hypervisor: no VM defined there, so the VM's name and UUID are free.
-    startFleet({ ...(opts.targetVgs ? { vgs: opts.targetVgs } : {}), extras: { domains: [] } }),
+    startFleet({
+      ...(opts.targetVgs ? { vgs: opts.targetVgs } : {}),
+      extras: { domains: [], networks: opts.targetNetworks ?? [] },
+    }),
     launchChromium(),
   ]);
   const src = await addTrustedHost(server, fleet.sshd, "hv-src");

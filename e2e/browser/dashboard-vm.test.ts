@@ -5,6 +5,8 @@
 // Real server, real sshd (stand-in LVM and virsh tools, so the job fails for real in its snapshot phase: no
 // device-mapper here); the job is then moved into its full copy in SQLite under another process's lease and its
 // disks' progress sent through the server's event hub, as in dashboard-screens. Real LVM and libvirt: e2e/tests.
+// Last, a VM whose network hv-dst lacks: the review's VM networks precheck fails, the network is mapped there and
+// the prechecks pass; moved as a maintenance move (left shut off on hv-dst).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -27,6 +29,8 @@ const CHUNK = 64 * 1024;
 /** db1's disks on hv-src: a classic root LV and a thin data LV in vg0's own pool. */
 const ROOT = 128 * MiB;
 const DATA = 64 * MiB;
+/** app1's disk on hv-src: its interfaces attach to libvirt's default network, which hv-dst has, and prod-net. */
+const APP = 32 * MiB;
 /** An installer image in db1's CD-ROM drive: both stand-in hosts are this machine, so the target has it too. */
 const ISO = join(mkdtempSync(join(tmpdir(), "bf-iso-")), "installer.iso");
 writeFileSync(ISO, "not really an ISO\n");
@@ -42,8 +46,10 @@ describe("dashboard: a whole VM, from the wizard to its job page", () => {
     // hv-dst has vg1 only (with pool1): the classic disk goes to VG vg1, the thin one to its pool, by default.
     setup = await startTwoHostDashboard("vm", {
       targetVgs: ["vg1"],
+      targetNetworks: ["default", "lab-net"],
       sourceExtras: {
         lvs: [
+          lvRow({ lv_name: "app1-root", lv_attr: "-wi-ao----", lv_size: String(APP) }),
           lvRow({ lv_name: "db1-root", lv_attr: "-wi-ao----", lv_size: String(ROOT) }),
           lvRow({
             lv_name: "pool0",
@@ -71,6 +77,15 @@ describe("dashboard: a whole VM, from the wizard to its job page", () => {
               { type: "block", device: "disk", target: "vda", source: "/dev/vg0/db1-root" },
               { type: "block", device: "disk", target: "vdb", source: "/dev/vg0/db1-data" },
               { type: "file", device: "cdrom", target: "sda", source: ISO },
+            ],
+          },
+          {
+            name: "app1",
+            state: "running",
+            disks: [{ type: "block", device: "disk", target: "vda", source: "/dev/vg0/app1-root" }],
+            interfaces: [
+              { type: "network", source: "default", mac: "52:54:00:00:01:01" },
+              { type: "network", source: "prod-net", mac: "52:54:00:00:01:02" },
             ],
           },
           {
@@ -285,9 +300,77 @@ describe("dashboard: a whole VM, from the wizard to its job page", () => {
       .toEqual([expect.stringMatching(/: 50\.0% copied, 0\.0% in flight/), "32.0 MiB of 64.0 MiB (50.0%)"]);
     await screenshot(page, "dashboard-vm-5-job-disk-1");
 
-    // The list says what moves.
+    // The list says what moves (by host name once the hosts have loaded: "#1" until then).
     await page.goto(`${server.url}/jobs`);
-    expect(await page.getByTestId(`job-row-${job.id}`).textContent()).toContain("hv-src:VM db1 · 2 disks");
+    await expect
+      .poll(() => page.getByTestId(`job-row-${job.id}`).textContent(), { timeout: 15_000 })
+      .toContain("hv-src:VM db1 · 2 disks");
+    expect(errors).toEqual([]);
+  });
+
+  it("maps a network the destination lacks in the review, and starts a maintenance move that leaves the VM shut off", async () => {
+    await page.goto(`${server.url}/migrations/new`);
+    await page.getByRole("radio", { name: /hv-src/ }).check({ timeout: 15_000 });
+    await page.getByRole("radio", { name: /^VM app1/ }).check({ timeout: 20_000 });
+    await page.getByRole("button", { name: /^Next:/ }).click();
+    // Screen 2: libvirt for app1, and the maintenance move asked for.
+    await page.getByRole("radio", { name: /^VG vg1/ }).waitFor({ timeout: 20_000 });
+    expect(await page.getByRole("radio", { name: /libvirt/ }).isChecked()).toBe(true);
+    await page.getByLabel("Leave the VM shut off on the destination (maintenance move)").check();
+    await page.getByRole("button", { name: /^Next:/ }).click();
+
+    // Screen 3: no virsh start on hv-dst, said in words; prod-net is missing there.
+    expect(await page.getByTestId("review-vm-control").textContent()).toBe(
+      "libvirt stops domain app1 and defines it on hv-dst, left shut off there (maintenance move)",
+    );
+    const starts = (await page.getByTestId("start-commands").textContent()) ?? "";
+    expect(starts).toContain("'virsh' '--quiet' 'define' '/dev/stdin'");
+    expect(starts).not.toContain("'start'");
+    expect(await page.getByTestId("start-note").textContent()).toBe(
+      "No virsh start: the VM stays shut off on hv-dst (maintenance move); start it there yourself.",
+    );
+    expect(await page.getByTestId("review-networks").textContent()).toBe("as on hv-src");
+    const checks = page.getByRole("list", { name: "Precheck results" });
+    await checks.waitFor({ timeout: 30_000 });
+    const networks = checks.locator("li").filter({ hasText: "VM networks" });
+    expect(await networks.getAttribute("class")).toBe("bad");
+    expect(await networks.textContent()).toContain(
+      "interface 52:54:00:00:01:02 (network prod-net): hv-dst has no network prod-net",
+    );
+    expect(await checks.locator("li.bad").count()).toBe(1);
+    expect(await page.getByRole("button", { name: "Start migration" }).isDisabled()).toBe(true);
+    // One row, for the network hv-dst lacks (default it has), offering what hv-dst has.
+    const mapping = page.getByRole("region", { name: "Networks on hv-dst" });
+    expect(await mapping.locator("input").count()).toBe(1);
+    expect(await mapping.textContent()).toContain("hv-dst has: default, lab-net");
+    await screenshot(page, "dashboard-vm-6-review-network-missing");
+
+    await mapping.getByLabel("network prod-net on hv-src").fill("lab-net");
+    await mapping.getByRole("button", { name: "Map and re-run prechecks" }).click();
+    await expect
+      .poll(() => checks.locator("li").filter({ hasText: "VM networks" }).textContent(), { timeout: 30_000 })
+      .toContain("VM networks passed: hv-dst has what the 2 interfaces attach to (mapped: prod-net -> lab-net)");
+    expect(await checks.locator("li.bad").count()).toBe(0);
+    expect(await page.getByTestId("review-networks").textContent()).toBe("prod-net on hv-src → lab-net on hv-dst");
+    expect(await page.getByTestId("start-commands").textContent()).toContain("network prod-net replaced by lab-net");
+    // The mapping stays on show, to change or clear.
+    expect(await mapping.getByLabel("network prod-net on hv-src").inputValue()).toBe("lab-net");
+    await screenshot(page, "dashboard-vm-7-review-network-mapped");
+
+    await page.getByRole("button", { name: "Start migration" }).click();
+    await page.waitForURL(/\/jobs\/\d+$/);
+    const created = await jobOf(server, Number(page.url().split("/").pop()));
+    expect(created.vm).toEqual({
+      controller: "libvirt",
+      domain: "app1",
+      shutdownTimeoutSeconds: 120,
+      undefineSource: false,
+      startTarget: false,
+      networkMap: { "prod-net": "lab-net" },
+    });
+    await expect
+      .poll(() => page.getByRole("heading", { level: 2 }).locator("..").textContent(), { timeout: 15_000 })
+      .toContain("VM app1 stopped by libvirt, left shut off on the target");
     expect(errors).toEqual([]);
   });
 });

@@ -201,6 +201,36 @@ describe("the request's cutover", () => {
   });
 });
 
+describe("the request's libvirt control", () => {
+  const hosts = [host(1, "lab1"), host(2, "lab2")];
+  const dst = inventory({ vgs: [vg("vg0", 1024 * MiB)] });
+  const d = { ...emptyDraft(), sourceHostId: 1, sources: [web], controller: "libvirt" as const, targetHostId: 2 };
+  const vm = (libvirt: Partial<typeof d.libvirt> = {}) =>
+    toCreateMigration(
+      resolveDraft(
+        { ...d, libvirt: { ...d.libvirt, domain: "web1", ...libvirt } },
+        { hosts, sourceInventory: undefined, targetInventory: dst },
+      ),
+    )?.vm;
+
+  it("starts the VM on the destination and maps no network by default", () => {
+    expect(vm()).toEqual({
+      controller: "libvirt",
+      domain: "web1",
+      shutdownTimeoutSeconds: 120,
+      undefineSource: false,
+      startTarget: true,
+    });
+  });
+
+  it("sends startTarget false for a maintenance move, and the network map when one is set", () => {
+    expect(vm({ startTarget: false, networkMap: { prod: "lab-net" } })).toMatchObject({
+      startTarget: false,
+      networkMap: { prod: "lab-net" },
+    });
+  });
+});
+
 describe("volumeChoices", () => {
   it("marks the kept copy of a volume already migrated away, and only that one", () => {
     const inv = inventory({ lvs: [lv("vg0", "kept", { migratedAway: { jobId: 12 } }), lv("vg0", "web")] });

@@ -31,6 +31,24 @@ describe("vmCommands", () => {
     ]);
   });
 
+  it("runs no virsh start for a maintenance move, says the VM stays shut off, and names the mapped networks", () => {
+    const c = vmCommands(
+      { controller: "libvirt", domain: "web1", startTarget: false, networkMap: { prod: "lab-net", br0: "br-lan" } },
+      hosts,
+    );
+    expect(c.start.map((l) => [l.host, l.command])).toEqual([
+      ["lab1", shJoin(["virsh", "--quiet", "dumpxml", "--inactive", "web1"])],
+      ["lab2", shJoin(["virsh", "--quiet", "define", "/dev/stdin"])],
+    ]);
+    expect(c.start[1]?.note).toBe(
+      "that definition, with /dev/vg0/web replaced by /dev/vg1/web, network prod replaced by lab-net, network br0 replaced by br-lan",
+    );
+    expect(c.startNote).toBe(
+      "No virsh start: the VM stays shut off on lab2 (maintenance move); start it there yourself.",
+    );
+    expect(vmCommands({ controller: "libvirt", domain: "web1" }, hosts).startNote).toBeUndefined();
+  });
+
   it("shows the operator's commands, {device} as the quoted target path, and no restart when none is given", () => {
     const c = vmCommands(
       { controller: "commands", stopSource: "vm stop", startTarget: "vm start {device} --now" },

@@ -379,6 +379,18 @@ export type MigrationListQuery = Static<typeof MigrationListQuery>;
 export const MigrationList = Type.Object({ migrations: Type.Array(Migration) });
 export type MigrationList = Static<typeof MigrationList>;
 
+/**
+ * A network or bridge the VM's interfaces attach to on the source that the target lacks (after `vm.networkMap`):
+ * what a client offers to map, without reading the check's message. One per source name.
+ */
+export const MissingNetwork = Type.Object({
+  source: Type.String({ description: "the name on the source: the key to give vm.networkMap" }),
+  kind: Type.Union([Type.Literal("network"), Type.Literal("bridge"), Type.Literal("host interface")]),
+  wanted: Type.String({ description: "the name looked for on the target: source, or vm.networkMap's value for it" }),
+  offered: Type.Array(Type.String(), { description: "the target's names of that kind, sorted: what it can map to" }),
+});
+export type MissingNetwork = Static<typeof MissingNetwork>;
+
 export const PrecheckResult = Type.Object({
   ok: Type.Boolean(),
   checks: Type.Array(
@@ -389,6 +401,7 @@ export const PrecheckResult = Type.Object({
       warning: Type.Optional(
         Type.Boolean({ description: "passes, but the migration will not run as asked (auto takes the relay)" }),
       ),
+      missingNetworks: Type.Optional(Type.Array(MissingNetwork, { description: "VM networks only, when it failed" })),
     }),
   ),
   estimate: Type.Optional(

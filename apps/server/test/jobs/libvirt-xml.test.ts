@@ -173,6 +173,23 @@ describe("the VM networks precheck", () => {
     expect(check.message).toBe(
       'interface 52:54:00:aa:bb:cc (bridge br0): lab2 has no bridge br0; create it there or map it (vm.networkMap {"br0": "NAME"})',
     );
+    // The same, structured: what a client offers to map, with the target's bridges to map it to.
+    expect(check.missingNetworks).toEqual([{ source: "br0", kind: "bridge", wanted: "br0", offered: ["br-lan"] }]);
+  });
+
+  it("lists each missing source once, with what was looked for after the map and what the target offers", () => {
+    const xml = domainXml({ net: "prod", bridge: "prod" }).replace(
+      "</devices>",
+      "<interface type='network'><mac address='52:54:00:00:00:03'/><source network='prod'/></interface>\n" +
+        "<interface type='direct'><mac address='52:54:00:00:00:04'/><source dev='eno9' mode='bridge'/></interface>\n</devices>",
+    );
+    const check = networksCheck(readDomain(xml), { prod: "nat" }, lab2, "lab2");
+    expect(check.ok).toBe(false);
+    expect(check.missingNetworks).toEqual([
+      { source: "prod", kind: "network", wanted: "nat", offered: ["default"] },
+      { source: "eno9", kind: "host interface", wanted: "eno9", offered: ["br-lan", "eth0", "lo"] },
+    ]);
+    expect(networksCheck(readDomain(domainXml()), { br0: "br-lan" }, lab2, "lab2").missingNetworks).toBeUndefined();
   });
 
   it("passes once networkMap points it at what the target has, and refuses a map to what it lacks", () => {

@@ -1,4 +1,4 @@
-import type { PrecheckResult } from "@blockferry/contracts";
+import type { MissingNetwork, PrecheckResult } from "@blockferry/contracts";
 import { lvsCommand, parseLvsReport, shJoin, validateDomainName } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
 import type { HostShell } from "../context.ts";
@@ -102,7 +102,10 @@ export function mediaCheck(media: readonly DomainDisk[], missing: ReadonlySet<st
   };
 }
 
-/** Interfaces whose network or bridge the target lacks, after `networkMap`. Pure, for the tests. */
+/**
+ * Interfaces whose network or bridge the target lacks, after `networkMap`; a failure lists each missing source name
+ * once in `missingNetworks`, with what the target offers of its kind. Pure, for the tests.
+ */
 export function networksCheck(
   devices: DomainDevices,
   networkMap: Readonly<Record<string, string>>,
@@ -111,24 +114,27 @@ export function networksCheck(
 ): Check {
   const name = "VM networks";
   const problems: string[] = [];
+  const missing = new Map<string, MissingNetwork>();
   const mapped: string[] = [];
   for (const iface of devices.interfaces) {
     if (iface.source === null) continue; // user-mode and other interfaces that name nothing of the host
     const to = Object.hasOwn(networkMap, iface.source) ? (networkMap[iface.source] as string) : iface.source;
-    const [kind, has] =
+    const [kind, offered] =
       iface.type === "network"
-        ? ["network", target.networks.has(to)]
+        ? (["network", target.networks] as const)
         : iface.type === "bridge"
-          ? ["bridge", target.bridges.has(to)]
-          : ["host interface", target.links.has(to) || target.bridges.has(to)];
+          ? (["bridge", target.bridges] as const)
+          : (["host interface", new Set([...target.links, ...target.bridges])] as const);
     const label = `interface ${iface.mac ?? "?"} (${iface.type} ${iface.source}${to === iface.source ? "" : ` -> ${to}`})`;
-    if (!has)
+    if (!offered.has(to)) {
       problems.push(
         `${label}: ${targetName} has no ${kind} ${to}; create it there or map it (vm.networkMap {"${iface.source}": "NAME"})`,
       );
-    else if (to !== iface.source) mapped.push(`${iface.source} -> ${to}`);
+      if (!missing.has(iface.source))
+        missing.set(iface.source, { source: iface.source, kind, wanted: to, offered: [...offered].sort() });
+    } else if (to !== iface.source) mapped.push(`${iface.source} -> ${to}`);
   }
-  if (problems.length) return { name, ok: false, message: problems.join("; ") };
+  if (problems.length) return { name, ok: false, message: problems.join("; "), missingNetworks: [...missing.values()] };
   const count = devices.interfaces.length;
   return {
     name,

@@ -42,7 +42,9 @@ import { ThroughputChart } from "./ThroughputChart.tsx";
 function planWords(m: Migration): string {
   const vm =
     m.vm.controller === "libvirt"
-      ? `VM ${m.vm.domain} stopped and started by libvirt`
+      ? m.vm.startTarget === false
+        ? `VM ${m.vm.domain} stopped by libvirt, left shut off on the target`
+        : `VM ${m.vm.domain} stopped and started by libvirt`
       : m.vm.controller === "commands"
         ? "VM stopped and started by your commands"
         : "VM not controlled by Blockferry";

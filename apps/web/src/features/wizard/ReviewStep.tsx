@@ -1,4 +1,4 @@
-import type { CreateMigrationSet, Host } from "@blockferry/contracts";
+import type { CreateMigrationSet, Host, MissingNetwork } from "@blockferry/contracts";
 import { PHASE_LABELS } from "@blockferry/contracts/vocabulary";
 import { useEffect, useState } from "react";
 import { Bytes, HumanText, Rate } from "../../components/Figures.tsx";
@@ -16,6 +16,7 @@ import {
 import { Link, navigate } from "../../lib/router.tsx";
 import { useCreateMigration, usePrechecks } from "../jobs/api.ts";
 import { type CommandLine, lvDevice, vmCommands } from "./commands-preview.ts";
+import { applyNetworkMap, type NetworkRow, networkRows, sameMap } from "./network-map.ts";
 import type { Plan } from "./plan.ts";
 import {
   type FieldId,
@@ -27,7 +28,10 @@ import {
   WIZARD_STEPS,
 } from "./precheck-fixes.ts";
 
-/** Screen 3: the plan in words, the exact VM commands, live prechecks (each failure linked to its fix), Start. */
+/**
+ * Screen 3: the plan in words, the exact VM commands, live prechecks (each failure linked to its fix; networks the
+ * destination lacks mapped here), Start.
+ */
 export function ReviewStep(props: {
   plan: Plan;
   body: CreateMigrationSet | null;
@@ -35,6 +39,8 @@ export function ReviewStep(props: {
   leftBehind: string[];
   hosts: Host[];
   goTo(step: StepIndex, field: FieldId): void;
+  /** Replaces the libvirt controller's network map (the prechecks then run again). */
+  setNetworkMap(map: Record<string, string>): void;
 }) {
   const { plan, body, hosts } = props;
   // Prechecks follow the plan; debounced so a burst of edits costs one request.
@@ -56,6 +62,7 @@ export function ReviewStep(props: {
   const copy = estimateCopySeconds(toCopy, { limitBytesPerSecond: body.options?.bandwidthLimitBytesPerSecond });
   const targetLv = (d: CreateMigrationSet["disks"][number]) => d.target.lv ?? d.source.lv;
   const many = body.disks.length > 1;
+  const networkMap = body.vm.controller === "libvirt" ? (body.vm.networkMap ?? {}) : {};
   /** A disk as the review names it: its number and, for a VM's disk, its device there. */
   const diskLabel = (i: number) => {
     const dev = plan.sources[i]?.disk;
@@ -113,13 +120,29 @@ export function ReviewStep(props: {
           </>
         )}
         <dt>VM control</dt>
-        <dd>
+        <dd data-testid="review-vm-control">
           {body.vm.controller === "libvirt"
-            ? `libvirt stops and starts domain ${body.vm.domain}`
+            ? body.vm.startTarget === false
+              ? `libvirt stops domain ${body.vm.domain} and defines it on ${name(body.targetHostId)}, left shut off there (maintenance move)`
+              : `libvirt stops and starts domain ${body.vm.domain}`
             : body.vm.controller === "commands"
               ? "your stop and start commands"
               : "none: you stop and start the VM yourself"}
         </dd>
+        {body.vm.controller === "libvirt" ? (
+          <>
+            <dt>Networks</dt>
+            <dd data-testid="review-networks">
+              {Object.keys(networkMap).length
+                ? Object.entries(networkMap).map(([from, to]) => (
+                    <div key={from}>
+                      {from} on {name(body.sourceHostId)} → {to} on {name(body.targetHostId)}
+                    </div>
+                  ))
+                : `as on ${name(body.sourceHostId)}`}
+            </dd>
+          </>
+        ) : null}
         <dt>Cutover</dt>
         <dd data-testid="review-cutover">
           {typeof body.cutover === "object"
@@ -206,6 +229,16 @@ export function ReviewStep(props: {
               );
             })}
           </ul>
+          {body.vm.controller === "libvirt" ? (
+            <NetworkMapping
+              missing={pre.data.checks.find((c) => c.missingNetworks)?.missingNetworks}
+              map={networkMap}
+              source={name(body.sourceHostId)}
+              target={name(body.targetHostId)}
+              // The same map runs the same prechecks: asked again, they are run again.
+              apply={(next) => (sameMap(next, networkMap) ? void pre.refetch() : props.setNetworkMap(next))}
+            />
+          ) : null}
           <section className="estimate" aria-label="Estimate">
             <div>
               <span className="stat-label">To copy</span> <Bytes n={toCopy} />
@@ -259,6 +292,86 @@ function FixLink({ fix, goTo }: { fix: Fix; goTo(step: StepIndex, field: FieldId
   );
 }
 
+/**
+ * A row per network or bridge the destination lacks (or that is mapped already): the name to use there, typed or
+ * picked from what the destination has, applied at once so the prechecks run again with the map.
+ */
+function NetworkMapping(props: {
+  missing: MissingNetwork[] | undefined;
+  map: Record<string, string>;
+  source: string;
+  target: string;
+  apply(map: Record<string, string>): void;
+}) {
+  const rows = networkRows(props.missing, props.map);
+  // Typed names start from the map; a new precheck result or map starts them again.
+  return rows.length ? <NetworkRows key={JSON.stringify(rows)} rows={rows} {...props} /> : null;
+}
+
+function NetworkRows(props: {
+  rows: NetworkRow[];
+  map: Record<string, string>;
+  source: string;
+  target: string;
+  apply(map: Record<string, string>): void;
+}) {
+  const { rows, source, target } = props;
+  const [typed, setTyped] = useState(() => Object.fromEntries(rows.map((r) => [r.source, r.mappedTo])));
+  const next = applyNetworkMap(props.map, typed);
+  const missing = rows.some((r) => r.missing);
+  return (
+    <section className="network-map" aria-labelledby="network-map-title">
+      <h4 id="network-map-title">Networks on {target}</h4>
+      <p className="muted small">
+        {missing
+          ? `${target} lacks what these interfaces attach to on ${source}: map each to a network or bridge ${target} has, then run the prechecks again.`
+          : `The VM's interfaces are moved to these on ${target}; clear a name to attach them as on ${source}.`}
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (next) props.apply(next);
+        }}
+      >
+        {rows.map((r, i) => (
+          <label key={r.source} className="field network-row">
+            <span>
+              {r.kind ?? "network"} {r.source} on {source} → on {target}
+              {r.missing ? <span className="error"> (missing)</span> : null}
+            </span>
+            <input
+              value={typed[r.source] ?? ""}
+              list={r.offered.length ? `network-offered-${i}` : undefined}
+              placeholder={`a name on ${target}`}
+              onChange={(e) => setTyped((t) => ({ ...t, [r.source]: e.target.value }))}
+            />
+            {r.offered.length ? (
+              <>
+                <datalist id={`network-offered-${i}`}>
+                  {r.offered.map((o) => (
+                    <option key={o} value={o} />
+                  ))}
+                </datalist>
+                <span className="muted small">
+                  {target} has: {r.offered.join(", ")}
+                </span>
+              </>
+            ) : null}
+          </label>
+        ))}
+        {next ? null : (
+          <p className="error" role="alert">
+            A name is letters, digits and _ . : - only, at most 64 characters.
+          </p>
+        )}
+        <button type="submit" disabled={!next}>
+          Map and re-run prechecks
+        </button>
+      </form>
+    </section>
+  );
+}
+
 /** The stop, start and restart commands exactly as the VM controller will run them, host by host. */
 function VmCommandList({ body, hosts }: { body: CreateMigrationSet; hosts: Parameters<typeof vmCommands>[1] }) {
   const cmds = vmCommands(body.vm, hosts);
@@ -279,6 +392,11 @@ function VmCommandList({ body, hosts }: { body: CreateMigrationSet; hosts: Param
             lines={cmds.start}
             testId="start-commands"
           />
+          {cmds.startNote ? (
+            <p className="muted small" data-testid="start-note">
+              {cmds.startNote}
+            </p>
+          ) : null}
           <CommandGroup
             title="On cancel, to run it again on the source"
             lines={cmds.restart}

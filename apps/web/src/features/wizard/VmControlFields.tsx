@@ -90,6 +90,14 @@ export function VmControlFields(props: {
               />
               Undefine the VM on the source afterwards
             </label>
+            <label className="inline">
+              <input
+                type="checkbox"
+                checked={!plan.libvirt.startTarget}
+                onChange={(e) => set({ libvirt: { ...plan.libvirt, startTarget: !e.target.checked } })}
+              />
+              Leave the VM shut off on the destination (maintenance move)
+            </label>
           </>
         ) : plan.controller === "commands" ? (
           <>

@@ -16,13 +16,16 @@ import {
 } from "./plan.ts";
 import { FIELD } from "./precheck-fixes.ts";
 
-/** A new set of disks brings its own suggestions: destinations, names, controller and domain follow it again. */
+/**
+ * A new set of disks brings its own suggestions: destinations, names, controller and domain follow it again; the
+ * network map was another VM's.
+ */
 const freshDisks = (draft: Draft): Partial<Draft> => ({
   targets: {},
   targetLvs: {},
   controller: undefined,
   reuseTarget: false,
-  libvirt: { ...draft.libvirt, domain: "" },
+  libvirt: { ...draft.libvirt, domain: "", networkMap: {} },
 });
 
 /** Screen 1, what moves: the source host, then a VM (its LV disks) or logical volumes picked by hand. */

@@ -105,7 +105,14 @@ export function WizardPage() {
             set={set}
           />
         ) : (
-          <ReviewStep plan={plan} body={body} hosts={hostList} leftBehind={leftBehind} goTo={goTo} />
+          <ReviewStep
+            plan={plan}
+            body={body}
+            hosts={hostList}
+            leftBehind={leftBehind}
+            goTo={goTo}
+            setNetworkMap={(networkMap) => setDraft((d) => ({ ...d, libvirt: { ...d.libvirt, networkMap } }))}
+          />
         )}
       </div>
       <div className="wizard-nav">

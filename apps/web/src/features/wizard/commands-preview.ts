@@ -20,6 +20,8 @@ export interface CommandLine {
 export interface VmCommands {
   stop: CommandLine[];
   start: CommandLine[];
+  /** Said under the start commands: the VM is left shut off on the target (libvirt `startTarget: false`). */
+  startNote?: string;
   /** What a cancel runs to bring the VM back on the source. */
   restart: CommandLine[];
 }
@@ -54,6 +56,9 @@ export function vmCommands(vm: VmControl, h: PreviewHosts): VmCommands {
     case "libvirt": {
       const d = vm.domain;
       const timeout = vm.shutdownTimeoutSeconds ?? 120;
+      const starts = vm.startTarget !== false;
+      const networks = Object.entries(vm.networkMap ?? {}).map(([from, to]) => `network ${from} replaced by ${to}`);
+      const replaced = [...h.devices.map((d) => `${d.source} replaced by ${d.target}`), ...networks];
       return {
         stop: [
           { host: h.source, command: virsh("shutdown", d), note: "unless it is already shut off" },
@@ -64,11 +69,16 @@ export function vmCommands(vm: VmControl, h: PreviewHosts): VmCommands {
           {
             host: h.target,
             command: virsh("define", "/dev/stdin"),
-            note: `that definition, with ${h.devices.map((d) => `${d.source} replaced by ${d.target}`).join(", ")}`,
+            note: `that definition, with ${replaced.join(", ")}`,
           },
-          { host: h.target, command: virsh("start", d) },
+          ...(starts ? [{ host: h.target, command: virsh("start", d) }] : []),
           ...(vm.undefineSource ? [{ host: h.source, command: virsh("undefine", d) }] : []),
         ],
+        ...(starts
+          ? {}
+          : {
+              startNote: `No virsh start: the VM stays shut off on ${h.target} (maintenance move); start it there yourself.`,
+            }),
         restart: [{ host: h.source, command: virsh("start", d), note: "unless it is running" }],
       };
     }

@@ -61,7 +61,15 @@ export interface Draft {
   targetLvs: Record<string, string>;
   controller?: VmControl["controller"];
   commands: { stopSource: string; startSource: string; startTarget: string };
-  libvirt: { domain: string; shutdownTimeoutSeconds: number; undefineSource: boolean };
+  libvirt: {
+    domain: string;
+    shutdownTimeoutSeconds: number;
+    undefineSource: boolean;
+    /** false: defined on the destination and left shut off (a maintenance move). */
+    startTarget: boolean;
+    /** Source network or bridge name -> the destination's, for what the destination lacks. */
+    networkMap: Record<string, string>;
+  };
   cutover: "manual" | "auto";
   /** An automatic cutover's budget, pass limit and window as typed; all empty for none. */
   cutoverPolicy: PolicyFields;
@@ -93,7 +101,7 @@ export const emptyDraft = (): Draft => ({
   targets: {},
   targetLvs: {},
   commands: { stopSource: "", startSource: "", startTarget: "" },
-  libvirt: { domain: "", shutdownTimeoutSeconds: 120, undefineSource: false },
+  libvirt: { domain: "", shutdownTimeoutSeconds: 120, undefineSource: false, startTarget: true, networkMap: {} },
   cutover: "manual",
   cutoverPolicy: emptyPolicyFields(),
   bandwidthMiBps: "",
@@ -190,6 +198,8 @@ function vmControl(d: Draft): VmControl | null {
         domain: d.libvirt.domain,
         shutdownTimeoutSeconds: d.libvirt.shutdownTimeoutSeconds,
         undefineSource: d.libvirt.undefineSource,
+        startTarget: d.libvirt.startTarget,
+        ...(Object.keys(d.libvirt.networkMap).length ? { networkMap: { ...d.libvirt.networkMap } } : {}),
       };
   }
 }
