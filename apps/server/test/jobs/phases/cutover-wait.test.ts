@@ -81,10 +81,15 @@ describe("wait_cutover", () => {
 
     // The VM keeps writing (~2000 runs/s), during the pass and after it: what it adds while it stops alone is over
     // the budget (5 s of it at 1 ms a run).
+    // Paced by the clock, not by the timer's ticks: a loaded machine fires the timer less often, not the VM slower.
     let next = 4000;
+    let written = 0;
+    const began = performance.now();
     writer = setInterval(() => {
-      scattered(s, next, 4);
-      next += 8;
+      const due = Math.floor((performance.now() - began) * 2) - written;
+      scattered(s, next, due);
+      next += 2 * due;
+      written += due;
     }, 2);
     expect(await s.run("catch_up")).toEqual({ next: "wait_cutover" });
     expect(s.mover.calls.map((c) => c.pass)).toEqual(["catchup-1"]);
