@@ -171,6 +171,14 @@ async function targetNetworks(target: HostShell, signal?: AbortSignal): Promise<
   return { networks: new Set(lines(nets)), bridges: of("bridge"), links: of("link") };
 }
 
+/** Two commands run at once; when both fail, the first one's error is the one told (as if run one after another). */
+async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === "rejected") throw x.reason;
+  if (y.status === "rejected") throw y.reason;
+  return [x.value, y.value];
+}
+
 /**
  * libvirt's prechecks for a VM's disk set: the domain on the source (all its disks LVs of the set), libvirt
  * answering on the target with the domain's name and UUID free there, and what its interfaces attach to present
@@ -184,31 +192,45 @@ export async function libvirtPrechecks(
 ): Promise<Check[]> {
   const domain = validateDomainName(vm.domain);
   const { source, target } = shells;
+  const lines = (text: string) => text.split("\n").map((l) => l.trim());
+  // Both hosts at once, and on each its independent commands: only the target's media and networks wait for the
+  // source's domain. Each side's failure stays its own check.
+  const [src, taken] = await Promise.all([
+    source &&
+      both(source.run(virsh("dumpxml", "--inactive", domain), { signal }), source.run(lvsCommand(), { signal }))
+        .then(([xml, lvs]) => ({ devices: readDomain(xml), lvs: parseLvsReport(lvs) }))
+        .catch((err: unknown) => ({ err })),
+    target &&
+      both(
+        target.run(virsh("list", "--all", "--name"), { signal }),
+        target.run(virsh("list", "--all", "--uuid"), { signal }),
+      )
+        .then(([names, uuids]) => ({ names: lines(names), uuids: lines(uuids) }))
+        .catch((err: unknown) => ({ err })),
+  ]);
+  signal?.throwIfAborted();
   const checks: Check[] = [];
   let devices: DomainDevices | null = null;
-  if (source) {
-    try {
-      const xml = await source.run(virsh("dumpxml", "--inactive", domain), { signal });
-      devices = readDomain(xml);
-      const lvs = parseLvsReport(await source.run(lvsCommand(), { signal }));
-      const byPath = new Map(lvs.flatMap((lv) => lvPaths(lv.vg, lv.name).map((p) => [p, `${lv.vg}/${lv.name}`])));
-      checks.push(diskSetCheck(domain, devices, disks, (p) => byPath.get(p) ?? null));
-    } catch (err) {
-      signal?.throwIfAborted();
+  if (source && src) {
+    if ("err" in src)
       checks.push({
         name: "VM disks",
         ok: false,
-        message: isNoDomain(err)
+        message: isNoDomain(src.err)
           ? `domain ${domain} is not defined on ${source.name}`
-          : `could not read domain ${domain} on ${source.name}: ${tail(err)}`,
+          : `could not read domain ${domain} on ${source.name}: ${tail(src.err)}`,
       });
+    else {
+      devices = src.devices;
+      const byPath = new Map(src.lvs.flatMap((lv) => lvPaths(lv.vg, lv.name).map((p) => [p, `${lv.vg}/${lv.name}`])));
+      checks.push(diskSetCheck(domain, devices, disks, (p) => byPath.get(p) ?? null));
     }
   }
-  if (target) {
+  if (target && taken) {
     const name = "libvirt on the target";
     try {
-      const names = (await target.run(virsh("list", "--all", "--name"), { signal })).split("\n").map((l) => l.trim());
-      const uuids = (await target.run(virsh("list", "--all", "--uuid"), { signal })).split("\n").map((l) => l.trim());
+      if ("err" in taken) throw taken.err;
+      const { names, uuids } = taken;
       const uuid = devices?.uuid;
       if (names.includes(domain))
         checks.push({
@@ -225,9 +247,13 @@ export async function libvirtPrechecks(
       else
         checks.push({ name, ok: true, message: `libvirt answers on ${target.name}; the name ${domain} is free there` });
       const media = devices ? removableMedia(devices) : [];
-      if (media.length) checks.push(mediaCheck(media, await missingOn(target, media, signal), target.name));
-      if (devices?.interfaces.some((i) => i.source !== null))
-        checks.push(networksCheck(devices, vm.networkMap ?? {}, await targetNetworks(target, signal), target.name));
+      const wantsNetworks = devices?.interfaces.some((i) => i.source !== null);
+      const [missing, offered] = await Promise.all([
+        media.length ? missingOn(target, media, signal) : null,
+        wantsNetworks ? targetNetworks(target, signal) : null,
+      ]);
+      if (missing) checks.push(mediaCheck(media, missing, target.name));
+      if (devices && offered) checks.push(networksCheck(devices, vm.networkMap ?? {}, offered, target.name));
     } catch (err) {
       signal?.throwIfAborted();
       checks.push({
