@@ -9,6 +9,7 @@ import {
   toolsPresentCommand,
 } from "@blockferry/lvm";
 import type { HostRegistry } from "../hosts/trust/registry.ts";
+import { allInOrder } from "./all-in-order.ts";
 import type { HostShell } from "./context.ts";
 import { PRECHECK_TIMEOUT_MS } from "./data-path.ts";
 import { DirectPathUnavailableError, type ProbedHost, probeDirectPath } from "./direct-probe.ts";
@@ -143,7 +144,7 @@ async function sourceFacts(source: HostShell, plan: PlannedMigration, signal?: A
   // final delta, gzip for the compress option.
   const need = ["lvcreate", "dmsetup", "dd", ...(lv?.kind === "thin" ? ["thin_delta"] : [])];
   if (plan.options.compress) need.push("gzip");
-  const [vg, tools] = await Promise.all([
+  const [vg, tools] = await allInOrder([
     usable && lv.kind !== "thin" ? findVg(source, plan.source.vg, signal) : null,
     toolsCheck(source, need, signal),
   ]);
@@ -160,7 +161,7 @@ async function targetFacts(target: HostShell, plan: PlannedMigration, signal?: A
     (out) => ({ lvs: parseLvsReport(out) }),
     (err: unknown) => ({ err }),
   );
-  const [vg, tools] = await Promise.all([
+  const [vg, tools] = await allInOrder([
     findVg(target, plan.target.vg, signal),
     toolsCheck(target, ["dd", "cmp"], signal),
   ]);
@@ -197,7 +198,7 @@ export async function runPrechecks(
 
   // Every host's lookups run at once (each a round trip to a busy host); the checks are then told in one order.
   const { source, target } = shells;
-  const [src, dst, hash, virsh] = await Promise.all([
+  const [src, dst, hash, virsh] = await allInOrder([
     source && sourceFacts(source, plan, signal),
     target && targetFacts(target, plan, signal),
     source && target ? hashToolCheck(source, target, signal) : null,

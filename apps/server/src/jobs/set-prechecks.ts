@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import type { PrecheckResult } from "@blockferry/contracts";
 import { bytesWithExact } from "@blockferry/contracts/units";
+import { allInOrder } from "./all-in-order.ts";
 import type { HostShell } from "./context.ts";
 import { findLv, findVg } from "./lvm-ops.ts";
 import { MIN_SNAPSHOT_BYTES, type PlannedMigration, runPrechecks } from "./prechecks.ts";
@@ -23,8 +24,8 @@ export async function runSetPrechecks(
   // Every disk asks its hosts the same questions (the VG's lvs and vgs, the tool probes): each is asked once.
   const shells = { source: askingOnce(given.source), target: askingOnce(given.target) };
   // The VM's checks ask other commands than the disks' and run alongside them; they count only when virsh was found.
-  const [results, vm] = await Promise.all([
-    Promise.all(
+  const [results, vm] = await allInOrder([
+    allInOrder(
       plans.map((plan, i) => runPrechecks(plan, shells, i === 0 && plans.length === 1 ? hostProblems : [], signal)),
     ),
     libvirtChecks(plans, shells, signal),
@@ -103,11 +104,11 @@ async function setTotals(
 ): Promise<Check[]> {
   const sum = async (pick: (p: PlannedMigration, i: number) => Promise<[string, number] | null>) => {
     const by = new Map<string, number>();
-    for (const got of await Promise.all(plans.map(pick))) if (got) by.set(got[0], (by.get(got[0]) ?? 0) + got[1]);
+    for (const got of await allInOrder(plans.map(pick))) if (got) by.set(got[0], (by.get(got[0]) ?? 0) + got[1]);
     return by;
   };
   const room = async (shell: HostShell, need: Map<string, number>, what: string, name: string) =>
-    Promise.all(
+    allInOrder(
       [...need].map(async ([vgName, bytes]): Promise<Check> => {
         const vg = await findVg(shell, vgName, signal);
         const free = vg?.freeBytes ?? 0;
@@ -123,7 +124,7 @@ async function setTotals(
     );
   const { source, target } = shells;
   // Target and source at once; their checks in this order.
-  const [onTarget, onSource] = await Promise.all([
+  const [onTarget, onSource] = await allInOrder([
     target &&
       sum(async (p, i) => (p.target.thinPool ? null : [p.target.vg, diskBytes[i] ?? 0])).then((need) =>
         room(target, need, "the disks going there", "target room (all disks)"),

@@ -1,6 +1,7 @@
 import type { PrecheckResult } from "@blockferry/contracts";
 import { lvsCommand, parseLvsReport, shJoin, validateDomainName } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
+import { allInOrder } from "../all-in-order.ts";
 import type { HostShell } from "../context.ts";
 import { type DomainDevices, type DomainDisk, readDomain } from "./domain-xml.ts";
 import { type DiskMove, isNoDomain, type LibvirtVm, lvPaths, virsh } from "./libvirt.ts";
@@ -171,14 +172,6 @@ async function targetNetworks(target: HostShell, signal?: AbortSignal): Promise<
   return { networks: new Set(lines(nets)), bridges: of("bridge"), links: of("link") };
 }
 
-/** Two commands run at once; when both fail, the first one's error is the one told (as if run one after another). */
-async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [x, y] = await Promise.allSettled([a, b]);
-  if (x.status === "rejected") throw x.reason;
-  if (y.status === "rejected") throw y.reason;
-  return [x.value, y.value];
-}
-
 /**
  * libvirt's prechecks for a VM's disk set: the domain on the source (all its disks LVs of the set), libvirt
  * answering on the target with the domain's name and UUID free there, and what its interfaces attach to present
@@ -197,14 +190,14 @@ export async function libvirtPrechecks(
   // source's domain. Each side's failure stays its own check.
   const [src, taken] = await Promise.all([
     source &&
-      both(source.run(virsh("dumpxml", "--inactive", domain), { signal }), source.run(lvsCommand(), { signal }))
+      allInOrder([source.run(virsh("dumpxml", "--inactive", domain), { signal }), source.run(lvsCommand(), { signal })])
         .then(([xml, lvs]) => ({ devices: readDomain(xml), lvs: parseLvsReport(lvs) }))
         .catch((err: unknown) => ({ err })),
     target &&
-      both(
+      allInOrder([
         target.run(virsh("list", "--all", "--name"), { signal }),
         target.run(virsh("list", "--all", "--uuid"), { signal }),
-      )
+      ])
         .then(([names, uuids]) => ({ names: lines(names), uuids: lines(uuids) }))
         .catch((err: unknown) => ({ err })),
   ]);
@@ -248,7 +241,7 @@ export async function libvirtPrechecks(
         checks.push({ name, ok: true, message: `libvirt answers on ${target.name}; the name ${domain} is free there` });
       const media = devices ? removableMedia(devices) : [];
       const wantsNetworks = devices?.interfaces.some((i) => i.source !== null);
-      const [missing, offered] = await Promise.all([
+      const [missing, offered] = await allInOrder([
         media.length ? missingOn(target, media, signal) : null,
         wantsNetworks ? targetNetworks(target, signal) : null,
       ]);
