@@ -1,11 +1,19 @@
 import type { CreateMigration, DataPath, MigrationOptions, PrecheckResult, VmControl } from "@blockferry/contracts";
 import { bytesWithExact } from "@blockferry/contracts/units";
-import { HASH_TOOL_PROBE_COMMAND, isValidLvName, isValidVgName, toolsPresentCommand } from "@blockferry/lvm";
+import {
+  HASH_TOOL_PROBE_COMMAND,
+  isValidLvName,
+  isValidVgName,
+  lvsCommand,
+  parseLvsReport,
+  toolsPresentCommand,
+} from "@blockferry/lvm";
 import type { HostRegistry } from "../hosts/trust/registry.ts";
+import { allInOrder } from "./all-in-order.ts";
 import type { HostShell } from "./context.ts";
 import { PRECHECK_TIMEOUT_MS } from "./data-path.ts";
 import { DirectPathUnavailableError, type ProbedHost, probeDirectPath } from "./direct-probe.ts";
-import { findLv, findVg } from "./lvm-ops.ts";
+import { findLv, findVg, vgName } from "./lvm-ops.ts";
 import { diskVolumesOf, toDiskSet } from "./migration-disks.ts";
 import { runSetPrechecks } from "./set-prechecks.ts";
 
@@ -72,10 +80,8 @@ async function hashToolCheck(source: HostShell, target: HostShell, signal?: Abor
 /** libvirt stops the VM with virsh on the source and defines and starts it with virsh on the target. */
 export async function virshCheck(shells: Array<HostShell | null>, signal?: AbortSignal): Promise<Check> {
   const name = "VM control";
-  const lacking: string[] = [];
-  for (const shell of shells) {
-    if (shell && !(await toolsCheck(shell, ["virsh"], signal))[0]) lacking.push(shell.name);
-  }
+  const found = await Promise.all(shells.map((shell) => shell && toolsCheck(shell, ["virsh"], signal)));
+  const lacking = shells.flatMap((shell, i) => (shell && !found[i]?.[0] ? [shell.name] : []));
   return lacking.length
     ? {
         name,
@@ -130,6 +136,42 @@ export async function directPathCheck(
   }
 }
 
+/** What the source's checks need: its volume, its VG (a classic volume's snapshot space) and its tools. */
+async function sourceFacts(source: HostShell, plan: PlannedMigration, signal?: AbortSignal) {
+  const lv = await findLv(source, plan.source.vg, plan.source.lv, signal);
+  const usable = lv && lv.kind !== "snapshot" && !lv.origin && lv.kind !== "thin-pool";
+  // Exactly what the migration will run on the source: LVM and dd always, thin_delta for a thin volume's
+  // final delta, gzip for the compress option.
+  const need = ["lvcreate", "dmsetup", "dd", ...(lv?.kind === "thin" ? ["thin_delta"] : [])];
+  if (plan.options.compress) need.push("gzip");
+  const [vg, tools] = await allInOrder([
+    usable && lv.kind !== "thin" ? findVg(source, plan.source.vg, signal) : null,
+    toolsCheck(source, need, signal),
+  ]);
+  return { lv, vg, tools };
+}
+
+/**
+ * What the target's checks need: its VG, the target LV and thin pool if they exist (one lvs report of the VG for
+ * both), and its tools (dd writes and reads back, cmp checks zero records; the hash tool is probed with the
+ * source's). The report is read alongside the VG's and counts only when the VG exists.
+ */
+async function targetFacts(target: HostShell, plan: PlannedMigration, signal?: AbortSignal) {
+  const report = target.run(lvsCommand({ vg: vgName(plan.target.vg) }), { signal }).then(
+    (out) => ({ lvs: parseLvsReport(out) }),
+    (err: unknown) => ({ err }),
+  );
+  const [vg, tools] = await allInOrder([
+    findVg(target, plan.target.vg, signal),
+    toolsCheck(target, ["dd", "cmp"], signal),
+  ]);
+  if (!vg) return { vg, existing: null, pool: null, tools };
+  const got = await report;
+  if ("err" in got) throw got.err;
+  const named = (lv: string | null) => (lv === null ? null : (got.lvs.find((r) => r.name === lv) ?? null));
+  return { vg, existing: named(plan.target.lv), pool: named(plan.target.thinPool), tools };
+}
+
 /**
  * Everything that can be known before touching anything. Each failed check says what to do about it.
  * Hosts that cannot be reached arrive as null shells with the reason in `hostProblems`.
@@ -154,9 +196,17 @@ export async function runPrechecks(
   }
   if (checks.some((c) => !c.ok)) return { ok: false, checks };
 
+  // Every host's lookups run at once (each a round trip to a busy host); the checks are then told in one order.
   const { source, target } = shells;
-  if (source) {
-    const lv = await findLv(source, plan.source.vg, plan.source.lv, signal);
+  const [src, dst, hash, virsh] = await allInOrder([
+    source && sourceFacts(source, plan, signal),
+    target && targetFacts(target, plan, signal),
+    source && target ? hashToolCheck(source, target, signal) : null,
+    plan.vm?.controller === "libvirt" ? virshCheck([source, target], signal) : null,
+  ]);
+
+  if (source && src) {
+    const { lv, vg, tools } = src;
     if (!lv) add("source volume", false, `${plan.source.vg}/${plan.source.lv} does not exist on ${source.name}`);
     else if (lv.kind === "snapshot" || lv.origin)
       add(
@@ -172,7 +222,6 @@ export async function runPrechecks(
       if (lv.kind === "thin") {
         add("snapshot space", true, "thin volume: the snapshot shares its pool");
       } else {
-        const vg = await findVg(source, plan.source.vg, signal);
         const need = plan.options.snapshotSizeBytes ?? MIN_SNAPSHOT_BYTES;
         const free = vg?.freeBytes ?? 0;
         add(
@@ -184,18 +233,13 @@ export async function runPrechecks(
         );
       }
     }
-    // Exactly what the migration will run on the source: LVM and dd always, thin_delta for a thin volume's
-    // final delta, gzip for the compress option.
-    const need = ["lvcreate", "dmsetup", "dd", ...(lv?.kind === "thin" ? ["thin_delta"] : [])];
-    if (plan.options.compress) need.push("gzip");
-    add("source tools", ...(await toolsCheck(source, need, signal)));
+    add("source tools", ...tools);
   }
 
-  if (target) {
-    const vg = await findVg(target, plan.target.vg, signal);
+  if (target && dst) {
+    const { vg, existing, pool, tools } = dst;
     if (!vg) add("target VG", false, `volume group ${plan.target.vg} does not exist on ${target.name}`);
     else {
-      const existing = await findLv(target, plan.target.vg, plan.target.lv, signal);
       if (existing) {
         if (!plan.options.reuseTarget)
           add(
@@ -215,7 +259,6 @@ export async function runPrechecks(
       } else {
         add("target name", true, `${plan.target.vg}/${plan.target.lv} is free`);
         if (plan.target.thinPool) {
-          const pool = await findLv(target, plan.target.vg, plan.target.thinPool, signal);
           const ok = pool?.kind === "thin-pool";
           add(
             "target room",
@@ -236,12 +279,11 @@ export async function runPrechecks(
         }
       }
     }
-    // dd writes and reads back, cmp checks zero records; the hash tool is probed below with the source's.
-    add("target tools", ...(await toolsCheck(target, ["dd", "cmp"], signal)));
+    add("target tools", ...tools);
   }
 
-  if (source && target) checks.push(await hashToolCheck(source, target, signal));
-  if (plan.vm?.controller === "libvirt") checks.push(await virshCheck([source, target], signal));
+  if (hash) checks.push(hash);
+  if (virsh) checks.push(virsh);
 
   // The tool probes swallow errors: a cancel must not read as missing tools.
   signal?.throwIfAborted();

@@ -3,7 +3,7 @@ import type { OutagePrediction } from "@blockferry/contracts";
 import { bytesWithExact } from "@blockferry/contracts/units";
 import { blockdevFlushCommand, migratedAwayTag } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
-import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
+import type { HostShell, PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
 import { startChangeReader } from "../live-changes.ts";
 import {
@@ -243,11 +243,11 @@ export function createCompensation(deps: PhaseDeps) {
   return async function compensate(ctx: PhaseContext): Promise<void> {
     const { job, state } = ctx;
     const failures: string[] = [];
-    const attempt = async (what: string, step: () => Promise<void>) => {
+    const attempt = async (what: string, step: () => Promise<void>, into = failures) => {
       try {
         await step();
       } catch (err) {
-        failures.push(`${what}: ${(err as Error).message}`);
+        into.push(`${what}: ${(err as Error).message}`);
         ctx.log("error", `cancel: ${what} failed: ${(err as Error).message}`);
       }
     };
@@ -264,6 +264,8 @@ export function createCompensation(deps: PhaseDeps) {
     }
     await attempt("undefining the VM on the target", () => undefineOnTarget(ctx, vmOf(ctx, deps)));
     const removeTarget = job.options.removeTargetOnCancel !== false;
+    // Each host's removals in turn (LVM serialises them on the VG anyway), the two hosts at once.
+    const removals = new Map<HostShell, Array<(into: string[]) => Promise<void>>>();
     for (const o of deps.objects.live(job.id)) {
       if (o.kind === "target_lv" && (!removeTarget || state.vmStartedAt)) {
         // Never once the VM may run from it; otherwise only with the operator's consent.
@@ -272,21 +274,36 @@ export function createCompensation(deps: PhaseDeps) {
         continue;
       }
       const shell = o.hostId === job.sourceHostId && o.kind === "snapshot" ? ctx.source : ctx.target;
-      await attempt(`removing ${o.vg}/${o.lv} on ${shell.name}`, async () => {
-        const removed = await removeLvIfPresent(shell, o.vg, o.lv, ctx.signal, {
-          // A VM never runs from our snapshots; from the target LV only once a start there was tried.
-          killOurs: o.kind === "snapshot" || job.phase !== "start_vm",
-          onHeld: (holders) =>
-            ctx.log(
-              "warn",
-              `cancel: waiting for ${holders.map((h) => `${h.pid} (${h.args.slice(0, 60)})`).join(", ")} to let go ` +
-                `of ${o.vg}/${o.lv} on ${shell.name}`,
-            ),
-        });
-        deps.objects.markRemoved(o.id);
-        if (removed) ctx.log("info", `removed ${o.vg}/${o.lv} on ${shell.name}`);
-      });
+      const remove = (into: string[]) =>
+        attempt(
+          `removing ${o.vg}/${o.lv} on ${shell.name}`,
+          async () => {
+            const removed = await removeLvIfPresent(shell, o.vg, o.lv, ctx.signal, {
+              // A VM never runs from our snapshots; from the target LV only once a start there was tried.
+              killOurs: o.kind === "snapshot" || job.phase !== "start_vm",
+              onHeld: (holders) =>
+                ctx.log(
+                  "warn",
+                  `cancel: waiting for ${holders.map((h) => `${h.pid} (${h.args.slice(0, 60)})`).join(", ")} to let go ` +
+                    `of ${o.vg}/${o.lv} on ${shell.name}`,
+                ),
+            });
+            deps.objects.markRemoved(o.id);
+            if (removed) ctx.log("info", `removed ${o.vg}/${o.lv} on ${shell.name}`);
+          },
+          into,
+        );
+      removals.set(shell, [...(removals.get(shell) ?? []), remove]);
     }
+    // What failed is told host by host, in the order the hosts came, however the two interleaved.
+    const failed = await Promise.all(
+      [...removals.values()].map(async (steps) => {
+        const own: string[] = [];
+        for (const step of steps) await step(own);
+        return own;
+      }),
+    );
+    failures.push(...failed.flat());
     if (failures.length) throw new Error(failures.join("; "));
   };
 }

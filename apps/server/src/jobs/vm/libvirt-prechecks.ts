@@ -1,6 +1,7 @@
 import type { MissingNetwork, PrecheckResult } from "@blockferry/contracts";
 import { lvsCommand, parseLvsReport, shJoin, validateDomainName } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
+import { allInOrder } from "../all-in-order.ts";
 import type { HostShell } from "../context.ts";
 import { type DomainDevices, type DomainDisk, readDomain } from "./domain-xml.ts";
 import { type DiskMove, isNoDomain, type LibvirtVm, lvPaths, virsh } from "./libvirt.ts";
@@ -190,31 +191,45 @@ export async function libvirtPrechecks(
 ): Promise<Check[]> {
   const domain = validateDomainName(vm.domain);
   const { source, target } = shells;
+  const lines = (text: string) => text.split("\n").map((l) => l.trim());
+  // Both hosts at once, and on each its independent commands: only the target's media and networks wait for the
+  // source's domain. Each side's failure stays its own check.
+  const [src, taken] = await Promise.all([
+    source &&
+      allInOrder([source.run(virsh("dumpxml", "--inactive", domain), { signal }), source.run(lvsCommand(), { signal })])
+        .then(([xml, lvs]) => ({ devices: readDomain(xml), lvs: parseLvsReport(lvs) }))
+        .catch((err: unknown) => ({ err })),
+    target &&
+      allInOrder([
+        target.run(virsh("list", "--all", "--name"), { signal }),
+        target.run(virsh("list", "--all", "--uuid"), { signal }),
+      ])
+        .then(([names, uuids]) => ({ names: lines(names), uuids: lines(uuids) }))
+        .catch((err: unknown) => ({ err })),
+  ]);
+  signal?.throwIfAborted();
   const checks: Check[] = [];
   let devices: DomainDevices | null = null;
-  if (source) {
-    try {
-      const xml = await source.run(virsh("dumpxml", "--inactive", domain), { signal });
-      devices = readDomain(xml);
-      const lvs = parseLvsReport(await source.run(lvsCommand(), { signal }));
-      const byPath = new Map(lvs.flatMap((lv) => lvPaths(lv.vg, lv.name).map((p) => [p, `${lv.vg}/${lv.name}`])));
-      checks.push(diskSetCheck(domain, devices, disks, (p) => byPath.get(p) ?? null));
-    } catch (err) {
-      signal?.throwIfAborted();
+  if (source && src) {
+    if ("err" in src)
       checks.push({
         name: "VM disks",
         ok: false,
-        message: isNoDomain(err)
+        message: isNoDomain(src.err)
           ? `domain ${domain} is not defined on ${source.name}`
-          : `could not read domain ${domain} on ${source.name}: ${tail(err)}`,
+          : `could not read domain ${domain} on ${source.name}: ${tail(src.err)}`,
       });
+    else {
+      devices = src.devices;
+      const byPath = new Map(src.lvs.flatMap((lv) => lvPaths(lv.vg, lv.name).map((p) => [p, `${lv.vg}/${lv.name}`])));
+      checks.push(diskSetCheck(domain, devices, disks, (p) => byPath.get(p) ?? null));
     }
   }
-  if (target) {
+  if (target && taken) {
     const name = "libvirt on the target";
     try {
-      const names = (await target.run(virsh("list", "--all", "--name"), { signal })).split("\n").map((l) => l.trim());
-      const uuids = (await target.run(virsh("list", "--all", "--uuid"), { signal })).split("\n").map((l) => l.trim());
+      if ("err" in taken) throw taken.err;
+      const { names, uuids } = taken;
       const uuid = devices?.uuid;
       if (names.includes(domain))
         checks.push({
@@ -231,9 +246,13 @@ export async function libvirtPrechecks(
       else
         checks.push({ name, ok: true, message: `libvirt answers on ${target.name}; the name ${domain} is free there` });
       const media = devices ? removableMedia(devices) : [];
-      if (media.length) checks.push(mediaCheck(media, await missingOn(target, media, signal), target.name));
-      if (devices?.interfaces.some((i) => i.source !== null))
-        checks.push(networksCheck(devices, vm.networkMap ?? {}, await targetNetworks(target, signal), target.name));
+      const wantsNetworks = devices?.interfaces.some((i) => i.source !== null);
+      const [missing, offered] = await allInOrder([
+        media.length ? missingOn(target, media, signal) : null,
+        wantsNetworks ? targetNetworks(target, signal) : null,
+      ]);
+      if (missing) checks.push(mediaCheck(media, missing, target.name));
+      if (devices && offered) checks.push(networksCheck(devices, vm.networkMap ?? {}, offered, target.name));
     } catch (err) {
       signal?.throwIfAborted();
       checks.push({

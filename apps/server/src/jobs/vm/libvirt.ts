@@ -10,6 +10,12 @@ export type LibvirtVm = Extract<VmControl, { controller: "libvirt" }>;
 /** A disk of the set as the VM controller needs it: its LV on each host. */
 export type DiskMove = Pick<DiskVolumes, "sourceVg" | "sourceLv" | "targetVg" | "targetLv">;
 
+/**
+ * How often a graceful shutdown is polled: the VM is down from the moment it powers off, and every second between
+ * that and our noticing is outage.
+ */
+const SHUTDOWN_POLL_MS = 250;
+
 const DOMAIN = /^[A-Za-z0-9_.+-]{1,200}$/;
 export const virsh = (...args: string[]) => shJoin(["virsh", "--quiet", ...args]);
 
@@ -61,9 +67,16 @@ export function libvirtController(
     }
   };
   const define = async (signal: AbortSignal) => {
-    const xml = await source.run(virsh("dumpxml", "--inactive", domain), { signal });
+    // The source's definition and what the target has under the name: independent, asked at once.
+    // When both fail, the source's error is the one told, as when they ran one after the other.
+    const [read, asked] = await Promise.allSettled([
+      source.run(virsh("dumpxml", "--inactive", domain), { signal }),
+      uuidOn(target, signal),
+    ]);
+    if (read.status === "rejected") throw read.reason;
+    if (asked.status === "rejected") throw asked.reason;
+    const [xml, there] = [read.value, asked.value];
     const ours = readDomain(xml).uuid;
-    const there = await uuidOn(target, signal);
     // Same UUID: the definition this job (or a crash before its answer) put there. Another: not ours to replace.
     if (there !== null && there !== ours)
       throw new Error(`${target.name} has another domain named ${domain} (UUID ${there}): not replaced`);
@@ -80,7 +93,7 @@ export function libvirtController(
       const deadline = Date.now() + (vm.shutdownTimeoutSeconds ?? 120) * 1000;
       while (Date.now() < deadline) {
         if ((await state(source, signal)) === "shut off") return;
-        await abortableSleep(1000, signal);
+        await abortableSleep(SHUTDOWN_POLL_MS, signal);
       }
       await source.run(virsh("destroy", domain), { signal });
     },
@@ -97,12 +110,20 @@ export function libvirtController(
       if (vm.undefineSource) await source.run(virsh("undefine", domain), { signal });
     },
     async undefineTarget(signal) {
-      const there = await uuidOn(target, signal);
+      // The three questions at once (each a virsh on a busy host), their answers weighed in this order.
+      const [asked, ourUuid, stateNow] = await Promise.allSettled([
+        uuidOn(target, signal),
+        uuidOn(source, signal),
+        state(target, signal),
+      ]);
+      if (asked.status === "rejected") throw asked.reason;
+      const there = asked.value;
       if (there === null) return false;
-      const ours = await uuidOn(source, signal).catch(() => null);
+      const ours = ourUuid.status === "fulfilled" ? ourUuid.value : null;
       if (ours !== null && there !== ours)
         throw new Error(`${target.name} has another domain named ${domain} (UUID ${there}): left alone`);
-      const now = await state(target, signal);
+      if (stateNow.status === "rejected") throw stateNow.reason;
+      const now = stateNow.value;
       if (now !== "shut off") throw new Error(`domain ${domain} is ${now} on ${target.name}: not undefined`);
       await target.run(virsh("undefine", domain), { signal });
       return true;
