@@ -187,23 +187,23 @@ describe("per-migration access, source lab1 to target lab2 on the private link",
 });
 
 describe("direct full copy, lab1 to lab2 over the private link", () => {
-  const bytes = 16 * MiB;
+  const bytes = 8 * MiB;
   const sha = async (host: LabHost, lv: string, length = bytes) =>
     (await labExec(host, `head -c ${length} /dev/vg0/${lv} | sha256sum`)).stdout.split(" ")[0];
 
   beforeAll(async () => {
-    // 8 MiB of data, then 8 MiB of zeroes: the zero half must never be sent to (or allocated on) a thin target.
+    // 4 MiB of data, then 4 MiB of zeroes (each copied direct costs seconds under TCG): the zero half must never be sent to (or allocated on) a thin target.
     // The source on lab1 and the thin target on lab2 at once.
     const source = async () => {
       await remote.exec(lab1.name, lvcreateLinearCommand({ vg, name: copyLvs.source, sizeBytes: bytes, tags: [] }));
       await labExec(
         lab1,
-        `{ head -c ${8 * MiB} /dev/urandom; head -c ${8 * MiB} /dev/zero; } | dd of=/dev/vg0/${copyLvs.source} bs=1M iflag=fullblock oflag=direct status=none`,
+        `{ head -c ${bytes / 2} /dev/urandom; head -c ${bytes / 2} /dev/zero; } | dd of=/dev/vg0/${copyLvs.source} bs=1M iflag=fullblock oflag=direct status=none`,
       );
     };
     const target = async () => {
       for (const command of [
-        lvcreateThinPoolCommand({ vg, name: copyLvs.pool, sizeBytes: 24 * MiB, tags: [] }),
+        lvcreateThinPoolCommand({ vg, name: copyLvs.pool, sizeBytes: 12 * MiB, tags: [] }),
         lvcreateThinCommand({ vg, pool: copyLvs.pool, name: copyLvs.thin, virtualSizeBytes: bytes, tags: [] }),
       ])
         await remote.exec(lab2.name, command, { timeoutMs: 60_000 });
@@ -234,7 +234,7 @@ describe("direct full copy, lab1 to lab2 over the private link", () => {
       await revokeMigrationAccess(deps, { jobId, source: accessHost(lab1), target: accessHost(lab2) }, "copy done");
     }
     expect(await sha(lab2, copyLvs.thin)).toBe(await sha(lab1, copyLvs.source));
-    expect(result).toMatchObject({ bytesRead: bytes, bytesSent: 8 * MiB, bytesSkipped: 8 * MiB, bytesZeroed: 0 });
+    expect(result).toMatchObject({ bytesRead: bytes, bytesSent: bytes / 2, bytesSkipped: bytes / 2, bytesZeroed: 0 });
     const used = Number((await labExec(lab2, `lvs --noheadings -o data_percent vg0/${copyLvs.thin}`)).stdout.trim());
     expect(used).toBeLessThanOrEqual(55);
     expect(await bothLeftovers()).toEqual(["0", "0"]);
@@ -342,13 +342,16 @@ describe("migrations over the direct path (one server process; hosts reach each 
   };
   const slow = (jobId: number, bytesPerSecond: number | null) =>
     api.call("PUT", `/api/migrations/${jobId}/bandwidth`, { bytesPerSecond });
-  /** A classic LV of 8 MiB, random bytes: at the 512 KiB/s limit its copy runs 16 s, a window to act "mid copy". */
+  /**
+   * A classic LV of 4 MiB, random bytes: at the 256 KiB/s limit its copy runs 16 s, a window to act "mid copy";
+   * small, since the copy after the kill or the cut starts over (one range) at the direct path's TCG pace.
+   */
   const classicLv = (name: string) =>
     labSh(
       lab1,
-      `lvcreate -q -y -L 8M -n ${name} vg0 && dd if=/dev/urandom of=/dev/vg0/${name} bs=1M count=8 oflag=direct status=none`,
+      `lvcreate -q -y -L 4M -n ${name} vg0 && dd if=/dev/urandom of=/dev/vg0/${name} bs=1M count=4 oflag=direct status=none`,
     );
-  const LIMIT = 512 << 10;
+  const LIMIT = 256 << 10;
   const noLeftovers = async () => expect(await bothLeftovers()).toEqual(["0", "0"]);
 
   beforeAll(async () => {
@@ -403,11 +406,11 @@ describe("migrations over the direct path (one server process; hosts reach each 
   }, 400_000);
 
   it("a thin LV written to during the copy, into a thin pool: full copy direct, sha256-equal, nothing of ours left", async () => {
-    // 16 MiB virtual, 8 MiB written: the unwritten half reads as zeroes and is never sent to the fresh thin target.
+    // 8 MiB virtual, 4 MiB written: the unwritten half reads as zeroes and is never sent to the fresh thin target.
     await Promise.all([
       labSh(
         lab1,
-        "lvcreate -q -y --type thin-pool -L 48M -n dpool vg0 && lvcreate -q -y -V 16M -T vg0/dpool -n dthin && dd if=/dev/urandom of=/dev/vg0/dthin bs=1M count=8 oflag=direct status=none",
+        "lvcreate -q -y --type thin-pool -L 48M -n dpool vg0 && lvcreate -q -y -V 8M -T vg0/dpool -n dthin && dd if=/dev/urandom of=/dev/vg0/dthin bs=1M count=4 oflag=direct status=none",
       ),
       labSh(lab2, "lvcreate -q -y --type thin-pool -L 48M -n dpool vg0"),
     ]);
