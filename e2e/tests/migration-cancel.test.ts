@@ -116,8 +116,10 @@ describe("cancel in every phase", () => {
   afterAll(async () => {
     for (const release of releases) await release().catch(() => undefined);
     await server?.close();
-    await sh(lab1, `bf-workload stop >/dev/null 2>&1; lvremove -q -y ${VG}/${LV} >/dev/null 2>&1; true`);
-    await sh(lab2, `for lv in ${targets.join(" ")}; do lvremove -q -y ${VG}/$lv >/dev/null 2>&1; done; true`);
+    await Promise.all([
+      sh(lab1, `bf-workload stop >/dev/null 2>&1; lvremove -q -y ${VG}/${LV} >/dev/null 2>&1; true`),
+      sh(lab2, `for lv in ${targets.join(" ")}; do lvremove -q -y ${VG}/$lv >/dev/null 2>&1; done; true`),
+    ]);
     process.stderr.write(`cancel, request to cancelled: ${timings.join(", ")}\n`);
   });
 
@@ -176,7 +178,11 @@ describe("cancel in every phase", () => {
    * (or kept, when asked), and no VM started on the target.
    */
   async function expectRolledBack(target: string, o: { vmStoppedByUs: boolean; kept?: boolean }) {
-    const [src, dst] = await Promise.all([look(lab1, { hash: !o.vmStoppedByUs }), look(lab2)]);
+    const [src, dst, started] = await Promise.all([
+      look(lab1, { hash: !o.vmStoppedByUs }),
+      look(lab2),
+      sh(lab2, `cat /run/started-${target} 2>/dev/null || echo none`),
+    ]);
     if (o.vmStoppedByUs) expect(src.workload).toMatch(new RegExp(`^running ${DEVICE} 64KiB/s`));
     else expect(src.workload).toBe("stopped");
     expect(src.snapshots, "snapshots on lab1").toEqual([]);
@@ -195,7 +201,7 @@ describe("cancel in every phase", () => {
     const kept = dst.lvs.find((l) => l.name === target);
     if (o.kept) expect(kept?.tags).toContain("blockferry");
     else expect(kept).toBeUndefined();
-    expect((await sh(lab2, `cat /run/started-${target} 2>/dev/null || echo none`)).trim()).toBe("none");
+    expect(started.trim()).toBe("none");
     if (o.vmStoppedByUs) await sh(lab1, "bf-workload stop >/dev/null");
   }
 
