@@ -21,7 +21,8 @@ const [lab1, lab2] = (await currentLabHosts(hosts)) as [LabHost, LabHost];
 const VG = "vg0";
 const LV = "cnsrc";
 const DEVICE = `/dev/${VG}/${LV}`;
-const LV_BYTES = 8 << 20;
+/** Small: every case but the first three copies it in full (TCG), and each check hashes it. */
+const LV_BYTES = 4 << 20;
 /** The stop_vm case's stop command hangs in this after stopping the VM: a shutdown that never returns. */
 const HANGING = "sleep 297";
 /** Our processes: the transfer's (as `leftovers` in support/lvm.ts), LVM and device-mapper tools, hung VM commands. */
@@ -109,15 +110,17 @@ describe("cancel in every phase", () => {
     dstId = started.dst.id;
     await sh(
       lab1,
-      `lvcreate -q -y -L ${LV_BYTES}b -n ${LV} ${VG} && dd if=/dev/urandom of=${DEVICE} bs=1M count=8 oflag=direct status=none`,
+      `lvcreate -q -y -L ${LV_BYTES}b -n ${LV} ${VG} && dd if=/dev/urandom of=${DEVICE} bs=1M count=${LV_BYTES >> 20} oflag=direct status=none`,
     );
     sourceSha = (await look(lab1, { hash: true })).sha256;
   });
   afterAll(async () => {
     for (const release of releases) await release().catch(() => undefined);
     await server?.close();
-    await sh(lab1, `bf-workload stop >/dev/null 2>&1; lvremove -q -y ${VG}/${LV} >/dev/null 2>&1; true`);
-    await sh(lab2, `for lv in ${targets.join(" ")}; do lvremove -q -y ${VG}/$lv >/dev/null 2>&1; done; true`);
+    await Promise.all([
+      sh(lab1, `bf-workload stop >/dev/null 2>&1; lvremove -q -y ${VG}/${LV} >/dev/null 2>&1; true`),
+      sh(lab2, `for lv in ${targets.join(" ")}; do lvremove -q -y ${VG}/$lv >/dev/null 2>&1; done; true`),
+    ]);
     process.stderr.write(`cancel, request to cancelled: ${timings.join(", ")}\n`);
   });
 
@@ -152,8 +155,9 @@ describe("cancel in every phase", () => {
         startTarget: o.startTarget ?? `echo {device} > /run/started-${target}`,
       },
       cutover: o.cutover ?? "manual",
-      // The snapshot covers the whole origin: it cannot overflow whatever the workload writes.
-      options: { snapshotSizeBytes: LV_BYTES, ...o.options },
+      // Twice the origin (the 8 MiB it always had): every chunk and its exception records fit, so it cannot
+      // overflow whatever the workload writes.
+      options: { snapshotSizeBytes: 2 * LV_BYTES, ...o.options },
     });
   }
 
@@ -176,7 +180,11 @@ describe("cancel in every phase", () => {
    * (or kept, when asked), and no VM started on the target.
    */
   async function expectRolledBack(target: string, o: { vmStoppedByUs: boolean; kept?: boolean }) {
-    const [src, dst] = await Promise.all([look(lab1, { hash: !o.vmStoppedByUs }), look(lab2)]);
+    const [src, dst, started] = await Promise.all([
+      look(lab1, { hash: !o.vmStoppedByUs }),
+      look(lab2),
+      sh(lab2, `cat /run/started-${target} 2>/dev/null || echo none`),
+    ]);
     if (o.vmStoppedByUs) expect(src.workload).toMatch(new RegExp(`^running ${DEVICE} 64KiB/s`));
     else expect(src.workload).toBe("stopped");
     expect(src.snapshots, "snapshots on lab1").toEqual([]);
@@ -195,7 +203,7 @@ describe("cancel in every phase", () => {
     const kept = dst.lvs.find((l) => l.name === target);
     if (o.kept) expect(kept?.tags).toContain("blockferry");
     else expect(kept).toBeUndefined();
-    expect((await sh(lab2, `cat /run/started-${target} 2>/dev/null || echo none`)).trim()).toBe("none");
+    expect(started.trim()).toBe("none");
     if (o.vmStoppedByUs) await sh(lab1, "bf-workload stop >/dev/null");
   }
 
@@ -231,9 +239,9 @@ describe("cancel in every phase", () => {
   });
 
   it("full_copy: stops the copy on a slow link", async () => {
-    const job = await migrate("tfullcopy", { options: { bandwidthLimitBytesPerSecond: 256 * 1024 } });
+    const job = await migrate("tfullcopy", { options: { bandwidthLimitBytesPerSecond: 128 * 1024 } });
     await api.waitFor(job.id, inPhase("full_copy"));
-    // Into the copy (8 MiB at 256 KiB/s take half a minute): the target writes what the source streams.
+    // Into the copy (4 MiB at 128 KiB/s take half a minute): the target writes what the source streams.
     await until("the target to receive the copy", seen(lab2, /^dd of=\/dev\/vg0\/tfullcopy /));
     expect(await cancel(job)).toBeLessThan(15_000);
     await expectRolledBack("tfullcopy", { vmStoppedByUs: false });

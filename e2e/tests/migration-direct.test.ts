@@ -24,6 +24,7 @@ import { tempDb } from "../../apps/server/test/support/helpers.ts";
 import { insertJob } from "../../apps/server/test/transfer/support/fixture.ts";
 import {
   directReceiveCommand,
+  type LvName,
   lvcreateLinearCommand,
   lvcreateThinCommand,
   lvcreateThinPoolCommand,
@@ -66,6 +67,8 @@ async function leftovers(host: LabHost): Promise<string> {
   );
   return stdout.trim();
 }
+/** leftovers() of lab1 and lab2, read at once. */
+const bothLeftovers = () => Promise.all([leftovers(lab1), leftovers(lab2)]);
 
 beforeAll(async () => {
   for (const host of [lab1, lab2]) {
@@ -90,10 +93,11 @@ const copyLvs = {
 };
 
 afterAll(async () => {
-  await remote.exec(lab2.name, lvremoveCommand({ vg, lv: targetLv })).catch(() => undefined);
-  for (const lv of [copyLvs.thin, copyLvs.pool])
-    await remote.exec(lab2.name, lvremoveCommand({ vg, lv })).catch(() => undefined);
-  await remote.exec(lab1.name, lvremoveCommand({ vg, lv: copyLvs.source })).catch(() => undefined);
+  // Each host's LVs in turn (the thin LV before its pool), both hosts at once.
+  const remove = async (host: LabHost, lvs: LvName[]) => {
+    for (const lv of lvs) await remote.exec(host.name, lvremoveCommand({ vg, lv })).catch(() => undefined);
+  };
+  await Promise.all([remove(lab2, [targetLv, copyLvs.thin, copyLvs.pool]), remove(lab1, [copyLvs.source])]);
   await remote.close();
   db.cleanup();
 });
@@ -119,39 +123,41 @@ describe("per-migration access, source lab1 to target lab2 on the private link",
     const viaKey = (args: string, input = "") =>
       labExec(lab1, `${access.sshCommand} ${args}`, { input, allowFailure: true, timeoutMs: 60_000 });
 
-    // A real records stream: the forced command writes it and proves it (one b2sum line).
-    const written = await viaKey("", "d 0 512\n".concat("x".repeat(512), "e\n"));
+    // Local port forwarding to lab2's sshd: restrict refuses it, so nothing answers through the tunnel.
+    const forwarding = () =>
+      labExec(
+        lab1,
+        [
+          `${access.sshCommand.replace("ClearAllForwardings=yes", "ClearAllForwardings=no")} -N -L 127.0.0.1:40022:127.0.0.1:22 & p=$!`,
+          // wait for the tunnel's listener (ssh opens it before asking the target anything)
+          "i=0; until netstat -ltn | grep -q ':40022 '; do i=$((i + 1)); [ $i -lt 300 ] || break; sleep 0.1; done",
+          "ssh-keyscan -T 10 -p 40022 127.0.0.1 2>/dev/null; echo scanned; kill $p",
+        ].join("; "),
+        { allowFailure: true, timeoutMs: 90_000 },
+      );
+    // The four sessions at once (each pays its own handshake inside TCG); none depends on another's outcome, and
+    // each receive side works in files named by its own pid.
+    const [written, id, shell, forward] = await Promise.all([
+      // A real records stream: the forced command writes it and proves it (one b2sum line).
+      viaKey("", "d 0 512\n".concat("x".repeat(512), "e\n")),
+      // `id` asked for: the forced command runs instead (no input: it fails before writing anything).
+      viaKey("id"),
+      // A "shell" typing a command: the forced command reads it as a record and refuses it.
+      viaKey("", "id\nexit\n"),
+      forwarding(),
+    ]);
     expect(written.code).toBe(0);
     expect(written.stdout).toMatch(/^[0-9a-f]{128} {2}-\n$/);
-
-    // `id` asked for: the forced command runs instead (no input: it fails before writing anything).
-    const id = await viaKey("id");
     expect(id.stdout).not.toContain("uid=");
     expect(id.stderr).toContain("stream ended before its end record");
-
-    // A "shell" typing a command: the forced command reads it as a record and refuses it.
-    const shell = await viaKey("", "id\nexit\n");
     expect(shell.stdout).not.toContain("uid=");
     expect(shell.stderr).toContain("bad record: id");
-
-    // Local port forwarding to lab2's sshd: restrict refuses it, so nothing answers through the tunnel.
-    const forward = await labExec(
-      lab1,
-      [
-        `${access.sshCommand.replace("ClearAllForwardings=yes", "ClearAllForwardings=no")} -N -L 127.0.0.1:40022:127.0.0.1:22 & p=$!`,
-        // wait for the tunnel's listener (ssh opens it before asking the target anything)
-        "i=0; until netstat -ltn | grep -q ':40022 '; do i=$((i + 1)); [ $i -lt 300 ] || break; sleep 0.1; done",
-        "ssh-keyscan -T 10 -p 40022 127.0.0.1 2>/dev/null; echo scanned; kill $p",
-      ].join("; "),
-      { allowFailure: true, timeoutMs: 90_000 },
-    );
     expect(forward.stdout.trim()).toBe("scanned");
   });
 
   it("revoking leaves nothing of ours on either host; the server's own access stays", async () => {
     await revokeMigrationAccess(deps, { jobId, source: accessHost(lab1), target: accessHost(lab2) }, "test done");
-    expect(await leftovers(lab1)).toBe("0");
-    expect(await leftovers(lab2)).toBe("0");
+    expect(await bothLeftovers()).toEqual(["0", "0"]);
     expect(audited).toContainEqual({ action: "migration.direct_access_revoke", subject: `job:${jobId}` });
     const after = await labExec(lab1, `${access.sshCommand} </dev/null`, { allowFailure: true });
     expect(after.code).not.toBe(0);
@@ -170,35 +176,39 @@ describe("per-migration access, source lab1 to target lab2 on the private link",
       });
     await grant(901);
     await grant(902);
-    const running = new Set([902]);
-    expect(await sweepMigrationLeftovers(deps, accessHost(lab1), running)).toEqual([901]);
-    expect(await sweepMigrationLeftovers(deps, accessHost(lab2), running)).toEqual([901]);
-    expect(await leftovers(lab1)).toBe("0\n/run/blockferry-902");
-    expect(await leftovers(lab2)).toBe("1");
-    expect(await sweepMigrationLeftovers(deps, accessHost(lab1), new Set())).toEqual([902]);
-    expect(await sweepMigrationLeftovers(deps, accessHost(lab2), new Set())).toEqual([902]);
-    expect(await leftovers(lab1)).toBe("0");
-    expect(await leftovers(lab2)).toBe("0");
+    // Each host is swept on its own (as crash recovery does): both at once.
+    const sweep = (running: Set<number>) =>
+      Promise.all([lab1, lab2].map((host) => sweepMigrationLeftovers(deps, accessHost(host), running)));
+    expect(await sweep(new Set([902]))).toEqual([[901], [901]]);
+    expect(await bothLeftovers()).toEqual(["0\n/run/blockferry-902", "1"]);
+    expect(await sweep(new Set())).toEqual([[902], [902]]);
+    expect(await bothLeftovers()).toEqual(["0", "0"]);
   });
 });
 
 describe("direct full copy, lab1 to lab2 over the private link", () => {
-  const bytes = 16 * MiB;
+  const bytes = 8 * MiB;
   const sha = async (host: LabHost, lv: string, length = bytes) =>
     (await labExec(host, `head -c ${length} /dev/vg0/${lv} | sha256sum`)).stdout.split(" ")[0];
 
   beforeAll(async () => {
-    // 8 MiB of data, then 8 MiB of zeroes: the zero half must never be sent to (or allocated on) a thin target.
-    await remote.exec(lab1.name, lvcreateLinearCommand({ vg, name: copyLvs.source, sizeBytes: bytes, tags: [] }));
-    await labExec(
-      lab1,
-      `{ head -c ${8 * MiB} /dev/urandom; head -c ${8 * MiB} /dev/zero; } | dd of=/dev/vg0/${copyLvs.source} bs=1M iflag=fullblock oflag=direct status=none`,
-    );
-    for (const command of [
-      lvcreateThinPoolCommand({ vg, name: copyLvs.pool, sizeBytes: 24 * MiB, tags: [] }),
-      lvcreateThinCommand({ vg, pool: copyLvs.pool, name: copyLvs.thin, virtualSizeBytes: bytes, tags: [] }),
-    ])
-      await remote.exec(lab2.name, command, { timeoutMs: 60_000 });
+    // 4 MiB of data, then 4 MiB of zeroes (each copied direct costs seconds under TCG): the zero half must never be sent to (or allocated on) a thin target.
+    // The source on lab1 and the thin target on lab2 at once.
+    const source = async () => {
+      await remote.exec(lab1.name, lvcreateLinearCommand({ vg, name: copyLvs.source, sizeBytes: bytes, tags: [] }));
+      await labExec(
+        lab1,
+        `{ head -c ${bytes / 2} /dev/urandom; head -c ${bytes / 2} /dev/zero; } | dd of=/dev/vg0/${copyLvs.source} bs=1M iflag=fullblock oflag=direct status=none`,
+      );
+    };
+    const target = async () => {
+      for (const command of [
+        lvcreateThinPoolCommand({ vg, name: copyLvs.pool, sizeBytes: 12 * MiB, tags: [] }),
+        lvcreateThinCommand({ vg, pool: copyLvs.pool, name: copyLvs.thin, virtualSizeBytes: bytes, tags: [] }),
+      ])
+        await remote.exec(lab2.name, command, { timeoutMs: 60_000 });
+    };
+    await Promise.all([source(), target()]);
   }, 180_000);
 
   it("into a fresh thin LV: equal bytes, the zero half neither sent nor allocated, nothing of ours left", async () => {
@@ -224,11 +234,10 @@ describe("direct full copy, lab1 to lab2 over the private link", () => {
       await revokeMigrationAccess(deps, { jobId, source: accessHost(lab1), target: accessHost(lab2) }, "copy done");
     }
     expect(await sha(lab2, copyLvs.thin)).toBe(await sha(lab1, copyLvs.source));
-    expect(result).toMatchObject({ bytesRead: bytes, bytesSent: 8 * MiB, bytesSkipped: 8 * MiB, bytesZeroed: 0 });
+    expect(result).toMatchObject({ bytesRead: bytes, bytesSent: bytes / 2, bytesSkipped: bytes / 2, bytesZeroed: 0 });
     const used = Number((await labExec(lab2, `lvs --noheadings -o data_percent vg0/${copyLvs.thin}`)).stdout.trim());
     expect(used).toBeLessThanOrEqual(55);
-    expect(await leftovers(lab1)).toBe("0");
-    expect(await leftovers(lab2)).toBe("0");
+    expect(await bothLeftovers()).toEqual(["0", "0"]);
   });
 });
 
@@ -262,20 +271,19 @@ describe("auto, when the source cannot reach the target's migration address", ()
       process.stderr.write(`auto fallback for ${targetAddress} decided in ${seconds.toFixed(1)} s\n`);
       return { path, seconds };
     };
-    const refused = await open(`${lab2.privateAddress}:2`);
+    // Both at once (each timed on its own): the probe fails before any key is granted, so they share nothing.
+    const [refused, silent] = await Promise.all([open(`${lab2.privateAddress}:2`), open("10.77.0.99")]);
     expect(refused.path).toMatchObject({
       ran: "relay",
       reason: `direct path not available: lab1 cannot reach lab2-unreachable at its migration address ${lab2.privateAddress}:2`,
     });
-    const silent = await open("10.77.0.99");
     expect(silent.path).toMatchObject({
       ran: "relay",
       reason: "direct path not available: lab1 cannot reach lab2-unreachable at its migration address 10.77.0.99:22",
     });
     // Bounded: keyscan waits 5 s, each precheck command at most 15 s (the rest is this lab's exec latency).
     expect(Math.max(refused.seconds, silent.seconds)).toBeLessThan(30);
-    expect(await leftovers(lab1)).toBe("0");
-    expect(await leftovers(lab2)).toBe("0");
+    expect(await bothLeftovers()).toEqual(["0", "0"]);
   });
 });
 
@@ -334,17 +342,17 @@ describe("migrations over the direct path (one server process; hosts reach each 
   };
   const slow = (jobId: number, bytesPerSecond: number | null) =>
     api.call("PUT", `/api/migrations/${jobId}/bandwidth`, { bytesPerSecond });
-  /** A classic LV of 8 MiB, random bytes: at the 512 KiB/s limit its copy runs 16 s, a window to act "mid copy". */
+  /**
+   * A classic LV of 4 MiB, random bytes: at the 256 KiB/s limit its copy runs 16 s, a window to act "mid copy";
+   * small, since the copy after the kill or the cut starts over (one range) at the direct path's TCG pace.
+   */
   const classicLv = (name: string) =>
     labSh(
       lab1,
-      `lvcreate -q -y -L 8M -n ${name} vg0 && dd if=/dev/urandom of=/dev/vg0/${name} bs=1M count=8 oflag=direct status=none`,
+      `lvcreate -q -y -L 4M -n ${name} vg0 && dd if=/dev/urandom of=/dev/vg0/${name} bs=1M count=4 oflag=direct status=none`,
     );
-  const LIMIT = 512 << 10;
-  const noLeftovers = async () => {
-    expect(await leftovers(lab1)).toBe("0");
-    expect(await leftovers(lab2)).toBe("0");
-  };
+  const LIMIT = 256 << 10;
+  const noLeftovers = async () => expect(await bothLeftovers()).toEqual(["0", "0"]);
 
   beforeAll(async () => {
     await startServer();
@@ -356,8 +364,12 @@ describe("migrations over the direct path (one server process; hosts reach each 
     await setHostLink(lab1, true, "private").catch(() => undefined);
     await labSh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
     for (const s of servers) await killHard(s);
-    for (const lv of ["dvm", "dcut", "dthin", "dpool"])
-      for (const host of [lab1, lab2]) await labSh(host, `lvremove -q -y vg0/${lv} >/dev/null 2>&1; true`);
+    // One command per host (the thin LV before its pool), both hosts at once.
+    await Promise.all(
+      [lab1, lab2].map((host) =>
+        labSh(host, "for lv in dvm dcut dthin dpool; do lvremove -q -y vg0/$lv >/dev/null 2>&1; done; true"),
+      ),
+    );
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -394,12 +406,14 @@ describe("migrations over the direct path (one server process; hosts reach each 
   }, 400_000);
 
   it("a thin LV written to during the copy, into a thin pool: full copy direct, sha256-equal, nothing of ours left", async () => {
-    // 16 MiB virtual, 8 MiB written: the unwritten half reads as zeroes and is never sent to the fresh thin target.
-    await labSh(
-      lab1,
-      "lvcreate -q -y --type thin-pool -L 48M -n dpool vg0 && lvcreate -q -y -V 16M -T vg0/dpool -n dthin && dd if=/dev/urandom of=/dev/vg0/dthin bs=1M count=8 oflag=direct status=none",
-    );
-    await labSh(lab2, "lvcreate -q -y --type thin-pool -L 48M -n dpool vg0");
+    // 8 MiB virtual, 4 MiB written: the unwritten half reads as zeroes and is never sent to the fresh thin target.
+    await Promise.all([
+      labSh(
+        lab1,
+        "lvcreate -q -y --type thin-pool -L 48M -n dpool vg0 && lvcreate -q -y -V 8M -T vg0/dpool -n dthin && dd if=/dev/urandom of=/dev/vg0/dthin bs=1M count=4 oflag=direct status=none",
+      ),
+      labSh(lab2, "lvcreate -q -y --type thin-pool -L 48M -n dpool vg0"),
+    ]);
     await labSh(lab1, "bf-workload start /dev/vg0/dthin 256");
     // The writer is writing before the copy starts and until the source stops (stopSource): during every pass.
     await until("the writer's first write", async () => /writes=[1-9]/.test(await labSh(lab1, "bf-workload status")));
