@@ -111,13 +111,21 @@ describe.runIf(inject("labVmHosts"))("a libvirt VM with a classic and a thin dis
     });
   }
 
-  /** LVs of this job left on a host: its snapshots (bf-ID-...) and the LVs it created (tag bf-job-ID). */
+  /**
+   * LVs of this job left on a host: its snapshots (bf-ID-...) and the LVs it created (tag bf-job-ID) among this
+   * VM's. Other lab files run servers of their own, whose job IDs are the same small numbers: an LV one of their
+   * migrations left (tagged bf-job-1 too) is not this job's.
+   */
   async function ofJob(host: LabHost, id: number): Promise<string[]> {
     const rows = await sh(host, `lvs --noheadings -o lv_name,lv_tags ${VG}`);
     return rows
       .split("\n")
       .map((l) => l.trim())
-      .filter((l) => l.startsWith(`bf-${id}-`) || l.split(/\s+/)[1]?.split(",").includes(`bf-job-${id}`));
+      .filter(
+        (l) =>
+          l.startsWith(`bf-${id}-`) ||
+          (l.startsWith(`${name}-`) && l.split(/\s+/)[1]?.split(",").includes(`bf-job-${id}`)),
+      );
   }
 
   /** Boots the VM has written its first record in since the console log began (one line per boot). */
