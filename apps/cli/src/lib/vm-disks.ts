@@ -4,7 +4,7 @@ import { CliApiError } from "./api-client.ts";
 
 export interface VmDiskSet {
   disks: MigrationDiskSpec[];
-  /** Disks that stay behind (network disks, removable media), each with the inventory's reason. */
+  /** Disks that stay behind (removable media), each with the inventory's reason. */
   notMoved: string[];
 }
 
