@@ -12,7 +12,10 @@ export type JobState = Static<typeof JobState>;
 export const PhaseSchema = Type.Enum(PHASES);
 
 /** A libvirt network's or a host bridge's name (what an interface's `<source network|bridge>` names). */
-const NetworkName = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_.:-]+$" });
+/** A libvirt network or host bridge name as vm.networkMap takes it (the schema's rule, for clients to check first). */
+export const NETWORK_NAME_PATTERN = "^[A-Za-z0-9_.:-]+$";
+export const NETWORK_NAME_MAX = 64;
+const NetworkName = Type.String({ minLength: 1, maxLength: NETWORK_NAME_MAX, pattern: NETWORK_NAME_PATTERN });
 
 export const VmControl = Type.Union([
   Type.Object({ controller: Type.Literal("none") }, { additionalProperties: false }),

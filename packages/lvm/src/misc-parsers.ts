@@ -10,6 +10,12 @@ export function parseVirshList(output: string): string[] {
 
 export type DomainDisk = { type: string; device: string; target: string; source: string | null };
 
+/**
+ * A CD-ROM or floppy drive: its media are never migrated (the VM can do without them, or the target needs the image
+ * at the same path), so it never keeps a VM from moving.
+ */
+export const isRemovableDrive = (device: string) => device === "cdrom" || device === "floppy";
+
 /** `virsh domblklist --details DOMAIN`: header, dashes, then `Type Device Target Source` rows. */
 export function parseDomblklist(output: string): DomainDisk[] {
   const lines = output

@@ -1,10 +1,7 @@
 // Which of a libvirt VM's disks Blockferry can migrate (an LV this host's LVM reports, linear or thin), and for the
 // others why not, and whether the VM can still move without them. Pure: the inventory's domains are built with it.
 import { type InventoryDomainDisk, type InventoryLv, MAX_MIGRATION_DISKS } from "@blockferry/contracts";
-import type { DomainDisk } from "@blockferry/lvm";
-
-/** Drives whose media the VM can do without, or that may be empty: never a reason to keep the VM where it is. */
-const REMOVABLE = new Set(["cdrom", "floppy"]);
+import { type DomainDisk, isRemovableDrive } from "@blockferry/lvm";
 
 /** The LV a disk's source names: `/dev/VG/LV` or `/dev/mapper/<dm name>`. */
 const lvAt = (source: string, lvs: readonly InventoryLv[]) =>
@@ -17,7 +14,7 @@ export function classifyDomainDisk(disk: DomainDisk, lvs: readonly InventoryLv[]
     refused: { reason, blocksVm },
   });
   const { source } = disk;
-  if (REMOVABLE.has(disk.device))
+  if (isRemovableDrive(disk.device))
     return source
       ? refuse(`a ${disk.device} image (${source}), not moved: the target needs it at the same path`, false)
       : refuse(`an empty ${disk.device} drive: nothing to move`, false);

@@ -1,5 +1,5 @@
 import type { MissingNetwork, PrecheckResult } from "@blockferry/contracts";
-import { lvsCommand, parseLvsReport, shJoin, validateDomainName } from "@blockferry/lvm";
+import { isRemovableDrive, lvsCommand, parseLvsReport, shJoin, validateDomainName } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
 import { allInOrder } from "../all-in-order.ts";
 import type { HostShell } from "../context.ts";
@@ -44,7 +44,7 @@ export function diskSetCheck(
   const covered = new Set<DiskMove>();
   for (const disk of devices.disks) {
     if (disk.source === null) continue; // an empty CD-ROM drive: nothing to move
-    if (REMOVABLE.has(disk.device)) continue; // media stay where they are: mediaCheck asks the target for them
+    if (isRemovableDrive(disk.device)) continue; // media stay where they are: mediaCheck asks the target for them
     const what = `${disk.target} (${disk.device})`;
     if (disk.type !== "block") {
       problems.push(
@@ -71,12 +71,9 @@ export function diskSetCheck(
   return { name, ok: true, message: `the domain's ${n} disk${n === 1 ? "" : "s"} are all in this migration, all LVs` };
 }
 
-/** Drives whose media are not moved: the target needs the image at the same path (see mediaCheck). */
-const REMOVABLE = new Set(["cdrom", "floppy"]);
-
 /** The domain's inserted CD-ROM and floppy media (file or device path), which stay where they are. */
 export const removableMedia = (devices: DomainDevices) =>
-  devices.disks.filter((d) => REMOVABLE.has(d.device) && d.source !== null && d.type !== "network");
+  devices.disks.filter((d) => isRemovableDrive(d.device) && d.source !== null && d.type !== "network");
 
 /**
  * The inserted media against the target: the VM would not start there without its image at the same path. `missing`

@@ -1,5 +1,6 @@
 import type { VmControl } from "@blockferry/contracts";
 import { dmName, shJoin, type VgName, validateDomainName } from "@blockferry/lvm";
+import { allInOrder } from "../all-in-order.ts";
 import type { HostShell } from "../context.ts";
 import type { DiskVolumes } from "../migration-disks.ts";
 import { abortableSleep } from "../phases/shared.ts";
@@ -69,13 +70,10 @@ export function libvirtController(
   const define = async (signal: AbortSignal) => {
     // The source's definition and what the target has under the name: independent, asked at once.
     // When both fail, the source's error is the one told, as when they ran one after the other.
-    const [read, asked] = await Promise.allSettled([
+    const [xml, there] = await allInOrder([
       source.run(virsh("dumpxml", "--inactive", domain), { signal }),
       uuidOn(target, signal),
     ]);
-    if (read.status === "rejected") throw read.reason;
-    if (asked.status === "rejected") throw asked.reason;
-    const [xml, there] = [read.value, asked.value];
     const ours = readDomain(xml).uuid;
     // Same UUID: the definition this job (or a crash before its answer) put there. Another: not ours to replace.
     if (there !== null && there !== ours)

@@ -3,11 +3,11 @@
  * precheck's `missingNetworks`) or that the operator mapped already, and the map the typed rows make. Pure; tested
  * in apps/web/test/wizard-network-map.test.ts.
  */
-import type { MissingNetwork } from "@blockferry/contracts";
+import { type MissingNetwork, NETWORK_NAME_MAX, NETWORK_NAME_PATTERN } from "@blockferry/contracts";
 
 /** What vm.networkMap accepts as a name (contracts' NetworkName). */
-const NETWORK_NAME = /^[A-Za-z0-9_.:-]+$/;
-export const validNetworkName = (s: string) => s.length <= 64 && NETWORK_NAME.test(s);
+const NETWORK_NAME = new RegExp(NETWORK_NAME_PATTERN);
+export const validNetworkName = (s: string) => s.length <= NETWORK_NAME_MAX && NETWORK_NAME.test(s);
 
 export interface NetworkRow {
   /** The name on the source: the map's key. */
