@@ -108,7 +108,7 @@ describe("dashboard: the outage banner", () => {
     const restartedAt = Date.now() - 5_000;
     moveJob(server, id, {
       state: "rolled_back",
-      phase: "wait_cutover",
+      phase: "prechecks",
       phaseState: { sizeBytes: 64 * MiB, lastOutage: { stoppedAt: restartedAt - 43_000, restartedAt }, rollbacks: 1 },
     });
     await page.goto(`${server.url}/jobs/${id}`);
@@ -116,10 +116,10 @@ describe("dashboard: the outage banner", () => {
       .poll(bannerText, { timeout: 15_000 })
       .toMatch(/^The VM runs again on hv-src since .+, after an outage of 0:43: the migration rolled back\./);
     expect(await page.getByTestId("outage-retry").textContent()).toBe(
-      "Retry: copies what the VM wrote since and waits for your cutover; the VM keeps running on hv-src until then.",
+      "Retry: copies the disks again from new snapshots and waits for your cutover; the VM keeps running on hv-src until then.",
     );
     expect(await page.getByTestId("outage-cancel").textContent()).toBe(
-      "Cancel: keeps the VM running on hv-src, drops the snapshots and removes the copy on hv-dst.",
+      "Cancel: keeps the VM running on hv-src and ends the migration, removing whatever of it is still on hv-dst.",
     );
     await screenshot(page, "dashboard-outage-rolled-back");
     expect(errors).toEqual([]);

@@ -11,6 +11,7 @@ import { createHostsRepo } from "./db/repositories/hosts.ts";
 import { createJobDisksRepo } from "./db/repositories/job-disks.ts";
 import { createJobObjectsRepo } from "./db/repositories/job-objects.ts";
 import { createJobsRepo } from "./db/repositories/jobs.ts";
+import { createTransferJournal } from "./db/repositories/transfer-journal.ts";
 import { createWebhooksRepo } from "./db/repositories/webhooks.ts";
 import { EventHub } from "./events/hub.ts";
 import { RemoteHosts, type RemoteLogger } from "./hosts/index.ts";
@@ -125,10 +126,12 @@ export function createRuntime(
   const unwatchMetrics = watchForMetrics(hub, metrics);
   const instance = serverInstance(config.dbFile);
   const mover = opts.createMover(remote, db, (bytes) => metrics.bytesCopied("relay", bytes), instance);
-  const { phases, compensate, rollBack } = createPhases({
+  const journal = createTransferJournal(db);
+  const { phases, compensate, rollBack, discardCopies } = createPhases({
     mover,
     objects,
     disks: createJobDisksRepo(db),
+    forgetCopies: (jobId, leaseOwner) => journal.leased(leaseOwner).forgetJob(jobId),
     snapshotWatchMs: opts.snapshotWatchMs,
     changeReadMs: opts.changeReadMs,
     outageHistory: createOutageHistory({ jobs, events }),
@@ -140,6 +143,7 @@ export function createRuntime(
     phases,
     compensate,
     rollBack,
+    discardCopies,
     shellFor: async (hostId) => shellFor(hostId),
   });
   const runner = new JobRunner(

@@ -32,6 +32,21 @@ const DISK_KEYS = [
 ] as const satisfies ReadonlyArray<keyof PhaseState>;
 const isDiskKey = (k: string) => (DISK_KEYS as readonly string[]).includes(k);
 
+/**
+ * A disk's state for starting over after its copy was removed (a rollback): nothing of it stays but a snapshot
+ * generation past every earlier one (their names stay unique) and, when its target LV is still there, that the
+ * LV is ours (a retry then reuses it and copies it whole). Every key is named, so it replaces the old state
+ * through `save`.
+ */
+export function startOverDiskState(state: PhaseState, targetLeft: boolean): PhaseState {
+  const cleared = Object.fromEntries(DISK_KEYS.map((k) => [k, undefined])) as PhaseState;
+  return {
+    ...cleared,
+    snapshotGen: (state.snapshotGen ?? 1) + 1,
+    ...(targetLeft && state.targetCreated && { targetCreated: true }),
+  };
+}
+
 const pick = (state: PhaseState, disk: boolean): PhaseState =>
   Object.fromEntries(Object.entries(state).filter(([k]) => isDiskKey(k) === disk)) as PhaseState;
 

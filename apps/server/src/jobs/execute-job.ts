@@ -25,6 +25,11 @@ export interface ExecutorDeps {
    * Without it such a failure leaves the job failed with the VM stopped.
    */
   rollBack?(ctx: PhaseContext): Promise<void>;
+  /**
+   * After a rollback: removes the job's snapshots and target LVs and sets its disks back to the start, returning
+   * what could not be removed. Without it a rolled-back job keeps them and waits for the cutover again.
+   */
+  discardCopies?(ctx: PhaseContext, cause: unknown): Promise<string[]>;
   shellFor(hostId: number): Promise<HostShell>;
 }
 
@@ -140,8 +145,8 @@ export function createJobExecutor(d: ExecutorDeps) {
     };
 
     /**
-     * The target failed during the outage: the VM runs again on the source from its untouched LV, and the job ends
-     * rolled_back, back at wait_cutover (the snapshot goes on recording what the VM writes, so a retry copies it).
+     * The target failed during the outage: the VM runs again on the source from its untouched LV, our snapshots
+     * and target LVs go (discardCopies), and the job ends rolled_back at prechecks: a retry starts over.
      */
     const rollBack = async (cause: unknown) => {
       const why = errorInfo(cause).message;
@@ -166,6 +171,7 @@ export function createJobExecutor(d: ExecutorDeps) {
       const restartedAt = Date.now();
       const stoppedAt = state.vmStoppedAt ?? restartedAt;
       const outageMs = restartedAt - stoppedAt;
+      const left = await discardAfterRollback(cause);
       ctx.save({
         vmStoppedAt: undefined,
         startDecision: undefined,
@@ -175,15 +181,31 @@ export function createJobExecutor(d: ExecutorDeps) {
       ctx.event("job.rolled_back", { reason: why, outageMs });
       ctx.log(
         "warn",
-        `VM running again on the source after an outage of ${outageMs} ms; retry once the target is back`,
+        `VM running again on the source after an outage of ${outageMs} ms; retry once the target is back` +
+          (!d.discardCopies
+            ? ""
+            : left.length
+              ? ` (starts over; not removed: ${left.join("; ")}: a retry reuses a target LV left, cancel removes it)`
+              : " (starts over: snapshots and target LVs removed)"),
       );
       setState("rolled_back", {
-        phase: "wait_cutover",
+        phase: d.discardCopies ? "prechecks" : "wait_cutover",
         phaseState: state,
         cutoverRequested: false,
         error: { code: "ROLLED_BACK", message: why, phase },
         finishedAt: new Date().toISOString(),
       });
+    };
+
+    /** The rollback's clean-up: what it could not remove (a lost lease still ends the run). */
+    const discardAfterRollback = async (cause: unknown): Promise<string[]> => {
+      if (!d.discardCopies) return [];
+      try {
+        return await d.discardCopies({ ...ctx, signal: new AbortController().signal }, cause);
+      } catch (err) {
+        if (err instanceof LeaseLost) throw err;
+        return [errorInfo(err).message];
+      }
     };
 
     try {

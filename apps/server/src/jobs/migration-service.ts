@@ -269,7 +269,7 @@ export function createMigrationService(d: MigrationServiceDeps) {
 
     /**
      * Re-queues a failed job (it re-enters the phase it failed in, with that phase's stored progress) or a rolled-back
-     * one (it waits for the cutover again, the snapshot having recorded what the VM wrote since).
+     * one (it starts over at prechecks: its rollback removed the snapshots and target LVs).
      */
     retry(id: number, actor: Actor = SYSTEM): Migration {
       const job = load(id);

@@ -10,8 +10,8 @@ import type { HostShell } from "./context.ts";
 import { removeLvIfPresent } from "./lvm-ops.ts";
 
 const SNAPSHOT_NAME = /^bf-(\d+)-(?:d\d+-)?s\d+$/;
-/** Jobs whose snapshots stay: active ones, and rolled-back ones, whose retry copies what their snapshot recorded. */
-const KEEPS_SNAPSHOTS = new Set<JobState>([...ACTIVE_JOB_STATES, "rolled_back"]);
+/** Jobs whose snapshots stay: active ones (a rollback removes its own; a retry takes new ones). */
+const KEEPS_SNAPSHOTS = new Set<JobState>(ACTIVE_JOB_STATES);
 
 /**
  * At startup: snapshots we created for jobs that are over (or that this database does not know) are dropped,

@@ -242,6 +242,20 @@ export function createTransferJournal(db: Db, lease?: string, onConfirmedBytes?:
     reset(jobId: JournalDisk, pass: string): void {
       db.delete(transferRanges).where(ofPass(jobId, pass)).run();
     },
+
+    /**
+     * Forgets every pass of every disk of a job and zeroes its counters: its copies on the target are gone (a
+     * rollback removed them), so nothing the journal confirmed holds any more.
+     */
+    forgetJob(jobId: number): void {
+      db.transaction((tx) => {
+        const zero = { bytesTotal: 0, bytesDone: 0, rangesTotal: 0, rangesDone: 0 };
+        writeCounters(tx, jobId, lease, zero);
+        const disks = tx.select({ index: jobDisks.index }).from(jobDisks).where(eq(jobDisks.jobId, jobId)).all();
+        for (const d of disks) if (d.index > 0) writeCounters(tx, { jobId, disk: d.index }, lease, zero);
+        tx.delete(transferRanges).where(eq(transferRanges.jobId, jobId)).run();
+      });
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import type { OutagePrediction } from "@blockferry/contracts";
 import { bytesWithExact } from "@blockferry/contracts/units";
 import { blockdevFlushCommand, migratedAwayTag } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
-import type { HostShell, PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
+import type { PhaseContext, PhaseResult, PhaseTable } from "../context.ts";
 import { checkCutoverGate, type GateResult } from "../cutover-gate.ts";
 import { startChangeReader } from "../live-changes.ts";
 import {
@@ -17,6 +17,7 @@ import { disksOfJob } from "../migration-disks.ts";
 import { startFenced } from "../start-fence.ts";
 import { type VmController, vmControllerFor } from "../vm/controller.ts";
 import { fallBackToFullCopy } from "./copy.ts";
+import { removeJobLvs } from "./remove-lvs.ts";
 import { copyRequest, type PhaseDeps, sourceDevice, storedThin, targetDevice } from "./shared.ts";
 
 async function finalChanges(ctx: PhaseContext) {
@@ -243,11 +244,11 @@ export function createCompensation(deps: PhaseDeps) {
   return async function compensate(ctx: PhaseContext): Promise<void> {
     const { job, state } = ctx;
     const failures: string[] = [];
-    const attempt = async (what: string, step: () => Promise<void>, into = failures) => {
+    const attempt = async (what: string, step: () => Promise<void>) => {
       try {
         await step();
       } catch (err) {
-        into.push(`${what}: ${(err as Error).message}`);
+        failures.push(`${what}: ${(err as Error).message}`);
         ctx.log("error", `cancel: ${what} failed: ${(err as Error).message}`);
       }
     };
@@ -263,47 +264,14 @@ export function createCompensation(deps: PhaseDeps) {
       });
     }
     await attempt("undefining the VM on the target", () => undefineOnTarget(ctx, vmOf(ctx, deps)));
-    const removeTarget = job.options.removeTargetOnCancel !== false;
-    // Each host's removals in turn (LVM serialises them on the VG anyway), the two hosts at once.
-    const removals = new Map<HostShell, Array<(into: string[]) => Promise<void>>>();
-    for (const o of deps.objects.live(job.id)) {
-      if (o.kind === "target_lv" && (!removeTarget || state.vmStartedAt)) {
-        // Never once the VM may run from it; otherwise only with the operator's consent.
-        ctx.log("info", `kept ${o.vg}/${o.lv} on ${ctx.target.name}${removeTarget ? "" : " as asked"}`);
-        deps.objects.markRemoved(o.id);
-        continue;
-      }
-      const shell = o.hostId === job.sourceHostId && o.kind === "snapshot" ? ctx.source : ctx.target;
-      const remove = (into: string[]) =>
-        attempt(
-          `removing ${o.vg}/${o.lv} on ${shell.name}`,
-          async () => {
-            const removed = await removeLvIfPresent(shell, o.vg, o.lv, ctx.signal, {
-              // A VM never runs from our snapshots; from the target LV only once a start there was tried.
-              killOurs: o.kind === "snapshot" || job.phase !== "start_vm",
-              onHeld: (holders) =>
-                ctx.log(
-                  "warn",
-                  `cancel: waiting for ${holders.map((h) => `${h.pid} (${h.args.slice(0, 60)})`).join(", ")} to let go ` +
-                    `of ${o.vg}/${o.lv} on ${shell.name}`,
-                ),
-            });
-            deps.objects.markRemoved(o.id);
-            if (removed) ctx.log("info", `removed ${o.vg}/${o.lv} on ${shell.name}`);
-          },
-          into,
-        );
-      removals.set(shell, [...(removals.get(shell) ?? []), remove]);
-    }
-    // What failed is told host by host, in the order the hosts came, however the two interleaved.
-    const failed = await Promise.all(
-      [...removals.values()].map(async (steps) => {
-        const own: string[] = [];
-        for (const step of steps) await step(own);
-        return own;
-      }),
-    );
-    failures.push(...failed.flat());
+    // Never the target LVs once the VM may run from them; otherwise only with the operator's consent.
+    const asked = job.options.removeTargetOnCancel === false;
+    const removed = await removeJobLvs(ctx, deps, {
+      purpose: "cancel",
+      keepTargets: asked || Boolean(state.vmStartedAt),
+      keptNote: asked ? " as asked" : "",
+    });
+    failures.push(...removed.failures);
     if (failures.length) throw new Error(failures.join("; "));
   };
 }

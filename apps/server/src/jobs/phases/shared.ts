@@ -15,6 +15,8 @@ export interface PhaseDeps {
   objects: Pick<JobObjectsRepo, "record" | "live" | "markRemoved">;
   /** The disks of multi-disk jobs (their names and stored progress); absent: every job is its disk 0 alone. */
   disks?: Pick<JobDisksRepo, "list" | "saveState">;
+  /** Forgets every journaled range of a job (its copies were removed), while `leaseOwner` holds its lease. */
+  forgetCopies?(jobId: number, leaseOwner: string): void;
   /** Interval of snapshot fill checks while the VM runs. */
   snapshotWatchMs?: number;
   /** Interval of change readings (live changed cells, outage prediction) while the VM runs; default 5 s. */

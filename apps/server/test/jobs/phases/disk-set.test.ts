@@ -8,6 +8,7 @@ import { createEventsRepo } from "../../../src/db/repositories/events.ts";
 import { createJobDisksRepo } from "../../../src/db/repositories/job-disks.ts";
 import { createJobObjectsRepo } from "../../../src/db/repositories/job-objects.ts";
 import { createJobsRepo } from "../../../src/db/repositories/jobs.ts";
+import { createTransferJournal } from "../../../src/db/repositories/transfer-journal.ts";
 import { hosts, jobDisks } from "../../../src/db/schema.ts";
 import { EventHub } from "../../../src/events/hub.ts";
 import type { HostShell, RunnablePhase } from "../../../src/jobs/context.ts";
@@ -59,6 +60,7 @@ function twoDiskSetup() {
     mover,
     objects: createJobObjectsRepo(t.db),
     disks: createJobDisksRepo(t.db),
+    forgetCopies: (jobId, owner) => createTransferJournal(t.db).leased(owner).forgetJob(jobId),
     snapshotWatchMs: 5,
     changeReadMs: 20,
     sleep: (_ms, signal) => abortableSleep(5, signal),
@@ -87,6 +89,7 @@ function twoDiskSetup() {
       phases: built.phases,
       compensate: built.compensate,
       rollBack: built.rollBack,
+      discardCopies: built.discardCopies,
       shellFor: async (id) => shells.get(id) as HostShell,
     });
     return async () => {
@@ -147,22 +150,73 @@ describe("a migration of two disks", () => {
     expect(new Set(copied)).toEqual(new Set([0, 1]));
   });
 
-  it("a failure on disk 1 in final_delta rolls the VM back to the source; cancel then removes both disks' LVs and snapshots", async () => {
+  it("a failure on disk 1 in final_delta rolls the VM back to the source and removes both disks' LVs and snapshots; a retry starts over", async () => {
+    s = twoDiskSetup();
+    await s.runUntil("stop_vm");
+    const journal = createTransferJournal(s.t.db);
+    journal.plan({ jobId: s.jobId, disk: 1 }, "full-g1", [[0, SIZES[1]]]);
+    s.mover.during = (call) => {
+      if (call.pass === "final" && call.to === "/dev/vg0/vm2") throw new Error("target write failed on disk 1");
+    };
+    await s.executor()();
+    expect(s.stored().job).toMatchObject({ state: "rolled_back", phase: "prechecks" });
+    expect(s.source.vmRunning).toBe(true);
+    expect(s.target.vmRunning).toBe(false);
+    expect(s.target.commands.some((c) => c.startsWith("fake-vm start"))).toBe(false);
+    // Nothing of the job is left on either host, and nothing it copied is remembered.
+    expect(s.target.lvNames("vg0")).toEqual([]);
+    expect(s.source.lvNames("vg0").sort()).toEqual(["vm1", "vm2"]);
+    expect(s.stored().liveObjects).toEqual([]);
+    expect(journal.ranges({ jobId: s.jobId, disk: 1 }, "full-g1")).toEqual([]);
+    expect(s.stored().state).toMatchObject({ rollbacks: 1, snapshotGen: 2 });
+    expect(s.stored().state.fullCopyDone).toBeUndefined();
+    expect(s.diskState()).toEqual({ snapshotGen: 2 });
+    const log = s
+      .stored()
+      .events.filter((e) => e.type === "job.log")
+      .map((e) => String(e.data.message));
+    expect(log).toContain("removed vg0/vm2 on hv-dst");
+    expect(log.some((m) => m.includes("(starts over: snapshots and target LVs removed)"))).toBe(true);
+
+    // The retry (past its prechecks, which the fake hosts do not model) copies both disks whole from new snapshots.
+    s.mover.during = undefined;
+    const jobs = createJobsRepo(s.t.db);
+    jobs.claim(s.jobId, "phase-test-runner", 60_000);
+    const measured = { ...s.stored().state, sizeBytes: SIZES[0] };
+    jobs.updateOwned(s.jobId, "phase-test-runner", { phase: "snapshot", phaseState: measured });
+    createJobDisksRepo(s.t.db).saveState(s.jobId, 1, "phase-test-runner", { snapshotGen: 2, sizeBytes: SIZES[1] });
+    const before = s.mover.calls.length;
+    await s.runUntil();
+    const full = s.mover.calls.slice(before).filter((c) => c.kind === "full");
+    expect(full.map((c) => [c.from, c.to])).toEqual(
+      expect.arrayContaining([
+        [`/dev/vg0/bf-${s.jobId}-s2`, "/dev/vg0/vm1"],
+        [`/dev/vg0/bf-${s.jobId}-d1-s2`, "/dev/vg0/vm2"],
+      ]),
+    );
+    expect(s.target.lvNames("vg0").sort()).toEqual(["vm1", "vm2"]);
+    expect(s.target.commands.filter((c) => c.startsWith("fake-vm start"))).toHaveLength(1);
+  });
+
+  it("a rollback whose target fails its removals leaves the target LVs recorded, for a retry to reuse", async () => {
     s = twoDiskSetup();
     await s.runUntil("stop_vm");
     s.mover.during = (call) => {
       if (call.pass === "final" && call.to === "/dev/vg0/vm2") throw new Error("target write failed on disk 1");
     };
+    for (let i = 0; i < 2; i++) s.target.failNext((argv) => argv[0] === "lvremove", new Error("hv-dst: timed out"));
     await s.executor()();
-    expect(s.stored().job).toMatchObject({ state: "rolled_back", phase: "wait_cutover" });
-    expect(s.source.vmRunning).toBe(true);
-    expect(s.target.vmRunning).toBe(false);
-    expect(s.target.commands.some((c) => c.startsWith("fake-vm start"))).toBe(false);
-    s.mover.during = undefined;
-    await s.compensate();
-    expect(s.target.lvNames("vg0")).toEqual([]);
+    expect(s.stored().job).toMatchObject({ state: "rolled_back", phase: "prechecks" });
     expect(s.source.lvNames("vg0").sort()).toEqual(["vm1", "vm2"]);
-    expect(s.stored().liveObjects).toEqual([]);
+    expect(s.target.lvNames("vg0").sort()).toEqual(["vm1", "vm2"]);
+    expect(s.stored().liveObjects.filter((o) => o.startsWith("target_lv")).length).toBe(2);
+    expect(s.stored().state).toMatchObject({ snapshotGen: 2, targetCreated: true });
+    expect(s.diskState()).toEqual({ snapshotGen: 2, targetCreated: true });
+    const log = s
+      .stored()
+      .events.filter((e) => e.type === "job.log")
+      .map((e) => String(e.data.message));
+    expect(log.some((m) => /not removed: removing vg0\/vm1 on hv-dst/.test(m))).toBe(true);
   });
 
   it("keeps the VM running when disk 1 fails the cutover gate, and says which volume", async () => {

@@ -37,18 +37,18 @@ describe("rollback through the API", () => {
     expect(ok.options).toMatchObject({ rollbackAfterSeconds: 10 });
   });
 
-  it("retries a rolled-back job from wait_cutover, and cancels one to clean up", async () => {
+  it("retries a rolled-back job from prechecks (its rollback removed the copies), and cancels one to clean up", async () => {
     t = await testApp();
     const m = (await create({})).json() as Migration;
     const rollBack = () =>
       t.db.$client
-        .prepare("update jobs set state='rolled_back', phase='wait_cutover', error=? where id=?")
+        .prepare("update jobs set state='rolled_back', phase='prechecks', error=? where id=?")
         .run(JSON.stringify({ code: "ROLLED_BACK", message: "lab2 gone", phase: "final_delta" }), m.id);
     rollBack();
     const shown = (await t.inject({ method: "GET", url: `/api/migrations/${m.id}` })).json() as Migration;
     expect(shown).toMatchObject({ state: "rolled_back", cancellable: true });
     const retried = (await t.inject({ method: "POST", url: `/api/migrations/${m.id}/retry` })).json() as Migration;
-    expect(retried).toMatchObject({ state: "queued", phase: "wait_cutover", attempt: 1, error: null });
+    expect(retried).toMatchObject({ state: "queued", phase: "prechecks", attempt: 1, error: null });
     rollBack();
     const cancelled = (await t.inject({ method: "POST", url: `/api/migrations/${m.id}/cancel` })).json() as Migration;
     expect(cancelled).toMatchObject({ state: "cancelling" });

@@ -66,6 +66,11 @@ function retryWords(o: VmOutage, m: Migration, name: HostName): string | null {
     case "start_on_source":
       return `finishes the rollback: starts the VM again on ${source}`;
     case "cut_over_again":
+      // A rollback removes the copies (the job is back at prechecks); one rolled back before that kept them.
+      if (m.phase === "prechecks")
+        return m.cutover === "auto"
+          ? `copies the disks again from new snapshots while the VM runs on ${source}, then cuts over again`
+          : `copies the disks again from new snapshots and waits for your cutover; the VM keeps running on ${source} until then`;
       return m.cutover === "auto"
         ? `copies what the VM wrote since, then cuts over again: stops it on ${source} and starts it on ${target}`
         : `copies what the VM wrote since and waits for your cutover; the VM keeps running on ${source} until then`;
@@ -86,6 +91,9 @@ function cancelWords(o: VmOutage, m: Migration, name: HostName): string | null {
         ? `does not start the VM: Blockferry does not control it; start it on ${source} yourself`
         : `leaves the VM stopped on ${source} (no start command for the source was given): start it yourself`;
     case "keeps_running_on_source":
+      // Back at prechecks: the rollback removed the snapshots and the copies it could reach.
+      if (m.phase === "prechecks")
+        return `keeps the VM running on ${source} and ends the migration, removing whatever of it is still on ${target}`;
       return `keeps the VM running on ${source}, drops the snapshots and ${
         m.options.removeTargetOnCancel === false ? "keeps" : "removes"
       } the copy on ${target}`;
