@@ -12,14 +12,17 @@ import type { JournalRow } from "../db/repositories/chunk-map.ts";
 import type { JobRow } from "../db/repositories/jobs.ts";
 import { dataPathsFromEvents, dataPathView } from "./data-path-view.ts";
 
-/** "full-g2" → full copy of snapshot generation 2; "catchup-3"; "final", "final-full-r1" → the final delta. */
+/**
+ * "full-g2" → full copy of snapshot generation 2; "catchup-3" (or "catchup-3-f1" after a fallback to a full copy);
+ * "final", "final-full-r1" → the final delta.
+ */
 function passKind(pass: string): Pick<PassReport, "kind" | "number"> {
   const n = (re: RegExp, base = 1) => {
     const m = re.exec(pass);
     return m ? Number(m[1]) + base - 1 : 1;
   };
   if (pass.startsWith("full")) return { kind: "full", number: n(/^full-g(\d+)$/) };
-  if (pass.startsWith("catchup")) return { kind: "catch_up", number: n(/^catchup-(\d+)$/) };
+  if (pass.startsWith("catchup")) return { kind: "catch_up", number: n(/^catchup-(\d+)(?:-f\d+)?$/) };
   // A final delta after the r-th rollback is the (r+1)-th one.
   return { kind: "final", number: n(/-r(\d+)$/, 2) };
 }

@@ -211,7 +211,9 @@ export function copyPhases(deps: PhaseDeps): Pick<PhaseTable, "full_copy" | "cat
       const { job } = ctx;
       while ((ctx.state.catchUpDone ?? 0) < passes) {
         const done = ctx.state.catchUpDone ?? 0;
-        const pass = `catchup-${done + 1}`;
+        // After a fallback the passes count again from 1: a name of their own, for the journal plans them anew.
+        const fallbacks = ctx.state.fullCopyFallbacks ?? 0;
+        const pass = `catchup-${done + 1}${fallbacks ? `-f${fallbacks}` : ""}`;
         // The rotation is stored before anything happens, so a re-run after a crash resumes the same one.
         let rotation = ctx.state.rotation;
         if (rotation?.pass !== pass) {

@@ -115,8 +115,9 @@ describe("falling back to a full copy after a snapshot overflowed", () => {
     s.source.write("vg0", "vm1", 40 * MIB, 4096); // recorded by generation 3 only: chunk 10240
 
     expect(await s.run("catch_up")).toEqual({ next: "wait_cutover" });
+    // A pass name of its own: the journal holds the overflowed catchup-1's plan, and refuses another under that name.
     expect(s.mover.calls.at(-1)).toMatchObject({
-      pass: "catchup-1",
+      pass: "catchup-1-f1",
       from: `/dev/vg0/bf-${s.jobId}-s4`,
       runs: [[10240, 1]],
     });
