@@ -125,10 +125,11 @@ export function createRuntime(
   const unwatchMetrics = watchForMetrics(hub, metrics);
   const instance = serverInstance(config.dbFile);
   const mover = opts.createMover(remote, db, (bytes) => metrics.bytesCopied("relay", bytes), instance);
+  const jobDisks = createJobDisksRepo(db);
   const { phases, compensate, rollBack } = createPhases({
     mover,
     objects,
-    disks: createJobDisksRepo(db),
+    disks: jobDisks,
     snapshotWatchMs: opts.snapshotWatchMs,
     changeReadMs: opts.changeReadMs,
     outageHistory: createOutageHistory({ jobs, events }),
@@ -164,7 +165,7 @@ export function createRuntime(
   });
 
   const history = createMigrationHistory({ jobs, events, journal: chunkMaps, objects, hosts: hostsRepo });
-  const decommission = createDecommissionService({ jobs, audit, hub, shellFor });
+  const decommission = createDecommissionService({ jobs, disks: jobDisks, audit, hub, shellFor });
   const webhooksRepo = createWebhooksRepo(db);
   const webhooks = createWebhookService({ repo: webhooksRepo, keyring: opts.keyring, audit });
   const webhookWorker = createDeliveryWorker({
