@@ -19,7 +19,7 @@ import {
 import type { EventHub } from "../events/hub.ts";
 import type { HostShell } from "./context.ts";
 import { findLv, lvName, vgName } from "./lvm-ops.ts";
-import { type DiskVolumes, disksOfJob } from "./migration-disks.ts";
+import { disksOfJob } from "./migration-disks.ts";
 import { toMigration } from "./migration-view.ts";
 
 export interface DecommissionDeps {
@@ -60,9 +60,9 @@ export function createDecommissionService(d: DecommissionDeps) {
   const disksOf = (job: JobRow): KeptDisk[] => {
     const rows = d.jobs.disks(job.id);
     const byIndex = new Map(rows.map((r) => [r.index, r]));
-    return disksOfJob(job, rows).map((v: DiskVolumes) => {
+    return disksOfJob(job, rows).map((v) => {
       const row = byIndex.get(v.index);
-      // A job whose row has no disk rows (written before disk sets) records disk 0's removal on the job alone.
+      // Without its disk row (a job written around the repository), disk 0's removal is the job's own record.
       const removedAt = row?.sourceRemovedAt ?? (v.index === 0 ? job.sourceDecommissionedAt : null);
       const removedBy = row?.sourceRemovedBy ?? (v.index === 0 ? job.sourceDecommissionedBy : null);
       return {
