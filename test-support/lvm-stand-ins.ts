@@ -8,6 +8,7 @@ import { type LvReportRow, lvReportRow } from "./lvm-report.ts";
 
 const STATE = "lvs-state.json";
 const CALLS = "calls.log";
+const FAILS = "lvremove-fails.json";
 
 // One node script for all three tools; each tool's wrapper passes its own name first.
 const SCRIPT = `
@@ -32,6 +33,12 @@ if (tool === "lvs") {
   const i = find(last);
   if (i < 0) fail(5, '  Failed to find logical volume "' + last + '"');
   if (rows[i].lv_attr[5] === "o") fail(5, "  Logical volume " + last + " in use.");
+  const failsPath = path.join(dir, ${JSON.stringify(FAILS)});
+  const fails = fs.existsSync(failsPath) ? JSON.parse(fs.readFileSync(failsPath, "utf8")) : [];
+  if (fails.includes(last)) {
+    fs.writeFileSync(failsPath, JSON.stringify(fails.filter((f) => f !== last)));
+    fail(5, "  Logical volume " + last + " in use.");
+  }
   rows.splice(i, 1);
   fs.writeFileSync(statePath, JSON.stringify(rows));
   process.stdout.write('  Logical volume "' + last.split("/")[1] + '" successfully removed.\\n');
@@ -49,9 +56,14 @@ if (tool === "lvs") {
 `;
 
 export interface LvmStandIns {
-  /** Replaces every LV the stand-ins know (`o` as for lvReportRow). */
+  /** Replaces every LV the stand-ins know (`o` as for lvReportRow), and forgets removals set to fail. */
   setLvs(lvs: Array<Partial<LvReportRow>>): void;
   lvs(): LvReportRow[];
+  /**
+   * The next `lvremove` of `vgLv` fails as LVM does for an LV in use (once): something opened it after the
+   * caller's checks, the race no check can close.
+   */
+  failNextRemoval(vgLv: string): void;
   /** argv of every stand-in call so far, tool first. */
   calls(): string[][];
 }
@@ -72,8 +84,16 @@ export function writeLvmStandIns(dir: string): LvmStandIns {
   writeFileSync(state, "[]");
   writeFileSync(join(dir, CALLS), "");
   return {
-    setLvs: (lvs) => writeFileSync(state, JSON.stringify(lvs.map((o) => lvReportRow(o)))),
+    setLvs: (lvs) => {
+      writeFileSync(state, JSON.stringify(lvs.map((o) => lvReportRow(o))));
+      writeFileSync(join(dir, FAILS), "[]");
+    },
     lvs: () => JSON.parse(readFileSync(state, "utf8")) as LvReportRow[],
+    failNextRemoval: (vgLv) => {
+      const path = join(dir, FAILS);
+      const fails = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as string[]) : [];
+      writeFileSync(path, JSON.stringify([...fails, vgLv]));
+    },
     calls: () =>
       readFileSync(join(dir, CALLS), "utf8")
         .split("\n")

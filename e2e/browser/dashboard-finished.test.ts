@@ -1,6 +1,7 @@
-// A finished job tells what it did: volume, each pass's bytes and runs, total duration, attempts (and that the
-// first failed, on the timeline too), who started it, a log download; the jobs list shows attempts and duration;
-// the throughput chart leaves an idle stretch empty. Real server and sshd (stand-in LVM tools): a job created
+// A finished job tells what it did: volume (a VM's every disk: where it went, its size, how it was verified, its
+// source LV), each pass's bytes and runs, total duration, attempts (and that the first failed, on the timeline
+// too), who started it, a log download; the jobs list shows attempts and duration; the throughput chart leaves an
+// idle stretch empty. Real server and sshd (stand-in LVM tools): a job created
 // through the API fails for real in its snapshot phase (attempt 1); its retry is then written as a runner in another
 // process would write it (events through the server's hub, ranges in the journal table, the row in SQLite), since
 // a real copy needs real LVM (e2e/tests/dashboard-flow.test.ts in the lab).
@@ -14,6 +15,7 @@ import {
   failedJob as failedJobOf,
   jobOf,
   loginAs,
+  moveJob,
   screenshot,
   startTwoHostDashboard,
   type TwoHostDashboard,
@@ -162,6 +164,69 @@ describe("dashboard: a finished job's facts, its log, and gaps in the throughput
     expect(await page.getByTestId(`job-attempts-${id}`).textContent()).toBe("2 (1 retry)");
     expect(await page.getByTestId(`job-duration-${id}`).textContent()).toMatch(/^1 min 3\d s$/);
     await screenshot(page, "dashboard-finished-list");
+  }, 90_000);
+
+  it("lists every disk of a VM's migration once it succeeded: where each went, its size and its verified state", async () => {
+    // A VM's two disks, created through the API; the set fails for real in its snapshot phase, then is moved to
+    // where a runner leaves a success: each disk verified, its source LV kept.
+    const created = await setup.server.api("/api/migrations", {
+      method: "POST",
+      body: JSON.stringify({
+        sourceHostId: setup.src.id,
+        targetHostId: dst.id,
+        disks: [
+          { source: { vg: "vg0", lv: "web1-disk" }, target: { vg: "vg1", lv: "web1-root" } },
+          { source: { vg: "vg0", lv: "data-1" }, target: { vg: "vg1", lv: "web1-data", thinPool: "pool1" } },
+        ],
+        vm: { controller: "none" },
+      }),
+    });
+    expect(created.status).toBe(201);
+    const id = ((await created.json()) as Migration).id;
+    await expect.poll(async () => (await getJob(id)).state, { timeout: 30_000 }).toBe("failed");
+    const finished = Date.now();
+    sql(
+      "update job_disks set phase_state = ?, bytes_total = ?, bytes_done = ? where job_id = ? and idx = 1",
+      JSON.stringify({ sizeBytes: 64 * MiB, sourceThin: false, verifiedPass: "final", finalCopiedPass: "final" }),
+      MiB,
+      MiB,
+      id,
+    );
+    moveJob(server, id, {
+      state: "succeeded",
+      phase: "done",
+      phaseState: { sizeBytes: 256 * MiB, sourceThin: false, verifiedPass: "final", finalCopiedPass: "final" },
+      bytesTotal: 2 * MiB,
+      bytesDone: 2 * MiB,
+      outageMs: 5100,
+      startedAt: new Date(finished - 120_000).toISOString(),
+      finishedAt: new Date(finished).toISOString(),
+    });
+    // Each disk's verify phase, as the runner stores it: a one-disk event names no disk; a set's name theirs.
+    server.runtime.hub.append(id, "job.verified", { phase: "verify", disk: 0, ranges: 12, full: false });
+    server.runtime.hub.append(id, "job.verified", { phase: "verify", disk: 1, ranges: 1, full: true });
+    server.runtime.hub.append(id, "job.state", { state: "succeeded", phase: "done" });
+
+    await page.goto(`${server.url}/jobs/${id}`);
+    await page.getByTestId("finished-facts").waitFor({ timeout: 15_000 });
+    const row = async (disk: number) =>
+      (await page.getByTestId(`facts-disk-${disk}`).locator("th, td").allTextContents()).join(" | ");
+    await expect.poll(() => row(1), { timeout: 15_000 }).toContain("verified");
+    expect(await row(0)).toBe(
+      "0 | vg0/web1-disk → vg1/web1-root | 256 MiB classic | " +
+        "verified: final delta re-hashed on both hosts (12 ranges), all equal | kept on the source host",
+    );
+    expect(await row(1)).toBe(
+      "1 | vg0/data-1 → vg1/web1-data (thin pool pool1) | 64.0 MiB classic | " +
+        "verified: whole volume re-hashed on both hosts (1 range), all equal | kept on the source host",
+    );
+    expect(await page.getByTestId("facts-volume").textContent()).toBe("320 MiB in 2 disks");
+    // The list replaces the copy's progress bars, which would show its last pass only.
+    expect(await page.getByTestId("disks-panel").count()).toBe(0);
+    // What is left to do names the set, not disk 0.
+    expect(await page.getByRole("button", { name: "Remove source LVs…" }).count()).toBe(1);
+    await screenshot(page, "dashboard-finished-vm");
+    expect(errors).toEqual([]);
   }, 90_000);
 
   it("says a cancel removed the target instead of showing the copy as complete", async () => {

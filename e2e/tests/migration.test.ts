@@ -116,7 +116,10 @@ describe("migration jobs on lab hosts", () => {
     );
     const open = await decommission("vg0/vm1");
     expect(open.status).toBe(409);
-    expect(((await open.json()) as ErrorBody).error.details).toEqual({ reason: "source_open" });
+    expect(((await open.json()) as ErrorBody).error.details).toEqual({
+      reason: "source_open",
+      disks: [{ index: 0, lv: "vg0/vm1", reason: "source_open" }],
+    });
     await sh(lab1, `kill ${holder}; while kill -0 ${holder} 2>/dev/null; do sleep 0.1; done`);
     holder = "";
 

@@ -18,6 +18,7 @@ describe("blockferry decommission", () => {
   let lvm: LvmStandIns;
   let token = "";
   let jobId = 0;
+  let hostId = 0;
   const cli = (args: string[]) =>
     runCommand(decommission, [...args, "--server", server.url], { env: { BLOCKFERRY_TOKEN: token } });
 
@@ -34,7 +35,7 @@ describe("blockferry decommission", () => {
       privateKey: sshd.privateKey,
     });
     await server.runtime.registry.trust(host.id, sshd.hostKeyFingerprint);
-    const hostId = host.id;
+    hostId = host.id;
     jobId = Number(
       server.runtime.db.$client
         .prepare(
@@ -70,5 +71,43 @@ describe("blockferry decommission", () => {
     );
     expect(lvm.lvs()).toEqual([]);
     expect((await cli(["x"])).code).toBe(2);
+  });
+
+  it("names every disk of a VM's migration, and removes them all on one confirm", async () => {
+    const sql = (q: string, ...args: unknown[]) => server.runtime.db.$client.prepare(q).run(...args);
+    const id = Number(
+      sql(
+        "insert into jobs (state, phase, source_host_id, source_vg, source_lv, target_host_id, target_vg, " +
+          "target_lv, vm, options) values ('succeeded', 'done', ?, 'vg0', 'db1-root', ?, 'vg1', 'db1-root', " +
+          "'{\"controller\":\"none\"}', '{}')",
+        hostId,
+        hostId,
+      ).lastInsertRowid,
+    );
+    for (const [idx, lv] of ["db1-root", "db1-data"].entries())
+      sql(
+        "insert into job_disks (job_id, idx, source_host_id, source_vg, source_lv, target_host_id, target_vg, " +
+          "target_lv, active) values (?, ?, ?, 'vg0', ?, ?, 'vg1', ?, 0)",
+        id,
+        idx,
+        hostId,
+        lv,
+        hostId,
+        lv,
+      );
+    lvm.setLvs(["db1-root", "db1-data"].map((lv) => ({ lv_name: lv, lv_tags: `blockferry_migrated_${id}` })));
+    const bare = await cli([String(id)]);
+    expect(bare.stderr).toBe(
+      `blockferry decommission: confirm what is removed: blockferry decommission ${id} --confirm vg0/db1-root,vg0/db1-data\n`,
+    );
+    const one = await cli([String(id), "--confirm", "vg0/db1-root"]);
+    expect(one.code).toBe(1);
+    expect(one.stderr).toContain("type vg0/db1-root,vg0/db1-data");
+    expect(lvm.lvs()).toHaveLength(2);
+
+    const ok = await cli([String(id), "--confirm", "vg0/db1-root,vg0/db1-data"]);
+    expect(ok).toMatchObject({ code: 0, stderr: "" });
+    expect(ok.stdout).toMatch(new RegExp(`^migration ${id}: source LVs vg0/db1-root, vg0/db1-data removed \\(by `));
+    expect(lvm.lvs()).toEqual([]);
   });
 });

@@ -127,10 +127,11 @@ export function createRuntime(
   const instance = serverInstance(config.dbFile);
   const mover = opts.createMover(remote, db, (bytes) => metrics.bytesCopied("relay", bytes), instance);
   const journal = createTransferJournal(db);
+  const jobDisks = createJobDisksRepo(db);
   const { phases, compensate, rollBack, discardCopies } = createPhases({
     mover,
     objects,
-    disks: createJobDisksRepo(db),
+    disks: jobDisks,
     forgetCopies: (jobId, leaseOwner) => journal.leased(leaseOwner).forgetJob(jobId),
     snapshotWatchMs: opts.snapshotWatchMs,
     changeReadMs: opts.changeReadMs,
@@ -168,7 +169,7 @@ export function createRuntime(
   });
 
   const history = createMigrationHistory({ jobs, events, journal: chunkMaps, objects, hosts: hostsRepo });
-  const decommission = createDecommissionService({ jobs, audit, hub, shellFor });
+  const decommission = createDecommissionService({ jobs, disks: jobDisks, audit, hub, shellFor });
   const webhooksRepo = createWebhooksRepo(db);
   const webhooks = createWebhookService({ repo: webhooksRepo, keyring: opts.keyring, audit });
   const webhookWorker = createDeliveryWorker({

@@ -14,6 +14,8 @@ const disk = (index: number, lv: string, o: Partial<Migration["disks"][number]> 
   bytesDone: 0,
   rangesTotal: 1,
   rangesDone: 0,
+  sourceRemovedAt: null,
+  sourceRemovedBy: null,
   ...o,
 });
 const progress = (disk: number | undefined, bytesDone: number, etaSeconds: number | null): ProgressMessage => ({

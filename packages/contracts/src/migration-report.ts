@@ -50,6 +50,15 @@ export const AttemptReport = Type.Object({
 });
 export type AttemptReport = Static<typeof AttemptReport>;
 
+/** A disk's independent check at the end (the verify phase), from its last job.verified event. */
+export const DiskVerification = Type.Object({
+  disk: Type.Integer({ minimum: 0 }),
+  ranges: Type.Integer({ minimum: 0, description: "ranges re-read and hashed on both hosts, every one equal" }),
+  full: Type.Boolean({ description: "the whole volume was re-hashed, not only the final delta" }),
+  at: Time,
+});
+export type DiskVerification = Static<typeof DiskVerification>;
+
 /**
  * What a migration did, from its events and its transfer journal: the facts a finished job shows (and a running
  * one so far). Apart from Migration, which every list row carries: this costs a read of the job's events.
@@ -69,6 +78,8 @@ export const MigrationReport = Type.Object(
     targetRemoved: Type.Boolean(),
     /** Which way the copies went, from the job log (each pass logs its data path). */
     dataPath: DataPathView,
+    /** Each verified disk's last verification (a rollback's new final delta is verified again), disk 0 first. */
+    verified: Type.Array(DiskVerification),
   },
   { $id: "MigrationReport" },
 );

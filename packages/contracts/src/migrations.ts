@@ -292,6 +292,10 @@ export const MigrationDisk = Type.Object({
   bytesDone: Type.Number(),
   rangesTotal: Type.Number(),
   rangesDone: Type.Number(),
+  sourceRemovedAt: Type.Union([Type.String(), Type.Null()], {
+    description: "when this disk's kept source LV was removed (POST /decommission); null while it is kept",
+  }),
+  sourceRemovedBy: Type.Union([Type.String(), Type.Null()], { description: "who removed it" }),
 });
 export type MigrationDisk = Static<typeof MigrationDisk>;
 
@@ -351,18 +355,34 @@ export const Migration = Type.Object(
     startedAt: Type.Union([Type.String(), Type.Null()]),
     finishedAt: Type.Union([Type.String(), Type.Null()]),
     sourceDecommissionedAt: Type.Union([Type.String(), Type.Null()], {
-      description: "when the kept source LV was removed (POST /decommission); null while it is kept",
+      description:
+        "when the last of the kept source LVs was removed (POST /decommission); null while any is kept " +
+        "(each disk's own: disks[].sourceRemovedAt)",
     }),
-    sourceDecommissionedBy: Type.Union([Type.String(), Type.Null()], { description: "who removed it" }),
+    sourceDecommissionedBy: Type.Union([Type.String(), Type.Null()], { description: "who removed the last one" }),
     dataPath: DataPathView,
   },
   { $id: "Migration" },
 );
 export type Migration = Static<typeof Migration>;
 
-/** The operator's typed confirmation: the source LV's `vg/lv`, exactly. */
+/**
+ * What an operator types to remove a migration's kept source LVs: every disk's source `vg/lv`, disk 0 first, joined
+ * by commas (no spaces, so a shell needs no quotes). One disk: its `vg/lv`, as before disk sets.
+ */
+export const decommissionConfirmText = (sources: ReadonlyArray<{ vg: string; lv: string }>): string =>
+  sources.map((s) => `${s.vg}/${s.lv}`).join(",");
+
+/** The operator's typed confirmation: decommissionConfirmText of the migration's disks, exactly. */
 export const DecommissionSource = Type.Object(
-  { confirm: Type.String({ minLength: 1, maxLength: 300, description: "the source LV as vg/lv" }) },
+  {
+    confirm: Type.String({
+      minLength: 1,
+      // 16 disks of a 127-character VG and LV name each, and their commas.
+      maxLength: MAX_MIGRATION_DISKS * 256,
+      description: "every disk's source LV as vg/lv, disk 0 first, joined by commas (one disk: its vg/lv)",
+    }),
+  },
   { additionalProperties: false },
 );
 export type DecommissionSource = Static<typeof DecommissionSource>;

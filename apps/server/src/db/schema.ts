@@ -141,6 +141,9 @@ export const jobDisks = sqliteTable(
     rangesTotal: integer("ranges_total").notNull().default(0),
     rangesDone: integer("ranges_done").notNull().default(0),
     active: integer("active", { mode: "boolean" }).notNull().default(true),
+    /** When and by whom this disk's kept source LV was removed (decommission); null while it is kept. */
+    sourceRemovedAt: text("source_removed_at"),
+    sourceRemovedBy: text("source_removed_by"),
   },
   (t) => [
     primaryKey({ columns: [t.jobId, t.index] }),

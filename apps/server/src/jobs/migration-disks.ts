@@ -120,7 +120,8 @@ export function diskStateOf(phase: Phase, s: PhaseState): DiskState {
 export function diskViews(job: JobRow, rows: readonly JobDiskRow[]): MigrationDisk[] {
   const counters = new Map(rows.map((r) => [r.index, r]));
   return disksOfJob(job, rows).map((d) => {
-    const c = d.index === 0 ? job : counters.get(d.index);
+    const row = counters.get(d.index);
+    const c = d.index === 0 ? job : row;
     return {
       index: d.index,
       source: { vg: d.sourceVg, lv: d.sourceLv },
@@ -132,6 +133,9 @@ export function diskViews(job: JobRow, rows: readonly JobDiskRow[]): MigrationDi
       bytesDone: c?.bytesDone ?? 0,
       rangesTotal: c?.rangesTotal ?? 0,
       rangesDone: c?.rangesDone ?? 0,
+      // Without its row (a view of the job alone), disk 0's removal is the job's.
+      sourceRemovedAt: row ? row.sourceRemovedAt : d.index === 0 ? job.sourceDecommissionedAt : null,
+      sourceRemovedBy: row ? row.sourceRemovedBy : d.index === 0 ? job.sourceDecommissionedBy : null,
     };
   });
 }

@@ -1,5 +1,6 @@
 import type {
   AttemptReport,
+  DiskVerification,
   JobState,
   MigrationReport,
   PassReport,
@@ -130,6 +131,17 @@ export function phaseDurations(attempts: readonly AttemptReport[], now: number):
   return PHASES.filter((p) => total.has(p)).map((phase) => ({ phase, durationMs: total.get(phase) ?? 0 }));
 }
 
+/** Each disk's last job.verified event (a one-disk job's carry no disk: disk 0), disk 0 first. */
+export function diskVerifications(events: readonly StoredEvent[]): DiskVerification[] {
+  const last = new Map<number, DiskVerification>();
+  for (const e of events)
+    if (e.type === "job.verified") {
+      const disk = e.data.disk ?? 0;
+      last.set(disk, { disk, ranges: e.data.ranges, full: e.data.full, at: e.at });
+    }
+  return [...last.values()].sort((a, b) => a.disk - b.disk);
+}
+
 export interface ReportSources {
   job: JobRow;
   events: readonly StoredEvent[];
@@ -154,5 +166,6 @@ export function buildMigrationReport(s: ReportSources): MigrationReport {
     durationMs: startedAt && end && ended ? Math.max(0, ms(end) - ms(startedAt)) : null,
     targetRemoved: s.targetRemoved,
     dataPath: dataPathView(s.job.options.dataPath, dataPathsFromEvents(s.events)),
+    verified: diskVerifications(s.events),
   };
 }

@@ -1,5 +1,5 @@
 import { PhaseState } from "@blockferry/contracts";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../open.ts";
 import { jobDisks, jobs } from "../schema.ts";
 import { checkStored } from "../stored-json.ts";
@@ -38,6 +38,18 @@ export function createJobDisksRepo(db: Db) {
         .where(and(eq(jobDisks.jobId, jobId), eq(jobDisks.index, index), leaseHeld))
         .run();
       if (r.changes !== 1) throw new LeaseLostError(jobId);
+    },
+    /**
+     * Records that a disk's kept source LV was removed (decommission, after the job ended: no lease). The first
+     * record stands; returns whether this one was it.
+     */
+    markSourceRemoved(jobId: number, index: number, at: string, by: string): boolean {
+      const r = db
+        .update(jobDisks)
+        .set({ sourceRemovedAt: at, sourceRemovedBy: by })
+        .where(and(eq(jobDisks.jobId, jobId), eq(jobDisks.index, index), isNull(jobDisks.sourceRemovedAt)))
+        .run();
+      return r.changes === 1;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { ExtentMap } from "@blockferry/changes";
-import type { OutagePrediction } from "@blockferry/contracts";
+import { decommissionConfirmText, type OutagePrediction } from "@blockferry/contracts";
 import { bytesWithExact } from "@blockferry/contracts/units";
 import { blockdevFlushCommand, migratedAwayTag } from "@blockferry/lvm";
 import { messageOf } from "../../errors.ts";
@@ -201,7 +201,7 @@ export function cutoverPhases(
         await removeLvIfPresent(ctx.source, o.vg, o.lv, ctx.signal, { killOurs: true });
         deps.objects.markRemoved(o.id);
       }
-      await markSourceMigratedAway(ctx);
+      await markSourceMigratedAway(ctx, deps);
       return { next: "done" };
     },
   };
@@ -212,9 +212,14 @@ export function cutoverPhases(
  * decommission can tell it from a live disk. A failed tag costs only that, never the migration: a warning says how
  * to add it by hand.
  */
-async function markSourceMigratedAway(ctx: PhaseContext): Promise<void> {
+async function markSourceMigratedAway(ctx: PhaseContext, deps: PhaseDeps): Promise<void> {
   const { job } = ctx;
   const lv = `${job.sourceVg}/${job.sourceLv}`;
+  // Decommission removes every disk's source LV on one confirm, which names them all.
+  const rows = deps.disks?.list(job.id) ?? [];
+  const sources = rows.length
+    ? rows.map((r) => ({ vg: r.sourceVg, lv: r.sourceLv }))
+    : [{ vg: job.sourceVg, lv: job.sourceLv }];
   const tag = migratedAwayTag(job.id);
   try {
     await tagMigratedAway(ctx.source, { jobId: job.id, vg: job.sourceVg, lv: job.sourceLv }, ctx.signal);
@@ -230,7 +235,8 @@ async function markSourceMigratedAway(ctx: PhaseContext): Promise<void> {
   ctx.log(
     "info",
     `snapshots dropped; ${lv} is kept on ${ctx.source.name}, tagged ${tag}, until an operator removes it ` +
-      `(Remove source LV on this job, or \`blockferry decommission ${job.id} --confirm ${lv}\`)`,
+      `(Remove source ${sources.length > 1 ? "LVs" : "LV"} on this job, or ` +
+      `\`blockferry decommission ${job.id} --confirm ${decommissionConfirmText(sources)}\`)`,
   );
 }
 

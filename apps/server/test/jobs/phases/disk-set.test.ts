@@ -143,6 +143,17 @@ describe("a migration of two disks", () => {
     // No snapshot of either disk is left; both source LVs are kept.
     expect(s.source.lvNames("vg0").sort()).toEqual(["vm1", "vm2"]);
     expect(s.stored().liveObjects.filter((o) => o.startsWith("snapshot"))).toEqual([]);
+    // Each kept source LV carries the job's migrated-away tag (decommission removes only LVs that do), and the
+    // clean-up log tells how to remove them all: one confirm naming both.
+    const tag = `blockferry_migrated_${s.jobId}`;
+    expect([s.source.lv("vg0", "vm1")?.tags, s.source.lv("vg0", "vm2")?.tags]).toEqual([[tag], [tag]]);
+    const logged = s
+      .stored()
+      .events.filter((e) => e.type === "job.log")
+      .map((e) => (e.data as { message: string }).message);
+    expect(
+      logged.filter((m) => m.includes(`blockferry decommission ${s.jobId} --confirm vg0/vm1,vg0/vm2\``)),
+    ).toHaveLength(2);
     const copied = s
       .stored()
       .events.filter((e) => e.type === "job.copied")

@@ -8,7 +8,7 @@ import type { AuditPage, ErrorBody, Host, Migration } from "@blockferry/contract
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../../test-support/loopback-sshd.ts";
 import { type LvmStandIns, writeLvmStandIns } from "../../../../../test-support/lvm-stand-ins.ts";
-import { createJobsRepo, type NewJob } from "../../../src/db/repositories/jobs.ts";
+import { createJobsRepo, type ExtraDisk, type NewJob } from "../../../src/db/repositories/jobs.ts";
 import { hosts } from "../../../src/db/schema.ts";
 import { type TestApp, testApp } from "../../support/helpers.ts";
 
@@ -51,25 +51,50 @@ describe("decommissioning the source LV of a migration", () => {
     rmSync(tools, { recursive: true, force: true });
   });
 
-  const job = (o: Partial<NewJob> = {}) =>
-    createJobsRepo(t.db).insert({
-      sourceHostId,
-      sourceVg: "vg0",
-      sourceLv: "vm1",
-      targetHostId,
-      targetVg: "vg0",
-      targetLv: "vm1",
-      vm: { controller: "none" },
-      options: {},
-      state: "succeeded",
-      phase: "done",
-      ...o,
-    });
+  const job = (o: Partial<NewJob> = {}, extraDisks: ExtraDisk[] = []) =>
+    createJobsRepo(t.db).insert(
+      {
+        sourceHostId,
+        sourceVg: "vg0",
+        sourceLv: "vm1",
+        targetHostId,
+        targetVg: "vg0",
+        targetLv: "vm1",
+        vm: { controller: "none" },
+        options: {},
+        state: "succeeded",
+        phase: "done",
+        ...o,
+      },
+      extraDisks,
+    );
   const decommission = (id: number, confirm: unknown, as = operator) =>
     t.inject({ method: "POST", url: `/api/migrations/${id}/decommission`, payload: { confirm }, as });
   const reasonOf = (res: { json(): unknown }) => (res.json() as ErrorBody).error.details as { reason?: string };
-  const removals = () => lvm.calls().filter((c) => c[0] === "lvremove");
-  beforeEach(() => lvm.setLvs([]));
+  const messageOf = (res: { json(): unknown }) => (res.json() as ErrorBody).error.message;
+  const shown = async (id: number) =>
+    (await t.inject({ method: "GET", url: `/api/migrations/${id}` })).json() as Migration;
+  const audited = async (n: number) =>
+    ((await t.inject({ method: "GET", url: `/api/audit?limit=${n}` })).json() as AuditPage).entries;
+  /** A VM's two disks, vg0/vm1 (disk 0) and vg0/vm1-data (disk 1), moved by one job. */
+  const vmJob = () => job({}, [{ sourceVg: "vg0", sourceLv: "vm1-data", targetVg: "vg0", targetLv: "vm1-data" }]);
+  const tagged = (id: number, lv: string, o: Record<string, string> = {}) => ({
+    lv_name: lv,
+    lv_tags: `blockferry_migrated_${id}`,
+    ...o,
+  });
+  let removedBefore = 0;
+  /** The lvremove calls this test made. */
+  const removals = () =>
+    lvm
+      .calls()
+      .filter((c) => c[0] === "lvremove")
+      .slice(removedBefore);
+  beforeEach(() => {
+    lvm.setLvs([]);
+    removedBefore = 0;
+    removedBefore = removals().length;
+  });
 
   it("is an operator's: a viewer gets 403, nobody gets 401", async () => {
     const j = job();
@@ -121,7 +146,7 @@ describe("decommissioning the source LV of a migration", () => {
       lvm.setLvs(c.lvs);
       const res = await decommission(j.id, "vg0/vm1");
       expect(res.statusCode, c.reason).toBe(409);
-      expect(reasonOf(res)).toEqual({ reason: c.reason });
+      expect(reasonOf(res)).toEqual({ reason: c.reason, disks: [{ index: 0, lv: "vg0/vm1", reason: c.reason }] });
       expect((res.json() as ErrorBody).error.message).toContain(c.message);
     }
     expect(removals()).toEqual([]);
@@ -162,5 +187,151 @@ describe("decommissioning the source LV of a migration", () => {
     expect(again.statusCode).toBe(409);
     expect(reasonOf(again)).toEqual({ reason: "already_removed" });
     expect(removals()).toHaveLength(1);
+  });
+
+  describe("a VM's disk set", () => {
+    it("removes every disk's source LV on one confirm naming them all, audited per LV", async () => {
+      const j = vmJob();
+      lvm.setLvs([tagged(j.id, "vm1"), tagged(j.id, "vm1-data"), { lv_name: "other" }]);
+      // Disk 0's name alone is not the set: the 400 says the exact text, before the host is asked anything.
+      const before = lvm.calls().length;
+      for (const wrong of ["vg0/vm1", "vg0/vm1-data,vg0/vm1", "vg0/vm1, vg0/vm1-data", "vg0/vm1 vg0/vm1-data"]) {
+        const res = await decommission(j.id, wrong);
+        expect(res.statusCode, wrong).toBe(400);
+        expect(messageOf(res)).toContain("type vg0/vm1,vg0/vm1-data");
+        expect((res.json() as ErrorBody).error.details).toEqual({ expected: "vg0/vm1,vg0/vm1-data" });
+      }
+      expect(lvm.calls()).toHaveLength(before);
+
+      const res = await decommission(j.id, "vg0/vm1,vg0/vm1-data");
+      expect(res.statusCode).toBe(200);
+      const m = res.json() as Migration;
+      expect(removals()).toEqual([
+        ["lvremove", "--yes", "vg0/vm1"],
+        ["lvremove", "--yes", "vg0/vm1-data"],
+      ]);
+      expect(lvm.lvs().map((r) => r.lv_name)).toEqual(["other"]);
+      expect(m.sourceDecommissionedBy).toContain("olga");
+      expect(m.disks.map((d) => [d.index, d.sourceRemovedBy])).toEqual([
+        [0, expect.stringContaining("olga")],
+        [1, expect.stringContaining("olga")],
+      ]);
+      expect(m.sourceDecommissionedAt).toBe(m.disks[1]?.sourceRemovedAt);
+      expect((await shown(j.id)).disks.map((d) => d.sourceRemovedAt)).toEqual(m.disks.map((d) => d.sourceRemovedAt));
+      const entries = (await audited(2)).reverse();
+      expect(entries.map((e) => [e.action, e.subject, e.details])).toEqual([
+        ["migration.decommission", `job:${j.id}`, { hostId: sourceHostId, host: "hv-src", lv: "vg0/vm1", disk: 0 }],
+        [
+          "migration.decommission",
+          `job:${j.id}`,
+          { hostId: sourceHostId, host: "hv-src", lv: "vg0/vm1-data", disk: 1 },
+        ],
+      ]);
+      const logged = t.runtime.events.listAfter(0, { jobId: j.id, limit: 100 }).map((e) => e.data);
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          message: expect.stringMatching(/^disk 1: source LV vg0\/vm1-data on hv-src removed/),
+        }),
+      );
+
+      const again = await decommission(j.id, "vg0/vm1,vg0/vm1-data");
+      expect(again.statusCode).toBe(409);
+      expect(reasonOf(again)).toEqual({ reason: "already_removed" });
+      expect(messageOf(again)).toContain("vg0/vm1, vg0/vm1-data were removed already");
+      expect(removals()).toHaveLength(2);
+    });
+
+    it("checks every disk before removing any: one untagged, open or busy disk keeps them all, and is named", async () => {
+      const j = vmJob();
+      lvm.setLvs([tagged(j.id, "vm1"), { lv_name: "vm1-data", lv_tags: "blockferry" }]);
+      const res = await decommission(j.id, "vg0/vm1,vg0/vm1-data");
+      expect(res.statusCode).toBe(409);
+      expect(reasonOf(res)).toEqual({
+        reason: "not_tagged",
+        disks: [{ index: 1, lv: "vg0/vm1-data", reason: "not_tagged" }],
+      });
+      expect(messageOf(res)).toContain(`vg0/vm1-data on hv-src does not carry the tag blockferry_migrated_${j.id}`);
+      expect(messageOf(res)).toContain("nothing removed");
+      expect(messageOf(res)).not.toContain("vg0/vm1 on");
+
+      // Both disks wrong at once: both named, in disk order.
+      lvm.setLvs([tagged(j.id, "vm1", { lv_attr: "-wi-ao----" }), { lv_name: "vm1-data" }]);
+      const both = await decommission(j.id, "vg0/vm1,vg0/vm1-data");
+      expect(both.statusCode).toBe(409);
+      expect(reasonOf(both)).toEqual({
+        reason: "source_open",
+        disks: [
+          { index: 0, lv: "vg0/vm1", reason: "source_open" },
+          { index: 1, lv: "vg0/vm1-data", reason: "not_tagged" },
+        ],
+      });
+
+      // Disk 1's LV is the source of a migration still running: refused from the database, before the host.
+      lvm.setLvs([tagged(j.id, "vm1"), tagged(j.id, "vm1-data")]);
+      const other = job({ state: "running", phase: "full_copy", sourceLv: "vm1-data", targetLv: "vm1-data-2" });
+      const calls = lvm.calls().length;
+      const busy = await decommission(j.id, "vg0/vm1,vg0/vm1-data");
+      expect(busy.statusCode).toBe(409);
+      expect(reasonOf(busy)).toEqual({
+        reason: "volume_in_use",
+        disks: [{ index: 1, lv: "vg0/vm1-data", reason: "volume_in_use" }],
+      });
+      expect(messageOf(busy)).toContain(`vg0/vm1-data is the source of unfinished migration ${other.id}`);
+      expect(lvm.calls()).toHaveLength(calls);
+      createJobsRepo(t.db).updateIfState(other.id, ["running"], { state: "cancelled" });
+
+      expect(removals()).toEqual([]);
+      expect(lvm.lvs()).toHaveLength(2);
+      const m = await shown(j.id);
+      expect(m.sourceDecommissionedAt).toBeNull();
+      expect(m.disks.map((d) => d.sourceRemovedAt)).toEqual([null, null]);
+    });
+
+    it("says which LVs a failure part-way removed and which not, and the same request again removes the rest", async () => {
+      const j = job({}, [
+        { sourceVg: "vg0", sourceLv: "vm1-data", targetVg: "vg0", targetLv: "vm1-data" },
+        { sourceVg: "vg0", sourceLv: "vm1-logs", targetVg: "vg0", targetLv: "vm1-logs" },
+      ]);
+      const confirm = "vg0/vm1,vg0/vm1-data,vg0/vm1-logs";
+      lvm.setLvs([tagged(j.id, "vm1"), tagged(j.id, "vm1-data"), tagged(j.id, "vm1-logs")]);
+      // Something opens disk 1's LV after the checks passed: its lvremove fails as LVM's does.
+      lvm.failNextRemoval("vg0/vm1-data");
+      const res = await decommission(j.id, confirm);
+      expect(res.statusCode).toBe(409);
+      expect(reasonOf(res)).toEqual({
+        reason: "remove_failed",
+        removed: ["vg0/vm1"],
+        notRemoved: ["vg0/vm1-data", "vg0/vm1-logs"],
+      });
+      expect(messageOf(res)).toContain("removed: vg0/vm1; not removed: vg0/vm1-data, vg0/vm1-logs");
+      expect(messageOf(res)).not.toContain("in use."); // stderr goes to the job log, not the body
+      expect(lvm.lvs().map((r) => r.lv_name)).toEqual(["vm1-data", "vm1-logs"]);
+      const partly = await shown(j.id);
+      expect(partly.sourceDecommissionedAt).toBeNull();
+      expect(partly.disks.map((d) => d.sourceRemovedAt !== null)).toEqual([true, false, false]);
+      const logged = t.runtime.events.listAfter(0, { jobId: j.id, limit: 100 }).map((e) => e.data);
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          level: "error",
+          message: expect.stringContaining("removing source LV vg0/vm1-data on hv-src failed:"),
+        }),
+      );
+
+      const rest = await decommission(j.id, confirm);
+      expect(rest.statusCode).toBe(200);
+      expect(removals()).toEqual([
+        ["lvremove", "--yes", "vg0/vm1"],
+        ["lvremove", "--yes", "vg0/vm1-data"],
+        ["lvremove", "--yes", "vg0/vm1-data"],
+        ["lvremove", "--yes", "vg0/vm1-logs"],
+      ]);
+      expect(lvm.lvs()).toEqual([]);
+      const m = rest.json() as Migration;
+      expect(m.sourceDecommissionedAt).not.toBeNull();
+      expect(m.disks[0]?.sourceRemovedAt).toBe(partly.disks[0]?.sourceRemovedAt);
+      expect(m.disks.every((d) => d.sourceRemovedAt !== null)).toBe(true);
+      const lvs = (await audited(3)).map((e) => (e.details as { lv: string }).lv);
+      expect(lvs.sort()).toEqual(["vg0/vm1", "vg0/vm1-data", "vg0/vm1-logs"]);
+    });
   });
 });

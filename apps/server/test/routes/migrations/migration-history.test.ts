@@ -145,6 +145,25 @@ describe("migration report and log", () => {
     expect(r.phaseDurationsMs).toContainEqual({ phase: "full_copy", durationMs: 16_000 });
   });
 
+  it("reports each disk's last verification: a one-disk job's event names no disk, a rollback's is verified again", async () => {
+    t = await testApp();
+    const { id } = await create();
+    const verified = (data: { ranges: number; full: boolean; disk?: number }) => () =>
+      t.hub.append(id, "job.verified", { phase: "verify", ...data });
+    const report = async () =>
+      ((await t.inject({ method: "GET", url: `/api/migrations/${id}/report` })).json() as MigrationReport).verified;
+    expect(await report()).toEqual([]);
+    history([
+      [10, verified({ ranges: 7, full: false })],
+      [20, verified({ ranges: 3, full: false, disk: 1 })],
+      [30, verified({ ranges: 9, full: true, disk: 1 })],
+    ]);
+    expect(await report()).toEqual([
+      { disk: 0, ranges: 7, full: false, at: "2026-12-02T12:00:10.000Z" },
+      { disk: 1, ranges: 9, full: true, at: "2026-12-02T12:00:30.000Z" },
+    ]);
+  });
+
   it("says when a cancel removed the target the job created", async () => {
     t = await testApp();
     const { id } = await create();

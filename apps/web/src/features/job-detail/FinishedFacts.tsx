@@ -1,13 +1,15 @@
-import type { Migration, MigrationReport } from "@blockferry/contracts";
+import type { DiskVerification, Migration, MigrationDisk, MigrationReport } from "@blockferry/contracts";
 import { Bytes } from "../../components/Figures.tsx";
 import { budgetOf, overBudget } from "../../lib/cutover-policy.ts";
-import { formatDuration, formatMs, phaseLabel, stateLabel } from "../../lib/format.ts";
+import { formatDuration, formatMs, formatTime, phaseLabel, stateLabel } from "../../lib/format.ts";
+import { DISK_STATE_WORDS } from "../../lib/job-disks.ts";
 import { attemptsText, jobDurationMs, passLabel } from "../../lib/job-facts.ts";
 import { migrationLogUrl } from "../jobs/api.ts";
 
 /**
- * What a migration did, once it ended: the volume, each pass's bytes and runs, how long it took, its attempts
- * (and where the failed ones stopped), who started it, and its log as a file.
+ * What a migration did, once it ended: the volume (each disk of a VM's set: where it went, its size, how it was
+ * verified and whether its source LV is kept), each pass's bytes and runs, how long it took, its attempts (and
+ * where the failed ones stopped), who started it, and its log as a file.
  */
 export function FinishedFacts({ job, report }: { job: Migration; report: MigrationReport | undefined }) {
   const failed = report?.attempts.filter((a) => a.outcome !== null && a.outcome !== "succeeded") ?? [];
@@ -15,9 +17,10 @@ export function FinishedFacts({ job, report }: { job: Migration; report: Migrati
     <section className="card facts" aria-labelledby="facts-title" data-testid="finished-facts">
       <h3 id="facts-title">What this migration did</h3>
       <dl className="facts-list">
-        <dt>Volume</dt>
+        <dt>{job.disks.length > 1 ? "Volumes" : "Volume"}</dt>
         <dd data-testid="facts-volume">
           <Bytes n={job.sizeBytes} />
+          {job.disks.length > 1 ? ` in ${job.disks.length} disks` : ""}
         </dd>
         <dt>Moved in total</dt>
         <dd data-testid="facts-moved">
@@ -52,6 +55,8 @@ export function FinishedFacts({ job, report }: { job: Migration; report: Migrati
         <dt>Started by</dt>
         <dd data-testid="facts-created-by">{job.createdBy ?? "not recorded (before accounts)"}</dd>
       </dl>
+      {/* A failed or cancelled set keeps its disks' progress panel: where each one stopped. */}
+      {job.disks.length > 1 && job.state === "succeeded" ? <FinishedDisks job={job} report={report} /> : null}
       {report && report.passes.length > 0 ? (
         <table className="passes" aria-label="Copy passes">
           <thead>
@@ -124,5 +129,61 @@ function OutageVersusPrediction({ job }: { job: Migration }) {
         </span>
       ) : null}
     </span>
+  );
+}
+
+const volume = (v: { vg: string; lv: string }) => `${v.vg}/${v.lv}`;
+
+/** How a disk's copy was proven: its verify phase's re-hash on both hosts, else where the disk stands. */
+function verifiedWords(d: MigrationDisk, v: DiskVerification | undefined): string {
+  if (!v) return DISK_STATE_WORDS[d.state];
+  const ranges = `${v.ranges.toLocaleString()} ${v.ranges === 1 ? "range" : "ranges"}`;
+  return v.full
+    ? `verified: whole volume re-hashed on both hosts (${ranges}), all equal`
+    : `verified: final delta re-hashed on both hosts (${ranges}), all equal`;
+}
+
+/** Where a disk's source LV stands after the migration: kept on the source host, or removed (when, by whom). */
+const sourceWords = (d: MigrationDisk): string =>
+  d.sourceRemovedAt
+    ? `removed ${formatTime(d.sourceRemovedAt)} by ${d.sourceRemovedBy ?? "an operator"}`
+    : "kept on the source host";
+
+/** A VM's disks once its migration succeeded, one row each: every disk, not disk 0 only. */
+function FinishedDisks({ job, report }: { job: Migration; report: MigrationReport | undefined }) {
+  return (
+    <table className="passes finished-disks" aria-label="Disks moved" data-testid="facts-disks">
+      <thead>
+        <tr>
+          <th scope="col">Disk</th>
+          <th scope="col">Source → target</th>
+          <th scope="col">Size</th>
+          <th scope="col">Verified</th>
+          <th scope="col">Source LV</th>
+        </tr>
+      </thead>
+      <tbody>
+        {job.disks.map((d) => (
+          <tr key={d.index} data-testid={`facts-disk-${d.index}`}>
+            <th scope="row">{d.index}</th>
+            <td>
+              {volume(d.source)} → {volume(d.target)}
+              {d.target.thinPool ? ` (thin pool ${d.target.thinPool})` : ""}
+            </td>
+            <td>
+              <Bytes n={d.sizeBytes} />
+              {d.kind ? <span className="muted small"> {d.kind}</span> : null}
+            </td>
+            <td>
+              {verifiedWords(
+                d,
+                report?.verified.find((v) => v.disk === d.index),
+              )}
+            </td>
+            <td>{sourceWords(d)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -304,7 +304,8 @@ export function JobDetailPage({ id }: { id: number }) {
         </div>
       </section>
 
-      {diskSet ? <DisksPanel job={m} figures={disks} moving={moving} /> : null}
+      {/* A succeeded set's disks are listed with what the migration did (FinishedFacts), not a last pass's bars. */}
+      {diskSet && m.state !== "succeeded" ? <DisksPanel job={m} figures={disks} moving={moving} /> : null}
 
       <div className="panels">
         <div className="card">

@@ -117,6 +117,8 @@ export function useJobAction(id: number) {
       qc.setQueryData(migrationKeys.detail(id), m);
       return qc.invalidateQueries({ queryKey: migrationKeys.all });
     },
+    // A refusal changes nothing, but a failure part-way removed some disks' LVs: the job says which now.
+    onError: () => qc.invalidateQueries({ queryKey: migrationKeys.detail(id), exact: true }),
   });
 }
 
@@ -143,5 +145,7 @@ export function useDecommissionSource(id: number) {
       qc.setQueryData(migrationKeys.detail(id), m);
       return qc.invalidateQueries({ queryKey: migrationKeys.all });
     },
+    // A refusal changes nothing, but a failure part-way removed some disks' LVs: the job says which now.
+    onError: () => qc.invalidateQueries({ queryKey: migrationKeys.detail(id), exact: true }),
   });
 }
