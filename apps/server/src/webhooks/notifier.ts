@@ -11,7 +11,7 @@ import { webhookEventOf } from "./event-mapping.ts";
 export function watchForWebhooks(d: {
   hub: Pick<EventHub, "subscribe">;
   repo: Pick<WebhooksRepo, "targets" | "enqueue">;
-  jobs: Pick<JobsRepo, "get">;
+  jobs: Pick<JobsRepo, "get" | "disks">;
   kick(): void;
   logger: { error(obj: object, msg: string): void };
 }): () => void {
@@ -27,7 +27,7 @@ export function watchForWebhooks(d: {
           if (subscribed.length === 0) return;
           const job = d.jobs.get(e.jobId);
           if (!job) return;
-          const body = JSON.stringify({ event, migration: toMigrationEvent(job), at: e.at });
+          const body = JSON.stringify({ event, migration: toMigrationEvent(job, d.jobs.disks(job.id)), at: e.at });
           d.repo.enqueue(
             subscribed.map((w) => ({ webhookId: w.id, event, jobId: e.jobId, body })),
             Date.now(),

@@ -106,8 +106,12 @@ describe("webhooks", () => {
         method: "POST",
         url: "/api/migrations",
         payload: {
-          source: { hostId: a, vg: "vg0", lv: "vm1" },
-          target: { hostId: b, vg: "vg0" },
+          sourceHostId: a,
+          targetHostId: b,
+          disks: [
+            { source: { vg: "vg0", lv: "vm1" }, target: { vg: "vg0" } },
+            { source: { vg: "vg0", lv: "vm1-data" }, target: { vg: "vg0" } },
+          ],
           vm: {
             controller: "commands",
             stopSource: "virsh shutdown vm1 --token hunter2",
@@ -168,6 +172,8 @@ describe("webhooks", () => {
       expect(r.headers["content-type"]).toBe("application/json");
       const body = JSON.parse(r.body);
       expect(body).toMatchObject({ event: "cutover.ready", migration: { id: migration.id, state: "waiting_cutover" } });
+      // Every disk of the VM, as the API shows them.
+      expect(body.migration.disks.map((d: { source: { lv: string } }) => d.source.lv)).toEqual(["vm1", "vm1-data"]);
       expect(typeof body.at).toBe("string");
       // The VM commands are hidden as they are for event listeners.
       expect(r.body).not.toContain("hunter2");
