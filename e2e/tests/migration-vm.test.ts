@@ -10,7 +10,7 @@ import { labPair } from "../lab/pairs.ts";
 import { consoleLog, diskLv, vmDefaults } from "../lab/vm/domain.ts";
 import { checkVm, createVm, removeVm, vmState } from "../lab/vm/vm.ts";
 import type { apiClient } from "./support/api.ts";
-import { leftovers, sh, sha256 } from "./support/lvm.ts";
+import { leftovers, lvsOfJob, sh, sha256 } from "./support/lvm.ts";
 import { startServerWithLabHosts, type startTestServer } from "./support/server.ts";
 
 const { hosts } = labPair();
@@ -111,22 +111,8 @@ describe.runIf(inject("labVmHosts"))("a libvirt VM with a classic and a thin dis
     });
   }
 
-  /**
-   * LVs of this job left on a host: its snapshots (bf-ID-...) and the LVs it created (tag bf-job-ID) among this
-   * VM's. Other lab files run servers of their own, whose job IDs are the same small numbers: an LV one of their
-   * migrations left (tagged bf-job-1 too) is not this job's.
-   */
-  async function ofJob(host: LabHost, id: number): Promise<string[]> {
-    const rows = await sh(host, `lvs --noheadings -o lv_name,lv_tags ${VG}`);
-    return rows
-      .split("\n")
-      .map((l) => l.trim())
-      .filter(
-        (l) =>
-          l.startsWith(`bf-${id}-`) ||
-          (l.startsWith(`${name}-`) && l.split(/\s+/)[1]?.split(",").includes(`bf-job-${id}`)),
-      );
-  }
+  /** LVs of this job left on a host: its snapshots, and the LVs it created among this VM's. */
+  const ofJob = (host: LabHost, id: number) => lvsOfJob(host, VG, id, `${name}-`);
 
   /** Boots the VM has written its first record in since the console log began (one line per boot). */
   const bootsCommand = `grep -c 'bf-vm: first record written' ${consoleLog(name)} || true`;

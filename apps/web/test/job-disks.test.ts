@@ -60,6 +60,17 @@ describe("a migration's disks on the job pages", () => {
     expect(diskFigures([root, data], live, false).map((f) => f.bytesDone)).toEqual([8 * MiB, 4 * MiB]);
   });
 
+  it("counts a verified disk as its whole size copied, not its last pass (the final delta)", () => {
+    const verified = disk(0, "web1-root", { state: "verified", bytesDone: MiB, bytesTotal: MiB });
+    const live = { 0: progress(0, MiB / 2, 1) };
+    for (const moving of [false, true])
+      expect(diskFigures([verified], live, moving)).toEqual([
+        { index: 0, bytesDone: 64 * MiB, bytesTotal: 64 * MiB, bytesStreamed: 0 },
+      ]);
+    // Not measured yet (never the case once verified): its stored counters, as for any disk.
+    expect(diskFigures([{ ...verified, sizeBytes: null }], {}, false)[0]?.bytesTotal).toBe(MiB);
+  });
+
   it("says the set's copy ends with its slowest disk", () => {
     expect(setEtaSeconds({ 0: progress(0, 0, 12), 1: progress(1, 0, 3) }, "full_copy")).toBe(12);
     expect(setEtaSeconds({ 0: progress(0, 0, null) }, "full_copy")).toBeNull();

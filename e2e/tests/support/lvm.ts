@@ -30,3 +30,19 @@ export function currentLabHosts(hosts: readonly LabHost[]): Promise<LabHost[]> {
 export function sha256OnBoth(a: LabHost, b: LabHost, device: string): Promise<[string, string]> {
   return Promise.all([sha256(a, device), sha256(b, device)]);
 }
+
+/**
+ * LVs of job `id` left on a host: its snapshots (bf-ID-...) and, among the LVs named `prefix`..., those it created
+ * (tag bf-job-ID). Other lab files run servers of their own, whose job IDs are the same small numbers: an LV one of
+ * their migrations left (tagged bf-job-1 too) is not this job's.
+ */
+export async function lvsOfJob(host: LabHost, vg: string, id: number, prefix: string): Promise<string[]> {
+  const rows = await sh(host, `lvs --noheadings -o lv_name,lv_tags ${vg}`);
+  return rows
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(
+      (l) =>
+        l.startsWith(`bf-${id}-`) || (l.startsWith(prefix) && l.split(/\s+/)[1]?.split(",").includes(`bf-job-${id}`)),
+    );
+}

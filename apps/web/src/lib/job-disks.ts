@@ -29,7 +29,8 @@ export interface DiskFigures {
 
 /**
  * Each disk's copy figures: its newest progress message while the job copies, its stored counters otherwise (and
- * for a disk no message has spoken of yet).
+ * for a disk no message has spoken of yet). A verified disk is whole on the target: its stored counters are its
+ * last pass's (the final delta, often a few MiB), so it counts as its whole size copied.
  */
 export function diskFigures(
   disks: Migration["disks"],
@@ -37,6 +38,8 @@ export function diskFigures(
   moving: boolean,
 ): DiskFigures[] {
   return disks.map((d) => {
+    if (d.state === "verified" && d.sizeBytes !== null)
+      return { index: d.index, bytesDone: d.sizeBytes, bytesTotal: d.sizeBytes, bytesStreamed: 0 };
     const p = moving ? live[d.index] : undefined;
     return {
       index: d.index,
