@@ -104,6 +104,18 @@ describe("dashboard: migration address and the data path a job took", () => {
     await expect
       .poll(() => line.textContent(), { timeout: 10_000 })
       .toBe("Data path: direct, hv-src → hv-dst (asked: auto) · by pass: full-g1 relay, catchup-1 direct");
+    // A pass deciding its path within the same phase: the stored log line alone moves the line (no phase event).
+    const passes = [full, { pass: "catchup-1", ran: "direct" }, { pass: "catchup-2", ran: "relay", reason }];
+    server.runtime.db.$client
+      .prepare("update jobs set phase_state = ? where id = ?")
+      .run(JSON.stringify({ sizeBytes: 256 * 2 ** 20, dataPaths: passes }), id);
+    server.runtime.hub.append(id, "job.log", {
+      level: "warn",
+      message: `catchup-2: data path relay (${reason})`,
+      phase: "catch_up",
+      dataPath: "relay",
+    });
+    await expect.poll(() => line.textContent(), { timeout: 10_000 }).toMatch(/^Data path: relay: .*catchup-2 relay$/);
     const log = await page.getByRole("log").textContent();
     expect(log).toContain("catchup-1: data path direct");
     await screenshot(page, "dashboard-job-data-path");

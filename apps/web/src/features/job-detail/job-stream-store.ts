@@ -155,6 +155,8 @@ export class JobStreamStore {
     switch (e.type) {
       case "job.log":
         this.pushLog({ id: e.id, at: e.at, level: e.data.level, message: e.data.message });
+        // A copy's data path was decided: the job row stores it (the "Data path" line reads it from there).
+        if (e.data.dataPath) this.update({ jobVersion: this.current().jobVersion + 1 });
         return;
       case "job.phase":
       case "job.state": {
