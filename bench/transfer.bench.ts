@@ -287,9 +287,11 @@ async function oursFullMeasured(
   writeFileSync(d, Buffer.alloc(0));
   execFileSync("truncate", ["-s", String(SIZE), d]);
   const jobId = insertJob(db);
+  // Server CPU around the copy alone: timed() walks /proc (its machine CPU figure) before and after, and that
+  // walk is the bench's, not the server's.
   const copy = (path?: DirectPath) =>
-    withCpu(() =>
-      timed(() =>
+    timed(() =>
+      withCpu(() =>
         copyFull({
           source: { host: src, device: s },
           target: { host: dst, device: d },
@@ -302,7 +304,7 @@ async function oursFullMeasured(
         }),
       ),
     );
-  const [cpuS, [secs, r]] = direct
+  const [secs, [cpuS, r]] = direct
     ? await withDirect(jobId, d, async (path) => {
         await settle();
         return copy(path);
