@@ -127,11 +127,16 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   lastMachineCpu = machineCpu() - c;
   return [secs, v];
 }
+/** `gc()` when Node runs with --expose-gc (bench/run.ts starts every bench so). */
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 /**
  * Before every timed run, ours or a baseline: flush, then let the kernel finish what copying GiBs of files
- * left behind (page reclaim, huge-page compaction): without the pause, sub-second runs varied by 2x.
+ * left behind (page reclaim, huge-page compaction): without the pause, sub-second runs varied by 2x. And collect
+ * this process's garbage: a relayed copy leaves hundreds of MiB of buffers whose major GC (up to ~170 ms
+ * measured) otherwise lands in whichever run comes next, and in its server CPU.
  */
 const settle = async () => {
+  gc();
   await sh("sync");
   await new Promise((r) => setTimeout(r, 1000));
 };
