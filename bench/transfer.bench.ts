@@ -127,11 +127,16 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   lastMachineCpu = machineCpu() - c;
   return [secs, v];
 }
+/** `gc()` when Node runs with --expose-gc (bench/run.ts starts every bench so). */
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 /**
  * Before every timed run, ours or a baseline: flush, then let the kernel finish what copying GiBs of files
- * left behind (page reclaim, huge-page compaction): without the pause, sub-second runs varied by 2x.
+ * left behind (page reclaim, huge-page compaction): without the pause, sub-second runs varied by 2x. And collect
+ * this process's garbage: a relayed copy leaves hundreds of MiB of buffers whose major GC (up to ~170 ms
+ * measured) otherwise lands in whichever run comes next, and in its server CPU.
  */
 const settle = async () => {
+  gc();
   await sh("sync");
   await new Promise((r) => setTimeout(r, 1000));
 };
@@ -287,9 +292,11 @@ async function oursFullMeasured(
   writeFileSync(d, Buffer.alloc(0));
   execFileSync("truncate", ["-s", String(SIZE), d]);
   const jobId = insertJob(db);
+  // Server CPU around the copy alone: timed() walks /proc (its machine CPU figure) before and after, and that
+  // walk is the bench's, not the server's.
   const copy = (path?: DirectPath) =>
-    withCpu(() =>
-      timed(() =>
+    timed(() =>
+      withCpu(() =>
         copyFull({
           source: { host: src, device: s },
           target: { host: dst, device: d },
@@ -302,7 +309,7 @@ async function oursFullMeasured(
         }),
       ),
     );
-  const [cpuS, [secs, r]] = direct
+  const [secs, [cpuS, r]] = direct
     ? await withDirect(jobId, d, async (path) => {
         await settle();
         return copy(path);

@@ -315,16 +315,23 @@ export const DIRECT_PROGRESS = /^p ([dzs]) (\d+)$/;
 /** The source's own hash line, printed last: `s ` and the hash tool's line over the record stream it sent. */
 export const DIRECT_SOURCE_HASH = /^s (.+)$/;
 
+/** Longest data record the source sends (the target runs one `dd` to write it and one to read it back). */
+export const DIRECT_RECORD_BYTES = 32 * 1024 * 1024;
+
 /**
- * Source side of a direct batch, one POSIX sh command line. Per step of at most `stepBytes` of a data or zero
- * record it waits for a `g` line on stdin (the server's pacing: bandwidth limit and flow control; a skipped zero
- * step moves nothing and waits for none); with `zeroes` it first checks each block of `blockBytes` (the runs are
- * cut into blocks here) against /dev/zero (`cmp`), and sends the zero blocks as `z` records (or, `skipZeroes`,
- * nothing: a fresh thin target reads zeroes) and the others as `d` records with the bytes read. The record stream
- * goes through one `tee` into a fifo its hash tool reads (the hash of exactly what was sent, each data record's
- * bytes as read) and into `sshCommand` (the target's forced command: receive side, proof "stream", which hashes
- * the same stream rebuilt from its device). Output: one `p KIND LENGTH` line per step, the target's read-back
- * lines, then `s HASHLINE`. A failed read, a missing token or a failed ssh fails the command.
+ * Source side of a direct batch, one POSIX sh command line. Two shells: a scanner that prints one
+ * `d|z OFFSET LENGTH` line per block of `blockBytes` (the runs are cut into blocks here; with `zeroes` each block
+ * is checked against /dev/zero by one `cmp`, else every run is one `d` line), then `e`; and a sender that joins
+ * adjacent lines of one kind into records of at most `recordBytes` and sends them. The scanner runs ahead of the
+ * sender (on another core), so the checks cost the stream no time and a record starts once its own blocks were
+ * checked. Per step of at most `stepBytes` of a data or zero record the sender waits for a `g` line on stdin (the
+ * server's pacing: bandwidth limit and flow control; a skipped zero step moves nothing and waits for none); zero
+ * blocks go as `z` records (or, `skipZeroes`, nothing: a fresh thin target reads zeroes), the others as `d`
+ * records with the bytes read. The record stream goes through one `tee` into a fifo its hash tool reads (the
+ * hash of exactly what was sent, each data record's bytes as read) and into `sshCommand` (the target's forced
+ * command: receive side, proof "stream", which hashes the same stream rebuilt from its device). Output: one
+ * `p KIND LENGTH` line per step, the target's read-back lines, then `s HASHLINE`. A failed read, a missing token,
+ * a scanner that ended early or a failed ssh fails the command.
  */
 export function directSendCommand(o: {
   jobId: number;
@@ -337,6 +344,8 @@ export function directSendCommand(o: {
    * blockBytes). Bigger than blockBytes without a bandwidth limit: fewer lines in and tokens out for the server.
    */
   stepBytes?: number;
+  /** Longest record (default the larger of stepBytes and DIRECT_RECORD_BYTES). */
+  recordBytes?: number;
   zeroes: boolean;
   skipZeroes: boolean;
   hash: HashTool;
@@ -346,61 +355,70 @@ export function directSendCommand(o: {
   const dir = shQuote(migrationDir(o.jobId, o.instance));
   const block = uintText("direct block", o.blockBytes, { min: 512n, multipleOf: 512n });
   const step = uintText("direct step", o.stepBytes ?? o.blockBytes, { min: 512n, multipleOf: 512n });
+  const record = uintText("direct record", o.recordBytes ?? Math.max(Number(step), DIRECT_RECORD_BYTES), {
+    min: 512n,
+    multipleOf: 512n,
+  });
   if (o.runs.length === 0 || o.runs.length > MAX_RUNS_PER_COMMAND)
     throw new InvalidValueError("direct runs", "out-of-range", String(o.runs.length), "1..512 runs per command");
   const runs = o.runs.map(([offset, length]) => {
     const off = uintText("direct run offset", offset, { multipleOf: 512n });
     const len = uintText("direct run length", length, { min: 512n, multipleOf: 512n });
-    return `s ${off} ${len}`;
+    return `b ${off} ${len}`;
   });
   if (!o.sshCommand.startsWith("ssh ") || /[\n\r\0]/.test(o.sshCommand))
     throw new InvalidValueError("direct ssh command", "bad-character", o.sshCommand, "not an ssh command line");
   const dd = `bs=${TRANSFER_DD_BS} status=none`;
   // Direct I/O: a data block's zero check stopped at its first bytes, so the page cache has nothing to offer.
   const read = `r(){ dd if=${dev} iflag=direct,skip_bytes,count_bytes ${dd} skip="$1" count="$2"; }`;
-  // One process per check: cmp skips to the block itself (operands SKIP1 SKIP2, GNU and busybox alike) and
-  // stops at the first non-zero byte; a dd into cmp cost a second process and a pipe per block.
+  // The scanner's zero check: one process per block: cmp skips to the block itself (operands SKIP1 SKIP2, GNU and
+  // busybox alike) and stops at the first non-zero byte. (One cmp from a block to the end of the run, stopping at
+  // its first non-zero byte, would cost a zero stretch one process, but busybox's cmp without -s lists every
+  // differing byte instead of stopping at the first.) A failed check (exit 2: a read error) makes the block
+  // data: it is then read (and fails there), never skipped.
   const isZero = `c(){ cmp -s -n "$2" ${dev} /dev/zero "$1" 0; }`;
-  const zeroBlock = o.skipZeroes ? `echo "p s $2" >&4` : `printf 'z %s %s\\n' "$1" "$2" && echo "p z $2" >&4`;
-  // A token per block (the server's pacing): t. Blocks of a run are cut here: `len` = the next block's length.
-  const token = `t(){ IFS= read -r go || return 1; [ "$go" = g ]; }`;
-  const cut = (len: string, at: string, end: string, size = block) =>
+  const cut = (len: string, at: string, end: string, size: string) =>
     `${len}=$((${end} - ${at})); [ "$${len}" -le ${size} ] || ${len}=${size}`;
-  // Adjacent data blocks go as ONE record: the target then runs one dd per record, reading its stdin without
-  // a pause (a dd per 4 MiB block stalled the target's sshd, which buffered and re-copied what piled up). A failed
-  // read or a missing token ends the stream without its end record (the target then fails) and leaves a mark.
+  // Scanner: `z|d OFFSET LENGTH` lines covering a run in order, one per block.
+  const scan = o.zeroes
+    ? `b(){ o=$1; e=$(($1 + $2)); while [ "$o" -lt "$e" ]; do ${cut("m", "o", "e", block)}; k=d; if c "$o" "$m"; then k=z; fi; echo "$k $o $m"; o=$((o + m)); done; }`
+    : `b(){ echo "d $1 $2"; }`;
+  // Sender. A token per step (the server's pacing, on fd 6): t.
+  const token = `t(){ IFS= read -r go <&6 || return 1; [ "$go" = g ]; }`;
+  const zeroBlock = o.skipZeroes ? `echo "p s $2" >&4` : `printf 'z %s %s\\n' "$1" "$2" && echo "p z $2" >&4`;
+  // A data record: its header, then its steps. A failed read or a missing token ends the stream without its end
+  // record (the target then fails) and leaves a mark.
   const dataRecord = [
     `d(){ printf 'd %s %s\\n' "$1" "$2"; p=$1; q=$(($1 + $2))`,
     `while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; t || { : >"$y"; return 1; }; r "$p" "$n" || { : >"$x"; return 1; }; echo "p d $n" >&4; p=$((p + n)); done; }`,
   ].join("; ");
   // A skipped zero step moves nothing anywhere: no token (the server's pacing is for bytes sent or written).
-  const zeroRecords = o.skipZeroes
-    ? `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; zb "$p" "$n" || return 1; p=$((p + n)); done; }`
-    : `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; t || return 1; zb "$p" "$n" || return 1; p=$((p + n)); done; }`;
-  // A span: with zero checks, first which of its blocks are zero (cmp stops at a block's first non-zero byte),
-  // then its segments in order, each all data or all zero.
-  const span = o.zeroes
-    ? [
-        `s(){ o=$1; e=$(($1 + $2)); so=$o; sk=`,
-        `while [ "$o" -lt "$e" ]; do ${cut("m", "o", "e")}; k=d; if c "$o" "$m"; then k=z; fi`,
-        `if [ "$k" != "$sk" ]; then if [ -n "$sk" ]; then g "$sk" "$so" $((o - so)) || return 1; fi; sk=$k; so=$o; fi`,
-        `o=$((o + m)); done; g "$sk" "$so" $((e - so)); }`,
-        `g(){ if [ "$1" = d ]; then d "$2" "$3"; else zs "$2" "$3"; fi; }`,
-      ].join("; ")
-    : `s(){ d "$1" "$2"; }`;
-  const functions = [token, `zb(){ ${zeroBlock}; }`, dataRecord, zeroRecords, span].join("; ");
+  const zeroRecords = `zs(){ p=$1; q=$(($1 + $2)); while [ "$p" -lt "$q" ]; do ${cut("n", "p", "q", step)}; ${o.skipZeroes ? "" : "t || return 1; "}zb "$p" "$n" || return 1; p=$((p + n)); done; }`;
+  // A span of one kind: data in records of at most `record` bytes (a run without zero checks is one line).
+  const span = `g(){ if [ "$1" = z ]; then zs "$2" "$3"; return; fi; gp=$2; gq=$(($2 + $3)); while [ "$gp" -lt "$gq" ]; do ${cut("gn", "gp", "gq", record)}; d "$gp" "$gn" || return 1; gp=$((gp + gn)); done; }`;
+  // The scanner's lines joined while adjacent, of one kind and within a record; the end record only after the
+  // scanner's `e` (a scanner that died early ends the stream without it).
+  const send = [
+    `S(){ sk=; so=0; sl=0; while read -r k o l; do`,
+    `if [ "$k" = e ]; then { [ -z "$sk" ] || g "$sk" "$so" "$sl"; } && printf 'e\\n'; return; fi`,
+    `if [ "$k" = "$sk" ] && [ $((so + sl)) -eq "$o" ] && [ $((sl + l)) -le ${record} ]; then sl=$((sl + l)); else { [ -z "$sk" ] || g "$sk" "$so" "$sl" || return 1; }; sk=$k; so=$o; sl=$l; fi`,
+    `if [ "$sl" -ge ${record} ]; then g "$sk" "$so" "$sl" || return 1; sk=; fi`,
+    `done; return 1; }`,
+  ].join("; ");
+  const functions = [scan, token, `zb(){ ${zeroBlock}; }`, dataRecord, zeroRecords, span, send].join("; ");
   return [
     read,
-    isZero,
-    functions,
+    ...(o.zeroes ? [isZero] : []),
+    functions.replaceAll("do; ", "do "),
     `f=${dir}/f.$$; h=${dir}/h.$$; x=${dir}/x.$$; y=${dir}/y.$$`,
     `trap 'rm -f "$f" "$h" "$x" "$y"' EXIT`,
     `rm -f "$f" "$h" "$x" "$y" && mkfifo -m 600 "$f" || exit 1`,
     `${HASH_TOOLS[o.hash].command} <"$f" >"$h" & hp=$!`,
-    "exec 4>&1",
+    // Progress to fd 4 (this command's stdout), tokens from fd 6 (its stdin): the sender's stdin is the scanner.
+    "exec 4>&1 6<&0",
     // One tee carries the whole record stream into the hash: the target proves the same stream rebuilt from its
     // device (receiveRecordsCommand, proof "stream"). A tee per record cost a fork and a process per data record.
-    `{ ${runs.join(" && ")} && printf 'e\\n'; } | tee "$f" | ${o.sshCommand}; rc=$?`,
+    `{ ${runs.join(" && ")} && echo e; } </dev/null 4>&- 6<&- | S | tee "$f" 4>&- 6<&- | ${o.sshCommand} 4>&- 6<&-; rc=$?`,
     `wait "$hp" || rc=1`,
     `[ "$rc" -eq 0 ] || exit "$rc"`,
     `[ ! -e "$x" ] || { echo "blockferry: source read failed" >&2; exit 1; }`,

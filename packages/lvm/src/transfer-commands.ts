@@ -84,64 +84,100 @@ export type ReadBack = { kind: "concat"; runs: readonly ByteRun[] };
 export const RECORD = { data: "d", zero: "z", end: "e" } as const;
 
 /**
- * Destination side of a batch, driven by records on stdin so the server decides per block what crosses the
+ * Destination side of a batch, driven by records on stdin so the sender decides per block what crosses the
  * network: `d OFFSET LENGTH\n` followed by exactly LENGTH bytes (written with direct I/O), `z OFFSET LENGTH\n`
  * (LENGTH zero bytes written from /dev/zero: nothing sent), and `e\n` to end. A stream that ends without its
  * end record fails. Then fsync, then the proof, read from the device itself with direct I/O: one hash line
  * (`hash`, default b2sum), then one line per zero record, `z` when it reads back as all zero and `x` otherwise.
  * The hash line covers, with `proof: "data"` (the relay: the server hashes the data it sends), the data records
  * concatenated in order (when there were any), read back after the fsync; with `proof: "stream"` (the direct
- * path: the source hashes the stream it sends, see directSendCommand), the whole stream rebuilt from the device:
- * every record's header line in order, each data record's bytes read back (direct I/O) as soon as its direct-I/O
- * write returned, while the next records arrive, and the end record; the hash line is printed only after the
- * fsync. Its fifo and hash output live in `workDir` (private, removed by whoever owns it). Offsets and lengths
- * are checked as digits before use; the device path is validated and quoted here.
+ * path: the source hashes the stream it sends, see directSendCommand), the whole stream rebuilt from the device
+ * (receiveStreamProof). Offsets and lengths are checked as digits before use; the device path is validated and
+ * quoted here.
  */
 export function receiveRecordsCommand(
   o: { device: string; hash?: HashTool } & ({ proof?: "data" } | { proof: "stream"; workDir: string }),
 ): string {
   const dev = device(o.device);
   const hash = HASH_TOOLS[o.hash ?? "b2sum"].command;
-  const work = o.proof === "stream" ? shQuote(validateRemotePath(o.workDir, "receive work directory")) : null;
-  const bad = `{ echo "blockferry: bad record: $k $o $l" >&2; exit 65; }`;
-  // Stream proof: echo, not printf (a forced command holds no backslash; these words have none for echo).
-  const start = work
-    ? [
-        `rb=${work}/rb.$$; rh=${work}/rh.$$; rm -f "$rb" "$rh" && mkfifo -m 600 "$rb" || exit 1`,
-        `${hash} <"$rb" >"$rh" & hp=$!`,
-        'exec 5>"$rb"',
-      ]
-    : [];
-  // Data proof: adjacent data records (one per block) are read back as one run, one dd per run, not per record.
-  const remember = work
-    ? 'echo "d $o $l" >&5; r "$o" "$l" >&5 || exit 1'
-    : `if [ -n "$po" ] && [ $((po + pl)) -eq "$o" ]; then pl=$((pl + l)); else { [ -z "$po" ] || D="$D $po:$pl"; }; po=$o; pl=$l; fi`;
-  const proof = work
-    ? ['wait "$hp" || exit 1', 'cat "$rh" || exit 1', 'rm -f "$rb" "$rh"']
-    : [
-        `[ -z "$po" ] || D="$D $po:$pl"`,
-        `if [ -n "$D" ]; then for x in $D; do r "\${x%:*}" "\${x#*:}" || exit 1; done | ${hash} || exit 1; fi`,
-      ];
+  const fns = `${readFn(dev)}; ${writeFn(dev)}; ${zeroFn(dev)}`;
+  if (o.proof === "stream") return `${fns}; ${receiveStreamProof(dev, hash, o.workDir)}`;
   const loop = [
-    ...start,
     "D=; Z=; k=; po=; pl=0",
     "while read -r k o l; do",
-    `  case $k in e) break ;; d|z) ;; *) ${bad} ;; esac`,
-    `  case $o in ''|*[!0-9]*) ${bad} ;; esac`,
-    `  case $l in ''|0|*[!0-9]*) ${bad} ;; esac`,
-    `  if [ "$k" = z ]; then z "$o" "$l" || exit 1; Z="$Z $o:$l"; ${work ? 'echo "z $o $l" >&5; ' : ""}continue; fi`,
-    `  w "$o" "$l" || exit 1`,
-    `  ${remember}`,
+    ...checkRecord,
+    '  if [ "$k" = z ]; then z "$o" "$l" || exit 1; Z="$Z $o:$l"; continue; fi',
+    '  w "$o" "$l" || exit 1',
+    // Adjacent data records (one per block) are read back as one run, one dd per run, not per record.
+    '  if [ -n "$po" ] && [ $((po + pl)) -eq "$o" ]; then pl=$((pl + l)); else { [ -z "$po" ] || D="$D $po:$pl"; }; po=$o; pl=$l; fi',
     "done",
-    `[ "$k" = e ] || { echo "blockferry: stream ended before its end record" >&2; exit 66; }`,
-    ...(work ? ["echo e >&5", "exec 5>&-"] : []),
+    endRecord,
     `${fsyncCmd(dev)} || exit 1`,
-    ...proof,
-    `for x in $Z; do r "\${x%:*}" "\${x#*:}" | cmp -s -n "\${x#*:}" - /dev/zero && echo z || echo x; done`,
+    '[ -z "$po" ] || D="$D $po:$pl"',
+    `if [ -n "$D" ]; then for x in $D; do r "\${x%:*}" "\${x#*:}" || exit 1; done | ${hash} || exit 1; fi`,
+    zeroChecks("for x in $Z; do"),
   ];
-  // One line (a loop body's first command follows `do` after a space): the same text serves as an
-  // authorized_keys forced command, which cannot hold a newline.
-  return `${readFn(dev)}; ${writeFn(dev)}; ${zeroFn(dev)}; ${loop.join("; ").replaceAll("do; ", "do ")}`;
+  // One line (a loop body's first command follows `do` after a space).
+  return `${fns}; ${oneLine(loop)}`;
+}
+
+/** A record's kind, offset and length, checked before use (inside `while read -r k o l`). */
+const BAD_RECORD = `{ echo "blockferry: bad record: $k $o $l" >&2; exit 65; }`;
+const checkRecord = [
+  `  case $k in e) break ;; d|z) ;; *) ${BAD_RECORD} ;; esac`,
+  `  case $o in ''|*[!0-9]*) ${BAD_RECORD} ;; esac`,
+  `  case $l in ''|0|*[!0-9]*) ${BAD_RECORD} ;; esac`,
+];
+const endRecord = `[ "$k" = e ] || { echo "blockferry: stream ended before its end record" >&2; exit 66; }`;
+/** After the fsync: each zero record read back from the device, `z` when all zero, `x` otherwise. */
+const zeroChecks = (loop: string, done = "done") =>
+  `${loop} r "\${x%:*}" "\${x#*:}" | cmp -s -n "\${x#*:}" - /dev/zero && echo z || echo x; ${done}`;
+const oneLine = (parts: string[]) => parts.join("; ").replaceAll("do; ", "do ");
+
+/**
+ * The direct path's receive side after its functions (`r`, `w`, `z`): the records written in order by this shell,
+ * and read back by a second one, so that each data record's read-back (direct I/O, started once its direct-I/O
+ * write returned) runs while the next records arrive and are written. The reader rebuilds the stream from the
+ * device (every record's header line in order, each data record's bytes as read back, the end record) into the
+ * hash tool, and lists the zero records. Only after both ended, the end record seen, and the fsync: the hash line,
+ * then the zero records' checks. One line, no backslash (a forced command): echo, never printf. Its fifos and
+ * files live in `workDir` (private, removed by whoever owns it).
+ */
+function receiveStreamProof(dev: string, hash: string, workDir: string): string {
+  const work = shQuote(validateRemotePath(workDir, "receive work directory"));
+  // Reader: one `KIND OFFSET LENGTH` line per record written (checked by the writer), then `e`. It ends without
+  // the end record in the hash when the writer stopped early, and fails when a read-back fails.
+  const reader = [
+    "k=; while read -r k o l; do",
+    '  [ "$k" != e ] || break',
+    '  echo "$k $o $l" >&5',
+    '  if [ "$k" = d ]; then r "$o" "$l" >&5 || exit 1; else echo "$o:$l"; fi',
+    "done",
+    '[ "$k" = e ] || exit 1',
+    "echo e >&5",
+  ];
+  return oneLine([
+    `rb=${work}/rb.$$; rh=${work}/rh.$$; rq=${work}/rq.$$; rz=${work}/rz.$$`,
+    'rm -f "$rb" "$rh" "$rq" "$rz" && mkfifo -m 600 "$rb" "$rq" || exit 1',
+    `${hash} <"$rb" >"$rh" & hp=$!`,
+    'exec 5>"$rb"',
+    `{ ${oneLine(reader)}; } <"$rq" >"$rz" & rp=$!`,
+    'exec 5>&- 7>"$rq"',
+    "k=; while read -r k o l; do",
+    ...checkRecord,
+    '  if [ "$k" = z ]; then z "$o" "$l" || exit 1; else w "$o" "$l" || exit 1; fi',
+    '  echo "$k $o $l" >&7',
+    "done",
+    endRecord,
+    "echo e >&7",
+    "exec 7>&-",
+    'wait "$rp" || exit 1',
+    `${fsyncCmd(dev)} || exit 1`,
+    'wait "$hp" || exit 1',
+    'cat "$rh" || exit 1',
+    zeroChecks("while IFS= read -r x; do", 'done <"$rz"'),
+    'rm -f "$rb" "$rh" "$rq" "$rz"',
+  ]);
 }
 
 /**

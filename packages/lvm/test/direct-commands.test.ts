@@ -1,11 +1,14 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   authorizedKeyLine,
   DIRECT_CIPHERS,
+  directReceiveCommand,
+  directSendCommand,
   directSshCommand,
   installAuthorizedKeyCommand,
   knownHostsLine,
@@ -175,5 +178,79 @@ describe("direct access templates under a real /bin/sh", () => {
     expect(words).toContain("StrictHostKeyChecking=yes");
     expect(words).toContain(`Ciphers=${DIRECT_CIPHERS}`);
     expect(existsSync("/run/blockferry-5")).toBe(false);
+  });
+
+  it("the sender finds every zero block and every data block, whatever the layout, and the target proves it", () => {
+    // Blocks of 64 KiB. Run 1: zero, a block whose last byte is data, zero, zero, data, five zero. Run 2 (not at
+    // a block boundary of the device, partial last block): data, then zero to its end. Run 3: zero, then a
+    // partial last block whose last byte is data.
+    const K = 1024;
+    const blockBytes = 64 * K;
+    const src = Buffer.alloc(2048 * K);
+    src[128 * K - 1] = 1;
+    randomBytes(64 * K).copy(src, 256 * K);
+    randomBytes(64 * K).copy(src, 704 * K);
+    src[1124 * K - 1] = 7;
+    const runs = [
+      [0, 640 * K],
+      [704 * K, 300 * K],
+      [1024 * K, 100 * K],
+    ] as const;
+    const sent = 64 * K + 64 * K + 64 * K + 36 * K;
+    const total = runs.reduce((n, [, l]) => n + l, 0);
+    const source = join(home, "scan-src.img");
+    writeFileSync(source, src);
+    // The target's forced command, run where the source's ssh would reach it.
+    const bin = join(home, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "ssh"), '#!/bin/sh\nexec /bin/sh -c "$BF_RECEIVE"\n');
+    chmodSync(join(bin, "ssh"), 0o755);
+    const jobId = 900_000 + (process.pid % 10_000);
+    mkdirSync(migrationDir(jobId), { recursive: true });
+    try {
+      for (const skipZeroes of [false, true]) {
+        const target = join(home, "scan-dst.img");
+        writeFileSync(target, Buffer.alloc(src.length, skipZeroes ? 0 : 0x5a));
+        const command = directSendCommand({
+          jobId,
+          device: source,
+          runs,
+          blockBytes,
+          zeroes: true,
+          skipZeroes,
+          hash: "b2sum",
+          sshCommand: "ssh target",
+        });
+        const r = spawnSync("/bin/sh", ["-c", command], {
+          input: "g\n".repeat(64),
+          env: {
+            ...process.env,
+            PATH: `${bin}:${process.env.PATH}`,
+            BF_RECEIVE: directReceiveCommand({ jobId, device: target, hash: "b2sum" }),
+          },
+          encoding: "utf8",
+        });
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        const lines = r.stdout.trim().split("\n");
+        const progress = lines.filter((l) => l.startsWith("p "));
+        const bytes = (kind: string) =>
+          progress.filter((l) => l.startsWith(`p ${kind} `)).reduce((n, l) => n + Number(l.split(" ")[2]), 0);
+        expect(bytes("d")).toBe(sent);
+        expect(bytes(skipZeroes ? "s" : "z")).toBe(total - sent);
+        // The target's read-back hash, then a `z` per zero record (none when skipped), then the source's own.
+        const rest = lines.filter((l) => !l.startsWith("p "));
+        expect(rest[rest.length - 1]).toBe(`s ${rest[0]}`);
+        expect(rest.slice(1, -1).every((l) => l === "z")).toBe(true);
+        expect(rest.length > 2).toBe(!skipZeroes);
+        const out = readFileSync(target);
+        for (const [offset, length] of runs)
+          expect(out.subarray(offset, offset + length).equals(src.subarray(offset, offset + length))).toBe(true);
+        // Outside the runs: untouched.
+        expect(out.subarray(640 * K, 704 * K).every((b) => b === (skipZeroes ? 0 : 0x5a))).toBe(true);
+      }
+    } finally {
+      rmSync(migrationDir(jobId), { recursive: true, force: true });
+    }
   });
 });
