@@ -409,9 +409,18 @@ describe("dashboard on lab hosts", () => {
 
     // Automatic cutover: the VM stops on lab1, its disks' last changes go over, it starts on lab2.
     await expect.poll(badge, { timeout: 600_000, interval: 500 }).toBe("succeeded");
+    // The finished screen: every disk, its size and how it was verified (the report's verify events).
     for (const i of [0, 1]) {
-      expect(await page.getByTestId(`disk-state-${i}`).textContent()).toBe("verified");
-      expect(await page.getByTestId(`disk-progress-${i}`).textContent()).toBe("16.0 MiB of 16.0 MiB (100.0%)");
+      const row = page.getByTestId(`facts-disk-${i}`);
+      const text = async () => ((await row.count()) ? (await row.locator("th, td").allTextContents()).join(" | ") : "");
+      await expect
+        .poll(text, { timeout: 30_000, interval: 250 })
+        .toMatch(
+          new RegExp(
+            `^${i} \\| vg0/${vmDisks[i]} → vg0/${vmDisks[i]}.* \\| 16\\.0 MiB ${i === 0 ? "classic" : "thin"} \\| ` +
+              "verified: (final delta|whole volume) re-hashed on both hosts \\(\\d+ ranges?\\), all equal \\| kept on the source host$",
+          ),
+        );
     }
     expect(await page.getByTestId("outage").textContent()).not.toBe("–");
     await shot("dashboard-flow-vm-5-succeeded");

@@ -202,9 +202,10 @@ describe("target faults around the cutover", () => {
     expect(log.some((m) => m.includes(`not removed: removing ${VG}/${lv} on lab2: lab2 did not answer`))).toBe(true);
 
     lab2 = await powerOnHost(lab2);
+    // The retry copies the whole volume again (the rollback dropped the copy): no slow link for it.
+    await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: null });
     await api.retry(job.id);
     await api.waitFor(job.id, (m) => m.state === "waiting_cutover");
-    await api.call("PUT", `/api/migrations/${job.id}/bandwidth`, { bytesPerSecond: null });
     await api.cutover(job.id);
     const done = await api.waitFor(job.id, (m) => m.state === "succeeded", 300_000);
     figures.push(`rollback: outage of the retried cutover ${done.outageMs} ms`);
