@@ -37,24 +37,29 @@ export function comparePasses(a: string, b: string): number {
   return KIND_ORDER[x.kind] - KIND_ORDER[y.kind] || x.number - y.number;
 }
 
-/** Journal rows (ordered by offset) folded into one summary per pass, in the order the passes ran. */
+/**
+ * Journal rows (disk by disk, each ordered by offset) folded into one summary per pass, every disk's ranges of a
+ * pass together, in the order the passes ran.
+ */
 export function passReports(rows: readonly JournalRow[]): PassReport[] {
-  const byPass = new Map<string, PassReport & { end: number }>();
+  const byPass = new Map<string, PassReport & { end: number; disk: number }>();
   for (const r of rows) {
     let p = byPass.get(r.pass);
     if (!p) {
-      p = { pass: r.pass, ...passKind(r.pass), bytesPlanned: 0, bytesMoved: 0, ranges: 0, runs: 0, end: -1 };
+      p = { pass: r.pass, ...passKind(r.pass), bytesPlanned: 0, bytesMoved: 0, ranges: 0, runs: 0, end: -1, disk: 0 };
       byPass.set(r.pass, p);
     }
     p.bytesPlanned += r.length;
     if (r.confirmed) p.bytesMoved += r.length;
     p.ranges++;
-    // A range that starts where the previous one ended continues its run.
-    if (r.offset !== p.end) p.runs++;
+    // A range that starts where the previous one of the same disk ended continues its run.
+    const disk = r.disk ?? 0;
+    if (r.offset !== p.end || disk !== p.disk) p.runs++;
     p.end = r.offset + r.length;
+    p.disk = disk;
   }
   return [...byPass.values()]
-    .map(({ end: _end, ...p }) => p)
+    .map(({ end: _end, disk: _disk, ...p }) => p)
     .sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.number - b.number);
 }
 

@@ -3,6 +3,8 @@ import type { Db } from "../open.ts";
 import { transferRanges } from "../schema.ts";
 
 export interface JournalRow {
+  /** The disk of a job's set (0 for a one-disk job). */
+  disk?: number;
   pass: string;
   offset: number;
   length: number;
@@ -25,6 +27,28 @@ export function createChunkMapRepo(db: Db) {
         .orderBy(asc(transferRanges.offset))
         .all()
         .map((r) => ({ pass: r.pass, offset: r.offset, length: r.length, confirmed: r.confirmedAt !== null }));
+    },
+    /** Every journaled range of every disk of a job, disk by disk, each by offset: what its report sums. */
+    rangesOfJob(jobId: number): JournalRow[] {
+      return db
+        .select({
+          disk: transferRanges.disk,
+          pass: transferRanges.pass,
+          offset: transferRanges.offset,
+          length: transferRanges.length,
+          confirmedAt: transferRanges.confirmedAt,
+        })
+        .from(transferRanges)
+        .where(eq(transferRanges.jobId, jobId))
+        .orderBy(asc(transferRanges.disk), asc(transferRanges.offset))
+        .all()
+        .map((r) => ({
+          disk: r.disk,
+          pass: r.pass,
+          offset: r.offset,
+          length: r.length,
+          confirmed: r.confirmedAt !== null,
+        }));
     },
   };
 }

@@ -164,6 +164,27 @@ describe("migration report and log", () => {
     ]);
   });
 
+  it("sums every disk's ranges into each pass; a run never continues from one disk into the next", async () => {
+    t = await testApp();
+    const { id } = await create();
+    const diskRange = (disk: number, pass: string, offset: number, length: number) =>
+      t.db
+        .insert(transferRanges)
+        .values({ jobId: id, disk, pass, offset, length, confirmedAt: "2026-12-02T12:00:00.000Z" })
+        .run();
+    diskRange(0, "full-g1", 0, 16 * MiB);
+    diskRange(1, "full-g1", 0, 8 * MiB);
+    // Disk 1's change starts where disk 0's ended: still two runs, one on each disk.
+    diskRange(0, "final", 0, MiB);
+    diskRange(1, "final", MiB, MiB);
+    const r = (await t.inject({ method: "GET", url: `/api/migrations/${id}/report` })).json() as MigrationReport;
+    expect(r.passes.map((p) => [p.pass, p.bytesMoved, p.ranges, p.runs])).toEqual([
+      ["full-g1", 24 * MiB, 2, 2],
+      ["final", 2 * MiB, 2, 2],
+    ]);
+    expect(r.bytesMoved).toBe(26 * MiB);
+  });
+
   it("says when a cancel removed the target the job created", async () => {
     t = await testApp();
     const { id } = await create();
