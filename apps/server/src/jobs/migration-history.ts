@@ -11,7 +11,7 @@ import { buildMigrationReport } from "./migration-report.ts";
 export interface MigrationHistoryDeps {
   jobs: Pick<JobsRepo, "get">;
   events: Pick<EventsRepo, "listAfter">;
-  journal: Pick<ChunkMapRepo, "rangesOfJob">;
+  journal: Pick<ChunkMapRepo, "rangesOf">;
   objects: Pick<JobObjectsRepo, "targetRemoved">;
   hosts: Pick<HostsRepo, "get">;
 }
@@ -42,7 +42,7 @@ export function createMigrationHistory(d: MigrationHistoryDeps) {
       return buildMigrationReport({
         job,
         events: [...eventsOf(id)],
-        journal: d.journal.rangesOfJob(id),
+        journal: d.journal.rangesOf(id),
         targetRemoved: d.objects.targetRemoved(id),
       });
     },

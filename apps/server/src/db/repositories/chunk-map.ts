@@ -11,25 +11,12 @@ export interface JournalRow {
   confirmed: boolean;
 }
 
-/** Every journaled range of one disk of a job, for the dashboard's chunk map. */
+/** A job's journaled ranges: one disk's for the dashboard's chunk map, or every disk's for its report. */
 export function createChunkMapRepo(db: Db) {
   return {
-    rangesOf(jobId: number, disk = 0): JournalRow[] {
-      return db
-        .select({
-          pass: transferRanges.pass,
-          offset: transferRanges.offset,
-          length: transferRanges.length,
-          confirmedAt: transferRanges.confirmedAt,
-        })
-        .from(transferRanges)
-        .where(and(eq(transferRanges.jobId, jobId), eq(transferRanges.disk, disk)))
-        .orderBy(asc(transferRanges.offset))
-        .all()
-        .map((r) => ({ pass: r.pass, offset: r.offset, length: r.length, confirmed: r.confirmedAt !== null }));
-    },
-    /** Every journaled range of every disk of a job, disk by disk, each by offset: what its report sums. */
-    rangesOfJob(jobId: number): JournalRow[] {
+    /** One disk's ranges by offset; with no disk, every disk's, disk by disk, each by offset. */
+    rangesOf(jobId: number, disk?: number): JournalRow[] {
+      const ofJob = eq(transferRanges.jobId, jobId);
       return db
         .select({
           disk: transferRanges.disk,
@@ -39,7 +26,7 @@ export function createChunkMapRepo(db: Db) {
           confirmedAt: transferRanges.confirmedAt,
         })
         .from(transferRanges)
-        .where(eq(transferRanges.jobId, jobId))
+        .where(disk === undefined ? ofJob : and(ofJob, eq(transferRanges.disk, disk)))
         .orderBy(asc(transferRanges.disk), asc(transferRanges.offset))
         .all()
         .map((r) => ({

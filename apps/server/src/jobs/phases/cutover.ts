@@ -215,7 +215,8 @@ export function cutoverPhases(
 async function markSourceMigratedAway(ctx: PhaseContext, deps: PhaseDeps): Promise<void> {
   const { job } = ctx;
   const lv = `${job.sourceVg}/${job.sourceLv}`;
-  // Decommission removes every disk's source LV on one confirm, which names them all.
+  // Decommission removes every disk's source LV on one confirm, which names them all. From the rows, not
+  // disksOfJob: in a disk's context the job's columns hold that disk's names.
   const rows = deps.disks?.list(job.id) ?? [];
   const sources = rows.length
     ? rows.map((r) => ({ vg: r.sourceVg, lv: r.sourceLv }))
