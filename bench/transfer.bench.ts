@@ -1,6 +1,6 @@
 // Transfer engine vs OpenSSH and vs a checksum scan, against a loopback sshd with files in /dev/shm standing
 // in for LVs. One JSON line per case: {"name","ours_s","baseline_s","ratio",...}; ratio = baseline_s / ours_s.
-// Size: BF_BENCH_MIB (default 1024). Cases: BF_BENCH_CASES, a comma list of full,zero,compress,verify,scattered,direct
+// Size: BF_BENCH_MIB (default 1024); half-zero stretches: BF_BENCH_ZERO_STRETCH_MIB (default 4). Cases: BF_BENCH_CASES, a comma list of full,zero,compress,verify,scattered,direct
 // (default all). Run: `pnpm bench transfer` (or `npx tsx bench/transfer.bench.ts`).
 // `direct`: the direct data plane (source host to target host over the source's own OpenSSH client, the server
 // only pacing and comparing hashes) against OpenSSH pipelines typed with OpenSSH's default cipher, and the
@@ -168,11 +168,19 @@ function line(name: string, ours: number[], base: number[], extra: Record<string
   });
 }
 
+/**
+ * Half-zero volumes alternate this many MiB of data with as many of zeroes (default 4, the zero check's block:
+ * the most records per byte). BF_BENCH_ZERO_STRETCH_MIB, a multiple of 4, shows what the per-record costs are.
+ */
+const ZERO_STRETCH = Number(process.env.BF_BENCH_ZERO_STRETCH_MIB ?? 4) * MiB;
+if (!(ZERO_STRETCH >= 4 * MiB && ZERO_STRETCH % (4 * MiB) === 0))
+  throw new Error("BF_BENCH_ZERO_STRETCH_MIB must be a multiple of 4");
+
 function makeVolume(path: string, zeroHalf: boolean): void {
   const fd = openSync(path, "w");
   for (let o = 0; o < SIZE; o += 4 * MiB) {
-    // Half-zero: alternate 4 MiB of data with 4 MiB of zeroes, as unallocated space in a real disk image.
-    const zero = zeroHalf && (o / (4 * MiB)) % 2 === 1;
+    // Half-zero: alternate data with zeroes, as unallocated space in a real disk image.
+    const zero = zeroHalf && Math.floor(o / ZERO_STRETCH) % 2 === 1;
     writeSync(fd, zero ? Buffer.alloc(4 * MiB) : randomBytes(4 * MiB));
   }
   closeSync(fd);
