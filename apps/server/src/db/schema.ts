@@ -144,6 +144,12 @@ export const jobDisks = sqliteTable(
     /** When and by whom this disk's kept source LV was removed (decommission); null while it is kept. */
     sourceRemovedAt: text("source_removed_at"),
     sourceRemovedBy: text("source_removed_by"),
+    /**
+     * Written just before this disk's lvremove is sent: a request that finds the LV gone after a crash between
+     * the lvremove and sourceRemovedAt then knows it was this removal, not something else.
+     */
+    sourceRemovalStartedAt: text("source_removal_started_at"),
+    sourceRemovalStartedBy: text("source_removal_started_by"),
   },
   (t) => [
     primaryKey({ columns: [t.jobId, t.index] }),

@@ -24,7 +24,7 @@ import { toMigration } from "./migration-view.ts";
 
 export interface DecommissionDeps {
   jobs: Pick<JobsRepo, "get" | "disks" | "updateIfState" | "activeUsing">;
-  disks: Pick<JobDisksRepo, "markSourceRemoved">;
+  disks: Pick<JobDisksRepo, "markSourceRemoved" | "markSourceRemovalStarted">;
   audit: Pick<AuditRepo, "record">;
   hub: Pick<EventHub, "append">;
   shellFor(hostId: number): HostShell;
@@ -38,6 +38,8 @@ interface KeptDisk {
   name: string;
   removedAt: string | null;
   removedBy: string | null;
+  /** Who sent this disk's lvremove, when no record of its end followed (a crash in between): null otherwise. */
+  removalStartedBy: string | null;
 }
 
 /** Why one disk's source LV may not be removed now. */
@@ -72,6 +74,7 @@ export function createDecommissionService(d: DecommissionDeps) {
         name: `${v.sourceVg}/${v.sourceLv}`,
         removedAt,
         removedBy,
+        removalStartedBy: removedAt === null ? (row?.sourceRemovalStartedBy ?? null) : null,
       };
     });
   };
@@ -133,11 +136,15 @@ export function createDecommissionService(d: DecommissionDeps) {
     });
   };
 
-  /** What the host says about one kept source LV: null when it may be removed. */
-  const hostRefusal = async (job: JobRow, shell: HostShell, k: KeptDisk): Promise<Refusal | null> => {
+  /**
+   * What the host says about one kept source LV: null when it may be removed, "removed" when it is gone after an
+   * lvremove of ours whose end was never recorded (the server stopped in between).
+   */
+  const hostRefusal = async (job: JobRow, shell: HostShell, k: KeptDisk): Promise<Refusal | "removed" | null> => {
     const where = `${k.name} on ${shell.name}`;
     const no = (reason: string, message: string): Refusal => ({ disk: k.index, lv: k.name, reason, message });
     const rec = await findLv(shell, k.vg, k.lv);
+    if (!rec && k.removalStartedBy !== null) return "removed";
     if (!rec) return no("source_gone", `${where} does not exist any more`);
     const tag = migratedAwayTag(job.id);
     if (!rec.tags.includes(tag))
@@ -171,37 +178,50 @@ export function createDecommissionService(d: DecommissionDeps) {
         const set = disks.length > 1;
         // Every disk is checked before any is removed: a doubt about one keeps them all.
         const problems: Refusal[] = [];
+        const removedUnrecorded = new Set<number>();
         for (const k of kept) {
           const problem = await hostRefusal(job, shell, k);
-          if (problem) problems.push(problem);
+          if (problem === "removed") removedUnrecorded.add(k.index);
+          else if (problem) problems.push(problem);
         }
         if (problems.length) throw refusal(job, disks, problems);
 
         let at = "";
         for (const [i, k] of kept.entries()) {
           const where = `${k.name} on ${shell.name}`;
-          try {
-            // Stopped with SIGTERM only, as every LVM change is (lvm-ops): no half-removed LV.
-            await shell.run(lvremoveCommand({ vg: vgName(k.vg), lv: lvName(k.lv) }), { stop: "term" });
-          } catch (err) {
-            // The command may have failed after LVM removed the LV (a lost connection): the host says which.
-            const gone = await findLv(shell, k.vg, k.lv).then(
-              (rec) => rec === null,
-              () => false,
-            );
-            if (!gone) throw removalFailed(job, shell, disks, kept.slice(i), err);
+          // Removed by an earlier request that stopped before recording it: recorded now, as that request's.
+          const earlier = removedUnrecorded.has(k.index) ? k.removalStartedBy : null;
+          if (earlier === null) {
+            d.disks.markSourceRemovalStarted(id, k.index, new Date().toISOString(), actor.name);
+            try {
+              // Stopped with SIGTERM only, as every LVM change is (lvm-ops): no half-removed LV.
+              await shell.run(lvremoveCommand({ vg: vgName(k.vg), lv: lvName(k.lv) }), { stop: "term" });
+            } catch (err) {
+              // The command may have failed after LVM removed the LV (a lost connection): the host says which.
+              const gone = await findLv(shell, k.vg, k.lv).then(
+                (rec) => rec === null,
+                () => false,
+              );
+              if (!gone) throw removalFailed(job, shell, disks, kept.slice(i), err);
+            }
           }
           at = new Date().toISOString();
-          d.disks.markSourceRemoved(id, k.index, at, actor.name);
+          const by = earlier ?? actor.name;
+          d.disks.markSourceRemoved(id, k.index, at, by);
           d.audit.record(actor, "migration.decommission", `job:${id}`, {
             hostId: job.sourceHostId,
             host: shell.name,
             lv: k.name,
             disk: k.index,
+            ...(earlier === null ? {} : { removedBy: earlier, interrupted: true }),
           });
           d.hub.append(id, "job.log", {
             level: "info",
-            message: `${set ? `disk ${k.index}: ` : ""}source LV ${where} removed by ${actor.name}`,
+            message:
+              `${set ? `disk ${k.index}: ` : ""}source LV ${where} removed by ${by}` +
+              (earlier === null
+                ? ""
+                : ` (its removal was not recorded before the server stopped; recorded now by ${actor.name})`),
           });
         }
         // Every disk's source LV is gone whatever the row says now, so this write is conditional on the state only.

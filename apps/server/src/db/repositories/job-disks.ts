@@ -51,6 +51,13 @@ export function createJobDisksRepo(db: Db) {
         .run();
       return r.changes === 1;
     },
+    /** Records that this disk's source LV is about to be removed (see sourceRemovalStartedAt); the last one stands. */
+    markSourceRemovalStarted(jobId: number, index: number, at: string, by: string): void {
+      db.update(jobDisks)
+        .set({ sourceRemovalStartedAt: at, sourceRemovalStartedBy: by })
+        .where(and(eq(jobDisks.jobId, jobId), eq(jobDisks.index, index), isNull(jobDisks.sourceRemovedAt)))
+        .run();
+    },
   };
 }
 export type JobDisksRepo = ReturnType<typeof createJobDisksRepo>;

@@ -8,6 +8,7 @@ import type { AuditPage, ErrorBody, Host, Migration } from "@blockferry/contract
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type LoopbackSshd, startLoopbackSshd } from "../../../../../test-support/loopback-sshd.ts";
 import { type LvmStandIns, writeLvmStandIns } from "../../../../../test-support/lvm-stand-ins.ts";
+import { createJobDisksRepo } from "../../../src/db/repositories/job-disks.ts";
 import { createJobsRepo, type ExtraDisk, type NewJob } from "../../../src/db/repositories/jobs.ts";
 import { hosts } from "../../../src/db/schema.ts";
 import { type TestApp, testApp } from "../../support/helpers.ts";
@@ -285,6 +286,45 @@ describe("decommissioning the source LV of a migration", () => {
       const m = await shown(j.id);
       expect(m.sourceDecommissionedAt).toBeNull();
       expect(m.disks.map((d) => d.sourceRemovedAt)).toEqual([null, null]);
+    });
+
+    it("records a removal the server stopped in the middle of, and still refuses an LV gone without one", async () => {
+      const j = vmJob();
+      // The state a crash between disk 0's lvremove and its record leaves: its removal started (by ivan), its LV
+      // gone; disk 1 untouched.
+      createJobDisksRepo(t.db).markSourceRemovalStarted(j.id, 0, new Date().toISOString(), "ivan");
+      lvm.setLvs([tagged(j.id, "vm1-data")]);
+      const res = await decommission(j.id, "vg0/vm1,vg0/vm1-data");
+      expect(res.statusCode).toBe(200);
+      expect(removals()).toEqual([["lvremove", "--yes", "vg0/vm1-data"]]);
+      const m = res.json() as Migration;
+      expect(m.disks.map((d) => d.sourceRemovedBy)).toEqual(["ivan", expect.stringContaining("olga")]);
+      expect(m.sourceDecommissionedAt).not.toBeNull();
+      const logged = t.runtime.events.listAfter(0, { jobId: j.id, limit: 100 }).map((e) => e.data);
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          message: expect.stringContaining(
+            "disk 0: source LV vg0/vm1 on hv-src removed by ivan (its removal was not recorded before the server stopped",
+          ),
+        }),
+      );
+      const [first] = (await audited(2)).reverse();
+      expect(first?.details).toEqual({
+        hostId: sourceHostId,
+        host: "hv-src",
+        lv: "vg0/vm1",
+        disk: 0,
+        removedBy: "ivan",
+        interrupted: true,
+      });
+
+      // Gone with no removal of ours started: someone else's doing, refused as before.
+      const other = vmJob();
+      lvm.setLvs([tagged(other.id, "vm1-data")]);
+      const refused = await decommission(other.id, "vg0/vm1,vg0/vm1-data");
+      expect(refused.statusCode).toBe(409);
+      expect(reasonOf(refused)).toMatchObject({ reason: "source_gone" });
+      expect(lvm.lvs().map((r) => r.lv_name)).toEqual(["vm1-data"]);
     });
 
     it("says which LVs a failure part-way removed and which not, and the same request again removes the rest", async () => {
