@@ -1,7 +1,7 @@
 // Transfer engine vs OpenSSH and vs a checksum scan, against a loopback sshd with files in /dev/shm standing
 // in for LVs. One JSON line per case: {"name","ours_s","baseline_s","ratio",...}; ratio = baseline_s / ours_s.
-// Size: BF_BENCH_MIB (default 1024); half-zero stretches: BF_BENCH_ZERO_STRETCH_MIB (default 4). Cases: BF_BENCH_CASES, a comma list of full,zero,compress,verify,scattered,direct
-// (default all). Run: `pnpm bench transfer` (or `npx tsx bench/transfer.bench.ts`).
+// Size: BF_BENCH_MIB (default 1024); half-zero stretches: BF_BENCH_ZERO_STRETCH_MIB (default 4). Cases:
+// BF_BENCH_CASES, a comma list of full,zero,compress,verify,scattered,direct (default all). Run: `pnpm bench transfer` (or `npx tsx bench/transfer.bench.ts`).
 // `direct`: the direct data plane (source host to target host over the source's own OpenSSH client, the server
 // only pacing and comparing hashes) against OpenSSH pipelines typed with OpenSSH's default cipher, and the
 // server's CPU per GiB on either path.
