@@ -39,14 +39,42 @@ export function validateServerInstance(value: string): string {
   return value;
 }
 
-/** `INSTANCE-JOB` (or the legacy `JOB`): what follows the marker prefix and the directory prefix. */
-const ownerTag = (jobId: number, instance: ServerInstance) =>
-  instance === undefined ? jobIdText(jobId) : `${validateServerInstance(instance)}-${jobIdText(jobId)}`;
+/**
+ * Whose access a key, directory or receive side is: a migration of this server instance, and for disks 1.. of a
+ * VM's set the disk (each disk's copy has a key and a forced command of its own, for its own target device:
+ * disks copy at once, so one shared name would let one disk's grant replace another's).
+ */
+export interface MigrationOwner {
+  jobId: number;
+  instance?: ServerInstance;
+  /** The disk of a set; absent or 0: the job's own names (disk 0, and every one-disk migration). */
+  disk?: number | undefined;
+}
 
-export const migrationMarker = (jobId: number, instance?: ServerInstance) =>
-  `${MIGRATION_MARKER_PREFIX}${ownerTag(jobId, instance)}`;
-export const migrationDir = (jobId: number, instance?: ServerInstance): RemotePath =>
-  validateRemotePath(`${SOURCE_DIR_PREFIX}${ownerTag(jobId, instance)}`, "migration directory");
+/** Highest disk index a name carries (far above any VM's disk count). */
+const MAX_DISK = 4095;
+
+function diskSuffix(disk: number | undefined): string {
+  if (disk === undefined || disk === 0) return "";
+  if (!Number.isSafeInteger(disk) || disk < 0 || disk > MAX_DISK)
+    throw new InvalidValueError("disk index", "out-of-range", String(disk), `must be 0..${MAX_DISK}`);
+  return `-d${disk}`;
+}
+
+/**
+ * `INSTANCE-JOB` (or the legacy `JOB`), then `-dDISK` for disks 1..: what follows the marker prefix and the
+ * directory prefix.
+ */
+const ownerTag = (jobId: number, instance: ServerInstance, disk?: number) =>
+  (instance === undefined ? jobIdText(jobId) : `${validateServerInstance(instance)}-${jobIdText(jobId)}`) +
+  diskSuffix(disk);
+const tagOf = (o: MigrationOwner) => ownerTag(o.jobId, o.instance, o.disk);
+
+export const migrationMarker = (jobId: number, instance?: ServerInstance, disk?: number) =>
+  `${MIGRATION_MARKER_PREFIX}${ownerTag(jobId, instance, disk)}`;
+export const migrationDir = (jobId: number, instance?: ServerInstance, disk?: number): RemotePath =>
+  validateRemotePath(`${SOURCE_DIR_PREFIX}${ownerTag(jobId, instance, disk)}`, "migration directory");
+const dirOf = (o: MigrationOwner) => migrationDir(o.jobId, o.instance, o.disk);
 
 /** A host name or an IPv4/IPv6 literal, as other hypervisors reach a host; nothing a shell or ssh would parse. */
 export function validateMigrationHost(value: string): string {
@@ -101,23 +129,22 @@ export function knownHostsLine(o: { host: string; port: number; publicKey: strin
  * known, and the marker. The forced command must be one line without backslashes (a `"` becomes `\"`, the only
  * escape the option syntax has).
  */
-export function authorizedKeyLine(o: {
-  jobId: number;
-  instance?: ServerInstance;
-  publicKey: string;
-  forcedCommand: string;
-  from?: string;
-}): string {
+export function authorizedKeyLine(
+  o: MigrationOwner & {
+    publicKey: string;
+    forcedCommand: string;
+    from?: string;
+  },
+): string {
   if (/[\n\r\\\0]/.test(o.forcedCommand))
     throw new InvalidValueError("forced command", "bad-character", o.forcedCommand, "newline or backslash");
   const options = ["restrict", `command="${o.forcedCommand.replaceAll('"', '\\"')}"`];
   if (o.from !== undefined) options.push(`from="${validateMigrationHost(o.from)}"`);
-  return `${options.join(",")} ${validatePublicKey(o.publicKey)} ${migrationMarker(o.jobId, o.instance)}`;
+  return `${options.join(",")} ${validatePublicKey(o.publicKey)} ${migrationMarker(o.jobId, o.instance, o.disk)}`;
 }
 
 /** grep pattern of the job's lines (anchored: job 7 must not match job 71, nor another instance's job 7). */
-const markerPattern = (jobId: number, instance: ServerInstance) =>
-  shQuote(` ${MIGRATION_MARKER_PREFIX}${ownerTag(jobId, instance)}$`);
+const markerPattern = (o: MigrationOwner) => shQuote(` ${MIGRATION_MARKER_PREFIX}${tagOf(o)}$`);
 const KEYS = '"$HOME/.ssh/authorized_keys"';
 
 /** Drops the lines matching `pattern` from authorized_keys when it has any (rewritten through a temp file). */
@@ -128,8 +155,8 @@ const dropLines = (pattern: string) =>
  * Target: installs the authorized_keys line read from stdin (one line, checked to end with this job's marker),
  * replacing an earlier line of the same job (a resumed migration gets a fresh key).
  */
-export function installAuthorizedKeyCommand(o: { jobId: number; instance?: ServerInstance }): string {
-  const pattern = markerPattern(o.jobId, o.instance);
+export function installAuthorizedKeyCommand(o: MigrationOwner): string {
+  const pattern = markerPattern(o);
   return [
     "umask 077",
     'mkdir -p "$HOME/.ssh"',
@@ -141,16 +168,16 @@ export function installAuthorizedKeyCommand(o: { jobId: number; instance?: Serve
 }
 
 /** Target: removes the job's authorized_keys line (idempotent). */
-export function removeAuthorizedKeyCommand(o: { jobId: number; instance?: ServerInstance }): string {
-  return `umask 077 && ${dropLines(markerPattern(o.jobId, o.instance))}`;
+export function removeAuthorizedKeyCommand(o: MigrationOwner): string {
+  return `umask 077 && ${dropLines(markerPattern(o))}`;
 }
 
 /**
  * Source: a fresh migration-private directory (0700) with the private key from stdin (0600) and the known_hosts
  * line pinning the target.
  */
-export function writeSourceAccessCommand(o: { jobId: number; instance?: ServerInstance; knownHosts: string }): string {
-  const dir = shQuote(migrationDir(o.jobId, o.instance));
+export function writeSourceAccessCommand(o: MigrationOwner & { knownHosts: string }): string {
+  const dir = shQuote(dirOf(o));
   if (/[\n\r\0]/.test(o.knownHosts))
     throw new InvalidValueError("known_hosts line", "bad-character", o.knownHosts, "one line only");
   return [
@@ -163,8 +190,8 @@ export function writeSourceAccessCommand(o: { jobId: number; instance?: ServerIn
 }
 
 /** Source: removes the job's directory (idempotent). The target's (receive pids) goes with removeTargetAccessCommand. */
-export function removeSourceAccessCommand(o: { jobId: number; instance?: ServerInstance }): string {
-  return `rm -rf ${shQuote(migrationDir(o.jobId, o.instance))}`;
+export function removeSourceAccessCommand(o: MigrationOwner): string {
+  return `rm -rf ${shQuote(dirOf(o))}`;
 }
 
 /**
@@ -172,7 +199,7 @@ export function removeSourceAccessCommand(o: { jobId: number; instance?: ServerI
  * before it kills a pid it found in the migration directory, so a pid reused since is never killed. The `;`
  * anchors it: job 7's tag is not job 71's.
  */
-const receiveTag = (jobId: number, instance: ServerInstance) => `: blockferry-receive-${ownerTag(jobId, instance)};`;
+const receiveTag = (o: MigrationOwner) => `: blockferry-receive-${tagOf(o)};`;
 
 /**
  * Target: the forced command around `receive`: it records its shell's pid in the migration directory (named as
@@ -180,14 +207,14 @@ const receiveTag = (jobId: number, instance: ServerInstance) => `: blockferry-re
  * command in a session of its own, so that pid is also the process group of every dd and hash it runs. Without
  * this, a receive side whose source vanished (a cut link) lives on until sshd gives up on the session.
  */
-export function trackedReceiveCommand(o: { jobId: number; instance?: ServerInstance; receive: string }): string {
-  const dir = shQuote(migrationDir(o.jobId, o.instance));
+export function trackedReceiveCommand(o: MigrationOwner & { receive: string }): string {
+  const dir = shQuote(dirOf(o));
   const register = [
     "umask 077",
     `mkdir -p ${dir} && bf_pid=${dir}/r.$$ && echo $$ >"$bf_pid" || exit 1`,
     `trap 'rm -f "$bf_pid"' EXIT`,
   ];
-  return `${receiveTag(o.jobId, o.instance)} ${[...register, o.receive].join("; ")}`;
+  return `${receiveTag(o)} ${[...register, o.receive].join("; ")}`;
 }
 
 /**
@@ -195,9 +222,9 @@ export function trackedReceiveCommand(o: { jobId: number; instance?: ServerInsta
  * receive side the directory lists whose command line still carries the job's tag and which still leads its
  * group, then removes the directory. Idempotent; never touches a process the directory does not name.
  */
-export function removeTargetAccessCommand(o: { jobId: number; instance?: ServerInstance }): string {
-  const dir = shQuote(migrationDir(o.jobId, o.instance));
-  const tag = shQuote(receiveTag(o.jobId, o.instance));
+export function removeTargetAccessCommand(o: MigrationOwner): string {
+  const dir = shQuote(dirOf(o));
+  const tag = shQuote(receiveTag(o));
   // `kill -s KILL -- -PGID`: dash and bash; busybox ash wants it without `--`.
   // /proc/PID/stat: `PID (COMM) STATE PPID PGRP ...`; COMM may hold spaces and parentheses, so cut after the last `) `.
   const leadsGroup = `st=$(cat "/proc/$p/stat" 2>/dev/null) && set -- \${st##*) } && [ "$3" = "$p" ]`;
@@ -212,18 +239,22 @@ export function removeTargetAccessCommand(o: { jobId: number; instance?: ServerI
 
 /**
  * Either side: every leftover of this server instance's and of the legacy names (from before instances), one
- * `INSTANCE-JOB` or `JOB` tag per line (an authorized_keys marker or a source directory), for crash recovery to
+ * `INSTANCE-JOB` or `JOB` tag per line (then `-dDISK` for disk 1.. of a set; an authorized_keys marker or a source
+ * directory), for crash recovery to
  * remove those of jobs no longer running. Another instance's leftovers are never listed.
  */
 export function leftoverMigrationsCommand(o: { instance?: ServerInstance } = {}): string {
   const own = o.instance === undefined ? null : validateServerInstance(o.instance);
-  const tags = own === null ? "[0-9][0-9]*" : `\\(${own}-\\)\\{0,1\\}[0-9][0-9]*`;
+  const disk = "\\(-d[0-9][0-9]*\\)\\{0,1\\}";
+  const tags = own === null ? `[0-9][0-9]*${disk}` : `\\(${own}-\\)\\{0,1\\}[0-9][0-9]*${disk}`;
   const fromKeys = `{ [ ! -f ${KEYS} ] || grep -o -e ${shQuote(` ${MIGRATION_MARKER_PREFIX}${tags}$`)} ${KEYS} || true; } | sed 's/.*${MIGRATION_MARKER_PREFIX}//'`;
   // The legacy glob also matches an instance starting with a digit: only all-digit tags (and ours) are kept.
   const globs =
     own === null ? `${SOURCE_DIR_PREFIX}[0-9]*` : `${SOURCE_DIR_PREFIX}${own}-[0-9]* ${SOURCE_DIR_PREFIX}[0-9]*`;
   const job = own === null ? "n=$t" : `case $t in ${own}-*) n=\${t#${own}-} ;; *) n=$t ;; esac`;
-  const fromDirs = `for d in ${globs}; do [ -d "$d" ] || continue; t=\${d#${SOURCE_DIR_PREFIX}}; ${job}; case $n in ''|*[!0-9]*) continue ;; esac; echo "$t"; done; true`;
+  // A disk's tag ends in -dDISK: its digits are checked as the job's are.
+  const diskOf = `case $n in *-d*) k=\${n##*-d}; n=\${n%-d*}; case $k in ''|*[!0-9]*) continue ;; esac ;; esac`;
+  const fromDirs = `for d in ${globs}; do [ -d "$d" ] || continue; t=\${d#${SOURCE_DIR_PREFIX}}; ${job}; ${diskOf}; case $n in ''|*[!0-9]*) continue ;; esac; echo "$t"; done; true`;
   return `{ ${fromKeys}; ${fromDirs}; } | sort -u`;
 }
 
@@ -236,8 +267,8 @@ export const DIRECT_CIPHERS =
  * only, no agent, X11 or port forwarding, no prompts, no user or system config. The target runs its forced
  * command whatever follows; nothing does.
  */
-export function directSshCommand(o: { jobId: number; instance?: ServerInstance; target: MigrationEndpoint }): string {
-  const dir = migrationDir(o.jobId, o.instance);
+export function directSshCommand(o: MigrationOwner & { target: MigrationEndpoint }): string {
+  const dir = dirOf(o);
   const { host, port, user } = endpointParts(o.target);
   const options = [
     "IdentitiesOnly=yes",
@@ -302,12 +333,12 @@ export function probeMigrationAddressCommand(o: {
  * the whole record stream rebuilt from the device, which the source's own hash of what it sent must equal
  * (directSendCommand).
  */
-export const directReceiveCommand = (o: { jobId: number; instance?: ServerInstance; device: string; hash: HashTool }) =>
+export const directReceiveCommand = (o: MigrationOwner & { device: string; hash: HashTool }) =>
   receiveRecordsCommand({
     device: o.device,
     hash: o.hash,
     proof: "stream",
-    workDir: migrationDir(o.jobId, o.instance),
+    workDir: dirOf(o),
   });
 
 /** Progress lines the source prints per block: data sent, zero record sent, zero block skipped. */
@@ -333,26 +364,26 @@ export const DIRECT_RECORD_BYTES = 32 * 1024 * 1024;
  * `p KIND LENGTH` line per step, the target's read-back lines, then `s HASHLINE`. A failed read, a missing token,
  * a scanner that ended early or a failed ssh fails the command.
  */
-export function directSendCommand(o: {
-  jobId: number;
-  instance?: ServerInstance;
-  device: string;
-  runs: readonly ByteRun[];
-  blockBytes: number;
-  /**
-   * Pacing unit: one token and one progress line per this many bytes of a data or zero record at most (default
-   * blockBytes). Bigger than blockBytes without a bandwidth limit: fewer lines in and tokens out for the server.
-   */
-  stepBytes?: number;
-  /** Longest record (default the larger of stepBytes and DIRECT_RECORD_BYTES). */
-  recordBytes?: number;
-  zeroes: boolean;
-  skipZeroes: boolean;
-  hash: HashTool;
-  sshCommand: string;
-}): string {
+export function directSendCommand(
+  o: MigrationOwner & {
+    device: string;
+    runs: readonly ByteRun[];
+    blockBytes: number;
+    /**
+     * Pacing unit: one token and one progress line per this many bytes of a data or zero record at most (default
+     * blockBytes). Bigger than blockBytes without a bandwidth limit: fewer lines in and tokens out for the server.
+     */
+    stepBytes?: number;
+    /** Longest record (default the larger of stepBytes and DIRECT_RECORD_BYTES). */
+    recordBytes?: number;
+    zeroes: boolean;
+    skipZeroes: boolean;
+    hash: HashTool;
+    sshCommand: string;
+  },
+): string {
   const dev = shQuote(validateRemotePath(o.device, "transfer device"));
-  const dir = shQuote(migrationDir(o.jobId, o.instance));
+  const dir = shQuote(dirOf(o));
   const block = uintText("direct block", o.blockBytes, { min: 512n, multipleOf: 512n });
   const step = uintText("direct step", o.stepBytes ?? o.blockBytes, { min: 512n, multipleOf: 512n });
   const record = uintText("direct record", o.recordBytes ?? Math.max(Number(step), DIRECT_RECORD_BYTES), {

@@ -85,6 +85,32 @@ describe("direct access templates under a real /bin/sh", () => {
     sh(removeAuthorizedKeyCommand({ jobId: 7, instance: theirs }));
   });
 
+  it("each disk of a set has names of its own: disk 1's line, directory and receive side are not disk 0's", () => {
+    writeFileSync(keysFile, `${key} operator\n`);
+    const mine = "0a1b2c3d";
+    const line = (disk?: number) =>
+      authorizedKeyLine({ jobId: 7, instance: mine, disk, publicKey: key, forcedCommand: "true" });
+    expect(line(0)).toBe(line());
+    expect(line(1)).toMatch(/ blockferry-migration-0a1b2c3d-7-d1$/);
+    expect(migrationDir(7, mine, 1)).toBe("/run/blockferry-0a1b2c3d-7-d1");
+    expect(migrationDir(7, undefined, 12)).toBe("/run/blockferry-7-d12");
+    for (const disk of [-1, 1.5, 4096]) expect(() => migrationDir(7, mine, disk)).toThrow(InvalidValueError);
+    for (const disk of [0, 1, 2])
+      expect(sh(installAuthorizedKeyCommand({ jobId: 7, instance: mine, disk }), `${line(disk)}\n`).status).toBe(0);
+    // Disk 1's install refuses disk 0's line and the reverse: the markers are anchored.
+    expect(sh(installAuthorizedKeyCommand({ jobId: 7, instance: mine, disk: 1 }), `${line(0)}\n`).status).toBe(65);
+    expect(sh(installAuthorizedKeyCommand({ jobId: 7, instance: mine }), `${line(1)}\n`).status).toBe(65);
+    const listed = sh(leftoverMigrationsCommand({ instance: mine })).stdout.split("\n");
+    expect(listed).toEqual(expect.arrayContaining([`${mine}-7`, `${mine}-7-d1`, `${mine}-7-d2`]));
+    expect(sh(removeAuthorizedKeyCommand({ jobId: 7, instance: mine, disk: 1 })).status).toBe(0);
+    expect(readFileSync(keysFile, "utf8")).toBe(`${key} operator\n${line(0)}\n${line(2)}\n`);
+    expect(trackedReceiveCommand({ jobId: 7, instance: mine, disk: 1, receive: "true" })).toContain(
+      ": blockferry-receive-0a1b2c3d-7-d1;",
+    );
+    for (const disk of [0, 2]) sh(removeAuthorizedKeyCommand({ jobId: 7, instance: mine, disk }));
+    expect(readFileSync(keysFile, "utf8")).toBe(`${key} operator\n`);
+  });
+
   it("install refuses a line that is not this job's", () => {
     const other = authorizedKeyLine({ jobId: 8, publicKey: key, forcedCommand: "true" });
     const r = sh(installAuthorizedKeyCommand({ jobId: 9 }), `${other}\n`);

@@ -54,7 +54,7 @@ const accessHost = (d: DataPathDeps, row: HostRow): AccessHost => ({
  */
 async function openDirect(
   d: DataPathDeps,
-  r: { jobId: number; sourceHostId: number; targetHostId: number; targetDevice: string },
+  r: { jobId: number; disk?: number | undefined; sourceHostId: number; targetHostId: number; targetDevice: string },
 ): Promise<OpenedPath> {
   const source = d.hosts.get(r.sourceHostId);
   const target = d.hosts.get(r.targetHostId);
@@ -62,7 +62,8 @@ async function openDirect(
   const { endpoint, hostKey, hash } = await probeDirectPath(probedHost(d, source), probedHost(d, target), {
     timeoutMs: PRECHECK_TIMEOUT_MS,
   });
-  const owner = { jobId: r.jobId, instance: d.instance };
+  // Per disk: a set's disks copy at once, each into its own device, so each has a key of its own.
+  const owner = { jobId: r.jobId, instance: d.instance, disk: r.disk };
   const access = await grantMigrationAccess(d, {
     ...owner,
     source: accessHost(d, source),
@@ -90,7 +91,14 @@ export const relayPath = (reason?: string): OpenedPath => ({
 /** Decides and sets up the data path of one copy. */
 export async function openDataPath(
   d: DataPathDeps,
-  r: { jobId: number; dataPath: DataPath; sourceHostId: number; targetHostId: number; targetDevice: string },
+  r: {
+    jobId: number;
+    disk?: number | undefined;
+    dataPath: DataPath;
+    sourceHostId: number;
+    targetHostId: number;
+    targetDevice: string;
+  },
 ): Promise<OpenedPath> {
   if (r.dataPath === "relay") return relayPath();
   try {

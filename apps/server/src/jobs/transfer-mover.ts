@@ -45,6 +45,7 @@ export function createTransferMover(
         { ...(dataPaths as Omit<DataPathDeps, "remote">), remote },
         {
           jobId: o.jobId,
+          disk: o.disk,
           dataPath,
           sourceHostId: o.source.hostId,
           targetHostId: o.target.hostId,

@@ -20,7 +20,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePort, type LoopbackSshd, startLoopbackSshd } from "../../../../test-support/loopback-sshd.ts";
 import { createTransferJournal } from "../../src/db/repositories/transfer-journal.ts";
 import { execOn } from "../../src/hosts/index.ts";
-import { type AccessHost, grantMigrationAccess, revokeMigrationAccess } from "../../src/transfer/direct/access.ts";
+import {
+  type AccessHost,
+  grantMigrationAccess,
+  revokeMigrationAccess,
+  sweepMigrationLeftovers,
+} from "../../src/transfer/direct/access.ts";
 import { type DirectPath, directBatch } from "../../src/transfer/direct/batch.ts";
 import { copyFull, DIRECT_BATCH_BYTES, DIRECT_MAX_BATCH_BYTES, directBatchBytes } from "../../src/transfer/engine.ts";
 import { DirectLinkError } from "../../src/transfer/errors.ts";
@@ -61,16 +66,18 @@ const accessHost = (): AccessHost => ({
   }),
 });
 
-/** Grants access for a job whose forced command is `receive` (default: the receive side for `device`). */
+/** Grants access for a job (or its disk) whose forced command is `receive` (default: the receive side for `device`). */
 async function grant(
   jobId: number,
   device: string,
   receive = directReceiveCommand({ jobId, device, hash: "b2sum" }),
+  disk?: number,
 ): Promise<DirectPath> {
   const access = await grantMigrationAccess(
     { audit },
     {
       jobId,
+      disk,
       source: accessHost(),
       target: accessHost(),
       targetEndpoint: { host: "127.0.0.1", port: sshd.port, user: "root" },
@@ -79,10 +86,10 @@ async function grant(
       receiveCommand: receive,
     },
   );
-  return { jobId, sshCommand: access.sshCommand, hash: "b2sum" };
+  return { jobId, disk, sshCommand: access.sshCommand, hash: "b2sum" };
 }
-const revoke = (jobId: number) =>
-  revokeMigrationAccess({ audit }, { jobId, source: accessHost(), target: accessHost() }, "test");
+const revoke = (jobId: number, disk?: number) =>
+  revokeMigrationAccess({ audit }, { jobId, disk, source: accessHost(), target: accessHost() }, "test");
 
 const isZombie = (pid: number) => {
   try {
@@ -217,6 +224,77 @@ describe("direct copy over a real sshd", () => {
     }
     const rows = journal.plan(jobId, "full", [[0, 24 * MiB]]);
     expect(rows.every((row) => !row.confirmed)).toBe(true);
+  });
+
+  it("copies a set's disks at once, each with a key of its own into its own device; one's revoke leaves the other's", async () => {
+    const jobId = insertJob(t.db);
+    const disks = [0, 1].map((disk) => {
+      const s = join(dir, `set-src-${disk}.img`);
+      const d = join(dir, `set-dst-${disk}.img`);
+      const data = volume(s);
+      writeFileSync(d, Buffer.alloc(data.length));
+      return { disk, s, d, bytes: data.length };
+    });
+    const disk1Journal = insertJob(t.db);
+    const receive = (disk: number, device: string) => directReceiveCommand({ jobId, disk, device, hash: "b2sum" });
+    // Granted at once, as a set's copies open their paths: with one name per job, the second grant replaced the
+    // first's key line, forced command (the other disk's device) and source directory.
+    const paths = await Promise.all(disks.map((x) => grant(jobId, x.d, receive(x.disk, x.d), x.disk)));
+    const keyLines = () =>
+      readFileSync(join(sshd.dir, ".ssh/authorized_keys"), "utf8")
+        .split("\n")
+        .filter((l) => l.includes("blockferry-migration"));
+    try {
+      expect(keyLines().map((l) => l.split(" ").at(-1))).toEqual([
+        expect.stringMatching(new RegExp(`^blockferry-migration-${jobId}(-d1)?$`)),
+        expect.stringMatching(new RegExp(`^blockferry-migration-${jobId}(-d1)?$`)),
+      ]);
+      expect(new Set(keyLines().map((l) => l.split(" ").at(-1))).size).toBe(2);
+      const copy = (x: (typeof disks)[number], path: DirectPath, pass: string) =>
+        copyFull({
+          source: { host, device: x.s },
+          target: { host, device: x.d },
+          journal,
+          // The journal's rows (a job of its own for disk 1: this job has no disk rows); the access is the set's.
+          jobId: x.disk === 0 ? jobId : disk1Journal,
+          pass,
+          bytes: x.bytes,
+          rangeBytes: 8 * MiB,
+          direct: path,
+          bandwidth: new RateLimiter(null),
+        });
+      await Promise.all(disks.map((x, i) => copy(x, paths[i] as DirectPath, "full")));
+      for (const x of disks) expect(sha256File(x.d), `disk ${x.disk}`).toBe(sha256File(x.s));
+
+      // Disk 1's copy ends (its access goes); disk 0's key, directory and receive side are untouched.
+      await revoke(jobId, 1);
+      expect(keyLines().map((l) => l.split(" ").at(-1))).toEqual([`blockferry-migration-${jobId}`]);
+      expect(existsSync(`/run/blockferry-${jobId}-d1`)).toBe(false);
+      writeFileSync(disks[0]?.d as string, Buffer.alloc(disks[0]?.bytes as number));
+      await copy(disks[0] as (typeof disks)[number], paths[0] as DirectPath, "full-again");
+      expect(sha256File(disks[0]?.d as string)).toBe(sha256File(disks[0]?.s as string));
+    } finally {
+      await revoke(jobId, 1);
+      await revoke(jobId);
+    }
+    expect(keyLines()).toEqual([]);
+    expect(existsSync(`/run/blockferry-${jobId}`)).toBe(false);
+  });
+
+  it("crash recovery's sweep finds and removes a disk's access as it does a job's", async () => {
+    const jobId = insertJob(t.db);
+    const d = join(dir, "dst-swept.img");
+    writeFileSync(d, Buffer.alloc(4 * MiB));
+    await grant(jobId, d, directReceiveCommand({ jobId, disk: 2, device: d, hash: "b2sum" }), 2);
+    expect(existsSync(`/run/blockferry-${jobId}-d2/id_ed25519`)).toBe(true);
+    // Still running: kept.
+    expect(await sweepMigrationLeftovers({ audit }, accessHost(), new Set([jobId]))).toEqual([]);
+    expect(existsSync(`/run/blockferry-${jobId}-d2`)).toBe(true);
+    expect(await sweepMigrationLeftovers({ audit }, accessHost(), new Set())).toContain(jobId);
+    expect(existsSync(`/run/blockferry-${jobId}-d2`)).toBe(false);
+    expect(readFileSync(join(sshd.dir, ".ssh/authorized_keys"), "utf8")).not.toContain(
+      `blockferry-migration-${jobId}-d2`,
+    );
   });
 
   it("revoking ends a receive side whose source went silent (as on a cut link), not only its key", async () => {

@@ -11,6 +11,7 @@ import {
   knownHostsLine,
   leftoverMigrationsCommand,
   type MigrationEndpoint,
+  type MigrationOwner,
   migrationDir,
   migrationMarker,
   removeSourceAccessCommand,
@@ -38,6 +39,8 @@ export interface GrantRequest {
   jobId: number;
   /** This server's instance id: in the key's marker and the source directory's name (see direct-commands). */
   instance?: ServerInstance;
+  /** The disk of a set whose copy this is: each disk has access of its own (see MigrationOwner). */
+  disk?: number | undefined;
   source: AccessHost;
   target: AccessHost;
   /** Where the source reaches the target's sshd (its migration address), and as whom. */
@@ -66,8 +69,8 @@ export interface MigrationAccess {
  * installed is removed again before the error propagates.
  */
 export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Promise<MigrationAccess> {
-  const owner = { jobId: r.jobId, instance: r.instance };
-  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: migrationMarker(r.jobId, r.instance) });
+  const owner: MigrationOwner = { jobId: r.jobId, instance: r.instance, disk: r.disk };
+  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: migrationMarker(r.jobId, r.instance, r.disk) });
   const publicKey = pair.public.split(" ").slice(0, 2).join(" ");
   const from = r.sourceHost !== undefined && isIpLiteral(r.sourceHost) ? r.sourceHost : undefined;
   // Tracked: the receive side records its pid where revoking finds it (a cut link leaves it waiting otherwise).
@@ -80,7 +83,7 @@ export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Prom
   });
   const access: MigrationAccess = {
     jobId: r.jobId,
-    sourceDir: migrationDir(r.jobId, r.instance),
+    sourceDir: migrationDir(r.jobId, r.instance, r.disk),
     sshCommand: directSshCommand({ ...owner, target: r.targetEndpoint }),
     keyFingerprint: fingerprintOfKeyLine(publicKey),
   };
@@ -104,6 +107,7 @@ export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Prom
     targetAddress: `${r.targetEndpoint.host}:${r.targetEndpoint.port}`,
     from: from ?? null,
     keyFingerprint: access.keyFingerprint,
+    ...(r.disk ? { disk: r.disk } : {}),
   });
   return access;
 }
@@ -114,10 +118,10 @@ export async function grantMigrationAccess(d: AccessDeps, r: GrantRequest): Prom
  */
 export async function revokeMigrationAccess(
   d: AccessDeps,
-  r: { jobId: number; instance?: ServerInstance; source: AccessHost; target: AccessHost },
+  r: MigrationOwner & { source: AccessHost; target: AccessHost },
   reason: string,
 ): Promise<void> {
-  const owner = { jobId: r.jobId, instance: r.instance };
+  const owner: MigrationOwner = { jobId: r.jobId, instance: r.instance, disk: r.disk };
   // The target first: its receive sides are found through the directory, which on a migration within one host
   // is also the source's. Both removals are attempted even when one host fails; the first failure is reported.
   const results = [
@@ -130,12 +134,13 @@ export async function revokeMigrationAccess(
     target: r.target.name,
     reason,
     complete: failed === undefined,
+    ...(r.disk ? { disk: r.disk } : {}),
   });
   if (failed) throw failed.reason;
 }
 
-/** A leftover's tag as leftoverMigrationsCommand lists it: `INSTANCE-JOB`, or the legacy `JOB`. */
-const LEFTOVER = /^(?:([0-9a-f]{8})-)?([1-9]\d{0,15})$/;
+/** A leftover's tag as leftoverMigrationsCommand lists it: `INSTANCE-JOB` or the legacy `JOB`, then `-dDISK`. */
+const LEFTOVER = /^(?:([0-9a-f]{8})-)?([1-9]\d{0,15})(?:-d([1-9]\d{0,3}))?$/;
 
 /**
  * Crash recovery on one host: removes the leftovers (key lines and source directories) of this server
@@ -149,18 +154,20 @@ export async function sweepMigrationLeftovers(
   instance?: ServerInstance,
 ): Promise<number[]> {
   const { stdout } = await host.exec(leftoverMigrationsCommand({ instance }));
-  const stale = new Map<string, { jobId: number; instance: ServerInstance }>();
+  const stale = new Map<string, MigrationOwner>();
   for (const line of stdout.split("\n")) {
     const m = LEFTOVER.exec(line);
     if (!m || (m[1] !== undefined && m[1] !== instance)) continue;
     const jobId = Number(m[2]);
-    if (!activeJobIds.has(jobId)) stale.set(line, { jobId, instance: m[1] });
+    if (!activeJobIds.has(jobId))
+      stale.set(line, { jobId, instance: m[1], ...(m[3] === undefined ? {} : { disk: Number(m[3]) }) });
   }
   for (const owner of stale.values()) {
     // Either role: the target's removal ends receive sides and removes the directory the source side also uses.
     await host.exec(removeTargetAccessCommand(owner));
     d.audit.record(SYSTEM, "migration.direct_access_sweep", `job:${owner.jobId}`, {
       host: host.name,
+      ...(owner.disk ? { disk: owner.disk } : {}),
       ...(owner.instance === undefined && { legacy: true }),
     });
   }

@@ -22,6 +22,8 @@ export interface DirectPath {
   jobId: number;
   /** The server instance whose access this is (names the source's directory). */
   instance?: ServerInstance;
+  /** The disk of a set whose access this is (names the source's directory too). */
+  disk?: number | undefined;
   /** Runs on the source; reaches the target's forced command (see access.ts). */
   sshCommand: string;
   /** The hash tool the target's forced command proves with; the source must have it too. */
@@ -88,6 +90,7 @@ export async function directBatch(
   const command = directSendCommand({
     jobId: r.path.jobId,
     instance: r.path.instance,
+    disk: r.path.disk,
     device: r.source.device,
     runs: r.runs,
     blockBytes: r.blockBytes,
