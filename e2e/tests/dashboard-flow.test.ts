@@ -150,6 +150,8 @@ describe("dashboard on lab hosts", () => {
       await form.getByLabel("Name").fill(lab.name);
       await form.getByLabel("Address", { exact: true }).fill(lab.address);
       await form.getByLabel("SSH port").fill(String(lab.port));
+      // The private lab link, as operators give a migration network: the copies then go host to host.
+      if (lab.privateAddress) await form.getByLabel(/^Migration address/).fill(lab.privateAddress);
       if (how === "file") {
         await form.getByLabel("Key file on the server").check();
         await form.getByLabel("Key path").fill(lab.privateKeyPath);
@@ -257,6 +259,11 @@ describe("dashboard on lab hosts", () => {
     await expect
       .poll(() => page.locator(".chunk-map figcaption").textContent(), { timeout: 10_000 })
       .toContain("verified 100.0%");
+    // Over the lab link: the full copy went host to host (the small catch-up and final runs may take the relay).
+    if (lab2.privateAddress)
+      expect(await page.getByTestId("job-data-path").textContent()).toMatch(
+        new RegExp(`^Data path: (direct, ${lab1.name} → ${lab2.name}|.* by pass: full-g1 direct,)`),
+      );
     await shot("dashboard-flow-succeeded");
 
     const [target, source] = await sha256OnBoth(lab2, lab1, "/dev/vg0/web");
@@ -423,6 +430,11 @@ describe("dashboard on lab hosts", () => {
         );
     }
     expect(await page.getByTestId("outage").textContent()).not.toBe("–");
+    // Both disks' full copies went host to host at once, each with access of its own.
+    if (lab2.privateAddress)
+      expect(await page.getByTestId("job-data-path").textContent()).toMatch(
+        new RegExp(`^Data path: (direct, ${lab1.name} → ${lab2.name}|.* by pass: full-g1 direct,)`),
+      );
     await shot("dashboard-flow-vm-5-succeeded");
     figures.push(
       `VM wizard ${seconds(started - t0)}, its job ${seconds(Date.now() - started)} (outage ${await page.getByTestId("outage").textContent()})`,
