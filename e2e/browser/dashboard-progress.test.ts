@@ -132,7 +132,8 @@ describe("dashboard: progress while a throttled full copy streams", () => {
         mapChunkBytes: 64 * 1024,
         bytes: SIZE,
         signal: stop.signal,
-        onProgress: (p) => server.runtime.hub.progress({ ...p, jobId: job.id, phase: "full_copy" }),
+        // As the full_copy phase forwards it (copyRequest): with the job, its phase and the pass.
+        onProgress: (p) => server.runtime.hub.progress({ ...p, jobId: job.id, phase: "full_copy", pass: "full-g1" }),
       })
       .finally(() => {
         copyEnded = true;
@@ -158,6 +159,8 @@ describe("dashboard: progress while a throttled full copy streams", () => {
       expect(seen.confirmed).toMatch(/^0 B? ?confirmed$/);
       expect(seen.legend).toMatch(/in flight [1-9]\d*\.\d%/);
       await expect(page.getByTestId("bytes-streamed").textContent()).resolves.toMatch(/streamed, awaiting read-back/);
+      // The figures say which pass they count.
+      expect(await page.getByTestId("copy-pass").textContent()).toBe("full copy");
       await screenshot(page, `dashboard-progress-step-${step}`);
       steps.push(seen);
       last = seen;

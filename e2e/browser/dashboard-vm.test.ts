@@ -214,12 +214,15 @@ describe("dashboard: a whole VM, from the wizard to its job page", () => {
     const panel = page.getByTestId("disks-panel");
     await panel.waitFor();
     expect(await page.getByRole("heading", { level: 2 }).textContent()).toBe(`Migration #${job.id}: VM db1 · 2 disks`);
-    // Each disk's copy reports its own counters: the page shows each, and their sum as the job's.
+    // Each disk's copy reports its own counters and its pass: the page shows each with the pass it counts, and
+    // their sum as the job's. Disk 1 copies in full again: its first snapshot overflowed (a fallback).
     const cells = { 0: ROOT / CHUNK, 1: DATA / CHUNK } as const;
+    const passes = { 0: "full-g1", 1: "full-g2" } as const;
     const progressOf = (disk: 0 | 1, done: number, inFlight: number): ProgressMessage => ({
       jobId: job.id,
       phase: "full_copy",
       disk,
+      pass: passes[disk],
       bytesDone: done * CHUNK,
       bytesTotal: cells[disk] * CHUNK,
       rangesDone: done,
@@ -236,10 +239,11 @@ describe("dashboard: a whole VM, from the wizard to its job page", () => {
       server.runtime.hub.progress(progressOf(0, 1024, 128)); // 64 MiB of 128 confirmed, 8 MiB streamed
       server.runtime.hub.progress(progressOf(1, 256, 64)); // 16 MiB of 64 confirmed, 4 MiB streamed
     };
+    const progressCell = (disk: 0 | 1) => page.getByTestId(`disk-row-${disk}`).locator(".progress-cell");
     const figures = async () =>
       [
-        await page.getByTestId("disk-progress-0").textContent(),
-        await page.getByTestId("disk-progress-1").textContent(),
+        await progressCell(0).textContent(),
+        await progressCell(1).textContent(),
         await page.getByTestId("bytes-progress").textContent(),
       ].join(" | ");
     await expect
@@ -250,7 +254,12 @@ describe("dashboard: a whole VM, from the wizard to its job page", () => {
         },
         { timeout: 10_000 },
       )
-      .toBe("72.0 MiB of 128 MiB (56.3%) | 20.0 MiB of 64.0 MiB (31.3%) | 92.0 MiB of 192 MiB (47.9%)");
+      .toBe(
+        "72.0 MiB of 128 MiB (56.3%) · full copy | 20.0 MiB of 64.0 MiB (31.3%) · full copy again (snapshot 2) | " +
+          "92.0 MiB of 192 MiB (47.9%)",
+      );
+    // The set's total sums passes of its own per disk: it names none.
+    expect(await page.getByTestId("copy-pass").count()).toBe(0);
     expect(await page.getByTestId("disk-state-0").textContent()).toBe("copying");
     expect(await page.getByTestId("disk-state-1").textContent()).toBe("copying");
     expect(await page.getByTestId("disk-row-1").textContent()).toContain("→ vg1/db1-data (thin pool pool1)");

@@ -1,6 +1,6 @@
 import type { Migration, ProgressMessage } from "@blockferry/contracts";
 import { describe, expect, it } from "vitest";
-import { diskFigures, movedWords, setEtaSeconds, totalFigures } from "../src/lib/job-disks.ts";
+import { diskFigures, movedWords, passWords, setEtaSeconds, totalFigures } from "../src/lib/job-disks.ts";
 
 const MiB = 2 ** 20;
 const disk = (index: number, lv: string, o: Partial<Migration["disks"][number]> = {}): Migration["disks"][number] => ({
@@ -18,10 +18,16 @@ const disk = (index: number, lv: string, o: Partial<Migration["disks"][number]> 
   sourceRemovedBy: null,
   ...o,
 });
-const progress = (disk: number | undefined, bytesDone: number, etaSeconds: number | null): ProgressMessage => ({
+const progress = (
+  disk: number | undefined,
+  bytesDone: number,
+  etaSeconds: number | null,
+  pass?: string,
+): ProgressMessage => ({
   jobId: 1,
   phase: "full_copy",
   ...(disk === undefined ? {} : { disk }),
+  ...(pass === undefined ? {} : { pass }),
   bytesDone,
   bytesTotal: 64 * MiB,
   rangesDone: 0,
@@ -50,11 +56,11 @@ describe("a migration's disks on the job pages", () => {
   });
 
   it("takes each disk's newest progress while copying, its stored counters otherwise, and sums them", () => {
-    const live = { 1: progress(1, 32 * MiB, 3) };
+    const live = { 1: progress(1, 32 * MiB, 3, "catchup-2") };
     const moving = diskFigures([root, data], live, true);
     expect(moving).toEqual([
-      { index: 0, bytesDone: 8 * MiB, bytesTotal: 64 * MiB, bytesStreamed: 0 },
-      { index: 1, bytesDone: 32 * MiB, bytesTotal: 64 * MiB, bytesStreamed: MiB },
+      { index: 0, bytesDone: 8 * MiB, bytesTotal: 64 * MiB, bytesStreamed: 0, pass: null },
+      { index: 1, bytesDone: 32 * MiB, bytesTotal: 64 * MiB, bytesStreamed: MiB, pass: "catch-up 2" },
     ]);
     expect(totalFigures(moving)).toEqual({ bytesDone: 40 * MiB, bytesTotal: 128 * MiB, bytesStreamed: MiB });
     expect(diskFigures([root, data], live, false).map((f) => f.bytesDone)).toEqual([8 * MiB, 4 * MiB]);
@@ -62,13 +68,35 @@ describe("a migration's disks on the job pages", () => {
 
   it("counts a verified disk as its whole size copied, not its last pass (the final delta)", () => {
     const verified = disk(0, "web1-root", { state: "verified", bytesDone: MiB, bytesTotal: MiB });
-    const live = { 0: progress(0, MiB / 2, 1) };
+    const live = { 0: progress(0, MiB / 2, 1, "final") };
     for (const moving of [false, true])
       expect(diskFigures([verified], live, moving)).toEqual([
-        { index: 0, bytesDone: 64 * MiB, bytesTotal: 64 * MiB, bytesStreamed: 0 },
+        { index: 0, bytesDone: 64 * MiB, bytesTotal: 64 * MiB, bytesStreamed: 0, pass: null },
       ]);
     // Not measured yet (never the case once verified): its stored counters, as for any disk.
     expect(diskFigures([{ ...verified, sizeBytes: null }], {}, false)[0]?.bytesTotal).toBe(MiB);
+  });
+
+  it("names the pass of live figures in words, as the report does; none for a name the journal does not make", () => {
+    expect(passWords("full-g1")).toBe("full copy");
+    expect(passWords("full-g3")).toBe("full copy again (snapshot 3)");
+    expect(passWords("catchup-2")).toBe("catch-up 2");
+    // A catch-up after a fallback to a full copy: the passes count again from 1.
+    expect(passWords("catchup-1-f2")).toBe("catch-up 1");
+    expect(passWords("final")).toBe("final delta");
+    expect(passWords("final-r1")).toBe("final delta 2 (after a rollback)");
+    expect(passWords("final-full")).toBe("final delta, whole volume");
+    expect(passWords("final-full-r2")).toBe("final delta 3 (after a rollback), whole volume");
+    // An older server sends none; a name it does not know is not shown as if it were one.
+    for (const pass of [undefined, "", "full", "catchup-0", "final-f1", "catchup-2<script>", "final\n"])
+      expect(passWords(pass), String(pass)).toBeNull();
+  });
+
+  it("shows the pass only while the disk's figures are live and its copies are not over", () => {
+    const live = { 0: progress(0, MiB, 1, "final"), 1: progress(1, MiB, 1, "final") };
+    const copied = disk(1, "web1-data", { state: "final_copied" });
+    expect(diskFigures([root, copied], live, true).map((f) => f.pass)).toEqual(["final delta", null]);
+    expect(diskFigures([root, copied], live, false).map((f) => f.pass)).toEqual([null, null]);
   });
 
   it("says the set's copy ends with its slowest disk", () => {

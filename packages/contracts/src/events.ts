@@ -2,7 +2,7 @@ import { type Static, type TSchema, Type } from "typebox";
 import { MAX_ID } from "./common.ts";
 import { CutoverWait, OutagePrediction } from "./cutover.ts";
 import { JobState, Migration } from "./migrations.ts";
-import { PHASES } from "./vocabulary.ts";
+import { PASS_NAME, PHASES } from "./vocabulary.ts";
 
 const Phase = Type.Enum(PHASES);
 const event = <T extends string, D extends TSchema>(type: T, data: D) =>
@@ -149,6 +149,11 @@ export const ProgressMessage = Type.Object({
   phase: Phase,
   /** The disk whose copy this is (multi-disk migrations); its counters, not the job's. */
   disk: Disk,
+  /**
+   * The journal's name of the pass the counters belong to ("full-g1", "catchup-2", "final", ...: PASS_NAME); absent
+   * from a server older than the field.
+   */
+  pass: Type.Optional(Type.String({ pattern: PASS_NAME.source })),
   bytesDone: Type.Number(),
   bytesTotal: Type.Number(),
   rangesDone: Type.Number(),

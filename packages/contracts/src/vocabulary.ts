@@ -70,6 +70,15 @@ export const PHASE_LABELS = labelsFor(PHASES, {
 });
 
 /**
+ * The transfer journal's pass names, as the copy phases build them (apps/server/src/jobs/phases): "full-g<n>" (the
+ * full copy from snapshot generation n, above 1 after a fallback), "catchup-<n>" ("-f<k>" after the k-th fallback
+ * to a full copy: the passes count again from 1), "final" or "final-full" (the whole volume: the snapshot
+ * overflowed), "-r<n>" after the n-th rollback. Groups: generation, catch-up, fallback, "-full", rollback.
+ */
+export const PASS_NAME =
+  /^(?:full-g([1-9]\d{0,5})|catchup-([1-9]\d{0,5})(?:-f([1-9]\d{0,5}))?|final(-full)?(?:-r([1-9]\d{0,5}))?)$/;
+
+/**
  * Phases from the point of no return on: start_vm may already have started the VM on the target, so rolling back
  * would throw away what it wrote there.
  */

@@ -1,7 +1,7 @@
 // A PhaseContext over a real migrated database, wired as execute-job.ts wires it: state patches, job columns,
 // logs and events all go through the real repositories under a claimed lease, so a test reads back what a
 // restarted server would find. A "crash" is simply building a new context from the stored row.
-import type { EventData, StoredEvent } from "@blockferry/contracts";
+import type { EventData, ProgressMessage, StoredEvent } from "@blockferry/contracts";
 import type { Phase } from "@blockferry/contracts/vocabulary";
 import type { Db } from "../../src/db/open.ts";
 import { createEventsRepo } from "../../src/db/repositories/events.ts";
@@ -20,6 +20,8 @@ export interface PhaseContextOptions {
   source: HostShell;
   target: HostShell;
   signal?: AbortSignal;
+  /** Told each live progress message, as execute-job.ts builds it for the hub. */
+  onProgress?: (p: ProgressMessage) => void;
 }
 
 export function phaseContext(o: PhaseContextOptions): PhaseContext {
@@ -59,7 +61,9 @@ export function phaseContext(o: PhaseContextOptions): PhaseContext {
     markWaiting(waiting) {
       write({ state: waiting ? "waiting_cutover" : "running" });
     },
-    progress() {},
+    progress(p) {
+      o.onProgress?.({ ...p, jobId: o.jobId, phase });
+    },
     reload() {
       job = jobs.get(o.jobId) as JobRow;
       return job;

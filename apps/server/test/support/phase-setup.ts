@@ -1,7 +1,7 @@
 // One migration ready for phase tests: a real temp database holding the job, a source host whose vg0 holds the
 // VM's 64 MiB LV, an empty target vg0, a recording mover, and the real phases built over them.
 
-import type { VmControl } from "@blockferry/contracts";
+import type { ProgressMessage, VmControl } from "@blockferry/contracts";
 import { createJobObjectsRepo } from "../../src/db/repositories/job-objects.ts";
 import type { NewJob } from "../../src/db/repositories/jobs.ts";
 import type { PhaseContext, PhaseState, RunnablePhase } from "../../src/jobs/context.ts";
@@ -34,6 +34,8 @@ export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState; targe
   const target = new FakeLvmHost(targetHostId, "hv-dst").addVg("vg0", 1024 * MIB, o.targetExtentBytes);
   target.vmRunning = false;
   const mover = new RecordingMover();
+  /** The live progress messages the phases sent, in order. */
+  const progress: ProgressMessage[] = [];
   const deps: PhaseDeps = {
     mover,
     objects: createJobObjectsRepo(t.db),
@@ -45,7 +47,7 @@ export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState; targe
   const { phases, compensate } = createPhases(deps);
   /** A fresh context from what is stored: each call is what a (re)started runner would build. */
   const context = (phase: RunnablePhase | undefined, signal?: AbortSignal): PhaseContext =>
-    phaseContext({ db: t.db, jobId: job.id, phase, source, target, signal });
+    phaseContext({ db: t.db, jobId: job.id, phase, source, target, signal, onProgress: (p) => progress.push(p) });
   const run = (phase: RunnablePhase, signal?: AbortSignal) => phases[phase](context(phase, signal));
   return {
     jobId: job.id,
@@ -53,6 +55,7 @@ export function phaseSetup(o: { job?: Partial<NewJob>; state?: PhaseState; targe
     source,
     target,
     mover,
+    progress,
     run,
     compensate: (signal?: AbortSignal) => compensate(context(undefined, signal)),
     stored: () => stored(t.db, job.id),

@@ -1,6 +1,8 @@
 // A migration's disks as the job pages show them: what it moves in a few words, each disk's figures with the live
 // progress of its copy, and the job's totals. Pure; tested in apps/web/test/job-disks.test.ts.
 import type { DiskState, Migration, ProgressMessage } from "@blockferry/contracts";
+import { PASS_NAME } from "@blockferry/contracts/vocabulary";
+import { passLabel } from "./job-facts.ts";
 
 /** What a migration moves: "vg0/web" for one disk; for a set, its VM ("VM web1 · 2 disks") or its first LV and more. */
 export function movedWords(m: Pick<Migration, "source" | "disks" | "vm">): string {
@@ -25,6 +27,30 @@ export interface DiskFigures {
   bytesTotal: number;
   /** Streamed, awaiting the target's read-back (only while the copy moves). */
   bytesStreamed: number;
+  /**
+   * The pass the live figures count, in words (passWords); null for stored figures, and once the disk's copies are
+   * over (final delta copied, verified).
+   */
+  pass: string | null;
+}
+
+/**
+ * A live progress message's pass in words that read inside a line, as the report names its passes: "full copy",
+ * "full copy again (snapshot 2)", "catch-up 2", "final delta", "final delta 2 (after a rollback)", and the final
+ * delta of the whole volume ("final delta, whole volume"). Null without a pass (a server older than the field)
+ * or for a name the journal does not make.
+ */
+export function passWords(pass: string | undefined): string | null {
+  const m = pass === undefined ? null : PASS_NAME.exec(pass);
+  if (!m) return null;
+  const [, generation, catchUp, , whole, rollback] = m;
+  const label = generation
+    ? passLabel({ kind: "full", number: Number(generation) })
+    : catchUp
+      ? passLabel({ kind: "catch_up", number: Number(catchUp) })
+      : passLabel({ kind: "final", number: rollback ? Number(rollback) + 1 : 1 });
+  const words = label.charAt(0).toLowerCase() + label.slice(1);
+  return whole ? `${words}, whole volume` : words;
 }
 
 /**
@@ -39,19 +65,20 @@ export function diskFigures(
 ): DiskFigures[] {
   return disks.map((d) => {
     if (d.state === "verified" && d.sizeBytes !== null)
-      return { index: d.index, bytesDone: d.sizeBytes, bytesTotal: d.sizeBytes, bytesStreamed: 0 };
+      return { index: d.index, bytesDone: d.sizeBytes, bytesTotal: d.sizeBytes, bytesStreamed: 0, pass: null };
     const p = moving ? live[d.index] : undefined;
     return {
       index: d.index,
       bytesDone: p?.bytesDone ?? d.bytesDone,
       bytesTotal: p?.bytesTotal || d.bytesTotal,
       bytesStreamed: p?.bytesStreamed ?? 0,
+      pass: d.state === "final_copied" || d.state === "verified" ? null : passWords(p?.pass),
     };
   });
 }
 
 /** The job's figures: its disks' summed. */
-export function totalFigures(figures: readonly DiskFigures[]): Omit<DiskFigures, "index"> {
+export function totalFigures(figures: readonly DiskFigures[]): Omit<DiskFigures, "index" | "pass"> {
   return figures.reduce(
     (t, f) => ({
       bytesDone: t.bytesDone + f.bytesDone,

@@ -88,8 +88,8 @@ export function copyRequest(
     onLinkLost: (message) => ctx.log("warn", `${pass}: ${message}`),
     mapChunkBytes: mapChunkBytes(ctx.state.sizeBytes ?? 0),
     signal,
-    // Live only: the journal stores the counters with the ranges they count.
-    onProgress: (p: TransferProgress) => ctx.progress(p),
+    // Live only: the journal stores the counters with the ranges they count. The pass names which copy they count.
+    onProgress: (p: TransferProgress) => ctx.progress({ ...p, pass }),
   };
 }
 

@@ -7,7 +7,10 @@ import { DISK_STATE_WORDS, type DiskFigures } from "../../lib/job-disks.ts";
 
 const volume = (v: { vg: string; lv: string }) => `${v.vg}/${v.lv}`;
 
-/** A disk set's disks, one row each: where it goes, its size and kind, where it stands and its copy's progress. */
+/**
+ * A disk set's disks, one row each: where it goes, its size and kind, where it stands and its copy's progress, with
+ * the pass that progress counts while it is live.
+ */
 export function DisksPanel({ job, figures, moving }: { job: Migration; figures: DiskFigures[]; moving: boolean }) {
   return (
     <div className="card" data-testid="disks-panel">
@@ -42,6 +45,12 @@ export function DisksPanel({ job, figures, moving }: { job: Migration; figures: 
                 <span className="small muted" data-testid={`disk-progress-${d.index}`}>
                   <Bytes n={reached} /> of <Bytes n={total} /> ({percent(reached, total).toFixed(1)}%)
                 </span>
+                {f?.pass ? (
+                  <span className="small muted">
+                    {" · "}
+                    <span data-testid={`disk-pass-${d.index}`}>{f.pass}</span>
+                  </span>
+                ) : null}
               </td>
             </tr>
           );

@@ -146,6 +146,8 @@ export function JobDetailPage({ id }: { id: number }) {
   const snapshotFill = diskSet ? (fullest?.[1] ?? null) : live.snapshotFillPercent;
   const mapOf = m.disks[mapDisk];
   const reached = bytesDone + bytesStreamed;
+  // The pass a one-disk job's live figures count, while it is the job's work (verify is past the copies).
+  const livePass = !diskSet && p?.phase === phase ? (disks[0]?.pass ?? null) : null;
   const ended = isTerminal(m.state);
   const facts = report.data;
   // A cancel that removed the target the job created leaves nothing of the copy: no "copied 100%".
@@ -255,8 +257,16 @@ export function JobDetailPage({ id }: { id: number }) {
               ahead={percent(reached, bytesTotal)}
               label="Copy progress"
             />
-            <span data-testid="bytes-progress">
-              <Bytes n={reached} /> of <Bytes n={bytesTotal} /> ({percent(reached, bytesTotal).toFixed(1)}%)
+            <span>
+              <span data-testid="bytes-progress">
+                <Bytes n={reached} /> of <Bytes n={bytesTotal} /> ({percent(reached, bytesTotal).toFixed(1)}%)
+              </span>
+              {livePass ? (
+                <>
+                  {" · "}
+                  <span data-testid="copy-pass">{livePass}</span>
+                </>
+              ) : null}
             </span>
             <span className="muted small">
               <span data-testid="bytes-confirmed">
