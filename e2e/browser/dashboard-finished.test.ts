@@ -1,8 +1,8 @@
 // A finished job tells what it did: volume (a VM's every disk: where it went, its size, how it was verified, its
 // source LV), each pass's bytes and runs, total duration, attempts (and that the first failed, on the timeline
-// too), who started it, a log download; the jobs list shows attempts and duration; the throughput chart leaves an
-// idle stretch empty. Real server and sshd (stand-in LVM tools): a job created
-// through the API fails for real in its snapshot phase (attempt 1); its retry is then written as a runner in another
+// too), what a rollback discarded, who started it, a log download; the jobs list shows attempts and duration; the
+// throughput chart leaves an idle stretch empty. Real server and sshd (stand-in LVM tools): a job created through
+// the API fails for real in its snapshot phase (attempt 1); its retry is then written as a runner in another
 // process would write it (events through the server's hub, ranges in the journal table, the row in SQLite), since
 // a real copy needs real LVM (e2e/tests/dashboard-flow.test.ts in the lab).
 import { readFile } from "node:fs/promises";
@@ -127,6 +127,8 @@ describe("dashboard: a finished job's facts, its log, and gaps in the throughput
     expect(await passRow("full-g1")).toBe("Full copy | 64.0 MiB | 1 | 2");
     expect(await passRow("catchup-1")).toBe("Catch-up 1 | 2.00 MiB | 1 | 1");
     expect(await passRow("final")).toBe("Final delta | 3.00 MiB | 2 | 2");
+    // A failure and its retry discarded nothing.
+    expect(await page.getByTestId("facts-rollbacks").count()).toBe(0);
     // The timeline: per-phase durations, and the snapshot phase says the first attempt failed there.
     const snapshotStep = page.getByTestId("phase-snapshot");
     expect(await snapshotStep.getAttribute("class")).toContain("step-retried");
@@ -164,6 +166,76 @@ describe("dashboard: a finished job's facts, its log, and gaps in the throughput
     expect(await page.getByTestId(`job-attempts-${id}`).textContent()).toBe("2 (1 retry)");
     expect(await page.getByTestId(`job-duration-${id}`).textContent()).toMatch(/^1 min 3\d s$/);
     await screenshot(page, "dashboard-finished-list");
+  }, 90_000);
+
+  it("says what a rollback discarded beside the passes of the copy that exists now", async () => {
+    const id = await failedJob("data-1");
+    const failedAt = Date.parse((await getJob(id)).updatedAt);
+    const hub = server.runtime.hub;
+    const step = (seconds: number, append: () => void) => {
+      append();
+      stamp(at(failedAt, seconds));
+    };
+    const copied = (pass: string, phase: Migration["phase"], bytes: number) => () =>
+      hub.append(id, "job.copied", {
+        phase,
+        pass,
+        rangesTotal: 1,
+        rangesAlreadyDone: 0,
+        bytesRead: bytes,
+        bytesSent: bytes,
+      });
+    const range = (pass: string, length: number) =>
+      sql(
+        "insert into transfer_ranges (job_id, pass, offset, length, sha256, confirmed_at) values (?, ?, 0, ?, 'h', ?)",
+        id,
+        pass,
+        length,
+        at(failedAt, 90),
+      );
+    // Attempt 2 copies and rolls back during the outage; attempt 3 starts over and succeeds. Only attempt 3's passes
+    // are in the journal: the rollback's discardCopies forgot attempt 2's.
+    step(10, () => hub.append(id, "job.state", { state: "queued", phase: "snapshot", retry: 1 }));
+    step(11, () => hub.append(id, "job.state", { state: "running", phase: "snapshot" }));
+    step(12, () => hub.append(id, "job.phase", { phase: "full_copy" }));
+    step(20, copied("full-g1", "full_copy", 64 * MiB));
+    step(21, () => hub.append(id, "job.phase", { phase: "catch_up" }));
+    step(22, copied("catchup-1", "catch_up", 3 * MiB));
+    step(23, () => hub.append(id, "job.phase", { phase: "final_delta" }));
+    step(25, () =>
+      hub.append(id, "job.rolled_back", { phase: "final_delta", reason: "hv-dst: connection lost", outageMs: 2500 }),
+    );
+    step(25, () => hub.append(id, "job.state", { state: "rolled_back", phase: "prechecks" }));
+    step(60, () => hub.append(id, "job.state", { state: "queued", phase: "prechecks", retry: 2 }));
+    step(61, () => hub.append(id, "job.state", { state: "running", phase: "prechecks" }));
+    step(62, () => hub.append(id, "job.phase", { phase: "full_copy" }));
+    step(70, copied("full-g2", "full_copy", 64 * MiB));
+    step(71, () => hub.append(id, "job.phase", { phase: "final_delta" }));
+    step(72, copied("final-r1", "final_delta", MiB));
+    range("full-g2", 64 * MiB);
+    range("final-r1", MiB);
+    moveJob(server, id, {
+      state: "succeeded",
+      phase: "done",
+      phaseState: { sizeBytes: 64 * MiB, rollbacks: 1, snapshotGen: 2 },
+      finishedAt: at(failedAt, 75),
+    });
+    sql("update jobs set attempt = 2 where id = ?", id);
+    step(75, () => hub.append(id, "job.state", { state: "succeeded", phase: "done" }));
+
+    await page.goto(`${server.url}/jobs/${id}`);
+    await page.getByTestId("finished-facts").waitFor({ timeout: 15_000 });
+    await expect
+      .poll(() => page.getByTestId("facts-rollback-1").textContent(), { timeout: 15_000 })
+      .toMatch(
+        /^Attempt 2 rolled back .+ in final delta \(VM down 2\.5 s\): hv-dst: connection lost\. Discarded: full-g1 64\.0 MiB, catchup-1 3\.00 MiB$/,
+      );
+    expect(await page.getByTestId("facts-rollbacks").locator("div").count()).toBe(1);
+    // The passes and their total stay those of the copy on the target now.
+    expect(await page.getByTestId("facts-moved").textContent()).toBe("65.0 MiB in 2 passes");
+    expect(await page.getByTestId("pass-full-g1").count()).toBe(0);
+    expect(await page.getByTestId("pass-full-g2").count()).toBe(1);
+    await screenshot(page, "dashboard-finished-after-rollback");
   }, 90_000);
 
   it("lists every disk of a VM's migration once it succeeded: where each went, its size and its verified state", async () => {

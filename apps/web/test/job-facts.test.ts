@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attemptsText, jobDurationMs, passLabel } from "../src/lib/job-facts.ts";
+import { attemptsText, discardedPassesText, jobDurationMs, passLabel } from "../src/lib/job-facts.ts";
 
 describe("job facts", () => {
   it("names passes in words", () => {
@@ -19,6 +19,22 @@ describe("job facts", () => {
     const now = Date.parse("2026-12-02T12:05:00.000Z");
     expect(jobDurationMs({ ...base, state: "running", finishedAt: "2026-12-02T12:01:00.000Z" }, now)).toBe(300_000);
     expect(jobDurationMs({ ...base, startedAt: null, state: "queued", finishedAt: null })).toBeNull();
+  });
+
+  it("lists the passes a rollback discarded, by disk for a set", () => {
+    const pass = (name: string, disk: number, bytes: number) => ({
+      pass: name,
+      disk,
+      rangesTotal: 1,
+      rangesAlreadyDone: 0,
+      bytesRead: bytes,
+      bytesSent: bytes,
+      at: "2026-12-02T12:00:16.000Z",
+    });
+    const r = { discardedPasses: [pass("full-g1", 0, 64 * 2 ** 20), pass("full-g1", 1, 2 ** 20)] };
+    expect(discardedPassesText(r, 2)).toBe("full-g1 (disk 0) 64.0 MiB, full-g1 (disk 1) 1.00 MiB");
+    expect(discardedPassesText({ discardedPasses: [pass("catchup-1", 0, 512)] }, 1)).toBe("catchup-1 512 B");
+    expect(discardedPassesText({ discardedPasses: [] }, 1)).toBe("no finished pass");
   });
 
   it("counts attempts from one", () => {

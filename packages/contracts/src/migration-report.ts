@@ -59,6 +59,43 @@ export const DiskVerification = Type.Object({
 });
 export type DiskVerification = Static<typeof DiskVerification>;
 
+/** A pass an earlier attempt finished, as its job.copied event recorded it. */
+export const DiscardedPass = Type.Object({
+  pass: Type.String({ description: 'the journal\'s name then: "full-g1", "catchup-2", ...' }),
+  disk: Type.Integer({ minimum: 0, description: "0 for a one-disk migration" }),
+  rangesTotal: Type.Integer({ minimum: 0 }),
+  rangesAlreadyDone: Type.Integer({
+    minimum: 0,
+    description: "confirmed by an interrupted run before: not sent again",
+  }),
+  bytesRead: Type.Number(),
+  bytesSent: Type.Number(),
+  at: Time,
+});
+export type DiscardedPass = Static<typeof DiscardedPass>;
+
+/**
+ * A rollback that discarded the copies made before it: the target failed during the outage, the VM started again
+ * on the source, the job's snapshots and target LVs were removed (a target LV that could not be removed is copied
+ * whole again), its transfer journal forgotten and the job set back to prechecks. Read from the stored events: the
+ * journal no longer holds these passes.
+ */
+export const RollbackReport = Type.Object({
+  /** The attempt it ended (as in `attempts`). */
+  attempt: Type.Integer({ minimum: 1 }),
+  at: Time,
+  /** The phase that failed during the outage. */
+  phase: Phase,
+  reason: Type.String(),
+  outageMs: Type.Number(),
+  /**
+   * Every pass finished since the job last started over, in the order they finished; none of them counts for the
+   * copy that exists now. A pass the rollback interrupted finished nothing and is not listed.
+   */
+  discardedPasses: Type.Array(DiscardedPass),
+});
+export type RollbackReport = Static<typeof RollbackReport>;
+
 /**
  * What a migration did, from its events and its transfer journal: the facts a finished job shows (and a running
  * one so far). Apart from Migration, which every list row carries: this costs a read of the job's events.
@@ -66,10 +103,13 @@ export type DiskVerification = Static<typeof DiskVerification>;
 export const MigrationReport = Type.Object(
   {
     id: Type.Integer(),
+    /** The passes of the copy that exists now (the journal's; a rollback's discarded ones are in `rollbacks`). */
     passes: Type.Array(PassReport),
-    /** Bytes every pass moved together: the whole migration, not only the last pass. */
+    /** Bytes every pass of `passes` moved together: the whole copy, not only the last pass. */
     bytesMoved: Type.Number(),
     attempts: Type.Array(AttemptReport),
+    /** Each rollback that discarded the copies made before it, oldest first; empty if there was none. */
+    rollbacks: Type.Array(RollbackReport),
     /** Time in each phase, over all attempts, in PHASES order (phases never entered are left out). */
     phaseDurationsMs: Type.Array(Type.Object({ phase: Phase, durationMs: Type.Number() })),
     /** From the first start to the end; null until the job has started, and while it has not ended. */

@@ -5,6 +5,7 @@ import type {
   Inventory,
   Migration,
   MigrationList,
+  MigrationReport,
   OutagePrediction,
   ProgressMessage,
 } from "@blockferry/contracts";
@@ -189,6 +190,28 @@ export function summary(job: Migration): string {
   return lines.join("\n");
 }
 
+/**
+ * One line per rollback that discarded copies, from the migration's report: when, where, why, and the passes it
+ * discarded as their job.copied events recorded them (the report's passes are only the copy that exists now).
+ */
+export function rollbackLines(report: Pick<MigrationReport, "rollbacks">, disks: number): string[] {
+  return report.rollbacks.map((r) => {
+    const passes = r.discardedPasses.map(
+      (p) => `${p.pass}${disks > 1 ? ` (disk ${p.disk})` : ""} ${formatBytes(p.bytesRead)}`,
+    );
+    return (
+      `  attempt ${r.attempt} rolled back ${r.at} in ${PHASE_LABELS[r.phase]} ` +
+      `(VM down ${formatDuration(r.outageMs / 1000)}): ${r.reason}; discarded: ${passes.join(", ") || "no finished pass"}`
+    );
+  });
+}
+
+/** The status line, and under it what each rollback discarded (read from the report). */
+export async function statusText(conn: Connection, job: Migration): Promise<string> {
+  const report = await api<MigrationReport>(conn, "GET", `/api/migrations/${job.id}/report`);
+  return [summary(job), ...rollbackLines(report, job.disks.length)].join("\n");
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, ["verify-full", "no-follow", "json"]);
   const [sub, idArg] = positional;
@@ -213,14 +236,14 @@ export async function run(argv: string[]): Promise<number> {
       const id = Number(idArg);
       if (!Number.isInteger(id) || id < 1) throw new CliApiError(`${sub} needs a migration id`);
       if (sub === "status") {
-        process.stdout.write(`${summary(await api<Migration>(conn, "GET", `/api/migrations/${id}`))}\n`);
+        process.stdout.write(`${await statusText(conn, await api<Migration>(conn, "GET", `/api/migrations/${id}`))}\n`);
         return 0;
       }
       if (sub !== "follow")
         process.stdout.write(`${summary(await api<Migration>(conn, "POST", `/api/migrations/${id}/${sub}`))}\n`);
       if (sub === "cutover" || sub === "follow" || sub === "retry") {
         const job = await follow(conn, id);
-        process.stdout.write(`\n${summary(job)}\n`);
+        process.stdout.write(`\n${await statusText(conn, job)}\n`);
         return job.state === "succeeded" ? 0 : 1;
       }
       return 0;
@@ -297,7 +320,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`migration ${job.id} created\n`);
     if (flags.has("no-follow")) return 0;
     const done = await follow(conn, job.id);
-    process.stdout.write(`\n${summary(done)}\n`);
+    process.stdout.write(`\n${await statusText(conn, done)}\n`);
     return done.state === "succeeded" ? 0 : 1;
   } catch (err) {
     if (err instanceof CliApiError) {

@@ -6,6 +6,7 @@ import type {
   PassReport,
   Phase,
   PhaseSpan,
+  RollbackReport,
   StoredEvent,
 } from "@blockferry/contracts";
 import { isTerminalJobState, PHASES } from "@blockferry/contracts/vocabulary";
@@ -67,6 +68,10 @@ const ms = (iso: string) => Date.parse(iso);
 const spanOutcome = (state: JobState): PhaseSpan["outcome"] =>
   state === "failed" || state === "cancelled" || state === "rolled_back" ? state : "done";
 
+/** A retry (job.state queued with `retry`), or the first run when none was open, starts a new attempt. */
+const opensAttempt = (e: StoredEvent, anyOpen: boolean) =>
+  e.type === "job.state" && (e.data.retry !== undefined || (e.data.state === "running" && !anyOpen));
+
 /**
  * The attempts and their phases, from the job's stored events (oldest first): a job.phase event opens a phase, the
  * next one or a final job.state closes it; a retry (job.state queued with `retry`) starts a new attempt.
@@ -95,11 +100,7 @@ export function attemptReports(events: readonly StoredEvent[]): AttemptReport[] 
     last.outcome = outcome;
   };
   for (const e of events) {
-    if (e.type === "job.state" && e.data.retry !== undefined) {
-      open(e.at);
-      continue;
-    }
-    if (e.type === "job.state" && e.data.state === "running" && !current) {
+    if (opensAttempt(e, current !== null)) {
       open(e.at);
       continue;
     }
@@ -125,6 +126,44 @@ export function attemptReports(events: readonly StoredEvent[]): AttemptReport[] 
     }
   }
   return attempts;
+}
+
+/**
+ * The rollbacks that discarded copies, from the job's stored events (oldest first): the job.copied events since the
+ * job last started over, closed by a job.rolled_back followed by the job.state rolled_back that sets the job back to
+ * prechecks (discardCopies forgot the journal then). A rollback that kept its copies (the job waits for the cutover
+ * again) discards nothing: its passes stay in the journal, and the ones after it add to them.
+ */
+export function rollbackReports(events: readonly StoredEvent[]): RollbackReport[] {
+  const rollbacks: RollbackReport[] = [];
+  let passes: RollbackReport["discardedPasses"] = [];
+  let attempt = 0;
+  let rolledBack: Extract<StoredEvent, { type: "job.rolled_back" }> | null = null;
+  for (const e of events) {
+    // Counted as attemptReports opens them: with none open, a phase (or the rollback's end) opens the first.
+    if (opensAttempt(e, attempt > 0) || (attempt === 0 && (e.type === "job.phase" || e.type === "job.rolled_back")))
+      attempt++;
+    if (e.type === "job.copied") {
+      const { pass, disk, rangesTotal, rangesAlreadyDone, bytesRead, bytesSent } = e.data;
+      passes.push({ pass, disk: disk ?? 0, rangesTotal, rangesAlreadyDone, bytesRead, bytesSent, at: e.at });
+    } else if (e.type === "job.rolled_back") rolledBack = e;
+    else if (e.type === "job.state" && e.data.state === "rolled_back" && rolledBack) {
+      if (e.data.phase === "prechecks") {
+        const { phase, reason, outageMs } = rolledBack.data;
+        rollbacks.push({
+          attempt,
+          at: rolledBack.at,
+          phase,
+          reason,
+          outageMs,
+          discardedPasses: passes,
+        });
+        passes = [];
+      }
+      rolledBack = null;
+    }
+  }
+  return rollbacks;
 }
 
 /** Time in each phase over all attempts, in phase order; a phase still running counts up to `now`. */
@@ -167,6 +206,7 @@ export function buildMigrationReport(s: ReportSources): MigrationReport {
     passes,
     bytesMoved: passes.reduce((sum, p) => sum + p.bytesMoved, 0),
     attempts,
+    rollbacks: rollbackReports(s.events),
     phaseDurationsMs: phaseDurations(attempts, s.now ?? Date.now()),
     durationMs: startedAt && end && ended ? Math.max(0, ms(end) - ms(startedAt)) : null,
     targetRemoved: s.targetRemoved,

@@ -1,5 +1,6 @@
 /** Facts of a job's history in words: pure, tested in test/job-facts.test.ts. */
-import type { Migration, PassReport } from "@blockferry/contracts";
+import type { Migration, PassReport, RollbackReport } from "@blockferry/contracts";
+import { formatBytes } from "./format.ts";
 import { isTerminal } from "./job-vocabulary.ts";
 
 /** "Full copy", "Catch-up 2", "Final delta", "Final delta 2 (after a rollback)". */
@@ -29,4 +30,15 @@ export function jobDurationMs(
 export function attemptsText(attempt: number): string {
   const n = attempt + 1;
   return n === 1 ? "1" : `${n} (${attempt} ${attempt === 1 ? "retry" : "retries"})`;
+}
+
+/**
+ * What a rollback discarded, as its job.copied events recorded it: "full-g1 64.0 MiB, catchup-1 1.00 MiB" (bytes
+ * read by each pass's run; a set's passes name their disk). None when the rollback came before any pass finished.
+ */
+export function discardedPassesText(r: Pick<RollbackReport, "discardedPasses">, disks: number): string {
+  if (r.discardedPasses.length === 0) return "no finished pass";
+  return r.discardedPasses
+    .map((p) => `${p.pass}${disks > 1 ? ` (disk ${p.disk})` : ""} ${formatBytes(p.bytesRead)}`)
+    .join(", ");
 }

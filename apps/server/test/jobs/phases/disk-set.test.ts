@@ -4,7 +4,9 @@
 
 import { lvremoveCommand, validateLvName, validateVgName } from "@blockferry/lvm";
 import { afterEach, describe, expect, it } from "vitest";
+import { createChunkMapRepo } from "../../../src/db/repositories/chunk-map.ts";
 import { createEventsRepo } from "../../../src/db/repositories/events.ts";
+import { createHostsRepo } from "../../../src/db/repositories/hosts.ts";
 import { createJobDisksRepo } from "../../../src/db/repositories/job-disks.ts";
 import { createJobObjectsRepo } from "../../../src/db/repositories/job-objects.ts";
 import { createJobsRepo } from "../../../src/db/repositories/jobs.ts";
@@ -13,6 +15,7 @@ import { hosts, jobDisks } from "../../../src/db/schema.ts";
 import { EventHub } from "../../../src/events/hub.ts";
 import type { HostShell, RunnablePhase } from "../../../src/jobs/context.ts";
 import { createJobExecutor } from "../../../src/jobs/execute-job.ts";
+import { createMigrationHistory } from "../../../src/jobs/migration-history.ts";
 import { createPhases, type PhaseDeps } from "../../../src/jobs/phases/index.ts";
 import { abortableSleep } from "../../../src/jobs/phases/shared.ts";
 import { FakeLvmHost } from "../../support/fake-host.ts";
@@ -113,6 +116,14 @@ function twoDiskSetup() {
     context,
     stored: () => stored(t.db, job.id),
     diskState: () => createJobDisksRepo(t.db).list(job.id)[1]?.phaseState,
+    report: () =>
+      createMigrationHistory({
+        jobs,
+        events: createEventsRepo(t.db),
+        journal: createChunkMapRepo(t.db),
+        objects: createJobObjectsRepo(t.db),
+        hosts: createHostsRepo(t.db),
+      }).report(job.id),
   };
 }
 
@@ -188,6 +199,24 @@ describe("a migration of two disks", () => {
       .map((e) => String(e.data.message));
     expect(log).toContain("removed vg0/vm2 on hv-dst");
     expect(log.some((m) => m.includes("(starts over: snapshots and target LVs removed)"))).toBe(true);
+    // The report keeps what the journal forgot: the passes both disks finished before the rollback, from the events.
+    const discarded = () =>
+      s.report().rollbacks.map((r) => ({ ...r, passes: r.discardedPasses.map((p) => [p.pass, p.disk, p.bytesRead]) }));
+    const rollbacks = discarded();
+    // Disk 0's final delta (nothing changed) finished before disk 1's failed.
+    expect(rollbacks).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        phase: "final_delta",
+        reason: "target write failed on disk 1",
+        outageMs: expect.any(Number),
+        passes: [
+          ["full-g1", 0, SIZES[0]],
+          ["full-g1", 1, SIZES[1]],
+          ["final", 0, 0],
+        ],
+      }),
+    ]);
 
     // The retry (past its prechecks, which the fake hosts do not model) copies both disks whole from new snapshots.
     s.mover.during = undefined;
@@ -207,6 +236,8 @@ describe("a migration of two disks", () => {
     );
     expect(s.target.lvNames("vg0").sort()).toEqual(["vm1", "vm2"]);
     expect(s.target.commands.filter((c) => c.startsWith("fake-vm start"))).toHaveLength(1);
+    // The retry's passes are not among the discarded ones.
+    expect(discarded()).toEqual(rollbacks);
   });
 
   it("a rollback whose target fails its removals leaves the target LVs recorded, for a retry to reuse", async () => {

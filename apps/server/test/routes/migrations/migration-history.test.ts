@@ -1,6 +1,7 @@
 import type { Migration, MigrationReport } from "@blockferry/contracts";
 import { afterEach, describe, expect, it } from "vitest";
 import { createJobObjectsRepo } from "../../../src/db/repositories/job-objects.ts";
+import { createTransferJournal } from "../../../src/db/repositories/transfer-journal.ts";
 import { hosts, jobs, transferRanges } from "../../../src/db/schema.ts";
 import { type TestApp, testApp } from "../../support/helpers.ts";
 
@@ -114,6 +115,8 @@ describe("migration report and log", () => {
       { pass: "final", kind: "final", number: 1, bytesPlanned: 4 * MiB, bytesMoved: 4 * MiB, ranges: 3, runs: 2 },
     ]);
     expect(r.bytesMoved).toBe(70 * MiB);
+    // A failure and its retry resume the same copy: nothing was discarded.
+    expect(r.rollbacks).toEqual([]);
     expect(r.durationMs).toBe(107_000);
     expect(r.targetRemoved).toBe(false);
     expect(r.attempts.map((a) => [a.attempt, a.outcome, a.phase, a.error])).toEqual([
@@ -143,6 +146,98 @@ describe("migration report and log", () => {
       "cleanup",
     ]);
     expect(r.phaseDurationsMs).toContainEqual({ phase: "full_copy", durationMs: 16_000 });
+  });
+
+  it("keeps the passes a rollback discarded, from the events, beside the retry's from the journal", async () => {
+    t = await testApp();
+    const { id } = await create();
+    const copied = (pass: string, p: Migration["phase"], rangesTotal: number, bytes: number, disk?: number) => () =>
+      t.hub.append(id, "job.copied", {
+        phase: p,
+        pass,
+        ...(disk !== undefined && { disk }),
+        rangesTotal,
+        rangesAlreadyDone: 0,
+        bytesRead: bytes,
+        bytesSent: bytes,
+      });
+    // Attempt 1 copies, fails in the final delta during the outage and rolls back: the journal is forgotten then.
+    range(id, "full-g1", 0, 64 * MiB);
+    range(id, "catchup-1", 0, MiB);
+    history([
+      [0, state(id, "running", "prechecks")],
+      [0, phase(id, "full_copy")],
+      [16, copied("full-g1", "full_copy", 2, 64 * MiB)],
+      [16, phase(id, "catch_up")],
+      [18, copied("catchup-1", "catch_up", 1, MiB)],
+      [20, phase(id, "stop_vm")],
+      [21, phase(id, "final_delta")],
+      [
+        24,
+        () =>
+          t.hub.append(id, "job.rolled_back", {
+            phase: "final_delta",
+            reason: "lab2: connection lost",
+            outageMs: 3500,
+          }),
+      ],
+      [24, state(id, "rolled_back", "prechecks")],
+    ]);
+    createTransferJournal(t.db).forgetJob(id);
+    // Attempt 2 starts over from new snapshots and succeeds.
+    history([
+      [60, state(id, "queued", "prechecks", 1)],
+      [60, state(id, "running", "prechecks")],
+      [61, phase(id, "full_copy")],
+      [75, copied("full-g2", "full_copy", 2, 64 * MiB)],
+      [80, phase(id, "final_delta")],
+      [81, copied("final-r1", "final_delta", 1, 2 * MiB)],
+      [85, state(id, "succeeded", "done")],
+    ]);
+    range(id, "full-g2", 0, 64 * MiB);
+    range(id, "final-r1", 0, 2 * MiB);
+
+    const r = (await t.inject({ method: "GET", url: `/api/migrations/${id}/report` })).json() as MigrationReport;
+    // The copy that exists now, as before: the journal's passes only.
+    expect(r.passes.map((p) => [p.pass, p.bytesMoved])).toEqual([
+      ["full-g2", 64 * MiB],
+      ["final-r1", 2 * MiB],
+    ]);
+    expect(r.bytesMoved).toBe(66 * MiB);
+    const at = (s: number) => new Date(Date.UTC(2026, 11, 2, 12, 0, s)).toISOString();
+    expect(r.rollbacks).toEqual([
+      {
+        attempt: 1,
+        at: at(24),
+        phase: "final_delta",
+        reason: "lab2: connection lost",
+        outageMs: 3500,
+        discardedPasses: [
+          {
+            pass: "full-g1",
+            disk: 0,
+            rangesTotal: 2,
+            rangesAlreadyDone: 0,
+            bytesRead: 64 * MiB,
+            bytesSent: 64 * MiB,
+            at: at(16),
+          },
+          {
+            pass: "catchup-1",
+            disk: 0,
+            rangesTotal: 1,
+            rangesAlreadyDone: 0,
+            bytesRead: MiB,
+            bytesSent: MiB,
+            at: at(18),
+          },
+        ],
+      },
+    ]);
+    expect(r.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, "rolled_back"],
+      [2, "succeeded"],
+    ]);
   });
 
   it("reports each disk's last verification: a one-disk job's event names no disk, a rollback's is verified again", async () => {

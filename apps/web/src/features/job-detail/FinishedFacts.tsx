@@ -3,13 +3,13 @@ import { Bytes } from "../../components/Figures.tsx";
 import { budgetOf, overBudget } from "../../lib/cutover-policy.ts";
 import { formatDuration, formatMs, formatTime, phaseLabel, stateLabel } from "../../lib/format.ts";
 import { DISK_STATE_WORDS } from "../../lib/job-disks.ts";
-import { attemptsText, jobDurationMs, passLabel } from "../../lib/job-facts.ts";
+import { attemptsText, discardedPassesText, jobDurationMs, passLabel } from "../../lib/job-facts.ts";
 import { migrationLogUrl } from "../jobs/api.ts";
 
 /**
  * What a migration did, once it ended: the volume (each disk of a VM's set: where it went, its size, how it was
  * verified and whether its source LV is kept), each pass's bytes and runs, how long it took, its attempts (and
- * where the failed ones stopped), who started it, and its log as a file.
+ * where the failed ones stopped), what each rollback discarded, who started it, and its log as a file.
  */
 export function FinishedFacts({ job, report }: { job: Migration; report: MigrationReport | undefined }) {
   const failed = report?.attempts.filter((a) => a.outcome !== null && a.outcome !== "succeeded") ?? [];
@@ -52,6 +52,23 @@ export function FinishedFacts({ job, report }: { job: Migration; report: Migrati
             </div>
           ))}
         </dd>
+        {report && report.rollbacks.length > 0 ? (
+          <>
+            <dt>Discarded by rollbacks</dt>
+            <dd data-testid="facts-rollbacks">
+              {report.rollbacks.map((r, i) => (
+                <div key={r.attempt} className="small" data-testid={`facts-rollback-${i + 1}`}>
+                  Attempt {r.attempt} rolled back{" "}
+                  <time dateTime={r.at} title={r.at}>
+                    {formatTime(r.at)}
+                  </time>{" "}
+                  in {phaseLabel(r.phase)} (VM down {formatMs(r.outageMs)}): {r.reason}. Discarded:{" "}
+                  {discardedPassesText(r, job.disks.length)}
+                </div>
+              ))}
+            </dd>
+          </>
+        ) : null}
         <dt>Started by</dt>
         <dd data-testid="facts-created-by">{job.createdBy ?? "not recorded (before accounts)"}</dd>
       </dl>
