@@ -8,11 +8,13 @@ interface Pending {
 }
 
 /**
- * Coalesces per-job progress: emits at most once per interval with the newest counters and every chunk run
- * reported since the previous emit, and always emits the trailing update.
+ * Coalesces progress per job and disk: emits at most once per interval with the newest counters and every chunk
+ * run reported since the previous emit, and always emits the trailing update. Per disk, because a set's disks
+ * copy at once: coalesced per job, one disk's counters replaced the other's and its finished chunks were sent
+ * under the other disk's index (and painted on that disk's chunk map).
  */
 export class ProgressThrottle {
-  private readonly jobs = new Map<number, Pending>();
+  private readonly pending = new Map<string, Pending>();
 
   constructor(
     private readonly intervalMs: number,
@@ -21,20 +23,26 @@ export class ProgressThrottle {
   ) {}
 
   offer(p: ProgressMessage): void {
-    let pending = this.jobs.get(p.jobId);
+    const key = keyOf(p.jobId, p.disk ?? 0);
+    let pending = this.pending.get(key);
     if (!pending) {
       pending = { latest: null, runs: [], lastEmit: 0, timer: null };
-      this.jobs.set(p.jobId, pending);
+      this.pending.set(key, pending);
     }
     pending.latest = p;
     if (p.doneRuns) for (const r of p.doneRuns) pending.runs.push(r);
     const wait = pending.lastEmit + this.intervalMs - this.clock();
-    if (wait <= 0) this.flush(p.jobId);
-    else if (!pending.timer) pending.timer = setTimeout(() => this.flush(p.jobId), wait);
+    if (wait <= 0) this.flushKey(key);
+    else if (!pending.timer) pending.timer = setTimeout(() => this.flushKey(key), wait);
   }
 
+  /** Emits what every disk of the job has pending. */
   flush(jobId: number): void {
-    const pending = this.jobs.get(jobId);
+    for (const key of this.pending.keys()) if (key.startsWith(`${jobId}/`)) this.flushKey(key);
+  }
+
+  private flushKey(key: string): void {
+    const pending = this.pending.get(key);
     if (!pending?.latest) return;
     if (pending.timer) clearTimeout(pending.timer);
     const message: ProgressMessage = { ...pending.latest, doneRuns: pending.runs };
@@ -46,7 +54,9 @@ export class ProgressThrottle {
   }
 
   close(): void {
-    for (const p of this.jobs.values()) if (p.timer) clearTimeout(p.timer);
-    this.jobs.clear();
+    for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
+    this.pending.clear();
   }
 }
+
+const keyOf = (jobId: number, disk: number) => `${jobId}/${disk}`;
