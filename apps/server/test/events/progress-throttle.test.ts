@@ -15,20 +15,26 @@ const message = (disk: number | undefined, bytesDone: number, doneRuns: Array<[n
   doneRuns,
 });
 
+/** A 100 ms throttle on a clock the test moves, and what it emitted. */
+function throttled() {
+  let now = 1_000;
+  const sent: ProgressMessage[] = [];
+  const throttle = new ProgressThrottle(
+    100,
+    (p) => sent.push(p),
+    () => now,
+  );
+  return { throttle, sent, advance: (ms: number) => (now += ms) };
+}
+
 describe("progress throttle", () => {
   it("coalesces each disk of a set on its own: counters and finished chunks stay with their disk", () => {
-    let now = 1_000;
-    const sent: ProgressMessage[] = [];
-    const throttle = new ProgressThrottle(
-      100,
-      (p) => sent.push(p),
-      () => now,
-    );
+    const { throttle, sent, advance } = throttled();
     try {
       // First of each disk goes at once; the rest of the interval coalesces per disk.
       throttle.offer(message(0, 10, [[0, 1]]));
       throttle.offer(message(1, 20, [[5, 1]]));
-      now += 10;
+      advance(10);
       throttle.offer(message(0, 30, [[1, 2]]));
       throttle.offer(message(1, 40, [[6, 3]]));
       throttle.offer(message(0, 50, [[3, 1]]));
@@ -52,19 +58,13 @@ describe("progress throttle", () => {
   });
 
   it("a one-disk job's messages (no disk) coalesce as disk 0's, one per interval", () => {
-    let now = 1_000;
-    const sent: ProgressMessage[] = [];
-    const throttle = new ProgressThrottle(
-      100,
-      (p) => sent.push(p),
-      () => now,
-    );
+    const { throttle, sent, advance } = throttled();
     try {
       throttle.offer(message(undefined, 1, []));
       throttle.offer(message(undefined, 2, [[0, 1]]));
       throttle.offer(message(0, 3, [[1, 1]]));
       expect(sent.map((p) => p.bytesDone)).toEqual([1]);
-      now += 100;
+      advance(100);
       throttle.offer(message(undefined, 4, []));
       expect(sent.map((p) => [p.bytesDone, p.doneRuns])).toEqual([
         [1, []],
