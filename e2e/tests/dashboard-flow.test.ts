@@ -455,6 +455,10 @@ describe("dashboard on lab hosts", () => {
     }
     expect(await lvsOfJob(lab1, "vg0", id, `${vm}-`)).toEqual([]); // its snapshots are gone
     for (const h of [lab1, lab2]) expect((await leftovers(h, "vg0")).processes).toEqual([]);
+    // Neither disk's direct access is left: no key line of this job's, no key directory (the job's or a disk's).
+    const tag = `([0-9a-f]{8}-)?${id}(-d[0-9]+)?$`;
+    const access = `grep -cE ' blockferry-migration-${tag}' /root/.ssh/authorized_keys || true; ls -d /run/blockferry-* 2>/dev/null | grep -E '^/run/blockferry-${tag}' || true`;
+    for (const h of [lab1, lab2]) expect((await sh(h, access)).trim(), h.name).toMatch(/^0?$/);
     expect(errors).toEqual([]);
   }, 900_000);
 });
