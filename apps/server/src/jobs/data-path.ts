@@ -19,6 +19,32 @@ export interface DataPathDeps {
   audit: Pick<AuditRepo, "record">;
   /** This server's instance id (server-instance.ts): names its access on the hosts. */
   instance?: string;
+  /** Runs each host's access commands one at a time (hostQueue()); absent, they run as they come. */
+  accessEdits?: HostQueue;
+}
+
+/** Runs `work` for a host after every earlier work of that host has settled, whatever its outcome. */
+export type HostQueue = <T>(hostId: number, work: () => Promise<T>) => Promise<T>;
+
+/**
+ * One queue per host. A set's disks grant and revoke their access at once (their copies start together, and equal
+ * copies end together), and each grant or revoke rewrites the host's authorized_keys (grep -v into one temp file,
+ * then mv): two at once failed the second mv, or put back a line the other had just removed, or dropped the line
+ * the other had just added.
+ */
+export function hostQueue(): HostQueue {
+  const tails = new Map<number, Promise<void>>();
+  return (hostId, work) => {
+    const result = (tails.get(hostId) ?? Promise.resolve()).then(work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    tails.set(hostId, tail);
+    // The last one out forgets the host: the map holds hosts with work queued, not every host ever seen.
+    void tail.then(() => tails.get(hostId) === tail && tails.delete(hostId));
+    return result;
+  };
 }
 
 export interface OpenedPath {
@@ -45,7 +71,10 @@ export const PRECHECK_TIMEOUT_MS = 20_000;
 
 const accessHost = (d: DataPathDeps, row: HostRow): AccessHost => ({
   name: row.name,
-  exec: (command, o = {}) => d.remote.exec(row.id, command, { stdin: o.stdin, timeoutMs: o.timeoutMs ?? 60_000 }),
+  exec: (command, o = {}) => {
+    const run = () => d.remote.exec(row.id, command, { stdin: o.stdin, timeoutMs: o.timeoutMs ?? 60_000 });
+    return d.accessEdits ? d.accessEdits(row.id, run) : run();
+  },
 });
 
 /**

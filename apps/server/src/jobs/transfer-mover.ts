@@ -10,7 +10,14 @@ import { extentRanges, fullRanges } from "../transfer/plan.ts";
 import { RateLimiter } from "../transfer/rate-limiter.ts";
 import { verifyRanges } from "../transfer/verify.ts";
 import type { CopyRequest, CopySummary, Mover } from "./context.ts";
-import { type DataPathDeps, type OpenedPath, openDataPath, relayForSmallRuns, relayPath } from "./data-path.ts";
+import {
+  type DataPathDeps,
+  hostQueue,
+  type OpenedPath,
+  openDataPath,
+  relayForSmallRuns,
+  relayPath,
+} from "./data-path.ts";
 import { afterLinkLoss } from "./link-loss.ts";
 import { abortableSleep } from "./phases/shared.ts";
 
@@ -27,8 +34,10 @@ const TRANSIENT_WINDOW_MS = 120_000;
 export function createTransferMover(
   remote: RemoteHosts,
   journal: TransferJournal,
-  dataPaths?: Omit<DataPathDeps, "remote">,
+  dataPaths?: Omit<DataPathDeps, "remote" | "accessEdits">,
 ) {
+  // Every copy of this server grants and revokes through one queue per host (a set's disks do it at once).
+  const accessEdits = hostQueue();
   // One limiter per copy, following the job's limit while it runs (the runner tells the job of changes); the
   // data path is set up per copy and its access removed when the copy ends, however it ends.
   // `relayBecause`: auto's choice made before any host is asked (small extent runs): no probe, no key grant.
@@ -42,7 +51,7 @@ export function createTransferMover(
     const wanted = o.dataPath ?? "auto";
     const open = (dataPath: DataPath) =>
       openDataPath(
-        { ...(dataPaths as Omit<DataPathDeps, "remote">), remote },
+        { ...(dataPaths as Omit<DataPathDeps, "remote" | "accessEdits">), remote, accessEdits },
         {
           jobId: o.jobId,
           disk: o.disk,
