@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Host, isTerminalJobState, type StoredEvent } from "@blockferry/contracts";
+import { type Host, isTerminalJobState, type ProgressMessage, type StoredEvent } from "@blockferry/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HostRow } from "../../apps/server/src/db/repositories/hosts.ts";
 import { createTransferJournal } from "../../apps/server/src/db/repositories/transfer-journal.ts";
@@ -37,6 +37,7 @@ import { type LabHost, labExec, labHost, setHostLink } from "../lab/harness.ts";
 import { labPair } from "../lab/pairs.ts";
 import { apiClient } from "./support/api.ts";
 import { sh as labSh, leftovers as lvmLeftovers, sha256OnBoth } from "./support/lvm.ts";
+import { copiedFraction, followProgress } from "./support/progress.ts";
 import { freePort, killHard, type ServerProcess, spawnServer } from "./support/server-process.ts";
 import { until } from "./support/wait.ts";
 
@@ -354,6 +355,41 @@ describe("migrations over the direct path (one server process; hosts reach each 
   const LIMIT = 256 << 10;
   const noLeftovers = async () => expect(await bothLeftovers()).toEqual(["0", "0"]);
 
+  /**
+   * A writer on each LV of a set at once, standing in for a VM with several disks (bf-workload drives one device):
+   * 64 KiB of random bytes at a random one of the first `blocks` 64 KiB blocks of each LV in turn, about twice a
+   * second, until `stop` (a command for the job's stopSource) tells it to; `stop` returns once its last write is
+   * done and flushed.
+   */
+  const SET_WRITER = "/run/bf-set-writer";
+  const setWriter = {
+    start: (lvs: string[], blocks: number) => {
+      const writes = lvs.map(
+        (lv) =>
+          `dd if=/dev/urandom of=/dev/vg0/${lv} bs=64K count=1 seek=$((RANDOM % ${blocks})) oflag=direct conv=notrunc status=none`,
+      );
+      const loop = `n=0; until [ -e ${SET_WRITER}/stop ]; do ${writes.join("; ")}; n=$((n + 1)); echo $n >${SET_WRITER}/count; sleep 0.5; done; touch ${SET_WRITER}/done`;
+      return labSh(
+        lab1,
+        `rm -rf ${SET_WRITER} && mkdir ${SET_WRITER} && { setsid nice -n 19 bash -c '${loop}' </dev/null >/dev/null 2>&1 & }`,
+      );
+    },
+    stop: `touch ${SET_WRITER}/stop && until [ -e ${SET_WRITER}/done ]; do sleep 0.1; done && sync`,
+  };
+  /** This job's direct access on a host, as `<job>` or `<job>-dN`: key lines by marker, and key directories. */
+  const accessOfJob = async (host: LabHost, jobId: number) =>
+    (
+      await labSh(
+        host,
+        `grep -o ' blockferry-migration-[0-9a-f]*-${jobId}\\(-d[0-9]*\\)\\{0,1\\}$' /root/.ssh/authorized_keys; ` +
+          `ls -d /run/blockferry-*-${jobId} /run/blockferry-*-${jobId}-d* 2>/dev/null; true`,
+      )
+    )
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => line.trim().replace(/^(blockferry-migration|\/run\/blockferry)-[0-9a-f]{8}-/, "$1 "))
+      .sort();
+
   beforeAll(async () => {
     await startServer();
     src = await addHost(lab1, "lab1", lab1.privateAddress as string);
@@ -363,11 +399,15 @@ describe("migrations over the direct path (one server process; hosts reach each 
   afterAll(async () => {
     await setHostLink(lab1, true, "private").catch(() => undefined);
     await labSh(lab1, "bf-workload stop >/dev/null 2>&1 || true");
+    await labSh(lab1, `[ ! -d ${SET_WRITER} ] || { ${setWriter.stop}; }`);
     for (const s of servers) await killHard(s);
     // One command per host (the thin LV before its pool), both hosts at once.
     await Promise.all(
       [lab1, lab2].map((host) =>
-        labSh(host, "for lv in dvm dcut dthin dpool; do lvremove -q -y vg0/$lv >/dev/null 2>&1; done; true"),
+        labSh(
+          host,
+          "for lv in dvm dset0 dset1 dcut dthin dpool; do lvremove -q -y vg0/$lv >/dev/null 2>&1; done; true",
+        ),
       ),
     );
     rmSync(dataDir, { recursive: true, force: true });
@@ -403,6 +443,102 @@ describe("migrations over the direct path (one server process; hosts reach each 
     expect(relayed.filter((line) => !line.endsWith(`: data path relay (${SMALL_RUNS_REASON})`))).toEqual([]);
     await noLeftovers();
     expect(await lvmLeftovers(lab1, "vg0")).toEqual({ lvs: [], processes: [] });
+  }, 400_000);
+
+  it("a set of two classic LVs, both written to, the server killed -9 while both copy direct: both resume direct, sha256-equal, no key of the job or its disks left", async () => {
+    const lvs = ["dset0", "dset1"];
+    await labSh(
+      lab1,
+      lvs
+        .map(
+          (lv) =>
+            `lvcreate -q -y -L 8M -n ${lv} vg0 && dd if=/dev/urandom of=/dev/vg0/${lv} bs=1M count=8 oflag=direct status=none`,
+        )
+        .join(" && "),
+    );
+    await setWriter.start(lvs, (8 * MiB) / (64 << 10));
+    await until(
+      "the set writer's first writes",
+      async () => Number(await labSh(lab1, `cat ${SET_WRITER}/count 2>/dev/null || echo 0`)) > 0,
+    );
+    // A disk set without a VM (as the wizard's "Logical volumes" or `blockferry migrate --disk A --disk B`): auto
+    // data path; both disks' full copies at once, each with the limit to itself: 32 s at 256 KiB/s. 8 MiB, as the
+    // direct path's progress moves in 4 MiB steps under a limit: half-way is a state that lasts about 16 s.
+    const job = await api.createMigration({
+      sourceHostId: src.id,
+      targetHostId: dst.id,
+      disks: lvs.map((lv) => ({ source: { vg: "vg0", lv }, target: { vg: "vg0" } })),
+      vm: { controller: "commands", stopSource: setWriter.stop, startTarget: "true" },
+      cutover: "auto",
+      options: { bandwidthLimitBytesPerSecond: LIMIT },
+    });
+    const fullCopyLine = (disk: number) => new RegExp(`^disk ${disk} \\(vg0/${lvs[disk]}\\): full\\S*: data path `);
+    const progress = followProgress(server, job.id);
+    try {
+      await until(
+        "both disks mid full copy",
+        async () => {
+          const m = await api.migration(job.id);
+          if (isTerminalJobState(m.state)) throw new Error(`job ${job.id} ended ${m.state}: ${m.error?.message ?? ""}`);
+          return lvs.every((_, disk) => {
+            const p = progress.latest.get(disk);
+            return (
+              p?.phase === "full_copy" && p.pass?.startsWith("full") && copiedFraction(p) > 0 && copiedFraction(p) < 1
+            );
+          });
+        },
+        240_000,
+      );
+    } finally {
+      progress.close();
+    }
+    mark(
+      `kill -9 with both disks mid copy (${lvs.map((_, d) => copiedFraction(progress.latest.get(d) as ProgressMessage).toFixed(2)).join(", ")})`,
+    );
+    await killHard(server);
+    // What the dead server left: each disk's own access (the -d1 suffix): the source's key directories, the
+    // target's key lines and its receive sides' directories. The restarted server's sweep and the resumed copies
+    // must leave none of it.
+    const dirs = [`/run/blockferry ${job.id}`, `/run/blockferry ${job.id}-d1`];
+    const keyLines = [`blockferry-migration ${job.id}`, `blockferry-migration ${job.id}-d1`];
+    expect(await Promise.all([accessOfJob(lab1, job.id), accessOfJob(lab2, job.id)])).toEqual([
+      dirs,
+      [...dirs, ...keyLines],
+    ]);
+    await startServer();
+    mark("restarted");
+    await slow(job.id, null);
+    await api.waitFor(job.id, (m) => m.state === "succeeded", 300_000);
+    mark("set crash case succeeded");
+    // Each LV's target and source read at once, both LVs at once.
+    const sums = await Promise.all(lvs.map((lv) => sha256OnBoth(lab2, lab1, `/dev/vg0/${lv}`)));
+    for (const [disk, [target, source]] of sums.entries()) expect(target, `disk ${disk}`).toBe(source);
+    const { events } = await api.call<{ events: StoredEvent[] }>("GET", `/api/jobs/${job.id}/events?limit=1000`);
+    // Written to during the copy: each disk's final delta (the writer stopped with the source) had bytes to send.
+    const finals = events
+      .filter((e) => e.type === "job.copied")
+      .map((e) => e.data as { pass: string; disk: number; bytesSent: number })
+      .filter((copied) => copied.pass === "final");
+    expect(finals.map((copied) => copied.disk)).toEqual([0, 1]);
+    for (const copied of finals) expect(copied.bytesSent, `disk ${copied.disk}`).toBeGreaterThan(0);
+    const lines = events.filter((e) => e.type === "job.log").map((e) => (e.data as { message: string }).message);
+    for (const disk of [0, 1]) {
+      const chosen = lines.filter((line) => fullCopyLine(disk).test(line));
+      // Once before the kill, again (at least) after the restart: each disk's resumed copy went direct too.
+      expect(chosen.length, `disk ${disk}`).toBeGreaterThanOrEqual(2);
+      expect(
+        chosen.filter((line) => !line.endsWith(": data path direct")),
+        `disk ${disk}`,
+      ).toEqual([]);
+    }
+    // The final deltas are small scattered runs: auto sends them through the relay's SFTP; never a fallback.
+    const relayed = lines.filter((line) => /data path relay/.test(line));
+    expect(relayed.filter((line) => !line.endsWith(`: data path relay (${SMALL_RUNS_REASON})`))).toEqual([]);
+    // Nothing of ours on either host (no key line, no /run/blockferry-* directory of any job or disk), and no
+    // snapshot or copy process on the source: read at once.
+    const [ours, lvm] = await Promise.all([bothLeftovers(), lvmLeftovers(lab1, "vg0")]);
+    expect(ours).toEqual(["0", "0"]);
+    expect(lvm).toEqual({ lvs: [], processes: [] });
   }, 400_000);
 
   it("a thin LV written to during the copy, into a thin pool: full copy direct, sha256-equal, nothing of ours left", async () => {
