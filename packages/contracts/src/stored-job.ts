@@ -36,6 +36,8 @@ export type StoredChanges = Static<typeof StoredChanges>;
 /** Which way one copy pass's bytes went, and why auto took the relay. */
 export const PassDataPath = Type.Object({
   pass: Type.String(),
+  /** The disk of a set whose pass this is (1..: each disk's copies decide their path on their own); absent: disk 0. */
+  disk: Type.Optional(Type.Integer({ minimum: 1, maximum: 15 })),
   ran: Type.Union([Type.Literal("direct"), Type.Literal("relay")]),
   reason: Type.Optional(Type.String()),
 });

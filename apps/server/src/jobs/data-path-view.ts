@@ -6,7 +6,7 @@ import type { DataPath, DataPathView, PassDataPath, StoredEvent } from "@blockfe
 const KEPT = 16;
 
 export const withPassDataPath = (kept: readonly PassDataPath[] | undefined, pass: PassDataPath): PassDataPath[] => [
-  ...(kept ?? []).filter((p) => p.pass !== pass.pass).slice(-(KEPT - 1)),
+  ...(kept ?? []).filter((p) => p.pass !== pass.pass || p.disk !== pass.disk).slice(-(KEPT - 1)),
   pass,
 ];
 
@@ -16,7 +16,8 @@ export function dataPathView(requested: DataPath | undefined, passes: readonly P
   return { requested: requested ?? "auto", ran: last?.ran ?? null, reason: last?.reason ?? null, passes: [...passes] };
 }
 
-const LINE = /^(.+?): data path (?:direct|relay)(?: \((.*)\))?$/s;
+/** `[disk N (vg/lv): ]PASS: data path direct|relay[ (reason)]`: a set's disks log with their prefix (phases/context). */
+const LINE = /^(?:disk (\d{1,2}) \([^)]*\): )?(.+?): data path (?:direct|relay)(?: \((.*)\))?$/s;
 
 /** The passes' data paths from the job's stored events (oldest first); a re-run pass counts as it ran last. */
 export function dataPathsFromEvents(events: readonly StoredEvent[]): PassDataPath[] {
@@ -26,9 +27,10 @@ export function dataPathsFromEvents(events: readonly StoredEvent[]): PassDataPat
     const m = LINE.exec(e.data.message);
     if (!m) continue;
     passes = withPassDataPath(passes, {
-      pass: m[1] as string,
+      pass: m[2] as string,
+      ...(m[1] !== undefined && m[1] !== "0" && { disk: Number(m[1]) }),
       ran: e.data.dataPath,
-      ...(m[2] !== undefined && { reason: m[2] }),
+      ...(m[3] !== undefined && { reason: m[3] }),
     });
   }
   return passes;

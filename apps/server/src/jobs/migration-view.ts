@@ -12,6 +12,14 @@ const sizeOf = (state: PhaseState): number | null =>
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
+/** Every disk's passes, disk 0's (the job's phase state) first, each later disk's marked with its index. */
+const dataPathsOfDisks = (j: JobRow, diskRows: readonly JobDiskRow[]) => [
+  ...(j.phaseState.dataPaths ?? []),
+  ...diskRows
+    .filter((d) => d.index > 0)
+    .flatMap((d) => (d.phaseState.dataPaths ?? []).map((p) => ({ ...p, disk: d.index }))),
+];
+
 /** The API view of a job row and its disks' rows (without them: disk 0 alone, from the job row). */
 export const toMigration = (j: JobRow, diskRows: readonly JobDiskRow[] = []): Migration => {
   const disks = diskViews(j, diskRows);
@@ -49,7 +57,7 @@ export const toMigration = (j: JobRow, diskRows: readonly JobDiskRow[] = []): Mi
     finishedAt: j.finishedAt,
     sourceDecommissionedAt: j.sourceDecommissionedAt,
     sourceDecommissionedBy: j.sourceDecommissionedBy,
-    dataPath: dataPathView(j.options.dataPath, j.phaseState.dataPaths ?? []),
+    dataPath: dataPathView(j.options.dataPath, dataPathsOfDisks(j, diskRows)),
   };
 };
 

@@ -1,6 +1,8 @@
 import type { Migration, MigrationReport } from "@blockferry/contracts";
+import { and, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { hosts } from "../../../src/db/schema.ts";
+import { createJobsRepo } from "../../../src/db/repositories/jobs.ts";
+import { hosts, jobDisks } from "../../../src/db/schema.ts";
 import type { HostShell } from "../../../src/jobs/context.ts";
 import { dataPathsFromEvents } from "../../../src/jobs/data-path-view.ts";
 import { copyRequest } from "../../../src/jobs/phases/shared.ts";
@@ -94,6 +96,52 @@ describe("which data path a migration's copies took", () => {
     expect((await read(m.id)).report.dataPath).toEqual({ requested: "auto", ran: null, reason: null, passes: [] });
     const relay = await create({ dataPath: "relay" }, "vm2");
     expect((await read(relay.id)).view.dataPath).toEqual({ requested: "relay", ran: null, reason: null, passes: [] });
+  });
+
+  it("a set's disks decide on their own: the view lists every disk's passes, the report reads them from the log", async () => {
+    t = await testApp();
+    const [a, b] = ["lab1", "lab2"].map(
+      (name) => t.db.insert(hosts).values({ name, address: "127.0.0.1", status: "trusted" }).returning().get().id,
+    );
+    const job = createJobsRepo(t.db).insert(
+      {
+        sourceHostId: a as number,
+        sourceVg: "vg0",
+        sourceLv: "vm1",
+        targetHostId: b as number,
+        targetVg: "vg0",
+        targetLv: "vm1",
+        vm: { controller: "none" },
+        options: { dataPath: "auto" },
+        state: "running",
+        phase: "full_copy",
+        phaseState: { dataPaths: [{ pass: "full-g1", ran: "direct" }] },
+      },
+      [{ sourceVg: "vg0", sourceLv: "vm1-data", targetVg: "vg0", targetLv: "vm1-data" }],
+    );
+    t.db
+      .update(jobDisks)
+      .set({ phaseState: { dataPaths: [{ pass: "full-g1", ran: "relay", reason: REASON }] } })
+      .where(and(eq(jobDisks.jobId, job.id), eq(jobDisks.index, 1)))
+      .run();
+    // Both disks' lines as a set's disks log them (disk-context.ts prefixes each with its disk).
+    t.runtime.events.append(job.id, "job.log", {
+      level: "info",
+      message: "disk 0 (vg0/vm1): full-g1: data path direct",
+      dataPath: "direct",
+    });
+    t.runtime.events.append(job.id, "job.log", {
+      level: "warn",
+      message: `disk 1 (vg0/vm1-data): full-g1: data path relay (${REASON})`,
+      dataPath: "relay",
+    });
+    const { view, report } = await read(job.id);
+    const passes = [
+      { pass: "full-g1", ran: "direct" },
+      { pass: "full-g1", disk: 1, ran: "relay", reason: REASON },
+    ];
+    expect(view.dataPath.passes).toEqual(passes);
+    expect(report.dataPath.passes).toEqual(passes);
   });
 
   it("reads the pass and the reason back from the log line, a re-run pass counted where it ran last", () => {

@@ -20,7 +20,10 @@ export function DataPathLine({ job, hostName }: { job: Migration; hostName(id: n
       <strong>Data path:</strong> {text}
       {v.requested !== "relay" && v.ran !== null ? <span className="muted small"> (asked: {v.requested})</span> : null}
       {mixed ? (
-        <span className="muted small"> · by pass: {v.passes.map((p) => `${p.pass} ${p.ran}`).join(", ")}</span>
+        <span className="muted small">
+          {" "}
+          · by pass: {v.passes.map((p) => `${p.disk ? `disk ${p.disk} ` : ""}${p.pass} ${p.ran}`).join(", ")}
+        </span>
       ) : null}
     </p>
   );
