@@ -104,4 +104,39 @@ describe("startup sweep of direct-path access", () => {
       `ssh-ed25519 AAAA operator\n${lines[1]}\n${lines[2]}\n`,
     );
   });
+
+  it("removes a set's disks' grants (-dN) as the job's, and another server's disk grants stay", async () => {
+    const own = "0a1b2c3d";
+    const lines = [`${own}-5`, `${own}-5-d1`, "1234abcd-5-d1"].map(
+      (tag) => `restrict,command="true" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI blockferry-migration-${tag}`,
+    );
+    const host = shellHost("disks", []);
+    writeFileSync(join(host.home, ".ssh/authorized_keys"), `ssh-ed25519 AAAA operator\n${lines.join("\n")}\n`);
+    const dirs = [`${own}-5-d1`, "9-d2", "1234abcd-5-d1", `${own}-7-dx`];
+    const ran: Array<{ command: string; stdout: string }> = [];
+    const shell = {
+      name: host.name,
+      run: async (command: string) => {
+        const stdout = await host.run(`${dirs.map((d) => `mkdir /run/blockferry-${d}; `).join("")}${command}`);
+        ran.push({ command, stdout });
+        return stdout;
+      },
+    };
+    const audited: string[] = [];
+    const swept = await sweepDirectAccess({
+      registry: { list: () => [{ id: 1, name: "h1", status: "trusted" }] as Host[] },
+      shellFor: () => shell,
+      audit: { record: (_actor, action, subject) => void audited.push(`${action} ${subject}`) },
+      logger: { warn: () => undefined },
+      instance: own,
+    });
+    // A tag whose disk is not digits (`-dx`) is nobody's: listed never, so never removed.
+    expect(ran[0]?.stdout.split("\n").filter(Boolean).sort()).toEqual([`${own}-5`, `${own}-5-d1`, "9-d2"]);
+    expect(swept).toBe(2);
+    expect(audited.sort()).toEqual([5, 5, 9].map((job) => `migration.direct_access_sweep job:${job}`));
+    for (const { command } of ran.slice(1)) expect(command).not.toMatch(/1234abcd|-7-dx/);
+    expect(readFileSync(join(host.home, ".ssh/authorized_keys"), "utf8")).toBe(
+      `ssh-ed25519 AAAA operator\n${lines[2]}\n`,
+    );
+  });
 });
