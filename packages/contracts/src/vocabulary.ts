@@ -78,6 +78,25 @@ export const PHASE_LABELS = labelsFor(PHASES, {
 export const PASS_NAME =
   /^(?:full-g([1-9]\d{0,5})|catchup-([1-9]\d{0,5})(?:-f([1-9]\d{0,5}))?|final(-full)?(?:-r([1-9]\d{0,5}))?)$/;
 
+/** What a pass name says, as the report counts passes: which kind, the how-manieth of it, and a whole-volume final. */
+export interface PassName {
+  kind: "full" | "catch_up" | "final";
+  /** Full: the snapshot generation; catch-up: its number; final: 1, and r + 1 after the r-th rollback. */
+  number: number;
+  /** "final-full...": the final delta copied the whole volume (the snapshot overflowed). */
+  whole: boolean;
+}
+
+/** A pass name read by PASS_NAME; null for a name the journal does not make. */
+export function parsePassName(pass: string): PassName | null {
+  const m = PASS_NAME.exec(pass);
+  if (!m) return null;
+  const [, generation, catchUp, , whole, rollback] = m;
+  if (generation) return { kind: "full", number: Number(generation), whole: false };
+  if (catchUp) return { kind: "catch_up", number: Number(catchUp), whole: false };
+  return { kind: "final", number: rollback ? Number(rollback) + 1 : 1, whole: whole !== undefined };
+}
+
 /**
  * Phases from the point of no return on: start_vm may already have started the VM on the target, so rolling back
  * would throw away what it wrote there.

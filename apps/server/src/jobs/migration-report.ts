@@ -9,24 +9,16 @@ import type {
   RollbackReport,
   StoredEvent,
 } from "@blockferry/contracts";
-import { isTerminalJobState, PHASES } from "@blockferry/contracts/vocabulary";
+import { isTerminalJobState, PHASES, parsePassName } from "@blockferry/contracts/vocabulary";
 import type { JournalRow } from "../db/repositories/chunk-map.ts";
 import type { JobRow } from "../db/repositories/jobs.ts";
 import { dataPathsFromEvents, dataPathView } from "./data-path-view.ts";
 
-/**
- * "full-g2" → full copy of snapshot generation 2; "catchup-3" (or "catchup-3-f1" after a fallback to a full copy);
- * "final", "final-full-r1" → the final delta.
- */
+/** A pass's kind and number (contracts' parsePassName); a name the journal does not make counts by its prefix, as 1. */
 function passKind(pass: string): Pick<PassReport, "kind" | "number"> {
-  const n = (re: RegExp, base = 1) => {
-    const m = re.exec(pass);
-    return m ? Number(m[1]) + base - 1 : 1;
-  };
-  if (pass.startsWith("full")) return { kind: "full", number: n(/^full-g(\d+)$/) };
-  if (pass.startsWith("catchup")) return { kind: "catch_up", number: n(/^catchup-(\d+)(?:-f\d+)?$/) };
-  // A final delta after the r-th rollback is the (r+1)-th one.
-  return { kind: "final", number: n(/-r(\d+)$/, 2) };
+  const parsed = parsePassName(pass);
+  if (parsed) return { kind: parsed.kind, number: parsed.number };
+  return { kind: pass.startsWith("full") ? "full" : pass.startsWith("catchup") ? "catch_up" : "final", number: 1 };
 }
 
 const KIND_ORDER = { full: 0, catch_up: 1, final: 2 } as const;

@@ -1,7 +1,7 @@
 // A migration's disks as the job pages show them: what it moves in a few words, each disk's figures with the live
 // progress of its copy, and the job's totals. Pure; tested in apps/web/test/job-disks.test.ts.
 import type { DiskState, Migration, ProgressMessage } from "@blockferry/contracts";
-import { PASS_NAME } from "@blockferry/contracts/vocabulary";
+import { parsePassName } from "@blockferry/contracts/vocabulary";
 import { passLabel } from "./job-facts.ts";
 
 /** What a migration moves: "vg0/web" for one disk; for a set, its VM ("VM web1 · 2 disks") or its first LV and more. */
@@ -41,16 +41,11 @@ export interface DiskFigures {
  * or for a name the journal does not make.
  */
 export function passWords(pass: string | undefined): string | null {
-  const m = pass === undefined ? null : PASS_NAME.exec(pass);
-  if (!m) return null;
-  const [, generation, catchUp, , whole, rollback] = m;
-  const label = generation
-    ? passLabel({ kind: "full", number: Number(generation) })
-    : catchUp
-      ? passLabel({ kind: "catch_up", number: Number(catchUp) })
-      : passLabel({ kind: "final", number: rollback ? Number(rollback) + 1 : 1 });
+  const parsed = pass === undefined ? null : parsePassName(pass);
+  if (!parsed) return null;
+  const label = passLabel(parsed);
   const words = label.charAt(0).toLowerCase() + label.slice(1);
-  return whole ? `${words}, whole volume` : words;
+  return parsed.whole ? `${words}, whole volume` : words;
 }
 
 /**
